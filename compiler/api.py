@@ -1,0 +1,71 @@
+"""The library API: orchestrates parse → resolve → extract → validate.
+
+Stage: the only module that wires the stages together. Never raises for a
+user mistake: every problem comes back as a diagnostic in the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler import ir
+from compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
+from compiler.extract import ExtractOptions, extract_chain
+from compiler.resolve import load_program
+from compiler.source import SourceFile
+from compiler.validate import validate_chain
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    """What the user chose: the package root and, optionally, the entrypoint."""
+
+    #: Directory module names are relative to; default: the nearest ancestor
+    #: of the chain file that is not a package (has no `__init__.py`).
+    root: Path | None = None
+    #: Class or display name of the entrypoint, for chains that mark none.
+    entrypoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Diagnostics (sorted) and the IR when the chain has no errors."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    chain: ir.Chain | None
+    #: Display path to source, for rendering diagnostics with context lines.
+    sources: Mapping[str, SourceFile] = field(default_factory=dict)
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether any diagnostic is an error."""
+        return has_errors(self.diagnostics)
+
+
+def default_root(chain_path: Path) -> Path:
+    """The nearest ancestor directory of the chain file that is not a package."""
+    directory = chain_path.parent
+    while (directory / "__init__.py").is_file() and directory.parent != directory:
+        directory = directory.parent
+    return directory
+
+
+def check_file(path: str | Path, options: CheckOptions | None = None) -> CheckResult:
+    """Read, resolve, extract and validate a chain file without running it."""
+    options = options or CheckOptions()
+    chain_path = Path(path).absolute()
+    root = (options.root.absolute() if options.root is not None else default_root(chain_path))
+    program, main = load_program(chain_path, root)
+    sources = {m.path: m.parsed.source for m in program.modules.values()}
+    if main is None:
+        return CheckResult(sort_diagnostics(program.diagnostics), None, sources)
+    extracted = extract_chain(program, main, ExtractOptions(entrypoint=options.entrypoint))
+    diagnostics = [*program.diagnostics, *extracted.diagnostics]
+    if extracted.chain is not None:
+        diagnostics.extend(validate_chain(extracted.chain))
+    sources = {m.path: m.parsed.source for m in program.modules.values()}
+    ordered = sort_diagnostics(diagnostics)
+    chain = extracted.chain if not has_errors(ordered) else None
+    return CheckResult(ordered, chain, sources)

@@ -1,0 +1,119 @@
+"""The `chainsc` command line: a thin layer over `compiler.api`.
+
+Renders diagnostics and maps results to exit codes: 0 ok, 1 the chain has
+errors, 2 usage error (click), 3 internal error. The only module that prints.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from compiler import api
+from compiler.diagnostics import Severity, render_github, render_json, render_text
+
+EXIT_OK = 0
+EXIT_ERRORS = 1
+EXIT_INTERNAL = 3
+
+_FORMATS = click.Choice(["text", "json", "github"])
+
+
+def _emit_diagnostics(result: api.CheckResult, output_format: str) -> None:
+    diagnostics = result.diagnostics
+    if output_format == "json":
+        click.echo(render_json(diagnostics), nl=False)
+        return
+    if output_format == "github":
+        click.echo(render_github(diagnostics), nl=False)
+        return
+    if diagnostics:
+        click.echo(render_text(diagnostics, result.sources), nl=False, err=True)
+        errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+        warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
+        click.echo(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", err=True)
+
+
+def _check(chain: Path, root: Path | None, entrypoint: str | None) -> api.CheckResult:
+    return api.check_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
+
+
+_chain_argument = click.argument("chain", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+_root_option = click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Package root the chain's imports are relative to (default: nearest ancestor that is not a package).",
+)
+_entrypoint_option = click.option("--entrypoint", metavar="NAME", help="Entrypoint Chainlet, for files that mark none.")
+_format_option = click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True, help="Diagnostics format.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="chainsc")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """chainsc: compile Truss Chains statically, without running them."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@_chain_argument
+@_root_option
+@_entrypoint_option
+@_format_option
+def check(chain: Path, root: Path | None, entrypoint: str | None, output_format: str) -> None:
+    """Check CHAIN and report diagnostics; exit 1 on errors."""
+    result = _check(chain, root, entrypoint)
+    _emit_diagnostics(result, output_format)
+    if result.has_errors:
+        raise SystemExit(EXIT_ERRORS)
+
+
+@cli.command()
+@_chain_argument
+@_root_option
+@_entrypoint_option
+@click.option("--json", "as_json", is_flag=True, help="Print the IR as JSON.")
+def inspect(chain: Path, root: Path | None, entrypoint: str | None, as_json: bool) -> None:
+    """Print the IR of CHAIN (a summary, or JSON with --json)."""
+    from compiler.ir_dump import dump_json, dump_text  # noqa: PLC0415 - only this command needs it
+
+    result = _check(chain, root, entrypoint)
+    _emit_diagnostics(result, "text")
+    if result.chain is None:
+        raise SystemExit(EXIT_ERRORS)
+    click.echo(dump_json(result.chain) if as_json else dump_text(result.chain), nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="chainsc", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except Exception:  # noqa: BLE001 - the one place internal errors become exit 3
+        if debug:
+            traceback.print_exc()
+        else:
+            kind = sys.exc_info()[0]
+            name = kind.__name__ if kind is not None else "Exception"
+            click.echo(
+                f"chainsc: internal error ({name}). This is a bug in chainsc, not in your chain; "
+                "please report it with the chain file. Rerun with --debug for the traceback.",
+                err=True,
+            )
+        return EXIT_INTERNAL
+    return EXIT_OK

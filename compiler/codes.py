@@ -1,0 +1,78 @@
+"""The table of diagnostic codes: stable forever, one per rule.
+
+Stage: shared. Codes are reserved by area: CSC0xx input and syntax, 1xx chain
+structure, 2xx signatures and types, 3xx dependencies, 4xx configuration,
+9xx internal. Never reuse or renumber a code; retire it instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """Documentation of one diagnostic code."""
+
+    code: str
+    #: "error" or "warning": the severity the rule reports with.
+    severity: str
+    summary: str
+
+
+_TABLE = (
+    Code("CSC001", "error", "a source file cannot be read or is not UTF-8"),
+    Code("CSC002", "error", "syntax error"),
+    Code("CSC003", "warning", "a top-level statement is not a definition and is left out of every package"),
+    Code("CSC004", "error", "a local module imported by the chain cannot be found where the import says"),
+    Code("CSC101", "error", "no Chainlet in the file"),
+    Code("CSC102", "error", "several Chainlets and no entrypoint"),
+    Code("CSC103", "error", "more than one entrypoint"),
+    Code("CSC104", "error", "the entrypoint named on the command line is not a Chainlet"),
+    Code("CSC105", "warning", "a Chainlet the entrypoint cannot reach"),
+    Code("CSC106", "error", "a Chainlet display name has characters outside [a-zA-Z0-9_-]"),
+    Code("CSC107", "error", "two Chainlets share a display name"),
+    Code("CSC108", "error", "two Chainlets would be written to the same output directory"),
+    Code("CSC109", "error", "a Chainlet has no endpoint (`run_remote`, or `predict` for a ModelBase)"),
+    Code("CSC110", "error", "`mark_entrypoint` on a class that is not a Chainlet"),
+    Code("CSC111", "error", "a Chainlet class defined where it cannot be found statically"),
+    Code("CSC201", "error", "the endpoint is not a plain or async instance method"),
+    Code("CSC202", "error", "the endpoint takes *args or **kwargs"),
+    Code("CSC203", "error", "the endpoint has positional-only parameters"),
+    Code("CSC204", "error", "an endpoint parameter has no type annotation"),
+    Code("CSC205", "error", "the endpoint has no return annotation"),
+    Code("CSC206", "error", "an I/O type is not JSON-compatible"),
+    Code("CSC207", "error", "an I/O type name is not defined"),
+    Code("CSC208", "error", "an iterator return type but the endpoint never yields"),
+    Code("CSC209", "error", "the endpoint yields but its return type is not an iterator"),
+    Code("CSC210", "error", "streamed items must be `str` or `bytes`"),
+    Code("CSC211", "error", "`is_healthy` must be `(self) -> bool`"),
+    Code("CSC212", "error", "a string annotation is not a valid expression"),
+    Code("CSC301", "error", "a dependency target is not defined"),
+    Code("CSC302", "error", "a dependency target is not a Chainlet"),
+    Code("CSC303", "error", "a dependency target is defined after the Chainlet that uses it"),
+    Code("CSC304", "error", "`depends`/`depends_context` used outside an `__init__` parameter default"),
+    Code("CSC305", "error", "an `__init__` parameter is neither a dependency nor the context"),
+    Code("CSC306", "error", "the same Chainlet is bound to two `__init__` parameters"),
+    Code("CSC307", "error", "a dependency annotation is not the Chainlet, a base of it, or a Protocol"),
+    Code("CSC308", "error", "a dependency cycle"),
+    Code("CSC309", "error", "an invalid dependency option value"),
+    Code("CSC310", "error", "`__init__` takes *args, **kwargs or positional-only parameters"),
+    Code("CSC401", "error", "a configuration value is not statically known"),
+    Code("CSC402", "error", "an unknown keyword for a configuration constructor"),
+    Code("CSC403", "error", "a configuration value has the wrong type"),
+    Code("CSC404", "error", "`cpu_count` must be a positive integer"),
+    Code("CSC405", "error", "`memory` is not a Kubernetes quantity"),
+    Code("CSC406", "error", "an unknown GPU type"),
+    Code("CSC407", "error", "`gpu_count` without `gpu`"),
+    Code("CSC408", "error", "an invalid `predict_concurrency`"),
+    Code("CSC409", "error", "an unknown enum member in configuration"),
+    Code("CSC410", "error", "configuration constructors take keyword arguments only"),
+    Code("CSC411", "error", "`remote_config` is not a `RemoteConfig(...)`"),
+    Code("CSC412", "error", "a file named by `make_abs_path_here` does not exist"),
+    Code("CSC450", "warning", "a deprecated API spelling"),
+    Code("CSC901", "error", "internal error in chainsc"),
+)
+
+#: Code string to its documentation.
+CODES: dict[str, Code] = {entry.code: entry for entry in _TABLE}

@@ -1,0 +1,142 @@
+"""Diagnostics: values that describe a user mistake, and their renderings.
+
+Stage: shared by all stages. Diagnostics are returned, never raised; only
+`InternalError` is raised, for bugs in chainsc itself. Imports: source, codes.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from compiler.codes import CODES
+from compiler.source import SourceFile, Span
+
+
+class Severity(enum.Enum):
+    """How bad a finding is; only errors fail a build."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+class InternalError(Exception):
+    """A bug in chainsc: an invariant did not hold. Never used for user mistakes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding about the user's chain, located at the offending code."""
+
+    #: Stable code such as "CSC301", documented in `compiler.codes`.
+    code: str
+    severity: Severity
+    #: One sentence; names the offending symbol in `backticks`.
+    message: str
+    span: Span
+    help: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise InternalError(f"undocumented diagnostic code {self.code}")
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        """Order of reporting: by file, position, then code."""
+        return (self.span.path, self.span.line, self.span.col, self.code, self.message)
+
+
+def error(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:  # noqa: A002
+    """Shorthand for an error diagnostic."""
+    return Diagnostic(code, Severity.ERROR, message, span, help)
+
+
+def warning(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:  # noqa: A002
+    """Shorthand for a warning diagnostic."""
+    return Diagnostic(code, Severity.WARNING, message, span, help)
+
+
+def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """Deduplicate and sort by position so output is stable across runs."""
+    return tuple(sorted(set(diagnostics), key=lambda d: d.sort_key))
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    """Whether any finding is an error."""
+    return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+def render_text(
+    diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]
+) -> str:
+    """Render like rustc/ruff: header line, source line with carets, help."""
+    blocks = []
+    for diagnostic in diagnostics:
+        span = diagnostic.span
+        lines = [
+            f"{span.path}:{span.line}:{span.col}: "
+            f"{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"
+        ]
+        source = sources.get(span.path)
+        text = source.line_text(span.line) if source is not None else ""
+        if text.strip():
+            gutter = " " * len(str(span.line))
+            if span.end_line == span.line and span.end_col > span.col:
+                width = span.end_col - span.col
+            else:
+                width = max(1, len(text.rstrip()) - span.col + 1)
+            lines.append(f" {span.line} | {text.expandtabs(1)}")
+            lines.append(f" {gutter} | {' ' * (span.col - 1)}{'^' * width}")
+        if diagnostic.help:
+            lines.append(f"  = help: {diagnostic.help}")
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks) + ("\n" if blocks else "")
+
+
+def render_json(diagnostics: Sequence[Diagnostic]) -> str:
+    """Render as a JSON array for tools; keys sorted, one document."""
+    payload = [
+        {
+            "code": d.code,
+            "severity": d.severity.value,
+            "message": d.message,
+            "path": d.span.path,
+            "line": d.span.line,
+            "col": d.span.col,
+            "end_line": d.span.end_line,
+            "end_col": d.span.end_col,
+            "help": d.help,
+        }
+        for d in diagnostics
+    ]
+    return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+
+
+def _escape_github(value: str, *, is_property: bool = False) -> str:
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if is_property:
+        value = value.replace(":", "%3A").replace(",", "%2C")
+    return value
+
+
+def render_github(diagnostics: Sequence[Diagnostic]) -> str:
+    """Render as GitHub Actions workflow commands (`::error file=...::msg`)."""
+    lines = []
+    for d in diagnostics:
+        kind = "error" if d.severity is Severity.ERROR else d.severity.value
+        props = ",".join(
+            [
+                f"file={_escape_github(d.span.path, is_property=True)}",
+                f"line={d.span.line}",
+                f"col={d.span.col}",
+                f"endLine={d.span.end_line}",
+                f"endColumn={d.span.end_col}",
+                f"title={_escape_github(d.code, is_property=True)}",
+            ]
+        )
+        message = d.message if d.help is None else f"{d.message}\nhelp: {d.help}"
+        lines.append(f"::{kind} {props}::{_escape_github(message)}")
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,388 @@
+"""A small static evaluator for configuration expressions.
+
+Stage: used by extract for `remote_config` and `depends(...)` arguments. It
+understands literals, containers, f-strings, arithmetic and concatenation,
+names bound to module- or class-level constants (also across local modules),
+enum members of the API, `make_abs_path_here` and calls of the known API
+constructors. Anything else is a CSC401 pointing at the exact sub-expression.
+Imports: libcst, resolve, diagnostics.
+"""
+
+from __future__ import annotations
+
+import operator
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from compiler.diagnostics import Diagnostic, error
+from compiler.resolve import (
+    ApiRef,
+    Binding,
+    BindingKind,
+    ClassRef,
+    ExternalRef,
+    FunctionRef,
+    ModuleInfo,
+    ModuleRef,
+    Program,
+    Target,
+    Undefined,
+    ValueRef,
+)
+
+STATIC_HELP = (
+    "configuration must be static: use literals, lists and dicts, f-strings and arithmetic "
+    "of module-level constants, enum members and the chains/truss_config constructors"
+)
+
+#: API enums the evaluator knows, member name to value.
+API_ENUMS: dict[str, dict[str, str]] = {
+    "chains.BasetenImage": {"PY39": "py39", "PY310": "py310", "PY311": "py311"},
+    "truss_config.Accelerator": {
+        name: name
+        for name in (
+            "T4", "L4", "A10G", "V100", "A100", "A100_40GB", "H100", "H200", "H100_40GB",
+            "B200", "L40S", "RTX_PRO_6000", "B300", "GB300",
+        )
+    },
+    "truss_config.ModelRepoSourceKind": {"HF": "hf", "GCS": "gcs", "S3": "s3", "AZURE": "azure"},
+    "truss_config.DockerAuthType": {
+        name: name
+        for name in (
+            "GCP_SERVICE_ACCOUNT_JSON", "AWS_IAM", "AWS_OIDC", "GCP_OIDC", "REGISTRY_SECRET", "AWS_ASSUME_ROLE",
+        )
+    },
+}
+
+#: API constructors whose calls evaluate to `ApiCall` values.
+API_CONSTRUCTORS = frozenset(
+    {
+        "chains.RemoteConfig",
+        "chains.DockerImage",
+        "chains.Compute",
+        "chains.Assets",
+        "chains.ChainletOptions",
+        "chains.CustomImage",
+        "chains.RPCOptions",
+        "chains.WeightsSource",
+        "truss_config.ModelRepo",
+        "truss_config.ExternalDataItem",
+        "truss_config.WeightsSource",
+        "truss_config.HealthChecks",
+        "truss_config.DockerAuthSettings",
+        "truss_config.HTTPOptions",
+        "truss_config.WebsocketOptions",
+        "truss_config.GRPCOptions",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where a value was written: its module and expression."""
+
+    module: ModuleInfo
+    node: cst.CSTNode
+
+
+@dataclass(frozen=True, slots=True)
+class EnumMember:
+    """An API enum member such as `BasetenImage.PY311`."""
+
+    enum: str
+    member: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class PathValue:
+    """A path from `make_abs_path_here`, relative to the chain root (POSIX)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    """A call of a known API constructor with evaluated arguments."""
+
+    api: str
+    args: tuple[Value, ...]
+    kwargs: tuple[tuple[str, Value, cst.Arg], ...]
+    at: Located
+
+
+Data = str | int | float | bool | None | list["Value"] | dict[str, "Value"] | EnumMember | PathValue | ApiCall
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """An evaluated value with the place it came from (for diagnostics)."""
+
+    data: Data
+    at: Located
+
+    def plain(self) -> object:
+        """The value with locations stripped (lists, dicts, scalars)."""
+        data = self.data
+        if isinstance(data, list):
+            return [item.plain() for item in data]
+        if isinstance(data, dict):
+            return {key: item.plain() for key, item in data.items()}
+        return data
+
+
+class EvaluationError(Exception):
+    """Internal control flow: evaluation stopped at a non-static sub-expression."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+_BINARY: dict[type[cst.BaseBinaryOp], Callable[[object, object], object]] = {
+    cst.Add: operator.add,
+    cst.Subtract: operator.sub,
+    cst.Multiply: operator.mul,
+    cst.Divide: operator.truediv,
+    cst.FloorDivide: operator.floordiv,
+    cst.Modulo: operator.mod,
+    cst.Power: operator.pow,
+}
+
+
+@dataclass(slots=True)
+class Evaluator:
+    """Evaluates expressions of one program; class scopes are passed per call."""
+
+    program: Program
+    _active: set[int] = field(default_factory=set)
+
+    def evaluate(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None = None, before: int | None = None) -> Value | Diagnostic:
+        """Evaluate `node`; a non-static part comes back as a diagnostic."""
+        try:
+            return self._eval(module, node, scope, before)
+        except EvaluationError as exc:
+            return exc.diagnostic
+
+    # -- internals ------------------------------------------------------------
+
+    def _fail(self, module: ModuleInfo, node: cst.CSTNode, message: str, help_text: str | None = STATIC_HELP) -> EvaluationError:
+        return EvaluationError(error("CSC401", message, module.span(node), help=help_text))
+
+    def _eval(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, before: int | None) -> Value:
+        at = Located(module, node)
+        if isinstance(node, cst.Integer):
+            return Value(int(node.value.replace("_", ""), 0), at)
+        if isinstance(node, cst.Float):
+            return Value(float(node.value.replace("_", "")), at)
+        if isinstance(node, cst.SimpleString | cst.ConcatenatedString) and not _has_fstring(node):
+            value = node.evaluated_value
+            if not isinstance(value, str):
+                raise self._fail(module, node, "bytes literals are not allowed in configuration", None)
+            return Value(value, at)
+        if isinstance(node, cst.FormattedString | cst.ConcatenatedString):
+            return Value(self._fstring(module, node, scope, before), at)
+        if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+            return Value({"True": True, "False": False, "None": None}[node.value], at)
+        if isinstance(node, cst.List | cst.Tuple | cst.Set):
+            items: list[Value] = []
+            for element in node.elements:
+                if isinstance(element, cst.StarredElement):
+                    spread = self._eval(module, element.value, scope, before)
+                    if not isinstance(spread.data, list):
+                        raise self._fail(module, element.value, "only a list can be unpacked here", None)
+                    items.extend(spread.data)
+                else:
+                    items.append(self._eval(module, element.value, scope, before))
+            return Value(items, at)
+        if isinstance(node, cst.Dict):
+            mapping: dict[str, Value] = {}
+            for element in node.elements:
+                if isinstance(element, cst.StarredDictElement):
+                    spread = self._eval(module, element.value, scope, before)
+                    if not isinstance(spread.data, dict):
+                        raise self._fail(module, element.value, "only a dict can be unpacked here", None)
+                    mapping.update(spread.data)
+                    continue
+                key = self._eval(module, element.key, scope, before)
+                if not isinstance(key.data, str):
+                    raise self._fail(module, element.key, "configuration dict keys must be strings", None)
+                mapping[key.data] = self._eval(module, element.value, scope, before)
+            return Value(mapping, at)
+        if isinstance(node, cst.UnaryOperation):
+            operand = self._eval(module, node.expression, scope, before)
+            if isinstance(node.operator, cst.Minus) and _is_number(operand.data):
+                return Value(-operand.data, at)  # type: ignore[operator]  # checked by _is_number
+            if isinstance(node.operator, cst.Plus) and _is_number(operand.data):
+                return Value(operand.data, at)
+            if isinstance(node.operator, cst.Not):
+                return Value(not operand.data, at)
+            raise self._fail(module, node, f"`{module.code(node)}` cannot be evaluated statically")
+        if isinstance(node, cst.BinaryOperation):
+            return Value(self._binary(module, node, scope, before), at)
+        if isinstance(node, cst.Name | cst.Attribute):
+            return self._named(module, node, scope, before)
+        if isinstance(node, cst.Call):
+            return self._call(module, node, scope, before)
+        if isinstance(node, cst.Subscript):
+            raise self._fail(module, node, f"`{module.code(node)}` is looked up at run time and is not static")
+        raise self._fail(module, node, f"`{module.code(node)}` is not a static value")
+
+    def _fstring(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, before: int | None) -> str:
+        if isinstance(node, cst.ConcatenatedString):
+            return self._fstring(module, node.left, scope, before) + self._fstring(module, node.right, scope, before)
+        if isinstance(node, cst.SimpleString):
+            value = node.evaluated_value
+            if not isinstance(value, str):
+                raise self._fail(module, node, "bytes literals are not allowed in configuration", None)
+            return value
+        assert isinstance(node, cst.FormattedString)
+        parts: list[str] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value.replace("{{", "{").replace("}}", "}"))
+                continue
+            value = self._eval(module, part.expression, scope, before).data
+            if part.format_spec:
+                raise self._fail(module, part, "format specs in configuration f-strings are not supported", None)
+            if isinstance(value, list | dict | ApiCall | PathValue):
+                raise self._fail(module, part.expression, "only scalars can be formatted into a string", None)
+            if isinstance(value, EnumMember):
+                value = value.value
+            conversion = part.conversion
+            parts.append(repr(value) if conversion == "r" else str(value))
+        return "".join(parts)
+
+    def _binary(self, module: ModuleInfo, node: cst.BinaryOperation, scope: ClassRef | None, before: int | None) -> object:
+        left = self._eval(module, node.left, scope, before).data
+        right = self._eval(module, node.right, scope, before).data
+        func = _BINARY.get(type(node.operator))
+        plain_types = (str, int, float, list)
+        if func is None or not isinstance(left, plain_types) or not isinstance(right, plain_types):
+            raise self._fail(module, node, f"`{module.code(node)}` cannot be evaluated statically")
+        try:
+            return func(left, right)
+        except (TypeError, ZeroDivisionError, OverflowError) as exc:
+            raise self._fail(module, node, f"`{module.code(node)}` fails: {exc}", None) from exc
+
+    def _lookup(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, before: int | None) -> Target:
+        if scope is not None and isinstance(node, cst.Name):
+            binding = _class_binding(scope.node, node.value, before_node=None)
+            if binding is not None:
+                return ValueRef(module, Binding(node.value, BindingKind.ASSIGN, binding, scope.order))
+        if isinstance(node, cst.Attribute):
+            return self.program.attribute(self._lookup(module, node.value, scope, before), node.attr.value)
+        return self.program.resolve_expr(module, node, before)
+
+    def _named(self, module: ModuleInfo, node: cst.Name | cst.Attribute, scope: ClassRef | None, before: int | None) -> Value:
+        target = self._lookup(module, node, scope, before)
+        written = module.code(node)
+        at = Located(module, node)
+        if isinstance(target, ApiRef):
+            enum_name, _, member = target.path.rpartition(".")
+            members = API_ENUMS.get(enum_name)
+            if members is not None:
+                if member not in members:
+                    raise EvaluationError(
+                        error(
+                            "CSC409",
+                            f"`{enum_name.rpartition('.')[2]}` has no member `{member}`",
+                            module.span(node),
+                            help=f"one of: {', '.join(sorted(members))}",
+                        )
+                    )
+                return Value(EnumMember(enum_name, member, members[member]), at)
+            raise self._fail(module, node, f"`{written}` is not a static value")
+        if isinstance(target, ValueRef):
+            binding = target.binding
+            if binding.kind is not BindingKind.ASSIGN or isinstance(binding.node, cst.AugAssign):
+                raise self._fail(target.module, binding.node, f"`{binding.name}` is modified after assignment and is not static")
+            key = id(binding.node)
+            if key in self._active:
+                raise self._fail(module, node, f"`{written}` refers to itself")
+            self._active.add(key)
+            try:
+                assert isinstance(binding.node, cst.BaseExpression)
+                inner = self._eval(target.module, binding.node, None, binding.order)
+            finally:
+                self._active.discard(key)
+            return Value(inner.data, inner.at)
+        if isinstance(target, Undefined):
+            raise self._fail(module, node, f"`{written}` is not defined", None)
+        if isinstance(target, ExternalRef):
+            raise self._fail(module, node, f"`{written}` comes from a third-party module and is not statically known")
+        if isinstance(target, ClassRef | FunctionRef | ModuleRef):
+            raise self._fail(module, node, f"`{written}` is not a configuration value")
+        raise self._fail(module, node, f"`{written}` is not a static value")
+
+    def _call(self, module: ModuleInfo, node: cst.Call, scope: ClassRef | None, before: int | None) -> Value:
+        func = node.func
+        target = self._lookup(module, func, scope, before) if isinstance(func, cst.Name | cst.Attribute) else None
+        at = Located(module, node)
+        if isinstance(target, ApiRef) and target.path == "chains.make_abs_path_here":
+            return Value(self._abs_path(module, node, scope, before), at)
+        if isinstance(target, ApiRef) and target.path in API_CONSTRUCTORS:
+            args: list[Value] = []
+            kwargs: list[tuple[str, Value, cst.Arg]] = []
+            for arg in node.args:
+                if arg.star:
+                    raise self._fail(module, arg, "`*`/`**` arguments are not static", None)
+                value = self._eval(module, arg.value, scope, before)
+                if arg.keyword is None:
+                    args.append(value)
+                else:
+                    kwargs.append((arg.keyword.value, value, arg))
+            api = target.path.replace("chains.WeightsSource", "truss_config.WeightsSource")
+            return Value(ApiCall(api, tuple(args), tuple(kwargs), at), at)
+        if isinstance(target, ApiRef) and target.path.rpartition(".")[0] in API_ENUMS and len(node.args) == 1:
+            # `truss_config.Accelerator("H100")`: an enum looked up by value.
+            enum_name = target.path
+            value = self._eval(module, node.args[0].value, scope, before)
+            members = API_ENUMS.get(enum_name, {})
+            for member, member_value in members.items():
+                if member_value == value.data:
+                    return Value(EnumMember(enum_name, member, member_value), at)
+        written = module.code(func)
+        raise self._fail(module, node, f"the call `{written}(...)` is evaluated at run time and is not static")
+
+    def _abs_path(self, module: ModuleInfo, node: cst.Call, scope: ClassRef | None, before: int | None) -> PathValue:
+        if len(node.args) != 1 or node.args[0].keyword not in (None,) and node.args[0].keyword.value != "file_path":  # type: ignore[union-attr]
+            raise self._fail(module, node, "`make_abs_path_here` takes exactly one path", None)
+        value = self._eval(module, node.args[0].value, scope, before)
+        if not isinstance(value.data, str):
+            raise self._fail(module, node.args[0].value, "`make_abs_path_here` takes a string path", None)
+        base = posixpath.dirname(module.path)
+        return PathValue(posixpath.normpath(posixpath.join(base, value.data)))
+
+
+def _class_binding(node: cst.ClassDef, name: str, before_node: cst.CSTNode | None) -> cst.BaseExpression | None:
+    """The value assigned to `name` in a class body (the last assignment)."""
+    found: cst.BaseExpression | None = None
+    for statement in node.body.body:
+        if statement is before_node:
+            break
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    if isinstance(target.target, cst.Name) and target.target.value == name:
+                        found = small.value
+            elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name) and small.target.value == name:
+                found = small.value
+    return found
+
+
+def _has_fstring(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.FormattedString):
+        return True
+    if isinstance(node, cst.ConcatenatedString):
+        return _has_fstring(node.left) or _has_fstring(node.right)
+    return False
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,708 @@
+"""Extract stage: resolved modules to `ir.Chain`, plus the diagnostics of
+everything the IR cannot represent (signatures, dependencies, configuration).
+
+Stage: after resolve, before validate. Reads the CST only; never executes it.
+Imports: libcst, ir, resolve, annotations, evaluate, config, graph, diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from compiler import ir
+from compiler.annotations import TypeCollector, walk_type
+from compiler.config import ConfigBuilder
+from compiler.diagnostics import Diagnostic, error, warning
+from compiler.evaluate import Evaluator, Value
+from compiler.graph import stable_toposort
+from compiler.resolve import ApiRef, ClassRef, ModuleInfo, Program, Target, side_effect_warnings
+
+_CHAINLET_BASE = "chains.ChainletBase"
+_MODEL_BASE = "chains.ModelBase"
+_STUB_BASE = "chains.StubBase"
+_DEPENDS = "chains.depends"
+_DEPENDS_CONTEXT = "chains.depends_context"
+_MARK_ENTRYPOINT = "chains.mark_entrypoint"
+_DEPENDS_TEXT = re.compile(r"\bdepends(_context)?\s*\(")
+
+
+class ClassKind:
+    """Classification of a user class by what it derives from."""
+
+    CHAINLET = "chainlet"
+    MODEL = "model"
+    STUB = "stub"
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A Chainlet class found in the sources, before it becomes IR."""
+
+    cls: ClassRef
+    kind: str
+    #: User Chainlet base classes, nearest first.
+    bases: list[ClassRef]
+    entrypoint_marks: list[tuple[cst.Decorator, str | None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """Choices the user makes on the command line."""
+
+    #: Class or display name of the entrypoint, for files that mark none.
+    entrypoint: str | None = None
+
+
+@dataclass(slots=True)
+class ExtractResult:
+    """The IR (None when the chain has no usable structure) and findings."""
+
+    chain: ir.Chain | None
+    diagnostics: list[Diagnostic]
+
+
+@dataclass(slots=True)
+class _Extractor:
+    program: Program
+    main: ModuleInfo
+    options: ExtractOptions
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    types: TypeCollector = field(init=False)
+    evaluator: Evaluator = field(init=False)
+    configs: ConfigBuilder = field(default_factory=ConfigBuilder)
+    candidates: dict[str, _Candidate] = field(default_factory=dict)
+    #: Call nodes that are legitimate `depends(...)`/`depends_context()` defaults.
+    allowed_markers: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.types = TypeCollector(self.program)
+        self.evaluator = Evaluator(self.program)
+
+    # -- classification -----------------------------------------------------------
+
+    def classify(self, cls: ClassRef, seen: frozenset[str] = frozenset()) -> tuple[str | None, list[ClassRef]]:
+        """(kind, user chainlet bases) of a class, following user base classes."""
+        if cls.id in seen:
+            return None, []
+        for base in self.program.chainlet_bases(cls):
+            if isinstance(base, ApiRef):
+                if base.path == _CHAINLET_BASE:
+                    return ClassKind.CHAINLET, []
+                if base.path == _MODEL_BASE:
+                    return ClassKind.MODEL, []
+                if base.path == _STUB_BASE:
+                    return ClassKind.STUB, []
+            elif isinstance(base, ClassRef):
+                kind, chain = self.classify(base, seen | {cls.id})
+                if kind is not None:
+                    return kind, [base, *chain]
+        return None, []
+
+    def candidate(self, cls: ClassRef) -> _Candidate | None:
+        """The Chainlet candidate for a class (registered on first sight)."""
+        if cls.id in self.candidates:
+            return self.candidates[cls.id]
+        kind, bases = self.classify(cls)
+        if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
+            return None
+        found = _Candidate(cls, kind, bases)
+        self.candidates[cls.id] = found
+        return found
+
+    # -- the run --------------------------------------------------------------------
+
+    def run(self) -> ExtractResult:
+        main = self.main
+        stubs: list[ir.Stub] = []
+        chain_name: str | None = None
+        for order, node in main.classes:
+            cls = ClassRef(main, node.name.value, node, order)
+            found = self.candidate(cls)
+            marks = self._entrypoint_marks(cls)
+            if found is None:
+                kind, _ = self.classify(cls)
+                if kind == ClassKind.STUB:
+                    stubs.append(self._stub(cls))
+                for decorator, _name in marks:
+                    self.diagnostics.append(
+                        error("CSC110", f"`{cls.qualname}` is marked as the entrypoint but is not a Chainlet", main.span(decorator.decorator))
+                    )
+                continue
+            found.entrypoint_marks = marks
+
+        main_ids = list(self.candidates)
+        if not main_ids:
+            self.diagnostics.append(
+                error(
+                    "CSC101",
+                    f"no Chainlet in `{main.path}`",
+                    _file_span(main),
+                    help="a Chainlet is a class deriving from `chains.ChainletBase` with a typed `run_remote`",
+                )
+            )
+            return self._finish(None)
+
+        # Chainlets used only as base classes of others are abstract: not deployed.
+        base_ids = {base.id for cand in list(self.candidates.values()) for base in cand.bases}
+        concrete = [cid for cid in main_ids if cid not in base_ids or self.candidates[cid].entrypoint_marks]
+
+        built: dict[str, ir.Chainlet] = {}
+        edges: dict[str, list[str]] = {}
+        queue = list(concrete)
+        while queue:
+            chainlet_id = queue.pop(0)
+            if chainlet_id in built:
+                continue
+            chainlet = self._chainlet(self.candidates[chainlet_id])
+            built[chainlet_id] = chainlet
+            edges[chainlet_id] = [dep.target for dep in chainlet.dependencies]
+            queue.extend(dep.target for dep in chainlet.dependencies if dep.target not in built)
+
+        entrypoint_id, chain_name = self._entrypoint(concrete, built)
+        self._check_depends_misuse()
+        for module in list(self.program.modules.values()):
+            self.diagnostics.extend(side_effect_warnings(module))
+        if entrypoint_id is None:
+            return self._finish(None)
+
+        ordered = [cid for cid in stable_toposort(edges) if cid in built]
+        chainlets = tuple(
+            _replace_entry(built[cid], cid == entrypoint_id) for cid in ordered
+        )
+        entry = built[entrypoint_id]
+        type_ids = sorted({tid for c in chainlets for tid in self.types.closure(_endpoint_types(c.endpoint))}
+                          | {tid for s in stubs if s.endpoint for tid in self.types.closure(_endpoint_types(s.endpoint))})
+        chain = ir.Chain(
+            name=chain_name or entry.display_name,
+            source=main.path,
+            entrypoint=entrypoint_id,
+            chainlets=chainlets,
+            types=tuple(self.types.types[tid] for tid in type_ids if tid in self.types.types),
+            stubs=tuple(stubs),
+            modules=tuple(
+                ir.Module(m.name, m.path, m.is_package)
+                for m in sorted(self.program.modules.values(), key=lambda m: m.path)
+            ),
+        )
+        return self._finish(chain)
+
+    def _finish(self, chain: ir.Chain | None) -> ExtractResult:
+        diagnostics = [*self.diagnostics, *self.types.diagnostics, *self.configs.diagnostics]
+        return ExtractResult(chain, diagnostics)
+
+    # -- entrypoint -----------------------------------------------------------------
+
+    def _entrypoint_marks(self, cls: ClassRef) -> list[tuple[cst.Decorator, str | None]]:
+        marks: list[tuple[cst.Decorator, str | None]] = []
+        for decorator in cls.node.decorators:
+            expr = decorator.decorator
+            call_name: str | None = None
+            if isinstance(expr, cst.Call):
+                if expr.args and isinstance(expr.args[0].value, cst.SimpleString):
+                    value = expr.args[0].value.evaluated_value
+                    call_name = value if isinstance(value, str) else None
+                expr = expr.func
+            target = self.program.resolve_expr(cls.module, expr, cls.order)
+            if isinstance(target, ApiRef) and target.path == _MARK_ENTRYPOINT:
+                marks.append((decorator, call_name))
+        return marks
+
+    def _entrypoint(self, concrete: list[str], built: dict[str, ir.Chainlet]) -> tuple[str | None, str | None]:
+        main = self.main
+        marked = [(cid, mark) for cid in built for mark in self.candidates[cid].entrypoint_marks]
+        if self.options.entrypoint is not None:
+            wanted = self.options.entrypoint
+            for cid, chainlet in built.items():
+                if wanted in (chainlet.name, chainlet.display_name, cid):
+                    return cid, None
+            known = ", ".join(sorted(c.name for c in built.values()))
+            self.diagnostics.append(
+                error("CSC104", f"`--entrypoint {wanted}` names no Chainlet of the chain", _file_span(main), help=f"Chainlets: {known}")
+            )
+            return None, None
+        if len(marked) > 1:
+            for cid, (decorator, _name) in marked[1:]:
+                first = self.candidates[marked[0][0]].cls.qualname
+                self.diagnostics.append(
+                    error(
+                        "CSC103",
+                        f"`{self.candidates[cid].cls.qualname}` is marked as the entrypoint, but so is `{first}`",
+                        self.candidates[cid].cls.module.span(decorator.decorator),
+                        help="a chain has exactly one entrypoint",
+                    )
+                )
+            return None, None
+        if len(marked) == 1:
+            cid, (_decorator, name) = marked[0]
+            return cid, name
+        if len(concrete) == 1:
+            return concrete[0], None
+        first = self.candidates[concrete[0]].cls
+        self.diagnostics.append(
+            error(
+                "CSC102",
+                f"the chain has {len(concrete)} Chainlets and none is marked as the entrypoint",
+                first.module.span(first.node.name),
+                help="decorate one with `@chains.mark_entrypoint` or pass `--entrypoint NAME`",
+            )
+        )
+        return None, None
+
+    # -- one chainlet -----------------------------------------------------------------
+
+    def _member(self, cand: _Candidate, name: str) -> tuple[ClassRef, cst.FunctionDef] | None:
+        for owner in (cand.cls, *cand.bases):
+            for statement in owner.node.body.body:
+                if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+                    return owner, statement
+        return None
+
+    def _remote_config_value(self, cand: _Candidate) -> tuple[ClassRef, cst.BaseExpression] | None:
+        for owner in (cand.cls, *cand.bases):
+            for statement in owner.node.body.body:
+                if not isinstance(statement, cst.SimpleStatementLine):
+                    continue
+                for small in statement.body:
+                    if isinstance(small, cst.Assign) and any(
+                        isinstance(t.target, cst.Name) and t.target.value == "remote_config" for t in small.targets
+                    ):
+                        return owner, small.value
+                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.target.value == "remote_config" and small.value is not None:
+                        return owner, small.value
+        return None
+
+    def _chainlet(self, cand: _Candidate) -> ir.Chainlet:
+        cls = cand.cls
+        module = cls.module
+        remote_config = ir.RemoteConfig()
+        found_config = self._remote_config_value(cand)
+        if found_config is not None:
+            owner, expr = found_config
+            value = self.evaluator.evaluate(owner.module, expr, scope=owner, before=owner.order)
+            if isinstance(value, Diagnostic):
+                self.diagnostics.append(value)
+            else:
+                remote_config = self.configs.remote_config(value)
+        endpoint_name = "predict" if cand.kind == ClassKind.MODEL else "run_remote"
+        endpoint = self._endpoint(cand, endpoint_name)
+        dependencies, context_param = self._init(cand)
+        health = self._member(cand, "is_healthy")
+        if health is not None:
+            self._check_health(health[0].module, health[1])
+        display_name = remote_config.name or cls.qualname
+        return ir.Chainlet(
+            id=cls.id,
+            name=cls.qualname,
+            display_name=display_name,
+            module=module.name,
+            span=module.span(cls.node.name),
+            kind=ir.ChainletKind.MODEL if cand.kind == ClassKind.MODEL else ir.ChainletKind.CHAINLET,
+            bases=tuple(base.id for base in cand.bases),
+            remote_config=remote_config,
+            dependencies=dependencies,
+            context_param=context_param,
+            endpoint=endpoint,
+            has_health_check=health is not None,
+            is_entrypoint=False,
+        )
+
+    def _stub(self, cls: ClassRef) -> ir.Stub:
+        endpoint: ir.Endpoint | None = None
+        for statement in cls.node.body.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == "run_remote":
+                endpoint = self._signature(cls, statement)
+        return ir.Stub(cls.id, cls.qualname, cls.module.name, cls.module.span(cls.node.name), endpoint)
+
+    def _endpoint(self, cand: _Candidate, name: str) -> ir.Endpoint:
+        member = self._member(cand, name)
+        cls = cand.cls
+        if member is None:
+            self.diagnostics.append(
+                error(
+                    "CSC109",
+                    f"Chainlet `{cls.qualname}` has no `{name}` method",
+                    cls.module.span(cls.node.name),
+                    help=f"add `def {name}(self, ...) -> ...:` with typed parameters and return",
+                )
+            )
+            return ir.Endpoint(name, False, False, (), ir.TypeRef(ir.TypeKind.NONE, "None"), cls.module.span(cls.node.name))
+        owner, func = member
+        return self._signature(owner, func)
+
+    def _signature(self, owner: ClassRef, func: cst.FunctionDef) -> ir.Endpoint:
+        module = owner.module
+        name = func.name.value
+        for decorator in func.decorators:
+            target = self.program.resolve_expr(module, decorator.decorator if not isinstance(decorator.decorator, cst.Call) else decorator.decorator.func)
+            kind = _decorator_kind(target)
+            if kind is not None:
+                self.diagnostics.append(
+                    error(
+                        "CSC201",
+                        f"`{name}` must be an instance method, not a {kind}",
+                        module.span(decorator.decorator),
+                        help="remove the decorator and take `self` as the first parameter",
+                    )
+                )
+        params = func.params
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                stars = "*" if star is params.star_arg else "**"
+                self.diagnostics.append(
+                    error("CSC202", f"`{name}` cannot take `{stars}{star.name.value}`; list every parameter by name", module.span(star))
+                )
+        positional = list(params.posonly_params) + list(params.params)
+        if not positional or positional[0].name.value != "self":
+            self.diagnostics.append(
+                error("CSC201", f"`{name}` must take `self` as its first parameter", module.span(func.name))
+            )
+        else:
+            positional = positional[1:]
+        for param in params.posonly_params[1:] if params.posonly_params and params.posonly_params[0].name.value == "self" else params.posonly_params:
+            self.diagnostics.append(
+                error("CSC203", f"parameter `{param.name.value}` of `{name}` is positional-only; callers pass arguments by name", module.span(param))
+            )
+        ir_params: list[ir.Param] = []
+        for param in [*positional, *params.kwonly_params]:
+            if param.name.value == "self":
+                continue
+            if param.annotation is None:
+                self.diagnostics.append(
+                    error("CSC204", f"parameter `{param.name.value}` of `{name}` has no type annotation", module.span(param.name))
+                )
+                type_ref = ir.TypeRef(ir.TypeKind.ANY, "Any")
+            else:
+                type_ref = self.types.convert(module, param.annotation.annotation)
+                if type_ref.kind in (ir.TypeKind.ITERATOR, ir.TypeKind.ASYNC_ITERATOR):
+                    self.diagnostics.append(
+                        error("CSC206", f"parameter `{param.name.value}` cannot be an iterator; only returns stream", module.span(param.annotation.annotation))
+                    )
+            default = module.code(param.default) if param.default is not None else None
+            ir_params.append(ir.Param(param.name.value, type_ref, default, module.span(param.name)))
+        is_async = func.asynchronous is not None
+        yields = _contains_yield(func)
+        if func.returns is None:
+            self.diagnostics.append(
+                error(
+                    "CSC205",
+                    f"`{name}` has no return annotation",
+                    module.span(func.name),
+                    help="annotate the return, e.g. `-> str` (or `-> None`)",
+                )
+            )
+            returns = ir.TypeRef(ir.TypeKind.ANY, "Any")
+        else:
+            returns = self.types.convert(module, func.returns.annotation)
+        is_streaming = returns.kind in (ir.TypeKind.ITERATOR, ir.TypeKind.ASYNC_ITERATOR)
+        if is_streaming and not yields:
+            self.diagnostics.append(
+                error(
+                    "CSC208",
+                    f"`{name}` returns an iterator but never yields",
+                    module.span(func.returns.annotation) if func.returns else module.span(func.name),
+                    help="stream with `yield`, or return a plain type",
+                )
+            )
+        elif yields and not is_streaming and func.returns is not None:
+            self.diagnostics.append(
+                error(
+                    "CSC209",
+                    f"`{name}` yields, so its return type must be `{'AsyncIterator' if is_async else 'Iterator'}[str]` or `[bytes]`",
+                    module.span(func.returns.annotation),
+                )
+            )
+        elif is_streaming and returns.kind is ir.TypeKind.ITERATOR and is_async:
+            self.diagnostics.append(
+                error("CSC209", f"async `{name}` yields, so its return type must be `AsyncIterator[...]`", module.span(func.returns.annotation) if func.returns else module.span(func.name))
+            )
+        elif is_streaming and returns.kind is ir.TypeKind.ASYNC_ITERATOR and not is_async:
+            self.diagnostics.append(
+                error("CSC209", f"`{name}` is not async, so its return type must be `Iterator[...]`", module.span(func.returns.annotation) if func.returns else module.span(func.name))
+            )
+        return ir.Endpoint(name, is_async, is_streaming, tuple(ir_params), returns, module.span(func.name))
+
+    def _check_health(self, module: ModuleInfo, func: cst.FunctionDef) -> None:
+        params = func.params
+        extra = [*params.posonly_params, *params.params, *params.kwonly_params][1:]
+        stars = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+        bad_params = extra or stars
+        returns_bool = False
+        if func.returns is not None:
+            target = self.program.resolve_expr(module, func.returns.annotation, None) if isinstance(func.returns.annotation, cst.Name | cst.Attribute) else None
+            returns_bool = isinstance(target, ApiRef) and target.path == "builtins.bool"
+        if bad_params or not returns_bool:
+            node: cst.CSTNode = (extra or stars)[0] if bad_params else (func.returns.annotation if func.returns else func.name)
+            self.diagnostics.append(
+                error("CSC211", "`is_healthy` must be `def is_healthy(self) -> bool`", module.span(node))
+            )
+
+    # -- __init__ and dependencies --------------------------------------------------------
+
+    def _init(self, cand: _Candidate) -> tuple[tuple[ir.Dependency, ...], str | None]:
+        member = self._member(cand, "__init__")
+        if member is None:
+            return (), None
+        owner, func = member
+        module = owner.module
+        params = func.params
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                self.diagnostics.append(
+                    error("CSC310", f"`__init__` of a Chainlet cannot take `{'*' if star is params.star_arg else '**'}{star.name.value}`", module.span(star))
+                )
+        for param in params.posonly_params:
+            if param.name.value != "self":
+                self.diagnostics.append(error("CSC310", f"`__init__` parameter `{param.name.value}` cannot be positional-only", module.span(param)))
+        all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
+        if all_params and all_params[0].name.value == "self":
+            all_params = all_params[1:]
+        dependencies: list[ir.Dependency] = []
+        context_param: str | None = None
+        bound: dict[str, str] = {}
+        for param in all_params:
+            default = param.default
+            call_target = self._marker(module, default, owner.order)
+            if call_target == _DEPENDS_CONTEXT:
+                assert isinstance(default, cst.Call)
+                self.allowed_markers.add(id(default))
+                context_param = param.name.value
+                continue
+            if call_target == _DEPENDS:
+                assert isinstance(default, cst.Call)
+                self.allowed_markers.add(id(default))
+                dependency = self._dependency(owner, param, default)
+                if dependency is not None:
+                    if dependency.target in bound:
+                        self.diagnostics.append(
+                            error(
+                                "CSC306",
+                                f"`{dependency.target.rpartition('.')[2]}` is already bound to `{bound[dependency.target]}`; bind each Chainlet once",
+                                module.span(default.args[0].value) if default.args else module.span(default),
+                            )
+                        )
+                    else:
+                        bound[dependency.target] = param.name.value
+                        dependencies.append(dependency)
+                continue
+            self.diagnostics.append(
+                error(
+                    "CSC305",
+                    f"`__init__` parameter `{param.name.value}` must default to `chains.depends(...)` or `chains.depends_context()`",
+                    module.span(param.name),
+                    help="Chainlets are constructed by the framework; other settings belong in `remote_config` or module constants",
+                )
+            )
+        return tuple(dependencies), context_param
+
+    def _marker(self, module: ModuleInfo, node: cst.BaseExpression | None, before: int | None) -> str | None:
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Name | cst.Attribute):
+            return None
+        target = self.program.resolve_expr(module, node.func, before)
+        if isinstance(target, ApiRef) and target.path in (_DEPENDS, _DEPENDS_CONTEXT):
+            return target.path
+        return None
+
+    def _dependency(self, owner: ClassRef, param: cst.Param, call: cst.Call) -> ir.Dependency | None:
+        module = owner.module
+        if not call.args or call.args[0].keyword is not None and call.args[0].keyword.value != "chainlet_cls":
+            self.diagnostics.append(error("CSC301", "`depends(...)` needs the Chainlet class as its first argument", module.span(call)))
+            return None
+        target_node = call.args[0].value
+        written = module.code(target_node)
+        target: Target = (
+            self.program.resolve_expr(module, target_node)
+            if isinstance(target_node, cst.Name | cst.Attribute)
+            else ApiRef("<expression>")
+        )
+        if not isinstance(target, ClassRef):
+            from compiler.resolve import Undefined  # noqa: PLC0415 - local to this error path
+
+            if isinstance(target, Undefined):
+                self.diagnostics.append(error("CSC301", f"dependency `{written}` is not defined", module.span(target_node)))
+            else:
+                self.diagnostics.append(error("CSC302", f"dependency `{written}` is not a Chainlet class", module.span(target_node)))
+            return None
+        candidate = self.candidate(target)
+        if candidate is None:
+            kind, _ = self.classify(target)
+            hint = "stubs are created with `Stub.from_url(...)` in `__init__`, not with `depends`" if kind == ClassKind.STUB else "derive it from `chains.ChainletBase`"
+            self.diagnostics.append(error("CSC302", f"dependency `{written}` is not a Chainlet", module.span(target_node), help=hint))
+            return None
+        if target.module is module and target.order >= owner.order and target.id != owner.id:
+            self.diagnostics.append(
+                error(
+                    "CSC303",
+                    f"dependency `{written}` is defined after `{owner.qualname}`, which uses it",
+                    module.span(target_node),
+                    help=f"move `{target.qualname}` above `{owner.qualname}`",
+                )
+            )
+        options: dict[str, Value] = {}
+        positional_names = ("retries", "timeout_sec", "use_binary", "concurrency_limit")
+        for index, arg in enumerate(call.args[1:]):
+            if arg.keyword is None:
+                key = positional_names[index] if index < len(positional_names) else None
+            else:
+                key = arg.keyword.value
+            if key not in positional_names:
+                node = arg.keyword if arg.keyword is not None else arg.value
+                self.diagnostics.append(
+                    error("CSC402", f"`depends` has no parameter `{key or module.code(arg.value)}`", module.span(node), help=f"known parameters: {', '.join(positional_names)}")
+                )
+                continue
+            value = self.evaluator.evaluate(module, arg.value, scope=None, before=owner.order)
+            if isinstance(value, Diagnostic):
+                self.diagnostics.append(value)
+                continue
+            options[key] = value
+        rpc = self.configs.rpc_options(options)
+        if param.annotation is not None:
+            self._check_dependency_annotation(owner, param, candidate)
+        return ir.Dependency(param.name.value, target.id, rpc, module.span(param.name))
+
+    def _check_dependency_annotation(self, owner: ClassRef, param: cst.Param, target: _Candidate) -> None:
+        assert param.annotation is not None
+        module = owner.module
+        annotation = param.annotation.annotation
+        if isinstance(annotation, cst.SimpleString):
+            value = annotation.evaluated_value
+            if not isinstance(value, str):
+                return
+            try:
+                parsed = cst.parse_expression(value)
+            except cst.ParserSyntaxError:
+                return
+            resolved = self.program.resolve_expr(module, parsed) if isinstance(parsed, cst.Name | cst.Attribute) else None
+        elif isinstance(annotation, cst.Name | cst.Attribute):
+            resolved = self.program.resolve_expr(module, annotation)
+        else:
+            resolved = None
+        if isinstance(resolved, ClassRef):
+            allowed = {target.cls.id, *(base.id for base in target.bases)}
+            if resolved.id in allowed or self._is_protocol(resolved):
+                return
+        elif isinstance(resolved, ApiRef) and resolved.path in (_CHAINLET_BASE, "typing.Any"):
+            return
+        self.diagnostics.append(
+            error(
+                "CSC307",
+                f"dependency `{param.name.value}` is annotated `{module.code(annotation)}`, but is bound to `{target.cls.qualname}`",
+                module.span(annotation),
+                help=f"annotate it as `{target.cls.qualname}`, one of its bases, or a `typing.Protocol`",
+            )
+        )
+
+    def _is_protocol(self, cls: ClassRef) -> bool:
+        for base in self.program.chainlet_bases(cls):
+            if isinstance(base, ApiRef) and base.path == "typing.Protocol":
+                return True
+            if isinstance(base, cst.Subscript):
+                return False
+        for arg in cls.node.bases:
+            head = arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
+            target = self.program.resolve_expr(cls.module, head)
+            if isinstance(target, ApiRef) and target.path == "typing.Protocol":
+                return True
+        return False
+
+    # -- misuse anywhere in the sources ------------------------------------------------------
+
+    def _check_depends_misuse(self) -> None:
+        for module in self.program.modules.values():
+            text = module.parsed.source.text
+            occurrences = len(_DEPENDS_TEXT.findall(text))
+            if occurrences == 0:
+                continue
+            visitor = _MarkerCalls()
+            module.parsed.module.visit(visitor)
+            if occurrences <= sum(1 for call in visitor.calls if id(call) in self.allowed_markers) and False:
+                continue
+            for call in visitor.calls:
+                if id(call) in self.allowed_markers:
+                    continue
+                path = self._marker(module, call, None)
+                if path is None:
+                    continue
+                name = path.rpartition(".")[2]
+                self.diagnostics.append(
+                    error(
+                        "CSC304",
+                        f"`{name}(...)` can only be the default of a Chainlet `__init__` parameter",
+                        module.span(call),
+                        help=f"write `def __init__(self, dep=chains.{name}(...))` in the Chainlet that needs it",
+                    )
+                )
+
+
+class _MarkerCalls(cst.CSTVisitor):
+    """Collects calls whose callee is spelled `depends` / `depends_context`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+        if name in ("depends", "depends_context"):
+            self.calls.append(node)
+
+
+def _decorator_kind(target: Target) -> str | None:
+    if isinstance(target, ApiRef):
+        return {
+            "builtins.staticmethod": "@staticmethod",
+            "builtins.classmethod": "@classmethod",
+            "builtins.property": "@property",
+        }.get(target.path)
+    return None
+
+
+def _contains_yield(func: cst.FunctionDef) -> bool:
+    finder = _YieldFinder()
+    func.body.visit(finder)
+    return finder.found
+
+
+class _YieldFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def visit_Yield(self, node: cst.Yield) -> bool:
+        self.found = True
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a nested function's yields are its own
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+def _endpoint_types(endpoint: ir.Endpoint) -> list[ir.TypeRef]:
+    return [ref for param in endpoint.params for ref in walk_type(param.type)] + list(walk_type(endpoint.returns))
+
+
+def _replace_entry(chainlet: ir.Chainlet, is_entrypoint: bool) -> ir.Chainlet:
+    from dataclasses import replace  # noqa: PLC0415
+
+    return replace(chainlet, is_entrypoint=is_entrypoint)
+
+
+def _file_span(module: ModuleInfo) -> ir.Span:
+    return ir.Span.whole_file(module.path)
+
+
+def extract_chain(program: Program, main: ModuleInfo, options: ExtractOptions) -> ExtractResult:
+    """Extract the chain defined by `main` (and the local modules it uses)."""
+    return _Extractor(program, main, options).run()
+
+
+__all__ = ["ExtractOptions", "ExtractResult", "extract_chain", "warning"]

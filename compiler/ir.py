@@ -1,0 +1,326 @@
+"""The intermediate representation: what a chain *is*, independent of syntax.
+
+Stage: produced by `extract`, checked by `validate`, consumed by the back end.
+Frozen, slotted dataclasses with tuples, so the IR is immutable, hashable and
+JSON-serialisable (`compiler.ir_dump`). Imports: the standard library and
+`compiler.source` only (no libcst, no jinja).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from compiler.source import Span
+
+#: A JSON scalar as it appears in configuration.
+JsonScalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class JsonObject:
+    """A JSON object with its keys in source order (a dict, kept immutable)."""
+
+    items: tuple[tuple[str, JsonValue], ...] = ()
+
+    def get(self, key: str) -> JsonValue:
+        """The value under `key`, or None."""
+        for name, value in self.items:
+            if name == key:
+                return value
+        return None
+
+
+#: A JSON value: arrays are tuples, objects are `JsonObject`.
+JsonValue = JsonScalar | tuple["JsonValue", ...] | JsonObject
+
+
+class TypeKind(enum.Enum):
+    """What a `TypeRef` denotes."""
+
+    #: `str`, `int`, `float`, `bool`, `bytes`.
+    BUILTIN = "builtin"
+    NONE = "none"
+    ANY = "any"
+    #: `list[T]`, `typing.List[T]`, `typing.Sequence[T]`.
+    LIST = "list"
+    #: `dict[str, T]`, `typing.Dict`, `typing.Mapping`.
+    DICT = "dict"
+    #: `tuple[A, B]`, or `tuple[T, ...]` when `is_variadic`.
+    TUPLE = "tuple"
+    #: `Union[A, B]`, `Optional[A]`, `A | B`; members flattened, in source order.
+    UNION = "union"
+    #: `Literal["a", 1]`.
+    LITERAL = "literal"
+    #: A user-defined pydantic model or enum; `name` is its `TypeDef.id`.
+    USER = "user"
+    #: `Iterator[T]`, `Generator[T, ...]`: a streamed (sync) return.
+    ITERATOR = "iterator"
+    #: `AsyncIterator[T]`, `AsyncGenerator[T, ...]`: a streamed (async) return.
+    ASYNC_ITERATOR = "async_iterator"
+    #: `pydantic_numpy.NumpyArrayField` (a numpy array on the wire).
+    NUMPY_ARRAY = "numpy_array"
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    """A structured type expression; never evaluated, only read."""
+
+    kind: TypeKind
+    #: Builtin name, construct name, or the `TypeDef.id` of a user type.
+    name: str
+    args: tuple[TypeRef, ...] = ()
+    #: Values of a `Literal[...]`.
+    literals: tuple[JsonScalar, ...] = ()
+    #: True for `tuple[T, ...]`.
+    is_variadic: bool = False
+
+
+class TypeDefKind(enum.Enum):
+    """The kinds of user type an I/O signature may use."""
+
+    PYDANTIC = "pydantic"
+    ENUM = "enum"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A field of a pydantic model (its own, not inherited)."""
+
+    name: str
+    type: TypeRef
+    #: The default as written in source (`Field(...)` calls included), or None.
+    default_source: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class EnumMember:
+    """One member of an `enum.Enum` subclass."""
+
+    name: str
+    #: The value as written in source.
+    value_source: str
+
+
+@dataclass(frozen=True, slots=True)
+class TypeDef:
+    """A user-defined I/O type: a pydantic model or an enum."""
+
+    #: `module.Qual.Name`, unique within a chain.
+    id: str
+    module: str
+    #: Dotted path inside the module: `Outer.Inner` for nested classes.
+    qualname: str
+    kind: TypeDefKind
+    span: Span
+    #: `TypeDef.id`s of user pydantic bases, in MRO order of the class statement.
+    bases: tuple[str, ...] = ()
+    fields: tuple[Field, ...] = ()
+    members: tuple[EnumMember, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter of an endpoint (never `self`)."""
+
+    name: str
+    type: TypeRef
+    #: The default as written in source, or None when required.
+    default_source: str | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """The one remote method of a Chainlet (`run_remote`, or `predict`)."""
+
+    name: str
+    is_async: bool
+    #: True when the return is an (async) iterator of `str` or `bytes`.
+    is_streaming: bool
+    params: tuple[Param, ...]
+    returns: TypeRef
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RPCOptions:
+    """How a client calls a dependency; defaults are Truss Chains'."""
+
+    #: Total number of attempts, as in Truss Chains (1 = no retry).
+    retries: int = 1
+    #: Timeout per attempt, in seconds.
+    timeout_sec: float = 600.0
+    #: msgpack instead of JSON on the wire.
+    use_binary: bool = False
+    #: Maximum concurrent requests from one caller process.
+    concurrency_limit: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """An `__init__` parameter bound with `depends(Target, ...)`."""
+
+    param: str
+    #: `Chainlet.id` of the target.
+    target: str
+    options: RPCOptions
+    span: Span
+
+
+class BaseImageKind(enum.Enum):
+    """A curated Baseten image or a custom one."""
+
+    BASETEN = "baseten"
+    CUSTOM = "custom"
+
+
+@dataclass(frozen=True, slots=True)
+class BaseImage:
+    """The image a package is built on."""
+
+    kind: BaseImageKind = BaseImageKind.BASETEN
+    #: `py311` style for Baseten images; the image reference for custom ones.
+    image: str = "py311"
+    #: Python version as Truss spells it (`py311`); None when unknown (custom).
+    python_version: str | None = "py311"
+    python_executable_path: str | None = None
+    docker_auth: JsonObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DockerImage:
+    """Software environment of a Chainlet."""
+
+    base_image: BaseImage = BaseImage()
+    pip_requirements: tuple[str, ...] = ()
+    apt_requirements: tuple[str, ...] = ()
+    #: Paths are relative to the chain root, POSIX style.
+    requirements_file: str | None = None
+    data_dir: str | None = None
+    external_package_dirs: tuple[str, ...] = ()
+    truss_server_version_override: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Compute:
+    """Resources of one replica."""
+
+    cpu_count: int = 1
+    #: A Kubernetes quantity such as `2Gi`.
+    memory: str = "2Gi"
+    #: An accelerator name such as `H100`, or None.
+    gpu: str | None = None
+    gpu_count: int = 1
+    #: Concurrent requests per replica (`"cpu_count"` already resolved).
+    predict_concurrency: int = 1
+    instance_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Assets:
+    """Secrets, cached model repos, external data and weights."""
+
+    secret_keys: tuple[str, ...] = ()
+    cached: tuple[JsonObject, ...] = ()
+    external_data: tuple[JsonObject, ...] = ()
+    weights: tuple[JsonObject, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainletOptions:
+    """Serving options."""
+
+    enable_b10_tracing: bool = False
+    enable_debug_logs: bool = False
+    env_variables: tuple[tuple[str, str], ...] = ()
+    health_checks: JsonObject = JsonObject()
+    metadata: JsonValue = None
+    #: Seconds allowed between two streamed chunks.
+    streaming_read_timeout: int = 60
+    transport: JsonObject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteConfig:
+    """`remote_config`, evaluated statically."""
+
+    docker_image: DockerImage = DockerImage()
+    compute: Compute = Compute()
+    assets: Assets = Assets()
+    name: str | None = None
+    options: ChainletOptions = ChainletOptions()
+    build_commands: tuple[str, ...] = ()
+
+
+class ChainletKind(enum.Enum):
+    """A `ChainletBase` (endpoint `run_remote`) or a `ModelBase` (`predict`)."""
+
+    CHAINLET = "chainlet"
+    MODEL = "model"
+
+
+@dataclass(frozen=True, slots=True)
+class Chainlet:
+    """One deployable service of the chain."""
+
+    #: `module.ClassName`, unique within a chain.
+    id: str
+    #: The class name.
+    name: str
+    #: `remote_config.name` or the class name: the deployed service's name.
+    display_name: str
+    module: str
+    span: Span
+    kind: ChainletKind
+    #: `Chainlet.id`s of user Chainlet base classes, nearest first.
+    bases: tuple[str, ...]
+    remote_config: RemoteConfig
+    dependencies: tuple[Dependency, ...]
+    #: Name of the `depends_context()` parameter, if any.
+    context_param: str | None
+    endpoint: Endpoint
+    has_health_check: bool
+    is_entrypoint: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Stub:
+    """A `StubBase` subclass: a client for an already deployed model."""
+
+    id: str
+    name: str
+    module: str
+    span: Span
+    #: Its typed `run_remote`, when it declares one.
+    endpoint: Endpoint | None
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """A source module of the chain (the chain file or a local module it imports)."""
+
+    #: Dotted module name relative to the chain root.
+    name: str
+    #: Display path relative to the chain root.
+    path: str
+    is_package: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A whole chain, as the back end needs it."""
+
+    #: `mark_entrypoint("Name")`, else the entrypoint's display name.
+    name: str
+    #: Display path of the chain file.
+    source: str
+    #: `Chainlet.id` of the entrypoint.
+    entrypoint: str
+    #: Dependencies before dependents; source order breaks ties.
+    chainlets: tuple[Chainlet, ...]
+    #: Every user I/O type some endpoint needs, sorted by id.
+    types: tuple[TypeDef, ...]
+    stubs: tuple[Stub, ...]
+    modules: tuple[Module, ...]

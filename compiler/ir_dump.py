@@ -1,0 +1,105 @@
+"""Stable JSON and text dumps of the IR: `chainsc inspect` and snapshot tests.
+
+Stage: after extract. Imports: ir.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+
+from compiler import ir
+
+
+def to_jsonable(value: object) -> object:
+    """Convert IR values to JSON-ready data; field order is declaration order."""
+    if isinstance(value, ir.JsonObject):
+        return {key: to_jsonable(item) for key, item in value.items}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [to_jsonable(item) for item in value]
+    return value
+
+
+def dump_json(chain: ir.Chain) -> str:
+    """The IR as indented JSON with a trailing newline."""
+    return json.dumps(to_jsonable(chain), indent=2) + "\n"
+
+
+def render_type(ref: ir.TypeRef) -> str:
+    """A TypeRef as a Python annotation, user types by their qualified name."""
+    kind = ref.kind
+    if kind is ir.TypeKind.USER:
+        return ref.name.rpartition(".")[2] if "." in ref.name else ref.name
+    if kind in (ir.TypeKind.BUILTIN, ir.TypeKind.ANY, ir.TypeKind.NONE, ir.TypeKind.NUMPY_ARRAY):
+        return ref.name
+    if kind is ir.TypeKind.LITERAL:
+        return f"Literal[{', '.join(json.dumps(v) for v in ref.literals)}]"
+    if kind is ir.TypeKind.UNION:
+        return " | ".join(render_type(arg) for arg in ref.args)
+    if kind is ir.TypeKind.TUPLE and ref.is_variadic:
+        return f"tuple[{render_type(ref.args[0])}, ...]"
+    inner = ", ".join(render_type(arg) for arg in ref.args)
+    return f"{ref.name}[{inner}]"
+
+
+def render_signature(endpoint: ir.Endpoint) -> str:
+    """`async def run_remote(self, a: int = 1) -> str` as one line."""
+    params = ", ".join(
+        ["self"]
+        + [
+            f"{p.name}: {render_type(p.type)}" + (f" = {p.default_source}" if p.default_source is not None else "")
+            for p in endpoint.params
+        ]
+    )
+    prefix = "async def" if endpoint.is_async else "def"
+    return f"{prefix} {endpoint.name}({params}) -> {render_type(endpoint.returns)}"
+
+
+def dump_text(chain: ir.Chain) -> str:
+    """A human summary of the chain: one block per Chainlet."""
+    by_id = {c.id: c for c in chain.chainlets}
+    lines = [f"chain {chain.name!r} from {chain.source}", f"  entrypoint: {by_id[chain.entrypoint].name}"]
+    for chainlet in chain.chainlets:
+        config = chainlet.remote_config
+        compute = config.compute
+        gpu = f", gpu {compute.gpu}:{compute.gpu_count}" if compute.gpu else ""
+        lines.append("")
+        marker = " (entrypoint)" if chainlet.is_entrypoint else ""
+        lines.append(f"{chainlet.kind.value} {chainlet.display_name} [{chainlet.id}]{marker}  {chainlet.span.path}:{chainlet.span.line}")
+        lines.append(f"  {render_signature(chainlet.endpoint)}")
+        for dependency in chainlet.dependencies:
+            o = dependency.options
+            lines.append(
+                f"  depends {dependency.param} -> {by_id[dependency.target].name if dependency.target in by_id else dependency.target}"
+                f" (retries={o.retries}, timeout_sec={o.timeout_sec:g}, use_binary={o.use_binary}, concurrency_limit={o.concurrency_limit})"
+            )
+        if chainlet.context_param:
+            lines.append(f"  context {chainlet.context_param}")
+        lines.append(
+            f"  compute: cpu {compute.cpu_count}, memory {compute.memory}{gpu}, predict_concurrency {compute.predict_concurrency}"
+        )
+        image = config.docker_image
+        lines.append(f"  image: {image.base_image.kind.value} {image.base_image.image}")
+        if image.pip_requirements:
+            lines.append(f"  pip: {', '.join(image.pip_requirements)}")
+        if config.assets.secret_keys:
+            lines.append(f"  secrets: {', '.join(config.assets.secret_keys)}")
+    if chain.stubs:
+        lines.append("")
+        for stub in chain.stubs:
+            signature = render_signature(stub.endpoint) if stub.endpoint else "(untyped)"
+            lines.append(f"stub {stub.name} [{stub.id}]  {signature}")
+    if chain.types:
+        lines.append("")
+        for typedef in chain.types:
+            if typedef.kind is ir.TypeDefKind.ENUM:
+                detail = ", ".join(m.name for m in typedef.members)
+            else:
+                detail = ", ".join(f"{f.name}: {render_type(f.type)}" for f in typedef.fields)
+            lines.append(f"{typedef.kind.value} {typedef.id}({detail})")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,588 @@
+"""Resolve stage: module symbol tables and what each local name refers to.
+
+Stage: after parse, before extract. Loads the chain file and, lazily, the local
+modules and packages it imports (under the chain root), parsing them the same
+way; third-party imports stay names. Nothing is ever imported or executed.
+Imports: libcst, parse, source, diagnostics.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from compiler.diagnostics import Diagnostic, error, warning
+from compiler.parse import ParsedModule, parse_source, read_source
+from compiler.source import Span
+
+#: Imported module paths that mean the Chains authoring API, and their canonical prefix.
+_API_MODULES: dict[str, str] = {
+    "truss_chains": "chains",
+    "truss_chains.definitions": "chains",
+    "truss_chains.public_types": "chains",
+    "truss_chains.public_api": "chains",
+    "truss_chains.framework": "chains",
+    "truss_chains.remote_chainlet.stub": "chains",
+    "truss_chains.utils": "chains",
+    "truss_chains.streaming": "chains.streaming",
+    "truss_chains.pydantic_numpy": "chains.pydantic_numpy",
+    "runtime_lib": "chains",
+    "runtime_lib.streaming": "chains.streaming",
+    "runtime_lib.pydantic_numpy": "chains.pydantic_numpy",
+    "truss.base.truss_config": "truss_config",
+    "truss.truss_config": "truss_config",
+    "truss_config": "truss_config",
+    "typing": "typing",
+    "typing_extensions": "typing",
+    "collections.abc": "typing",
+    "pydantic": "pydantic",
+    "enum": "enum",
+}
+
+#: Module names the authoring API may be imported under (for error messages).
+API_MODULE_NAMES = ("truss_chains", "runtime_lib")
+
+
+def canonical_api_path(dotted: str) -> str | None:
+    """Map an imported dotted path to its canonical API path, or None if not API.
+
+    `truss_chains.ChainletBase` and `runtime_lib.ChainletBase` both become
+    `chains.ChainletBase`; `truss.base.truss_config.Accelerator` becomes
+    `truss_config.Accelerator`.
+    """
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:cut])
+        canonical = _API_MODULES.get(prefix)
+        if canonical is not None:
+            return ".".join([canonical, *parts[cut:]])
+    if parts[0] == "truss" and len(parts) >= 2:
+        # `from truss import truss_config` style: only config helpers matter.
+        if parts[1:3] == ["base", "truss_config"] or parts[1] == "truss_config":
+            rest = parts[3:] if parts[1] == "base" else parts[2:]
+            return ".".join(["truss_config", *rest])
+    return None
+
+
+class BindingKind(enum.Enum):
+    """What a name binding at module or class level is."""
+
+    CLASS = "class"
+    FUNCTION = "function"
+    ASSIGN = "assign"
+    #: `import a.b as c` / `from a import b`: the binding names a dotted path.
+    IMPORT = "import"
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One binding of a name: where it is and what it binds."""
+
+    name: str
+    kind: BindingKind
+    #: The ClassDef/FunctionDef, or the assigned value expression.
+    node: cst.CSTNode
+    #: Source-order number of the statement that binds it (nested ones included).
+    order: int
+    #: For IMPORT: the absolute dotted path imported (`pkg.mod.Name`).
+    target: str = ""
+    #: True inside an `except` handler: a fallback, used only if nothing else binds.
+    is_fallback: bool = False
+    #: The whole statement (for assignments: the Assign/AnnAssign).
+    statement: cst.CSTNode | None = None
+
+
+@dataclass(slots=True)
+class ModuleInfo:
+    """A parsed source module of the chain and its top-level symbol table."""
+
+    name: str
+    path: str
+    fs_path: Path
+    is_package: bool
+    parsed: ParsedModule
+    bindings: dict[str, list[Binding]] = field(default_factory=dict)
+    #: Top-level statements that define nothing (side effects), with their index.
+    side_effects: list[tuple[int, cst.CSTNode]] = field(default_factory=list)
+    #: All class definitions at module level (incl. inside if/try), in source order.
+    classes: list[tuple[int, cst.ClassDef]] = field(default_factory=list)
+
+    def span(self, node: cst.CSTNode) -> Span:
+        """The span of a node of this module."""
+        return self.parsed.span(node)
+
+    def code(self, node: cst.CSTNode) -> str:
+        """The source text of a node of this module."""
+        return self.parsed.code(node)
+
+    def lookup(self, name: str, before: int | None = None) -> Binding | None:
+        """The binding of `name` in effect at statement `before` (None: the last).
+
+        Bindings in `except` handlers are fallbacks (guarded imports), chosen
+        only when nothing else binds the name.
+        """
+        candidates = self.bindings.get(name)
+        if not candidates:
+            return None
+        primary = [b for b in candidates if not b.is_fallback] or candidates
+        if before is not None:
+            earlier = [b for b in primary if b.order < before]
+            if earlier:
+                primary = earlier
+        chosen = primary[-1]
+        # Branches of one `if`/`try` (same statement) are alternatives: a class,
+        # function or import there wins over a placeholder assignment.
+        siblings = [b for b in primary if b.order == chosen.order]
+        if len(siblings) > 1:
+            return next((b for b in siblings if b.kind is not BindingKind.ASSIGN), chosen)
+        return chosen
+
+
+# ---------------------------------------------------------------- resolution targets
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRef:
+    """A name of the chains API, typing, pydantic, enum or truss_config (canonical)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClassRef:
+    """A user class: its module and (possibly nested) class definition."""
+
+    module: ModuleInfo
+    qualname: str
+    node: cst.ClassDef
+    order: int
+
+    @property
+    def id(self) -> str:
+        """`module.Qual.Name`: unique within the chain."""
+        return f"{self.module.name}.{self.qualname}"
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRef:
+    """A module- or class-level assignment."""
+
+    module: ModuleInfo
+    binding: Binding
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRef:
+    """A user function."""
+
+    module: ModuleInfo
+    node: cst.FunctionDef
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleRef:
+    """A local module of the chain."""
+
+    module: ModuleInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalRef:
+    """Something from a third-party module (never inspected)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Undefined:
+    """A name that nothing binds."""
+
+    name: str
+
+
+Target = ApiRef | ClassRef | ValueRef | FunctionRef | ModuleRef | ExternalRef | Undefined
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted_name(node.value)
+        return None if base is None else f"{base}.{node.attr.value}"
+    return None
+
+
+# ---------------------------------------------------------------- the program
+
+
+@dataclass(slots=True)
+class Program:
+    """Every module of a chain, loaded on demand from the chain root."""
+
+    root: Path
+    #: Directory of the chain file: the first place imports are looked up (sys.path[0]).
+    chain_dir: Path
+    modules: dict[str, ModuleInfo] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Modules known to be absent locally (cache of failed lookups).
+    _missing: set[str] = field(default_factory=set)
+
+    # -- loading --------------------------------------------------------------
+
+    def load_file(self, fs_path: Path) -> ModuleInfo | None:
+        """Load a file under the root as a module; None if it cannot be parsed."""
+        rel = fs_path.relative_to(self.root)
+        parts = list(rel.with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts = parts[:-1]
+        name = ".".join(parts) if parts else fs_path.parent.name
+        if name in self.modules:
+            return self.modules[name]
+        display = rel.as_posix()
+        source = read_source(str(fs_path), display)
+        if isinstance(source, Diagnostic):
+            self.diagnostics.append(source)
+            return None
+        parsed = parse_source(source)
+        if isinstance(parsed, Diagnostic):
+            self.diagnostics.append(parsed)
+            return None
+        info = ModuleInfo(name, display, fs_path, is_package, parsed)
+        _collect_bindings(info, self)
+        self.modules[name] = info
+        return info
+
+    def find_module(self, name: str) -> ModuleInfo | None:
+        """Find and load a local module by dotted name, or None if it is not local."""
+        if name in self.modules:
+            return self.modules[name]
+        if name in self._missing:
+            return None
+        parts = name.split(".")
+        for base in _unique_paths([self.chain_dir, self.root]):
+            candidate_dir = base.joinpath(*parts)
+            for fs_path in (candidate_dir.with_suffix(".py"), candidate_dir / "__init__.py"):
+                if fs_path.is_file() and _is_within(fs_path, self.root):
+                    # Modules next to the chain file are named relative to the root too.
+                    module = self.load_file(fs_path)
+                    if module is not None:
+                        self.modules.setdefault(name, module)
+                    return module
+        self._missing.add(name)
+        return None
+
+    # -- resolution -----------------------------------------------------------
+
+    def resolve_path(self, dotted: str) -> Target:
+        """Resolve an absolute dotted path (`pkg.mod.Name`) as an import would."""
+        api = canonical_api_path(dotted)
+        if api is not None:
+            return ApiRef(api)
+        parts = dotted.split(".")
+        # Longest prefix that is a local module, then attributes inside it.
+        for cut in range(len(parts), 0, -1):
+            module = self.find_module(".".join(parts[:cut]))
+            if module is None:
+                continue
+            target: Target = ModuleRef(module)
+            for attr in parts[cut:]:
+                target = self.attribute(target, attr)
+            return target
+        return ExternalRef(dotted)
+
+    def resolve_name(self, module: ModuleInfo, name: str, before: int | None = None) -> Target:
+        """What `name` means at module level of `module` (before statement `before`)."""
+        binding = module.lookup(name, before)
+        if binding is None:
+            if name in _BUILTIN_NAMES:
+                return ApiRef(f"builtins.{name}")
+            return Undefined(name)
+        return self.binding_target(module, binding)
+
+    def binding_target(self, module: ModuleInfo, binding: Binding) -> Target:
+        """The target a binding denotes."""
+        if binding.kind is BindingKind.CLASS:
+            assert isinstance(binding.node, cst.ClassDef)
+            return ClassRef(module, binding.name, binding.node, binding.order)
+        if binding.kind is BindingKind.FUNCTION:
+            assert isinstance(binding.node, cst.FunctionDef)
+            return FunctionRef(module, binding.node)
+        if binding.kind is BindingKind.ASSIGN:
+            aliased = _alias_of(binding)
+            if aliased is not None:
+                # `Alias = SomeClass` style re-binding of a class or API name.
+                target = self.resolve_expr(module, aliased, binding.order)
+                if isinstance(target, ClassRef | ApiRef | ModuleRef):
+                    return target
+            return ValueRef(module, binding)
+        return self.resolve_path(binding.target)
+
+    def resolve_expr(self, module: ModuleInfo, node: cst.BaseExpression, before: int | None = None) -> Target:
+        """Resolve a Name/Attribute chain; other expressions are external."""
+        if isinstance(node, cst.Name):
+            return self.resolve_name(module, node.value, before)
+        if isinstance(node, cst.Attribute):
+            return self.attribute(self.resolve_expr(module, node.value, before), node.attr.value)
+        return ExternalRef(type(node).__name__)
+
+    def attribute(self, target: Target, attr: str) -> Target:
+        """Resolve `target.attr`."""
+        if isinstance(target, ApiRef):
+            return ApiRef(f"{target.path}.{attr}")
+        if isinstance(target, ModuleRef):
+            binding = target.module.lookup(attr)
+            if binding is not None:
+                return self.binding_target(target.module, binding)
+            sub = self.find_module(f"{target.module.name}.{attr}") if target.module.is_package else None
+            if sub is not None:
+                return ModuleRef(sub)
+            return Undefined(f"{target.module.name}.{attr}")
+        if isinstance(target, ClassRef):
+            for statement in target.node.body.body:
+                if isinstance(statement, cst.ClassDef) and statement.name.value == attr:
+                    return ClassRef(target.module, f"{target.qualname}.{attr}", statement, target.order)
+            return ExternalRef(f"{target.id}.{attr}")
+        if isinstance(target, ExternalRef):
+            return ExternalRef(f"{target.path}.{attr}")
+        if isinstance(target, Undefined):
+            return target
+        return ExternalRef(attr)
+
+    def chainlet_bases(self, cls: ClassRef) -> Iterator[Target]:
+        """Resolve the base classes of a class statement."""
+        for arg in cls.node.bases:
+            yield self.resolve_expr(cls.module, arg.value, cls.order)
+
+
+_BUILTIN_NAMES = frozenset(
+    {"str", "int", "float", "bool", "bytes", "list", "dict", "tuple", "set", "frozenset",
+     "object", "type", "None", "True", "False", "len", "range", "print", "open",
+     "isinstance", "Exception", "ValueError", "KeyError", "TypeError", "RuntimeError"}
+)
+
+
+def _alias_of(binding: Binding) -> cst.BaseExpression | None:
+    node = binding.node
+    if isinstance(node, cst.Name | cst.Attribute):
+        return node
+    return None
+
+
+def _unique_paths(paths: Sequence[Path]) -> list[Path]:
+    seen: list[Path] = []
+    for path in paths:
+        if path not in seen:
+            seen.append(path)
+    return seen
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- binding collection
+
+
+def _module_package(info: ModuleInfo) -> str:
+    """The package a relative import in this module is relative to."""
+    if info.is_package:
+        return info.name
+    return info.name.rpartition(".")[0]
+
+
+def _relative_base(info: ModuleInfo, dots: int) -> str:
+    package = _module_package(info)
+    parts = package.split(".") if package else []
+    if dots > 1:
+        parts = parts[: len(parts) - (dots - 1)]
+    return ".".join(parts)
+
+
+def _is_main_guard(node: cst.If) -> bool:
+    test = node.test
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    left = dotted_name(test.left)
+    right = test.comparisons[0].comparator
+    return left == "__name__" and isinstance(right, cst.SimpleString) and right.evaluated_value == "__main__"
+
+
+def _is_docstring(statement: cst.SimpleStatementLine) -> bool:
+    return all(
+        isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString)
+        for small in statement.body
+    )
+
+
+def _collect_bindings(info: ModuleInfo, program: Program) -> None:
+    counter = itertools.count()
+    for statement in info.parsed.module.body:
+        _collect_statement(info, program, statement, counter, is_fallback=False)
+
+
+def _collect_statement(
+    info: ModuleInfo,
+    program: Program,
+    statement: cst.CSTNode,
+    counter: Iterator[int],
+    *,
+    is_fallback: bool,
+) -> bool:
+    """Record the bindings of one statement; return whether it defined anything.
+
+    Every statement, nested ones in `if`/`try` blocks included, gets the next
+    number of `counter`: the order used for "defined before use".
+    """
+    order = next(counter)
+
+    def bind(name: str, kind: BindingKind, node: cst.CSTNode, target: str = "", stmt: cst.CSTNode | None = None) -> None:
+        info.bindings.setdefault(name, []).append(
+            Binding(name, kind, node, order, target, is_fallback, stmt)
+        )
+
+    if isinstance(statement, cst.ClassDef):
+        bind(statement.name.value, BindingKind.CLASS, statement)
+        info.classes.append((order, statement))
+        return True
+    if isinstance(statement, cst.FunctionDef):
+        bind(statement.name.value, BindingKind.FUNCTION, statement)
+        return True
+    if isinstance(statement, cst.If):
+        if _is_main_guard(statement):
+            # `if __name__ == "__main__":` never runs on import: not part of the chain.
+            return True
+        defined = False
+        branch: cst.CSTNode | None = statement
+        while isinstance(branch, cst.If | cst.Else):
+            for inner in branch.body.body:
+                defined |= _collect_statement(info, program, inner, counter, is_fallback=is_fallback)
+            branch = branch.orelse if isinstance(branch, cst.If) else None
+        if not defined:
+            info.side_effects.append((order, statement))
+        return True
+    if isinstance(statement, cst.Try | cst.TryStar):
+        defined = False
+        for inner in statement.body.body:
+            defined |= _collect_statement(info, program, inner, counter, is_fallback=is_fallback)
+        for handler in statement.handlers:
+            for inner in handler.body.body:
+                defined |= _collect_statement(info, program, inner, counter, is_fallback=True)
+        for extra in (statement.orelse, statement.finalbody):
+            if extra is not None:
+                for inner in extra.body.body:
+                    defined |= _collect_statement(info, program, inner, counter, is_fallback=is_fallback)
+        if not defined:
+            info.side_effects.append((order, statement))
+        return True
+    if isinstance(statement, cst.SimpleStatementLine):
+        if _is_docstring(statement):
+            return True
+        defined = False
+        side_effect = False
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    full = dotted_name(alias.name) or ""
+                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                        bind(alias.asname.name.value, BindingKind.IMPORT, small, full, statement)
+                    else:
+                        # `import a.b` binds `a`.
+                        bind(full.split(".")[0], BindingKind.IMPORT, small, full.split(".")[0], statement)
+                defined = True
+            elif isinstance(small, cst.ImportFrom):
+                _bind_import_from(info, small, bind, statement)
+                defined = True
+            elif isinstance(small, cst.Assign):
+                for assign_target in small.targets:
+                    for name in _target_names(assign_target.target):
+                        bind(name, BindingKind.ASSIGN, small.value, stmt=small)
+                defined = True
+            elif isinstance(small, cst.AnnAssign):
+                if small.value is not None:
+                    for name in _target_names(small.target):
+                        bind(name, BindingKind.ASSIGN, small.value, stmt=small)
+                defined = True
+            elif isinstance(small, cst.AugAssign):
+                # `X += [...]` rebinds X to something we do not track: shadow it.
+                for name in _target_names(small.target):
+                    bind(name, BindingKind.ASSIGN, small, stmt=small)
+                defined = True
+            elif isinstance(small, cst.Pass):
+                defined = True
+            else:
+                side_effect = True
+        if side_effect and not is_fallback:
+            info.side_effects.append((order, statement))
+        return defined
+    # for / while / with / match at top level: side effects.
+    info.side_effects.append((order, statement))
+    return False
+
+
+def _bind_import_from(info: ModuleInfo, node: cst.ImportFrom, bind: object, statement: cst.CSTNode) -> None:
+    assert callable(bind)
+    dots = len(node.relative)
+    module = dotted_name(node.module) if node.module is not None else ""
+    if dots:
+        base = _relative_base(info, dots)
+        module = ".".join(part for part in (base, module) if part)
+    if isinstance(node.names, cst.ImportStar):
+        return
+    for alias in node.names:
+        name = dotted_name(alias.name) or ""
+        local = name
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            local = alias.asname.name.value
+        full = f"{module}.{name}" if module else name
+        bind(local, BindingKind.IMPORT, node, full, statement)
+
+
+def _target_names(node: cst.BaseExpression) -> list[str]:
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, cst.Tuple | cst.List):
+        names: list[str] = []
+        for element in node.elements:
+            names.extend(_target_names(element.value))
+        return names
+    return []
+
+
+def load_program(chain_path: Path, root: Path) -> tuple[Program, ModuleInfo | None]:
+    """Load the chain file as the first module of a program rooted at `root`."""
+    program = Program(root=root, chain_dir=chain_path.parent)
+    module = program.load_file(chain_path)
+    return program, module
+
+
+def side_effect_warnings(module: ModuleInfo) -> Iterator[Diagnostic]:
+    """CSC003 for each top-level statement that defines nothing."""
+    for _order, statement in module.side_effects:
+        first_line = module.code(statement).splitlines()[0] if module.code(statement) else ""
+        yield warning(
+            "CSC003",
+            f"top-level statement `{_shorten(first_line)}` is not a definition and will not be part of any package",
+            module.span(statement),
+            help="move it into a function, `__init__` or an `if __name__ == \"__main__\":` block",
+        )
+
+
+def missing_module_error(module: ModuleInfo, node: cst.CSTNode, name: str) -> Diagnostic:
+    """CSC004: a relative import whose module is not there."""
+    return error("CSC004", f"local module `{name}` not found under the chain root", module.span(node))
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,66 @@
+"""Source files and spans: the coordinates every later stage reports in.
+
+Stage: shared by all stages. Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a source file, 1-based and inclusive of start, as displayed."""
+
+    #: Display path of the file (relative to the chain's root, POSIX separators).
+    path: str
+    #: 1-based line of the first character.
+    line: int
+    #: 1-based column (in characters) of the first character.
+    col: int
+    #: 1-based line of the last character.
+    end_line: int
+    #: 1-based column one past the last character.
+    end_col: int
+
+    @classmethod
+    def whole_file(cls, path: str) -> Span:
+        """The span used for findings about a file as a whole (1:1)."""
+        return cls(path, 1, 1, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """The text of one file plus the table that turns offsets into lines."""
+
+    #: The path as shown to the user: relative to the chain root, POSIX style.
+    display_path: str
+    text: str
+    _line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        starts = (0, *(match.end() for match in _NEWLINE.finditer(self.text)))
+        object.__setattr__(self, "_line_starts", starts)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """Convert a character offset into a 1-based (line, column)."""
+        line_index = bisect.bisect_right(self._line_starts, offset) - 1
+        return line_index + 1, offset - self._line_starts[line_index] + 1
+
+    def span(self, start: int, end: int) -> Span:
+        """Build a span from character offsets [start, end)."""
+        line, col = self.position(start)
+        end_line, end_col = self.position(end)
+        return Span(self.display_path, line, col, end_line, end_col)
+
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line, without its line ending."""
+        if line < 1 or line > len(self._line_starts):
+            return ""
+        start = self._line_starts[line - 1]
+        end = self._line_starts[line] if line < len(self._line_starts) else len(self.text)
+        return self.text[start:end].rstrip("\r\n")

@@ -1,0 +1,135 @@
+"""Support-ticket triage chain, written the way many production chain files look.
+
+Cleans the ticket body, summarizes it (on GPU or CPU, chosen by a module flag) and
+routes it to a queue using keyword rules.
+"""
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+try:
+    import truss_chains as chains
+except ImportError:  # pragma: no cover
+    chains = None
+
+if chains is None:
+    sys.exit("This chain needs truss: `pip install truss`.")
+
+import pydantic
+from truss.base import truss_config
+
+from preprocessing import Preprocessor
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+PROMPT_FILE = HERE / "prompts" / "triage.txt"
+SYSTEM_PROMPT = PROMPT_FILE.read_text().strip()
+SUMMARIZE_ON_GPU = False
+ROUTING_RULES = {
+    "billing": ("invoice", "refund", "charge", "payment"),
+    "auth": ("password", "login", "2fa", "locked"),
+    "outage": ("down", "error", "500", "timeout"),
+}
+
+
+class Ticket(pydantic.BaseModel):
+    ticket_id: int
+    subject: str
+    body: str
+    customer_tier: str = "free"
+
+
+class TriageResult(pydantic.BaseModel):
+    ticket_id: int
+    queue: str
+    priority: int
+    summary: str
+
+
+def make_remote_config(cpu: int, memory: str, secret_keys: tuple[str, ...] = ()):
+    """One place for the defaults all Chainlets of this chain share."""
+    return chains.RemoteConfig(
+        docker_image=chains.DockerImage(
+            base_image=chains.BasetenImage.PY311, pip_requirements=["pydantic>=2.6"]
+        ),
+        compute=chains.Compute(cpu_count=cpu, memory=memory),
+        assets=chains.Assets(secret_keys=secret_keys),
+    )
+
+
+if SUMMARIZE_ON_GPU:
+
+    class Summarizer(chains.ChainletBase):
+        """Abstractive summary with a small seq2seq model."""
+
+        remote_config = chains.RemoteConfig(
+            docker_image=chains.DockerImage(pip_requirements=["transformers==4.46.3"]),
+            compute=chains.Compute(gpu="T4"),
+            assets=chains.Assets(
+                cached=[truss_config.ModelRepo(repo_id="google/flan-t5-small", use_volume=False)]
+            ),
+        )
+
+        def run_remote(self, text: str, max_words: int = 30) -> str:
+            from transformers import pipeline
+
+            return pipeline("summarization", model="google/flan-t5-small")(text)[0]["summary_text"]
+
+else:
+
+    class Summarizer(chains.ChainletBase):
+        """Extractive fallback: first sentence, truncated."""
+
+        remote_config = make_remote_config(cpu=1, memory="1Gi")
+
+        def run_remote(self, text: str, max_words: int = 30) -> str:
+            first_sentence = text.split(". ")[0]
+            return " ".join(first_sentence.split()[:max_words])
+
+
+@chains.mark_entrypoint
+class TicketTriage(chains.ChainletBase):
+    remote_config = make_remote_config(cpu=2, memory="2Gi", secret_keys=("zendesk_api_token",))
+
+    def __init__(
+        self,
+        preprocessor=chains.depends(Preprocessor),
+        summarizer=chains.depends(Summarizer, retries=3),
+        context=chains.depends_context(),
+    ) -> None:
+        self._preprocessor = preprocessor
+        self._summarizer = summarizer
+        self._has_zendesk = "zendesk_api_token" in context.secrets
+        logger.info("TicketTriage ready (prompt: %d chars)", len(SYSTEM_PROMPT))
+
+    def run_remote(self, ticket: Ticket) -> TriageResult:
+        body = self._preprocessor.run_remote(ticket.body)
+        text = f"{ticket.subject}. {body}".lower()
+        queue = next(
+            (name for name, words in ROUTING_RULES.items() if any(w in text for w in words)),
+            "general",
+        )
+        priority = 1 if queue == "outage" or ticket.customer_tier == "enterprise" else 3
+        return TriageResult(
+            ticket_id=ticket.ticket_id,
+            queue=queue,
+            priority=priority,
+            summary=self._summarizer.run_remote(body),
+        )
+
+
+if __name__ == "__main__":
+    with chains.run_local(secrets={"zendesk_api_token": os.environ.get("ZENDESK_API_TOKEN", "")}):
+        triage = TicketTriage()
+        result = triage.run_remote(
+            Ticket(
+                ticket_id=4711,
+                subject="Cannot login",
+                body="My password reset link gives a 500 error. Please help!\n--\nJane",
+            )
+        )
+    print(result.model_dump_json(indent=2))
