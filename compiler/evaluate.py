@@ -355,7 +355,18 @@ class Evaluator:
         if not isinstance(value.data, str):
             raise self._fail(module, node.args[0].value, "`make_abs_path_here` takes a string path", None)
         base = posixpath.dirname(module.path)
-        return PathValue(posixpath.normpath(posixpath.join(base, value.data)))
+        relative = posixpath.normpath(posixpath.join(base, value.data))
+        target = self.program.root / relative
+        if not (target.is_file() or (target.is_dir() and any(target.iterdir()))):
+            raise EvaluationError(
+                error(
+                    "CSC412",
+                    f"`{value.data}` does not exist next to `{module.path}` (looked for `{relative}`)",
+                    module.span(node.args[0].value),
+                    help="paths given to `make_abs_path_here` are relative to the file that calls it",
+                )
+            )
+        return PathValue(relative)
 
 
 def _class_binding(node: cst.ClassDef, name: str, before_node: cst.CSTNode | None) -> cst.BaseExpression | None:

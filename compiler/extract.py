@@ -18,7 +18,7 @@ from compiler.config import ConfigBuilder
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.evaluate import Evaluator, Value
 from compiler.graph import stable_toposort
-from compiler.resolve import ApiRef, ClassRef, ModuleInfo, Program, Target, side_effect_warnings
+from compiler.resolve import ApiRef, ClassRef, ExternalRef, ModuleInfo, Program, Target, side_effect_warnings
 
 _CHAINLET_BASE = "chains.ChainletBase"
 _MODEL_BASE = "chains.ModelBase"
@@ -162,6 +162,10 @@ class _Extractor:
             queue.extend(dep.target for dep in chainlet.dependencies if dep.target not in built)
 
         entrypoint_id, chain_name = self._entrypoint(concrete, built)
+        for cid, cand in list(self.candidates.items()):
+            if cid not in built:
+                # Abstract bases: their `__init__` is checked (and its markers allowed) too.
+                self._init(cand)
         self._check_depends_misuse()
         for module in list(self.program.modules.values()):
             self.diagnostics.extend(side_effect_warnings(module))
@@ -522,6 +526,15 @@ class _Extractor:
 
             if isinstance(target, Undefined):
                 self.diagnostics.append(error("CSC301", f"dependency `{written}` is not defined", module.span(target_node)))
+            elif isinstance(target, ExternalRef):
+                self.diagnostics.append(
+                    error(
+                        "CSC301",
+                        f"dependency `{written}` is not defined in the chain's sources (`{target.path.partition('.')[0]}` is not a module under the chain root)",
+                        module.span(target_node),
+                        help="Chainlets must be defined in the chain file or a local module; pass `--root` if the package root is higher up",
+                    )
+                )
             else:
                 self.diagnostics.append(error("CSC302", f"dependency `{written}` is not a Chainlet class", module.span(target_node)))
             return None
@@ -613,13 +626,10 @@ class _Extractor:
     def _check_depends_misuse(self) -> None:
         for module in self.program.modules.values():
             text = module.parsed.source.text
-            occurrences = len(_DEPENDS_TEXT.findall(text))
-            if occurrences == 0:
-                continue
+            if _DEPENDS_TEXT.search(text) is None:
+                continue  # skip the tree walk: nothing spelled `depends(` here
             visitor = _MarkerCalls()
             module.parsed.module.visit(visitor)
-            if occurrences <= sum(1 for call in visitor.calls if id(call) in self.allowed_markers) and False:
-                continue
             for call in visitor.calls:
                 if id(call) in self.allowed_markers:
                     continue

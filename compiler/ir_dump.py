@@ -52,7 +52,7 @@ def render_signature(endpoint: ir.Endpoint) -> str:
     params = ", ".join(
         ["self"]
         + [
-            f"{p.name}: {render_type(p.type)}" + (f" = {p.default_source}" if p.default_source is not None else "")
+            f"{p.name}: {render_type(p.type)}" + (f" = {' '.join(p.default_source.split())}" if p.default_source is not None else "")
             for p in endpoint.params
         ]
     )

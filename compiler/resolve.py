@@ -89,6 +89,8 @@ class Binding:
     node: cst.CSTNode
     #: Source-order number of the statement that binds it (nested ones included).
     order: int
+    #: Index of the enclosing top-level statement: branches of one `if` share it.
+    group: int = 0
     #: For IMPORT: the absolute dotted path imported (`pkg.mod.Name`).
     target: str = ""
     #: True inside an `except` handler: a fallback, used only if nothing else binds.
@@ -137,7 +139,7 @@ class ModuleInfo:
         chosen = primary[-1]
         # Branches of one `if`/`try` (same statement) are alternatives: a class,
         # function or import there wins over a placeholder assignment.
-        siblings = [b for b in primary if b.order == chosen.order]
+        siblings = [b for b in primary if b.group == chosen.group]
         if len(siblings) > 1:
             return next((b for b in siblings if b.kind is not BindingKind.ASSIGN), chosen)
         return chosen
@@ -427,8 +429,8 @@ def _is_docstring(statement: cst.SimpleStatementLine) -> bool:
 
 def _collect_bindings(info: ModuleInfo, program: Program) -> None:
     counter = itertools.count()
-    for statement in info.parsed.module.body:
-        _collect_statement(info, program, statement, counter, is_fallback=False)
+    for group, statement in enumerate(info.parsed.module.body):
+        _collect_statement(info, program, statement, counter, group, is_fallback=False)
 
 
 def _collect_statement(
@@ -436,8 +438,10 @@ def _collect_statement(
     program: Program,
     statement: cst.CSTNode,
     counter: Iterator[int],
+    group: int,
     *,
     is_fallback: bool,
+    is_nested: bool = False,
 ) -> bool:
     """Record the bindings of one statement; return whether it defined anything.
 
@@ -448,7 +452,7 @@ def _collect_statement(
 
     def bind(name: str, kind: BindingKind, node: cst.CSTNode, target: str = "", stmt: cst.CSTNode | None = None) -> None:
         info.bindings.setdefault(name, []).append(
-            Binding(name, kind, node, order, target, is_fallback, stmt)
+            Binding(name, kind, node, order, group, target, is_fallback, stmt)
         )
 
     if isinstance(statement, cst.ClassDef):
@@ -466,25 +470,25 @@ def _collect_statement(
         branch: cst.CSTNode | None = statement
         while isinstance(branch, cst.If | cst.Else):
             for inner in branch.body.body:
-                defined |= _collect_statement(info, program, inner, counter, is_fallback=is_fallback)
+                defined |= _collect_statement(info, program, inner, counter, group, is_fallback=is_fallback, is_nested=True)
             branch = branch.orelse if isinstance(branch, cst.If) else None
-        if not defined:
+        if not defined and not is_nested:
             info.side_effects.append((order, statement))
-        return True
+        return defined
     if isinstance(statement, cst.Try | cst.TryStar):
         defined = False
         for inner in statement.body.body:
-            defined |= _collect_statement(info, program, inner, counter, is_fallback=is_fallback)
+            defined |= _collect_statement(info, program, inner, counter, group, is_fallback=is_fallback, is_nested=True)
         for handler in statement.handlers:
             for inner in handler.body.body:
-                defined |= _collect_statement(info, program, inner, counter, is_fallback=True)
+                defined |= _collect_statement(info, program, inner, counter, group, is_fallback=True, is_nested=True)
         for extra in (statement.orelse, statement.finalbody):
             if extra is not None:
                 for inner in extra.body.body:
-                    defined |= _collect_statement(info, program, inner, counter, is_fallback=is_fallback)
-        if not defined:
+                    defined |= _collect_statement(info, program, inner, counter, group, is_fallback=is_fallback, is_nested=True)
+        if not defined and not is_nested:
             info.side_effects.append((order, statement))
-        return True
+        return defined
     if isinstance(statement, cst.SimpleStatementLine):
         if _is_docstring(statement):
             return True
@@ -522,11 +526,12 @@ def _collect_statement(
                 defined = True
             else:
                 side_effect = True
-        if side_effect and not is_fallback:
+        if side_effect and not is_fallback and not is_nested:
             info.side_effects.append((order, statement))
         return defined
-    # for / while / with / match at top level: side effects.
-    info.side_effects.append((order, statement))
+    # for / while / with / match: side effects (reported for the top-level statement).
+    if not is_nested:
+        info.side_effects.append((order, statement))
     return False
 
 
