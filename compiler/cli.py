@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
-    except Exception:  # noqa: BLE001 - the one place internal errors become exit 3
+    except Exception:
         if debug:
             traceback.print_exc()
         else:

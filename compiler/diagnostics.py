@@ -49,12 +49,12 @@ class Diagnostic:
         return (self.span.path, self.span.line, self.span.col, self.code, self.message)
 
 
-def error(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:  # noqa: A002
+def error(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
     """Shorthand for an error diagnostic."""
     return Diagnostic(code, Severity.ERROR, message, span, help)
 
 
-def warning(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:  # noqa: A002
+def warning(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
     """Shorthand for a warning diagnostic."""
     return Diagnostic(code, Severity.WARNING, message, span, help)
 

@@ -41,8 +41,10 @@ def stable_toposort(edges: Mapping[str, Sequence[str]]) -> list[str]:
 
 
 def find_cycles(edges: Mapping[str, Sequence[str]]) -> list[list[str]]:
-    """Strongly connected components that form cycles, each rotated to start
-    at its earliest node (mapping order), in mapping order; self-loops included."""
+    """Every cycle (a strongly connected component), self-loops included.
+
+    Each cycle starts at its earliest node in mapping order; cycles come in that order too.
+    """
     rank = {node: position for position, node in enumerate(edges)}
     index_of: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -102,7 +104,7 @@ def _cycle_path(component: list[str], edges: Mapping[str, Sequence[str]], rank: 
     node = start
     while True:
         successors = [s for s in edges.get(node, ()) if s in members]
-        if start in successors and len(path) > 1 or successors == [start]:
+        if (start in successors and len(path) > 1) or successors == [start]:
             return path
         following = next((s for s in successors if s not in seen), None)
         if following is None:

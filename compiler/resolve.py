@@ -61,11 +61,10 @@ def canonical_api_path(dotted: str) -> str | None:
         canonical = _API_MODULES.get(prefix)
         if canonical is not None:
             return ".".join([canonical, *parts[cut:]])
-    if parts[0] == "truss" and len(parts) >= 2:
-        # `from truss import truss_config` style: only config helpers matter.
-        if parts[1:3] == ["base", "truss_config"] or parts[1] == "truss_config":
-            rest = parts[3:] if parts[1] == "base" else parts[2:]
-            return ".".join(["truss_config", *rest])
+    # `from truss import truss_config` style: only config helpers matter.
+    if parts[0] == "truss" and len(parts) >= 2 and (parts[1:3] == ["base", "truss_config"] or parts[1] == "truss_config"):
+        rest = parts[3:] if parts[1] == "base" else parts[2:]
+        return ".".join(["truss_config", *rest])
     return None
 
 
@@ -433,7 +432,7 @@ def _collect_bindings(info: ModuleInfo, program: Program) -> None:
         _collect_statement(info, program, statement, counter, group, is_fallback=False)
 
 
-def _collect_statement(
+def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads best flat
     info: ModuleInfo,
     program: Program,
     statement: cst.CSTNode,

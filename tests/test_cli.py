@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import run_cli
@@ -134,9 +136,6 @@ def test_internal_error_exits_3_with_report_request_and_traceback_only_with_debu
         "import compiler.api as api\napi.extract_chain = boom\n"
         "from compiler.cli import main\nimport sys\nraise SystemExit(main(sys.argv[1:]))\n"
     )
-    import subprocess
-    import sys
-
     plain = subprocess.run([sys.executable, "-c", script, "check", str(chain)], capture_output=True, text=True, check=False)
     assert plain.returncode == 3
     assert "internal error (RuntimeError)" in plain.stderr
