@@ -121,7 +121,11 @@ class LanguageDetector(chains.ModelBase):
     remote_config = chains.RemoteConfig(
         docker_image=SHARED_IMAGE, compute=chains.Compute(cpu_count=1)
     )
-    _STOPWORDS = {"en": {"the", "and", "is"}, "de": {"der", "und", "ist"}, "fr": {"le", "et", "est"}}
+    _STOPWORDS = {
+        "en": {"the", "and", "is"},
+        "de": {"der", "und", "ist"},
+        "fr": {"le", "et", "est"},
+    }
 
     def predict(self, text: str) -> dict[str, float]:
         words = set(text.lower().split())

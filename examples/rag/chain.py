@@ -150,9 +150,12 @@ class RAG(chains.ChainletBase):
             self._doc_vectors = (await self._embedder.run_remote(self._corpus)).vectors
         query_vector = (await self._embedder.run_remote([question])).vectors[0]
         candidates = sorted(
-            (Passage(doc_id=i, text=t, score=_cosine(query_vector, self._doc_vectors[i]))
-             for i, t in enumerate(self._corpus)),
-            key=lambda p: p.score, reverse=True,
+            (
+                Passage(doc_id=i, text=t, score=_cosine(query_vector, self._doc_vectors[i]))
+                for i, t in enumerate(self._corpus)
+            ),
+            key=lambda p: p.score,
+            reverse=True,
         )
         ranked = await self._reranker.run_remote(question, candidates[: top_k * 2])
         context_block = "\n".join(f"[{p.doc_id}] {p.text}" for p in ranked[:top_k])
@@ -169,4 +172,4 @@ def _hash_embedding(text: str) -> list[float]:
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b))  # Vectors are L2-normalized.
+    return sum(x * y for x, y in zip(a, b, strict=True))  # Vectors are L2-normalized.

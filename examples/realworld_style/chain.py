@@ -50,15 +50,14 @@ class TriageResult(pydantic.BaseModel):
     summary: str
 
 
-def make_remote_config(cpu: int, memory: str, secret_keys: tuple[str, ...] = ()):
-    """One place for the defaults all Chainlets of this chain share."""
-    return chains.RemoteConfig(
-        docker_image=chains.DockerImage(
-            base_image=chains.BasetenImage.PY311, pip_requirements=["pydantic>=2.6"]
-        ),
-        compute=chains.Compute(cpu_count=cpu, memory=memory),
-        assets=chains.Assets(secret_keys=secret_keys),
-    )
+def queue_names(*tiers: str) -> dict[str, str]:
+    """Queue per customer tier; called in a class body, like many real chains do."""
+    return {tier: f"{tier}-support" for tier in tiers}
+
+
+LIGHT_IMAGE = chains.DockerImage(
+    base_image=chains.BasetenImage.PY311, pip_requirements=["pydantic>=2.6"]
+)
 
 
 if SUMMARIZE_ON_GPU:
@@ -84,7 +83,9 @@ else:
     class Summarizer(chains.ChainletBase):
         """Extractive fallback: first sentence, truncated."""
 
-        remote_config = make_remote_config(cpu=1, memory="1Gi")
+        remote_config = chains.RemoteConfig(
+            docker_image=LIGHT_IMAGE, compute=chains.Compute(cpu_count=1, memory="1Gi")
+        )
 
         def run_remote(self, text: str, max_words: int = 30) -> str:
             first_sentence = text.split(". ")[0]
@@ -93,7 +94,12 @@ else:
 
 @chains.mark_entrypoint
 class TicketTriage(chains.ChainletBase):
-    remote_config = make_remote_config(cpu=2, memory="2Gi", secret_keys=("zendesk_api_token",))
+    remote_config = chains.RemoteConfig(
+        docker_image=LIGHT_IMAGE,
+        compute=chains.Compute(cpu_count=2, memory="2Gi"),
+        assets=chains.Assets(secret_keys=["zendesk_api_token"]),
+    )
+    queues = queue_names("free", "pro", "enterprise")
 
     def __init__(
         self,

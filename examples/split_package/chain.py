@@ -37,7 +37,7 @@ class CatalogIndexer(chains.ChainletBase):
             *(self._splitter.run_remote(item.description, BLOCK_WORDS) for item in items)
         )
         entries: list[IndexEntry] = []
-        for item, split in zip(items, splits):
+        for item, split in zip(items, splits, strict=True):
             for block in split.blocks:
                 entries.append(
                     IndexEntry(

@@ -71,9 +71,7 @@ class TokenGenerator(chains.ChainletBase):
     async def run_remote(self, request: GenerationRequest) -> AsyncIterator[bytes]:
         start = time.monotonic()
         writer = streaming.stream_writer(GENERATION_STREAM)
-        yield writer.yield_header(
-            GenerationHeader(request_id=uuid.uuid4().hex, model=MODEL_NAME)
-        )
+        yield writer.yield_header(GenerationHeader(request_id=uuid.uuid4().hex, model=MODEL_NAME))
         words = request.prompt.split() or ["..."]
         count = 0
         for count in range(1, request.max_new_tokens + 1):
@@ -92,9 +90,7 @@ class TokenGenerator(chains.ChainletBase):
 class StreamingChat(chains.ChainletBase):
     """Streams retrieved context, then the generated answer, then a stats line."""
 
-    remote_config = chains.RemoteConfig(
-        options=chains.ChainletOptions(streaming_read_timeout=300)
-    )
+    remote_config = chains.RemoteConfig(options=chains.ChainletOptions(streaming_read_timeout=300))
 
     def __init__(
         self,
@@ -104,16 +100,12 @@ class StreamingChat(chains.ChainletBase):
         self._context_streamer = context_streamer
         self._generator = generator
 
-    async def run_remote(
-        self, prompt: str, max_new_tokens: int = 32
-    ) -> AsyncIterator[str]:
+    async def run_remote(self, prompt: str, max_new_tokens: int = 32) -> AsyncIterator[str]:
         async for line in self._context_streamer.run_remote(prompt):
             yield f"[context] {line}"
 
         request = GenerationRequest(prompt=prompt, max_new_tokens=max_new_tokens)
-        reader = streaming.stream_reader(
-            GENERATION_STREAM, self._generator.run_remote(request)
-        )
+        reader = streaming.stream_reader(GENERATION_STREAM, self._generator.run_remote(request))
         header = await reader.read_header()
         yield f"[{header.model} #{header.request_id[:8]}] "
         async for token in reader.read_items():

@@ -55,7 +55,7 @@ class Chunker(chains.ChainletBase):
         stats = TextStats(
             num_chars=len(document.text),
             num_words=len(words),
-            word_lengths=dict(collections.Counter(len(w) for w in words)),
+            word_lengths={str(k): v for k, v in collections.Counter(len(w) for w in words).items()},
         )
         return chunks, stats
 
@@ -96,7 +96,9 @@ class Summarizer(chains.ChainletBase):
     ) -> PipelineResult.DocumentResult:
         best = max(chunks, key=lambda c: sum(c.keyword_scores.values()), default=None)
         lines = [c.text.strip().split(". ")[0] for c in chunks[:3]]
-        summary = "\n".join(f"- {line}" for line in lines) if style == "bullets" else " ".join(lines)
+        summary = (
+            "\n".join(f"- {line}" for line in lines) if style == "bullets" else " ".join(lines)
+        )
         return PipelineResult.DocumentResult(
             doc_id=doc_id,
             summary=summary,

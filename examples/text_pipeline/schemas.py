@@ -64,8 +64,8 @@ class EnrichedChunk(Chunk):
 class TextStats(pydantic.BaseModel):
     num_chars: int
     num_words: int
-    word_lengths: Dict[int, int] = pydantic.Field(
-        default_factory=dict, description="Histogram: word length -> count."
+    word_lengths: Dict[str, int] = pydantic.Field(
+        default_factory=dict, description="Histogram: word length (as a string) -> count."
     )
 
 
