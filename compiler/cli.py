@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from compiler import api
-from compiler.diagnostics import Severity, render_github, render_json, render_text
+if TYPE_CHECKING:
+    from compiler import api
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -23,6 +24,8 @@ _FORMATS = click.Choice(["text", "json", "github"])
 
 
 def _emit_diagnostics(result: api.CheckResult, output_format: str) -> None:
+    from compiler.diagnostics import Severity, render_github, render_json, render_text  # noqa: PLC0415
+
     diagnostics = result.diagnostics
     if output_format == "json":
         click.echo(render_json(diagnostics), nl=False)
@@ -38,6 +41,9 @@ def _emit_diagnostics(result: api.CheckResult, output_format: str) -> None:
 
 
 def _check(chain: Path, root: Path | None, entrypoint: str | None) -> api.CheckResult:
+    # Imported here so `--help` and `--version` start fast (libcst alone takes ~0.2 s).
+    from compiler import api  # noqa: PLC0415
+
     return api.check_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
 
 
