@@ -1,0 +1,153 @@
+"""Static evaluation of `remote_config` and `depends(...)` into the IR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from compiler import check_file, ir
+
+
+def _chain(tmp_path: Path, source: str, files: dict[str, str] | None = None) -> ir.Chain:
+    for name, text in (files or {}).items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    path = tmp_path / "chain.py"
+    path.write_text(source)
+    result = check_file(path)
+    errors = [d for d in result.diagnostics if d.severity.value == "error"]
+    assert not errors, errors
+    assert result.chain is not None
+    return result.chain
+
+
+def test_constants_arithmetic_fstrings_and_enums(tmp_path: Path) -> None:
+    chain = _chain(
+        tmp_path,
+        '''import truss_chains as chains
+from truss.base import truss_config
+
+_cpu_count = 8
+VERSION = "2.1"
+IMAGE = chains.DockerImage(
+    base_image=chains.BasetenImage.PY310,
+    pip_requirements=["numpy", f"torch=={VERSION}"] + ["pydantic>=2"],
+    apt_requirements=["ffmpeg"],
+)
+
+
+class Heavy(chains.ChainletBase):
+    _memory = "16" + "Gi"
+    remote_config = chains.RemoteConfig(
+        docker_image=IMAGE,
+        compute=chains.Compute(
+            cpu_count=_cpu_count, memory=_memory, gpu=truss_config.Accelerator.H100, gpu_count=2,
+            predict_concurrency=_cpu_count * 3,
+        ),
+        assets=chains.Assets(secret_keys=["hf_access_token"]),
+        options=chains.ChainletOptions(env_variables={"MODE": f"v{VERSION}"}, enable_debug_logs=True),
+        name="heavy-model",
+    )
+
+    def run_remote(self, x: int) -> int:
+        return x
+''',
+    )
+    (chainlet,) = chain.chainlets
+    config = chainlet.remote_config
+    assert config.name == "heavy-model"
+    assert chainlet.display_name == "heavy-model"
+    assert config.compute == ir.Compute(
+        cpu_count=8, memory="16Gi", gpu="H100", gpu_count=2, predict_concurrency=24, instance_type=None
+    )
+    assert config.docker_image.base_image.python_version == "py310"
+    assert config.docker_image.pip_requirements == ("numpy", "torch==2.1", "pydantic>=2")
+    assert config.docker_image.apt_requirements == ("ffmpeg",)
+    assert config.assets.secret_keys == ("hf_access_token",)
+    assert config.options.env_variables == (("MODE", "v2.1"),)
+    assert config.options.enable_debug_logs is True
+
+
+def test_predict_concurrency_cpu_count_and_constants_from_a_local_module(tmp_path: Path) -> None:
+    chain = _chain(
+        tmp_path,
+        '''import truss_chains as chains
+from settings import COMPUTE, REQS
+
+
+class A(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(
+        compute=COMPUTE,
+        docker_image=chains.DockerImage(requirements_file=REQS),
+    )
+
+    def run_remote(self) -> None:
+        pass
+''',
+        {
+            "settings.py": 'import truss_chains as chains\n\nCOMPUTE = chains.Compute(cpu_count=4, predict_concurrency="cpu_count")\nREQS = chains.make_abs_path_here("deps/requirements.txt")\n',
+            "deps/requirements.txt": "numpy\n",
+        },
+    )
+    (chainlet,) = chain.chainlets
+    assert chainlet.remote_config.compute.predict_concurrency == 4
+    assert chainlet.remote_config.docker_image.requirements_file == "deps/requirements.txt"
+    assert [m.path for m in chain.modules] == ["chain.py", "settings.py"]
+
+
+def test_depends_options_and_defaults(tmp_path: Path) -> None:
+    chain = _chain(
+        tmp_path,
+        '''import truss_chains as chains
+
+TIMEOUT = 30
+
+
+class Dep(chains.ChainletBase):
+    def run_remote(self) -> str:
+        return ""
+
+
+@chains.mark_entrypoint
+class Entry(chains.ChainletBase):
+    def __init__(self, a: Dep = chains.depends(Dep, retries=3, timeout_sec=TIMEOUT / 2, use_binary=True, concurrency_limit=8)) -> None:
+        self._a = a
+
+    def run_remote(self) -> str:
+        return self._a.run_remote()
+''',
+    )
+    entry = next(c for c in chain.chainlets if c.is_entrypoint)
+    (dependency,) = entry.dependencies
+    assert dependency.target == "chain.Dep"
+    assert dependency.options == ir.RPCOptions(retries=3, timeout_sec=15.0, use_binary=True, concurrency_limit=8)
+    assert [c.name for c in chain.chainlets] == ["Dep", "Entry"]
+
+
+def test_deprecated_spellings_are_accepted_with_warnings(tmp_path: Path) -> None:
+    path = tmp_path / "chain.py"
+    path.write_text(
+        '''import truss_chains as chains
+from truss.base import truss_config
+
+
+class A(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(
+        docker_image=chains.DockerImage(base_image="python:3.11-slim"),
+        assets=chains.Assets(cached=[truss_config.ModelRepo(repo_id="org/model")]),
+    )
+
+    def run_remote(self) -> None:
+        pass
+'''
+    )
+    result = check_file(path)
+    assert [(d.code, d.severity.value, d.span.line, d.span.col) for d in result.diagnostics] == [
+        ("CSC450", "warning", 7, 52),
+        ("CSC450", "warning", 8, 38),
+    ]
+    assert "CustomImage(image='python:3.11-slim')" in (result.diagnostics[0].help or "")
+    assert result.chain is not None
+    config = result.chain.chainlets[0].remote_config
+    assert config.docker_image.base_image == ir.BaseImage(ir.BaseImageKind.CUSTOM, "python:3.11-slim", "py311")
+    assert config.assets.cached[0].get("use_volume") is False
