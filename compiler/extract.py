@@ -18,7 +18,16 @@ from compiler.config import ConfigBuilder
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.evaluate import Evaluator, Value
 from compiler.graph import stable_toposort
-from compiler.resolve import ApiRef, ClassRef, ExternalRef, ModuleInfo, Program, Target, side_effect_warnings
+from compiler.resolve import (
+    ApiRef,
+    ClassRef,
+    ExternalRef,
+    ModuleInfo,
+    Program,
+    Target,
+    missing_module_errors,
+    side_effect_warnings,
+)
 
 _CHAINLET_BASE = "chains.ChainletBase"
 _MODEL_BASE = "chains.ModelBase"
@@ -27,6 +36,7 @@ _DEPENDS = "chains.depends"
 _DEPENDS_CONTEXT = "chains.depends_context"
 _MARK_ENTRYPOINT = "chains.mark_entrypoint"
 _DEPENDS_TEXT = re.compile(r"\bdepends(_context)?\s*\(")
+_INDENTED_CLASS = re.compile(r"^[ \t]+class\s", re.MULTILINE)
 
 
 class ClassKind:
@@ -143,6 +153,7 @@ class _Extractor:
                     help="a Chainlet is a class deriving from `chains.ChainletBase` with a typed `run_remote`",
                 )
             )
+            self._check_modules()
             return self._finish(None)
 
         # Chainlets used only as base classes of others are abstract: not deployed.
@@ -167,8 +178,7 @@ class _Extractor:
                 # Abstract bases: their `__init__` is checked (and its markers allowed) too.
                 self._init(cand)
         self._check_depends_misuse()
-        for module in list(self.program.modules.values()):
-            self.diagnostics.extend(side_effect_warnings(module))
+        self._check_modules()
         if entrypoint_id is None:
             return self._finish(None)
 
@@ -623,6 +633,33 @@ class _Extractor:
 
     # -- misuse anywhere in the sources ------------------------------------------------------
 
+    def _check_modules(self) -> None:
+        """Per-module findings: side effects, missing local modules, hidden Chainlets."""
+        for module in list(self.program.modules.values()):
+            self.diagnostics.extend(side_effect_warnings(module))
+            self.diagnostics.extend(missing_module_errors(self.program, module))
+            self._check_hidden_chainlets(module)
+
+    def _check_hidden_chainlets(self, module: ModuleInfo) -> None:
+        """CSC111: a Chainlet class inside a function, loop or `with` block."""
+        if _INDENTED_CLASS.search(module.parsed.source.text) is None:
+            return  # skip the tree walk: every class statement is at module level
+        visitor = _HiddenClasses()
+        module.parsed.module.visit(visitor)
+        for node, where in visitor.found:
+            # Order -1: resolve the bases against the module's final bindings.
+            kind, _ = self.classify(ClassRef(module, node.name.value, node, -1))
+            if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
+                continue
+            self.diagnostics.append(
+                error(
+                    "CSC111",
+                    f"Chainlet `{node.name.value}` is defined inside {where}, so it cannot be found without running the code",
+                    module.span(node.name),
+                    help="define Chainlets at the top level of a module (an `if` or `try` block is fine)",
+                )
+            )
+
     def _check_depends_misuse(self) -> None:
         for module in self.program.modules.values():
             text = module.parsed.source.text
@@ -645,6 +682,43 @@ class _Extractor:
                         help=f"write `def __init__(self, dep=chains.{name}(...))` in the Chainlet that needs it",
                     )
                 )
+
+
+class _HiddenClasses(cst.CSTVisitor):
+    """Collects class statements inside a function, loop or `with` block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scopes: list[str] = []
+        self.found: list[tuple[cst.ClassDef, str]] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self.scopes:
+            self.found.append((node, self.scopes[-1]))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append(f"function `{node.name.value}`")
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    def visit_For(self, node: cst.For) -> None:
+        self.scopes.append("a `for` loop")
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self.scopes.pop()
+
+    def visit_While(self, node: cst.While) -> None:
+        self.scopes.append("a `while` loop")
+
+    def leave_While(self, original_node: cst.While) -> None:
+        self.scopes.pop()
+
+    def visit_With(self, node: cst.With) -> None:
+        self.scopes.append("a `with` block")
+
+    def leave_With(self, original_node: cst.With) -> None:
+        self.scopes.pop()
 
 
 class _MarkerCalls(cst.CSTVisitor):

@@ -266,17 +266,24 @@ class Program:
             return self.modules[name]
         if name in self._missing:
             return None
+        fs_path = self.locate_module(name)
+        if fs_path is None:
+            self._missing.add(name)
+            return None
+        # Modules next to the chain file are named relative to the root too.
+        module = self.load_file(fs_path)
+        if module is not None:
+            self.modules.setdefault(name, module)
+        return module
+
+    def locate_module(self, name: str) -> Path | None:
+        """The file of a local module (`.py` or package `__init__.py`), without loading it."""
         parts = name.split(".")
         for base in _unique_paths([self.chain_dir, self.root]):
             candidate_dir = base.joinpath(*parts)
             for fs_path in (candidate_dir.with_suffix(".py"), candidate_dir / "__init__.py"):
                 if fs_path.is_file() and _is_within(fs_path, self.root):
-                    # Modules next to the chain file are named relative to the root too.
-                    module = self.load_file(fs_path)
-                    if module is not None:
-                        self.modules.setdefault(name, module)
-                    return module
-        self._missing.add(name)
+                    return fs_path
         return None
 
     # -- resolution -----------------------------------------------------------
@@ -582,9 +589,89 @@ def side_effect_warnings(module: ModuleInfo) -> Iterator[Diagnostic]:
         )
 
 
-def missing_module_error(module: ModuleInfo, node: cst.CSTNode, name: str) -> Diagnostic:
-    """CSC004: a relative import whose module is not there."""
-    return error("CSC004", f"local module `{name}` not found under the chain root", module.span(node))
+def missing_module_errors(program: Program, module: ModuleInfo) -> Iterator[Diagnostic]:
+    """CSC004 for each import of a local module that is not there.
+
+    An import is local when it is relative or its first name is a local module
+    or package. Imports inside `try` (guarded) and inside functions are left out.
+    """
+    for statement in _unguarded_statements(module.parsed.module.body):
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    name = dotted_name(alias.name) or ""
+                    if _is_local_path(program, name) and program.locate_module(name) is None:
+                        yield _missing_module(module, alias.name, name)
+            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                yield from _missing_from_import(program, module, small)
+
+
+def _unguarded_statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.SimpleStatementLine]:
+    """Simple statements at module level, also inside `if` blocks but not `try` blocks."""
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            yield statement
+        elif isinstance(statement, cst.If) and not _is_main_guard(statement):
+            branch: cst.CSTNode | None = statement
+            while isinstance(branch, cst.If | cst.Else):
+                yield from _unguarded_statements(branch.body.body)
+                branch = branch.orelse if isinstance(branch, cst.If) else None
+
+
+def _missing_from_import(program: Program, module: ModuleInfo, node: cst.ImportFrom) -> Iterator[Diagnostic]:
+    assert not isinstance(node.names, cst.ImportStar)
+    dots = len(node.relative)
+    written = dotted_name(node.module) if node.module is not None else ""
+    base = _relative_base(module, dots) if dots else ""
+    name = ".".join(part for part in (base, written) if part)
+    if not dots and not _is_local_path(program, name):
+        return
+    if node.module is not None:
+        if program.locate_module(name) is None:
+            start = module.span(node.relative[0] if dots else node.module)
+            end = module.span(node.module)
+            yield _missing_module(module, None, name, Span(start.path, start.line, start.col, end.end_line, end.end_col))
+        return
+    # `from . import x`: each x is a submodule or a name the package defines.
+    package = program.find_module(base) if base else None
+    for alias in node.names:
+        imported = dotted_name(alias.name) or ""
+        full = ".".join(part for part in (base, imported) if part)
+        if program.locate_module(full) is None and (package is None or package.lookup(imported) is None):
+            yield _missing_module(module, alias.name, full)
+
+
+def _is_local_path(program: Program, dotted: str) -> bool:
+    """Whether the first name of a dotted module path is a local module or package."""
+    first = dotted.partition(".")[0]
+    return bool(first) and canonical_api_path(dotted) is None and program.locate_module(first) is not None
+
+
+def _missing_module(module: ModuleInfo, node: cst.CSTNode | None, name: str, span: Span | None = None) -> Diagnostic:
+    path = name.replace(".", "/")
+    return error(
+        "CSC004",
+        f"local module `{name}` not found: there is no `{path}.py` or `{path}/__init__.py` under the chain root",
+        span if span is not None else module.span(node) if node is not None else Span.whole_file(module.path),
+    )
+
+
+def _statement_head(module: ModuleInfo, statement: cst.CSTNode) -> str:
+    """The first line of a statement as written, without its trailing comment."""
+    span = module.span(statement)
+    text = module.parsed.source.line_text(span.line)
+    stop = span.end_col - 1 if span.end_line == span.line else len(text)
+    body = getattr(statement, "body", None)
+    trailing = (
+        body.header if isinstance(body, cst.IndentedBlock)
+        else body.trailing_whitespace if isinstance(body, cst.SimpleStatementSuite)
+        else None
+    )
+    if trailing is not None and trailing.comment is not None:
+        comment = module.span(trailing.comment)
+        if comment.line == span.line:
+            stop = min(stop, comment.col - 1)
+    return text[span.col - 1 : stop].rstrip()
 
 
 def _shorten(text: str, limit: int = 60) -> str:
