@@ -58,14 +58,17 @@ def check_file(path: str | Path, options: CheckOptions | None = None) -> CheckRe
     chain_path = Path(path).absolute()
     root = (options.root.absolute() if options.root is not None else default_root(chain_path))
     program, main = load_program(chain_path, root)
-    sources = {m.path: m.parsed.source for m in program.modules.values()}
     if main is None:
-        return CheckResult(sort_diagnostics(program.diagnostics), None, sources)
+        return CheckResult(sort_diagnostics(program.diagnostics), None, dict(program.sources))
     extracted = extract_chain(program, main, ExtractOptions(entrypoint=options.entrypoint))
-    diagnostics = [*program.diagnostics, *extracted.diagnostics]
+    if program.diagnostics:
+        # A local module that cannot be read or parsed: the other findings would be
+        # guesses about names it defines (`X` "is not defined"), so report only that.
+        return CheckResult(sort_diagnostics(program.diagnostics), None, dict(program.sources))
+    diagnostics = list(extracted.diagnostics)
     if extracted.chain is not None:
         diagnostics.extend(validate_chain(extracted.chain))
-    sources = {m.path: m.parsed.source for m in program.modules.values()}
     ordered = sort_diagnostics(diagnostics)
     chain = extracted.chain if not has_errors(ordered) else None
-    return CheckResult(ordered, chain, sources)
+    # Every file read, including local modules that failed to parse (their syntax errors).
+    return CheckResult(ordered, chain, dict(program.sources))

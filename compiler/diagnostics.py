@@ -82,7 +82,8 @@ def render_text(
         ]
         source = sources.get(span.path)
         text = source.line_text(span.line) if source is not None else ""
-        if text.strip():
+        # A finding about the whole file (1:1, empty) has no line to show.
+        if text.strip() and span != Span.whole_file(span.path):
             gutter = " " * len(str(span.line))
             if span.end_line == span.line and span.end_col > span.col:
                 width = span.end_col - span.col

@@ -155,10 +155,14 @@ def read_source(path: str, display_path: str) -> SourceFile | Diagnostic:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        # Point at the first bad byte: the text before it decodes.
+        before = data[: exc.start].decode("utf-8-sig", errors="replace")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
         return error(
             "CSC001",
-            f"`{display_path}` is not valid UTF-8 (byte {exc.start})",
-            Span.whole_file(display_path),
+            f"`{display_path}` is not valid UTF-8: byte `0x{data[exc.start]:02x}` cannot be decoded",
+            Span(display_path, line, col, line, col + 1),
             help="save the file as UTF-8",
         )
     return SourceFile(display_path, text)

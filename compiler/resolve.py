@@ -18,7 +18,7 @@ import libcst as cst
 
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.parse import ParsedModule, parse_source, read_source
-from compiler.source import Span
+from compiler.source import SourceFile, Span
 
 #: Imported module paths that mean the Chains authoring API, and their canonical prefix.
 _API_MODULES: dict[str, str] = {
@@ -231,6 +231,8 @@ class Program:
     chain_dir: Path
     modules: dict[str, ModuleInfo] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Every file read, by display path, including files that failed to parse.
+    sources: dict[str, SourceFile] = field(default_factory=dict)
     #: Modules known to be absent locally (cache of failed lookups).
     _missing: set[str] = field(default_factory=set)
 
@@ -251,6 +253,7 @@ class Program:
         if isinstance(source, Diagnostic):
             self.diagnostics.append(source)
             return None
+        self.sources[display] = source
         parsed = parse_source(source)
         if isinstance(parsed, Diagnostic):
             self.diagnostics.append(parsed)
