@@ -154,7 +154,10 @@ class TypeCollector:
             if path == "chains.pydantic_numpy.NumpyArrayField":
                 return ir.TypeRef(ir.TypeKind.NUMPY_ARRAY, "NumpyArrayField")
             if path in _ITERATOR_NAMES | _ASYNC_ITERATOR_NAMES:
-                return self._fail("CSC210", f"`{written}` must say what it yields: `{short}[str]` or `{short}[bytes]`", module, node)
+                self._fail("CSC210", f"`{written}` must say what it yields: `{short}[str]` or `{short}[bytes]`", module, node)
+                # Still an iterator: `yield` in the body is right and must not be reported too.
+                kind = ir.TypeKind.ITERATOR if path in _ITERATOR_NAMES else ir.TypeKind.ASYNC_ITERATOR
+                return ir.TypeRef(kind, short, (ir.TypeRef(ir.TypeKind.ANY, "Any"),))
             return self._fail("CSC206", f"`{written}` is not a supported I/O type", module, node)
         if isinstance(target, ClassRef):
             return self._convert_class(module, node, target, written)

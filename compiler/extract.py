@@ -138,7 +138,7 @@ class _Extractor:
                     stubs.append(self._stub(cls))
                 for decorator, _name in marks:
                     self.diagnostics.append(
-                        error("CSC110", f"`{cls.qualname}` is marked as the entrypoint but is not a Chainlet", main.span(decorator.decorator))
+                        error("CSC110", f"`{cls.qualname}` is marked as the entrypoint but is not a Chainlet", main.span(decorator))
                     )
                 continue
             found.entrypoint_marks = marks
@@ -244,7 +244,7 @@ class _Extractor:
                     error(
                         "CSC103",
                         f"`{self.candidates[cid].cls.qualname}` is marked as the entrypoint, but so is `{first}`",
-                        self.candidates[cid].cls.module.span(decorator.decorator),
+                        self.candidates[cid].cls.module.span(decorator),
                         help="a chain has exactly one entrypoint",
                     )
                 )
@@ -346,21 +346,28 @@ class _Extractor:
         owner, func = member
         return self._signature(owner, func)
 
-    def _signature(self, owner: ClassRef, func: cst.FunctionDef) -> ir.Endpoint:
-        module = owner.module
-        name = func.name.value
+    def _method_kind(self, module: ModuleInfo, func: cst.FunctionDef) -> str | None:
+        """CSC201 for a `@staticmethod`/`@classmethod`/`@property` endpoint; the decorator found."""
+        found: str | None = None
         for decorator in func.decorators:
             target = self.program.resolve_expr(module, decorator.decorator if not isinstance(decorator.decorator, cst.Call) else decorator.decorator.func)
             kind = _decorator_kind(target)
             if kind is not None:
+                found = kind
                 self.diagnostics.append(
                     error(
                         "CSC201",
-                        f"`{name}` must be an instance method, not a {kind}",
-                        module.span(decorator.decorator),
+                        f"`{func.name.value}` must be an instance method, not a {kind}",
+                        module.span(decorator),
                         help="remove the decorator and take `self` as the first parameter",
                     )
                 )
+        return found
+
+    def _signature(self, owner: ClassRef, func: cst.FunctionDef) -> ir.Endpoint:
+        module = owner.module
+        name = func.name.value
+        wrong_kind = self._method_kind(module, func)
         params = func.params
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
@@ -369,7 +376,11 @@ class _Extractor:
                     error("CSC202", f"`{name}` cannot take `{stars}{star.name.value}`; list every parameter by name", module.span(star))
                 )
         positional = list(params.posonly_params) + list(params.params)
-        if not positional or positional[0].name.value != "self":
+        if wrong_kind == "@classmethod" and positional:
+            positional = positional[1:]  # `cls`: the decorator is the one mistake reported
+        elif wrong_kind is not None:
+            pass  # a @staticmethod/@property: the decorator is the one mistake reported
+        elif not positional or positional[0].name.value != "self":
             self.diagnostics.append(
                 error("CSC201", f"`{name}` must take `self` as its first parameter", module.span(func.name))
             )
@@ -421,10 +432,11 @@ class _Extractor:
                 )
             )
         elif yields and not is_streaming and func.returns is not None:
+            iterator = "AsyncIterator" if is_async else "Iterator"
             self.diagnostics.append(
                 error(
                     "CSC209",
-                    f"`{name}` yields, so its return type must be `{'AsyncIterator' if is_async else 'Iterator'}[str]` or `[bytes]`",
+                    f"`{name}` yields, so its return type must be `{iterator}[str]` or `{iterator}[bytes]`",
                     module.span(func.returns.annotation),
                 )
             )

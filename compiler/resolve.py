@@ -375,7 +375,8 @@ class Program:
 _BUILTIN_NAMES = frozenset(
     {"str", "int", "float", "bool", "bytes", "list", "dict", "tuple", "set", "frozenset",
      "object", "type", "None", "True", "False", "len", "range", "print", "open",
-     "isinstance", "Exception", "ValueError", "KeyError", "TypeError", "RuntimeError"}
+     "isinstance", "Exception", "ValueError", "KeyError", "TypeError", "RuntimeError",
+     "staticmethod", "classmethod", "property"}
 )
 
 
