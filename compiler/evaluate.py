@@ -31,6 +31,7 @@ from compiler.resolve import (
     Target,
     Undefined,
     ValueRef,
+    names_assigned_in,
 )
 
 STATIC_HELP = (
@@ -150,6 +151,15 @@ _BINARY: dict[type[cst.BaseBinaryOp], Callable[[object, object], object]] = {
     cst.FloorDivide: operator.floordiv,
     cst.Modulo: operator.mod,
     cst.Power: operator.pow,
+}
+
+
+#: How a message names the block statement that assigns a name.
+_BLOCK_NAMES: dict[type[cst.CSTNode], str] = {
+    cst.For: "a `for` loop",
+    cst.While: "a `while` loop",
+    cst.With: "a `with` block",
+    cst.Match: "a `match` statement",
 }
 
 
@@ -298,6 +308,10 @@ class Evaluator:
             raise self._fail(module, node, f"`{written}` is not a static value")
         if isinstance(target, ValueRef):
             binding = target.binding
+            if isinstance(binding.node, cst.For | cst.While | cst.With | cst.Match):
+                block = _BLOCK_NAMES[type(binding.node)]
+                line = target.module.span(binding.node).line
+                raise self._fail(module, node, f"`{written}` is assigned in {block} (line {line}) and is not static")
             if binding.kind is not BindingKind.ASSIGN or isinstance(binding.node, cst.AugAssign):
                 raise self._fail(target.module, binding.node, f"`{binding.name}` is modified after assignment and is not static")
             key = id(binding.node)
@@ -369,12 +383,16 @@ class Evaluator:
         return PathValue(relative)
 
 
-def _class_binding(node: cst.ClassDef, name: str, before_node: cst.CSTNode | None) -> cst.BaseExpression | None:
+def _class_binding(node: cst.ClassDef, name: str, before_node: cst.CSTNode | None) -> cst.BaseExpression | cst.BaseCompoundStatement | None:
     """The value assigned to `name` in a class body (the last assignment)."""
-    found: cst.BaseExpression | None = None
+    found: cst.BaseExpression | cst.BaseCompoundStatement | None = None
     for statement in node.body.body:
         if statement is before_node:
             break
+        if isinstance(statement, cst.For | cst.While | cst.With | cst.Match):
+            if name in names_assigned_in(statement):
+                found = statement  # not static: reported as assigned in a block
+            continue
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         for small in statement.body:

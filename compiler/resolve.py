@@ -540,9 +540,56 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
             info.side_effects.append((order, statement))
         return defined
     # for / while / with / match: side effects (reported for the top-level statement).
+    # Names they assign are bound, but to the statement: their values are not static.
+    for name in names_assigned_in(statement):
+        bind(name, BindingKind.ASSIGN, statement, stmt=statement)
     if not is_nested:
         info.side_effects.append((order, statement))
     return False
+
+
+class _AssignedNames(cst.CSTVisitor):
+    """Names a compound statement assigns in its own scope (loop targets included)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def _add(self, node: cst.BaseExpression) -> None:
+        self.names.extend(name for name in _target_names(node) if name not in self.names)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._add(node.target)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._add(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._add(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._add(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        if isinstance(node.name, cst.Name | cst.Tuple | cst.List):
+            self._add(node.name)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def names_assigned_in(statement: cst.CSTNode) -> list[str]:
+    """Names a `for`/`while`/`with`/`match` statement assigns (not in nested scopes)."""
+    visitor = _AssignedNames()
+    statement.visit(visitor)
+    return visitor.names
 
 
 def _bind_import_from(info: ModuleInfo, node: cst.ImportFrom, bind: object, statement: cst.CSTNode) -> None:
