@@ -16,7 +16,7 @@ import libcst as cst
 
 from compiler import ir
 from compiler.diagnostics import Diagnostic, error, warning
-from compiler.evaluate import API_ENUMS, ApiCall, EnumMember, PathValue, Value
+from compiler.evaluate import API_ENUMS, ApiCall, EnumMember, Located, PathValue, Value
 
 #: Kubernetes quantity: a number with an optional decimal or binary suffix.
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
@@ -218,14 +218,17 @@ class ConfigBuilder:
 
     # -- constructors -----------------------------------------------------------
 
-    def remote_config(self, value: Value) -> ir.RemoteConfig:
-        """`RemoteConfig(...)` to IR."""
+    def remote_config(self, value: Value, written: Located | None = None) -> ir.RemoteConfig:
+        """`RemoteConfig(...)` to IR; `written` is the class attribute's value (for CSC411)."""
         call = value.data
         if not isinstance(call, ApiCall) or call.api != "chains.RemoteConfig":
-            self._error(
-                "CSC411",
-                f"`remote_config` must be `chains.RemoteConfig(...)`, got `{_describe(value)}`",
-                value,
+            at = written or value.at
+            self.diagnostics.append(
+                error(
+                    "CSC411",
+                    f"`remote_config` must be `chains.RemoteConfig(...)`, got `{_describe(value)}`",
+                    at.module.span(at.node),
+                )
             )
             return ir.RemoteConfig()
         args = self.arguments(call)
@@ -326,7 +329,7 @@ class ConfigBuilder:
             if parsed_memory is not None and not _QUANTITY.match(parsed_memory):
                 self._error(
                     "CSC405",
-                    f"`memory` must be a Kubernetes quantity, got `{parsed_memory!r}`",
+                    f"`memory` must be a Kubernetes quantity, got `{_describe(args['memory'])}`",
                     args["memory"],
                     "for example \"512Mi\", \"2Gi\" or \"16G\"",
                 )

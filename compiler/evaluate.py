@@ -363,7 +363,7 @@ class Evaluator:
         raise self._fail(module, node, f"the call `{written}(...)` is evaluated at run time and is not static")
 
     def _abs_path(self, module: ModuleInfo, node: cst.Call, scope: ClassRef | None, before: int | None) -> PathValue:
-        if len(node.args) != 1 or node.args[0].keyword not in (None,) and node.args[0].keyword.value != "file_path":  # type: ignore[union-attr]
+        if len(node.args) != 1 or (node.args[0].keyword not in (None,) and node.args[0].keyword.value != "file_path"):  # type: ignore[union-attr]
             raise self._fail(module, node, "`make_abs_path_here` takes exactly one path", None)
         value = self._eval(module, node.args[0].value, scope, before)
         if not isinstance(value.data, str):
@@ -372,10 +372,11 @@ class Evaluator:
         relative = posixpath.normpath(posixpath.join(base, value.data))
         target = self.program.root / relative
         if not (target.is_file() or (target.is_dir() and any(target.iterdir()))):
+            looked_for = f" (looked for `{relative}`)" if relative != value.data else ""
             raise EvaluationError(
                 error(
                     "CSC412",
-                    f"`{value.data}` does not exist next to `{module.path}` (looked for `{relative}`)",
+                    f"`{value.data}` does not exist next to `{module.path}`{looked_for}",
                     module.span(node.args[0].value),
                     help="paths given to `make_abs_path_here` are relative to the file that calls it",
                 )

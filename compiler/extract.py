@@ -1,5 +1,7 @@
-"""Extract stage: resolved modules to `ir.Chain`, plus the diagnostics of
-everything the IR cannot represent (signatures, dependencies, configuration).
+"""Extract stage: resolved modules to `ir.Chain`, plus diagnostics.
+
+The diagnostics cover everything the IR cannot represent (signatures,
+dependencies, configuration).
 
 Stage: after resolve, before validate. Reads the CST only; never executes it.
 Imports: libcst, ir, resolve, annotations, evaluate, config, graph, diagnostics.
@@ -16,7 +18,7 @@ from compiler import ir
 from compiler.annotations import TypeCollector, walk_type
 from compiler.config import ConfigBuilder
 from compiler.diagnostics import Diagnostic, error, warning
-from compiler.evaluate import Evaluator, Value
+from compiler.evaluate import Evaluator, Located, Value
 from compiler.graph import stable_toposort
 from compiler.resolve import (
     ApiRef,
@@ -299,7 +301,7 @@ class _Extractor:
             if isinstance(value, Diagnostic):
                 self.diagnostics.append(value)
             else:
-                remote_config = self.configs.remote_config(value)
+                remote_config = self.configs.remote_config(value, Located(owner.module, expr))
         endpoint_name = "predict" if cand.kind == ClassKind.MODEL else "run_remote"
         endpoint = self._endpoint(cand, endpoint_name)
         dependencies, context_param = self._init(cand)
@@ -533,7 +535,7 @@ class _Extractor:
 
     def _dependency(self, owner: ClassRef, param: cst.Param, call: cst.Call) -> ir.Dependency | None:
         module = owner.module
-        if not call.args or call.args[0].keyword is not None and call.args[0].keyword.value != "chainlet_cls":
+        if not call.args or (call.args[0].keyword is not None and call.args[0].keyword.value != "chainlet_cls"):
             self.diagnostics.append(error("CSC301", "`depends(...)` needs the Chainlet class as its first argument", module.span(call)))
             return None
         target_node = call.args[0].value
@@ -686,12 +688,13 @@ class _Extractor:
                 if path is None:
                     continue
                 name = path.rpartition(".")[2]
+                example = "context=chains.depends_context()" if path == _DEPENDS_CONTEXT else "dep=chains.depends(...)"
                 self.diagnostics.append(
                     error(
                         "CSC304",
                         f"`{name}(...)` can only be the default of a Chainlet `__init__` parameter",
                         module.span(call),
-                        help=f"write `def __init__(self, dep=chains.{name}(...))` in the Chainlet that needs it",
+                        help=f"write `def __init__(self, {example})` in the Chainlet that needs it",
                     )
                 )
 

@@ -631,10 +631,9 @@ def load_program(chain_path: Path, root: Path) -> tuple[Program, ModuleInfo | No
 def side_effect_warnings(module: ModuleInfo) -> Iterator[Diagnostic]:
     """CSC003 for each top-level statement that defines nothing."""
     for _order, statement in module.side_effects:
-        first_line = module.code(statement).splitlines()[0] if module.code(statement) else ""
         yield warning(
             "CSC003",
-            f"top-level statement `{_shorten(first_line)}` is not a definition and will not be part of any package",
+            f"top-level statement `{_shorten(_statement_head(module, statement))}` is not a definition and will not be part of any package",
             module.span(statement),
             help="move it into a function, `__init__` or an `if __name__ == \"__main__\":` block",
         )
