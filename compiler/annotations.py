@@ -195,7 +195,9 @@ class TypeCollector:
         values = [e.value for e in elements if isinstance(e, cst.Index)]
         if len(values) != len(elements):
             return self._fail("CSC206", f"`{module.code(node)}` uses a slice, not a type", module, node)
-        args = lambda: [self._convert(module, v, scope) for v in values]  # noqa: E731
+        def args() -> list[ir.TypeRef]:
+            return [self._convert(module, v, scope) for v in values]
+
         if path in _LIST_NAMES or path in ("builtins.set", "builtins.frozenset", "typing.Set", "typing.FrozenSet"):
             if path.endswith(("set", "Set", "FrozenSet")):
                 return self._fail("CSC206", f"`{written}` is not JSON-compatible; use `list[...]`", module, head)

@@ -210,17 +210,18 @@ class Evaluator:
             return Value(items, at)
         if isinstance(node, cst.Dict):
             mapping: dict[str, Value] = {}
-            for element in node.elements:
-                if isinstance(element, cst.StarredDictElement):
-                    spread = self._eval(module, element.value, scope, before)
+            for dict_element in node.elements:
+                if isinstance(dict_element, cst.StarredDictElement):
+                    spread = self._eval(module, dict_element.value, scope, before)
                     if not isinstance(spread.data, dict):
-                        raise self._fail(module, element.value, "only a dict can be unpacked here", None)
+                        raise self._fail(module, dict_element.value, "only a dict can be unpacked here", None)
                     mapping.update(spread.data)
                     continue
-                key = self._eval(module, element.key, scope, before)
+                assert isinstance(dict_element, cst.DictElement)
+                key = self._eval(module, dict_element.key, scope, before)
                 if not isinstance(key.data, str):
-                    raise self._fail(module, element.key, "configuration dict keys must be strings", None)
-                mapping[key.data] = self._eval(module, element.value, scope, before)
+                    raise self._fail(module, dict_element.key, "configuration dict keys must be strings", None)
+                mapping[key.data] = self._eval(module, dict_element.value, scope, before)
             return Value(mapping, at)
         if isinstance(node, cst.UnaryOperation):
             operand = self._eval(module, node.expression, scope, before)
@@ -255,18 +256,17 @@ class Evaluator:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value.replace("{{", "{").replace("}}", "}"))
                 continue
-            value = self._eval(module, part.expression, scope, before).data
+            assert isinstance(part, cst.FormattedStringExpression)
+            data = self._eval(module, part.expression, scope, before).data
             if part.format_spec:
                 raise self._fail(module, part, "format specs in configuration f-strings are not supported", None)
-            if isinstance(value, list | dict | ApiCall | PathValue):
+            if isinstance(data, list | dict | ApiCall | PathValue):
                 raise self._fail(module, part.expression, "only scalars can be formatted into a string", None)
-            if isinstance(value, EnumMember):
-                value = value.value
-            conversion = part.conversion
-            parts.append(repr(value) if conversion == "r" else str(value))
+            scalar = data.value if isinstance(data, EnumMember) else data
+            parts.append(repr(scalar) if part.conversion == "r" else str(scalar))
         return "".join(parts)
 
-    def _binary(self, module: ModuleInfo, node: cst.BinaryOperation, scope: ClassRef | None, before: int | None) -> object:
+    def _binary(self, module: ModuleInfo, node: cst.BinaryOperation, scope: ClassRef | None, before: int | None) -> Data:
         left = self._eval(module, node.left, scope, before).data
         right = self._eval(module, node.right, scope, before).data
         func = _BINARY.get(type(node.operator))
@@ -274,9 +274,12 @@ class Evaluator:
         if func is None or not isinstance(left, plain_types) or not isinstance(right, plain_types):
             raise self._fail(module, node, f"`{module.code(node)}` cannot be evaluated statically")
         try:
-            return func(left, right)
+            result = func(left, right)
         except (TypeError, ZeroDivisionError, OverflowError) as exc:
             raise self._fail(module, node, f"`{module.code(node)}` fails: {exc}", None) from exc
+        if isinstance(result, str | int | float | list):
+            return result
+        raise self._fail(module, node, f"`{module.code(node)}` cannot be evaluated statically")
 
     def _lookup(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, before: int | None) -> Target:
         if scope is not None and isinstance(node, cst.Name):
@@ -363,7 +366,8 @@ class Evaluator:
         raise self._fail(module, node, f"the call `{written}(...)` is evaluated at run time and is not static")
 
     def _abs_path(self, module: ModuleInfo, node: cst.Call, scope: ClassRef | None, before: int | None) -> PathValue:
-        if len(node.args) != 1 or (node.args[0].keyword not in (None,) and node.args[0].keyword.value != "file_path"):  # type: ignore[union-attr]
+        keyword = node.args[0].keyword if node.args else None
+        if len(node.args) != 1 or (keyword is not None and keyword.value != "file_path"):
             raise self._fail(module, node, "`make_abs_path_here` takes exactly one path", None)
         value = self._eval(module, node.args[0].value, scope, before)
         if not isinstance(value.data, str):

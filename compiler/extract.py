@@ -30,6 +30,7 @@ from compiler.resolve import (
     missing_module_errors,
     side_effect_warnings,
 )
+from compiler.source import Span
 
 _CHAINLET_BASE = "chains.ChainletBase"
 _MODEL_BASE = "chains.ModelBase"
@@ -240,12 +241,12 @@ class _Extractor:
             )
             return None, None
         if len(marked) > 1:
+            first_marked = self.candidates[marked[0][0]].cls.qualname
             for cid, (decorator, _name) in marked[1:]:
-                first = self.candidates[marked[0][0]].cls.qualname
                 self.diagnostics.append(
                     error(
                         "CSC103",
-                        f"`{self.candidates[cid].cls.qualname}` is marked as the entrypoint, but so is `{first}`",
+                        f"`{self.candidates[cid].cls.qualname}` is marked as the entrypoint, but so is `{first_marked}`",
                         self.candidates[cid].cls.module.span(decorator),
                         help="a chain has exactly one entrypoint",
                     )
@@ -795,8 +796,8 @@ def _replace_entry(chainlet: ir.Chainlet, is_entrypoint: bool) -> ir.Chainlet:
     return replace(chainlet, is_entrypoint=is_entrypoint)
 
 
-def _file_span(module: ModuleInfo) -> ir.Span:
-    return ir.Span.whole_file(module.path)
+def _file_span(module: ModuleInfo) -> Span:
+    return Span.whole_file(module.path)
 
 
 def extract_chain(program: Program, main: ModuleInfo, options: ExtractOptions) -> ExtractResult:
