@@ -10,6 +10,7 @@ Imports: libcst, ir, resolve, annotations, evaluate, config, graph, diagnostics.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -89,6 +90,8 @@ class _Extractor:
     candidates: dict[str, _Candidate] = field(default_factory=dict)
     #: Call nodes that are legitimate `depends(...)`/`depends_context()` defaults.
     allowed_markers: set[int] = field(default_factory=set)
+    #: The same calls by module name, to compare with where `depends(` is spelled.
+    allowed_calls: dict[str, list[cst.Call]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.types = TypeCollector(self.program)
@@ -411,7 +414,7 @@ class _Extractor:
             default = module.code(param.default) if param.default is not None else None
             ir_params.append(ir.Param(param.name.value, type_ref, default, module.span(param.name)))
         is_async = func.asynchronous is not None
-        yields = _contains_yield(func)
+        yields = "yield" in module.parsed.text_of(func.body) and _contains_yield(func)
         if func.returns is None:
             self.diagnostics.append(
                 error(
@@ -496,12 +499,12 @@ class _Extractor:
             call_target = self._marker(module, default, owner.order)
             if call_target == _DEPENDS_CONTEXT:
                 assert isinstance(default, cst.Call)
-                self.allowed_markers.add(id(default))
+                self._allow(module, default)
                 context_param = param.name.value
                 continue
             if call_target == _DEPENDS:
                 assert isinstance(default, cst.Call)
-                self.allowed_markers.add(id(default))
+                self._allow(module, default)
                 dependency = self._dependency(owner, param, default)
                 if dependency is not None:
                     if dependency.target in bound:
@@ -525,6 +528,10 @@ class _Extractor:
                 )
             )
         return tuple(dependencies), context_param
+
+    def _allow(self, module: ModuleInfo, call: cst.Call) -> None:
+        self.allowed_markers.add(id(call))
+        self.allowed_calls.setdefault(module.name, []).append(call)
 
     def _marker(self, module: ModuleInfo, node: cst.BaseExpression | None, before: int | None) -> str | None:
         if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Name | cst.Attribute):
@@ -659,9 +666,7 @@ class _Extractor:
         """CSC111: a Chainlet class inside a function, loop or `with` block."""
         if _INDENTED_CLASS.search(module.parsed.source.text) is None:
             return  # skip the tree walk: every class statement is at module level
-        visitor = _HiddenClasses()
-        module.parsed.module.visit(visitor)
-        for node, where in visitor.found:
+        for node, where in _hidden_classes(module.parsed.module):
             # Order -1: resolve the bases against the module's final bindings.
             kind, _ = self.classify(ClassRef(module, node.name.value, node, -1))
             if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
@@ -678,8 +683,10 @@ class _Extractor:
     def _check_depends_misuse(self) -> None:
         for module in self.program.modules.values():
             text = module.parsed.source.text
-            if _DEPENDS_TEXT.search(text) is None:
-                continue  # skip the tree walk: nothing spelled `depends(` here
+            spelled = {match.start() for match in _DEPENDS_TEXT.finditer(text)}
+            allowed = {module.parsed.start_of(_callee_name(call)) for call in self.allowed_calls.get(module.name, ())}
+            if spelled <= allowed:
+                continue  # skip the tree walk: every `depends(` here is an `__init__` default
             visitor = _MarkerCalls()
             module.parsed.module.visit(visitor)
             for call in visitor.calls:
@@ -700,41 +707,49 @@ class _Extractor:
                 )
 
 
-class _HiddenClasses(cst.CSTVisitor):
-    """Collects class statements inside a function, loop or `with` block."""
+def _hidden_classes(module: cst.Module) -> list[tuple[cst.ClassDef, str]]:
+    """Class statements inside a function, loop or `with` block.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.scopes: list[str] = []
-        self.found: list[tuple[cst.ClassDef, str]] = []
+    Walks statements only (never expressions): a full CST visit costs as much as
+    the parse itself on large files.
+    """
+    found: list[tuple[cst.ClassDef, str]] = []
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if self.scopes:
-            self.found.append((node, self.scopes[-1]))
+    def walk(statements: Sequence[cst.CSTNode], scope: str | None) -> None:
+        for statement in statements:
+            if isinstance(statement, cst.ClassDef):
+                if scope is not None:
+                    found.append((statement, scope))
+                walk(_body_of(statement), scope)
+            elif isinstance(statement, cst.FunctionDef):
+                walk(_body_of(statement), f"function `{statement.name.value}`")
+            elif isinstance(statement, cst.For | cst.While):
+                kind = "a `for` loop" if isinstance(statement, cst.For) else "a `while` loop"
+                walk(_body_of(statement), kind)
+                if statement.orelse is not None:
+                    walk(_body_of(statement.orelse), kind)
+            elif isinstance(statement, cst.With):
+                walk(_body_of(statement), "a `with` block")
+            elif isinstance(statement, cst.If):
+                walk(_body_of(statement), scope)
+                if statement.orelse is not None:
+                    walk([statement.orelse] if isinstance(statement.orelse, cst.If) else _body_of(statement.orelse), scope)
+            elif isinstance(statement, cst.Try | cst.TryStar):
+                walk(_body_of(statement), scope)
+                for handler in statement.handlers:
+                    walk(_body_of(handler), scope)
+                for extra in (statement.orelse, statement.finalbody):
+                    if extra is not None:
+                        walk(_body_of(extra), scope)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.scopes.append(f"function `{node.name.value}`")
+    walk(module.body, None)
+    return found
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.scopes.pop()
 
-    def visit_For(self, node: cst.For) -> None:
-        self.scopes.append("a `for` loop")
-
-    def leave_For(self, original_node: cst.For) -> None:
-        self.scopes.pop()
-
-    def visit_While(self, node: cst.While) -> None:
-        self.scopes.append("a `while` loop")
-
-    def leave_While(self, original_node: cst.While) -> None:
-        self.scopes.pop()
-
-    def visit_With(self, node: cst.With) -> None:
-        self.scopes.append("a `with` block")
-
-    def leave_With(self, original_node: cst.With) -> None:
-        self.scopes.pop()
+def _body_of(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    body = getattr(node, "body", None)
+    inner = getattr(body, "body", ())
+    return inner if isinstance(inner, Sequence) else ()
 
 
 class _MarkerCalls(cst.CSTVisitor):
@@ -759,6 +774,12 @@ def _decorator_kind(target: Target) -> str | None:
             "builtins.property": "@property",
         }.get(target.path)
     return None
+
+
+def _callee_name(call: cst.Call) -> cst.CSTNode:
+    """The name token of a call's callee: `depends` in `chains.depends(...)`."""
+    func = call.func
+    return func.attr if isinstance(func, cst.Attribute) else func
 
 
 def _contains_yield(func: cst.FunctionDef) -> bool:

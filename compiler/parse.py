@@ -74,8 +74,7 @@ class ParsedModule:
     _ends: dict[int, int] = field(default_factory=dict, repr=False)
     _indexed: bool = field(default=False, repr=False)
 
-    def span(self, node: cst.CSTNode) -> Span:
-        """The span of `node`, which must belong to this module's tree."""
+    def _offsets(self, node: cst.CSTNode) -> tuple[int, int]:
         if not self._indexed:
             state = _OffsetCodegenState(self.module, self._starts, self._ends)
             with _gc_paused():
@@ -84,7 +83,20 @@ class ParsedModule:
         key = id(node)
         if key not in self._starts:
             raise InternalError(f"node {type(node).__name__} is not in {self.source.display_path}")
-        return self.source.span(self._starts[key], self._ends[key])
+        return self._starts[key], self._ends[key]
+
+    def span(self, node: cst.CSTNode) -> Span:
+        """The span of `node`, which must belong to this module's tree."""
+        return self.source.span(*self._offsets(node))
+
+    def start_of(self, node: cst.CSTNode) -> int:
+        """Character offset where `node` starts."""
+        return self._offsets(node)[0]
+
+    def text_of(self, node: cst.CSTNode) -> str:
+        """The source text `node` covers (a slice: no codegen)."""
+        start, end = self._offsets(node)
+        return self.source.text[start:end]
 
     def code(self, node: cst.CSTNode) -> str:
         """The source code of `node`, as written (without surrounding whitespace)."""
