@@ -25,6 +25,7 @@ from compiler.resolve import (
     Target,
     Undefined,
     ValueRef,
+    string_value,
 )
 from compiler.source import Span
 
@@ -110,7 +111,7 @@ class TypeCollector:
         return self._fail("CSC206", f"`{written}` is not a supported I/O type annotation", module, node)
 
     def _convert_string(self, module: ModuleInfo, node: cst.SimpleString | cst.ConcatenatedString, scope: ClassRef | None) -> ir.TypeRef:
-        value = node.evaluated_value
+        value = string_value(node)
         if not isinstance(value, str):
             return self._fail("CSC212", "a bytes literal is not a type annotation", module, node)
         try:
@@ -330,7 +331,7 @@ _NOT_LITERAL = _NotLiteral()
 
 def _literal_value(node: cst.BaseExpression) -> ir.JsonScalar | _NotLiteral:
     if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
-        value = node.evaluated_value
+        value = string_value(node)
         return value if isinstance(value, str) else _NOT_LITERAL
     if isinstance(node, cst.Integer):
         return int(node.value, 0)

@@ -32,6 +32,7 @@ from compiler.resolve import (
     Undefined,
     ValueRef,
     names_assigned_in,
+    string_value,
 )
 
 STATIC_HELP = (
@@ -189,7 +190,7 @@ class Evaluator:
         if isinstance(node, cst.Float):
             return Value(float(node.value.replace("_", "")), at)
         if isinstance(node, cst.SimpleString | cst.ConcatenatedString) and not _has_fstring(node):
-            value = node.evaluated_value
+            value = string_value(node)
             if not isinstance(value, str):
                 raise self._fail(module, node, "bytes literals are not allowed in configuration", None)
             return Value(value, at)
@@ -246,7 +247,7 @@ class Evaluator:
         if isinstance(node, cst.ConcatenatedString):
             return self._fstring(module, node.left, scope, before) + self._fstring(module, node.right, scope, before)
         if isinstance(node, cst.SimpleString):
-            value = node.evaluated_value
+            value = string_value(node)
             if not isinstance(value, str):
                 raise self._fail(module, node, "bytes literals are not allowed in configuration", None)
             return value

@@ -9,13 +9,12 @@ Imports: libcst, ir, resolve, annotations, evaluate, config, graph, diagnostics.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from compiler import ir
+from compiler import bodies, ir
 from compiler.annotations import TypeCollector, walk_type
 from compiler.config import ConfigBuilder
 from compiler.diagnostics import Diagnostic, error, warning
@@ -30,6 +29,7 @@ from compiler.resolve import (
     Target,
     missing_module_errors,
     side_effect_warnings,
+    string_value,
 )
 from compiler.source import Span
 
@@ -39,8 +39,6 @@ _STUB_BASE = "chains.StubBase"
 _DEPENDS = "chains.depends"
 _DEPENDS_CONTEXT = "chains.depends_context"
 _MARK_ENTRYPOINT = "chains.mark_entrypoint"
-_DEPENDS_TEXT = re.compile(r"\bdepends(_context)?\s*\(")
-_INDENTED_CLASS = re.compile(r"^[ \t]+class\s", re.MULTILINE)
 
 
 class ClassKind:
@@ -222,7 +220,7 @@ class _Extractor:
             call_name: str | None = None
             if isinstance(expr, cst.Call):
                 if expr.args and isinstance(expr.args[0].value, cst.SimpleString):
-                    value = expr.args[0].value.evaluated_value
+                    value = string_value(expr.args[0].value)
                     call_name = value if isinstance(value, str) else None
                 expr = expr.func
             target = self.program.resolve_expr(cls.module, expr, cls.order)
@@ -414,7 +412,7 @@ class _Extractor:
             default = module.code(param.default) if param.default is not None else None
             ir_params.append(ir.Param(param.name.value, type_ref, default, module.span(param.name)))
         is_async = func.asynchronous is not None
-        yields = "yield" in module.parsed.text_of(func.body) and _contains_yield(func)
+        yields = module.parsed.function_yields(module.span(func.name).line, name)
         if func.returns is None:
             self.diagnostics.append(
                 error(
@@ -613,7 +611,7 @@ class _Extractor:
         module = owner.module
         annotation = param.annotation.annotation
         if isinstance(annotation, cst.SimpleString):
-            value = annotation.evaluated_value
+            value = string_value(annotation)
             if not isinstance(value, str):
                 return
             try:
@@ -664,106 +662,52 @@ class _Extractor:
 
     def _check_hidden_chainlets(self, module: ModuleInfo) -> None:
         """CSC111: a Chainlet class inside a function, loop or `with` block."""
-        if _INDENTED_CLASS.search(module.parsed.source.text) is None:
-            return  # skip the tree walk: every class statement is at module level
-        for node, where in _hidden_classes(module.parsed.module):
+        parsed = module.parsed
+        for node, where in bodies.hidden_classes(parsed.tree):
+            # Classify by the bases as written; the class is not in the outline CST.
+            bases = [ast.get_source_segment(parsed.source.text, base) or "object" for base in node.bases]
+            header = cst.parse_statement(f"class {node.name}({', '.join(bases)}):\n    pass\n")
+            assert isinstance(header, cst.ClassDef)
             # Order -1: resolve the bases against the module's final bindings.
-            kind, _ = self.classify(ClassRef(module, node.name.value, node, -1))
+            kind, _ = self.classify(ClassRef(module, node.name, header, -1))
             if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
                 continue
+            line_text = parsed.source.line_text(node.lineno)
+            name_col = line_text.find(node.name, parsed.char_column(node.lineno, node.col_offset) - 1) + 1
             self.diagnostics.append(
                 error(
                     "CSC111",
-                    f"Chainlet `{node.name.value}` is defined inside {where}, so it cannot be found without running the code",
-                    module.span(node.name),
+                    f"Chainlet `{node.name}` is defined inside {where}, so it cannot be found without running the code",
+                    Span(module.path, node.lineno, name_col, node.lineno, name_col + len(node.name)),
                     help="define Chainlets at the top level of a module (an `if` or `try` block is fine)",
                 )
             )
 
     def _check_depends_misuse(self) -> None:
         for module in self.program.modules.values():
-            text = module.parsed.source.text
-            spelled = {match.start() for match in _DEPENDS_TEXT.finditer(text)}
-            allowed = {module.parsed.start_of(_callee_name(call)) for call in self.allowed_calls.get(module.name, ())}
+            parsed = module.parsed
+            allowed = {parsed.start_position(_callee_name(call)) for call in self.allowed_calls.get(module.name, ())}
+            spelled = {parsed.source.position(match.start()) for match in bodies.MARKER_TEXT.finditer(parsed.source.text)}
             if spelled <= allowed:
                 continue  # skip the tree walk: every `depends(` here is an `__init__` default
-            visitor = _MarkerCalls()
-            module.parsed.module.visit(visitor)
-            for call in visitor.calls:
-                if id(call) in self.allowed_markers:
+            for call in bodies.marker_calls(parsed.tree):
+                line, byte_col = bodies.callee_position(call)
+                if (line, parsed.char_column(line, byte_col)) in allowed:
                     continue
-                path = self._marker(module, call, None)
-                if path is None:
+                callee = cst.parse_expression(ast.get_source_segment(parsed.source.text, call.func) or "_")
+                target = self.program.resolve_expr(module, callee) if isinstance(callee, cst.Name | cst.Attribute) else None
+                if not isinstance(target, ApiRef) or target.path not in (_DEPENDS, _DEPENDS_CONTEXT):
                     continue
-                name = path.rpartition(".")[2]
-                example = "context=chains.depends_context()" if path == _DEPENDS_CONTEXT else "dep=chains.depends(...)"
+                name = target.path.rpartition(".")[2]
+                example = "context=chains.depends_context()" if target.path == _DEPENDS_CONTEXT else "dep=chains.depends(...)"
                 self.diagnostics.append(
                     error(
                         "CSC304",
                         f"`{name}(...)` can only be the default of a Chainlet `__init__` parameter",
-                        module.span(call),
+                        parsed.ast_span(call),
                         help=f"write `def __init__(self, {example})` in the Chainlet that needs it",
                     )
                 )
-
-
-def _hidden_classes(module: cst.Module) -> list[tuple[cst.ClassDef, str]]:
-    """Class statements inside a function, loop or `with` block.
-
-    Walks statements only (never expressions): a full CST visit costs as much as
-    the parse itself on large files.
-    """
-    found: list[tuple[cst.ClassDef, str]] = []
-
-    def walk(statements: Sequence[cst.CSTNode], scope: str | None) -> None:
-        for statement in statements:
-            if isinstance(statement, cst.ClassDef):
-                if scope is not None:
-                    found.append((statement, scope))
-                walk(_body_of(statement), scope)
-            elif isinstance(statement, cst.FunctionDef):
-                walk(_body_of(statement), f"function `{statement.name.value}`")
-            elif isinstance(statement, cst.For | cst.While):
-                kind = "a `for` loop" if isinstance(statement, cst.For) else "a `while` loop"
-                walk(_body_of(statement), kind)
-                if statement.orelse is not None:
-                    walk(_body_of(statement.orelse), kind)
-            elif isinstance(statement, cst.With):
-                walk(_body_of(statement), "a `with` block")
-            elif isinstance(statement, cst.If):
-                walk(_body_of(statement), scope)
-                if statement.orelse is not None:
-                    walk([statement.orelse] if isinstance(statement.orelse, cst.If) else _body_of(statement.orelse), scope)
-            elif isinstance(statement, cst.Try | cst.TryStar):
-                walk(_body_of(statement), scope)
-                for handler in statement.handlers:
-                    walk(_body_of(handler), scope)
-                for extra in (statement.orelse, statement.finalbody):
-                    if extra is not None:
-                        walk(_body_of(extra), scope)
-
-    walk(module.body, None)
-    return found
-
-
-def _body_of(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
-    body = getattr(node, "body", None)
-    inner = getattr(body, "body", ())
-    return inner if isinstance(inner, Sequence) else ()
-
-
-class _MarkerCalls(cst.CSTVisitor):
-    """Collects calls whose callee is spelled `depends` / `depends_context`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[cst.Call] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
-        if name in ("depends", "depends_context"):
-            self.calls.append(node)
 
 
 def _decorator_kind(target: Target) -> str | None:
@@ -780,31 +724,6 @@ def _callee_name(call: cst.Call) -> cst.CSTNode:
     """The name token of a call's callee: `depends` in `chains.depends(...)`."""
     func = call.func
     return func.attr if isinstance(func, cst.Attribute) else func
-
-
-def _contains_yield(func: cst.FunctionDef) -> bool:
-    finder = _YieldFinder()
-    func.body.visit(finder)
-    return finder.found
-
-
-class _YieldFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def visit_Yield(self, node: cst.Yield) -> bool:
-        self.found = True
-        return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False  # a nested function's yields are its own
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
 
 def _endpoint_types(endpoint: ir.Endpoint) -> list[ir.TypeRef]:

@@ -209,6 +209,18 @@ class Undefined:
 Target = ApiRef | ClassRef | ValueRef | FunctionRef | ModuleRef | ExternalRef | Undefined
 
 
+def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> str | bytes | None:
+    """The value of a string literal.
+
+    libcst's `evaluated_value` runs `ast.literal_eval` (a `compile` per call);
+    plain strings without escapes or prefixes are common enough to read directly.
+    """
+    if isinstance(node, cst.SimpleString) and not node.prefix and "\\" not in node.value:
+        quote = node.quote
+        return node.value[len(quote) : -len(quote)]
+    return node.evaluated_value
+
+
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
     if isinstance(node, cst.Name):
@@ -427,7 +439,7 @@ def _is_main_guard(node: cst.If) -> bool:
         return False
     left = dotted_name(test.left)
     right = test.comparisons[0].comparator
-    return left == "__name__" and isinstance(right, cst.SimpleString) and right.evaluated_value == "__main__"
+    return left == "__name__" and isinstance(right, cst.SimpleString) and string_value(right) == "__main__"
 
 
 def _is_docstring(statement: cst.SimpleStatementLine) -> bool:

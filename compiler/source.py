@@ -57,6 +57,10 @@ class SourceFile:
         end_line, end_col = self.position(end)
         return Span(self.display_path, line, col, end_line, end_col)
 
+    def line_start(self, line: int) -> int:
+        """Character offset where a 1-based line starts."""
+        return self._line_starts[line - 1]
+
     def line_text(self, line: int) -> str:
         """The text of a 1-based line, without its line ending."""
         if line < 1 or line > len(self._line_starts):

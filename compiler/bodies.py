@@ -1,0 +1,94 @@
+"""Facts about function bodies, read from the stdlib AST.
+
+Stage: used by extract. The libcst outline has no function bodies (see
+`compiler.parse`), so the few facts the front end needs from inside them come
+from CPython's `ast` tree of the same file: whether a function yields, the
+calls spelled `depends(...)`/`depends_context(...)`, and class statements
+hidden inside functions, loops or `with` blocks. Imports: the standard library.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+_MARKER_NAMES = frozenset({"depends", "depends_context"})
+_SCOPES: dict[type[ast.AST], str] = {
+    ast.For: "a `for` loop",
+    ast.AsyncFor: "a `for` loop",
+    ast.While: "a `while` loop",
+    ast.With: "a `with` block",
+    ast.AsyncWith: "a `with` block",
+}
+
+
+def functions_by_position(tree: ast.Module) -> dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Every function statement by (def line, name), found by walking statements only."""
+    found: dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            found[(node.lineno, node.name)] = node
+        stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case))
+    return found
+
+
+def yields(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function's own body (not a nested scope) contains `yield`."""
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Yield | ast.YieldFrom):
+            return True
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue  # a nested scope's yields are its own
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+#: How a marker call is spelled in text: a cheap pre-check before any tree walk.
+MARKER_TEXT = re.compile(r"\bdepends(?:_context)?\s*\(")
+
+
+def marker_calls(tree: ast.Module) -> Iterator[ast.Call]:
+    """Calls whose callee is spelled `depends`/`depends_context` (`x.depends` too)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+            if name in _MARKER_NAMES:
+                yield node
+
+
+def callee_position(call: ast.Call) -> tuple[int, int]:
+    """(line, UTF-8 byte column) where the callee's last name starts."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        assert func.end_lineno is not None
+        assert func.end_col_offset is not None
+        return func.end_lineno, func.end_col_offset - len(func.attr.encode("utf-8"))
+    return func.lineno, func.col_offset
+
+
+def hidden_classes(tree: ast.Module) -> list[tuple[ast.ClassDef, str]]:
+    """Class statements inside a function, loop or `with` block, with where they are."""
+    found: list[tuple[ast.ClassDef, str]] = []
+
+    def walk(node: ast.AST, scope: str | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, ast.stmt | ast.excepthandler | ast.match_case):
+                continue
+            inner = scope
+            if isinstance(child, ast.ClassDef) and scope is not None:
+                found.append((child, scope))
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                inner = f"function `{child.name}`"
+            elif type(child) in _SCOPES:
+                inner = _SCOPES[type(child)]
+            walk(child, inner)
+
+    walk(tree, None)
+    found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
+    return found
