@@ -53,3 +53,34 @@ def test_crlf_sources_get_correct_lines() -> None:
     assert isinstance(statement, cst.ClassDef)
     span = parsed.span(statement.name)
     assert (span.line, span.col, span.end_col) == (2, 7, 8)
+
+
+def test_outline_blanks_function_bodies_and_keeps_every_position() -> None:
+    text = (
+        "class A:\n"
+        "    def f(self, x: int = 1) -> str:  # keep\n"
+        "        \"\"\"Doc é.\"\"\"\n"
+        "        def inner():\n"
+        "            yield 'ü'\n"
+        "        return 'é' * x\n"
+        "\n"
+        "    async def g(self) -> int: return 1\n"
+        "\n"
+        "Z = {'ü': 1}  # after\n"
+    )
+    source = SourceFile("m.py", text)
+    parsed = parse_source(source)
+    assert isinstance(parsed, ParsedModule)
+    outlined = parsed.outline.text
+    assert outlined.count("\n") == text.count("\n")
+    assert "yield" not in outlined
+    assert "return" not in outlined
+    assert "    def f(self, x: int = 1) -> str:  # keep\n        ...\n" in outlined
+    assert "async def g(self) -> int: ...\n" in outlined
+    last = parsed.module.body[-1]
+    assert isinstance(last, cst.SimpleStatementLine)
+    span = parsed.span(last.body[0])
+    assert (span.line, span.col) == (10, 1)
+    assert source.line_text(span.line).startswith("Z = {'ü': 1}")
+    assert parsed.function_yields(2, "f") is False
+    assert parsed.function_yields(4, "inner") is True
