@@ -10,7 +10,7 @@ Imports: libcst, ir, resolve, annotations, evaluate, config, graph, diagnostics.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -188,11 +188,16 @@ class _Extractor:
 
         ordered = [cid for cid in stable_toposort(edges) if cid in built]
         chainlets = tuple(
-            _replace_entry(built[cid], cid == entrypoint_id) for cid in ordered
+            replace(
+                built[cid],
+                is_entrypoint=cid == entrypoint_id,
+                types=self.types.closure(_endpoint_types(built[cid].endpoint)),
+            )
+            for cid in ordered
         )
         entry = built[entrypoint_id]
-        type_ids = sorted({tid for c in chainlets for tid in self.types.closure(_endpoint_types(c.endpoint))}
-                          | {tid for s in stubs if s.endpoint for tid in self.types.closure(_endpoint_types(s.endpoint))})
+        stub_types = {tid for s in stubs if s.endpoint for tid in self.types.closure(_endpoint_types(s.endpoint))}
+        type_ids = sorted({tid for c in chainlets for tid in c.types} | stub_types)
         chain = ir.Chain(
             name=chain_name or entry.display_name,
             source=main.path,
@@ -728,12 +733,6 @@ def _callee_name(call: cst.Call) -> cst.CSTNode:
 
 def _endpoint_types(endpoint: ir.Endpoint) -> list[ir.TypeRef]:
     return [ref for param in endpoint.params for ref in walk_type(param.type)] + list(walk_type(endpoint.returns))
-
-
-def _replace_entry(chainlet: ir.Chainlet, is_entrypoint: bool) -> ir.Chainlet:
-    from dataclasses import replace  # noqa: PLC0415
-
-    return replace(chainlet, is_entrypoint=is_entrypoint)
 
 
 def _file_span(module: ModuleInfo) -> Span:

@@ -283,6 +283,8 @@ class Chainlet:
     endpoint: Endpoint
     has_health_check: bool
     is_entrypoint: bool
+    #: `TypeDef.id`s of every user type its endpoint needs (fields and bases too), sorted.
+    types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
