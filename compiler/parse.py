@@ -113,6 +113,7 @@ class ParsedModule:
     _starts: dict[int, int] = field(default_factory=dict, repr=False)
     _ends: dict[int, int] = field(default_factory=dict, repr=False)
     _indexed: bool = field(default=False, repr=False)
+    _names: dict[int, Span] | None = field(default=None, repr=False)
     _functions: dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef] | None = field(default=None, repr=False)
 
     def _offsets(self, node: cst.CSTNode) -> tuple[int, int]:
@@ -129,13 +130,22 @@ class ParsedModule:
     def span(self, node: cst.CSTNode) -> Span:
         """The span of `node`, which must belong to this module's tree.
 
-        Lines and columns of the outline are those of the real file.
+        Lines and columns of the outline are those of the real file. Names of
+        definitions come from the AST; anything else from the codegen index.
         """
+        if self._names is None:
+            from compiler.locate import locate_names  # noqa: PLC0415 - avoids an import cycle
+
+            self._names = locate_names(self.module, self.tree, self.source)
+        found = self._names.get(id(node))
+        if found is not None:
+            return found
         return self.outline.span(*self._offsets(node))
 
     def start_position(self, node: cst.CSTNode) -> tuple[int, int]:
         """1-based (line, column) where `node` starts."""
-        return self.outline.position(self._offsets(node)[0])
+        span = self.span(node)
+        return span.line, span.col
 
     def code(self, node: cst.CSTNode) -> str:
         """The source code of `node`, as written (without surrounding whitespace)."""
