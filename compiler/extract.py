@@ -207,7 +207,8 @@ class _Extractor:
             stubs=tuple(stubs),
             modules=tuple(
                 ir.Module(m.name, m.path, m.is_package)
-                for m in sorted(self.program.modules.values(), key=lambda m: m.path)
+                # A module found next to the chain file may be registered under two names.
+                for m in sorted({m.path: m for m in self.program.modules.values()}.values(), key=lambda m: m.path)
             ),
         )
         return self._finish(chain)

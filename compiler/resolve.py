@@ -637,7 +637,30 @@ def load_program(chain_path: Path, root: Path) -> tuple[Program, ModuleInfo | No
     """Load the chain file as the first module of a program rooted at `root`."""
     program = Program(root=root, chain_dir=chain_path.parent)
     module = program.load_file(chain_path)
+    if module is not None:
+        load_imported_modules(program, module)
     return program, module
+
+
+def load_imported_modules(program: Program, start: ModuleInfo) -> None:
+    """Parse every local module the chain imports at module level, transitively.
+
+    Their syntax errors are the chain's errors, and the back end carries them.
+    Third-party imports are only looked up on disk, never opened.
+    """
+    queue = [start]
+    seen = {start.name}
+    while queue:
+        module = queue.pop(0)
+        targets = sorted(
+            {b.target for bindings in module.bindings.values() for b in bindings if b.kind is BindingKind.IMPORT}
+        )
+        for target in targets:
+            program.resolve_path(target)
+        for name, loaded in list(program.modules.items()):
+            if name not in seen:
+                seen.add(name)
+                queue.append(loaded)
 
 
 def side_effect_warnings(module: ModuleInfo) -> Iterator[Diagnostic]:
