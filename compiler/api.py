@@ -14,7 +14,7 @@ from compiler import ir
 from compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from compiler.extract import ExtractOptions, extract_chain
 from compiler.parse import gc_paused
-from compiler.resolve import load_program
+from compiler.resolve import Program, load_program
 from compiler.source import SourceFile
 from compiler.validate import validate_chain
 
@@ -58,24 +58,50 @@ def check_file(path: str | Path, options: CheckOptions | None = None) -> CheckRe
     # The trees make ~100 objects a source line and no garbage cycles: with the
     # cyclic GC on, its full passes over them cost more than the parse.
     with gc_paused():
-        return _check_file(path, options or CheckOptions())
+        return _check_file(path, options or CheckOptions())[0]
 
 
-def _check_file(path: str | Path, options: CheckOptions) -> CheckResult:
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """Diagnostics (sorted) and, when the chain has no errors, the output tree."""
+
+    diagnostics: tuple[Diagnostic, ...]
+    #: Relative POSIX path to exact bytes, sorted; None when there are errors.
+    files: Mapping[str, bytes] | None
+    sources: Mapping[str, SourceFile] = field(default_factory=dict)
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether any diagnostic is an error."""
+        return has_errors(self.diagnostics)
+
+
+def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildResult:
+    """Check a chain file and plan its packages in memory (nothing is written)."""
+    from compiler.emit.plan import plan_build  # noqa: PLC0415 - jinja2 only for builds
+
+    with gc_paused():
+        checked, program = _check_file(path, options or CheckOptions())
+        if checked.chain is None or program is None:
+            return BuildResult(checked.diagnostics, None, checked.sources)
+        return BuildResult(checked.diagnostics, plan_build(checked.chain, program), checked.sources)
+
+
+def _check_file(path: str | Path, options: CheckOptions) -> tuple[CheckResult, Program | None]:
     chain_path = Path(path).absolute()
     root = (options.root.absolute() if options.root is not None else default_root(chain_path))
     program, main = load_program(chain_path, root)
     if main is None:
-        return CheckResult(sort_diagnostics(program.diagnostics), None, dict(program.sources))
+        return CheckResult(sort_diagnostics(program.diagnostics), None, dict(program.sources)), None
     extracted = extract_chain(program, main, ExtractOptions(entrypoint=options.entrypoint))
     if program.diagnostics:
         # A local module that cannot be read or parsed: the other findings would be
         # guesses about names it defines (`X` "is not defined"), so report only that.
-        return CheckResult(sort_diagnostics(program.diagnostics), None, dict(program.sources))
+        return CheckResult(sort_diagnostics(program.diagnostics), None, dict(program.sources)), None
     diagnostics = list(extracted.diagnostics)
     if extracted.chain is not None:
         diagnostics.extend(validate_chain(extracted.chain))
     ordered = sort_diagnostics(diagnostics)
     chain = extracted.chain if not has_errors(ordered) else None
     # Every file read, including local modules that failed to parse (their syntax errors).
-    return CheckResult(ordered, chain, dict(program.sources))
+    return CheckResult(ordered, chain, dict(program.sources)), program

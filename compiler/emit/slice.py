@@ -1,0 +1,379 @@
+"""The slice: the part of the user's sources one Chainlet's package carries.
+
+Stage: back end, called by `emit.plan`. Pure: text in, text out. Works on the
+original text with the positions of CPython's `ast`, so everything kept is
+byte-for-byte what the user wrote, comments included; only whole top-level
+statements are kept or dropped, plus three rewrites: the chains API import
+points at the vendored runtime, the class of every *other* Chainlet becomes an
+import of its generated client, and `remote_config = ...` assignments (compiled
+into config.yaml) are cut from the Chainlet classes the package carries.
+Imports: ast only (the standard library).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+#: Module the vendored runtime is imported as inside a package.
+RUNTIME_MODULE = "chainsc_runtime"
+#: Package holding the generated endpoint and clients.
+GENERATED_PACKAGE = "chainsc_generated"
+
+#: Imported module paths that mean the Chains authoring API (as in compiler.resolve).
+_API_ROOTS = ("truss_chains", "runtime_lib")
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSource:
+    """One user module: its dotted name, relative path, text and parsed tree."""
+
+    name: str
+    path: str
+    is_package: bool
+    text: str
+    tree: ast.Module
+
+
+@dataclass(frozen=True, slots=True)
+class SliceRequest:
+    """What one package needs from the user's sources."""
+
+    #: (module name, top-level class name) of the Chainlet and its user base classes.
+    own_classes: frozenset[tuple[str, str]]
+    #: (module name, top-level class name) of every other Chainlet: replaced by clients.
+    client_classes: Mapping[tuple[str, str], str]
+    #: (module name, top-level name) that generated code imports: kept with what they use.
+    extra_names: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclass(slots=True)
+class _Statement:
+    index: int
+    node: ast.stmt
+    binds: set[str] = field(default_factory=set)
+    uses: set[str] = field(default_factory=set)
+    #: For imports of local modules: alias -> local module name.
+    module_aliases: dict[str, str] = field(default_factory=dict)
+    #: For `from local import name`: local name -> (module, imported name).
+    from_imports: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def slice_modules(modules: Mapping[str, ModuleSource], request: SliceRequest) -> dict[str, str]:
+    """Text of every user module the package needs, by relative path."""
+    analysed = {name: _analyse(module, modules, request.own_classes) for name, module in modules.items()}
+    wanted: dict[str, set[str]] = {}
+    whole: set[str] = set()
+    queue: list[tuple[str, str]] = [*sorted(request.own_classes), *sorted(request.extra_names)]
+    while queue:
+        module_name, symbol = queue.pop()
+        if module_name not in analysed:
+            continue
+        if symbol == "*":
+            if module_name in whole:
+                continue
+            whole.add(module_name)
+            symbols = {name for statement in analysed[module_name] for name in statement.binds}
+        else:
+            if symbol in wanted.setdefault(module_name, set()):
+                continue
+            symbols = {symbol}
+        # A carried module always keeps its docstring and `from __future__` imports.
+        wanted.setdefault(module_name, set()).update(symbols | {"__chainsc_package__"})
+        for statement in analysed[module_name]:
+            if not statement.binds & symbols:
+                continue
+            if (module_name, _class_name(statement)) in request.client_classes:
+                continue  # replaced by a client import: its body's references do not matter
+            for name in statement.uses:
+                queue.append((module_name, name))
+            for alias, (source_module, imported) in statement.from_imports.items():
+                if alias in symbols or alias in statement.uses:
+                    queue.append((source_module, imported))
+            for alias, local in statement.module_aliases.items():
+                if alias in symbols:
+                    for attr in _attributes_of(alias, analysed[module_name], wanted[module_name]):
+                        queue.append((local, attr))
+                    if _used_bare(alias, analysed[module_name]):
+                        queue.append((local, "*"))
+                    _add_package_parents(local, modules, queue)
+        for dependency_name in _parents_of(module_name, modules):
+            queue.append((dependency_name, "__chainsc_package__"))
+
+    result: dict[str, str] = {}
+    for module_name in sorted(wanted):
+        module = modules[module_name]
+        keep = wanted[module_name]
+        result[module.path] = _render(module, analysed[module_name], keep, request.client_classes, request.own_classes)
+    return result
+
+
+def _parents_of(module_name: str, modules: Mapping[str, ModuleSource]) -> list[str]:
+    parts = module_name.split(".")
+    return [".".join(parts[:cut]) for cut in range(1, len(parts)) if ".".join(parts[:cut]) in modules]
+
+
+def _add_package_parents(module_name: str, modules: Mapping[str, ModuleSource], queue: list[tuple[str, str]]) -> None:
+    for parent in _parents_of(module_name, modules):
+        queue.append((parent, "__chainsc_package__"))
+
+
+def _class_name(statement: _Statement) -> str:
+    return statement.node.name if isinstance(statement.node, ast.ClassDef) else ""
+
+
+def _attributes_of(alias: str, statements: Sequence[_Statement], kept: set[str]) -> set[str]:
+    """Attributes read from a module alias (`alias.X`) in the kept statements."""
+    found: set[str] = set()
+    for statement in statements:
+        if statement.binds & kept or not statement.binds:
+            for node in ast.walk(statement.node):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == alias:
+                    found.add(node.attr)
+    return found
+
+
+def _used_bare(alias: str, statements: Sequence[_Statement]) -> bool:
+    """Whether a module alias is used other than as `alias.attr`."""
+    for statement in statements:
+        parents: dict[int, ast.AST] = {}
+        for node in ast.walk(statement.node):
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+        for node in ast.walk(statement.node):
+            if isinstance(node, ast.Name) and node.id == alias and isinstance(node.ctx, ast.Load):
+                parent = parents.get(id(node))
+                if not isinstance(parent, ast.Attribute):
+                    return True
+    return False
+
+
+# ---------------------------------------------------------------- analysis
+
+
+def _analyse(
+    module: ModuleSource, modules: Mapping[str, ModuleSource], own_classes: frozenset[tuple[str, str]]
+) -> list[_Statement]:
+    statements: list[_Statement] = []
+    for index, node in enumerate(module.tree.body):
+        statement = _Statement(index, node)
+        _collect_binds(node, statement, module, modules)
+        if isinstance(node, ast.ClassDef) and (module.name, node.name) in own_classes:
+            # Its `remote_config` is cut (compiled into config.yaml): what only it uses is not needed.
+            parts: list[ast.AST] = [*node.bases, *node.keywords, *node.decorator_list]
+            parts += [item for item in node.body if not _is_remote_config(item)]
+            statement.uses = set().union(*(_names_used(part) for part in parts))
+        else:
+            statement.uses = _names_used(node)
+        if _is_docstring(node, index) or _is_future_import(node):
+            statement.binds.add("__chainsc_package__")
+        statements.append(statement)
+    return statements
+
+
+def _collect_binds(node: ast.stmt, statement: _Statement, module: ModuleSource, modules: Mapping[str, ModuleSource]) -> None:
+    if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+        statement.binds.add(node.name)
+    elif isinstance(node, ast.Assign):
+        for target in node.targets:
+            statement.binds.update(_target_names(target))
+    elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+        statement.binds.update(_target_names(node.target))
+    elif isinstance(node, ast.Import):
+        for alias in node.names:
+            local = alias.asname or alias.name.split(".")[0]
+            statement.binds.add(local)
+            imported = alias.name if alias.asname else alias.name.split(".")[0]
+            if imported in modules:
+                statement.module_aliases[local] = imported
+    elif isinstance(node, ast.ImportFrom):
+        base = _absolute_module(node, module)
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            local = alias.asname or alias.name
+            statement.binds.add(local)
+            submodule = f"{base}.{alias.name}" if base else alias.name
+            if submodule in modules:
+                statement.module_aliases[local] = submodule
+            elif base in modules:
+                statement.from_imports[local] = (base, alias.name)
+    elif isinstance(node, ast.If | ast.Try | ast.With | ast.For | ast.While):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                _collect_binds(child, statement, module, modules)
+            elif isinstance(child, ast.ExceptHandler):
+                for inner in child.body:
+                    _collect_binds(inner, statement, module, modules)
+
+
+def _absolute_module(node: ast.ImportFrom, module: ModuleSource) -> str:
+    if not node.level:
+        return node.module or ""
+    package = module.name if module.is_package else module.name.rpartition(".")[0]
+    parts = package.split(".") if package else []
+    if node.level > 1:
+        parts = parts[: len(parts) - (node.level - 1)]
+    return ".".join([*parts, *([node.module] if node.module else [])])
+
+
+def _target_names(node: ast.expr) -> set[str]:
+    if isinstance(node, ast.Name):
+        return {node.id}
+    if isinstance(node, ast.Tuple | ast.List):
+        return {name for element in node.elts for name in _target_names(element)}
+    return set()
+
+
+def _names_used(node: ast.AST) -> set[str]:
+    """Every name read anywhere in the statement, string annotations included."""
+    used: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            used.add(child.id)
+        elif isinstance(child, ast.Constant) and isinstance(child.value, str) and _looks_like_annotation(child.value):
+            try:
+                parsed = ast.parse(child.value, mode="eval")
+            except SyntaxError:
+                continue
+            used.update(n.id for n in ast.walk(parsed) if isinstance(n, ast.Name))
+    return used
+
+
+_IDENTIFIER_EXPR = re.compile(r"^[A-Za-z_][\w.\[\], |]*$")
+
+
+def _looks_like_annotation(text: str) -> bool:
+    return len(text) < 200 and bool(_IDENTIFIER_EXPR.match(text))
+
+
+def _is_docstring(node: ast.stmt, index: int) -> bool:
+    return index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _is_future_import(node: ast.stmt) -> bool:
+    return isinstance(node, ast.ImportFrom) and node.module == "__future__"
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _render(
+    module: ModuleSource,
+    statements: Sequence[_Statement],
+    keep: set[str],
+    client_classes: Mapping[tuple[str, str], str],
+    own_classes: frozenset[tuple[str, str]],
+) -> str:
+    lines = module.text.splitlines(keepends=True)
+    pieces: list[str] = []
+    previous_end = 0
+    for statement in statements:
+        if not statement.binds & keep:
+            continue
+        node = statement.node
+        first, last = _extent(statement, lines)
+        if pieces:
+            # The widest gap the user left between the previous kept statement and this one.
+            pieces.append("\n" * _widest_gap(lines, previous_end, first))
+        previous_end = last
+        if isinstance(node, ast.ClassDef) and (module.name, node.name) in client_classes:
+            client = client_classes[(module.name, node.name)]
+            pieces.append(f"from {GENERATED_PACKAGE}.clients import {client}" + (f" as {node.name}" if client != node.name else "") + "\n")
+            continue
+        text = "".join(lines[first:last])
+        if _imports_api(node):
+            text = _rewrite_api_import(node, lines, first)
+        elif isinstance(node, ast.ClassDef) and (module.name, node.name) in own_classes:
+            text = _cut_remote_config(node, lines, first, last)
+        pieces.append(text)
+    rendered = "".join(pieces).rstrip("\n")
+    return rendered + "\n" if rendered else ""
+
+
+def _extent(statement: _Statement, lines: Sequence[str]) -> tuple[int, int]:
+    """0-based [first, last) line range: the statement with its leading comments."""
+    node = statement.node
+    start = node.lineno
+    if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.decorator_list:
+        start = min(start, *(d.lineno for d in node.decorator_list))
+    first = start - 1
+    while first > 0 and lines[first - 1].lstrip().startswith("#"):
+        first -= 1
+    end = node.end_lineno or node.lineno
+    return first, end
+
+
+def _widest_gap(lines: Sequence[str], start: int, end: int) -> int:
+    """The longest run of blank lines in lines[start:end]."""
+    widest = run = 0
+    for line in lines[start:end]:
+        run = run + 1 if not line.strip() else 0
+        widest = max(widest, run)
+    return widest
+
+
+def _imports_api(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Import):
+        return any(alias.name.split(".")[0] in _API_ROOTS for alias in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return not node.level and (node.module or "").split(".")[0] in _API_ROOTS
+    return False
+
+
+def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str:
+    """`import truss_chains as chains` -> `import chainsc_runtime as chains` (same bindings)."""
+    indent = ""
+    comments = "".join(lines[first : node.lineno - 1])
+    if isinstance(node, ast.Import):
+        parts = []
+        for alias in node.names:
+            root, _, rest = alias.name.partition(".")
+            if root in _API_ROOTS:
+                target = RUNTIME_MODULE + (f".{rest}" if rest else "")
+                local = alias.asname or root
+                parts.append(f"import {target} as {local}")
+            else:
+                parts.append(f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else ""))
+        return comments + "".join(f"{indent}{part}\n" for part in parts)
+    assert isinstance(node, ast.ImportFrom)
+    module = (node.module or "").split(".", 1)
+    target = RUNTIME_MODULE + (f".{module[1]}" if len(module) > 1 else "")
+    names = [alias.name + (f" as {alias.asname}" if alias.asname else "") for alias in node.names]
+    if len(names) == 1:
+        return comments + f"from {target} import {names[0]}\n"
+    body = "".join(f"    {name},\n" for name in names)
+    return comments + f"from {target} import (\n{body})\n"
+
+
+def _is_remote_config(statement: ast.stmt) -> bool:
+    targets: Iterable[ast.expr] = ()
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, ast.AnnAssign):
+        targets = (statement.target,)
+    return any(isinstance(t, ast.Name) and t.id == "remote_config" for t in targets)
+
+
+def _cut_remote_config(node: ast.ClassDef, lines: Sequence[str], first: int, last: int) -> str:
+    """The class text without its `remote_config = ...` statement (compiled to config.yaml)."""
+    cut: list[tuple[int, int]] = []
+    for statement in node.body:
+        if _is_remote_config(statement):
+            end = statement.end_lineno or statement.lineno
+            cut.append((statement.lineno - 1, end))
+    if not cut:
+        return "".join(lines[first:last])
+    kept: list[str] = []
+    index = first
+    for start, end in cut:
+        kept.extend(lines[index:start])
+        # Drop the blank line that followed, so no double gap is left behind.
+        index = end + 1 if end < last and not lines[end].strip() else end
+    kept.extend(lines[index:last])
+    body_lines = [line for line in kept[1:] if line.strip()]
+    if not body_lines:
+        kept.append("    pass\n")
+    return "".join(kept)

@@ -1,0 +1,122 @@
+"""The slice keeps exactly what a Chainlet needs, as the user wrote it."""
+
+from __future__ import annotations
+
+import ast
+
+from compiler.emit.slice import ModuleSource, SliceRequest, slice_modules
+
+CHAIN = '''"""A chain."""
+
+from __future__ import annotations
+
+import logging
+import truss_chains as chains
+from truss_chains import depends, depends_context as ctx
+import pydantic
+
+IMAGE = chains.DockerImage(pip_requirements=["numpy"])  # only remote_config uses it
+GREETING = "hi"  # used by Hello
+logging.basicConfig()  # a side effect: never carried
+
+
+# Input of Hello.
+class Name(pydantic.BaseModel):
+    value: str
+
+
+def shout(text: str) -> str:
+    """Helper used by Hello."""
+    return text.upper()
+
+
+def unused() -> None:
+    pass
+
+
+class Hello(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(
+        docker_image=IMAGE,
+    )
+
+    def run_remote(self, name: Name) -> str:
+        return shout(f"{GREETING} {name.value}")
+
+
+@chains.mark_entrypoint
+class Entry(chains.ChainletBase):
+    def __init__(self, hello: Hello = depends(Hello), context=ctx()) -> None:
+        self._hello = hello
+
+    def run_remote(self, name: str) -> str:
+        return self._hello.run_remote(Name(value=name))
+'''
+
+
+def _module(text: str, name: str = "chain", path: str = "chain.py") -> ModuleSource:
+    return ModuleSource(name, path, False, text, ast.parse(text))
+
+
+def test_slice_of_a_dependency_keeps_only_what_it_uses() -> None:
+    sliced = slice_modules(
+        {"chain": _module(CHAIN)},
+        SliceRequest(frozenset({("chain", "Hello")}), {("chain", "Entry"): "Entry"}),
+    )
+    assert sliced == {
+        "chain.py": '''"""A chain."""
+
+from __future__ import annotations
+
+import chainsc_runtime as chains
+import pydantic
+
+GREETING = "hi"  # used by Hello
+
+
+# Input of Hello.
+class Name(pydantic.BaseModel):
+    value: str
+
+
+def shout(text: str) -> str:
+    """Helper used by Hello."""
+    return text.upper()
+
+
+class Hello(chains.ChainletBase):
+    def run_remote(self, name: Name) -> str:
+        return shout(f"{GREETING} {name.value}")
+'''
+    }
+
+
+def test_slice_of_the_entrypoint_imports_the_client_of_its_dependency() -> None:
+    sliced = slice_modules(
+        {"chain": _module(CHAIN)},
+        SliceRequest(frozenset({("chain", "Entry")}), {("chain", "Hello"): "Hello"}),
+    )
+    text = sliced["chain.py"]
+    assert "from chainsc_generated.clients import Hello\n" in text
+    assert "class Hello" not in text
+    assert "from chainsc_runtime import (\n    depends,\n    depends_context as ctx,\n)\n" in text
+    assert "class Name(pydantic.BaseModel)" in text  # used by Entry's body
+    assert "shout" not in text
+    assert "logging" not in text
+    assert "IMAGE" not in text
+    assert text.index("from chainsc_generated.clients import Hello") < text.index("class Entry")
+
+
+def test_module_alias_attributes_pull_only_the_names_used() -> None:
+    chain = "import truss_chains as chains\nfrom pkg import models\n\n\nclass A(chains.ChainletBase):\n    def run_remote(self) -> models.Out:\n        return models.Out()\n"
+    models = "import pydantic\n\n\nclass Out(pydantic.BaseModel):\n    x: int = 1\n\n\nclass Other(pydantic.BaseModel):\n    y: int = 2\n"
+    sliced = slice_modules(
+        {
+            "chain": _module(chain),
+            "pkg": ModuleSource("pkg", "pkg/__init__.py", True, "", ast.parse("")),
+            "pkg.models": _module(models, "pkg.models", "pkg/models.py"),
+        },
+        SliceRequest(frozenset({("chain", "A")}), {}),
+    )
+    assert sorted(sliced) == ["chain.py", "pkg/__init__.py", "pkg/models.py"]
+    assert "class Out" in sliced["pkg/models.py"]
+    assert "class Other" not in sliced["pkg/models.py"]
