@@ -95,6 +95,30 @@ def inspect(chain: Path, root: Path | None, entrypoint: str | None, as_json: boo
     click.echo(dump_json(result.chain) if as_json else dump_text(result.chain), nl=False)
 
 
+@cli.command()
+@_chain_argument
+@_root_option
+@_entrypoint_option
+@click.option(
+    "--format",
+    "graph_format",
+    type=click.Choice(["mermaid", "dot", "json"]),
+    default="mermaid",
+    show_default=True,
+    help="Graph format: a Mermaid flowchart, Graphviz DOT, or JSON.",
+)
+def graph(chain: Path, root: Path | None, entrypoint: str | None, graph_format: str) -> None:
+    """Print the dependency graph of CHAIN (Chainlets and their depends edges)."""
+    from compiler.graph_render import render_dot, render_json, render_mermaid  # noqa: PLC0415 - only this command needs it
+
+    result = _check(chain, root, entrypoint)
+    _emit_diagnostics(result, "text")
+    if result.chain is None:
+        raise SystemExit(EXIT_ERRORS)
+    renderers = {"mermaid": render_mermaid, "dot": render_dot, "json": render_json}
+    click.echo(renderers[graph_format](result.chain), nl=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
