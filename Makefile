@@ -30,3 +30,13 @@ golden:
 	$(PY) -m pytest -q --snapshot-update
 
 check: lint typecheck test
+
+# truss's own parser reads back the generated config.yaml (tests/emit/test_truss_config.py).
+# Its dependencies clash with chainsc's, hence a venv of its own; the test finds it through
+# CHAINSC_TRUSS_PYTHON (.ci/run exports it) or at $(TRUSS_VENV)/bin/python.
+TRUSS_VENV ?= .ci-truss-venv
+TRUSS_BASE_PY ?= python3
+.PHONY: truss-venv
+truss-venv:
+	test -x $(TRUSS_VENV)/bin/python || $(TRUSS_BASE_PY) -m venv $(TRUSS_VENV)
+	$(TRUSS_VENV)/bin/python -m pip install --quiet truss==0.18.36
