@@ -25,9 +25,9 @@ test:
 # Install, lint, type-check and test: what CI runs.
 test-all: install lint typecheck test
 
-# Regenerate snapshots (review `git diff tests/` afterwards).
+# Regenerate golden/ and the syrupy snapshots (review `git diff golden tests/` afterwards).
 golden:
-	$(PY) -m pytest -q --snapshot-update
+	$(PY) -m pytest -q --update-golden --snapshot-update
 
 check: lint typecheck test
 

@@ -23,7 +23,7 @@ EXIT_INTERNAL = 3
 _FORMATS = click.Choice(["text", "json", "github"])
 
 
-def _emit_diagnostics(result: api.CheckResult, output_format: str) -> None:
+def _emit_diagnostics(result: api.CheckResult | api.BuildResult, output_format: str) -> None:
     from compiler.diagnostics import Severity, render_github, render_json, render_text  # noqa: PLC0415
 
     diagnostics = result.diagnostics
@@ -117,6 +117,60 @@ def graph(chain: Path, root: Path | None, entrypoint: str | None, graph_format: 
         raise SystemExit(EXIT_ERRORS)
     renderers = {"mermaid": render_mermaid, "dot": render_dot, "json": render_json}
     click.echo(renderers[graph_format](result.chain), nl=False)
+
+
+@cli.command()
+@_chain_argument
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory: owned by chainsc (it tracks what it wrote in chain.json).",
+)
+@_root_option
+@_entrypoint_option
+@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 with a diff if OUTPUT differs from a fresh build.")
+@click.option("--force", is_flag=True, help="Use a non-empty OUTPUT that chainsc did not write (never deletes files it did not write).")
+@_format_option
+def build(
+    chain: Path,
+    out_dir: Path,
+    root: Path | None,
+    entrypoint: str | None,
+    check_only: bool,
+    force: bool,
+    output_format: str,
+) -> None:
+    """Compile CHAIN into one package per Chainlet under OUTPUT."""
+    from compiler import api  # noqa: PLC0415
+    from compiler.write import WriteRefused, diff_tree, write_tree  # noqa: PLC0415
+
+    result = api.build_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
+    _emit_diagnostics(result, output_format)
+    if result.files is None:
+        raise SystemExit(EXIT_ERRORS)
+    if check_only:
+        diff = diff_tree(out_dir, result.files)
+        if diff.is_clean:
+            click.echo(f"{out_dir}: up to date ({len(result.files)} files)", err=True)
+            return
+        click.echo(diff.text, nl=False)
+        click.echo(
+            f"{out_dir}: {len(diff.changed)} changed, {len(diff.missing)} missing, {len(diff.extra)} extra; "
+            f"run `chainsc build {chain} -o {out_dir}` to update",
+            err=True,
+        )
+        raise SystemExit(EXIT_ERRORS)
+    written = write_tree(out_dir, result.files, force=force)
+    if isinstance(written, WriteRefused):
+        click.echo(f"chainsc: {written.reason}", err=True)
+        raise SystemExit(EXIT_ERRORS)
+    click.echo(
+        f"{out_dir}: {len(written.written)} written, {len(written.unchanged)} unchanged, {len(written.removed)} removed",
+        err=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,15 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite golden/ from the current compiler (then review `git diff golden`)",
+    )
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real `chainsc` CLI in a subprocess, as a user would."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}

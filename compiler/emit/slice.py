@@ -270,16 +270,22 @@ def _render(
     lines = module.text.splitlines(keepends=True)
     pieces: list[str] = []
     previous_end = 0
+    previous_was_client = False
     for statement in statements:
         if not statement.binds & keep:
             continue
         node = statement.node
         first, last = _extent(statement, lines)
+        is_client = isinstance(node, ast.ClassDef) and (module.name, node.name) in client_classes
         if pieces:
-            # The widest gap the user left between the previous kept statement and this one.
-            pieces.append("\n" * _widest_gap(lines, previous_end, first))
+            # The widest gap the user left between the previous kept statement and
+            # this one; client imports that replace consecutive classes stay together.
+            gap = _widest_gap(lines, previous_end, first)
+            pieces.append("\n" * (0 if is_client and previous_was_client else gap))
         previous_end = last
-        if isinstance(node, ast.ClassDef) and (module.name, node.name) in client_classes:
+        previous_was_client = is_client
+        if is_client:
+            assert isinstance(node, ast.ClassDef)
             client = client_classes[(module.name, node.name)]
             pieces.append(f"from {GENERATED_PACKAGE}.clients import {client}" + (f" as {node.name}" if client != node.name else "") + "\n")
             continue

@@ -1,0 +1,485 @@
+"""Plan stage: the whole build output as an in-memory tree of bytes.
+
+Stage: after validate, only for chains without errors. Computes each
+Chainlet's slice and view models, renders `codegen_templates/`, and returns
+`{relative path: bytes}` (the manifest included). No I/O except reading the
+user's sources and requirements files through the program, and the
+`runtime_lib` files that are vendored. Imports: ir, resolve, emit.*, jinja2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+import runtime_lib
+from compiler import ir
+from compiler.emit import slice as slicing
+from compiler.emit.pycode import Imports, default_expression, render_annotation
+from compiler.emit.requirements import requirements_txt
+from compiler.emit.truss_config import render_config_yaml, truss_config
+from compiler.graph import reachable
+from compiler.graph_render import render_mermaid
+from compiler.ir_dump import render_signature
+from compiler.resolve import ModuleInfo, Program
+from compiler.validate import package_dir_name
+
+CHAINSC_VERSION = "0.1.0"
+MANIFEST = "chain.json"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderContext:
+    """Context of files that are only the generated header."""
+
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParamView:
+    """One parameter as generated code spells it."""
+
+    name: str
+    annotation: str
+    default: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointContext:
+    """`chainsc_generated/endpoint.py`."""
+
+    source: str
+    chainlet_class: str
+    endpoint_name: str
+    imports: tuple[str, ...]
+    params: tuple[ParamView, ...]
+    is_async: bool
+    is_streaming: bool
+    returns: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientView:
+    """One typed client class."""
+
+    name: str
+    service: str
+    endpoint_name: str
+    is_async: bool
+    is_streaming: bool
+    method: str
+    params: tuple[ParamView, ...]
+    returns: str
+    output: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClientsContext:
+    """`chainsc_generated/clients.py`."""
+
+    source: str
+    imports: tuple[str, ...]
+    clients: tuple[ClientView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyView:
+    """One `DependencySpec` of `model/model.py`."""
+
+    param: str
+    client: str
+    service: str
+    retries: int
+    timeout_sec: float
+    use_binary: bool
+    concurrency_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelContext:
+    """`model/model.py`."""
+
+    source: str
+    display_name: str
+    chainlet_class: str
+    endpoint_name: str
+    imports: tuple[str, ...]
+    dependencies: tuple[DependencyView, ...]
+    context_param: str
+    secret_keys: tuple[str, ...]
+    is_async: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReadmeRow:
+    """One Chainlet in the chain README."""
+
+    name: str
+    package: str
+    signature: str
+    dependencies: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReadmeContext:
+    """The chain's `README.md`."""
+
+    source: str
+    name: str
+    entrypoint: str
+    mermaid: str
+    rows: tuple[ReadmeRow, ...]
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("codegen_templates", "."),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+@dataclass(slots=True)
+class _Planner:
+    chain: ir.Chain
+    program: Program
+    env: jinja2.Environment
+
+    @property
+    def by_id(self) -> dict[str, ir.Chainlet]:
+        return {c.id: c for c in self.chain.chainlets}
+
+    def module(self, name: str) -> ModuleInfo:
+        return self.program.modules[name]
+
+    def render(self, template: str, ctx: object) -> bytes:
+        text = self.env.get_template(template).render(ctx=ctx)
+        return text.encode("utf-8")
+
+    # -- the whole tree ---------------------------------------------------------
+
+    def plan(self) -> dict[str, bytes]:
+        chain = self.chain
+        edges = {c.id: [d.target for d in c.dependencies] for c in chain.chainlets}
+        deployed = reachable(edges, chain.entrypoint)
+        files: dict[str, bytes] = {}
+        packages: dict[str, str] = {}
+        for chainlet in chain.chainlets:
+            if chainlet.id not in deployed:
+                continue
+            directory = package_dir_name(chainlet.display_name)
+            packages[chainlet.id] = directory
+            for path, content in self.package(chainlet).items():
+                files[f"{directory}/{path}"] = content
+        files["README.md"] = self.readme(packages)
+        files[MANIFEST] = self.manifest(packages, files)
+        return dict(sorted(files.items()))
+
+    def manifest(self, packages: Mapping[str, str], files: Mapping[str, bytes]) -> bytes:
+        source_text = next(m.parsed.source.text for m in self.program.modules.values() if m.path == self.chain.source)
+        by_id = self.by_id
+        document = {
+            "generated_by": "chainsc",
+            "chainsc_version": CHAINSC_VERSION,
+            "source": self.chain.source,
+            "source_sha256": hashlib.sha256(source_text.encode("utf-8")).hexdigest(),
+            "chain": self.chain.name,
+            "entrypoint": self.chain.entrypoint,
+            "chainlets": {
+                chainlet_id: {
+                    "name": by_id[chainlet_id].display_name,
+                    "package": directory,
+                    "dependencies": sorted(d.target for d in by_id[chainlet_id].dependencies),
+                    "package_sha256": _tree_hash({p: c for p, c in files.items() if p.startswith(f"{directory}/")}),
+                }
+                for chainlet_id, directory in sorted(packages.items())
+            },
+            "files": sorted([*files, MANIFEST]),
+        }
+        return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+    def readme(self, packages: Mapping[str, str]) -> bytes:
+        by_id = self.by_id
+        rows = tuple(
+            ReadmeRow(
+                name=chainlet.display_name,
+                package=packages[chainlet.id],
+                signature=render_signature(chainlet.endpoint).replace("|", "\\|"),
+                dependencies=", ".join(f"`{by_id[d.target].display_name}`" for d in chainlet.dependencies) or "none",
+            )
+            for chainlet in self.chain.chainlets
+            if chainlet.id in packages
+        )
+        ctx = ChainReadmeContext(
+            source=self.chain.source,
+            name=self.chain.name,
+            entrypoint=by_id[self.chain.entrypoint].display_name,
+            mermaid=render_mermaid(self.chain),
+            rows=rows,
+        )
+        return self.render("chain/README.md.jinja", ctx)
+
+    # -- one package -------------------------------------------------------------
+
+    def package(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
+        header = HeaderContext(self.chain.source)
+        files: dict[str, bytes] = {}
+        types = {t.id: t for t in self.chain.types}
+        owner = self.endpoint_owner(chainlet)
+        extra: set[tuple[str, str]] = set()
+
+        endpoint_imports = Imports()
+        endpoint_imports.module("pydantic")
+        endpoint_imports.name("chainsc_runtime", "serving")
+        params = self.params(chainlet.endpoint, owner, types, endpoint_imports, extra)
+        # A stream's output adapter validates each item (`str` or `bytes`), not the iterator.
+        wire_returns = chainlet.endpoint.returns.args[0] if chainlet.endpoint.is_streaming else chainlet.endpoint.returns
+        returns = render_annotation(wire_returns, types, endpoint_imports)
+        self.keep_types(chainlet.types, types, extra)
+
+        clients: list[ClientView] = []
+        client_imports = Imports()
+        client_imports.module("pydantic")
+        client_imports.name("chainsc_runtime", "transport")
+        client_names = self.client_names(chainlet)
+        for dependency in chainlet.dependencies:
+            target = self.by_id[dependency.target]
+            if any(client.name == client_names[target.id] for client in clients):
+                continue
+            clients.append(self.client(target, client_names[target.id], types, client_imports, extra))
+
+        own = {self.top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases)}
+        others = {
+            self.top_level(other.id): client_names[other.id]
+            for other in self.chain.chainlets
+            if other.id != chainlet.id and other.id not in chainlet.bases
+        }
+        sources = {
+            name: slicing.ModuleSource(m.name, m.path, m.is_package, m.parsed.source.text, m.parsed.tree)
+            for name, m in self.program.modules.items()
+        }
+        sliced = slicing.slice_modules(
+            sources,
+            slicing.SliceRequest(frozenset(own), others, frozenset(extra)),
+        )
+        for path, text in sliced.items():
+            files[f"packages/{path}"] = text.encode("utf-8")
+        for path in _package_inits(sliced, self.program):
+            files.setdefault(f"packages/{path}", b"")
+        # Clients the slice imports in place of other Chainlets must exist too.
+        used = {name for name in others.values() if f"import {name}" in "".join(sliced.values())}
+        for other in self.chain.chainlets:
+            name = client_names[other.id]
+            if name in used and not any(client.name == name for client in clients):
+                clients.append(self.client(other, name, types, client_imports, extra=set()))
+        clients.sort(key=lambda client: client.name)
+
+        files["packages/chainsc_generated/__init__.py"] = self.render(
+            "chainlet/packages/chainsc_generated/__init__.py.jinja", header
+        )
+        files["packages/chainsc_generated/endpoint.py"] = self.render(
+            "chainlet/packages/chainsc_generated/endpoint.py.jinja",
+            EndpointContext(
+                source=self.chain.source,
+                chainlet_class=chainlet.name,
+                endpoint_name=chainlet.endpoint.name,
+                imports=tuple(endpoint_imports.lines()),
+                params=params,
+                is_async=chainlet.endpoint.is_async,
+                is_streaming=chainlet.endpoint.is_streaming,
+                returns=returns,
+            ),
+        )
+        files["packages/chainsc_generated/clients.py"] = self.render(
+            "chainlet/packages/chainsc_generated/clients.py.jinja",
+            ClientsContext(self.chain.source, tuple(client_imports.lines()), tuple(clients)),
+        )
+        files["model/__init__.py"] = self.render("chainlet/model/__init__.py.jinja", header)
+        files["model/model.py"] = self.render("chainlet/model/model.py.jinja", self.model_context(chainlet, client_names))
+        for path, content in _vendored_runtime().items():
+            files[f"packages/{slicing.RUNTIME_MODULE}/{path}"] = content
+        config = truss_config(chainlet)
+        files["config.yaml"] = render_config_yaml(config, self.chain.source).encode("utf-8")
+        files.update(self.requirements(chainlet))
+        files.update(self.data_dir(chainlet))
+        return files
+
+    def requirements(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
+        """`requirements.txt`, or the user's `pyproject.toml`/`uv.lock` copied as they are."""
+
+        def read_file(relative: str) -> str:
+            return (self.program.root / relative).read_text(encoding="utf-8")
+
+        result = requirements_txt(chainlet, runtime_lib.REQUIREMENTS, read_file, self.chain.source)
+        if result.text is not None:
+            return {result.filename: result.text.encode("utf-8")}
+        return {
+            relative.rpartition("/")[2]: (self.program.root / relative).read_bytes() for relative in result.copy_files
+        }
+
+    def data_dir(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
+        """`DockerImage.data_dir` copied to `data/` (files in sorted order, bytes as they are)."""
+        relative = chainlet.remote_config.docker_image.data_dir
+        if relative is None:
+            return {}
+        root = self.program.root / relative
+        return {
+            f"data/{path.relative_to(root).as_posix()}": path.read_bytes()
+            for path in sorted(root.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts
+        }
+
+    def top_level(self, chainlet_id: str) -> tuple[str, str]:
+        chainlet = self.by_id.get(chainlet_id)
+        if chainlet is not None:
+            return chainlet.module, chainlet.name.split(".")[0]
+        module, _, name = chainlet_id.rpartition(".")
+        while module and module not in self.program.modules:
+            module, _, parent = module.rpartition(".")
+            name = parent
+        return module, name
+
+    def endpoint_owner(self, chainlet: ir.Chainlet) -> ModuleInfo:
+        """The module whose source spells the endpoint (its defaults' names live there)."""
+        path = chainlet.endpoint.span.path
+        return next(m for m in self.program.modules.values() if m.path == path)
+
+    def keep_types(self, type_ids: tuple[str, ...], types: Mapping[str, ir.TypeDef], extra: set[tuple[str, str]]) -> None:
+        for type_id in type_ids:
+            typedef = types.get(type_id)
+            if typedef is not None:
+                extra.add((typedef.module, typedef.qualname.split(".")[0]))
+
+    def params(
+        self,
+        endpoint: ir.Endpoint,
+        owner: ModuleInfo,
+        types: dict[str, ir.TypeDef],
+        imports: Imports,
+        extra: set[tuple[str, str]],
+    ) -> tuple[ParamView, ...]:
+        views = []
+        for param in endpoint.params:
+            annotation = render_annotation(param.type, types, imports)
+            default = None
+            if param.default_source is not None:
+                default, needed = default_expression(param.default_source, owner, imports)
+                extra.update((owner.name, name) for name in needed)
+            views.append(ParamView(param.name, annotation, default))
+        return tuple(views)
+
+    def client_names(self, chainlet: ir.Chainlet) -> dict[str, str]:
+        """Client class names: the Chainlet's class name, unless two share it."""
+        counts: dict[str, int] = {}
+        for other in self.chain.chainlets:
+            counts[other.name] = counts.get(other.name, 0) + 1
+        return {
+            other.id: other.name.replace(".", "_") if counts[other.name] == 1 else other.id.replace(".", "_")
+            for other in self.chain.chainlets
+        }
+
+    def client(
+        self,
+        target: ir.Chainlet,
+        name: str,
+        types: dict[str, ir.TypeDef],
+        imports: Imports,
+        extra: set[tuple[str, str]],
+    ) -> ClientView:
+        endpoint = target.endpoint
+        owner = self.endpoint_owner(target)
+        params = self.params(endpoint, owner, types, imports, extra)
+        self.keep_types(target.types, types, extra)
+        returns = render_annotation(endpoint.returns, types, imports)
+        if endpoint.is_streaming:
+            item = endpoint.returns.args[0].name
+            method = "_astream" if endpoint.is_async else "_stream"
+            output = item
+        else:
+            method = "_acall" if endpoint.is_async else "_call"
+            output = f"pydantic.TypeAdapter({returns})"
+        return ClientView(
+            name=name,
+            service=target.display_name,
+            endpoint_name=endpoint.name,
+            is_async=endpoint.is_async,
+            is_streaming=endpoint.is_streaming,
+            method=method,
+            params=params,
+            returns=returns,
+            output=output,
+        )
+
+    def model_context(self, chainlet: ir.Chainlet, client_names: Mapping[str, str]) -> ModelContext:
+        imports = Imports()
+        imports.name("chainsc_runtime", "serving")
+        imports.name("chainsc_runtime", "RPCOptions")
+        imports.name("chainsc_generated", "endpoint")
+        if chainlet.dependencies:
+            imports.name("chainsc_generated", "clients")
+        module, top = chainlet.module, chainlet.name.split(".")[0]
+        local = imports.name(module, top)
+        chainlet_class = local + chainlet.name[len(top) :]
+        dependencies = tuple(
+            DependencyView(
+                param=d.param,
+                client=client_names[d.target],
+                service=self.by_id[d.target].display_name,
+                retries=d.options.retries,
+                timeout_sec=d.options.timeout_sec,
+                use_binary=d.options.use_binary,
+                concurrency_limit=d.options.concurrency_limit,
+            )
+            for d in chainlet.dependencies
+        )
+        return ModelContext(
+            source=self.chain.source,
+            display_name=chainlet.display_name,
+            chainlet_class=chainlet_class,
+            endpoint_name=chainlet.endpoint.name,
+            imports=tuple(imports.lines()),
+            dependencies=dependencies,
+            context_param=json.dumps(chainlet.context_param) if chainlet.context_param else "None",
+            secret_keys=chainlet.remote_config.assets.secret_keys,
+            is_async=chainlet.endpoint.is_async,
+        )
+
+
+def _tree_hash(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.encode("utf-8") + b"\0" + hashlib.sha256(files[path]).digest())
+    return digest.hexdigest()
+
+
+def _package_inits(sliced: Mapping[str, str], program: Program) -> list[str]:
+    """`__init__.py` of every package directory the slice needs (empty when the user's is not kept)."""
+    inits: list[str] = []
+    for path in sliced:
+        parts = path.split("/")[:-1]
+        for cut in range(1, len(parts) + 1):
+            inits.append("/".join([*parts[:cut], "__init__.py"]))
+    return sorted(set(inits) - set(sliced))
+
+
+def _vendored_runtime() -> dict[str, bytes]:
+    """Every `.py` file of `runtime_lib`, byte for byte, by relative path."""
+    root = Path(runtime_lib.__file__).parent
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*.py"))
+        if "__pycache__" not in path.parts
+    }
+
+
+def plan_build(chain: ir.Chain, program: Program) -> dict[str, bytes]:
+    """The complete output tree of a build: relative path -> bytes, sorted."""
+    return _Planner(chain, program, _environment()).plan()

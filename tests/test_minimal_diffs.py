@@ -1,0 +1,53 @@
+"""Minimal diffs: an edit changes only the packages it must change."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from compiler import api
+from tests.conftest import EXAMPLES
+
+
+def _build(chain: Path) -> dict[str, bytes]:
+    result = api.build_file(chain)
+    assert result.files is not None, result.diagnostics
+    return dict(result.files)
+
+
+def _changed(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
+    return {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+
+
+def _project(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLES / "text_pipeline", tmp_path / "text_pipeline")
+    return tmp_path / "text_pipeline" / "chain.py"
+
+
+def test_editing_a_body_changes_only_that_package_and_the_manifest(tmp_path: Path) -> None:
+    chain = _project(tmp_path)
+    before = _build(chain)
+    text = chain.read_text()
+    edited = text.replace("        chunks: list[Chunk] = []\n", "        chunks: list[Chunk] = []  # edited\n", 1)
+    assert edited != text
+    chain.write_text(edited)
+    changed = _changed(before, _build(chain))
+    assert changed == {"chunker/packages/chain.py", "chain.json"}
+
+
+def test_editing_a_signature_changes_that_package_its_clients_and_the_summaries(tmp_path: Path) -> None:
+    chain = _project(tmp_path)
+    before = _build(chain)
+    text = chain.read_text()
+    edited = text.replace('style: str = "bullets"\n', 'style: str = "bullets", max_points: int = 5\n', 1)
+    assert edited != text
+    chain.write_text(edited)
+    changed = _changed(before, _build(chain))
+    summarizer = {path for path in changed if path.startswith("summarizer/")}
+    assert summarizer >= {"summarizer/packages/chain.py", "summarizer/packages/chainsc_generated/endpoint.py"}
+    # Outside its own package: only the client in its dependent and the chain-level summaries.
+    assert changed - summarizer == {
+        "text_pipeline/packages/chainsc_generated/clients.py",
+        "chain.json",
+        "README.md",
+    }
