@@ -89,10 +89,11 @@ def slice_modules(modules: Mapping[str, ModuleSource], request: SliceRequest) ->
                 continue  # replaced by a client import: its body's references do not matter
             for name in statement.uses:
                 queue.append((module_name, name))
-            for alias, (source_module, imported) in statement.from_imports.items():
-                if alias in symbols or alias in statement.uses:
-                    queue.append((source_module, imported))
+            # A kept `from local import a, b` is kept whole, so every name it imports must exist.
+            for source_module, imported in statement.from_imports.values():
+                queue.append((source_module, imported))
             for alias, local in statement.module_aliases.items():
+                queue.append((local, "__chainsc_package__"))
                 if alias in symbols:
                     for attr in _attributes_of(alias, analysed[module_name], wanted[module_name]):
                         queue.append((local, attr))
