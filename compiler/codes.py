@@ -36,6 +36,7 @@ _TABLE = (
     Code("CSC109", "error", "a Chainlet has no endpoint (`run_remote`, or `predict` for a ModelBase)"),
     Code("CSC110", "error", "`mark_entrypoint` on a class that is not a Chainlet"),
     Code("CSC111", "error", "a Chainlet class defined where it cannot be found statically"),
+    Code("CSC112", "error", "a local module uses a name reserved for generated code"),
     Code("CSC201", "error", "the endpoint is not a plain or async instance method"),
     Code("CSC202", "error", "the endpoint takes *args or **kwargs"),
     Code("CSC203", "error", "the endpoint has positional-only parameters"),

@@ -33,6 +33,9 @@ from compiler.resolve import (
 )
 from compiler.source import Span
 
+#: Top-level module names of the generated packages (`compiler.emit.slice`); a user
+#: module with one of them would shadow the generated code (Truss's `utils.py` trap).
+RESERVED_MODULES = frozenset({"chainsc_runtime", "chainsc_generated"})
 _CHAINLET_BASE = "chains.ChainletBase"
 _MODEL_BASE = "chains.ModelBase"
 _STUB_BASE = "chains.StubBase"
@@ -665,6 +668,16 @@ class _Extractor:
             self.diagnostics.extend(side_effect_warnings(module))
             self.diagnostics.extend(missing_module_errors(self.program, module))
             self._check_hidden_chainlets(module)
+            top = module.name.partition(".")[0]
+            if top in RESERVED_MODULES:
+                self.diagnostics.append(
+                    error(
+                        "CSC112",
+                        f"module `{module.name}` uses the name `{top}`, which chainsc reserves for the code it generates",
+                        Span.whole_file(module.path),
+                        help=f"rename `{top}` (the generated packages import their own `{top}`)",
+                    )
+                )
 
     def _check_hidden_chainlets(self, module: ModuleInfo) -> None:
         """CSC111: a Chainlet class inside a function, loop or `with` block."""

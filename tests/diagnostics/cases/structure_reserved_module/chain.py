@@ -1,0 +1,7 @@
+import truss_chains as chains
+from chainsc_generated import helpers
+
+
+class Hello(chains.ChainletBase):
+    def run_remote(self, name: str) -> str:
+        return helpers.greet(name)
