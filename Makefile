@@ -7,10 +7,13 @@ venv:
 install: venv
 	$(PY) -m pip install --quiet -e '.[dev]'
 
-# Main job on a bundled example: check it and print its IR.
+# Main job on a bundled example: check it, print its IR and graph, build its packages.
 demo: install
 	$(PY) -m compiler check examples/text_pipeline/chain.py
 	$(PY) -m compiler inspect examples/text_pipeline/chain.py
+	$(PY) -m compiler graph examples/text_pipeline/chain.py
+	$(PY) -m compiler build examples/text_pipeline/chain.py -o demo-out
+	$(PY) -m compiler build examples/text_pipeline/chain.py -o demo-out --check
 
 lint:
 	$(PY) -m ruff check .
