@@ -25,8 +25,9 @@ typecheck:
 test:
 	$(PY) -m pytest -q -n 2
 
-# Install, lint, type-check and test: what CI runs.
-test-all: install lint typecheck test
+# Install (chainsc, and truss in a venv of its own for the config.yaml fidelity test),
+# lint, type-check and test: what CI runs.
+test-all: install truss-venv lint typecheck test
 
 # Regenerate golden/ and the syrupy snapshots (review `git diff golden tests/` afterwards).
 golden:
