@@ -1,0 +1,500 @@
+"""The serving adapter: Chainlets written with the authoring API, configured like the
+generated `model/model.py`, loaded and called, with dependencies on real local servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+import pytest
+
+import runtime_lib as chains
+from runtime_lib.errors import MissingDependencyError
+from runtime_lib.serving import (
+    ChainletModel,
+    DependencySpec,
+    EndpointSpec,
+    error_detail,
+    secret_env_var,
+    validation_error_body,
+)
+from runtime_lib.transport import ChainletClient
+from tests.runtime.httpserver import ModelServer
+
+# The chain, as a user writes it ##########################################################
+
+
+class Item(pydantic.BaseModel):
+    text: str
+    repeat: int = 1
+
+
+def check_positive(value: int) -> None:
+    if value < 0:
+        raise ValueError(f"negative: {value}")
+
+
+class Doubler(chains.ChainletBase):
+    def run_remote(self, value: int, factor: int = 2) -> int:
+        check_positive(value)
+        return value * factor
+
+
+class AsyncDoubler(chains.ChainletBase):
+    async def run_remote(self, value: int) -> int:
+        await asyncio.sleep(0)
+        return value * 2
+
+
+@chains.mark_entrypoint
+class Pipeline(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(assets=chains.Assets(secret_keys=["token"]))
+
+    def __init__(
+        self,
+        doubler: Doubler = chains.depends(Doubler, retries=2),  # noqa: B008
+        context: chains.DeploymentContext = chains.depends_context(),  # noqa: B008
+    ) -> None:
+        self._doubler = doubler
+        self._context = context
+
+    def run_remote(self, item: Item, values: list[int]) -> list[str]:
+        doubled = [self._doubler.run_remote(value) for value in values]
+        return [
+            f"{item.text * item.repeat}:{d}:{self._context.secrets['token']}"
+            for d in doubled
+        ]
+
+
+class AsyncPipeline(chains.ChainletBase):
+    def __init__(
+        self,
+        doubler: AsyncDoubler = chains.depends(AsyncDoubler),  # noqa: B008
+    ) -> None:
+        self._doubler = doubler
+
+    async def run_remote(self, values: list[int]) -> int:
+        results = await asyncio.gather(*(self._doubler.run_remote(v) for v in values))
+        return sum(results)
+
+
+class Streamer(chains.ChainletBase):
+    def run_remote(self, n: int) -> Iterator[str]:
+        for i in range(n):
+            yield f"{i};"
+
+
+class AsyncStreamer(chains.ChainletBase):
+    async def run_remote(self, n: int) -> AsyncIterator[bytes]:
+        for i in range(n):
+            yield bytes([i])
+
+
+# What the compiler generates for it #######################################################
+
+
+class DoublerClient(ChainletClient):
+    def run_remote(self, value: int, factor: int = 2) -> int:
+        return self._call({"value": value, "factor": factor}, pydantic.TypeAdapter(int))
+
+
+class AsyncDoublerClient(ChainletClient):
+    async def run_remote(self, value: int) -> int:
+        return await self._acall({"value": value}, pydantic.TypeAdapter(int))
+
+
+class DoublerInput(pydantic.BaseModel):
+    value: int
+    factor: int = 2
+
+
+class DoublerModel(ChainletModel):
+    chainlet_cls = Doubler
+    endpoint = EndpointSpec(
+        "run_remote", False, False, DoublerInput, pydantic.TypeAdapter(int)
+    )
+
+    def predict(self, inputs: dict[str, object]) -> object:
+        return self._predict_sync(inputs)
+
+
+class AsyncDoublerInput(pydantic.BaseModel):
+    value: int
+
+
+class AsyncDoublerModel(ChainletModel):
+    chainlet_cls = AsyncDoubler
+    endpoint = EndpointSpec(
+        "run_remote", True, False, AsyncDoublerInput, pydantic.TypeAdapter(int)
+    )
+
+
+class PipelineInput(pydantic.BaseModel):
+    item: Item
+    values: list[int]
+
+
+class PipelineModel(ChainletModel):
+    chainlet_cls = Pipeline
+    endpoint = EndpointSpec(
+        "run_remote", False, False, PipelineInput, pydantic.TypeAdapter(list[str])
+    )
+    dependencies = (
+        DependencySpec(
+            "doubler", DoublerClient, "Doubler", chains.RPCOptions(retries=2)
+        ),
+    )
+    context_param = "context"
+    secret_keys = ("token",)
+
+    def predict(self, inputs: dict[str, object]) -> object:
+        return self._predict_sync(inputs)
+
+
+class AsyncPipelineInput(pydantic.BaseModel):
+    values: list[int]
+
+
+class AsyncPipelineModel(ChainletModel):
+    chainlet_cls = AsyncPipeline
+    endpoint = EndpointSpec(
+        "run_remote", True, False, AsyncPipelineInput, pydantic.TypeAdapter(int)
+    )
+    dependencies = (DependencySpec("doubler", AsyncDoublerClient, "Async-Doubler"),)
+
+    async def predict(self, inputs: dict[str, object]) -> object:
+        return await self._predict_async(inputs)
+
+
+class StreamInput(pydantic.BaseModel):
+    n: int
+
+
+class StreamerModel(ChainletModel):
+    chainlet_cls = Streamer
+    endpoint = EndpointSpec(
+        "run_remote", False, True, StreamInput, pydantic.TypeAdapter(str)
+    )
+
+
+class AsyncStreamerModel(ChainletModel):
+    chainlet_cls = AsyncStreamer
+    endpoint = EndpointSpec(
+        "run_remote", True, True, StreamInput, pydantic.TypeAdapter(bytes)
+    )
+
+
+class NoInput(pydantic.BaseModel):
+    pass
+
+
+# Tests ##################################################################################
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("CHAINSC_SERVICES", "CHAINSC_API_KEY", "CHAINSC_SECRET_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CHAINSC_SECRETS_DIR", str(tmp_path / "no-secrets"))
+
+
+@pytest.fixture
+def doubler_server() -> Iterator[ModelServer]:
+    model = DoublerModel()
+    model.load()
+    with ModelServer(model) as server:
+        yield server
+
+
+ModelT = TypeVar("ModelT", bound=ChainletModel)
+_LOADED: list[ChainletModel] = []
+
+
+@pytest.fixture(autouse=True)
+def close_loaded_models() -> Iterator[None]:
+    yield
+    while _LOADED:
+        _LOADED.pop().close()
+
+
+def loaded(model: ModelT) -> ModelT:
+    """Load `model`; its clients are closed after the test."""
+    model.load()
+    _LOADED.append(model)
+    return model
+
+
+def test_serving_sync_endpoint_with_dependency_and_env_secret(
+    doubler_server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAINSC_SERVICES", json.dumps({"Doubler": doubler_server.url}))
+    monkeypatch.setenv("CHAINSC_SECRET_TOKEN", "t0k")
+    monkeypatch.setenv("CHAINSC_API_KEY", "k")
+    model = loaded(PipelineModel(config={}, data_dir="/data", lazy_data_resolver=None))
+    result = model.predict({"item": {"text": "ab", "repeat": 2}, "values": [1, 5]})
+    assert result == ["abab:2:t0k", "abab:10:t0k"]
+    assert [r.json() for r in doubler_server.requests] == [
+        {"value": 1, "factor": 2},
+        {"value": 5, "factor": 2},
+    ]
+    assert doubler_server.requests[0].headers["authorization"] == "Api-Key k"
+    context = model._chainlet._context
+    assert context.data_dir == Path("/data")
+    assert (
+        context.chainlet_to_service["DoublerClient"].predict_url
+        == doubler_server.url + "/run_remote"
+    )
+    assert context.chainlet_to_service["DoublerClient"].options.retries == 2
+    model.close()
+
+
+def test_serving_secret_from_directory_and_truss_kwarg(
+    doubler_server: ModelServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CHAINSC_SERVICE_URL_DOUBLER", doubler_server.url)
+    (tmp_path / "token").write_text("from-file\n")
+    model = loaded(PipelineModel(secrets_dir=tmp_path))
+    assert model._predict_sync(b'{"item": {"text": "x"}, "values": [2]}') == [
+        "x:4:from-file"
+    ]
+
+    class TrussSecrets(Mapping[str, str]):
+        """Like Truss's: a missing key raises its own exception; unset values are `***`."""
+
+        def __getitem__(self, key: str) -> str:
+            if key != "token":
+                raise RuntimeError(f"Secret '{key}' not found.")
+            return "from-truss"
+
+        def __iter__(self) -> Iterator[str]:
+            raise NotImplementedError
+
+        def __len__(self) -> int:
+            return 1
+
+    model = loaded(PipelineModel(secrets=TrussSecrets()))
+    assert model._predict_sync({"item": {"text": "y"}, "values": [1]}) == [
+        "y:2:from-truss"
+    ]
+
+
+def test_serving_missing_secret_is_a_clear_error_at_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHAINSC_SERVICE_URL_DOUBLER", "http://127.0.0.1:1")
+    with pytest.raises(MissingDependencyError) as info:
+        PipelineModel(secrets={"token": "***"}).load()
+    message = str(info.value)
+    assert "Chainlet `Pipeline` declares secrets that are not set" in message
+    assert secret_env_var("token") == "CHAINSC_SECRET_TOKEN"
+    assert "`token`: set `CHAINSC_SECRET_TOKEN` or write the file" in message
+
+
+def test_serving_missing_dependency_url_is_a_clear_error_at_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHAINSC_SECRET_TOKEN", "t")
+    with pytest.raises(
+        MissingDependencyError, match="`Doubler`: set `CHAINSC_SERVICE_URL_DOUBLER`"
+    ):
+        PipelineModel().load()
+
+
+def test_serving_async_endpoint_with_async_dependency(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with ModelServer(loaded(AsyncDoublerModel())) as server:
+        monkeypatch.setenv("CHAINSC_SERVICE_URL_ASYNC_DOUBLER", server.url)
+
+        async def main() -> object:
+            model = loaded(AsyncPipelineModel())
+            try:
+                return await model.predict({"values": [1, 2, 3]})
+            finally:
+                await model.aclose()
+
+        assert asyncio.run(main()) == 12
+        assert len(server.requests) == 3
+
+
+def test_serving_sync_endpoint_from_async_code_runs_in_a_thread() -> None:
+    model = loaded(DoublerModel())
+    assert asyncio.run(model._predict_async({"value": 4})) == 8
+
+
+def test_serving_only_given_arguments_are_passed_so_defaults_apply() -> None:
+    model = loaded(DoublerModel())
+    assert model._predict_sync({"value": 3}) == 6
+    assert model._predict_sync({"value": 3, "factor": 3}) == 9
+
+
+def test_serving_field_alias_maps_to_the_parameter_name() -> None:
+    class Echo(chains.ChainletBase):
+        def run_remote(self, json: str) -> str:
+            return json.upper()
+
+    class EchoInput(pydantic.BaseModel):
+        json_: str = pydantic.Field(alias="json")
+
+    class EchoModel(ChainletModel):
+        chainlet_cls = Echo
+        endpoint = EndpointSpec(
+            "run_remote", False, False, EchoInput, pydantic.TypeAdapter(str)
+        )
+
+    assert loaded(EchoModel())._predict_sync({"json": "hi"}) == "HI"
+
+
+def test_serving_invalid_input_raises_validation_error_with_422_body() -> None:
+    model = loaded(DoublerModel())
+    with pytest.raises(pydantic.ValidationError) as info:
+        model._predict_sync({"value": "many"})
+    body = validation_error_body(info.value)
+    assert body == {
+        "detail": [
+            {"loc": ["value"], "msg": body["detail"][0]["msg"], "type": "int_parsing"}
+        ]
+    }
+    json.dumps(body)
+
+
+def test_serving_result_of_the_wrong_type_is_an_error() -> None:
+    class Liar(chains.ChainletBase):
+        def run_remote(self) -> int:
+            return "not an int"  # type: ignore[return-value]
+
+    class LiarModel(ChainletModel):
+        chainlet_cls = Liar
+        endpoint = EndpointSpec(
+            "run_remote", False, False, NoInput, pydantic.TypeAdapter(int)
+        )
+
+    with pytest.raises(
+        TypeError, match=r"`Liar\.run_remote` returned a `str`, which does not match"
+    ):
+        loaded(LiarModel())._predict_sync({})
+
+
+def test_serving_streams_sync_and_async() -> None:
+    streamer = loaded(StreamerModel())
+    assert "".join(streamer._predict_sync({"n": 3})) == "0;1;2;"
+
+    async def collect(model: ChainletModel) -> list[Any]:
+        return [chunk async for chunk in await model._predict_async({"n": 3})]
+
+    assert asyncio.run(collect(streamer)) == ["0;", "1;", "2;"]
+    assert asyncio.run(collect(loaded(AsyncStreamerModel()))) == [
+        b"\x00",
+        b"\x01",
+        b"\x02",
+    ]
+
+
+def test_serving_not_loaded_and_wrong_mode_are_errors() -> None:
+    with pytest.raises(chains.ChainsRuntimeError, match="not loaded"):
+        DoublerModel()._predict_sync({"value": 1})
+    with pytest.raises(chains.ChainsRuntimeError, match="is async"):
+        loaded(AsyncDoublerModel())._predict_sync({"value": 1})
+
+
+def test_serving_health_check() -> None:
+    class Picky(chains.ChainletBase):
+        def __init__(self) -> None:
+            self.ready = False
+
+        def is_healthy(self) -> bool:
+            return self.ready
+
+        def run_remote(self) -> None:
+            return None
+
+    class PickyModel(ChainletModel):
+        chainlet_cls = Picky
+        endpoint = EndpointSpec(
+            "run_remote", False, False, NoInput, pydantic.TypeAdapter(None)
+        )
+
+    model = PickyModel()
+    assert not model._is_healthy()
+    model.load()
+    assert not model._is_healthy()
+    model._chainlet.ready = True
+    assert model._is_healthy()
+    assert loaded(DoublerModel())._is_healthy()
+
+
+def test_serving_error_detail_keeps_only_user_frames() -> None:
+    model = loaded(DoublerModel())
+    with pytest.raises(ValueError, match="negative") as info:
+        model._predict_sync({"value": -1})
+    detail = error_detail(info.value)["error"]
+    assert detail["exception_cls_name"] == "ValueError"
+    assert detail["exception_module_name"] == "builtins"
+    assert detail["exception_message"] == "negative: -1"
+    names = [frame["name"] for frame in detail["user_stack_trace"]]
+    assert names == ["run_remote", "check_positive"]
+    assert all(frame["filename"] == __file__ for frame in detail["user_stack_trace"])
+    json.dumps(detail)
+
+
+def test_serving_user_error_chains_across_two_hops(
+    doubler_server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Caller -> Pipeline (served) -> Doubler (served) raises: one message shows both hops."""
+    monkeypatch.setenv("CHAINSC_SERVICE_URL_DOUBLER", doubler_server.url)
+    monkeypatch.setenv("CHAINSC_SECRET_TOKEN", "t")
+    with ModelServer(loaded(PipelineModel())) as pipeline_server:
+        client = ChainletClient(service="Pipeline", url=pipeline_server.url)
+        with pytest.raises(ValueError, match="negative: -3") as info:
+            client._call(
+                {"item": {"text": "a"}, "values": [-3]}, pydantic.TypeAdapter(list[str])
+            )
+        client.close()
+    message = str(info.value)
+    assert message.index("Chainlet `Pipeline`") < message.index("Chainlet `Doubler`")
+    assert (
+        "in run_remote\n│       doubled = [self._doubler.run_remote(value) for value in values]"
+        in message
+    )
+    assert "│   ├─ Error calling dependency Chainlet `Doubler`" in message
+    assert 'raise ValueError(f"negative: {value}")' in message
+    assert "runtime_lib" not in message
+
+
+def test_serving_validation_error_reaches_the_caller_as_422(
+    doubler_server: ModelServer,
+) -> None:
+    client = ChainletClient(service="Doubler", url=doubler_server.url)
+    with pytest.raises(ValueError, match=r"- value: Input should be a valid integer"):
+        client._call({"value": "x"}, pydantic.TypeAdapter(int))
+    client.close()
+
+
+def test_serving_stub_base_calls_the_predict_url(doubler_server: ModelServer) -> None:
+    class DeployedDoubler(chains.StubBase):
+        def run_remote(self, value: int) -> int:
+            return int(self.predict_sync({"value": value}))
+
+    class Wrapped(pydantic.BaseModel):
+        value: int
+
+    stub = DeployedDoubler.from_url(
+        doubler_server.url + "/run_remote",
+        chains.DeploymentContext(secrets={"baseten_chain_api_key": "bk"}),
+    )
+    assert stub.name == "DeployedDoubler"
+    assert stub.run_remote(21) == 42
+    assert doubler_server.requests[-1].headers["authorization"] == "Api-Key bk"
+
+    async def main() -> tuple[int, bytes]:
+        value = await stub.predict_async(Wrapped(value=2), output_model=int)  # type: ignore[type-var]
+        chunks = [c async for c in await stub.predict_async_stream({"value": 3})]
+        await stub.aclose()
+        return value, b"".join(chunks)
+
+    assert asyncio.run(main()) == (4, b"6")

@@ -1,0 +1,124 @@
+"""Typed streams (`streaming`) and numpy fields (`pydantic_numpy`)."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import AsyncIterator, Iterable
+
+import numpy as np
+import pydantic
+import pytest
+
+from runtime_lib import streaming
+from runtime_lib.pydantic_numpy import NumpyArrayField
+
+
+class Header(pydantic.BaseModel):
+    title: str
+
+
+class Item(pydantic.BaseModel):
+    word: str
+
+
+class Footer(pydantic.BaseModel):
+    count: int
+
+
+async def chunked(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def frames(parts: Iterable[bytes]) -> bytes:
+    return b"".join(parts)
+
+
+def test_streaming_round_trip_with_header_and_footer_across_any_chunking() -> None:
+    types = streaming.stream_types(Item, header_type=Header, footer_type=Footer)
+    writer = streaming.stream_writer(types)
+    data = frames(
+        [
+            writer.yield_header(Header(title="t")),
+            writer.yield_item(Item(word="a")),
+            writer.yield_item(Item(word="é")),
+            writer.yield_footer(Footer(count=2)),
+        ]
+    )
+
+    async def read(size: int) -> tuple[Header, list[Item], Footer]:
+        reader = streaming.stream_reader(types, chunked(data, size))
+        header = await reader.read_header()
+        items = [item async for item in reader.read_items()]
+        return header, items, await reader.read_footer()
+
+    for size in (1, 3, 7, len(data)):
+        header, items, footer = asyncio.run(read(size))
+        assert header.title == "t"
+        assert [item.word for item in items] == ["a", "é"]
+        assert footer.count == 2
+
+
+def test_streaming_wire_format_is_truss_framing() -> None:
+    writer = streaming.stream_writer(streaming.stream_types(Item))
+    payload = b'{"word":"a"}'
+    assert (
+        writer.yield_item(Item(word="a"))
+        == struct.pack(">BI", 3, len(payload)) + payload
+    )
+
+
+def test_streaming_items_only_and_empty_stream() -> None:
+    types = streaming.stream_types(Item)
+    writer = streaming.stream_writer(types)
+    data = writer.yield_item(Item(word="x"))
+
+    async def read(raw: bytes) -> list[str]:
+        reader = streaming.stream_reader(types, chunked(raw, 2))
+        return [item.word async for item in reader.read_items()]
+
+    assert asyncio.run(read(data)) == ["x"]
+    assert asyncio.run(read(b"")) == []
+
+
+def test_streaming_misuse_is_reported() -> None:
+    types = streaming.stream_types(Item, header_type=Header)
+    writer = streaming.stream_writer(types)
+    item = writer.yield_item(Item(word="x"))
+    with pytest.raises(ValueError, match="Cannot yield header after"):
+        writer.yield_header(Header(title="late"))
+    with pytest.raises(ValueError, match="no footer type"):
+        writer.yield_footer(None)
+
+    async def read_items_first() -> None:
+        header = streaming.stream_writer(types).yield_header(Header(title="t"))
+        reader = streaming.stream_reader(types, chunked(header + item, 4))
+        async for _ in reader.read_items():
+            pass
+
+    with pytest.raises(ValueError, match="Call `read_header` first"):
+        asyncio.run(read_items_first())
+
+    async def truncated() -> None:
+        reader = streaming.stream_reader(types, chunked(item[:-1], 4))
+        async for _ in reader.read_items():
+            pass
+
+    with pytest.raises(ValueError, match="ended inside a item frame"):
+        asyncio.run(truncated())
+
+
+class Arrays(pydantic.BaseModel):
+    matrix: NumpyArrayField
+
+
+def test_pydantic_numpy_json_round_trip() -> None:
+    model = Arrays(matrix=np.arange(6, dtype=np.int32).reshape(2, 3))
+    dumped = model.model_dump(mode="json")
+    assert (dumped["matrix"]["shape"], dumped["matrix"]["dtype"]) == ([2, 3], "int32")
+    again = Arrays.model_validate_json(model.model_dump_json())
+    assert np.array_equal(again.matrix.array, model.matrix.array)
+    assert isinstance(model.model_dump()["matrix"], np.ndarray)
+    with pytest.raises(pydantic.ValidationError, match="numpy array"):
+        Arrays(matrix=[1, 2])

@@ -1,0 +1,418 @@
+"""The HTTP transport against real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
+
+import pydantic
+import pytest
+
+from runtime_lib import GenericRemoteException, RPCOptions
+from runtime_lib.errors import (
+    ChainletCallError,
+    ChainletTimeoutError,
+    ChainletUnavailableError,
+    MissingDependencyError,
+    RemoteValidationError,
+)
+from runtime_lib.serving import error_detail
+from runtime_lib.transport import (
+    ChainletClient,
+    encode_arguments,
+    service_env_var,
+    service_url,
+    upper_snake,
+)
+from tests.runtime.httpserver import Reply, Request, ScriptedServer
+
+INT = pydantic.TypeAdapter(int)
+ANY: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Any)
+
+
+class Client(ChainletClient):
+    """A client with test-sized backoff (the generated ones keep the defaults)."""
+
+    BACKOFF_BASE_SEC: ClassVar[float] = 0.01
+    BACKOFF_MAX_SEC: ClassVar[float] = 0.05
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+class Point(pydantic.BaseModel):
+    x: int
+    label: str = pydantic.Field(alias="name")
+    color: Color = Color.RED
+
+
+def make(url: str, **options: Any) -> Client:
+    return Client(
+        service="Worker", url=url, options=RPCOptions(**options), api_key=None
+    )
+
+
+@pytest.fixture
+def echo() -> Iterator[ScriptedServer]:
+    with ScriptedServer(lambda request: Reply(200, request.json())) as server:
+        yield server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_transport_call_sync_posts_arguments_by_name(echo: ScriptedServer) -> None:
+    with make(echo.url) as client:
+        assert client._call({"a": 1, "b": [1, 2]}, ANY) == {"a": 1, "b": [1, 2]}
+    request = echo.requests[0]
+    assert request.path == "/run_remote"
+    assert request.headers["content-type"] == "application/json"
+    assert "authorization" not in request.headers
+
+
+def test_transport_call_async(echo: ScriptedServer) -> None:
+    async def main() -> Any:
+        async with make(echo.url) as client:
+            return await client._acall({"a": "é"}, ANY)
+
+    assert asyncio.run(main()) == {"a": "é"}
+
+
+def test_transport_pydantic_in_and_out(echo: ScriptedServer) -> None:
+    point = Point(x=1, name="p")
+    with make(echo.url) as client:
+        reply = client._call({"point": point}, pydantic.TypeAdapter(dict[str, Point]))
+    assert echo.requests[0].json() == {"point": {"x": 1, "name": "p", "color": "red"}}
+    assert reply == {"point": point}
+
+
+def test_transport_encode_arguments_is_compact_json() -> None:
+    assert json.loads(encode_arguments({"p": (1, 2), "c": Color.RED})) == {
+        "p": [1, 2],
+        "c": "red",
+    }
+
+
+def test_transport_sends_the_api_key(echo: ScriptedServer) -> None:
+    with Client(service="Worker", url=echo.url + "/", api_key="s3cret") as client:
+        client._call({}, ANY)
+    assert echo.requests[0].headers["authorization"] == "Api-Key s3cret"
+    assert echo.requests[0].path == "/run_remote"
+
+
+def test_transport_retries_503_then_succeeds() -> None:
+    def handler(request: Request) -> Reply:
+        return (
+            Reply(503, {"error": "warming up"})
+            if len(server.requests) < 3
+            else Reply(200, 7)
+        )
+
+    with ScriptedServer(handler) as server, make(server.url, retries=3) as client:
+        assert client._call({}, INT) == 7
+    assert len(server.requests) == 3
+
+
+def test_transport_retries_502_then_succeeds_async() -> None:
+    def handler(request: Request) -> Reply:
+        return Reply(502, b"bad gateway") if len(server.requests) < 2 else Reply(200, 8)
+
+    async def main() -> int:
+        async with make(server.url, retries=2) as client:
+            return await client._acall({}, INT)
+
+    with ScriptedServer(handler) as server:
+        assert asyncio.run(main()) == 8
+    assert len(server.requests) == 2
+
+
+def test_transport_retries_is_the_total_number_of_attempts() -> None:
+    with (
+        ScriptedServer(lambda request: Reply(504, b"")) as server,
+        make(server.url, retries=2) as client,
+        pytest.raises(
+            ChainletUnavailableError,
+            match=r"Chainlet `Worker` .* HTTP 504 .* 2 attempts",
+        ) as info,
+    ):
+        client._call({}, INT)
+    assert len(server.requests) == 2
+    assert info.value.status_code == 504
+    assert info.value.service == "Worker"
+
+
+def test_transport_single_attempt_by_default() -> None:
+    with (
+        ScriptedServer(lambda request: Reply(503, b"")) as server,
+        make(server.url) as client,
+        pytest.raises(ChainletUnavailableError, match="1 attempt"),
+    ):
+        client._call({}, INT)
+    assert len(server.requests) == 1
+
+
+def raise_user_error() -> None:
+    data: dict[str, int] = {}
+    if "n" not in data:
+        raise ValueError("n is missing")
+
+
+def user_error_reply(exc_factory: Any = raise_user_error) -> Reply:
+    try:
+        exc_factory()
+    except Exception as exc:
+        return Reply(500, error_detail(exc))
+    raise AssertionError("no error")
+
+
+def test_transport_user_error_is_reraised_with_remote_traceback_and_never_retried() -> (
+    None
+):
+    with (
+        ScriptedServer(lambda request: user_error_reply()) as server,
+        make(server.url, retries=3) as client,
+        pytest.raises(ValueError, match="n is missing") as info,
+    ):
+        client._call({}, INT)
+    assert len(server.requests) == 1
+    message = str(info.value)
+    assert type(info.value) is ValueError
+    assert "Error calling dependency Chainlet `Worker`" in message
+    assert "HTTP status=500" in message
+    assert "Chainlet-Traceback (most recent call last):" in message
+    assert 'raise ValueError("n is missing")' in message
+    assert "in raise_user_error" in message
+    assert "╰   ValueError: n is missing" in message
+
+
+def test_transport_key_error_keeps_its_class_and_readable_message() -> None:
+    def fail() -> None:
+        raise KeyError("token")
+
+    with (
+        ScriptedServer(lambda request: user_error_reply(fail)) as server,
+        make(server.url) as client,
+        pytest.raises(KeyError) as info,
+    ):
+        client._call({}, INT)
+    assert "\n" in str(info.value)  # the traceback is readable, not a repr
+    assert type(info.value).__name__ == "KeyError"
+
+
+def test_transport_unknown_exception_class_becomes_generic_remote_exception() -> None:
+    class QuotaError(Exception):
+        pass
+
+    def fail() -> None:
+        raise QuotaError("over quota")
+
+    with (
+        ScriptedServer(lambda request: user_error_reply(fail)) as server,
+        make(server.url) as client,
+        pytest.raises(GenericRemoteException, match="over quota") as info,
+    ):
+        client._call({}, INT)
+    assert "QuotaError: over quota" in str(info.value)
+    assert "Exception class defined in `tests.runtime.test_transport`" in str(
+        info.value
+    )
+
+
+def test_transport_422_names_the_service_and_the_fields() -> None:
+    body = {
+        "detail": [{"loc": ["point", "x"], "msg": "Field required", "type": "missing"}]
+    }
+    with (
+        ScriptedServer(lambda request: Reply(422, body)) as server,
+        make(server.url, retries=3) as client,
+        pytest.raises(RemoteValidationError) as info,
+    ):
+        client._call({"point": {}}, INT)
+    assert isinstance(info.value, ValueError)
+    assert len(server.requests) == 1
+    assert "Chainlet `Worker`" in str(info.value)
+    assert "rejected the arguments (HTTP 422)" in str(info.value)
+    assert "  - point.x: Field required" in str(info.value)
+    assert info.value.errors == body["detail"]
+
+
+def test_transport_other_status_is_a_call_error() -> None:
+    with (
+        ScriptedServer(lambda request: Reply(401, b"bad key")) as server,
+        make(server.url, retries=3) as client,
+        pytest.raises(ChainletCallError, match=r"HTTP status=401\. bad key"),
+    ):
+        client._call({}, INT)
+    assert len(server.requests) == 1
+
+
+def test_transport_reply_of_the_wrong_type_is_a_call_error(
+    echo: ScriptedServer,
+) -> None:
+    with (
+        make(echo.url) as client,
+        pytest.raises(ChainletCallError, match="does not match its return type"),
+    ):
+        client._call({"a": 1}, INT)
+
+
+def test_transport_timeout_per_attempt_names_the_service() -> None:
+    with ScriptedServer(lambda request: Reply(200, 1, delay=1.0)) as server:
+        client = make(server.url, timeout_sec=0.2, retries=2)
+        started = time.monotonic()
+        with pytest.raises(
+            ChainletTimeoutError,
+            match=r"Timeout calling Chainlet `Worker` .*0\.2 s \(2 attempts\)",
+        ):
+            client._call({}, INT)
+        assert time.monotonic() - started < 0.9
+        assert len(server.requests) == 2
+        client.close()
+
+
+def test_transport_timeout_async_is_a_timeout_error() -> None:
+    async def main() -> None:
+        async with make(server.url, timeout_sec=0.2) as client:
+            await client._acall({}, INT)
+
+    with (
+        ScriptedServer(lambda request: Reply(200, 1, delay=0.6)) as server,
+        pytest.raises(TimeoutError, match="Worker"),
+    ):
+        asyncio.run(main())
+
+
+def test_transport_connection_refused_retries_then_names_service_and_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with (
+        make(url, retries=3) as client,
+        pytest.raises(ChainletUnavailableError) as info,
+    ):
+        client._call({}, INT)
+    message = str(info.value)
+    assert f"Cannot reach Chainlet `Worker` ({url}/run_remote) (3 attempts)" in message
+    assert isinstance(info.value, ConnectionError)
+    assert info.value.url == f"{url}/run_remote"
+
+
+def test_transport_connection_refused_async() -> None:
+    async def main() -> None:
+        async with make(f"http://127.0.0.1:{free_port()}", retries=2) as client:
+            await client._acall({}, INT)
+
+    with pytest.raises(ChainletUnavailableError, match="2 attempts"):
+        asyncio.run(main())
+
+
+def test_transport_concurrency_limit_sync() -> None:
+    with ScriptedServer(lambda request: Reply(200, 1, delay=0.15)) as server:
+        client = make(server.url, concurrency_limit=2)
+        with ThreadPoolExecutor(6) as pool:
+            assert list(pool.map(lambda _: client._call({}, INT), range(6))) == [1] * 6
+        client.close()
+    assert server.max_in_flight == 2
+
+
+def test_transport_concurrency_limit_async() -> None:
+    async def main() -> list[int]:
+        async with make(server.url, concurrency_limit=3) as client:
+            return await asyncio.gather(*(client._acall({}, INT) for _ in range(9)))
+
+    with ScriptedServer(lambda request: Reply(200, 1, delay=0.15)) as server:
+        assert asyncio.run(main()) == [1] * 9
+    assert server.max_in_flight == 3
+
+
+EURO = "€".encode()  # three bytes
+
+
+def test_transport_stream_str_decodes_characters_split_across_chunks() -> None:
+    gate = threading.Event()
+    chunks = [b"ab" + EURO[:1], EURO[1:2], EURO[2:] + b"c", "ü".encode()]
+    with (
+        ScriptedServer(lambda request: Reply(chunks=chunks, gate=gate)) as server,
+        make(server.url) as client,
+    ):
+        received: list[str] = []
+        for text in client._stream({"n": 1}, str):
+            received.append(text)
+            gate.set()  # the server sends the rest only after the first chunk arrived
+    assert received[0] == "ab"
+    assert "".join(received) == "ab€cü"
+    assert server.requests[0].json() == {"n": 1}
+
+
+def test_transport_stream_holds_the_slot_until_the_stream_ends() -> None:
+    with ScriptedServer(lambda request: Reply(chunks=[b"a", b"b"])) as server:
+        client = make(server.url, concurrency_limit=1)
+        stream = client._stream({})
+        assert next(stream) == b"a"
+        assert not client._sync_slots.acquire(blocking=False)
+        assert list(stream) == [b"b"]
+        assert client._sync_slots.acquire(blocking=False)
+        client._sync_slots.release()
+        client.close()
+
+
+def test_transport_astream_str_and_bytes() -> None:
+    gate = threading.Event()
+    chunks = [b"x" + EURO[:2], EURO[2:], b"!"]
+
+    async def main() -> tuple[list[str], list[bytes]]:
+        async with make(server.url) as client:
+            texts = []
+            async for text in client._astream({}, str):
+                texts.append(text)
+                gate.set()
+            raw = [chunk async for chunk in client._astream({})]
+            return texts, raw
+
+    with ScriptedServer(lambda request: Reply(chunks=chunks, gate=gate)) as server:
+        texts, raw = asyncio.run(main())
+    assert texts == ["x", "€", "!"]
+    assert b"".join(raw) == b"x" + EURO + b"!"
+
+
+def test_transport_stream_error_before_first_chunk_is_raised() -> None:
+    with (
+        ScriptedServer(lambda request: user_error_reply()) as server,
+        make(server.url) as client,
+        pytest.raises(ValueError, match="n is missing"),
+    ):
+        list(client._stream({}, str))
+
+
+def test_transport_service_url_from_map_and_override() -> None:
+    services = json.dumps({"TextToNum": "http://a:1/", "Other": "http://b:2"})
+    env = {"CHAINSC_SERVICES": services}
+    assert service_url("TextToNum", env) == "http://a:1"
+    env["CHAINSC_SERVICE_URL_TEXT_TO_NUM"] = "http://override:3"
+    assert service_url("TextToNum", env) == "http://override:3"
+    assert service_env_var("my-chainlet") == "CHAINSC_SERVICE_URL_MY_CHAINLET"
+    assert upper_snake("HTTPServer2Go") == "HTTP_SERVER2_GO"
+
+
+def test_transport_service_url_missing_is_a_clear_error() -> None:
+    with pytest.raises(MissingDependencyError, match="CHAINSC_SERVICE_URL_TEXT_TO_NUM"):
+        service_url("TextToNum", {"CHAINSC_SERVICES": "{}"})
+    with pytest.raises(MissingDependencyError, match="not valid JSON"):
+        service_url("TextToNum", {"CHAINSC_SERVICES": "{"})
+
+
+def test_transport_service_url_reads_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CHAINSC_SERVICES", json.dumps({"A": "http://x:9"}))
+    assert service_url("A") == "http://x:9"
