@@ -134,7 +134,7 @@ def graph(chain: Path, root: Path | None, entrypoint: str | None, graph_format: 
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 with a diff if OUTPUT differs from a fresh build.")
 @click.option("--force", is_flag=True, help="Use a non-empty OUTPUT that chainsc did not write (never deletes files it did not write).")
 @_format_option
-def build(
+def build(  # noqa: PLR0917 - click passes every option as a parameter
     chain: Path,
     out_dir: Path,
     root: Path | None,

@@ -10,10 +10,10 @@ import black
 import pytest
 
 from compiler import api
-from compiler.write import write_tree
+from compiler.write import WriteRefused, write_tree
 from tests.conftest import REPO, example_chains
 
-MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=88)
+MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311}, line_length=88)
 
 
 def _ours(path: str) -> bool:
@@ -54,7 +54,7 @@ def test_generated_code_of_a_100_chainlet_chain_is_black_stable(tmp_path: Path) 
 @pytest.mark.parametrize("chain", example_chains(), ids=lambda p: p.parent.name)
 def test_generated_packages_type_check_with_mypy(chain: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert not isinstance(write_tree(out, _build(chain)), str)
+    assert not isinstance(write_tree(out, _build(chain)), WriteRefused)
     for package in sorted(p.parent for p in out.glob("*/config.yaml")):
         result = subprocess.run(
             [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from compiler import api
-from compiler.write import diff_tree, write_tree
+from compiler.write import WriteRefused, diff_tree, write_tree
 from tests.conftest import EXAMPLES, REPO, example_chains
 
 GOLDEN = REPO / "golden"
@@ -28,7 +28,7 @@ def test_golden_tree_matches_a_fresh_build(chain: Path, request: pytest.FixtureR
     out = GOLDEN / _name(chain)
     if request.config.getoption("--update-golden"):
         written = write_tree(out, result.files, force=True)
-        assert not isinstance(written, type(None))
+        assert not isinstance(written, WriteRefused), written.reason
     diff = diff_tree(out, result.files)
     assert diff.is_clean, f"golden/{_name(chain)} is out of date; {REMEDY}\n\n{diff.text[:6000]}"
 

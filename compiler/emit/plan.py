@@ -75,7 +75,10 @@ class ClientView:
     method: str
     params: tuple[ParamView, ...]
     returns: str
+    #: What the call passes as output: the adapter constant, or `str`/`bytes` for streams.
     output: str
+    #: The type the output adapter validates, built once at import (None for streams).
+    output_adapter: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,13 +402,14 @@ class _Planner:
         params = self.params(endpoint, owner, types, imports, extra)
         self.keep_types(target.types, types, extra)
         returns = render_annotation(endpoint.returns, types, imports)
+        adapter: str | None = None
         if endpoint.is_streaming:
-            item = endpoint.returns.args[0].name
             method = "_astream" if endpoint.is_async else "_stream"
-            output = item
+            output = endpoint.returns.args[0].name
         else:
             method = "_acall" if endpoint.is_async else "_call"
-            output = f"pydantic.TypeAdapter({returns})"
+            output = f"_{package_dir_name(name).upper()}_OUTPUT"
+            adapter = returns
         return ClientView(
             name=name,
             service=target.display_name,
@@ -416,6 +420,7 @@ class _Planner:
             params=params,
             returns=returns,
             output=output,
+            output_adapter=adapter,
         )
 
     def model_context(self, chainlet: ir.Chainlet, client_names: Mapping[str, str]) -> ModelContext:

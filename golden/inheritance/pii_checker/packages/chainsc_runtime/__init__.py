@@ -1,0 +1,80 @@
+"""chainsc runtime: the Truss Chains authoring API, HTTP transport and serving adapter.
+
+Vendored verbatim into every generated package as `chainsc_runtime`.
+Users import it as `runtime_lib` (the same names as `truss_chains`) to write and
+type-check chains without Truss; generated packages import it as `chainsc_runtime`.
+Inside it, imports are relative only; it never imports `compiler`. `RUNTIME_VERSION`
+and `REQUIREMENTS` are plain literals so tools can read them without importing.
+"""
+
+from __future__ import annotations
+
+from . import pydantic_numpy, streaming
+from .definitions import (
+    AbsPath,
+    Assets,
+    BasetenImage,
+    ChainletBase,
+    ChainletOptions,
+    Compute,
+    CustomImage,
+    DeployedServiceDescriptor,
+    DeploymentContext,
+    DockerImage,
+    Environment,
+    ModelBase,
+    RemoteConfig,
+    RPCOptions,
+    depends,
+    depends_context,
+    make_abs_path_here,
+    mark_entrypoint,
+)
+from .errors import (
+    ChainsRuntimeError,
+    ChainsUsageError,
+    GenericRemoteException,
+    MissingDependencyError,
+    RemoteErrorDetail,
+)
+from .stub import StubBase
+
+#: Version of the runtime; bumped with every change to its behaviour or wire protocol.
+RUNTIME_VERSION = "0.2.0"
+
+#: pip requirements of the runtime; the emitters copy them into requirements.txt.
+REQUIREMENTS: tuple[str, ...] = (
+    "httpx>=0.27,<1",
+    "pydantic>=2.7,<3",
+)
+
+__all__ = [
+    "REQUIREMENTS",
+    "RUNTIME_VERSION",
+    "AbsPath",
+    "Assets",
+    "BasetenImage",
+    "ChainletBase",
+    "ChainletOptions",
+    "ChainsRuntimeError",
+    "ChainsUsageError",
+    "Compute",
+    "CustomImage",
+    "DeployedServiceDescriptor",
+    "DeploymentContext",
+    "DockerImage",
+    "Environment",
+    "GenericRemoteException",
+    "MissingDependencyError",
+    "ModelBase",
+    "RPCOptions",
+    "RemoteConfig",
+    "RemoteErrorDetail",
+    "StubBase",
+    "depends",
+    "depends_context",
+    "make_abs_path_here",
+    "mark_entrypoint",
+    "pydantic_numpy",
+    "streaming",
+]

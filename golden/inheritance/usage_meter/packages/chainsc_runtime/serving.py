@@ -1,0 +1,454 @@
+"""Serving adapter: the Truss model contract around one Chainlet.
+
+`__init__(**kwargs)`, `load()`, `predict(inputs)`, configured by the class attributes of
+the generated `Model`.
+Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
+packages). `model/model.py` subclasses `ChainletModel`, sets `chainlet_cls`, `endpoint`,
+`dependencies`, `context_param` and `secret_keys`, and defines `predict` (sync endpoint) or
+`async predict` (async endpoint) calling `_predict_sync` / `_predict_async`: Truss calls a
+coroutine function `predict` on its event loop and a plain one in a worker thread.
+
+Imports `.definitions`, `.errors`, `.transport`; never imports `compiler`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sysconfig
+import traceback
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pydantic
+import pydantic_core
+
+from .definitions import (
+    CHAIN_API_KEY_SECRET_NAME,
+    SECRET_DUMMY,
+    DeployedServiceDescriptor,
+    DeploymentContext,
+    Environment,
+    RPCOptions,
+)
+from .errors import ChainsRuntimeError, MissingDependencyError, RemoteErrorDetail
+from .transport import ChainletClient, service_env_var, service_url, upper_snake
+
+__all__ = [
+    "API_KEY_ENV_VAR",
+    "DATA_DIR_ENV_VAR",
+    "ENVIRONMENT_ENV_VAR",
+    "SECRETS_DIR_ENV_VAR",
+    "ChainletModel",
+    "DependencySpec",
+    "EndpointSpec",
+    "error_detail",
+    "secret_env_var",
+    "validation_error_body",
+]
+
+#: The API key this Chainlet sends to its dependencies (else the secret
+#: `baseten_chain_api_key`, as on Baseten).
+API_KEY_ENV_VAR = "CHAINSC_API_KEY"
+#: Directory with one file per secret, named by the secret (default `/secrets`, as Truss).
+SECRETS_DIR_ENV_VAR = "CHAINSC_SECRETS_DIR"
+DEFAULT_SECRETS_DIR = "/secrets"
+#: `DeploymentContext.data_dir` when Truss does not pass `data_dir`.
+DATA_DIR_ENV_VAR = "CHAINSC_DATA_DIR"
+#: `DeploymentContext.environment.name` when Truss does not pass `environment`.
+ENVIRONMENT_ENV_VAR = "CHAINSC_ENVIRONMENT"
+
+
+def secret_env_var(name: str) -> str:
+    """The variable that provides a secret: `CHAINSC_SECRET_<NAME_UPPER_SNAKE>`."""
+    return f"CHAINSC_SECRET_{upper_snake(name)}"
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """The Chainlet's endpoint, as the generated `Model` describes it.
+
+    Attributes:
+        name: the method: `"run_remote"`, or `"predict"` for a `ModelBase`.
+        is_async: the method is `async def`.
+        is_streaming: the method is a (async) generator of `str` or `bytes` chunks.
+        input_model: one field per parameter, with the parameter's default; a field whose
+            name differs from the parameter (e.g. one that would shadow a `BaseModel`
+            attribute) carries the parameter name as its alias.
+        output: validates/serialises the return value (for streams: the item type).
+    """
+
+    name: str
+    is_async: bool
+    is_streaming: bool
+    input_model: type[pydantic.BaseModel]
+    output: pydantic.TypeAdapter[Any]
+
+
+@dataclass(frozen=True)
+class DependencySpec:
+    """One `depends(...)` parameter of the Chainlet's `__init__`.
+
+    Attributes:
+        param: the `__init__` parameter name.
+        client_cls: the generated client class (named like the target Chainlet).
+        service: the target's display name (the key for service discovery).
+        options: the `depends(...)` options.
+    """
+
+    param: str
+    client_cls: type[ChainletClient]
+    service: str
+    options: RPCOptions = field(default_factory=RPCOptions)
+
+
+def _lookup_secret(
+    name: str,
+    environ: Mapping[str, str],
+    truss_secrets: Mapping[str, str] | None,
+    secrets_dir: Path | None,
+) -> str | None:
+    """A secret from, in order: the env var, Truss's `secrets`, the secrets directory."""
+    value: object = environ.get(secret_env_var(name))
+    if value:
+        return str(value)
+    if truss_secrets is not None:
+        try:
+            value = truss_secrets[name]
+        except Exception:  # Truss raises its own `SecretNotFound`, not a KeyError
+            value = None
+        if isinstance(value, str) and value and value != SECRET_DUMMY:
+            return value
+    if secrets_dir is not None and (secrets_dir / name).is_file():
+        # A trailing newline is an artefact of `echo value > file`, never part of a key.
+        text = (secrets_dir / name).read_text(encoding="utf-8").rstrip("\r\n")
+        if text:
+            return text
+    return None
+
+
+async def _iterate_in_thread(chunks: Iterator[Any]) -> AsyncIterator[Any]:
+    """Drive a sync generator from async code, each step in a worker thread."""
+    done = object()
+    while (chunk := await asyncio.to_thread(next, chunks, done)) is not done:
+        yield chunk
+
+
+class ChainletModel:
+    """Base of the generated `model/model.py` `Model` (the Truss model contract)."""
+
+    #: The user's Chainlet class.
+    chainlet_cls: ClassVar[type[Any]]
+    endpoint: ClassVar[EndpointSpec]
+    dependencies: ClassVar[tuple[DependencySpec, ...]] = ()
+    #: The `__init__` parameter that takes the `DeploymentContext`, if any.
+    context_param: ClassVar[str | None] = None
+    #: `remote_config.assets.secret_keys`: each must be found at `load()`.
+    secret_keys: ClassVar[tuple[str, ...]] = ()
+    #: The Chainlet's display name, for messages (default: the class name).
+    display_name: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        *,
+        config: Mapping[str, Any] | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        environment: Mapping[str, Any] | None = None,
+        lazy_data_resolver: object = None,
+        secrets_dir: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Keep Truss's keyword arguments; nothing is loaded yet.
+
+        Args:
+            config: the Truss config (unused: the generated code carries what it needs).
+            data_dir: the package's data directory (`DeploymentContext.data_dir`).
+            secrets: Truss's secrets mapping.
+            environment: Truss's environment (`{"name": ...}`), if deployed into one.
+            lazy_data_resolver: Truss's resolver of external data; awaited in `load()`.
+            secrets_dir: directory of secret files (default `$CHAINSC_SECRETS_DIR`
+                or `/secrets`).
+            **kwargs: other Truss arguments, ignored.
+        """
+        self._config = config
+        self._data_dir = data_dir
+        self._truss_secrets = secrets
+        self._environment = environment
+        self._lazy_data_resolver = lazy_data_resolver
+        self._secrets_dir = secrets_dir
+        self._chainlet: Any = None
+        self._clients: list[ChainletClient] = []
+
+    @classmethod
+    def _name(cls) -> str:
+        return cls.display_name or cls.chainlet_cls.__name__
+
+    # Loading ############################################################################
+
+    def load(self) -> None:
+        """Resolve secrets and dependency URLs, then construct the Chainlet.
+
+        Raises:
+            MissingDependencyError: a declared secret or a dependency URL is missing
+                (all of them are listed).
+        """
+        environ = os.environ
+        secrets = self._load_secrets(environ)
+        api_key = environ.get(API_KEY_ENV_VAR) or secrets.get(CHAIN_API_KEY_SECRET_NAME)
+        urls = self._dependency_urls(environ)
+        clients: dict[str, ChainletClient] = {}
+        services: dict[str, DeployedServiceDescriptor] = {}
+        for dep in self.dependencies:
+            url = urls[dep.service]
+            clients[dep.param] = dep.client_cls(
+                service=dep.service, url=url, options=dep.options, api_key=api_key
+            )
+            services[dep.client_cls.__name__] = DeployedServiceDescriptor(
+                name=dep.client_cls.__name__,
+                display_name=dep.service,
+                options=dep.options,
+                predict_url=url + dep.client_cls.ENDPOINT_PATH,
+            )
+        self._clients = list(clients.values())
+        wait_for_data = getattr(
+            self._lazy_data_resolver, "block_until_download_complete", None
+        )
+        if callable(wait_for_data):
+            wait_for_data()
+        kwargs: dict[str, Any] = dict(clients)
+        if self.context_param is not None:
+            kwargs[self.context_param] = DeploymentContext(
+                chainlet_to_service=services,
+                secrets=secrets,
+                data_dir=self._resolve_data_dir(environ),
+                environment=self._resolve_environment(environ),
+            )
+        self._chainlet = self.chainlet_cls(**kwargs)
+
+    def _load_secrets(self, environ: Mapping[str, str]) -> dict[str, str]:
+        secrets_dir = Path(
+            self._secrets_dir or environ.get(SECRETS_DIR_ENV_VAR) or DEFAULT_SECRETS_DIR
+        )
+        found: dict[str, str] = {}
+        missing: list[str] = []
+        for name in self.secret_keys:
+            value = _lookup_secret(name, environ, self._truss_secrets, secrets_dir)
+            if value is None:
+                missing.append(name)
+            else:
+                found[name] = value
+        if missing:
+            wanted = "\n".join(
+                f"  - `{name}`: set `{secret_env_var(name)}` or write the file "
+                f"`{secrets_dir / name}`"
+                for name in missing
+            )
+            raise MissingDependencyError(
+                f"Chainlet `{self._name()}` declares secrets that are not set:\n{wanted}\n"
+                f"(the secrets directory is `${SECRETS_DIR_ENV_VAR}`, default "
+                f"`{DEFAULT_SECRETS_DIR}`)."
+            )
+        if CHAIN_API_KEY_SECRET_NAME not in found:
+            api_key = _lookup_secret(
+                CHAIN_API_KEY_SECRET_NAME, environ, self._truss_secrets, secrets_dir
+            )
+            if api_key is not None:
+                found[CHAIN_API_KEY_SECRET_NAME] = api_key
+        return found
+
+    def _dependency_urls(self, environ: Mapping[str, str]) -> dict[str, str]:
+        urls: dict[str, str] = {}
+        missing: list[str] = []
+        for dep in self.dependencies:
+            try:
+                urls[dep.service] = service_url(dep.service, environ)
+            except MissingDependencyError:
+                missing.append(dep.service)
+        if missing:
+            wanted = "\n".join(
+                f"  - `{name}`: set `{service_env_var(name)}`" for name in missing
+            )
+            raise MissingDependencyError(
+                f"Chainlet `{self._name()}` cannot find the URLs of its dependencies:\n"
+                f"{wanted}\nor list them all in `CHAINSC_SERVICES` (a JSON object of "
+                "Chainlet name -> base URL)."
+            )
+        return urls
+
+    def _resolve_data_dir(self, environ: Mapping[str, str]) -> Path | None:
+        raw = self._data_dir or environ.get(DATA_DIR_ENV_VAR)
+        return Path(raw) if raw else None
+
+    def _resolve_environment(self, environ: Mapping[str, str]) -> Environment | None:
+        if self._environment:
+            return Environment.model_validate(dict(self._environment))
+        name = environ.get(ENVIRONMENT_ENV_VAR)
+        return Environment(name=name) if name else None
+
+    def _is_healthy(self) -> bool:
+        """Ready: loaded, and the Chainlet's own `is_healthy()` (if any) says so."""
+        if self._chainlet is None:
+            return False
+        check = getattr(self._chainlet, "is_healthy", None)
+        return bool(check()) if callable(check) else True
+
+    def close(self) -> None:
+        """Close the dependency clients' sync connection pools."""
+        for client in self._clients:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close all the dependency clients' connection pools."""
+        for client in self._clients:
+            await client.aclose()
+
+    # Predicting #########################################################################
+
+    def _loaded(self) -> Any:
+        if self._chainlet is None:
+            raise ChainsRuntimeError(
+                f"Chainlet `{self._name()}` is not loaded: call load()."
+            )
+        return self._chainlet
+
+    def _arguments(self, inputs: Mapping[str, object] | bytes | str) -> dict[str, Any]:
+        """Validate the request; the endpoint's keyword arguments.
+
+        Only the arguments present in the request are passed, so the endpoint's own
+        defaults apply to the others (as in Truss Chains).
+
+        Raises:
+            pydantic.ValidationError: the request does not match (the server's 422).
+        """
+        model = self.endpoint.input_model
+        if isinstance(inputs, bytes | str):
+            instance = model.model_validate_json(inputs or "{}")
+        else:
+            instance = model.model_validate(inputs)
+        fields = model.model_fields
+        return {
+            fields[name].alias or name: getattr(instance, name)
+            for name in instance.model_fields_set
+        }
+
+    def _dump(self, result: object) -> Any:
+        try:
+            return self.endpoint.output.dump_python(
+                result, mode="json", warnings="error"
+            )
+        except pydantic_core.PydanticSerializationError as exc:
+            raise TypeError(
+                f"`{self._name()}.{self.endpoint.name}` returned a "
+                f"`{type(result).__name__}`, which does not match its return annotation: {exc}"
+            ) from exc
+
+    def _predict_sync(self, inputs: Mapping[str, object] | bytes | str) -> Any:
+        """Run a sync endpoint: the JSON-able result, or the iterator of chunks.
+
+        Args:
+            inputs: the request: parsed JSON (from Truss) or the raw JSON body.
+        """
+        chainlet = self._loaded()
+        arguments = self._arguments(inputs)
+        if self.endpoint.is_async:
+            raise ChainsRuntimeError(
+                f"`{self._name()}.{self.endpoint.name}` is async: use `_predict_async`."
+            )
+        result = getattr(chainlet, self.endpoint.name)(**arguments)
+        return result if self.endpoint.is_streaming else self._dump(result)
+
+    async def _predict_async(self, inputs: Mapping[str, object] | bytes | str) -> Any:
+        """Run the endpoint from async code: the JSON-able result, or the chunks.
+
+        Streams are returned as async iterators. A sync endpoint runs in a worker thread
+        (a sync stream: each step).
+        """
+        chainlet = self._loaded()
+        arguments = self._arguments(inputs)
+        method = getattr(chainlet, self.endpoint.name)
+        if self.endpoint.is_streaming:
+            chunks = method(**arguments)
+            return chunks if self.endpoint.is_async else _iterate_in_thread(chunks)
+        if self.endpoint.is_async:
+            result = await method(**arguments)
+        else:
+            result = await asyncio.to_thread(method, **arguments)
+        return self._dump(result)
+
+
+# Error bodies ###########################################################################
+
+
+def _user_frames(
+    frames: Sequence[traceback.FrameSummary],
+) -> list[traceback.FrameSummary]:
+    """The frames of user code: after the runtime called it, before it called the runtime.
+
+    Frames of the runtime and of the generated code (`chainsc_generated`, next to it) are
+    "ours". Leading frames up to the first user frame after our first frame (server,
+    thread pool, `model.py`) and trailing frames from the next one of ours (a failed
+    dependency call in the transport) are dropped.
+    """
+    runtime_dir = Path(__file__).absolute().parent
+    generated_dir = runtime_dir.parent / "chainsc_generated"
+    library_dirs = [
+        Path(p)
+        for p in {sysconfig.get_path(k) for k in ("stdlib", "purelib", "platlib")}
+    ]
+
+    def is_ours(frame: traceback.FrameSummary) -> bool:
+        path = Path(frame.filename).absolute()
+        return path.is_relative_to(runtime_dir) or path.is_relative_to(generated_dir)
+
+    def is_library(frame: traceback.FrameSummary) -> bool:
+        path = Path(frame.filename).absolute()
+        return any(path.is_relative_to(lib) for lib in library_dirs)
+
+    ours = [i for i, frame in enumerate(frames) if is_ours(frame)]
+    start = 0
+    if ours:
+        start = next(
+            (
+                i
+                for i in range(ours[0], len(frames))
+                if not (is_ours(frames[i]) or is_library(frames[i]))
+            ),
+            len(frames),
+        )
+    end = next(
+        (i for i in range(start, len(frames)) if is_ours(frames[i])), len(frames)
+    )
+    return list(frames[start:end])
+
+
+def error_detail(exc: BaseException) -> dict[str, Any]:
+    """The JSON body of an HTTP 500 for an exception raised by user code.
+
+    Returns:
+        `{"error": RemoteErrorDetail}` as JSON-able dict, with the user's stack frames.
+    """
+    frames = _user_frames(traceback.extract_tb(exc.__traceback__))
+    detail = RemoteErrorDetail(
+        exception_cls_name=type(exc).__name__,
+        exception_module_name=type(exc).__module__,
+        exception_message=str(exc),
+        user_stack_trace=[
+            RemoteErrorDetail.StackFrame.from_frame_summary(f) for f in frames
+        ],
+    )
+    return {"error": detail.model_dump(mode="json")}
+
+
+def validation_error_body(exc: pydantic.ValidationError) -> dict[str, Any]:
+    """The JSON body of an HTTP 422: `{"detail": [{"loc", "msg", "type"}, ...]}`."""
+    return {
+        "detail": [
+            {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+            for error in exc.errors(
+                include_url=False, include_context=False, include_input=False
+            )
+        ]
+    }
