@@ -31,7 +31,7 @@ def test_a_built_package_loads_and_predicts_like_a_truss_model(tmp_path: Path) -
     out = tmp_path / "out"
     assert not isinstance(write_tree(out, result.files), WriteRefused)
     package = out / "chunker"
-    inputs = {
+    inputs: dict[str, dict[str, object]] = {
         "document": {"doc_id": "d1", "text": "One sentence here. Another one follows! And a third?"},
         "config": {"max_chunk_chars": 30},
     }
@@ -47,4 +47,4 @@ def test_a_built_package_loads_and_predicts_like_a_truss_model(tmp_path: Path) -
     chunks, stats = json.loads(completed.stdout)
     assert [chunk["text"].strip() for chunk in chunks] == ["One sentence here.", "Another one follows!", "And a third?"]
     assert stats["num_words"] == 9
-    assert stats["num_chars"] == len(inputs["document"]["text"])
+    assert stats["num_chars"] == len(str(inputs["document"]["text"]))
