@@ -173,6 +173,44 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     )
 
 
+@cli.command()
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port of the entrypoint (others get free loopback ports).")
+def run(out_dir: Path, port: int) -> None:
+    """Serve every package of a built chain on 127.0.0.1 until Ctrl-C."""
+    from compiler.run import RunError, run_chain  # noqa: PLC0415
+
+    try:
+        code = run_chain(out_dir, port, echo=click.echo)
+    except RunError as exc:
+        click.echo(f"chainsc: {exc}", err=True)
+        raise SystemExit(EXIT_ERRORS) from None
+    raise SystemExit(code)
+
+
+@cli.command()
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Base URL of the entrypoint.")
+@click.option("--json", "body", required=True, metavar="JSON", help="The arguments of the entrypoint, by name.")
+@click.option("--timeout", default=600.0, show_default=True, type=float, help="Seconds to wait for the reply.")
+def call(url: str, body: str, timeout: float) -> None:
+    """Call the entrypoint of a running chain and print its reply (streams as it arrives)."""
+    from compiler.run import RunError, call_chain  # noqa: PLC0415
+
+    stream = sys.stdout.buffer
+
+    def write(chunk: bytes) -> None:
+        stream.write(chunk)
+        stream.flush()
+
+    try:
+        code = call_chain(url, body, timeout, write)
+    except RunError as exc:
+        click.echo(f"chainsc: {exc}", err=True)
+        raise SystemExit(EXIT_ERRORS) from None
+    stream.write(b"\n")
+    raise SystemExit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

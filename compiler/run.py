@@ -1,0 +1,267 @@
+"""`chainsc run` and `chainsc call`: serve a built chain on this machine and call it.
+
+Stage: after build, outside the compile pipeline; reads only `out/` (the
+manifest and each package's `server.py`). Every package runs as its own
+process, as it would deploy: nothing is shared but the loopback network.
+Imports: the standard library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: How long a package may take to report ready (its `__init__` loads models).
+READY_TIMEOUT_SEC = 120.0
+#: How long processes get to drain in-flight requests after SIGTERM.
+STOP_TIMEOUT_SEC = 35.0
+
+
+class RunError(Exception):
+    """A user-facing problem running a chain (bad `out/`, a process that died)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One package to serve."""
+
+    chainlet_id: str
+    name: str
+    directory: Path
+    port: int
+    is_entrypoint: bool
+
+    @property
+    def url(self) -> str:
+        """Base URL on loopback."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
+    """Read the manifest; give the entrypoint `entry_port` and the others free ports."""
+    manifest_path = out_dir / "chain.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RunError(f"`{out_dir}` has no chain.json: build the chain first (`chainsc build CHAIN.py -o {out_dir}`)") from exc
+    except json.JSONDecodeError as exc:
+        raise RunError(f"`{manifest_path}` is not valid JSON: {exc}") from exc
+    entrypoint = manifest.get("entrypoint")
+    chainlets = manifest.get("chainlets")
+    if not isinstance(chainlets, dict) or entrypoint not in chainlets:
+        raise RunError(f"`{manifest_path}` is not a chainsc manifest")
+    services = []
+    for chainlet_id, info in sorted(chainlets.items(), key=lambda item: item[0] != entrypoint):
+        directory = out_dir / info["package"]
+        if not (directory / "server.py").is_file():
+            raise RunError(f"`{directory}/server.py` is missing: rebuild the chain with this chainsc")
+        is_entry = chainlet_id == entrypoint
+        port = entry_port if is_entry else _free_port()
+        services.append(Service(chainlet_id, info["name"], directory, port, is_entry))
+    return services
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Supervisor:
+    """Starts every package, relays their logs, stops them all together."""
+
+    services: list[Service]
+    python: str = sys.executable
+    echo: Callable[[str], None] = print
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def environment(self, service: Service) -> dict[str, str]:
+        """The child's environment: every dependency URL, its own port."""
+        urls = {s.name: s.url for s in self.services}
+        env = dict(os.environ)
+        env["CHAINSC_SERVICES"] = json.dumps(urls, sort_keys=True)
+        env["PORT"] = str(service.port)
+        env["HOST"] = "127.0.0.1"
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def start(self) -> None:
+        """Start every process (dependencies first, as the manifest orders them)."""
+        width = max(len(s.name) for s in self.services)
+        for service in self.services:
+            process = subprocess.Popen(
+                [self.python, "server.py", "--host", "127.0.0.1", "--port", str(service.port)],
+                cwd=service.directory,
+                env=self.environment(service),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+            )
+            self.processes[service.name] = process
+            thread = threading.Thread(target=self._relay, args=(service.name.ljust(width), process), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _relay(self, prefix: str, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        for raw in iter(process.stdout.readline, b""):
+            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            with self._lock:
+                self.echo(f"{prefix} | {line}")
+
+    def dead(self) -> Service | None:
+        """A service whose process has exited, if any."""
+        for service in self.services:
+            if self.processes[service.name].poll() is not None:
+                return service
+        return None
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SEC) -> None:
+        """Block until every `/readyz` answers 200; raise if a process dies or time runs out."""
+        deadline = time.monotonic() + timeout
+        pending = list(self.services)
+        while pending:
+            dead = self.dead()
+            if dead is not None:
+                code = self.processes[dead.name].returncode
+                raise RunError(f"`{dead.name}` exited with code {code} before it was ready (its log is above)")
+            pending = [s for s in pending if not _is_ready(s.url)]
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(f"`{s.name}`" for s in pending)
+                raise RunError(f"not ready after {timeout:.0f} s: {names}")
+            if pending:
+                time.sleep(0.1)
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SEC) -> None:
+        """SIGTERM everyone (entrypoint first, so it stops taking requests), then SIGKILL stragglers."""
+        order = sorted(self.services, key=lambda s: not s.is_entrypoint)
+        for service in order:
+            process = self.processes.get(service.name)
+            if process is not None and process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for service in order:
+            process = self.processes.get(service.name)
+            if process is None:
+                continue
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        for thread in self._threads:
+            thread.join(timeout=1.0)
+
+
+def _is_ready(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/readyz", timeout=1.0) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return False
+
+
+def example_call(service: Service) -> str:
+    """A curl command for the entrypoint, with its parameter names from `/openapi.json`."""
+    names: list[str] = []
+    try:
+        with urllib.request.urlopen(f"{service.url}/openapi.json", timeout=2.0) as response:
+            document = json.loads(response.read())
+        names = list(_parameter_names(document))
+    except (urllib.error.URLError, OSError, ValueError):
+        pass
+    body = json.dumps(dict.fromkeys(names, "..."))
+    return f"curl -s {service.url}/run_remote -H 'Content-Type: application/json' -d '{body}'"
+
+
+def _parameter_names(document: Mapping[str, object]) -> Iterator[str]:
+    paths = document.get("paths")
+    operation = paths.get("/run_remote", {}).get("post", {}) if isinstance(paths, dict) else {}
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    schema = content.get("schema", {})
+    if "$ref" in schema:
+        name = schema["$ref"].rpartition("/")[2]
+        components = document.get("components")
+        schema = components.get("schemas", {}).get(name, {}) if isinstance(components, dict) else {}
+    yield from schema.get("properties", {})
+
+
+def run_chain(out_dir: Path, port: int, echo: Callable[[str], None] = print) -> int:
+    """Serve every package until Ctrl-C/SIGTERM or until one dies; the exit code."""
+    services = plan_services(out_dir, port)
+    supervisor = Supervisor(services, echo=echo)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        supervisor.start()
+        try:
+            supervisor.wait_ready()
+        except RunError as exc:
+            echo(f"chainsc: {exc}")
+            return 1
+        entry = next(s for s in services if s.is_entrypoint)
+        echo(f"chainsc: {len(services)} Chainlets ready; entrypoint `{entry.name}` at {entry.url}")
+        echo(f"chainsc: try  {example_call(entry)}")
+        while not stopping.wait(0.2):
+            dead = supervisor.dead()
+            if dead is not None:
+                code = supervisor.processes[dead.name].returncode
+                echo(f"chainsc: `{dead.name}` exited with code {code}; stopping the others")
+                return 1
+        echo("chainsc: stopping")
+        return 0
+    finally:
+        supervisor.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def call_chain(url: str, body: str, timeout: float, write: Callable[[bytes], None]) -> int:
+    """POST `body` to `url/run_remote` and stream the reply to `write`; the exit code."""
+    try:
+        json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise RunError(f"--json is not valid JSON: {exc}") from exc
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/run_remote",
+        data=body.encode("utf-8"),
+        headers={"Content-Type": "application/json", **_api_key_header()},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            for chunk in iter(lambda: response.read1(65536), b""):
+                write(chunk)
+    except urllib.error.HTTPError as exc:
+        write(exc.read())
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        raise RunError(f"cannot reach {url}: {exc}") from exc
+    return 0
+
+
+def _api_key_header() -> dict[str, str]:
+    key = os.environ.get("CHAINSC_API_KEY")
+    return {"Authorization": f"Api-Key {key}"} if key else {}
