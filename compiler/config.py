@@ -9,7 +9,7 @@ Imports: libcst, ir, evaluate, diagnostics.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -500,6 +500,3 @@ def _closest(word: str, candidates: Sequence[str]) -> str | None:
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
 
-
-#: Re-exported for extract: callable signature of builder methods.
-Builder = Callable[[Value], object]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -25,7 +25,7 @@ _NAME_AFTER_KEYWORD = re.compile(r"(?:async\s+)?(?:def|class)\s+")
 def locate_names(module: cst.Module, tree: ast.Module, source: SourceFile) -> dict[int, Span]:  # noqa: PLR0915 - one walker, nested helpers
     """Spans of definition names, parameters and annotated targets, by `id` of the libcst node."""
     spans: dict[int, Span] = {}
-    column = _columns(source)
+    column = source.char_column
 
     def name_span(line: int, byte_col: int, length: int) -> Span:
         col = column(line, byte_col)
@@ -124,15 +124,3 @@ def _body(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
     body = getattr(node, "body", None)
     inner = getattr(body, "body", ())
     return inner if isinstance(inner, Sequence) else ()
-
-
-def _columns(source: SourceFile) -> Callable[[int, int], int]:
-    """1-based character column of a (line, UTF-8 byte offset)."""
-
-    def column(line: int, byte_col: int) -> int:
-        text = source.line_text(line)
-        if text.isascii():
-            return byte_col + 1
-        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace")) + 1
-
-    return column

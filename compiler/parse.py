@@ -179,10 +179,7 @@ class ParsedModule:
 
     def char_column(self, line: int, byte_offset: int) -> int:
         """1-based character column of a UTF-8 byte offset into a line."""
-        text = self.source.line_text(line)
-        if text.isascii():
-            return byte_offset + 1
-        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace")) + 1
+        return self.source.char_column(line, byte_offset)
 
 
 @contextmanager
@@ -252,9 +249,7 @@ def outline(source: SourceFile, tree: ast.Module) -> str:
 
 def _offset(source: SourceFile, line: int, byte_col: int) -> int:
     """Character offset of a (1-based line, UTF-8 byte column) position."""
-    text = source.line_text(line)
-    col = byte_col if text.isascii() else len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
-    return source.line_start(line) + col
+    return source.line_start(line) + source.char_column(line, byte_col) - 1
 
 
 def _cpython_syntax_error(source: SourceFile, py_exc: SyntaxError) -> Diagnostic:

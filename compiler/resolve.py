@@ -44,8 +44,6 @@ _API_MODULES: dict[str, str] = {
     "enum": "enum",
 }
 
-#: Module names the authoring API may be imported under (for error messages).
-API_MODULE_NAMES = ("truss_chains", "runtime_lib")
 
 
 def canonical_api_path(dotted: str) -> str | None:

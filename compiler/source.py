@@ -61,6 +61,13 @@ class SourceFile:
         """Character offset where a 1-based line starts."""
         return self._line_starts[line - 1]
 
+    def char_column(self, line: int, byte_offset: int) -> int:
+        """1-based character column of a UTF-8 byte offset into a line (CPython's `ast` counts bytes)."""
+        text = self.line_text(line)
+        if text.isascii():
+            return byte_offset + 1
+        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace")) + 1
+
     def line_text(self, line: int) -> str:
         """The text of a 1-based line, without its line ending."""
         if line < 1 or line > len(self._line_starts):
