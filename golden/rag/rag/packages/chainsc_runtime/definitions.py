@@ -11,7 +11,9 @@ Imports only the standard library, pydantic and `.errors`; never imports `compil
 
 from __future__ import annotations
 
+import contextvars
 import enum
+import functools
 import logging
 import os
 import pathlib
@@ -63,6 +65,16 @@ CHAIN_API_KEY_SECRET_NAME = "baseten_chain_api_key"
 
 _T = TypeVar("_T")
 _ChainletT = TypeVar("_ChainletT", bound=type[Any])
+
+#: `(original __init__, self, args, kwargs) -> kwargs` with the unset `depends(...)` and
+#: `depends_context()` parameters filled in.
+LocalInitHook = Callable[
+    [Callable[..., None], Any, tuple[Any, ...], dict[str, Any]], dict[str, Any]
+]
+#: Set only inside `run_local` (`.local`); every Chainlet `__init__` consults it.
+LOCAL_INIT_HOOK: contextvars.ContextVar[LocalInitHook | None] = contextvars.ContextVar(
+    "chainsc_local_init_hook", default=None
+)
 
 # Truss's `SafeModel` and `SafeModelNonSerializable` configurations.
 _SAFE = pydantic.ConfigDict(strict=True, validate_assignment=True)
@@ -398,6 +410,25 @@ class ChainletMetadata:
     chain_name: str | None = None
 
 
+def _hook_init_for_local(cls: type[Any]) -> None:
+    """Wrap the `__init__` that `cls` defines so `run_local` can fill its markers.
+
+    Outside `run_local` the wrapper only calls the original `__init__`.
+    """
+    init = cls.__dict__.get("__init__")
+    if init is None:
+        return
+
+    @functools.wraps(init)
+    def init_for_local(self: Any, *args: Any, **kwargs: Any) -> None:
+        hook = LOCAL_INIT_HOOK.get()
+        if hook is not None:
+            kwargs = hook(init, self, args, kwargs)
+        init(self, *args, **kwargs)
+
+    cls.__init__ = init_for_local
+
+
 class ChainletBase:
     """Base class of Chainlets: the endpoint is `run_remote`."""
 
@@ -407,6 +438,7 @@ class ChainletBase:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.meta_data = ChainletMetadata()
+        _hook_init_for_local(cls)
 
 
 class ModelBase:
@@ -418,6 +450,7 @@ class ModelBase:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.meta_data = ChainletMetadata(is_entrypoint=True)
+        _hook_init_for_local(cls)
 
 
 class _Marker:

@@ -37,6 +37,7 @@ from .errors import (
     MissingDependencyError,
     RemoteErrorDetail,
 )
+from .local import run_local
 from .stub import StubBase
 
 #: Version of the runtime; bumped with every change to its behaviour or wire protocol.
@@ -76,5 +77,6 @@ __all__ = [
     "make_abs_path_here",
     "mark_entrypoint",
     "pydantic_numpy",
+    "run_local",
     "streaming",
 ]
