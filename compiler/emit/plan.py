@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,17 @@ class ModelContext:
     context_param: str
     secret_keys: tuple[str, ...]
     is_async: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServerContext:
+    """`server.py`: the standalone HTTP entry of a package."""
+
+    source: str
+    display_name: str
+    predict_concurrency: int
+    #: `pip install` arguments of the server's own requirements, shell-quoted.
+    server_requirements: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +319,15 @@ class _Planner:
         )
         files["model/__init__.py"] = self.render("chainlet/model/__init__.py.jinja", header)
         files["model/model.py"] = self.render("chainlet/model/model.py.jinja", self.model_context(chainlet, client_names))
+        files["server.py"] = self.render(
+            "chainlet/server.py.jinja",
+            ServerContext(
+                source=self.chain.source,
+                display_name=chainlet.display_name,
+                predict_concurrency=chainlet.remote_config.compute.predict_concurrency,
+                server_requirements=" ".join(shlex.quote(line) for line in runtime_lib.SERVER_REQUIREMENTS),
+            ),
+        )
         for path, content in _vendored_runtime().items():
             files[f"packages/{slicing.RUNTIME_MODULE}/{path}"] = content
         config = truss_config(chainlet)

@@ -3,8 +3,9 @@
 Vendored verbatim into every generated package as `chainsc_runtime`.
 Users import it as `runtime_lib` (the same names as `truss_chains`) to write and
 type-check chains without Truss; generated packages import it as `chainsc_runtime`.
-Inside it, imports are relative only; it never imports `compiler`. `RUNTIME_VERSION`
-and `REQUIREMENTS` are plain literals so tools can read them without importing.
+Inside it, imports are relative only; it never imports `compiler`. `RUNTIME_VERSION`,
+`REQUIREMENTS` and `SERVER_REQUIREMENTS` are plain literals so tools can read them
+without importing.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from .local import run_local
 from .stub import StubBase
 
 #: Version of the runtime; bumped with every change to its behaviour or wire protocol.
-RUNTIME_VERSION = "0.2.0"
+RUNTIME_VERSION = "0.3.0"
 
 #: pip requirements of the runtime; the emitters copy them into requirements.txt.
 REQUIREMENTS: tuple[str, ...] = (
@@ -49,9 +50,18 @@ REQUIREMENTS: tuple[str, ...] = (
     "pydantic>=2.7,<3",
 )
 
+#: Extra pip requirements of a package's standalone `server.py` (`.server`), on top of
+#: `REQUIREMENTS`. Not in requirements.txt: Truss deployments bring their own server.
+SERVER_REQUIREMENTS: tuple[str, ...] = (
+    "uvicorn>=0.30,<1",
+    "httptools>=0.6,<1",
+    'uvloop>=0.19,<1; sys_platform != "win32"',
+)
+
 __all__ = [
     "REQUIREMENTS",
     "RUNTIME_VERSION",
+    "SERVER_REQUIREMENTS",
     "AbsPath",
     "Assets",
     "BasetenImage",

@@ -340,10 +340,22 @@ class ChainletModel:
                 result, mode="json", warnings="error"
             )
         except pydantic_core.PydanticSerializationError as exc:
-            raise TypeError(
-                f"`{self._name()}.{self.endpoint.name}` returned a "
-                f"`{type(result).__name__}`, which does not match its return annotation: {exc}"
-            ) from exc
+            raise self._mismatch(result, exc) from exc
+
+    def _encode(self, result: object) -> bytes:
+        """The JSON reply body of a return value (as `_dump`, straight to bytes)."""
+        try:
+            return self.endpoint.output.dump_json(result, warnings="error")
+        except pydantic_core.PydanticSerializationError as exc:
+            raise self._mismatch(result, exc) from exc
+
+    def _mismatch(
+        self, result: object, exc: pydantic_core.PydanticSerializationError
+    ) -> TypeError:
+        return TypeError(
+            f"`{self._name()}.{self.endpoint.name}` returned a "
+            f"`{type(result).__name__}`, which does not match its return annotation: {exc}"
+        )
 
     def _predict_sync(self, inputs: Mapping[str, object] | bytes | str) -> Any:
         """Run a sync endpoint: the JSON-able result, or the iterator of chunks.
