@@ -1,0 +1,135 @@
+"""`chainsc run` / `chainsc call`: every package as its own process on loopback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from compiler import api
+from compiler.write import WriteRefused, write_tree
+from tests.conftest import EXAMPLES, REPO, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _build(chain: Path, out: Path) -> None:
+    result = api.build_file(chain)
+    assert result.files is not None, result.diagnostics
+    assert not isinstance(write_tree(out, result.files), WriteRefused)
+
+
+def _processes_in(directory: Path) -> list[int]:
+    """Pids of processes whose working directory is inside `directory` (orphan check)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = (entry / "cwd").readlink()
+        except OSError:
+            continue
+        if cwd == directory or directory in cwd.parents:
+            found.append(int(entry.name))
+    return found
+
+
+def _start_run(out: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "compiler", "run", str(out), "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for(process: subprocess.Popen[str], needle: str, timeout: float = 90.0) -> list[str]:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if needle in line:
+            return lines
+    raise AssertionError(f"`{needle}` not seen; output:\n" + "\n".join(lines))
+
+
+def test_run_serves_the_chain_and_call_gets_the_answer_and_nothing_is_left(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _build(EXAMPLES / "text_pipeline" / "chain.py", out)
+    port = _free_port()
+    with _start_run(out, port) as process:
+        try:
+            _check_serving(process, port, out)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=60)
+            # Drain what the run printed while stopping, so the pipe closes cleanly.
+            assert process.stdout is not None
+            process.stdout.read()
+    assert code == 0
+    assert _processes_in(out) == []
+
+
+def _check_serving(process: subprocess.Popen[str], port: int, out: Path) -> None:
+    lines = _wait_for(process, "Chainlets ready")
+    assert any(f"http://127.0.0.1:{port}" in line for line in lines)
+    body = json.dumps({"documents": [{"doc_id": "a", "text": "Chains compose models. Each Chainlet is a service."}]})
+    called = run_cli("call", "--url", f"http://127.0.0.1:{port}", "--json", body)
+    assert called.returncode == 0, called.stdout + called.stderr
+    result = json.loads(called.stdout)
+    assert [document["doc_id"] for document in result["results"]] == ["a"]
+    assert result["results"][0]["chunks"]
+    assert _processes_in(out)
+
+
+def test_run_reports_a_chainlet_that_dies_and_stops_the_rest(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    shutil.copytree(EXAMPLES / "text_pipeline", project)
+    chain = project / "chain.py"
+    chain.write_text(chain.read_text().replace(
+        '    """Builds an extractive summary from the enriched chunks of one document."""\n',
+        '    """Builds an extractive summary from the enriched chunks of one document."""\n\n'
+        "    def __init__(self) -> None:\n        raise RuntimeError(\"no model weights here\")\n",
+        1,
+    ))
+    out = tmp_path / "out"
+    _build(chain, out)
+    with _start_run(out, _free_port()) as process:
+        output, _ = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert "no model weights here" in output
+    assert "`Summarizer`" in output
+    assert _processes_in(out) == []
+
+
+def test_run_and_call_give_clear_errors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    no_manifest = run_cli("run", str(empty))
+    assert no_manifest.returncode == 1
+    assert "has no chain.json" in no_manifest.stderr
+    bad_json = run_cli("call", "--json", "{nope")
+    assert bad_json.returncode == 1
+    assert "not valid JSON" in bad_json.stderr
+    unreachable = run_cli("call", "--url", f"http://127.0.0.1:{_free_port()}", "--json", "{}")
+    assert unreachable.returncode == 1
+    assert "cannot reach" in unreachable.stderr
