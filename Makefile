@@ -7,13 +7,9 @@ venv:
 install: venv
 	$(PY) -m pip install --quiet -e '.[dev]'
 
-# Main job on a bundled example: check it, print its IR and graph, build its packages.
+# Main job on a bundled example: check it, graph it, build its packages, serve them, call them.
 demo: install
-	$(PY) -m compiler check examples/text_pipeline/chain.py
-	$(PY) -m compiler inspect examples/text_pipeline/chain.py
-	$(PY) -m compiler graph examples/text_pipeline/chain.py
-	$(PY) -m compiler build examples/text_pipeline/chain.py -o demo-out
-	$(PY) -m compiler build examples/text_pipeline/chain.py -o demo-out --check
+	$(PY) examples/demo.py
 
 lint:
 	$(PY) -m ruff check .
