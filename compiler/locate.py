@@ -95,7 +95,8 @@ def locate_names(module: cst.Module, tree: ast.Module, source: SourceFile) -> di
                 if arg is not None
             }
             params = statement.params
-            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            stars = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params, *stars):
                 arg = by_name.get(param.name.value)
                 if arg is not None:
                     spans[id(param.name)] = name_span(arg.lineno, arg.col_offset, len(arg.arg))
