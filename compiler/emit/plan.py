@@ -9,8 +9,10 @@ user's sources and requirements files through the program, and the
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import posixpath
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -287,6 +289,8 @@ class _Planner:
         )
         for path, text in sliced.items():
             files[f"packages/{path}"] = text.encode("utf-8")
+        for path, content in self.data_files(sliced).items():
+            files.setdefault(f"packages/{path}", content)
         for path in _package_inits(sliced, self.program):
             files.setdefault(f"packages/{path}", b"")
         # Clients the slice imports in place of other Chainlets must exist too.
@@ -348,6 +352,30 @@ class _Planner:
         return {
             relative.rpartition("/")[2]: (self.program.root / relative).read_bytes() for relative in result.copy_files
         }
+
+    def data_files(self, sliced: Mapping[str, str]) -> dict[str, bytes]:
+        """Files next to a module that its kept code names in a string (`HERE / "prompts"`).
+
+        Real chain files read prompts, vocabularies and configs relative to
+        `__file__` at import time; Truss copies the whole workspace for that. Only
+        the files and directories the kept code names are carried, never code.
+        """
+        root = self.program.root
+        found: dict[str, bytes] = {}
+        for module_path, text in sorted(sliced.items()):
+            base = posixpath.dirname(module_path)
+            for literal in sorted(_path_literals(text)):
+                if posixpath.normpath(literal) in (".", ".."):
+                    continue  # a whole directory is never named by accident like this
+                relative = posixpath.normpath(posixpath.join(base, literal))
+                if relative.startswith(("..", "/")):
+                    continue
+                target = root / relative
+                paths = sorted(target.rglob("*")) if target.is_dir() else [target]
+                for path in paths:
+                    if path.is_file() and path.suffix not in (".py", ".pyc") and not _is_hidden(path.relative_to(root)):
+                        found[path.relative_to(root).as_posix()] = path.read_bytes()
+        return found
 
     def data_dir(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
         """`DockerImage.data_dir` copied to `data/` (files in sorted order, bytes as they are)."""
@@ -477,6 +505,21 @@ class _Planner:
             secret_keys=chainlet.remote_config.assets.secret_keys,
             is_async=chainlet.endpoint.is_async,
         )
+
+
+def _path_literals(text: str) -> set[str]:
+    """String constants in source that could be relative file or directory names."""
+    literals: set[str] = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            value = node.value
+            if 0 < len(value) < 200 and "\n" not in value and "://" not in value and not value.startswith("/"):
+                literals.add(value)
+    return literals
+
+
+def _is_hidden(path: Path) -> bool:
+    return any(part.startswith(".") or part == "__pycache__" for part in path.parts)
 
 
 def _tree_hash(files: Mapping[str, bytes]) -> str:

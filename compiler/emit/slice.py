@@ -24,6 +24,9 @@ GENERATED_PACKAGE = "chainsc_generated"
 
 #: Imported module paths that mean the Chains authoring API (as in compiler.resolve).
 _API_ROOTS = ("truss_chains", "runtime_lib")
+#: Where the Truss config helpers live, and where the runtime provides them.
+_TRUSS_CONFIG_MODULES = ("truss.base.truss_config", "truss.truss_config")
+_RUNTIME_TRUSS_CONFIG = f"{RUNTIME_MODULE}.truss_config"
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +298,8 @@ def _render(
             text = _rewrite_api_import(node, lines, first)
         elif isinstance(node, ast.ClassDef) and (module.name, node.name) in own_classes:
             text = _cut_remote_config(node, lines, first, last)
+        elif isinstance(node, ast.If | ast.Try | ast.TryStar):
+            text = _rewrite_nested_imports(node, lines, first, last)
         pieces.append(text)
     rendered = "".join(pieces).rstrip("\n")
     return rendered + "\n" if rendered else ""
@@ -324,10 +329,35 @@ def _widest_gap(lines: Sequence[str], start: int, end: int) -> int:
 
 def _imports_api(node: ast.stmt) -> bool:
     if isinstance(node, ast.Import):
-        return any(alias.name.split(".")[0] in _API_ROOTS for alias in node.names)
-    if isinstance(node, ast.ImportFrom):
-        return not node.level and (node.module or "").split(".")[0] in _API_ROOTS
+        return any(alias.name.split(".")[0] in _API_ROOTS or alias.name in _TRUSS_CONFIG_MODULES for alias in node.names)
+    if isinstance(node, ast.ImportFrom) and not node.level:
+        module = node.module or ""
+        if module.split(".")[0] in _API_ROOTS or module in _TRUSS_CONFIG_MODULES:
+            return True
+        return module in ("truss", "truss.base") and any(alias.name == "truss_config" for alias in node.names)
     return False
+
+
+def _rewrite_nested_imports(node: ast.stmt, lines: Sequence[str], first: int, last: int) -> str:
+    """A guarded block (`try: import truss_chains as chains ...`) with its API imports rewritten."""
+    imports = sorted(
+        (child for child in ast.walk(node) if isinstance(child, ast.Import | ast.ImportFrom) and _imports_api(child)),
+        key=lambda child: child.lineno,
+    )
+    out: list[str] = []
+    index = first
+    for child in imports:
+        start, end = child.lineno - 1, child.end_lineno or child.lineno
+        line = lines[start]
+        if line[: child.col_offset].strip():
+            continue  # shares its line with other code (`if x: import y`): left as written
+        out.extend(lines[index:start])
+        indent = line[: child.col_offset]
+        rewritten = _rewrite_api_import(child, lines, start)
+        out.append("".join(indent + piece if piece.strip() else piece for piece in rewritten.splitlines(keepends=True)))
+        index = end
+    out.extend(lines[index:last])
+    return "".join(out)
 
 
 def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str:
@@ -338,7 +368,10 @@ def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str
         parts = []
         for alias in node.names:
             root, _, rest = alias.name.partition(".")
-            if root in _API_ROOTS:
+            if alias.name in _TRUSS_CONFIG_MODULES:
+                # `import truss.base.truss_config as tc`: without an alias the name `truss` is bound.
+                parts.append(f"import {_RUNTIME_TRUSS_CONFIG} as {alias.asname}" if alias.asname else f"import {alias.name}")
+            elif root in _API_ROOTS:
                 target = RUNTIME_MODULE + (f".{rest}" if rest else "")
                 local = alias.asname or root
                 parts.append(f"import {target} as {local}")
@@ -346,8 +379,13 @@ def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str
                 parts.append(f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else ""))
         return comments + "".join(f"{indent}{part}\n" for part in parts)
     assert isinstance(node, ast.ImportFrom)
-    module = (node.module or "").split(".", 1)
-    target = RUNTIME_MODULE + (f".{module[1]}" if len(module) > 1 else "")
+    if node.module in _TRUSS_CONFIG_MODULES:
+        target = _RUNTIME_TRUSS_CONFIG
+    elif node.module in ("truss", "truss.base"):
+        target = RUNTIME_MODULE  # `from truss.base import truss_config`
+    else:
+        module = (node.module or "").split(".", 1)
+        target = RUNTIME_MODULE + (f".{module[1]}" if len(module) > 1 else "")
     names = [alias.name + (f" as {alias.asname}" if alias.asname else "") for alias in node.names]
     if len(names) == 1:
         return comments + f"from {target} import {names[0]}\n"

@@ -5,11 +5,11 @@ routes it to a queue using keyword rules.
 """
 
 try:
-    import truss_chains as chains
+    import chainsc_runtime as chains
 except ImportError:  # pragma: no cover
     chains = None
 
-from truss.base import truss_config
+from chainsc_runtime import truss_config
 
 SUMMARIZE_ON_GPU = False
 

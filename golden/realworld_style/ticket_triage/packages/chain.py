@@ -9,12 +9,12 @@ import os
 from pathlib import Path
 
 try:
-    import truss_chains as chains
+    import chainsc_runtime as chains
 except ImportError:  # pragma: no cover
     chains = None
 
 import pydantic
-from truss.base import truss_config
+from chainsc_runtime import truss_config
 
 from preprocessing import Preprocessor
 

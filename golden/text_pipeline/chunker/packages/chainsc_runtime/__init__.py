@@ -10,7 +10,7 @@ without importing.
 
 from __future__ import annotations
 
-from . import pydantic_numpy, streaming
+from . import pydantic_numpy, streaming, truss_config
 from .definitions import (
     AbsPath,
     Assets,
@@ -40,6 +40,7 @@ from .errors import (
 )
 from .local import run_local
 from .stub import StubBase
+from .truss_config import WeightsSource
 
 #: Version of the runtime; bumped with every change to its behaviour or wire protocol.
 RUNTIME_VERSION = "0.3.0"
@@ -82,6 +83,7 @@ __all__ = [
     "RemoteConfig",
     "RemoteErrorDetail",
     "StubBase",
+    "WeightsSource",
     "depends",
     "depends_context",
     "make_abs_path_here",
@@ -89,4 +91,5 @@ __all__ = [
     "pydantic_numpy",
     "run_local",
     "streaming",
+    "truss_config",
 ]
