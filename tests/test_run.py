@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from compiler import api
@@ -133,3 +135,39 @@ def test_run_and_call_give_clear_errors(tmp_path: Path) -> None:
     unreachable = run_cli("call", "--url", f"http://127.0.0.1:{_free_port()}", "--json", "{}")
     assert unreachable.returncode == 1
     assert "cannot reach" in unreachable.stderr
+
+
+def test_200_concurrent_requests_through_the_chain_all_answer_correctly(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _build(EXAMPLES / "text_pipeline" / "chain.py", out)
+    port = _free_port()
+
+    async def fire() -> list[tuple[str, dict[str, object]]]:
+        async with httpx.AsyncClient(timeout=120) as client:
+
+            async def one(index: int) -> tuple[str, dict[str, object]]:
+                doc_id = f"doc-{index}"
+                body = {"documents": [{"doc_id": doc_id, "text": f"Request {index} arrives. It is answered."}]}
+                response = await client.post(f"http://127.0.0.1:{port}/run_remote", json=body)
+                response.raise_for_status()
+                return doc_id, response.json()
+
+            return await asyncio.gather(*(one(index) for index in range(200)))
+
+    with _start_run(out, port) as process:
+        try:
+            _wait_for(process, "Chainlets ready")
+            results = asyncio.run(fire())
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=60)
+            assert process.stdout is not None
+            process.stdout.read()
+    assert code == 0
+    assert len(results) == 200
+    for doc_id, result in results:
+        documents = result["results"]
+        assert isinstance(documents, list)
+        assert [document["doc_id"] for document in documents] == [doc_id]
+        number = doc_id.split("-")[1]
+        assert documents[0]["chunks"][0]["text"].startswith(f"Request {number} arrives.")
