@@ -8,7 +8,7 @@ packages). `model/model.py` subclasses `ChainletModel`, sets `chainlet_cls`, `en
 `async predict` (async endpoint) calling `_predict_sync` / `_predict_async`: Truss calls a
 coroutine function `predict` on its event loop and a plain one in a worker thread.
 
-Imports `.definitions`, `.errors`, `.transport`; never imports `compiler`.
+Imports `.binary`, `.definitions`, `.errors`, `.transport`; never imports `compiler`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import pydantic
 import pydantic_core
 
+from . import binary
 from .definitions import (
     CHAIN_API_KEY_SECRET_NAME,
     SECRET_DUMMY,
@@ -348,6 +349,20 @@ class ChainletModel:
             return self.endpoint.output.dump_json(result, warnings="error")
         except pydantic_core.PydanticSerializationError as exc:
             raise self._mismatch(result, exc) from exc
+
+    def _encode_binary(self, result: object) -> bytes:
+        """The msgpack reply body of a return value (`use_binary` callers).
+
+        The return value is dumped in Python mode, so bytes stay bytes and numpy arrays
+        stay arrays (`.binary` encodes them).
+        """
+        try:
+            dumped = self.endpoint.output.dump_python(
+                result, mode="python", warnings="error"
+            )
+        except pydantic_core.PydanticSerializationError as exc:
+            raise self._mismatch(result, exc) from exc
+        return binary.packb(dumped)
 
     def _mismatch(
         self, result: object, exc: pydantic_core.PydanticSerializationError

@@ -339,12 +339,14 @@ def test_local_stream_chunk_of_the_wrong_type() -> None:
     assert list(plain.letters.run_remote(["a", "b"], stop_at=1)) == ["a", 1]
 
 
-def test_local_binary_dependency_uses_the_json_wire() -> None:
+def test_local_binary_dependency_uses_the_msgpack_wire() -> None:
     wired, plain = _callers()
     assert inspect.iscoroutinefunction(wired.blob.run_remote)
     assert asyncio.run(wired.blob.run_remote(b"text")) == 4
+    # Bytes that are not UTF-8 cannot go through JSON, but they can through msgpack.
+    assert asyncio.run(wired.blob.run_remote(b"\xff\x00")) == 2
     with pytest.raises(
-        WireRoundTripError, match=r"argument `blob` \(a `bytes`\) cannot be encoded"
+        WireRoundTripError, match=r"argument `blob` \(a `object`\) cannot be encoded"
     ):
-        asyncio.run(wired.blob.run_remote(b"\xff\x00"))
+        asyncio.run(wired.blob.run_remote(object()))  # type: ignore[arg-type]
     assert asyncio.run(plain.blob.run_remote(b"\xff\x00")) == 2

@@ -9,7 +9,9 @@ small raw ASGI app on uvicorn (httptools parser and uvloop where installed):
   produced (`text/plain; charset=utf-8` for `str` chunks, `application/octet-stream` for
   `bytes`). Invalid body: 422 with the field errors. Exception in user code: 500 with
   `{"error": RemoteErrorDetail}` (see `serving.error_detail`) and an error log line.
-  503 while `load()` has not finished (callers retry 503).
+  503 while `load()` has not finished (callers retry 503). A body with
+  `Content-Type: application/x-msgpack` is decoded as msgpack (`.binary`), and a
+  request whose `Accept` names that type gets a msgpack reply; error bodies stay JSON.
 - `GET /healthz`: 200 while the process is up (also during `load()`).
 - `GET /readyz`: 200 once `load()` finished and the Chainlet's `is_healthy()` (if any)
   returns True; 503 before, otherwise, and while draining.
@@ -26,7 +28,7 @@ requests finish for up to `CHAINSC_DRAIN_TIMEOUT` seconds (default 30), exit 0. 
 to stdout, prefixed with the Chainlet name: one line per request at debug level
 (`CHAINSC_LOG_LEVEL=debug`), errors at error level.
 
-Imports the standard library, pydantic and `.serving` at import time; `uvicorn` only in
+Imports the standard library, pydantic, `.binary` and `.serving` at import time; `uvicorn` only in
 `serve()` (see `SERVER_REQUIREMENTS` in the package `__init__`), so the rest of the
 runtime never needs it. Never imports `compiler`.
 """
@@ -61,6 +63,7 @@ from typing import Any, Protocol, TypeVar
 
 import pydantic
 
+from . import binary
 from .errors import RemoteErrorDetail
 from .serving import (
     API_KEY_ENV_VAR,
@@ -93,6 +96,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _JSON = b"application/json"
+_MSGPACK = binary.MSGPACK_CONTENT_TYPE.encode()
 _TEXT_STREAM = b"text/plain; charset=utf-8"
 _BYTES_STREAM = b"application/octet-stream"
 _DONE = object()
@@ -115,6 +119,17 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
         if key == name:
             return bytes(value)
     return None
+
+
+def _msgpack_wanted(scope: Scope) -> tuple[bool, bool]:
+    """(the body is msgpack, the reply should be msgpack), from the request headers."""
+    body = reply = False
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            body = bytes(value).startswith(_MSGPACK)
+        elif key == b"accept":
+            reply = _MSGPACK in bytes(value)
+    return body, reply
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -437,7 +452,7 @@ class ChainletApp:
         if path == "/run_remote":
             if method != "POST":
                 return await _not_allowed(send, "POST")
-            return await self._run_remote(receive, send)
+            return await self._run_remote(scope, receive, send)
         if path == "/readyz":
             if method not in ("GET", "HEAD"):
                 return await _not_allowed(send, "GET")
@@ -487,7 +502,7 @@ class ChainletApp:
             )
         return await _reply(send, 200, self._openapi)
 
-    async def _run_remote(self, receive: Receive, send: Send) -> int:
+    async def _run_remote(self, scope: Scope, receive: Receive, send: Send) -> int:
         body = await _read_body(receive)
         if body is None:  # the client went away
             return 499
@@ -499,20 +514,29 @@ class ChainletApp:
                 _json({"detail": f"Chainlet `{self.display_name}` {state}."}),
                 headers=[(b"retry-after", b"1")],
             )
+        msgpack_body, msgpack_reply = _msgpack_wanted(scope)
         try:
-            arguments = self.model._arguments(body)
+            arguments = self.model._arguments(
+                binary.unpackb(body) if msgpack_body else body
+            )
         except pydantic.ValidationError as exc:
             return await _reply(send, 422, _json(validation_error_body(exc)))
+        except binary.BinaryDecodeError as exc:
+            detail = {"loc": [], "msg": str(exc), "type": "msgpack_invalid"}
+            return await _reply(send, 422, _json({"detail": [detail]}))
         method = getattr(self.model._chainlet, self.endpoint.name)
         if self.endpoint.is_streaming:
             async with self._slots:
                 return await self._stream(method, arguments, receive, send)
+        encode = self.model._encode_binary if msgpack_reply else self.model._encode
         try:
             async with self._slots:
                 if self.endpoint.is_async:
-                    result = self.model._encode(await method(**arguments))
+                    result = encode(await method(**arguments))
                 else:
-                    result = await self._in_thread(self._call_sync, method, arguments)
+                    result = await self._in_thread(
+                        self._call_sync, method, arguments, encode
+                    )
         except Exception as exc:
             return await self._user_error(send, exc)
         except asyncio.CancelledError:
@@ -527,12 +551,17 @@ class ChainletApp:
                 _json({"detail": f"Chainlet `{self.display_name}` stopped."}),
                 headers=[(b"connection", b"close")],
             )
+        if msgpack_reply:
+            return await _reply(send, 200, result, content_type=_MSGPACK)
         return await _reply(send, 200, result)
 
+    @staticmethod
     def _call_sync(
-        self, method: Callable[..., Any], arguments: dict[str, Any]
+        method: Callable[..., Any],
+        arguments: dict[str, Any],
+        encode: Callable[[object], bytes],
     ) -> bytes:
-        return self.model._encode(method(**arguments))
+        return encode(method(**arguments))
 
     async def _in_thread(self, function: Callable[..., _T], *args: Any) -> _T:
         """Run `function(*args)` in the predict thread pool."""
@@ -641,13 +670,14 @@ async def _reply(
     body: bytes,
     *,
     headers: Sequence[tuple[bytes, bytes]] = (),
+    content_type: bytes = _JSON,
 ) -> int:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", _JSON),
+                (b"content-type", content_type),
                 (b"content-length", b"%d" % len(body)),
                 *headers,
             ],

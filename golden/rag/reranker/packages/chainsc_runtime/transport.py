@@ -9,6 +9,9 @@ arguments by name, reply = the JSON of the return value (or, for a streaming end
 raw chunks of a chunked reply). Errors: 422 with `{"detail": [pydantic field errors]}`
 when the arguments do not validate; 500 with `{"error": RemoteErrorDetail}` when user
 code raised. `Authorization: Api-Key <key>` is sent when an API key is set.
+With `RPCOptions(use_binary=True)` the body is msgpack instead (`.binary`;
+`Content-Type` and `Accept: application/x-msgpack`), and so is a reply whose
+`Content-Type` says so; error replies stay JSON.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ import random
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, ClassVar, TypeVar, overload
 
 import httpx
 import pydantic
 import pydantic_core
 
+from . import binary
 from .definitions import RPCOptions
 from .errors import (
     ChainletCallError,
@@ -171,7 +175,7 @@ class ChainletClient:
             service: the target's display name (used in every error message).
             url: the target's base URL, e.g. `http://127.0.0.1:8001`.
             options: retries, timeout and concurrency; `RPCOptions()` if omitted.
-                `use_binary` is accepted; the body stays JSON until msgpack support lands.
+                `use_binary` sends msgpack bodies and asks for msgpack replies.
             api_key: sent as `Authorization: Api-Key <key>` when set.
         """
         self._service = service
@@ -180,7 +184,16 @@ class ChainletClient:
         self._options = options or RPCOptions()
         self._attempts = max(1, self._options.retries)
         self._limit = max(1, self._options.concurrency_limit)
-        self._headers = {"Content-Type": "application/json"}
+        self._binary = self._options.use_binary
+        self._encode_body: Callable[[Mapping[str, object]], bytes] = encode_arguments
+        if self._binary:
+            self._encode_body = binary.encode_arguments
+            self._headers = {
+                "Content-Type": binary.MSGPACK_CONTENT_TYPE,
+                "Accept": binary.MSGPACK_CONTENT_TYPE,
+            }
+        else:
+            self._headers = {"Content-Type": "application/json"}
         if api_key:
             self._headers["Authorization"] = f"Api-Key {api_key}"
         self._sync_slots = threading.BoundedSemaphore(self._limit)
@@ -254,7 +267,7 @@ class ChainletClient:
         self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
     ) -> _T:
         """Call the endpoint and validate the reply with `output` (blocking)."""
-        response = self._send_sync(encode_arguments(arguments), stream=False)
+        response = self._send_sync(self._encode_body(arguments), stream=False)
         self._sync_slots.release()
         return self._result(response, output)
 
@@ -262,7 +275,7 @@ class ChainletClient:
         self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
     ) -> _T:
         """Call the endpoint and validate the reply with `output`."""
-        response = await self._send_async(encode_arguments(arguments), stream=False)
+        response = await self._send_async(self._encode_body(arguments), stream=False)
         self._async_slots.release()
         return self._result(response, output)
 
@@ -292,7 +305,7 @@ class ChainletClient:
         return self._stream_bytes(arguments)
 
     def _stream_bytes(self, arguments: Mapping[str, object]) -> Iterator[bytes]:
-        response = self._send_sync(encode_arguments(arguments), stream=True)
+        response = self._send_sync(self._encode_body(arguments), stream=True)
         try:
             if response.is_error:
                 response.read()
@@ -336,7 +349,7 @@ class ChainletClient:
     async def _astream_bytes(
         self, arguments: Mapping[str, object]
     ) -> AsyncIterator[bytes]:
-        response = await self._send_async(encode_arguments(arguments), stream=True)
+        response = await self._send_async(self._encode_body(arguments), stream=True)
         try:
             if response.is_error:
                 await response.aread()
@@ -492,8 +505,12 @@ class ChainletClient:
         if response.is_error:
             raise self._error(response)
         try:
+            if self._binary and response.headers.get("content-type", "").startswith(
+                binary.MSGPACK_CONTENT_TYPE
+            ):
+                return output.validate_python(binary.unpackb(response.content))
             return output.validate_json(response.content)
-        except pydantic.ValidationError as exc:
+        except (pydantic.ValidationError, binary.BinaryDecodeError) as exc:
             raise ChainletCallError(
                 f"{self._where()} replied with a value that does not match its return "
                 f"type (are both packages built from the same chain?):\n{exc}",

@@ -1,8 +1,8 @@
 """`run_local`: run a chain in one process, from its source, as it would run deployed.
 
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
-packages). Imports the standard library, pydantic, `.definitions`, `.errors` and
-`.transport`; never imports `compiler`.
+packages). Imports the standard library, pydantic, `.binary`, `.definitions`, `.errors`
+and `.transport`; never imports `compiler`.
 
 Inside `with run_local(...):` constructing a Chainlet fills every `__init__` parameter
 left at its `depends(X, ...)` default with a local instance of `X` (one per class per
@@ -18,10 +18,11 @@ client and server do with each call: the arguments are encoded with the transpor
 method runs, and its result is dumped with the return annotation (`mode="json"`, warnings
 are errors), written as JSON text and validated back. Stream chunks are passed through
 after a check of their type. A value that would not survive the wire raises here, naming
-the dependency, the parameter or return value and the reason. There is no msgpack codec
-in the runtime: the transport sends JSON for `use_binary=True` dependencies as well, so
-they take the same JSON path (bytes as UTF-8, `NumpyArrayField` as base64).
-`serialize=False` injects the plain instances (Truss's behaviour).
+the dependency, the parameter or return value and the reason. A `use_binary=True`
+dependency goes through the msgpack codec of `.binary` instead, as its deployed client
+and server do: arguments with `binary.encode_arguments`, decoded and validated in Python
+mode; the result dumped with `mode="python"`, packed, unpacked and validated back (bytes
+stay bytes, numpy arrays stay arrays). `serialize=False` injects the plain instances (Truss's behaviour).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any
 import pydantic
 import pydantic_core
 
+from . import binary
 from .definitions import (
     LOCAL_INIT_HOOK,
     ChainletDependencyMarker,
@@ -64,13 +66,15 @@ _ASYNC_STREAMS = frozenset(
     }
 )
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+#: What encoding a value that has no wire form raises (pydantic, json, msgpack).
+_ENCODE_ERRORS = (pydantic_core.PydanticSerializationError, TypeError, ValueError)
 
 
 class WireRoundTripError(ChainletCallError, TypeError):
     """Under `run_local(serialize=True)`: a value would not survive the wire.
 
-    Raised for an argument that cannot be encoded as JSON, a return value that does not
-    match its annotation or does not validate back from its JSON, and a stream chunk of
+    Raised for an argument that cannot be encoded (as JSON, or msgpack for `use_binary`),
+    a return value that does not match its annotation or does not validate back, and a stream chunk of
     the wrong type. (Arguments the target rejects raise `RemoteValidationError`, as a
     deployed caller gets on HTTP 422.)
     """
@@ -224,6 +228,17 @@ class _WireCall:
     endpoint: _Endpoint
     method: Callable[..., Any]
     caller: str
+    #: `use_binary=True`: msgpack (`.binary`) instead of JSON.
+    use_binary: bool = False
+
+    @property
+    def _format(self) -> str:
+        return "msgpack" if self.use_binary else "JSON"
+
+    def _encode(self, arguments: Mapping[str, object]) -> bytes:
+        if self.use_binary:
+            return binary.encode_arguments(arguments)
+        return encode_arguments(arguments)
 
     def _where(self) -> str:
         return f"run_local: dependency `{self.caller}` -> `{self.endpoint.qualname}`"
@@ -242,12 +257,15 @@ class _WireCall:
         bound.apply_defaults()  # a generated client sends every argument
         arguments = dict(bound.arguments)
         try:
-            body = encode_arguments(arguments)
-        except pydantic_core.PydanticSerializationError as exc:
+            body = self._encode(arguments)
+        except _ENCODE_ERRORS as exc:
             raise self._encoding_error(arguments, exc) from exc
         model = self.endpoint.input_model
         try:
-            instance = model.model_validate_json(body)
+            if self.use_binary:
+                instance = model.model_validate(binary.unpackb(body))
+            else:
+                instance = model.model_validate_json(body)
         except pydantic.ValidationError as exc:
             errors = exc.errors(
                 include_url=False, include_context=False, include_input=False
@@ -274,34 +292,41 @@ class _WireCall:
     ) -> WireRoundTripError:
         for name, value in arguments.items():
             try:
-                encode_arguments({name: value})
-            except pydantic_core.PydanticSerializationError as single:
+                self._encode({name: value})
+            except _ENCODE_ERRORS as single:
                 return self._fail(
                     f"argument `{name}` (a `{type(value).__name__}`) cannot be encoded "
-                    "as JSON",
+                    f"as {self._format}",
                     single,
                 )
-        return self._fail("the arguments cannot be encoded as JSON", exc)
+        return self._fail(f"the arguments cannot be encoded as {self._format}", exc)
 
     def receive(self, result: object) -> Any:
-        """The result after the wire: dump with the return annotation, JSON, validate."""
+        """The result after the wire: dump with the return annotation, encode, validate."""
+        output = self.endpoint.output
         try:
-            dumped = self.endpoint.output.dump_python(
-                result, mode="json", warnings="error"
-            )
-            text = json.dumps(dumped)
-        except (pydantic_core.PydanticSerializationError, ValueError) as exc:
+            if self.use_binary:
+                body = binary.packb(
+                    output.dump_python(result, mode="python", warnings="error")
+                )
+            else:
+                text = json.dumps(
+                    output.dump_python(result, mode="json", warnings="error")
+                )
+        except _ENCODE_ERRORS as exc:
             raise self._fail(
                 f"the return value (a `{type(result).__name__}`) does not match the "
-                f"return annotation `{self.endpoint.returns}` or is not JSON",
+                f"return annotation `{self.endpoint.returns}` or is not {self._format}",
                 exc,
             ) from exc
         try:
-            return self.endpoint.output.validate_json(text)
+            if self.use_binary:
+                return output.validate_python(binary.unpackb(body))
+            return output.validate_json(text)
         except pydantic.ValidationError as exc:
             raise self._fail(
                 f"the return value does not validate as `{self.endpoint.returns}` "
-                "from its JSON on the caller's side",
+                f"from its {self._format} on the caller's side",
                 exc,
             ) from exc
 
@@ -450,7 +475,9 @@ class _LocalRun:
                 marker = param.default
                 if isinstance(marker, ChainletDependencyMarker):
                     filled[param.name] = self._dependency(
-                        f"{owner.__name__}.{param.name}", marker.chainlet_cls
+                        f"{owner.__name__}.{param.name}",
+                        marker.chainlet_cls,
+                        use_binary=marker.options.use_binary,
                     )
                 else:
                     filled[param.name] = self._context()
@@ -465,7 +492,9 @@ class _LocalRun:
             chainlet_to_service=dict(self._services),
         )
 
-    def _dependency(self, caller: str, target: type[Any]) -> Any:
+    def _dependency(
+        self, caller: str, target: type[Any], *, use_binary: bool = False
+    ) -> Any:
         if target not in self._instances:
             if target in self._building:
                 cycle = [*self._building[self._building.index(target) :], target]
@@ -482,7 +511,7 @@ class _LocalRun:
             self._endpoints[target] = _endpoint_of(target)
         endpoint = self._endpoints[target]
         return _DependencyProxy(
-            _WireCall(endpoint, getattr(instance, endpoint.name), caller)
+            _WireCall(endpoint, getattr(instance, endpoint.name), caller, use_binary)
         )
 
 
@@ -508,7 +537,8 @@ def run_local(
         data_dir: `DeploymentContext.data_dir`.
         chainlet_to_service: `DeploymentContext.chainlet_to_service`.
         serialize: send every dependency call's arguments, result and stream chunks
-            through the wire's JSON encoding and validation, so what would fail
+            through the wire's encoding (JSON, or msgpack for `use_binary=True`) and
+            validation, so what would fail
             deployed fails here (`WireRoundTripError`, `RemoteValidationError`).
             `False` injects the plain instances.
 

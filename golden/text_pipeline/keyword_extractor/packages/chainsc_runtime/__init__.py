@@ -43,11 +43,13 @@ from .stub import StubBase
 from .truss_config import WeightsSource
 
 #: Version of the runtime; bumped with every change to its behaviour or wire protocol.
-RUNTIME_VERSION = "0.3.0"
+RUNTIME_VERSION = "0.4.0"
 
 #: pip requirements of the runtime; the emitters copy them into requirements.txt.
 REQUIREMENTS: tuple[str, ...] = (
     "httpx>=0.27,<1",
+    # The body of `use_binary=True` calls (`.binary`).
+    "msgpack>=1.0,<2",
     "pydantic>=2.7,<3",
 )
 
