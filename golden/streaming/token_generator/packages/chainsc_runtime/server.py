@@ -717,6 +717,9 @@ def _configure_logging(display_name: str, level: str) -> None:
     root.setLevel(level.upper())
     # uvicorn's "Uvicorn running on ..." and drain messages stay at info.
     logging.getLogger("uvicorn").setLevel(max(root.level, logging.INFO))
+    # httpx logs every dependency call at info: one line per hop would drown the log.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
 
 
 def serve(
