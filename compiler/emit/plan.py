@@ -13,6 +13,7 @@ import ast
 import hashlib
 import json
 import posixpath
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from compiler.resolve import ModuleInfo, Program
 from compiler.validate import package_dir_name
 
 CHAINSC_VERSION = "0.1.0"
+#: The client imports the slice writes in place of other Chainlets.
+_CLIENT_IMPORT = re.compile(rf"^from {slicing.GENERATED_PACKAGE}\.clients import (\w+)", re.MULTILINE)
 MANIFEST = "chain.json"
 
 
@@ -169,10 +172,26 @@ class _Planner:
     chain: ir.Chain
     program: Program
     env: jinja2.Environment
+    _analysis: slicing.Analysis | None = None
+    _by_id: dict[str, ir.Chainlet] | None = None
+    _client_names: dict[str, str] | None = None
+
+    @property
+    def analysis(self) -> slicing.Analysis:
+        """The slice analysis of every module, shared by all packages."""
+        if self._analysis is None:
+            sources = {
+                name: slicing.ModuleSource(m.name, m.path, m.is_package, m.parsed.source.text, m.parsed.tree)
+                for name, m in self.program.modules.items()
+            }
+            self._analysis = slicing.analyse_modules(sources)
+        return self._analysis
 
     @property
     def by_id(self) -> dict[str, ir.Chainlet]:
-        return {c.id: c for c in self.chain.chainlets}
+        if self._by_id is None:
+            self._by_id = {c.id: c for c in self.chain.chainlets}
+        return self._by_id
 
     def module(self, name: str) -> ModuleInfo:
         return self.program.modules[name]
@@ -201,6 +220,9 @@ class _Planner:
         return dict(sorted(files.items()))
 
     def manifest(self, packages: Mapping[str, str], files: Mapping[str, bytes]) -> bytes:
+        by_package: dict[str, dict[str, bytes]] = {}
+        for path, content in files.items():
+            by_package.setdefault(path.partition("/")[0], {})[path] = content
         source_text = next(m.parsed.source.text for m in self.program.modules.values() if m.path == self.chain.source)
         by_id = self.by_id
         document = {
@@ -215,7 +237,7 @@ class _Planner:
                     "name": by_id[chainlet_id].display_name,
                     "package": directory,
                     "dependencies": sorted(d.target for d in by_id[chainlet_id].dependencies),
-                    "package_sha256": _tree_hash({p: c for p, c in files.items() if p.startswith(f"{directory}/")}),
+                    "package_sha256": _tree_hash(by_package.get(directory, {})),
                 }
                 for chainlet_id, directory in sorted(packages.items())
             },
@@ -279,13 +301,11 @@ class _Planner:
             for other in self.chain.chainlets
             if other.id != chainlet.id and other.id not in chainlet.bases
         }
-        sources = {
-            name: slicing.ModuleSource(m.name, m.path, m.is_package, m.parsed.source.text, m.parsed.tree)
-            for name, m in self.program.modules.items()
-        }
+        analysis = self.analysis
         sliced = slicing.slice_modules(
-            sources,
+            analysis.modules,
             slicing.SliceRequest(frozenset(own), others, frozenset(extra)),
+            analysis,
         )
         for path, text in sliced.items():
             files[f"packages/{path}"] = text.encode("utf-8")
@@ -294,7 +314,7 @@ class _Planner:
         for path in _package_inits(sliced, self.program):
             files.setdefault(f"packages/{path}", b"")
         # Clients the slice imports in place of other Chainlets must exist too.
-        used = {name for name in others.values() if f"import {name}" in "".join(sliced.values())}
+        used = {name for text in sliced.values() for name in _CLIENT_IMPORT.findall(text)}
         for other in self.chain.chainlets:
             name = client_names[other.id]
             if name in used and not any(client.name == name for client in clients):
@@ -430,6 +450,12 @@ class _Planner:
 
     def client_names(self, chainlet: ir.Chainlet) -> dict[str, str]:
         """Client class names: the Chainlet's class name, unless two share it."""
+        del chainlet  # the same for every package
+        if self._client_names is None:
+            self._client_names = self._all_client_names()
+        return self._client_names
+
+    def _all_client_names(self) -> dict[str, str]:
         counts: dict[str, int] = {}
         for other in self.chain.chainlets:
             counts[other.name] = counts.get(other.name, 0) + 1

@@ -13,6 +13,7 @@ Imports: ast only (the standard library).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,59 +59,104 @@ class _Statement:
     node: ast.stmt
     binds: set[str] = field(default_factory=set)
     uses: set[str] = field(default_factory=set)
+    #: For a class: what it uses when its `remote_config` is cut (None otherwise).
+    uses_without_config: set[str] | None = None
+    #: Attributes read per name (`alias.X` -> {"alias": {"X"}}).
+    attributes: dict[str, set[str]] = field(default_factory=dict)
+    #: Names read other than as `name.attr`.
+    bare: set[str] = field(default_factory=set)
     #: For imports of local modules: alias -> local module name.
     module_aliases: dict[str, str] = field(default_factory=dict)
     #: For `from local import name`: local name -> (module, imported name).
     from_imports: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
-def slice_modules(modules: Mapping[str, ModuleSource], request: SliceRequest) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Per-module facts the slice needs, computed once for every package of a build."""
+
+    modules: Mapping[str, ModuleSource]
+    statements: Mapping[str, list[_Statement]]
+    #: module -> name -> the statements that bind it.
+    binders: Mapping[str, Mapping[str, list[_Statement]]]
+    #: module -> alias -> local module, over all its imports.
+    module_aliases: Mapping[str, Mapping[str, str]]
+
+
+def analyse_modules(modules: Mapping[str, ModuleSource]) -> Analysis:
+    """Analyse every module once (the slices of all packages share it)."""
+    statements = {name: _analyse(module, modules) for name, module in modules.items()}
+    binders: dict[str, dict[str, list[_Statement]]] = {}
+    aliases: dict[str, dict[str, str]] = {}
+    for name, module_statements in statements.items():
+        index: dict[str, list[_Statement]] = {}
+        for statement in module_statements:
+            for bound in statement.binds:
+                index.setdefault(bound, []).append(statement)
+            aliases.setdefault(name, {}).update(statement.module_aliases)
+        binders[name] = index
+    return Analysis(modules, statements, binders, aliases)
+
+
+def slice_modules(
+    modules: Mapping[str, ModuleSource], request: SliceRequest, analysis: Analysis | None = None
+) -> dict[str, str]:
     """Text of every user module the package needs, by relative path."""
-    analysed = {name: _analyse(module, modules, request.own_classes) for name, module in modules.items()}
+    analysis = analysis or analyse_modules(modules)
     wanted: dict[str, set[str]] = {}
     whole: set[str] = set()
+    done: set[int] = set()
     queue: list[tuple[str, str]] = [*sorted(request.own_classes), *sorted(request.extra_names)]
     while queue:
         module_name, symbol = queue.pop()
-        if module_name not in analysed:
+        if module_name not in analysis.statements:
             continue
         if symbol == "*":
             if module_name in whole:
                 continue
             whole.add(module_name)
-            symbols = {name for statement in analysed[module_name] for name in statement.binds}
+            symbols = set(analysis.binders[module_name])
         else:
             if symbol in wanted.setdefault(module_name, set()):
                 continue
             symbols = {symbol}
         # A carried module always keeps its docstring and `from __future__` imports.
         wanted.setdefault(module_name, set()).update(symbols | {"__chainsc_package__"})
-        for statement in analysed[module_name]:
-            if not statement.binds & symbols:
-                continue
-            if (module_name, _class_name(statement)) in request.client_classes:
-                continue  # replaced by a client import: its body's references do not matter
-            for name in statement.uses:
-                queue.append((module_name, name))
-            # A kept `from local import a, b` is kept whole, so every name it imports must exist.
-            for source_module, imported in statement.from_imports.values():
-                queue.append((source_module, imported))
-            for alias, local in statement.module_aliases.items():
-                queue.append((local, "__chainsc_package__"))
-                if alias in symbols:
-                    for attr in _attributes_of(alias, analysed[module_name], wanted[module_name]):
-                        queue.append((local, attr))
-                    if _used_bare(alias, analysed[module_name]):
-                        queue.append((local, "*"))
-                    _add_package_parents(local, modules, queue)
-        for dependency_name in _parents_of(module_name, modules):
-            queue.append((dependency_name, "__chainsc_package__"))
+        for parent in _parents_of(module_name, modules):
+            queue.append((parent, "__chainsc_package__"))
+        aliases = analysis.module_aliases.get(module_name, {})
+        for bound in sorted(symbols):
+            for statement in analysis.binders[module_name].get(bound, ()):
+                if id(statement) in done:
+                    continue
+                done.add(id(statement))
+                key = (module_name, _class_name(statement))
+                if key in request.client_classes:
+                    continue  # replaced by a client import: its body's references do not matter
+                own = key in request.own_classes and statement.uses_without_config is not None
+                uses = statement.uses_without_config if own and statement.uses_without_config is not None else statement.uses
+                for name in uses:
+                    queue.append((module_name, name))
+                    local = aliases.get(name)
+                    if local is not None:
+                        # `alias.X` pulls only X from a local module; a bare use pulls all of it.
+                        for attr in statement.attributes.get(name, ()):
+                            queue.append((local, attr))
+                        if name in statement.bare:
+                            queue.append((local, "*"))
+                # A kept `from local import a, b` is kept whole, so every name it imports must exist.
+                for source_module, imported in statement.from_imports.values():
+                    queue.append((source_module, imported))
+                for local in statement.module_aliases.values():
+                    queue.append((local, "__chainsc_package__"))
 
     result: dict[str, str] = {}
     for module_name in sorted(wanted):
         module = modules[module_name]
         keep = wanted[module_name]
-        result[module.path] = _render(module, analysed[module_name], keep, request.client_classes, request.own_classes)
+        result[module.path] = _render(
+            module, analysis.statements[module_name], keep, request.client_classes, request.own_classes
+        )
     return result
 
 
@@ -119,58 +165,24 @@ def _parents_of(module_name: str, modules: Mapping[str, ModuleSource]) -> list[s
     return [".".join(parts[:cut]) for cut in range(1, len(parts)) if ".".join(parts[:cut]) in modules]
 
 
-def _add_package_parents(module_name: str, modules: Mapping[str, ModuleSource], queue: list[tuple[str, str]]) -> None:
-    for parent in _parents_of(module_name, modules):
-        queue.append((parent, "__chainsc_package__"))
-
-
 def _class_name(statement: _Statement) -> str:
     return statement.node.name if isinstance(statement.node, ast.ClassDef) else ""
-
-
-def _attributes_of(alias: str, statements: Sequence[_Statement], kept: set[str]) -> set[str]:
-    """Attributes read from a module alias (`alias.X`) in the kept statements."""
-    found: set[str] = set()
-    for statement in statements:
-        if statement.binds & kept or not statement.binds:
-            for node in ast.walk(statement.node):
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == alias:
-                    found.add(node.attr)
-    return found
-
-
-def _used_bare(alias: str, statements: Sequence[_Statement]) -> bool:
-    """Whether a module alias is used other than as `alias.attr`."""
-    for statement in statements:
-        parents: dict[int, ast.AST] = {}
-        for node in ast.walk(statement.node):
-            for child in ast.iter_child_nodes(node):
-                parents[id(child)] = node
-        for node in ast.walk(statement.node):
-            if isinstance(node, ast.Name) and node.id == alias and isinstance(node.ctx, ast.Load):
-                parent = parents.get(id(node))
-                if not isinstance(parent, ast.Attribute):
-                    return True
-    return False
 
 
 # ---------------------------------------------------------------- analysis
 
 
-def _analyse(
-    module: ModuleSource, modules: Mapping[str, ModuleSource], own_classes: frozenset[tuple[str, str]]
-) -> list[_Statement]:
+def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource]) -> list[_Statement]:
     statements: list[_Statement] = []
     for index, node in enumerate(module.tree.body):
         statement = _Statement(index, node)
         _collect_binds(node, statement, module, modules)
-        if isinstance(node, ast.ClassDef) and (module.name, node.name) in own_classes:
-            # Its `remote_config` is cut (compiled into config.yaml): what only it uses is not needed.
+        statement.uses = _names_used(node, statement)
+        if isinstance(node, ast.ClassDef) and any(_is_remote_config(item) for item in node.body):
+            # A Chainlet's `remote_config` is cut (compiled into config.yaml): what only it uses is not needed.
             parts: list[ast.AST] = [*node.bases, *node.keywords, *node.decorator_list]
             parts += [item for item in node.body if not _is_remote_config(item)]
-            statement.uses = set().union(*(_names_used(part) for part in parts))
-        else:
-            statement.uses = _names_used(node)
+            statement.uses_without_config = set().union(*(_names_used(part) for part in parts))
         if _is_docstring(node, index) or _is_future_import(node):
             statement.binds.add("__chainsc_package__")
         statements.append(statement)
@@ -231,18 +243,30 @@ def _target_names(node: ast.expr) -> set[str]:
     return set()
 
 
-def _names_used(node: ast.AST) -> set[str]:
-    """Every name read anywhere in the statement, string annotations included."""
+def _names_used(node: ast.AST, statement: _Statement | None = None) -> set[str]:
+    """Every name read anywhere in the statement, string annotations included.
+
+    With `statement`, also records its `name.attr` reads and the names read bare.
+    """
     used: set[str] = set()
+    loads: dict[str, int] = {}
+    as_base: dict[str, int] = {}
     for child in ast.walk(node):
-        if isinstance(child, ast.Name):
+        if isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name):
+            as_base[child.value.id] = as_base.get(child.value.id, 0) + 1
+            if statement is not None:
+                statement.attributes.setdefault(child.value.id, set()).add(child.attr)
+        elif isinstance(child, ast.Name):
             used.add(child.id)
+            loads[child.id] = loads.get(child.id, 0) + 1
         elif isinstance(child, ast.Constant) and isinstance(child.value, str) and _looks_like_annotation(child.value):
             try:
                 parsed = ast.parse(child.value, mode="eval")
             except SyntaxError:
                 continue
             used.update(n.id for n in ast.walk(parsed) if isinstance(n, ast.Name))
+    if statement is not None:
+        statement.bare = {name for name, count in loads.items() if count > as_base.get(name, 0)}
     return used
 
 
@@ -271,7 +295,7 @@ def _render(
     client_classes: Mapping[tuple[str, str], str],
     own_classes: frozenset[tuple[str, str]],
 ) -> str:
-    lines = module.text.splitlines(keepends=True)
+    lines = _lines_of(module)
     pieces: list[str] = []
     previous_end = 0
     previous_was_client = False
@@ -318,13 +342,40 @@ def _extent(statement: _Statement, lines: Sequence[str]) -> tuple[int, int]:
     return first, end
 
 
+#: Regions up to this many lines are scanned for their widest blank run.
+_GAP_SCAN_LIMIT = 64
+
+
+@functools.lru_cache(maxsize=64)
+def _lines_cached(text: str) -> tuple[str, ...]:
+    return tuple(text.splitlines(keepends=True))
+
+
+def _lines_of(module: ModuleSource) -> tuple[str, ...]:
+    """The module's lines (split once per build, not once per package)."""
+    return _lines_cached(module.text)
+
+
 def _widest_gap(lines: Sequence[str], start: int, end: int) -> int:
-    """The longest run of blank lines in lines[start:end]."""
-    widest = run = 0
-    for line in lines[start:end]:
-        run = run + 1 if not line.strip() else 0
-        widest = max(widest, run)
-    return widest
+    """The longest run of blank lines in lines[start:end], the gap the user left.
+
+    Long regions (a slice of one Chainlet out of a thousand skips most of the
+    file) are not scanned: the blank runs at their two ends decide, which keeps
+    a build linear in the size of the chain.
+    """
+    if end - start <= _GAP_SCAN_LIMIT:
+        widest = run = 0
+        for line in lines[start:end]:
+            run = run + 1 if not line.strip() else 0
+            widest = max(widest, run)
+        return widest
+    after = 0
+    while start + after < end and not lines[start + after].strip():
+        after += 1
+    before = 0
+    while end - before - 1 >= start + after and not lines[end - before - 1].strip():
+        before += 1
+    return max(after, before, 1)
 
 
 def _imports_api(node: ast.stmt) -> bool:
