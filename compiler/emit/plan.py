@@ -175,6 +175,7 @@ class _Planner:
     _analysis: slicing.Analysis | None = None
     _by_id: dict[str, ir.Chainlet] | None = None
     _client_names: dict[str, str] | None = None
+    _client_classes: dict[tuple[str, str], str] | None = None
 
     @property
     def analysis(self) -> slicing.Analysis:
@@ -296,11 +297,8 @@ class _Planner:
             clients.append(self.client(target, client_names[target.id], types, client_imports, extra))
 
         own = {self.top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases)}
-        others = {
-            self.top_level(other.id): client_names[other.id]
-            for other in self.chain.chainlets
-            if other.id != chainlet.id and other.id not in chainlet.bases
-        }
+        # Every Chainlet's class by (module, top-level name); the slice skips the package's own.
+        others = self.client_classes(client_names)
         analysis = self.analysis
         sliced = slicing.slice_modules(
             analysis.modules,
@@ -408,6 +406,12 @@ class _Planner:
             for path in sorted(root.rglob("*"))
             if path.is_file() and "__pycache__" not in path.parts
         }
+
+    def client_classes(self, client_names: Mapping[str, str]) -> dict[tuple[str, str], str]:
+        """(module, top-level class) of every Chainlet -> its client's name (computed once)."""
+        if self._client_classes is None:
+            self._client_classes = {self.top_level(other.id): client_names[other.id] for other in self.chain.chainlets}
+        return self._client_classes
 
     def top_level(self, chainlet_id: str) -> tuple[str, str]:
         chainlet = self.by_id.get(chainlet_id)

@@ -47,7 +47,7 @@ class SliceRequest:
 
     #: (module name, top-level class name) of the Chainlet and its user base classes.
     own_classes: frozenset[tuple[str, str]]
-    #: (module name, top-level class name) of every other Chainlet: replaced by clients.
+    #: (module name, top-level class name) of Chainlets, replaced by clients unless in `own_classes`.
     client_classes: Mapping[tuple[str, str], str]
     #: (module name, top-level name) that generated code imports: kept with what they use.
     extra_names: frozenset[tuple[str, str]] = frozenset()
@@ -131,7 +131,7 @@ def slice_modules(
                     continue
                 done.add(id(statement))
                 key = (module_name, _class_name(statement))
-                if key in request.client_classes:
+                if key in request.client_classes and key not in request.own_classes:
                     continue  # replaced by a client import: its body's references do not matter
                 own = key in request.own_classes and statement.uses_without_config is not None
                 uses = statement.uses_without_config if own and statement.uses_without_config is not None else statement.uses
@@ -304,7 +304,8 @@ def _render(
             continue
         node = statement.node
         first, last = _extent(statement, lines)
-        is_client = isinstance(node, ast.ClassDef) and (module.name, node.name) in client_classes
+        key = (module.name, node.name) if isinstance(node, ast.ClassDef) else None
+        is_client = key is not None and key in client_classes and key not in own_classes
         if pieces:
             # The widest gap the user left between the previous kept statement and
             # this one; client imports that replace consecutive classes stay together.
