@@ -10,6 +10,7 @@ user's sources and requirements files through the program, and the
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import posixpath
@@ -569,8 +570,9 @@ def _package_inits(sliced: Mapping[str, str], program: Program) -> list[str]:
     return sorted(set(inits) - set(sliced))
 
 
+@functools.lru_cache(maxsize=1)
 def _vendored_runtime() -> dict[str, bytes]:
-    """Every `.py` file of `runtime_lib`, byte for byte, by relative path."""
+    """Every `.py` file of `runtime_lib`, byte for byte, by relative path (read once)."""
     root = Path(runtime_lib.__file__).parent
     return {
         path.relative_to(root).as_posix(): path.read_bytes()
