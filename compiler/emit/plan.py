@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import importlib.util
 import json
 import posixpath
 import re
@@ -22,8 +23,8 @@ from pathlib import Path
 
 import jinja2
 
-import runtime_lib
 from compiler import ir
+from compiler.diagnostics import InternalError
 from compiler.emit import slice as slicing
 from compiler.emit.pycode import Imports, default_expression, render_annotation
 from compiler.emit.requirements import requirements_txt
@@ -348,7 +349,7 @@ class _Planner:
                 source=self.chain.source,
                 display_name=chainlet.display_name,
                 predict_concurrency=chainlet.remote_config.compute.predict_concurrency,
-                server_requirements=" ".join(shlex.quote(line) for line in runtime_lib.SERVER_REQUIREMENTS),
+                server_requirements=" ".join(shlex.quote(line) for line in _runtime_constant("SERVER_REQUIREMENTS")),
             ),
         )
         for path, content in _vendored_runtime().items():
@@ -365,7 +366,7 @@ class _Planner:
         def read_file(relative: str) -> str:
             return (self.program.root / relative).read_text(encoding="utf-8")
 
-        result = requirements_txt(chainlet, runtime_lib.REQUIREMENTS, read_file, self.chain.source)
+        result = requirements_txt(chainlet, _runtime_constant("REQUIREMENTS"), read_file, self.chain.source)
         if result.text is not None:
             return {result.filename: result.text.encode("utf-8")}
         return {
@@ -571,9 +572,36 @@ def _package_inits(sliced: Mapping[str, str], program: Program) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1)
+def _runtime_dir() -> Path:
+    """Where `runtime_lib` is, found without importing it (it imports pydantic, httpx, ...)."""
+    spec = importlib.util.find_spec("runtime_lib")
+    if spec is None or spec.origin is None:
+        raise InternalError("runtime_lib is not installed next to chainsc")
+    return Path(spec.origin).parent
+
+
+@functools.cache
+def _runtime_constant(name: str) -> tuple[str, ...]:
+    """A tuple-of-strings constant of `runtime_lib/__init__.py`, read statically (plain literals)."""
+    tree = ast.parse((_runtime_dir() / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, assigned = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, assigned = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            value = ast.literal_eval(assigned)
+            if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
+                return value
+    raise InternalError(f"runtime_lib.{name} is not a tuple of strings")
+
+
+@functools.lru_cache(maxsize=1)
 def _vendored_runtime() -> dict[str, bytes]:
     """Every `.py` file of `runtime_lib`, byte for byte, by relative path (read once)."""
-    root = Path(runtime_lib.__file__).parent
+    root = _runtime_dir()
     return {
         path.relative_to(root).as_posix(): path.read_bytes()
         for path in sorted(root.rglob("*.py"))
