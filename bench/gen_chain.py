@@ -1,6 +1,6 @@
 """Generate a realistic Truss Chains file with N Chainlets for benchmarking.
 
-Usage: ``python bench/gen_chain.py N OUT.py``
+Usage: ``python bench/gen_chain.py [--truss-compatible] N OUT.py``
 
 The output is deterministic (a fixed-seed RNG, no clocks, no hashes of
 objects). N counts every Chainlet including the entrypoint: N - 1 worker
@@ -8,6 +8,12 @@ Chainlets followed by one ``@chains.mark_entrypoint`` Chainlet. Every worker
 depends on 0-2 *earlier* workers, chosen so that each worker is either used by
 a later one or by the entrypoint; hence every Chainlet is reachable and
 ``chainsc check`` reports nothing.
+
+``--truss-compatible`` writes the same chain (same Chainlets, dependencies,
+configs and bodies) with endpoint parameters that truss's own importer
+accepts: it rejects ``int | None`` and enum-typed parameters, so ``limit``
+becomes ``int = 0`` and ``mode`` becomes ``str = "fast"`` (``Mode`` is a
+``str`` enum, so the bodies are unchanged). The default output does not change.
 """
 
 from __future__ import annotations
@@ -40,8 +46,22 @@ _SIGNATURES: dict[str, tuple[str, str]] = {
 }
 _KINDS = tuple(_SIGNATURES)
 
+#: Signatures that differ under ``--truss-compatible`` (truss's importer
+#: rejects optional and enum parameters; pydantic fields may stay enums).
+_TRUSS_SIGNATURES: dict[str, tuple[str, str]] = {
+    "batch": ('batch: Batch, mode: str = "fast"', "Batch"),
+    "items": ("items: list[Item], limit: int = 0", "list[Item]"),
+}
+
+
+def _signature(kind: str, truss_compatible: bool) -> tuple[str, str]:
+    """(params, return annotation) of a `run_remote` of the given kind."""
+    if truss_compatible and kind in _TRUSS_SIGNATURES:
+        return _TRUSS_SIGNATURES[kind]
+    return _SIGNATURES[kind]
+
 _HEADER = '''\
-"""Generated benchmark chain with {n} Chainlets (bench/gen_chain.py, seed {seed}).
+"""Generated benchmark chain with {n} Chainlets (bench/gen_chain.py{variant}, seed {seed}).
 
 A deterministic, realistic-looking pipeline: worker Chainlets with typed
 endpoints and dependencies on earlier workers, and one entrypoint that
@@ -129,7 +149,7 @@ def _call(dep: Worker, caller_async: bool) -> str:
     return f"{attr}.run_remote({args})"
 
 
-def _items_prelude(kind: str) -> list[str]:
+def _items_prelude(kind: str, truss_compatible: bool) -> list[str]:
     """Body lines turning the endpoint's parameters into `items: list[Item]`."""
     if kind == "text":
         return [
@@ -149,7 +169,7 @@ def _items_prelude(kind: str) -> list[str]:
         ]
     return [
         "items = sorted(items, key=lambda item: item.score, reverse=True)",
-        "if limit is not None:",
+        "if limit > 0:" if truss_compatible else "if limit is not None:",
         "    items = items[:limit]",
     ]
 
@@ -236,10 +256,10 @@ def _indent(lines: list[str], levels: int) -> list[str]:
     return [pad + line if line else "" for line in lines]
 
 
-def _worker_source(worker: Worker, rng: random.Random) -> list[str]:
+def _worker_source(worker: Worker, rng: random.Random, truss_compatible: bool) -> list[str]:
     """The full source of one worker Chainlet."""
-    params, returns = _SIGNATURES[worker.kind]
-    body = _items_prelude(worker.kind)
+    params, returns = _signature(worker.kind, truss_compatible)
+    body = _items_prelude(worker.kind, truss_compatible)
     body.extend(["if not items:", f'    items = [Item(id=0, text="{worker.name}: empty input")]'])
     for n, dep in enumerate(worker.deps):
         var = f"result{n}"
@@ -303,7 +323,7 @@ def _plan(n_workers: int, rng: random.Random) -> tuple[list[Worker], list[Worker
     return workers, pending
 
 
-def _entrypoint_source(deps: list[Worker], rng: random.Random) -> list[str]:
+def _entrypoint_source(deps: list[Worker], rng: random.Random, truss_compatible: bool) -> list[str]:
     """The entrypoint Chainlet, which depends on `deps` (possibly none)."""
     body = [
         "items = list(batch.items)",
@@ -323,6 +343,7 @@ def _entrypoint_source(deps: list[Worker], rng: random.Random) -> list[str]:
     ])
     init = _init(deps, True, rng)
     init.insert(-1, "    self._runs = 0")
+    mode = 'mode: str = "fast"' if truss_compatible else "mode: Mode = Mode.FAST"
     return [
         "",
         "",
@@ -337,14 +358,18 @@ def _entrypoint_source(deps: list[Worker], rng: random.Random) -> list[str]:
             ")",
             "",
             *init,
-            "async def run_remote(self, batch: Batch, mode: Mode = Mode.FAST) -> PipelineResult:",
+            f"async def run_remote(self, batch: Batch, {mode}) -> PipelineResult:",
             *_indent(body, 1),
         ], 1),
     ]
 
 
-def generate(n: int) -> str:
-    """Source of a chain with `n` Chainlets (n - 1 workers and an entrypoint)."""
+def generate(n: int, truss_compatible: bool = False) -> str:
+    """Source of a chain with `n` Chainlets (n - 1 workers and an entrypoint).
+
+    With `truss_compatible`, endpoint parameters avoid the types truss's
+    importer rejects (see the module docstring); nothing else changes.
+    """
     if n < 1:
         raise ValueError("a chain needs at least one Chainlet")
     rng = random.Random(SEED)
@@ -355,21 +380,24 @@ def generate(n: int) -> str:
         if worker not in entry_deps:
             entry_deps.append(worker)
     entry_deps.sort(key=lambda w: w.index)
-    lines = [_HEADER.format(n=n, seed=SEED).rstrip("\n")]
+    variant = " --truss-compatible" if truss_compatible else ""
+    lines = [_HEADER.format(n=n, seed=SEED, variant=variant).rstrip("\n")]
     for worker in workers:
-        lines.extend(_worker_source(worker, rng))
-    lines.extend(_entrypoint_source(entry_deps, rng))
+        lines.extend(_worker_source(worker, rng, truss_compatible))
+    lines.extend(_entrypoint_source(entry_deps, rng, truss_compatible))
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
-    """CLI: `gen_chain.py N OUT.py`."""
-    if len(argv) != 2 or not argv[0].isdigit():
-        print("usage: python bench/gen_chain.py N OUT.py", file=sys.stderr)
+    """CLI: `gen_chain.py [--truss-compatible] N OUT.py`."""
+    truss_compatible = "--truss-compatible" in argv
+    args = [arg for arg in argv if arg != "--truss-compatible"]
+    if len(args) != 2 or not args[0].isdigit():
+        print("usage: python bench/gen_chain.py [--truss-compatible] N OUT.py", file=sys.stderr)
         return 2
-    out = Path(argv[1])
+    out = Path(args[1])
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(generate(int(argv[0])), encoding="utf-8")
+    out.write_text(generate(int(args[0]), truss_compatible), encoding="utf-8")
     return 0
 
 
