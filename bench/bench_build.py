@@ -22,12 +22,16 @@ Every command gets a discarded warm-up run into a fresh output directory, then
 k measured runs (k = 5 up to 100 Chainlets, else 3), each into a fresh output
 directory removed afterwards. A warm-up longer than ``--long`` seconds is
 the only run. Wall time, the child's peak RSS (``ru_maxrss`` from
-``os.wait4``) and its CPU time are recorded. Each truss warm-up runs with
+``os.wait4``) and its user and system CPU time are recorded. Each truss warm-up runs with
 ``--forbid-network`` (an audit hook that aborts on any DNS lookup or socket
 connection) and, when the kernel allows it, inside ``unshare -rn`` (no
 network at all): the benchmark stops if truss tries to reach the network.
 truss sizes above 100 run only if the linear projection from the previous two
 sizes is under ``--truss-limit`` seconds per run.
+
+``--tmp DIR`` puts the output directories on another filesystem (e.g.
+``/dev/shm``): on a VM disk, creating tens of thousands of files in fresh
+directories can cost more kernel time than the compiler spends in user space.
 
 ``--chainsc-src DIR`` measures the chainsc sources in DIR (e.g. a ``git
 worktree`` of another commit) instead of this checkout: the children get
@@ -82,10 +86,11 @@ from gen_chain import generate  # noqa: E402
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One child process: wall and CPU (user + sys) seconds, peak RSS in MiB."""
+    """One child process: wall, user and system CPU seconds, peak RSS in MiB."""
 
     wall: float
-    cpu: float
+    user: float
+    sys: float
     max_rss_mib: float
 
 
@@ -107,9 +112,11 @@ class Measurement:
         return statistics.median(r.wall for r in self.runs)
 
     @property
-    def cpu(self) -> float:
-        """Median CPU time (user + sys, the child and its reaped children)."""
-        return statistics.median(r.cpu for r in self.runs)
+    def cpu(self) -> str:
+        """Median user and system CPU seconds (the child and its reaped children)."""
+        user = statistics.median(r.user for r in self.runs)
+        system = statistics.median(r.sys for r in self.runs)
+        return f"{user:.2f} / {system:.2f}"
 
     @property
     def peak_rss(self) -> float:
@@ -129,6 +136,7 @@ class Options:
     repeat_small: int
     repeat_large: int
     chainsc_src: Path | None
+    tmp: Path | None
 
 
 class ChildFailedError(Exception):
@@ -160,7 +168,7 @@ def run_child(argv: Sequence[str], env: dict[str, str], timeout: float, cwd: Pat
         reason = f"killed after {timeout:.0f} s" if wall >= timeout else f"exited {proc.returncode}"
         raise ChildFailedError(f"{' '.join(argv)} {reason}:\n{output[-4000:]}")
     # Linux: KiB, the max over the child and the descendants it reaped.
-    return Run(wall=wall, cpu=usage.ru_utime + usage.ru_stime, max_rss_mib=usage.ru_maxrss / 1024), output
+    return Run(wall=wall, user=usage.ru_utime, sys=usage.ru_stime, max_rss_mib=usage.ru_maxrss / 1024), output
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +178,8 @@ class Tool:
     name: str
     env: dict[str, str]
     cwd: Path
+    #: Where output directories are created (None: the system's temporary directory).
+    tmp: Path | None
 
     def argv(self, chain: Path, out: Path, *, warmup: bool) -> list[str]:
         """The command line (the warm-up variant may add checks)."""
@@ -219,7 +229,7 @@ class Truss(Tool):
 
 def run_tool(tool: Tool, chain: Path, timeout: float, *, warmup: bool = False) -> tuple[Run, int]:
     """One run into a fresh output directory, removed afterwards (not timed)."""
-    scratch = Path(tempfile.mkdtemp(prefix=f"bench-build-{tool.name}-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"bench-build-{tool.name}-", dir=tool.tmp))
     out = scratch / "out"
     try:
         run, output = run_child(tool.argv(chain, out, warmup=warmup), tool.env, timeout, tool.cwd)
@@ -360,15 +370,15 @@ def example_table(rows: Sequence[Row]) -> list[str]:
 def generated_table(rows: Sequence[Row]) -> list[str]:
     """Markdown: one line per generated size."""
     lines = [
-        "| Chainlets | Lines | Runs chainsc / truss | chainsc best (s) | chainsc median (s) | chainsc CPU (s) | chainsc RSS (MiB) "
-        "| truss best (s) | truss median (s) | truss CPU (s) | truss RSS (MiB) | Speedup (median) |",
+        "| Chainlets | Lines | Runs chainsc / truss | chainsc best (s) | chainsc median (s) | chainsc CPU user / sys (s) | chainsc RSS (MiB) "
+        "| truss best (s) | truss median (s) | truss CPU user / sys (s) | truss RSS (MiB) | Speedup (median) |",
         "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         c, t = row.chainsc, row.truss
-        truss_cells = f"{_seconds(t)} | {t.cpu:.2f} | {t.peak_rss:.0f}" if t else f"{row.note or '-'} | - | - | -"
+        truss_cells = f"{_seconds(t)} | {t.cpu} | {t.peak_rss:.0f}" if t else f"{row.note or '-'} | - | - | -"
         lines.append(
-            f"| {row.chainlets:,} | {row.lines:,} | {_runs(c)} / {_runs(t)} | {_seconds(c)} | {c.cpu:.2f} | {c.peak_rss:.0f} "
+            f"| {row.chainlets:,} | {row.lines:,} | {_runs(c)} / {_runs(t)} | {_seconds(c)} | {c.cpu} | {c.peak_rss:.0f} "
             f"| {truss_cells} | {_speedup(row)} |"
         )
     return lines
@@ -487,6 +497,7 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument("--repeat-small", type=int, default=5, help="runs up to 100 Chainlets")
     parser.add_argument("--repeat-large", type=int, default=3, help="runs above 100 Chainlets")
     parser.add_argument("--chainsc-src", type=Path, help="measure the chainsc sources in this checkout (PYTHONPATH)")
+    parser.add_argument("--tmp", type=Path, help="create output directories here (default: the system temp dir)")
     args = parser.parse_args(argv)
     return Options(
         sizes=tuple(sorted({int(part) for part in args.sizes.split(",") if part.strip()})),
@@ -497,6 +508,7 @@ def parse_args(argv: Sequence[str]) -> Options:
         repeat_small=args.repeat_small,
         repeat_large=args.repeat_large,
         chainsc_src=args.chainsc_src.resolve() if args.chainsc_src else None,
+        tmp=args.tmp.resolve() if args.tmp else None,
     )
 
 
@@ -511,7 +523,18 @@ def revision(checkout: Path) -> str:
     return f"{commit} + uncommitted changes" if dirty else commit
 
 
-def chainsc_setup(src: Path | None) -> tuple[Chainsc, str]:
+def filesystem(path: Path) -> str:
+    """`path (fstype)`: the type of the filesystem `path` is on, from /proc/mounts."""
+    best, kind = "", "unknown"
+    mounts = Path("/proc/mounts")
+    for line in mounts.read_text().splitlines() if mounts.exists() else []:
+        fields = line.split()
+        if len(fields) >= 3 and (str(path) + "/").startswith(fields[1].rstrip("/") + "/") and len(fields[1]) > len(best):
+            best, kind = fields[1], fields[2]
+    return f"{path} ({kind})"
+
+
+def chainsc_setup(src: Path | None, tmp: Path | None) -> tuple[Chainsc, str]:
     """The chainsc tool (run from `src`, or this checkout) and a description of it."""
     env = dict(CHILD_ENV)
     checkout = REPO_ROOT
@@ -524,7 +547,7 @@ def chainsc_setup(src: Path | None) -> tuple[Chainsc, str]:
     if not where.startswith(str(checkout)):
         raise SystemExit(f"bench_build: children import compiler from {where}, not from {checkout}")
     version = command_output([executable, "--version"], env, checkout).split()[-1]
-    return Chainsc("chainsc", env, checkout, executable=executable), f"{version} ({revision(checkout)}, {checkout})"
+    return Chainsc("chainsc", env, checkout, tmp, executable=executable), f"{version} ({revision(checkout)}, {checkout})"
 
 
 def projected(done: Sequence[Row], n: int) -> float | None:
@@ -555,15 +578,16 @@ def main(argv: Sequence[str]) -> int:
     opts = parse_args(argv)
     load_before = load_average()
     bin_dir = str(Path(sys.executable).parent)
-    chainsc, chainsc_description = chainsc_setup(opts.chainsc_src)
+    chainsc, chainsc_description = chainsc_setup(opts.chainsc_src, opts.tmp)
     truss: Truss | None = None
     machine = [(key, chainsc_description if key == "chainsc" else value) for key, value in machine_info()]
+    machine.append(("output directories on", filesystem(opts.tmp or Path(tempfile.gettempdir()).resolve())))
     if not opts.skip_truss:
         python = truss_python()
         # truss's generator runs `ruff`: chainsc's venv (ruff pinned there) first on PATH.
         env = {**CHILD_ENV, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
         unshare = unshare_prefix()
-        truss = Truss("truss", env, REPO_ROOT, python=python, unshare=unshare)
+        truss = Truss("truss", env, REPO_ROOT, opts.tmp, python=python, unshare=unshare)
         versions = command_output([python, "-c", "import importlib.metadata as m, platform; print(m.version('truss'), platform.python_version())"])
         truss_version, _, truss_py = versions.partition(" ")
         machine += [
