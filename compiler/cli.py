@@ -6,6 +6,8 @@ errors, 2 usage error (click), 3 internal error. The only module that prints.
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -145,6 +147,9 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
 ) -> None:
     """Compile CHAIN into one package per Chainlet under OUTPUT."""
     from compiler import api  # noqa: PLC0415
+    # A build is one short pass that frees nothing it could reuse: the cyclic GC
+    # would only walk the syntax trees again and again (0.3 s at 1,000 Chainlets).
+    gc.disable()
     from compiler.write import WriteRefused, diff_tree, write_tree  # noqa: PLC0415
 
     result = api.build_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
@@ -209,6 +214,24 @@ def call(url: str, body: str, timeout: float) -> None:
         raise SystemExit(EXIT_ERRORS) from None
     stream.write(b"\n")
     raise SystemExit(code)
+
+
+def console_main() -> None:
+    """The `chainsc` console script: `main`, then exit at once.
+
+    Tearing down the interpreter frees every object one by one, which after a
+    large build (about 300 MB of syntax trees and file contents at 1,000
+    Chainlets) takes half a second and achieves nothing. `main` has finished
+    all its work (children stopped, staging removed, output written) when it
+    returns; only the standard streams still need flushing.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe (`chainsc graph ... | head`)
+        code = code or 1
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

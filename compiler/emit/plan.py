@@ -18,7 +18,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -178,6 +178,9 @@ class _Planner:
     _by_id: dict[str, ir.Chainlet] | None = None
     _client_names: dict[str, str] | None = None
     _client_classes: dict[tuple[str, str], str] | None = None
+    _by_client: dict[str, tuple[int, ir.Chainlet]] | None = None
+    _data_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    _data_bytes: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def analysis(self) -> slicing.Analysis:
@@ -302,23 +305,23 @@ class _Planner:
         # Every Chainlet's class by (module, top-level name); the slice skips the package's own.
         others = self.client_classes(client_names)
         analysis = self.analysis
-        sliced = slicing.slice_modules(
+        package_slice = slicing.slice_package(
             analysis.modules,
             slicing.SliceRequest(frozenset(own), others, frozenset(extra)),
             analysis,
         )
+        sliced = package_slice.texts
         for path, text in sliced.items():
             files[f"packages/{path}"] = text.encode("utf-8")
-        for path, content in self.data_files(sliced).items():
+        for path, content in self.data_files(package_slice.path_literals).items():
             files.setdefault(f"packages/{path}", content)
         for path in _package_inits(sliced, self.program):
             files.setdefault(f"packages/{path}", b"")
         # Clients the slice imports in place of other Chainlets must exist too.
         used = {name for text in sliced.values() for name in _CLIENT_IMPORT.findall(text)}
-        for other in self.chain.chainlets:
-            name = client_names[other.id]
-            if name in used and not any(client.name == name for client in clients):
-                clients.append(self.client(other, name, types, client_imports, extra=set()))
+        have = {client.name for client in clients}
+        for other in self.chainlets_by_client(used - have):
+            clients.append(self.client(other, client_names[other.id], types, client_imports, extra=set()))
         clients.sort(key=lambda client: client.name)
 
         files["packages/chainsc_generated/__init__.py"] = self.render(
@@ -373,29 +376,50 @@ class _Planner:
             relative.rpartition("/")[2]: (self.program.root / relative).read_bytes() for relative in result.copy_files
         }
 
-    def data_files(self, sliced: Mapping[str, str]) -> dict[str, bytes]:
+    def data_files(self, path_literals: Mapping[str, frozenset[str]]) -> dict[str, bytes]:
         """Files next to a module that its kept code names in a string (`HERE / "prompts"`).
 
         Real chain files read prompts, vocabularies and configs relative to
         `__file__` at import time; Truss copies the whole workspace for that. Only
         the files and directories the kept code names are carried, never code.
+        `path_literals` (module path -> its kept string constants) comes from the
+        slice; the disk is asked once per literal per build, not once per package.
         """
-        root = self.program.root
         found: dict[str, bytes] = {}
-        for module_path, text in sorted(sliced.items()):
+        for module_path, literals in sorted(path_literals.items()):
             base = posixpath.dirname(module_path)
-            for literal in sorted(_path_literals(text)):
-                if posixpath.normpath(literal) in (".", ".."):
-                    continue  # a whole directory is never named by accident like this
-                relative = posixpath.normpath(posixpath.join(base, literal))
-                if relative.startswith(("..", "/")):
-                    continue
-                target = root / relative
-                paths = sorted(target.rglob("*")) if target.is_dir() else [target]
-                for path in paths:
-                    if path.is_file() and path.suffix not in (".py", ".pyc") and not _is_hidden(path.relative_to(root)):
-                        found[path.relative_to(root).as_posix()] = path.read_bytes()
+            for literal in sorted(literals):
+                for relative in self.data_paths(base, literal):
+                    found[relative] = self.data_bytes(relative)
         return found
+
+    def data_paths(self, base: str, literal: str) -> tuple[str, ...]:
+        """The data files `literal`, written in a module in directory `base`, names (cached)."""
+        key = (base, literal)
+        cached = self._data_paths.get(key)
+        if cached is not None:
+            return cached
+        paths: tuple[str, ...] = ()
+        if posixpath.normpath(literal) not in (".", ".."):  # a whole directory is never named by accident like this
+            relative = posixpath.normpath(posixpath.join(base, literal))
+            if not relative.startswith(("..", "/")):
+                root = self.program.root
+                target = root / relative
+                candidates = sorted(target.rglob("*")) if target.is_dir() else [target]
+                paths = tuple(
+                    path.relative_to(root).as_posix()
+                    for path in candidates
+                    if path.is_file() and path.suffix not in (".py", ".pyc") and not _is_hidden(path.relative_to(root))
+                )
+        self._data_paths[key] = paths
+        return paths
+
+    def data_bytes(self, relative: str) -> bytes:
+        """A data file's bytes, read once per build."""
+        content = self._data_bytes.get(relative)
+        if content is None:
+            content = self._data_bytes[relative] = (self.program.root / relative).read_bytes()
+        return content
 
     def data_dir(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
         """`DockerImage.data_dir` copied to `data/` (files in sorted order, bytes as they are)."""
@@ -408,6 +432,13 @@ class _Planner:
             for path in sorted(root.rglob("*"))
             if path.is_file() and "__pycache__" not in path.parts
         }
+
+    def chainlets_by_client(self, names: set[str]) -> list[ir.Chainlet]:
+        """The Chainlets whose clients are `names`, in chain order."""
+        if self._by_client is None:
+            client_names = self.client_names(self.chain.chainlets[0])
+            self._by_client = {client_names[c.id]: (index, c) for index, c in enumerate(self.chain.chainlets)}
+        return [chainlet for _, chainlet in sorted(self._by_client[name] for name in names if name in self._by_client)]
 
     def client_classes(self, client_names: Mapping[str, str]) -> dict[tuple[str, str], str]:
         """(module, top-level class) of every Chainlet -> its client's name (computed once)."""
@@ -537,17 +568,6 @@ class _Planner:
             secret_keys=chainlet.remote_config.assets.secret_keys,
             is_async=chainlet.endpoint.is_async,
         )
-
-
-def _path_literals(text: str) -> set[str]:
-    """String constants in source that could be relative file or directory names."""
-    literals: set[str] = set()
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            value = node.value
-            if 0 < len(value) < 200 and "\n" not in value and "://" not in value and not value.startswith("/"):
-                literals.add(value)
-    return literals
 
 
 def _is_hidden(path: Path) -> bool:

@@ -69,6 +69,10 @@ class _Statement:
     module_aliases: dict[str, str] = field(default_factory=dict)
     #: For `from local import name`: local name -> (module, imported name).
     from_imports: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: String constants that could name a file next to the module (`HERE / "prompts"`).
+    path_literals: frozenset[str] = frozenset()
+    #: For a class: its path literals when its `remote_config` is cut (None otherwise).
+    path_literals_without_config: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +102,28 @@ def analyse_modules(modules: Mapping[str, ModuleSource]) -> Analysis:
     return Analysis(modules, statements, binders, aliases)
 
 
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """What one package carries of the user's modules."""
+
+    #: Relative path -> the module's sliced text.
+    texts: Mapping[str, str]
+    #: Relative path -> string constants in the kept code that could name a file
+    #: next to the module (collected by the analysis, so no package re-parses its text).
+    path_literals: Mapping[str, frozenset[str]]
+
+
 def slice_modules(
     modules: Mapping[str, ModuleSource], request: SliceRequest, analysis: Analysis | None = None
 ) -> dict[str, str]:
     """Text of every user module the package needs, by relative path."""
+    return dict(slice_package(modules, request, analysis).texts)
+
+
+def slice_package(
+    modules: Mapping[str, ModuleSource], request: SliceRequest, analysis: Analysis | None = None
+) -> Slice:
+    """The sliced text of every user module the package needs, and the path literals it keeps."""
     analysis = analysis or analyse_modules(modules)
     wanted: dict[str, set[str]] = {}
     whole: set[str] = set()
@@ -150,14 +172,33 @@ def slice_modules(
                 for local in statement.module_aliases.values():
                     queue.append((local, "__chainsc_package__"))
 
-    result: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    literals: dict[str, frozenset[str]] = {}
     for module_name in sorted(wanted):
         module = modules[module_name]
         keep = wanted[module_name]
-        result[module.path] = _render(
-            module, analysis.statements[module_name], keep, request.client_classes, request.own_classes
+        # The statements binding a kept name, in source order. Looked up by name, not by
+        # scanning the module: a slice costs what it keeps, not the size of the file.
+        binders = analysis.binders[module_name]
+        kept = sorted(
+            {id(statement): statement for name in keep for statement in binders.get(name, ())}.values(),
+            key=lambda statement: statement.index,
         )
-    return result
+        texts[module.path] = _render(module, kept, request.client_classes, request.own_classes)
+        literals[module.path] = _kept_literals(module.name, kept, request)
+    return Slice(texts, literals)
+
+
+def _kept_literals(module_name: str, kept: Sequence[_Statement], request: SliceRequest) -> frozenset[str]:
+    """The path literals of the kept statements, as `_render` keeps them."""
+    found: set[str] = set()
+    for statement in kept:
+        key = (module_name, _class_name(statement))
+        if key in request.own_classes and statement.path_literals_without_config is not None:
+            found |= statement.path_literals_without_config
+        elif key not in request.client_classes or key in request.own_classes:
+            found |= statement.path_literals
+    return frozenset(found)
 
 
 def _parents_of(module_name: str, modules: Mapping[str, ModuleSource]) -> list[str]:
@@ -177,12 +218,35 @@ def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource]) -> list[
     for index, node in enumerate(module.tree.body):
         statement = _Statement(index, node)
         _collect_binds(node, statement, module, modules)
-        statement.uses = _names_used(node, statement)
         if isinstance(node, ast.ClassDef) and any(_is_remote_config(item) for item in node.body):
-            # A Chainlet's `remote_config` is cut (compiled into config.yaml): what only it uses is not needed.
-            parts: list[ast.AST] = [*node.bases, *node.keywords, *node.decorator_list]
-            parts += [item for item in node.body if not _is_remote_config(item)]
-            statement.uses_without_config = set().union(*(_names_used(part) for part in parts))
+            # A Chainlet's `remote_config` is cut (compiled into config.yaml): what only it uses is
+            # not needed. Each part is scanned once; the two views are unions over the parts.
+            config_parts = [item for item in node.body if _is_remote_config(item)]
+            other_parts: list[ast.AST] = [*node.bases, *node.keywords, *node.decorator_list]
+            other_parts += getattr(node, "type_params", [])  # Python 3.12+
+            other_parts += [item for item in node.body if not _is_remote_config(item)]
+            tracker = _NameTracker()
+            kept_names: set[str] = set()
+            kept_literals: set[str] = set()
+            for part in other_parts:
+                tracker.scan(part, kept_names, kept_literals)
+            config_names: set[str] = set()
+            config_literals: set[str] = set()
+            for part in config_parts:
+                tracker.scan(part, config_names, config_literals)
+            tracker.finish(statement)
+            statement.uses = kept_names | config_names
+            statement.uses_without_config = kept_names
+            statement.path_literals = frozenset(kept_literals | config_literals)
+            statement.path_literals_without_config = frozenset(kept_literals)
+        else:
+            tracker = _NameTracker()
+            names: set[str] = set()
+            literals: set[str] = set()
+            tracker.scan(node, names, literals)
+            tracker.finish(statement)
+            statement.uses = names
+            statement.path_literals = frozenset(literals)
         if _is_docstring(node, index) or _is_future_import(node):
             statement.binds.add("__chainsc_package__")
         statements.append(statement)
@@ -243,31 +307,48 @@ def _target_names(node: ast.expr) -> set[str]:
     return set()
 
 
-def _names_used(node: ast.AST, statement: _Statement | None = None) -> set[str]:
-    """Every name read anywhere in the statement, string annotations included.
+class _NameTracker:
+    """One walk over a statement's parts: the names read, `name.attr` reads, path literals."""
 
-    With `statement`, also records its `name.attr` reads and the names read bare.
-    """
-    used: set[str] = set()
-    loads: dict[str, int] = {}
-    as_base: dict[str, int] = {}
-    for child in ast.walk(node):
-        if isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name):
-            as_base[child.value.id] = as_base.get(child.value.id, 0) + 1
-            if statement is not None:
-                statement.attributes.setdefault(child.value.id, set()).add(child.attr)
-        elif isinstance(child, ast.Name):
-            used.add(child.id)
-            loads[child.id] = loads.get(child.id, 0) + 1
-        elif isinstance(child, ast.Constant) and isinstance(child.value, str) and _looks_like_annotation(child.value):
-            try:
-                parsed = ast.parse(child.value, mode="eval")
-            except SyntaxError:
-                continue
-            used.update(n.id for n in ast.walk(parsed) if isinstance(n, ast.Name))
-    if statement is not None:
-        statement.bare = {name for name, count in loads.items() if count > as_base.get(name, 0)}
-    return used
+    __slots__ = ("as_base", "attributes", "loads")
+
+    def __init__(self) -> None:
+        self.attributes: dict[str, set[str]] = {}
+        self.loads: dict[str, int] = {}
+        self.as_base: dict[str, int] = {}
+
+    def scan(self, node: ast.AST, used: set[str], literals: set[str]) -> None:
+        """Add every name read in `node` (string annotations included) and its path literals."""
+        loads, as_base, attributes = self.loads, self.as_base, self.attributes
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name):
+                used.add(child.id)
+                loads[child.id] = loads.get(child.id, 0) + 1
+            elif isinstance(child, ast.Attribute):
+                base = child.value
+                if isinstance(base, ast.Name):
+                    as_base[base.id] = as_base.get(base.id, 0) + 1
+                    attributes.setdefault(base.id, set()).add(child.attr)
+            elif isinstance(child, ast.Constant) and isinstance(child.value, str):
+                value = child.value
+                if _is_path_literal(value):
+                    literals.add(value)
+                if _looks_like_annotation(value):
+                    try:
+                        parsed = ast.parse(value, mode="eval")
+                    except SyntaxError:
+                        continue
+                    used.update(n.id for n in ast.walk(parsed) if isinstance(n, ast.Name))
+
+    def finish(self, statement: _Statement) -> None:
+        """Record the `name.attr` reads and the names read bare on `statement`."""
+        statement.attributes = self.attributes
+        statement.bare = {name for name, count in self.loads.items() if count > self.as_base.get(name, 0)}
+
+
+def _is_path_literal(value: str) -> bool:
+    """Could this string constant be a relative file or directory name?"""
+    return 0 < len(value) < 200 and "\n" not in value and "://" not in value and not value.startswith("/")
 
 
 _IDENTIFIER_EXPR = re.compile(r"^[A-Za-z_][\w.\[\], |]*$")
@@ -290,18 +371,16 @@ def _is_future_import(node: ast.stmt) -> bool:
 
 def _render(
     module: ModuleSource,
-    statements: Sequence[_Statement],
-    keep: set[str],
+    kept: Sequence[_Statement],
     client_classes: Mapping[tuple[str, str], str],
     own_classes: frozenset[tuple[str, str]],
 ) -> str:
+    """The module's text with only the `kept` statements (in source order), rewritten where needed."""
     lines = _lines_of(module)
     pieces: list[str] = []
     previous_end = 0
     previous_was_client = False
-    for statement in statements:
-        if not statement.binds & keep:
-            continue
+    for statement in kept:
         node = statement.node
         first, last = _extent(statement, lines)
         key = (module.name, node.name) if isinstance(node, ast.ClassDef) else None
