@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from compiler.cli import console_main
+from compiler.cli import main
 
-console_main()
+raise SystemExit(main())

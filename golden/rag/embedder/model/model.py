@@ -25,5 +25,5 @@ class Model(serving.ChainletModel):
     secret_keys = ("hf_access_token",)
 
     async def predict(self, inputs: dict[str, object]) -> object:
-        """Validate `inputs`, call the endpoint, return its JSON-ready result."""
-        return await self._predict_async(inputs)
+        """Validate `inputs`, call the endpoint, return its JSON-ready result (or a 422/500 reply)."""
+        return await self._truss_predict_async(inputs)

@@ -25,5 +25,5 @@ class Model(serving.ChainletModel):
     secret_keys = ()
 
     def predict(self, inputs: dict[str, object]) -> object:
-        """Validate `inputs`, call the endpoint, return its JSON-ready result."""
-        return self._predict_sync(inputs)
+        """Validate `inputs`, call the endpoint, return its JSON-ready result (or a 422/500 reply)."""
+        return self._truss_predict_sync(inputs)

@@ -5,8 +5,10 @@ the generated `Model`.
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
 packages). `model/model.py` subclasses `ChainletModel`, sets `chainlet_cls`, `endpoint`,
 `dependencies`, `context_param` and `secret_keys`, and defines `predict` (sync endpoint) or
-`async predict` (async endpoint) calling `_predict_sync` / `_predict_async`: Truss calls a
-coroutine function `predict` on its event loop and a plain one in a worker thread.
+`async predict` (async endpoint) calling `_truss_predict_sync` / `_truss_predict_async`:
+Truss calls a coroutine function `predict` on its event loop and a plain one in a worker
+thread. Those turn a bad request and a user exception into the same 422 and 500 replies
+as the standalone `server.py`.
 
 Imports `.binary`, `.definitions`, `.errors`, `.transport`; never imports `compiler`.
 """
@@ -14,6 +16,8 @@ Imports `.binary`, `.definitions`, `.errors`, `.transport`; never imports `compi
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import sysconfig
 import traceback
@@ -49,6 +53,8 @@ __all__ = [
     "secret_env_var",
     "validation_error_body",
 ]
+
+_LOG = logging.getLogger(__name__)
 
 #: The API key this Chainlet sends to its dependencies (else the secret
 #: `baseten_chain_api_key`, as on Baseten).
@@ -372,14 +378,59 @@ class ChainletModel:
             f"`{type(result).__name__}`, which does not match its return annotation: {exc}"
         )
 
+    def _truss_predict_sync(self, inputs: Mapping[str, object] | bytes | str) -> Any:
+        """`predict` on a Truss server: `_predict_sync`, with failures as error replies.
+
+        A request that does not match the endpoint gets `server.py`'s 422 body and an
+        exception in user code its 500 body (`{"error": RemoteErrorDetail}`), so a
+        chainsc client reads them the same way from either server. Outside a Truss
+        server (no Starlette), the exception propagates.
+        """
+        try:
+            arguments = self._arguments(inputs)
+        except pydantic.ValidationError as exc:
+            reply = _json_reply(422, validation_error_body(exc))
+            if reply is None:
+                raise
+            return reply
+        try:
+            return self._call_sync(arguments)
+        except Exception as exc:
+            reply = _json_reply(500, error_detail(exc))
+            if reply is None:
+                raise
+            _LOG.exception("`%s.%s` failed", self._name(), self.endpoint.name)
+            return reply
+
+    async def _truss_predict_async(self, inputs: Mapping[str, object] | bytes | str) -> Any:
+        """`predict` on a Truss server, async: as `_truss_predict_sync`."""
+        try:
+            arguments = self._arguments(inputs)
+        except pydantic.ValidationError as exc:
+            reply = _json_reply(422, validation_error_body(exc))
+            if reply is None:
+                raise
+            return reply
+        try:
+            return await self._call_async(arguments)
+        except Exception as exc:
+            reply = _json_reply(500, error_detail(exc))
+            if reply is None:
+                raise
+            _LOG.exception("`%s.%s` failed", self._name(), self.endpoint.name)
+            return reply
+
     def _predict_sync(self, inputs: Mapping[str, object] | bytes | str) -> Any:
         """Run a sync endpoint: the JSON-able result, or the iterator of chunks.
 
         Args:
             inputs: the request: parsed JSON (from Truss) or the raw JSON body.
         """
+        return self._call_sync(self._arguments(inputs))
+
+    def _call_sync(self, arguments: Mapping[str, Any]) -> Any:
+        """Call a sync endpoint with validated arguments (see `_predict_sync`)."""
         chainlet = self._loaded()
-        arguments = self._arguments(inputs)
         if self.endpoint.is_async:
             raise ChainsRuntimeError(
                 f"`{self._name()}.{self.endpoint.name}` is async: use `_predict_async`."
@@ -393,8 +444,11 @@ class ChainletModel:
         Streams are returned as async iterators. A sync endpoint runs in a worker thread
         (a sync stream: each step).
         """
+        return await self._call_async(self._arguments(inputs))
+
+    async def _call_async(self, arguments: Mapping[str, Any]) -> Any:
+        """Call the endpoint with validated arguments from async code (see `_predict_async`)."""
         chainlet = self._loaded()
-        arguments = self._arguments(inputs)
         method = getattr(chainlet, self.endpoint.name)
         if self.endpoint.is_streaming:
             chunks = method(**arguments)
@@ -407,6 +461,19 @@ class ChainletModel:
 
 
 # Error bodies ###########################################################################
+
+
+def _json_reply(status: int, body: Mapping[str, Any]) -> Any:
+    """A Starlette JSON response (a Truss server sends it as it is), or None without Starlette."""
+    try:
+        from starlette.responses import Response  # noqa: PLC0415 - only on a Truss server
+    except ImportError:
+        return None
+    return Response(
+        content=json.dumps(body).encode("utf-8"),
+        status_code=status,
+        media_type="application/json",
+    )
 
 
 def _user_frames(
