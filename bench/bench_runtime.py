@@ -7,7 +7,8 @@ that calls it once, or `fan_out` times concurrently), builds it with the real
 ``chainsc build`` and starts each package's generated ``server.py`` on 127.0.0.1.
 Next to them, in the same run, it starts a bare baseline: a minimal raw ASGI echo on
 uvicorn (httptools, uvloop) and a bare one-hop forwarder (raw ASGI + one
-``httpx.AsyncClient``) in front of it. Every server process runs under a
+``aiohttp.ClientSession``, the runtime's async client, set up as the runtime does) in
+front of it. Every server process runs under a
 ``gc.callbacks`` hook (for the generated servers, a wrapper that then runs
 ``server.py``) that writes its collections and pause times at exit.
 
@@ -52,6 +53,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -196,31 +198,40 @@ async def bare_echo(scope: Scope, receive: Receive, send: Send) -> None:
 class BareForwarder:
     """The bare one-hop baseline: POST the body upstream, reply with its reply.
 
+    It uses the HTTP client of the runtime's async calls (`runtime_lib.transport`), set
+    up the same way: one `aiohttp.ClientSession` whose `TCPConnector` keeps up to 300
+    connections (`RPCOptions().concurrency_limit`), idle ones for 4 s.
     `?n=K` sends K concurrent upstream calls (the fan-out) and replies with the last.
     """
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/") + "/run_remote"
-        self.client: httpx.AsyncClient | None = None
+        self.session: aiohttp.ClientSession | None = None
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        """One upstream call: its status and body."""
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                headers=HEADERS,
+                connector=aiohttp.TCPConnector(limit=300, limit_per_host=0, keepalive_timeout=4.0),
+                timeout=aiohttp.ClientTimeout(total=600.0),
+                trust_env=False,
+            )
+        async with self.session.post(self.upstream, data=body) as reply:
+            return reply.status, await reply.read()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         body = await _read_body(receive)
-        if self.client is None:
-            limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
-            self.client = httpx.AsyncClient(headers=HEADERS, limits=limits)
-        client = self.client
         query = scope["query_string"]
         fan_out = int(query[2:]) if query.startswith(b"n=") else 0
         if fan_out:
-            replies = await asyncio.gather(
-                *(client.post(self.upstream, content=body) for _ in range(fan_out))
-            )
-            reply = replies[-1]
+            replies = await asyncio.gather(*(self.post(body) for _ in range(fan_out)))
+            status, content = replies[-1]
         else:
-            reply = await client.post(self.upstream, content=body)
-        await _reply(send, reply.content, reply.status_code)
+            status, content = await self.post(body)
+        await _reply(send, content, status)
 
 
 def serve_bare(app: Callable[[Scope, Receive, Send], Awaitable[None]], port: int) -> None:
@@ -469,7 +480,7 @@ def machine_info() -> list[tuple[str, str]]:
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     wrk_version = (wrk.stdout + wrk.stderr).split(" [")[0].strip()
     versions = ", ".join(
-        f"{name} {metadata.version(name)}" for name in ("uvicorn", "httptools", "uvloop", "httpx", "pydantic")
+        f"{name} {metadata.version(name)}" for name in ("uvicorn", "httptools", "uvloop", "aiohttp", "httpx", "pydantic")
     )
     return [
         ("CPU", cpu_model),

@@ -47,6 +47,8 @@ RUNTIME_VERSION = "0.4.0"
 
 #: pip requirements of the runtime; the emitters copy them into requirements.txt.
 REQUIREMENTS: tuple[str, ...] = (
+    # Async calls to dependencies (`.transport`); sync ones use httpx.
+    "aiohttp>=3.9,<4",
     "httpx>=0.27,<1",
     # The body of `use_binary=True` calls (`.binary`).
     "msgpack>=1.0,<2",

@@ -87,6 +87,8 @@ class ClientView:
     output: str
     #: The type the output adapter validates, built once at import (None for streams).
     output_adapter: str | None
+    #: Streams: the target's `streaming_read_timeout` (seconds to wait for each chunk).
+    streaming_read_timeout: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,6 +535,9 @@ class _Planner:
             returns=returns,
             output=output,
             output_adapter=adapter,
+            streaming_read_timeout=(
+                target.remote_config.options.streaming_read_timeout if endpoint.is_streaming else None
+            ),
         )
 
     def model_context(self, chainlet: ir.Chainlet, client_names: Mapping[str, str]) -> ModelContext:

@@ -27,6 +27,8 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    #: The caller's TCP port: one per connection.
+    client_port: int = 0
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -40,7 +42,12 @@ class Reply:
     #: When set, sent chunked, one write per item; `gate` (if any) is awaited after the first.
     chunks: list[bytes] | None = None
     gate: threading.Event | None = None
+    #: Before the reply starts.
     delay: float = 0.0
+    #: Between two chunks.
+    chunk_delay: float = 0.0
+    #: Close the connection after the chunks, without the chunked body's end.
+    cut: bool = False
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -75,7 +82,10 @@ class ScriptedServer:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 request = Request(
-                    self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    self.client_address[1],
                 )
                 with outer._lock:
                     outer.requests.append(request)
@@ -102,6 +112,11 @@ class ScriptedServer:
                         self.wfile.flush()
                         if index == 0 and reply.gate is not None:
                             reply.gate.wait(5)
+                        if index < len(reply.chunks) - 1:
+                            time.sleep(reply.chunk_delay)
+                    if reply.cut:
+                        self.close_connection = True
+                        return
                     self.wfile.write(b"0\r\n\r\n")
                     return
                 if isinstance(reply.body, bytes):

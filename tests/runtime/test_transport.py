@@ -8,9 +8,9 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pydantic
 import pytest
@@ -366,6 +366,57 @@ def test_transport_stream_holds_the_slot_until_the_stream_ends() -> None:
         client.close()
 
 
+def test_transport_astream_holds_the_slot_until_the_stream_ends() -> None:
+    async def main() -> None:
+        async with make(server.url, concurrency_limit=1) as client:
+            stream = client._astream({})
+            assert await anext(stream) == b"a"
+            assert client._async_slots.locked()
+            assert [chunk async for chunk in stream] == [b"b"]
+            assert not client._async_slots.locked()
+            # Left early: the slot is released, the connection is not reused.
+            left = cast(AsyncGenerator[bytes, None], client._astream({}))
+            assert await anext(left) == b"a"
+            await left.aclose()
+            assert not client._async_slots.locked()
+            assert [chunk async for chunk in client._astream({})] == [b"a", b"b"]
+
+    with ScriptedServer(lambda request: Reply(chunks=[b"a", b"b"])) as server:
+        asyncio.run(main())
+    assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_transport_stream_cut_after_it_started_is_a_clear_error(
+    asynchronous: bool,
+) -> None:
+    received: list[bytes] = []
+    with ScriptedServer(lambda request: Reply(chunks=[b"a"], cut=True)) as server:
+        client = make(server.url, retries=3)
+        with pytest.raises(ChainletUnavailableError) as info:
+            read_stream(client, asynchronous=asynchronous, into=received)
+    assert received == [b"a"]
+    assert str(info.value).startswith(
+        f"The stream of Chainlet `Worker` ({server.url}/run_remote) broke: "
+    )
+    assert len(server.requests) == 1
+
+
+def test_transport_async_calls_reuse_pooled_connections(echo: ScriptedServer) -> None:
+    async def main() -> None:
+        async with make(echo.url) as client:
+            for n in range(5):
+                assert await client._acall({"n": n}, ANY) == {"n": n}
+            assert await asyncio.gather(
+                *(client._acall({"n": n}, ANY) for n in range(4))
+            ) == [{"n": n} for n in range(4)]
+
+    asyncio.run(main())
+    ports = [request.client_port for request in echo.requests]
+    assert len(set(ports[:5])) == 1  # one keep-alive connection, one call at a time
+    assert len(set(ports)) <= 4
+
+
 def test_transport_astream_str_and_bytes() -> None:
     gate = threading.Event()
     chunks = [b"x" + EURO[:2], EURO[2:], b"!"]
@@ -392,6 +443,93 @@ def test_transport_stream_error_before_first_chunk_is_raised() -> None:
         pytest.raises(ValueError, match="n is missing"),
     ):
         list(client._stream({}, str))
+
+
+def read_stream(
+    client: Client, *, asynchronous: bool, into: list[bytes] | None = None
+) -> list[bytes]:
+    """The chunks of a `_stream` / `_astream` of `client`, appended as they arrive."""
+    received = [] if into is None else into
+    if not asynchronous:
+        with client:
+            for chunk in client._stream({}):
+                received.append(chunk)
+        return received
+
+    async def main() -> None:
+        async with client:
+            async for chunk in client._astream({}):
+                received.append(chunk)
+
+    asyncio.run(main())
+    return received
+
+
+class PatientClient(Client):
+    """Waits up to 1.5 s for each chunk: longer than its `timeout_sec` in these tests."""
+
+    STREAMING_READ_TIMEOUT_SEC: ClassVar[float | None] = 1.5
+
+
+class ImpatientClient(Client):
+    STREAMING_READ_TIMEOUT_SEC: ClassVar[float | None] = 0.4
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_transport_stream_read_timeout_is_per_chunk_not_total(
+    asynchronous: bool,
+) -> None:
+    # Each gap (0.8 s) is above `timeout_sec` and below the read timeout; the whole
+    # stream (2.4 s) is above both.
+    chunks = [b"a", b"b", b"c", b"d"]
+    with ScriptedServer(
+        lambda request: Reply(chunks=chunks, chunk_delay=0.8)
+    ) as server:
+        client = PatientClient(
+            service="Worker", url=server.url, options=RPCOptions(timeout_sec=0.5)
+        )
+        assert read_stream(client, asynchronous=asynchronous) == chunks
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_transport_stream_gap_above_read_timeout_names_the_service(
+    asynchronous: bool,
+) -> None:
+    received: list[bytes] = []
+    with ScriptedServer(
+        lambda request: Reply(chunks=[b"first", b"late"], chunk_delay=3.0)
+    ) as server:
+        client = ImpatientClient(
+            service="Worker", url=server.url, options=RPCOptions(retries=3)
+        )
+        with pytest.raises(ChainletTimeoutError) as info:
+            read_stream(client, asynchronous=asynchronous, into=received)
+    assert received == [b"first"]
+    assert isinstance(info.value, TimeoutError)
+    assert info.value.service == "Worker"
+    assert str(info.value) == (
+        f"Timeout reading the stream of Chainlet `Worker` ({server.url}/run_remote): "
+        "no chunk within 0.4 s (the stream read timeout)."
+    )
+    assert len(server.requests) == 1  # a stream that started is never retried
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_transport_stream_reply_must_start_within_timeout_sec(
+    asynchronous: bool,
+) -> None:
+    with ScriptedServer(lambda request: Reply(chunks=[b"a"], delay=1.5)) as server:
+        client = PatientClient(
+            service="Worker",
+            url=server.url,
+            options=RPCOptions(timeout_sec=0.3, retries=2),
+        )
+        with pytest.raises(
+            ChainletTimeoutError,
+            match=r"Timeout calling Chainlet `Worker` .*: no reply within 0\.3 s "
+            r"\(2 attempts\)",
+        ):
+            read_stream(client, asynchronous=asynchronous)
 
 
 def test_transport_service_url_from_map_and_override() -> None:

@@ -1,8 +1,8 @@
 """HTTP transport: the base of generated dependency clients, and service discovery.
 
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
-packages). Imports the standard library, httpx, pydantic and `.definitions`/`.errors`;
-never imports `compiler`.
+packages). Imports the standard library, aiohttp (async calls), httpx (sync calls),
+pydantic and `.binary`/`.definitions`/`.errors`; never imports `compiler`.
 
 Wire protocol (one call): `POST {url}/run_remote`, body = a JSON object of the endpoint's
 arguments by name, reply = the JSON of the return value (or, for a streaming endpoint, the
@@ -28,6 +28,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, ClassVar, TypeVar, overload
 
+import aiohttp
 import httpx
 import pydantic
 import pydantic_core
@@ -65,6 +66,12 @@ SERVICES_ENV_VAR = "CHAINSC_SERVICES"
 #: HTTP statuses that mean "try again": the service is (re)starting or overloaded.
 RETRY_STATUSES = frozenset({502, 503, 504})
 _ERROR_SNIPPET_CHARS = 500
+#: Seconds an idle pooled connection is kept: below the 5 s after which uvicorn (the
+#: generated `server.py`) closes an idle keep-alive connection, so that a request is
+#: not sent on a connection the server is closing.
+_KEEPALIVE_SEC = 4.0
+#: What a failed async attempt raises: connection errors, broken replies, timeouts.
+_ASYNC_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
 
 def upper_snake(name: str) -> str:
@@ -118,12 +125,49 @@ def encode_arguments(arguments: Mapping[str, object]) -> bytes:
     return pydantic_core.to_json(dict(arguments), by_alias=True)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+class _Reply:
+    """A final HTTP reply whose body has been read (from httpx or aiohttp)."""
+
+    __slots__ = ("body", "headers", "reason", "status")
+
+    def __init__(
+        self, status: int, reason: str, headers: Mapping[str, str], body: bytes
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        #: Case-insensitive (httpx's `Headers`, aiohttp's `CIMultiDictProxy`).
+        self.headers = headers
+        self.body = body
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> _Reply:
+        """The reply of an httpx response whose body has been read."""
+        return cls(
+            response.status_code,
+            response.reason_phrase,
+            response.headers,
+            response.content,
+        )
+
+    def retry_after(self) -> float | None:
+        """Seconds from `Retry-After` (a number of seconds), if any."""
+        try:
+            return max(0.0, float(self.headers.get("retry-after", "")))
+        except ValueError:
+            return None
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+async def _read_reply(response: aiohttp.ClientResponse) -> _Reply:
+    """Read an aiohttp response's body: the reply (the connection goes back to the pool)."""
+    body = await response.read()
+    return _Reply(response.status, response.reason or "", response.headers, body)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError)
 
 
 def _field_errors(body: object) -> list[dict[str, object]]:
@@ -145,21 +189,32 @@ class ChainletClient:
 
     A generated client adds the target's `run_remote` with the target's signature and
     calls `_call` / `_acall` / `_stream` / `_astream` with the arguments by name. Each
-    instance keeps one pooled `httpx.Client` and one `httpx.AsyncClient` (created on
-    first use; the async one belongs to the event loop that first uses it), and limits
-    the requests in flight to `options.concurrency_limit`, separately for sync and async
-    calls. `close()` / `aclose()` release the connections.
+    instance keeps two connection pools, created on first use: an `httpx.Client` for
+    sync calls and an `aiohttp.ClientSession` for async ones (it belongs to the event
+    loop that first uses it). The requests in flight are limited to
+    `options.concurrency_limit`, separately for sync and async calls, and each pool
+    keeps up to that many connections alive. `close()` / `aclose()` release them.
 
     Calls are retried per `options` (see `RPCOptions`): up to `retries` attempts in all,
-    each with `timeout_sec`, on connection errors, timeouts and HTTP 502/503/504, with
-    exponential backoff and jitter (`BACKOFF_BASE_SEC` doubled per attempt, capped at
-    `BACKOFF_MAX_SEC`, at least `Retry-After`). No other status is retried.
+    on connection errors, timeouts and HTTP 502/503/504, with exponential backoff and
+    jitter (`BACKOFF_BASE_SEC` doubled per attempt, capped at `BACKOFF_MAX_SEC`, at
+    least `Retry-After`). No other status is retried, and a stream only before its
+    reply started.
+
+    Timeouts: a call's attempt gets `timeout_sec` in all. A stream's reply must start
+    within `timeout_sec` (and the read timeout); after that, each wait for the next
+    chunk may last the read timeout, however long the whole stream takes. The read
+    timeout is `STREAMING_READ_TIMEOUT_SEC`: the target's
+    `ChainletOptions.streaming_read_timeout`, which the generated client sets
+    (`timeout_sec` when None).
     """
 
     #: Appended to the base URL; the path of the endpoint.
     ENDPOINT_PATH: ClassVar[str] = "/run_remote"
     BACKOFF_BASE_SEC: ClassVar[float] = 0.25
     BACKOFF_MAX_SEC: ClassVar[float] = 8.0
+    #: The longest wait between two chunks of a stream (None: `timeout_sec`).
+    STREAMING_READ_TIMEOUT_SEC: ClassVar[float | None] = None
 
     def __init__(
         self,
@@ -186,6 +241,8 @@ class ChainletClient:
         self._limit = max(1, self._options.concurrency_limit)
         self._binary = self._options.use_binary
         self._encode_body: Callable[[Mapping[str, object]], bytes] = encode_arguments
+        timeout = self._options.timeout_sec
+        self._read_timeout = self.STREAMING_READ_TIMEOUT_SEC or timeout
         if self._binary:
             self._encode_body = binary.encode_arguments
             self._headers = {
@@ -200,7 +257,13 @@ class ChainletClient:
         self._async_slots = asyncio.Semaphore(self._limit)
         self._lock = threading.Lock()
         self._sync_client: httpx.Client | None = None
-        self._async_client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
+        # A stream reads with the stream read timeout, and its reply must start within
+        # `timeout_sec` (bounded separately when that is the shorter one).
+        self._stream_timeout = aiohttp.ClientTimeout(
+            total=None, connect=timeout, sock_read=self._read_timeout
+        )
+        self._stream_start_sec = timeout if timeout < self._read_timeout else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(service={self._service!r}, url={self._url!r})"
@@ -216,9 +279,9 @@ class ChainletClient:
 
     async def aclose(self) -> None:
         """Close both connection pools."""
-        client, self._async_client = self._async_client, None
-        if client is not None:
-            await client.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
         self.close()
 
     def __enter__(self) -> Self:
@@ -240,26 +303,31 @@ class ChainletClient:
                 if self._sync_client is None:
                     self._sync_client = httpx.Client(
                         headers=self._headers,
-                        timeout=self._timeout(),
-                        limits=self._limits(),
+                        timeout=httpx.Timeout(self._options.timeout_sec),
+                        limits=httpx.Limits(
+                            max_connections=self._limit,
+                            max_keepalive_connections=self._limit,
+                            keepalive_expiry=_KEEPALIVE_SEC,
+                        ),
                     )
                 client = self._sync_client
         return client
 
-    def _async(self) -> httpx.AsyncClient:
-        if self._async_client is None:
-            self._async_client = httpx.AsyncClient(
-                headers=self._headers, timeout=self._timeout(), limits=self._limits()
+    def _async(self) -> aiohttp.ClientSession:
+        """The async pool (created on first use, in the running event loop)."""
+        session = self._session
+        if session is None or session.closed:
+            session = self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                connector=aiohttp.TCPConnector(
+                    limit=self._limit,
+                    limit_per_host=0,
+                    keepalive_timeout=_KEEPALIVE_SEC,
+                ),
+                timeout=aiohttp.ClientTimeout(total=self._options.timeout_sec),
+                trust_env=False,
             )
-        return self._async_client
-
-    def _timeout(self) -> httpx.Timeout:
-        return httpx.Timeout(self._options.timeout_sec)
-
-    def _limits(self) -> httpx.Limits:
-        return httpx.Limits(
-            max_connections=self._limit, max_keepalive_connections=self._limit
-        )
+        return session
 
     # Calls ##############################################################################
 
@@ -269,15 +337,15 @@ class ChainletClient:
         """Call the endpoint and validate the reply with `output` (blocking)."""
         response = self._send_sync(self._encode_body(arguments), stream=False)
         self._sync_slots.release()
-        return self._result(response, output)
+        return self._result(_Reply.of(response), output)
 
     async def _acall(
         self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
     ) -> _T:
         """Call the endpoint and validate the reply with `output`."""
-        response = await self._send_async(self._encode_body(arguments), stream=False)
-        self._async_slots.release()
-        return self._result(response, output)
+        return self._result(
+            await self._send_async(self._encode_body(arguments)), output
+        )
 
     @overload
     def _stream(
@@ -307,10 +375,16 @@ class ChainletClient:
     def _stream_bytes(self, arguments: Mapping[str, object]) -> Iterator[bytes]:
         response = self._send_sync(self._encode_body(arguments), stream=True)
         try:
-            if response.is_error:
-                response.read()
-                raise self._error(response)
             try:
+                if response.is_error:
+                    response.read()
+                    raise self._error(_Reply.of(response))
+                # The reply started: from now on, wait up to the stream read timeout
+                # for each chunk (httpx reads the timeouts of a request when its body
+                # is read).
+                response.request.extensions["timeout"] = httpx.Timeout(
+                    self._options.timeout_sec, read=self._read_timeout
+                ).as_dict()
                 yield from response.iter_bytes()
             except httpx.TransportError as exc:
                 raise self._broken(exc) from exc
@@ -349,18 +423,25 @@ class ChainletClient:
     async def _astream_bytes(
         self, arguments: Mapping[str, object]
     ) -> AsyncIterator[bytes]:
-        response = await self._send_async(self._encode_body(arguments), stream=True)
+        response = await self._open_async_stream(self._encode_body(arguments))
+        finished = False
         try:
-            if response.is_error:
-                await response.aread()
-                raise self._error(response)
             try:
-                async for chunk in response.aiter_bytes():
-                    yield chunk
-            except httpx.TransportError as exc:
+                if response.status >= 400:
+                    raise self._error(await _read_reply(response))
+                # One item per HTTP chunk (or per part of one, as its bytes arrive).
+                async for chunk, _ in response.content.iter_chunks():
+                    if chunk:
+                        yield chunk
+            except _ASYNC_ERRORS as exc:
                 raise self._broken(exc) from exc
+            finished = True
         finally:
-            await response.aclose()
+            # A stream left before its end cannot go back to the pool.
+            if finished:
+                response.release()
+            else:
+                response.close()
             self._async_slots.release()
 
     async def _astream_text(
@@ -376,10 +457,23 @@ class ChainletClient:
     # Attempts ###########################################################################
 
     def _send_sync(self, body: bytes, *, stream: bool) -> httpx.Response:
-        """POST with retries. Returns a final response *holding a sync slot*."""
+        """POST with retries. Returns a final response *holding a sync slot*.
+
+        A stream's reply must start within `timeout_sec` and the stream read timeout.
+        """
         client = self._sync()
-        request = client.build_request("POST", self._target, content=body)
-        failure: httpx.TransportError | httpx.Response | None = None
+        timeout = self._options.timeout_sec
+        request = client.build_request(
+            "POST",
+            self._target,
+            content=body,
+            timeout=(
+                httpx.Timeout(timeout, read=min(timeout, self._read_timeout))
+                if stream
+                else httpx.USE_CLIENT_DEFAULT
+            ),
+        )
+        failure: httpx.TransportError | _Reply | None = None
         for attempt in range(1, self._attempts + 1):
             if failure is not None:
                 time.sleep(self._backoff(attempt - 1, failure))
@@ -397,48 +491,77 @@ class ChainletClient:
                 return response
             response.close()
             self._sync_slots.release()
-            failure = response
+            failure = _Reply(
+                response.status_code, response.reason_phrase, response.headers, b""
+            )
         assert failure is not None  # at least one attempt ran
-        raise self._exhausted(failure) from (
+        raise self._exhausted(failure, stream=stream) from (
             failure if isinstance(failure, Exception) else None
         )
 
-    async def _send_async(self, body: bytes, *, stream: bool) -> httpx.Response:
-        """Async `_send_sync`. Returns a final response *holding an async slot*."""
-        client = self._async()
-        request = client.build_request("POST", self._target, content=body)
-        failure: httpx.TransportError | httpx.Response | None = None
+    async def _send_async(self, body: bytes) -> _Reply:
+        """POST with retries; the final reply (the slot is released)."""
+        session = self._async()
+        failure: BaseException | _Reply | None = None
+        for attempt in range(1, self._attempts + 1):
+            if failure is not None:
+                await asyncio.sleep(self._backoff(attempt - 1, failure))
+            async with self._async_slots:
+                try:
+                    async with session.post(self._target, data=body) as response:
+                        reply = await _read_reply(response)
+                except _ASYNC_ERRORS as exc:
+                    failure = exc
+                    continue
+            if reply.status not in RETRY_STATUSES:
+                return reply
+            failure = reply
+        assert failure is not None  # at least one attempt ran
+        raise self._exhausted(failure, stream=False) from (
+            failure if isinstance(failure, BaseException) else None
+        )
+
+    async def _open_async_stream(self, body: bytes) -> aiohttp.ClientResponse:
+        """POST with retries until a reply starts: it *holds an async slot*."""
+        session = self._async()
+        failure: BaseException | _Reply | None = None
         for attempt in range(1, self._attempts + 1):
             if failure is not None:
                 await asyncio.sleep(self._backoff(attempt - 1, failure))
             await self._async_slots.acquire()
             try:
-                response = await client.send(request, stream=stream)
-            except httpx.TransportError as exc:
+                request = session.post(
+                    self._target, data=body, timeout=self._stream_timeout
+                )
+                if self._stream_start_sec is None:
+                    response = await request
+                else:
+                    response = await asyncio.wait_for(request, self._stream_start_sec)
+            except _ASYNC_ERRORS as exc:
                 self._async_slots.release()
                 failure = exc
                 continue
             except BaseException:
                 self._async_slots.release()
                 raise
-            if response.status_code not in RETRY_STATUSES:
+            if response.status not in RETRY_STATUSES:
                 return response
-            await response.aclose()
+            response.close()
             self._async_slots.release()
-            failure = response
+            failure = _Reply(
+                response.status, response.reason or "", response.headers, b""
+            )
         assert failure is not None  # at least one attempt ran
-        raise self._exhausted(failure) from (
-            failure if isinstance(failure, Exception) else None
+        raise self._exhausted(failure, stream=True) from (
+            failure if isinstance(failure, BaseException) else None
         )
 
-    def _backoff(
-        self, attempt: int, failure: httpx.TransportError | httpx.Response
-    ) -> float:
+    def _backoff(self, attempt: int, failure: BaseException | _Reply) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         ceiling = min(self.BACKOFF_MAX_SEC, self.BACKOFF_BASE_SEC * 2 ** (attempt - 1))
         delay = random.uniform(ceiling / 2, ceiling)
-        if isinstance(failure, httpx.Response):
-            retry_after = _retry_after(failure)
+        if isinstance(failure, _Reply):
+            retry_after = failure.retry_after()
             if retry_after is not None:
                 delay = max(delay, min(retry_after, self.BACKOFF_MAX_SEC))
         logging.getLogger(__name__).info(
@@ -449,9 +572,9 @@ class ChainletClient:
             attempt,
             self._attempts,
             (
-                f"HTTP {failure.status_code}"
-                if isinstance(failure, httpx.Response)
-                else repr(failure)
+                f"HTTP {failure.status}"
+                if isinstance(failure, _Reply)
+                else f"{type(failure).__name__}: {failure}"
             ),
         )
         return delay
@@ -462,21 +585,24 @@ class ChainletClient:
         return f"Chainlet `{self._service}` ({self._target})"
 
     def _exhausted(
-        self, failure: httpx.TransportError | httpx.Response
+        self, failure: BaseException | _Reply, *, stream: bool
     ) -> ChainletCallError:
         tries = f"{self._attempts} attempt{'s' if self._attempts > 1 else ''}"
-        if isinstance(failure, httpx.Response):
+        if isinstance(failure, _Reply):
             return ChainletUnavailableError(
-                f"{self._where()} answered HTTP {failure.status_code} "
-                f"{failure.reason_phrase} on {tries}.",
+                f"{self._where()} answered HTTP {failure.status} "
+                f"{failure.reason} on {tries}.",
                 service=self._service,
                 url=self._target,
-                status_code=failure.status_code,
+                status_code=failure.status,
             )
-        if isinstance(failure, httpx.TimeoutException):
+        if _is_timeout(failure):
+            timeout = self._options.timeout_sec
+            if stream:
+                timeout = min(timeout, self._read_timeout)
             return ChainletTimeoutError(
-                f"Timeout calling {self._where()}: no reply within "
-                f"{self._options.timeout_sec} s ({tries}).",
+                f"Timeout calling {self._where()}: no reply within {timeout:g} s "
+                f"({tries}).",
                 service=self._service,
                 url=self._target,
             )
@@ -486,12 +612,12 @@ class ChainletClient:
             url=self._target,
         )
 
-    def _broken(self, exc: httpx.TransportError) -> ChainletCallError:
-        """A stream that failed after it started (never retried)."""
-        if isinstance(exc, httpx.TimeoutException):
+    def _broken(self, exc: BaseException) -> ChainletCallError:
+        """A stream that failed after its reply started (never retried)."""
+        if _is_timeout(exc):
             return ChainletTimeoutError(
                 f"Timeout reading the stream of {self._where()}: no chunk within "
-                f"{self._options.timeout_sec} s.",
+                f"{self._read_timeout:g} s (the stream read timeout).",
                 service=self._service,
                 url=self._target,
             )
@@ -501,35 +627,35 @@ class ChainletClient:
             url=self._target,
         )
 
-    def _result(self, response: httpx.Response, output: pydantic.TypeAdapter[_T]) -> _T:
-        if response.is_error:
-            raise self._error(response)
+    def _result(self, reply: _Reply, output: pydantic.TypeAdapter[_T]) -> _T:
+        if reply.status >= 400:
+            raise self._error(reply)
         try:
-            if self._binary and response.headers.get("content-type", "").startswith(
+            if self._binary and reply.headers.get("content-type", "").startswith(
                 binary.MSGPACK_CONTENT_TYPE
             ):
-                return output.validate_python(binary.unpackb(response.content))
-            return output.validate_json(response.content)
+                return output.validate_python(binary.unpackb(reply.body))
+            return output.validate_json(reply.body)
         except (pydantic.ValidationError, binary.BinaryDecodeError) as exc:
             raise ChainletCallError(
                 f"{self._where()} replied with a value that does not match its return "
                 f"type (are both packages built from the same chain?):\n{exc}",
                 service=self._service,
                 url=self._target,
-                status_code=response.status_code,
+                status_code=reply.status,
             ) from exc
 
-    def _error(self, response: httpx.Response) -> Exception:
-        """The exception for an error reply (its body has been read)."""
-        status = response.status_code
+    def _error(self, reply: _Reply) -> Exception:
+        """The exception for an error reply."""
+        status = reply.status
         try:
-            body: object = response.json()
+            body: object = json.loads(reply.body)
         except ValueError:
             body = None
         if status == 422:
             errors = _field_errors(body)
             lines = [_format_field_error(error) for error in errors] or [
-                "  " + response.text[:_ERROR_SNIPPET_CHARS]
+                "  " + reply.text()[:_ERROR_SNIPPET_CHARS]
             ]
             return RemoteValidationError(
                 f"{self._where()} rejected the arguments (HTTP 422):\n"
@@ -548,7 +674,7 @@ class ChainletClient:
         if isinstance(error, str):
             return GenericRemoteException(f"{base} {error}")
         return ChainletCallError(
-            f"{base} {response.text[:_ERROR_SNIPPET_CHARS]}".rstrip(),
+            f"{base} {reply.text()[:_ERROR_SNIPPET_CHARS]}".rstrip(),
             service=self._service,
             url=self._target,
             status_code=status,

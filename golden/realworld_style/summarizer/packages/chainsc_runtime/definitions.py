@@ -296,6 +296,8 @@ class ChainletOptions(pydantic.BaseModel):
     #: A `HealthChecks` (this module's or `truss_config`'s).
     health_checks: Any = pydantic.Field(default_factory=HealthChecks)
     metadata: pydantic.JsonValue | None = None
+    #: Seconds a caller waits for each chunk of this Chainlet's stream (per chunk, not
+    #: for the whole stream).
     streaming_read_timeout: int = 60
     #: A `truss_config` transport (HTTP, websocket, gRPC options), kept as given.
     transport: Any = None
@@ -331,7 +333,8 @@ class RPCOptions(pydantic.BaseModel):
             timeouts and HTTP 502/503/504 are retried; a stream only before its first
             chunk.
         timeout_sec: the timeout of each attempt, in seconds (for streams: until the
-            reply starts and between chunks).
+            reply starts; between two chunks, the target's
+            `ChainletOptions.streaming_read_timeout` applies instead).
         use_binary: send msgpack instead of JSON (bytes and numpy arrays).
         concurrency_limit: the most requests in flight to the dependency from one
             client; more wait for a free slot.

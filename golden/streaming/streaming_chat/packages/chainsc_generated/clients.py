@@ -12,6 +12,9 @@ from chainsc_runtime import transport
 class ContextStreamer(transport.ChainletClient):
     """Client of the `ContextStreamer` Chainlet (`run_remote` over HTTP)."""
 
+    #: `ContextStreamer`'s `streaming_read_timeout`: the longest wait for a chunk.
+    STREAMING_READ_TIMEOUT_SEC = 60
+
     def run_remote(
         self,
         prompt: str,
@@ -26,6 +29,9 @@ class ContextStreamer(transport.ChainletClient):
 
 class TokenGenerator(transport.ChainletClient):
     """Client of the `TokenGenerator` Chainlet (`run_remote` over HTTP)."""
+
+    #: `TokenGenerator`'s `streaming_read_timeout`: the longest wait for a chunk.
+    STREAMING_READ_TIMEOUT_SEC = 120
 
     def run_remote(
         self,
