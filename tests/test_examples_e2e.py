@@ -118,6 +118,47 @@ CASES: dict[str, tuple[dict[str, object], Check]] = {
 }
 
 
+#: Calls the entrypoint through its package's generated `client.py`, as code outside the
+#: chain would: argv = package dir, base URL, JSON arguments; prints the result as JSON
+#: (a stream: its chunks joined).
+CLIENT_SCRIPT = """
+import asyncio, inspect, json, sys
+
+import pydantic_core
+
+sys.path.insert(0, sys.argv[1])
+import client
+
+
+async def drain(result):
+    if inspect.isawaitable(result):
+        return await result
+    return "".join([chunk async for chunk in result])
+
+
+result = client.connect(sys.argv[2]).run_remote(**json.loads(sys.argv[3]))
+if inspect.isawaitable(result) or hasattr(result, "__aiter__"):
+    result = asyncio.run(drain(result))
+elif hasattr(result, "__next__"):
+    result = "".join(result)
+sys.stdout.buffer.write(result.encode() if isinstance(result, str) else pydantic_core.to_json(result))
+"""
+
+
+def _call_through_client_py(out: Path, port: int, request: dict[str, object]) -> bytes:
+    manifest = json.loads((out / "chain.json").read_text())
+    package = out / manifest["chainlets"][manifest["entrypoint"]]["package"]
+    completed = subprocess.run(
+        [sys.executable, "-c", CLIENT_SCRIPT, str(package), f"http://127.0.0.1:{port}", json.dumps(request)],
+        cwd=out.parent,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr.decode()
+    return completed.stdout
+
+
 def test_every_example_has_an_end_to_end_case() -> None:
     assert set(CASES) == {path.parent.name for path in EXAMPLES.glob("*/chain.py")}
 
@@ -174,6 +215,8 @@ def test_example_served_and_called_end_to_end(name: str, tmp_path: Path) -> None
                 with urllib.request.urlopen(call, timeout=60) as response:
                     assert response.status == 200
                     check(response.read())
+                # The same call from outside the chain, through the typed `client.py`.
+                check(_call_through_client_py(out, port, request))
             finally:
                 process.send_signal(signal.SIGTERM)
                 assert process.wait(timeout=60) == 0

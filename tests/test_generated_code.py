@@ -68,6 +68,7 @@ def test_generated_packages_type_check_with_mypy(chain: Path, tmp_path: Path) ->
                 "--follow-imports=silent",
                 "--python-version=3.11",
                 "--explicit-package-bases",
+                "client.py",
                 "model/model.py",
                 "packages/chainsc_generated",
             ],

@@ -101,6 +101,21 @@ class ClientsContext:
 
 
 @dataclass(frozen=True, slots=True)
+class OwnClientContext:
+    """`client.py`: the typed client of the package's own Chainlet, for callers outside the chain."""
+
+    source: str
+    #: The package directory's name (for the usage example).
+    package: str
+    #: A variable name for the usage example (the package name).
+    variable: str
+    imports: tuple[str, ...]
+    #: How the module spells `chainsc_runtime.RPCOptions`.
+    rpc_options: str
+    client: ClientView
+
+
+@dataclass(frozen=True, slots=True)
 class DependencyView:
     """One `DependencySpec` of `model/model.py`."""
 
@@ -156,6 +171,8 @@ class ChainReadmeContext:
     source: str
     name: str
     entrypoint: str
+    #: The entrypoint's endpoint method name (`run_remote`).
+    endpoint_name: str
     mermaid: str
     rows: tuple[ReadmeRow, ...]
 
@@ -269,6 +286,7 @@ class _Planner:
             source=self.chain.source,
             name=self.chain.name,
             entrypoint=by_id[self.chain.entrypoint].display_name,
+            endpoint_name=by_id[self.chain.entrypoint].endpoint.name,
             mermaid=render_mermaid(self.chain),
             rows=rows,
         )
@@ -346,6 +364,7 @@ class _Planner:
             "chainlet/packages/chainsc_generated/clients.py.jinja",
             ClientsContext(self.chain.source, tuple(client_imports.lines()), tuple(clients)),
         )
+        files["client.py"] = self.render("chainlet/client.py.jinja", self.own_client(chainlet, client_names, types))
         files["model/__init__.py"] = self.render("chainlet/model/__init__.py.jinja", header)
         files["model/model.py"] = self.render("chainlet/model/model.py.jinja", self.model_context(chainlet, client_names))
         files["server.py"] = self.render(
@@ -538,6 +557,26 @@ class _Planner:
             streaming_read_timeout=(
                 target.remote_config.options.streaming_read_timeout if endpoint.is_streaming else None
             ),
+        )
+
+    def own_client(
+        self, chainlet: ir.Chainlet, client_names: Mapping[str, str], types: dict[str, ir.TypeDef]
+    ) -> OwnClientContext:
+        """The context of `client.py`: this Chainlet's client, as its dependents get it."""
+        imports = Imports()
+        imports.module("pydantic")
+        imports.name("chainsc_runtime", "transport")
+        rpc_options = imports.name("chainsc_runtime", "RPCOptions")
+        # The types are imported from the package's own slice, which keeps them for the endpoint.
+        client = self.client(chainlet, client_names[chainlet.id], types, imports, extra=set())
+        package = package_dir_name(chainlet.display_name)
+        return OwnClientContext(
+            source=self.chain.source,
+            package=package,
+            variable=package,
+            imports=tuple(imports.lines()),
+            rpc_options=rpc_options,
+            client=client,
         )
 
     def model_context(self, chainlet: ir.Chainlet, client_names: Mapping[str, str]) -> ModelContext:
