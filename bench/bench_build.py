@@ -20,7 +20,9 @@ Tools, each run as a child process, cold start included:
 
 Every command gets a discarded warm-up run into a fresh output directory, then
 k measured runs (k = 5 up to 100 Chainlets, else 3), each into a fresh output
-directory removed afterwards. A warm-up longer than ``--long`` seconds is
+directory, all removed when the benchmark ends (``--delete-each-run``: right
+after each run, which on ext4 without a journal slows the next run's inode
+allocation for about a minute). A warm-up longer than ``--long`` seconds is
 the only run. Wall time, the child's peak RSS (``ru_maxrss`` from
 ``os.wait4``) and its user and system CPU time are recorded. Each truss warm-up runs with
 ``--forbid-network`` (an audit hook that aborts on any DNS lookup or socket
@@ -137,6 +139,11 @@ class Options:
     repeat_large: int
     chainsc_src: Path | None
     tmp: Path | None
+    delete_each_run: bool = False
+
+
+#: Output directories of finished runs, removed when the benchmark ends (see `run_tool`).
+_FINISHED_OUTPUTS: list[Path] = []
 
 
 class ChildFailedError(Exception):
@@ -227,23 +234,40 @@ class Truss(Tool):
         return printed
 
 
-def run_tool(tool: Tool, chain: Path, timeout: float, *, warmup: bool = False) -> tuple[Run, int]:
-    """One run into a fresh output directory, removed afterwards (not timed)."""
+def run_tool(
+    tool: Tool, chain: Path, timeout: float, *, warmup: bool = False, delete_now: bool = False
+) -> tuple[Run, int]:
+    """One run into a fresh output directory.
+
+    The directory is kept until the benchmark ends (`remove_finished_outputs`) unless
+    `delete_now`: on ext4 without a journal (this VM's disk), every new inode is slowed
+    by the inodes deleted in the last minute or so, so deleting 20,000 files between
+    two runs makes the next run measure the deletion.
+    """
     scratch = Path(tempfile.mkdtemp(prefix=f"bench-build-{tool.name}-", dir=tool.tmp))
     out = scratch / "out"
     try:
         run, output = run_child(tool.argv(chain, out, warmup=warmup), tool.env, timeout, tool.cwd)
         return run, tool.chainlets(out, output)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if delete_now:
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            _FINISHED_OUTPUTS.append(scratch)
+
+
+def remove_finished_outputs() -> None:
+    """Remove every kept output directory."""
+    while _FINISHED_OUTPUTS:
+        shutil.rmtree(_FINISHED_OUTPUTS.pop(), ignore_errors=True)
 
 
 def measure(tool: Tool, chain: Path, repeat: int, opts: Options) -> Measurement:
     """A discarded warm-up run, then `repeat` runs; a long warm-up is the only run."""
-    first, chainlets = run_tool(tool, chain, opts.timeout, warmup=True)
+    first, chainlets = run_tool(tool, chain, opts.timeout, warmup=True, delete_now=opts.delete_each_run)
     if first.wall > opts.long:
         return Measurement((first,), chainlets)
-    runs = tuple(run_tool(tool, chain, opts.timeout)[0] for _ in range(repeat))
+    runs = tuple(run_tool(tool, chain, opts.timeout, delete_now=opts.delete_each_run)[0] for _ in range(repeat))
     return Measurement(runs, chainlets)
 
 
@@ -498,6 +522,11 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument("--repeat-large", type=int, default=3, help="runs above 100 Chainlets")
     parser.add_argument("--chainsc-src", type=Path, help="measure the chainsc sources in this checkout (PYTHONPATH)")
     parser.add_argument("--tmp", type=Path, help="create output directories here (default: the system temp dir)")
+    parser.add_argument(
+        "--delete-each-run",
+        action="store_true",
+        help="remove each run's output right after it (default: all at the end; see run_tool)",
+    )
     args = parser.parse_args(argv)
     return Options(
         sizes=tuple(sorted({int(part) for part in args.sizes.split(",") if part.strip()})),
@@ -509,6 +538,7 @@ def parse_args(argv: Sequence[str]) -> Options:
         repeat_large=args.repeat_large,
         chainsc_src=args.chainsc_src.resolve() if args.chainsc_src else None,
         tmp=args.tmp.resolve() if args.tmp else None,
+        delete_each_run=args.delete_each_run,
     )
 
 
@@ -575,6 +605,13 @@ def compare(
 
 def main(argv: Sequence[str]) -> int:
     """Generate, measure, print and write the report."""
+    try:
+        return _main(argv)
+    finally:
+        remove_finished_outputs()
+
+
+def _main(argv: Sequence[str]) -> int:
     opts = parse_args(argv)
     load_before = load_average()
     bin_dir = str(Path(sys.executable).parent)
@@ -582,6 +619,7 @@ def main(argv: Sequence[str]) -> int:
     truss: Truss | None = None
     machine = [(key, chainsc_description if key == "chainsc" else value) for key, value in machine_info()]
     machine.append(("output directories on", filesystem(opts.tmp or Path(tempfile.gettempdir()).resolve())))
+    machine.append(("outputs removed", "after each run" if opts.delete_each_run else "when the benchmark ends"))
     if not opts.skip_truss:
         python = truss_python()
         # truss's generator runs `ruff`: chainsc's venv (ruff pinned there) first on PATH.
