@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import gc
 import json
 import socket
 import threading
@@ -554,3 +555,85 @@ def test_transport_service_url_reads_the_environment(
 ) -> None:
     monkeypatch.setenv("CHAINSC_SERVICES", json.dumps({"A": "http://x:9"}))
     assert service_url("A") == "http://x:9"
+
+
+#: The connections of an ended loop are collected with Python's "unclosed transport"
+#: ResourceWarning (hidden outside development mode): the loop that owned them is gone.
+_ENDED_LOOP_WARNINGS = (
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+)
+
+
+@_ENDED_LOOP_WARNINGS[0]
+@_ENDED_LOOP_WARNINGS[1]
+def test_transport_one_client_across_successive_event_loops(echo: ScriptedServer) -> None:
+    """A script that calls `asyncio.run` once per request reuses one client."""
+    client = make(echo.url, concurrency_limit=2)
+    answers = [asyncio.run(client._acall({"n": n}, ANY)) for n in range(3)]
+    assert answers == [{"n": 0}, {"n": 1}, {"n": 2}]
+
+    async def streamed() -> list[bytes]:
+        return [chunk async for chunk in client._astream({"n": 3}, bytes)]
+
+    assert json.loads(b"".join(asyncio.run(streamed()))) == {"n": 3}
+    asyncio.run(client.aclose())
+    gc.collect()  # the ended loops' connections go now, under this test's warning filter
+
+
+UNCLOSED_SCRIPT = """
+import asyncio, sys
+import pydantic
+from runtime_lib.transport import ChainletClient
+
+client = ChainletClient(service="Worker", url=sys.argv[1])
+for n in range(2):
+    print(asyncio.run(client._acall({"n": n}, pydantic.TypeAdapter(dict))))
+"""
+
+
+def test_transport_a_client_never_closed_after_asyncio_run_exits_quietly(
+    echo: ScriptedServer,
+) -> None:
+    import subprocess  # noqa: PLC0415 - only this test
+    import sys  # noqa: PLC0415
+
+    completed = subprocess.run(
+        [sys.executable, "-c", UNCLOSED_SCRIPT, echo.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == ["{'n': 0}", "{'n': 1}"]
+    assert completed.stderr == ""  # no "Unclosed client session" through an ended loop
+
+
+@_ENDED_LOOP_WARNINGS[0]
+@_ENDED_LOOP_WARNINGS[1]
+def test_transport_one_client_in_two_running_loops_is_refused(echo: ScriptedServer) -> None:
+    client = make(echo.url)
+    started = threading.Event()
+    release = threading.Event()
+
+    def hold_a_loop() -> None:
+        async def main() -> None:
+            await client._acall({}, ANY)
+            started.set()
+            while not release.is_set():
+                await asyncio.sleep(0.01)
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=hold_a_loop)
+    thread.start()
+    try:
+        assert started.wait(30)
+        with pytest.raises(Exception, match="in use by another running event loop"):
+            asyncio.run(client._acall({}, ANY))
+    finally:
+        release.set()
+        thread.join(30)
+    asyncio.run(client.aclose())  # the pool of the thread's ended loop
+    gc.collect()

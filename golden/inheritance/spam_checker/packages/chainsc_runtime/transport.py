@@ -25,6 +25,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, ClassVar, TypeVar, overload
 
@@ -39,6 +40,7 @@ from .errors import (
     ChainletCallError,
     ChainletTimeoutError,
     ChainletUnavailableError,
+    ChainsRuntimeError,
     GenericRemoteException,
     MissingDependencyError,
     RemoteErrorDetail,
@@ -184,16 +186,39 @@ def _format_field_error(error: Mapping[str, object]) -> str:
     return f"  - {where or '(body)'}: {error.get('msg', 'invalid')}"
 
 
+def _forget_pool(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> None:
+    """When a client is collected: mark its pool closed if its event loop has ended.
+
+    A script that calls `asyncio.run(client.run_remote(...))` never closes the pool, and
+    aiohttp would report it as "unclosed" through the ended loop. A pool of a live loop
+    is left to aiohttp's own warning: that one is a real leak.
+    """
+    if not session.closed and loop.is_closed():
+        _drop_pool(session)
+
+
+def _drop_pool(session: aiohttp.ClientSession) -> None:
+    """Mark closed a pool whose event loop has ended, without scheduling on that loop.
+
+    Its connections died with the loop; their sockets close when collected.
+    """
+    connector = session.connector
+    session.detach()
+    if connector is not None:
+        # `close()` would schedule on the ended loop; `_close()` only marks it closed then.
+        connector._close()
+
+
 class ChainletClient:
     """An HTTP client of one Chainlet; generated typed clients derive from it.
 
     A generated client adds the target's `run_remote` with the target's signature and
     calls `_call` / `_acall` / `_stream` / `_astream` with the arguments by name. Each
     instance keeps two connection pools, created on first use: an `httpx.Client` for
-    sync calls and an `aiohttp.ClientSession` for async ones (it belongs to the event
-    loop that first uses it). The requests in flight are limited to
-    `options.concurrency_limit`, separately for sync and async calls, and each pool
-    keeps up to that many connections alive. `close()` / `aclose()` release them.
+    sync calls and an `aiohttp.ClientSession` for async ones (one per event loop in
+    turn: a client outlives `asyncio.run`, but serves one running loop at a time). The
+    requests in flight are limited to `options.concurrency_limit`, separately for sync
+    and async calls, and each pool keeps up to that many connections alive. `close()` / `aclose()` release them.
 
     Calls are retried per `options` (see `RPCOptions`): up to `retries` attempts in all,
     on connection errors, timeouts and HTTP 502/503/504, with exponential backoff and
@@ -258,6 +283,7 @@ class ChainletClient:
         self._lock = threading.Lock()
         self._sync_client: httpx.Client | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
         # A stream reads with the stream read timeout, and its reply must start within
         # `timeout_sec` (bounded separately when that is the shorter one).
         self._stream_timeout = aiohttp.ClientTimeout(
@@ -281,7 +307,10 @@ class ChainletClient:
         """Close both connection pools."""
         session, self._session = self._session, None
         if session is not None:
-            await session.close()
+            if self._session_loop is not None and self._session_loop.is_closed():
+                _drop_pool(session)  # made in an event loop that has ended
+            else:
+                await session.close()
         self.close()
 
     def __enter__(self) -> Self:
@@ -313,10 +342,27 @@ class ChainletClient:
                 client = self._sync_client
         return client
 
-    def _async(self) -> aiohttp.ClientSession:
-        """The async pool (created on first use, in the running event loop)."""
+    async def _async(self) -> aiohttp.ClientSession:
+        """The async pool of the running event loop (created on first use in it).
+
+        A pool belongs to one event loop. When that loop has ended (a script that calls
+        `asyncio.run` once per request), the next loop gets a new pool and new slots;
+        the old connections died with their loop (their sockets close when collected).
+        Using one client from two live loops at once is refused.
+        """
+        loop = asyncio.get_running_loop()
         session = self._session
+        if session is not None and self._session_loop is not loop:
+            if self._session_loop is not None and not self._session_loop.is_closed():
+                raise ChainsRuntimeError(
+                    f"The client of `{self._service}` is in use by another running event "
+                    "loop: create one client per event loop."
+                )
+            _drop_pool(session)
+            session = self._session = None
+            self._async_slots = asyncio.Semaphore(self._limit)
         if session is None or session.closed:
+            self._session_loop = loop
             session = self._session = aiohttp.ClientSession(
                 headers=self._headers,
                 connector=aiohttp.TCPConnector(
@@ -327,6 +373,7 @@ class ChainletClient:
                 timeout=aiohttp.ClientTimeout(total=self._options.timeout_sec),
                 trust_env=False,
             )
+            weakref.finalize(self, _forget_pool, session, loop)
         return session
 
     # Calls ##############################################################################
@@ -501,7 +548,7 @@ class ChainletClient:
 
     async def _send_async(self, body: bytes) -> _Reply:
         """POST with retries; the final reply (the slot is released)."""
-        session = self._async()
+        session = await self._async()
         failure: BaseException | _Reply | None = None
         for attempt in range(1, self._attempts + 1):
             if failure is not None:
@@ -523,7 +570,7 @@ class ChainletClient:
 
     async def _open_async_stream(self, body: bytes) -> aiohttp.ClientResponse:
         """POST with retries until a reply starts: it *holds an async slot*."""
-        session = self._async()
+        session = await self._async()
         failure: BaseException | _Reply | None = None
         for attempt in range(1, self._attempts + 1):
             if failure is not None:
