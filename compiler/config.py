@@ -19,7 +19,9 @@ from compiler.diagnostics import Diagnostic, error, warning
 from compiler.evaluate import API_ENUMS, ApiCall, EnumMember, Located, PathValue, Value
 
 #: Kubernetes quantity: a number with an optional decimal or binary suffix.
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+#: A Kubernetes quantity in thousandths (`500m`): fine for CPU, never meant for memory.
+_MILLI_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?m$")
 
 #: Positional parameter order of each constructor that accepts positionals.
 _POSITIONAL: dict[str, tuple[str, ...]] = {
@@ -310,6 +312,30 @@ class ConfigBuilder:
         self._error("CSC403", f"`base_image` must be `BasetenImage.<version>` or `CustomImage(...)`, got `{_describe(value)}`", value)
         return ir.BaseImage()
 
+    def _memory(self, value: Value) -> str:
+        """`Compute(memory=...)`: a quantity of bytes truss accepts (else the default)."""
+        parsed = self._str(value, "memory")
+        if parsed is None:
+            return "2Gi"
+        if _MILLI_QUANTITY.match(parsed):
+            # Kubernetes reads `500m` as 0.5 bytes; truss rejects the unit.
+            self._error(
+                "CSC405",
+                f"`memory` of `{parsed}` is in thousandths of a byte (unit `m`)",
+                value,
+                f"for mebibytes write \"{parsed[:-1]}Mi\" (or \"{parsed[:-1]}M\" for megabytes)",
+            )
+            return "2Gi"
+        if not _QUANTITY.match(parsed):
+            self._error(
+                "CSC405",
+                f"`memory` must be a Kubernetes quantity, got `{_describe(value)}`",
+                value,
+                "for example \"512Mi\", \"2Gi\" or \"16G\"",
+            )
+            return "2Gi"
+        return parsed
+
     def compute(self, value: Value) -> ir.Compute:
         """`Compute(...)` to IR, checking cpu, memory, gpu and concurrency."""
         call = self._expect_call(value, "chains.Compute")
@@ -323,18 +349,7 @@ class ConfigBuilder:
                 self._error("CSC404", f"`cpu_count` must be a positive integer, got `{parsed}`", args["cpu_count"])
             elif parsed is not None:
                 cpu_count = parsed
-        memory = "2Gi"
-        if "memory" in args:
-            parsed_memory = self._str(args["memory"], "memory")
-            if parsed_memory is not None and not _QUANTITY.match(parsed_memory):
-                self._error(
-                    "CSC405",
-                    f"`memory` must be a Kubernetes quantity, got `{_describe(args['memory'])}`",
-                    args["memory"],
-                    "for example \"512Mi\", \"2Gi\" or \"16G\"",
-                )
-            elif parsed_memory is not None:
-                memory = parsed_memory
+        memory = self._memory(args["memory"]) if "memory" in args else "2Gi"
         gpu: str | None = None
         if "gpu" in args and args["gpu"].data is not None:
             gpu_value = args["gpu"]

@@ -21,6 +21,15 @@ class Detector(chains.ChainletBase):
         return []
 
 
+class Tagger(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(
+        compute=chains.Compute(memory="500m"),  # E: CSC405
+    )
+
+    def run_remote(self, image: bytes) -> list[str]:
+        return []
+
+
 @chains.mark_entrypoint
 class Vision(chains.ChainletBase):
     remote_config = chains.RemoteConfig(
@@ -31,6 +40,7 @@ class Vision(chains.ChainletBase):
         self,
         preprocessor: Preprocessor = chains.depends(Preprocessor),
         detector: Detector = chains.depends(Detector),
+        tagger: Tagger = chains.depends(Tagger),
     ) -> None:
         self._detector = detector
 
