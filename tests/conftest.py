@@ -20,11 +20,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: The installed `chainsc` console script (the entry point users run: `cli.console_main`).
+CHAINSC = Path(sys.executable).parent / "chainsc"
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real `chainsc` CLI in a subprocess, as a user would."""
+    """Run the real `chainsc` console script in a subprocess, as a user would."""
+    assert CHAINSC.is_file(), f"{CHAINSC} is missing: install chainsc (`make install`) first"
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.run(
-        [sys.executable, "-m", "compiler", *args],
+        [str(CHAINSC), *args],
         capture_output=True,
         text=True,
         cwd=cwd or REPO,

@@ -6,12 +6,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, REPO, run_cli
+from tests.conftest import CHAINSC, EXAMPLES, REPO, run_cli
 
 
 def _copy_example(tmp_path: Path, name: str) -> Path:
@@ -111,7 +110,7 @@ def test_output_is_identical_across_cwd_paths_and_hash_seeds(tmp_path: Path) -> 
         out = tmp_path / f"out{index}"
         env = {**os.environ, "PYTHONHASHSEED": seed}
         result = subprocess.run(
-            [sys.executable, "-m", "compiler", "build", chain_arg, "-o", str(out)],
+            [str(CHAINSC), "build", chain_arg, "-o", str(out)],
             cwd=cwd,
             env=env,
             capture_output=True,
