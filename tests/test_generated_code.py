@@ -18,7 +18,8 @@ MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311}, line_length=
 
 def _ours(path: str) -> bool:
     """Files chainsc writes from its templates (not the user's slice, not the vendored runtime)."""
-    return path.endswith(".py") and ("/chainsc_generated/" in path or "/model/" in path)
+    at_package_root = path.count("/") == 1 and path.endswith(("/server.py", "/client.py"))
+    return path.endswith(".py") and ("/chainsc_generated/" in path or "/model/" in path or at_package_root)
 
 
 def _build(chain: Path) -> dict[str, bytes]:
@@ -40,7 +41,7 @@ def _assert_black_stable(files: dict[str, bytes]) -> int:
 
 @pytest.mark.parametrize("chain", example_chains(), ids=lambda p: p.parent.name)
 def test_generated_code_of_examples_is_black_stable(chain: Path) -> None:
-    assert _assert_black_stable(_build(chain)) >= 4
+    assert _assert_black_stable(_build(chain)) >= 6
 
 
 @pytest.mark.slow
@@ -56,26 +57,86 @@ def test_generated_packages_type_check_with_mypy(chain: Path, tmp_path: Path) ->
     out = tmp_path / "out"
     assert not isinstance(write_tree(out, _build(chain)), WriteRefused)
     for package in sorted(p.parent for p in out.glob("*/config.yaml")):
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mypy",
-                "--no-incremental",
-                "--cache-dir=/dev/null",
-                "--ignore-missing-imports",
-                # The user's own modules are the user's business: only generated code must pass.
-                "--follow-imports=silent",
-                "--python-version=3.11",
-                "--explicit-package-bases",
-                "client.py",
-                "model/model.py",
-                "packages/chainsc_generated",
-            ],
-            cwd=package,
-            env={"MYPYPATH": str(package / "packages"), "PATH": ""},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert result.returncode == 0, f"{package.name}:\n{result.stdout}{result.stderr}"
+        _assert_mypy_clean(package)
+
+
+def _assert_mypy_clean(package: Path) -> None:
+    """mypy passes over everything chainsc generated in `package` (server.py, client.py, ...)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--no-incremental",
+            "--cache-dir=/dev/null",
+            "--ignore-missing-imports",
+            # The user's own modules are the user's business: only generated code must pass.
+            "--follow-imports=silent",
+            "--python-version=3.11",
+            "--explicit-package-bases",
+            "client.py",
+            "server.py",
+            "model/model.py",
+            "packages/chainsc_generated",
+        ],
+        cwd=package,
+        env={"MYPYPATH": str(package / "packages"), "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"{package.name}:\n{result.stdout}{result.stderr}"
+
+
+COLLIDING_TYPES = '''
+import pydantic
+
+
+class Summarizer(pydantic.BaseModel):
+    text: str
+
+
+class Entry(pydantic.BaseModel):
+    text: str
+'''
+
+COLLIDING_CHAIN = '''
+import truss_chains as chains
+
+import schemas
+
+
+class Summarizer(chains.ChainletBase):
+    def run_remote(self, item: schemas.Summarizer) -> schemas.Summarizer:
+        return item
+
+
+@chains.mark_entrypoint
+class Entry(chains.ChainletBase):
+    def __init__(self, summarizer: Summarizer = chains.depends(Summarizer)) -> None:
+        self._summarizer = summarizer
+
+    def run_remote(self, entry: schemas.Entry) -> schemas.Summarizer:
+        return self._summarizer.run_remote(schemas.Summarizer(text=entry.text))
+'''
+
+
+@pytest.mark.slow
+def test_types_named_like_chainlets_are_imported_under_an_alias(tmp_path: Path) -> None:
+    """`schemas.Summarizer` next to the `Summarizer` Chainlet: the client class must not shadow it."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "schemas.py").write_text(COLLIDING_TYPES, encoding="utf-8")
+    (source / "chain.py").write_text(COLLIDING_CHAIN, encoding="utf-8")
+    files = _build(source / "chain.py")
+    clients = files["entry/packages/chainsc_generated/clients.py"].decode()
+    assert "from schemas import Summarizer as schemas_Summarizer\n" in clients
+    assert "        item: schemas_Summarizer,\n    ) -> schemas_Summarizer:" in clients
+    own = files["summarizer/client.py"].decode()
+    assert "from schemas import Summarizer as schemas_Summarizer\n" in own
+    entry_client = files["entry/client.py"].decode()
+    assert "from schemas import (\n    Entry as schemas_Entry,\n    Summarizer,\n)" in entry_client
+    out = tmp_path / "out"
+    assert not isinstance(write_tree(out, files), WriteRefused)
+    for package in ("entry", "summarizer"):
+        _assert_mypy_clean(out / package)

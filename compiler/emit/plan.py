@@ -198,6 +198,7 @@ class _Planner:
     _client_names: dict[str, str] | None = None
     _client_classes: dict[tuple[str, str], str] | None = None
     _by_client: dict[str, tuple[int, ir.Chainlet]] | None = None
+    _client_name_set: frozenset[str] | None = None
     _data_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     _data_bytes: dict[str, bytes] = field(default_factory=dict)
 
@@ -315,6 +316,9 @@ class _Planner:
         client_imports.module("pydantic")
         client_imports.name("chainsc_runtime", "transport")
         client_names = self.client_names(chainlet)
+        # A type named like a client (`schemas.Summarizer` and the `Summarizer` Chainlet)
+        # is imported under an alias, never shadowed by the client class.
+        client_imports.reserve(*self.all_client_names())
         for dependency in chainlet.dependencies:
             target = self.by_id[dependency.target]
             if any(client.name == client_names[target.id] for client in clients):
@@ -506,6 +510,12 @@ class _Planner:
             views.append(ParamView(param.name, annotation, default))
         return tuple(views)
 
+    def all_client_names(self) -> frozenset[str]:
+        """Every client class name of the chain (computed once)."""
+        if self._client_name_set is None:
+            self._client_name_set = frozenset(self.client_names(self.chain.chainlets[0]).values())
+        return self._client_name_set
+
     def client_names(self, chainlet: ir.Chainlet) -> dict[str, str]:
         """Client class names: the Chainlet's class name, unless two share it."""
         del chainlet  # the same for every package
@@ -564,6 +574,8 @@ class _Planner:
     ) -> OwnClientContext:
         """The context of `client.py`: this Chainlet's client, as its dependents get it."""
         imports = Imports()
+        # What client.py defines or imports before the user's types.
+        imports.reserve(client_names[chainlet.id], "connect", "sys", "Path")
         imports.module("pydantic")
         imports.name("chainsc_runtime", "transport")
         rpc_options = imports.name("chainsc_runtime", "RPCOptions")

@@ -24,6 +24,12 @@ class Imports:
     _from: dict[tuple[str, str], str] = field(default_factory=dict)
     #: module -> local alias for `import module as alias` (alias == module for plain imports).
     _modules: dict[str, str] = field(default_factory=dict)
+    #: Names the generated module defines itself (its classes, functions): never imported as.
+    _reserved: set[str] = field(default_factory=set)
+
+    def reserve(self, *names: str) -> None:
+        """Keep `names` for the module's own definitions: an import of one gets an alias."""
+        self._reserved.update(names)
 
     def name(self, module: str, name: str) -> str:
         """Import `name` from `module`; return how generated code spells it."""
@@ -31,8 +37,7 @@ class Imports:
         if key in self._from:
             return self._from[key]
         local = name
-        taken = set(self._from.values()) | set(self._modules.values())
-        if local in taken:
+        if local in self._reserved or local in self._from.values() or local in self._modules.values():
             local = f"{module.replace('.', '_')}_{name}"
         self._from[key] = local
         return local
