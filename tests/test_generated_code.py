@@ -98,6 +98,10 @@ class Summarizer(pydantic.BaseModel):
 
 class Entry(pydantic.BaseModel):
     text: str
+
+
+class Input(pydantic.BaseModel):
+    text: str
 '''
 
 COLLIDING_CHAIN = '''
@@ -111,9 +115,18 @@ class Summarizer(chains.ChainletBase):
         return item
 
 
+class Model(chains.ChainletBase):
+    def run_remote(self, item: schemas.Input) -> str:
+        return item.text
+
+
 @chains.mark_entrypoint
 class Entry(chains.ChainletBase):
-    def __init__(self, summarizer: Summarizer = chains.depends(Summarizer)) -> None:
+    def __init__(
+        self,
+        summarizer: Summarizer = chains.depends(Summarizer),
+        model: Model = chains.depends(Model),
+    ) -> None:
         self._summarizer = summarizer
 
     def run_remote(self, entry: schemas.Entry) -> schemas.Summarizer:
@@ -122,21 +135,28 @@ class Entry(chains.ChainletBase):
 
 
 @pytest.mark.slow
-def test_types_named_like_chainlets_are_imported_under_an_alias(tmp_path: Path) -> None:
-    """`schemas.Summarizer` next to the `Summarizer` Chainlet: the client class must not shadow it."""
+def test_user_names_that_generated_code_defines_are_imported_under_an_alias(tmp_path: Path) -> None:
+    """Names generated code defines (a client class, `Input`, `Model`) never shadow user names."""
     source = tmp_path / "src"
     source.mkdir()
     (source / "schemas.py").write_text(COLLIDING_TYPES, encoding="utf-8")
     (source / "chain.py").write_text(COLLIDING_CHAIN, encoding="utf-8")
     files = _build(source / "chain.py")
     clients = files["entry/packages/chainsc_generated/clients.py"].decode()
-    assert "from schemas import Summarizer as schemas_Summarizer\n" in clients
+    assert "from schemas import (\n    Input,\n    Summarizer as schemas_Summarizer,\n)\n" in clients
     assert "        item: schemas_Summarizer,\n    ) -> schemas_Summarizer:" in clients
     own = files["summarizer/client.py"].decode()
     assert "from schemas import Summarizer as schemas_Summarizer\n" in own
     entry_client = files["entry/client.py"].decode()
     assert "from schemas import (\n    Entry as schemas_Entry,\n    Summarizer,\n)" in entry_client
+    # What endpoint.py and model.py define themselves: `Input`, `Model`.
+    endpoint = files["model/packages/chainsc_generated/endpoint.py"].decode()
+    assert "from schemas import Input as schemas_Input\n" in endpoint
+    assert "    item: schemas_Input\n" in endpoint
+    model = files["model/model/model.py"].decode()
+    assert "from chain import Model as chain_Model\n" in model
+    assert "    chainlet_cls = chain_Model\n" in model
     out = tmp_path / "out"
     assert not isinstance(write_tree(out, files), WriteRefused)
-    for package in ("entry", "summarizer"):
+    for package in ("entry", "model", "summarizer"):
         _assert_mypy_clean(out / package)

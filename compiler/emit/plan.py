@@ -303,6 +303,7 @@ class _Planner:
         extra: set[tuple[str, str]] = set()
 
         endpoint_imports = Imports()
+        endpoint_imports.reserve("Input", "ENDPOINT")  # what endpoint.py defines
         endpoint_imports.module("pydantic")
         endpoint_imports.name("chainsc_runtime", "serving")
         params = self.params(chainlet.endpoint, owner, types, endpoint_imports, extra)
@@ -593,6 +594,7 @@ class _Planner:
 
     def model_context(self, chainlet: ir.Chainlet, client_names: Mapping[str, str]) -> ModelContext:
         imports = Imports()
+        imports.reserve("Model")  # what model.py defines
         imports.name("chainsc_runtime", "serving")
         imports.name("chainsc_runtime", "RPCOptions")
         imports.name("chainsc_generated", "endpoint")
