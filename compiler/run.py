@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,28 +180,80 @@ def _is_ready(base_url: str) -> bool:
 
 
 def example_call(service: Service) -> str:
-    """A curl command for the entrypoint, with its parameter names from `/openapi.json`."""
-    names: list[str] = []
+    """A curl command for the entrypoint that works as printed.
+
+    The body is built from the endpoint's live `/openapi.json`: every required
+    argument with a value of its type (nested models, lists of one item, the first
+    member of an enum); arguments with defaults are left out. Without the schema,
+    the body is `{}`.
+    """
+    body: object = {}
     try:
         with urllib.request.urlopen(f"{service.url}/openapi.json", timeout=2.0) as response:
             document = json.loads(response.read())
-        names = list(_parameter_names(document))
+        body = example_body(document)
     except (urllib.error.URLError, OSError, ValueError):
         pass
-    body = json.dumps(dict.fromkeys(names, "..."))
-    return f"curl -s {service.url}/run_remote -H 'Content-Type: application/json' -d '{body}'"
+    text = json.dumps(body, ensure_ascii=False).replace("'", "'\\''")  # quoted for a POSIX shell
+    return f"curl -s {service.url}/run_remote -H 'Content-Type: application/json' -d '{text}'"
 
 
-def _parameter_names(document: Mapping[str, object]) -> Iterator[str]:
+def example_body(document: Mapping[str, object]) -> object:
+    """An example request body for `POST /run_remote` from an OpenAPI document."""
     paths = document.get("paths")
     operation = paths.get("/run_remote", {}).get("post", {}) if isinstance(paths, dict) else {}
     content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
-    schema = content.get("schema", {})
-    if "$ref" in schema:
-        name = schema["$ref"].rpartition("/")[2]
-        components = document.get("components")
-        schema = components.get("schemas", {}).get(name, {}) if isinstance(components, dict) else {}
-    yield from schema.get("properties", {})
+    components = document.get("components")
+    schemas = components.get("schemas", {}) if isinstance(components, dict) else {}
+    schema = content.get("schema")
+    return _example(schema, schemas, depth=0) if schema else {}
+
+
+#: Nesting beyond this gets `null` (a recursive model would not end).
+_EXAMPLE_DEPTH = 8
+#: From this depth on, an Optional is `null`.
+_OPTIONAL_AS_NULL_DEPTH = 4
+#: Example values of the JSON schema scalar types.
+_EXAMPLE_SCALARS: dict[str, object] = {"string": "text", "integer": 1, "number": 1.5, "boolean": True, "null": None}
+
+
+def _example(schema: Mapping[str, object], schemas: Mapping[str, object], *, depth: int) -> object:
+    """A value that validates against `schema` (as pydantic writes JSON schemas)."""
+    if depth > _EXAMPLE_DEPTH or not isinstance(schema, Mapping):
+        return None
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = schemas.get(ref.rpartition("/")[2], {})
+        return _example(target if isinstance(target, Mapping) else {}, schemas, depth=depth + 1)
+    if "const" in schema:
+        return schema["const"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options:
+            # The first option that is not `null` (an Optional's value, not its absence),
+            # except deep down, where `null` ends a recursive model.
+            nulls = [o for o in options if isinstance(o, Mapping) and o.get("type") == "null"]
+            values = [o for o in options if isinstance(o, Mapping) and o.get("type") != "null"]
+            chosen = nulls[0] if nulls and (depth >= _OPTIONAL_AS_NULL_DEPTH or not values) else values[0]
+            return _example(chosen, schemas, depth=depth + 1)
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        required = schema.get("required", [])
+        if not isinstance(properties, Mapping) or not isinstance(required, list):
+            return {}
+        return {name: _example(properties.get(name, {}), schemas, depth=depth + 1) for name in required}
+    if kind == "array":
+        items = schema.get("prefixItems") or schema.get("items", {})
+        if isinstance(items, list):  # a tuple: one value per position
+            return [_example(item, schemas, depth=depth + 1) for item in items]
+        return [_example(items, schemas, depth=depth + 1)] if isinstance(items, Mapping) else []
+    if isinstance(kind, str):
+        return _EXAMPLE_SCALARS.get(kind)
+    return None
 
 
 def run_chain(out_dir: Path, port: int, echo: Callable[[str], None] = print) -> int:

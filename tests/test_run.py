@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 import shutil
 import signal
 import socket
@@ -94,6 +95,14 @@ def test_run_serves_the_chain_and_call_gets_the_answer_and_nothing_is_left(tmp_p
 def _check_serving(process: subprocess.Popen[str], port: int, out: Path) -> None:
     lines = _wait_for(process, "Chainlets ready")
     assert any(f"http://127.0.0.1:{port}" in line for line in lines)
+    # The printed example works as printed: its body is a valid request.
+    hint = _wait_for(process, "chainsc: try  curl")[-1]
+    example = shlex.split(hint.partition("try  ")[2])
+    assert example[:3] == ["curl", "-s", f"http://127.0.0.1:{port}/run_remote"]
+    assert json.loads(example[example.index("-d") + 1]) == {"documents": [{"doc_id": "text", "text": "text"}]}
+    tried = run_cli("call", "--url", f"http://127.0.0.1:{port}", "--json", example[example.index("-d") + 1])
+    assert tried.returncode == 0, tried.stdout + tried.stderr
+    assert json.loads(tried.stdout)["results"][0]["doc_id"] == "text"
     body = json.dumps({"documents": [{"doc_id": "a", "text": "Chains compose models. Each Chainlet is a service."}]})
     called = run_cli("call", "--url", f"http://127.0.0.1:{port}", "--json", body)
     assert called.returncode == 0, called.stdout + called.stderr
