@@ -51,6 +51,8 @@ class TypeCollector:
     #: Every user type converted so far, by id.
     types: dict[str, ir.TypeDef] = field(default_factory=dict)
     _in_progress: set[str] = field(default_factory=set)
+    #: Local modules reported missing (CSC004): names from them are not reported again.
+    missing_modules: set[str] = field(default_factory=set)
     _anchor: cst.CSTNode | None = None
 
     # -- public ---------------------------------------------------------------
@@ -163,10 +165,14 @@ class TypeCollector:
         if isinstance(target, ClassRef):
             return self._convert_class(module, node, target, written)
         if isinstance(target, Undefined):
+            if under_module(target.name, self.missing_modules):
+                return ir.TypeRef(ir.TypeKind.ANY, "Any")  # its import already has CSC004
             return self._fail("CSC207", f"I/O type `{written}` is not defined", module, node)
         if isinstance(target, ValueRef | FunctionRef | ModuleRef):
             return self._fail("CSC206", f"`{written}` is not a type", module, node)
         assert isinstance(target, ExternalRef)
+        if under_module(target.path, self.missing_modules):
+            return ir.TypeRef(ir.TypeKind.ANY, "Any")  # its import already has CSC004
         return self._fail(
             "CSC206",
             f"`{written}` is not defined in the chain's sources (`{target.path.partition('.')[0]}` is not a module under the chain root)",
@@ -320,6 +326,12 @@ class TypeCollector:
             fields=tuple(fields),
             members=tuple(members),
         )
+
+
+def under_module(path: str, modules: set[str]) -> bool:
+    """Whether dotted `path` is one of `modules` or inside one of them."""
+    parts = path.split(".")
+    return any(".".join(parts[:cut]) in modules for cut in range(1, len(parts) + 1))
 
 
 class _NotLiteral:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from compiler import bodies, ir
-from compiler.annotations import TypeCollector, walk_type
+from compiler.annotations import TypeCollector, under_module, walk_type
 from compiler.config import ConfigBuilder
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.evaluate import Evaluator, Located, Value
@@ -93,10 +93,17 @@ class _Extractor:
     allowed_markers: set[int] = field(default_factory=set)
     #: The same calls by module name, to compare with where `depends(` is spelled.
     allowed_calls: dict[str, list[cst.Call]] = field(default_factory=dict)
+    #: CSC004 of every import of a missing local module, with the module's name.
+    missing_imports: list[tuple[str, Diagnostic]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.types = TypeCollector(self.program)
         self.evaluator = Evaluator(self.program)
+        # CSC004 first: a name imported from a missing local module is reported once, there.
+        self.missing_imports = [
+            found for module in list(self.program.modules.values()) for found in missing_module_errors(self.program, module)
+        ]
+        self.types.missing_modules = {name for name, _ in self.missing_imports}
 
     # -- classification -----------------------------------------------------------
 
@@ -563,8 +570,12 @@ class _Extractor:
         if not isinstance(target, ClassRef):
             from compiler.resolve import Undefined  # noqa: PLC0415 - local to this error path
 
-            if isinstance(target, Undefined):
+            if isinstance(target, Undefined) and under_module(target.name, self.types.missing_modules):
+                pass  # its import already has CSC004
+            elif isinstance(target, Undefined):
                 self.diagnostics.append(error("CSC301", f"dependency `{written}` is not defined", module.span(target_node)))
+            elif isinstance(target, ExternalRef) and under_module(target.path, self.types.missing_modules):
+                pass  # its import already has CSC004
             elif isinstance(target, ExternalRef):
                 self.diagnostics.append(
                     error(
@@ -664,9 +675,9 @@ class _Extractor:
 
     def _check_modules(self) -> None:
         """Per-module findings: side effects, missing local modules, hidden Chainlets."""
+        self.diagnostics.extend(diagnostic for _, diagnostic in self.missing_imports)
         for module in list(self.program.modules.values()):
             self.diagnostics.extend(side_effect_warnings(module))
-            self.diagnostics.extend(missing_module_errors(self.program, module))
             self._check_hidden_chainlets(module)
             top = module.name.partition(".")[0]
             if top in RESERVED_MODULES:

@@ -672,8 +672,8 @@ def side_effect_warnings(module: ModuleInfo) -> Iterator[Diagnostic]:
         )
 
 
-def missing_module_errors(program: Program, module: ModuleInfo) -> Iterator[Diagnostic]:
-    """CSC004 for each import of a local module that is not there.
+def missing_module_errors(program: Program, module: ModuleInfo) -> Iterator[tuple[str, Diagnostic]]:
+    """CSC004 for each import of a local module that is not there, with the module's name.
 
     An import is local when it is relative or its first name is a local module
     or package. Imports inside `try` (guarded) and inside functions are left out.
@@ -684,7 +684,7 @@ def missing_module_errors(program: Program, module: ModuleInfo) -> Iterator[Diag
                 for alias in small.names:
                     name = dotted_name(alias.name) or ""
                     if _is_local_path(program, name) and program.locate_module(name) is None:
-                        yield _missing_module(module, alias.name, name)
+                        yield name, _missing_module(module, alias.name, name)
             elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
                 yield from _missing_from_import(program, module, small)
 
@@ -701,7 +701,7 @@ def _unguarded_statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.SimpleSta
                 branch = branch.orelse if isinstance(branch, cst.If) else None
 
 
-def _missing_from_import(program: Program, module: ModuleInfo, node: cst.ImportFrom) -> Iterator[Diagnostic]:
+def _missing_from_import(program: Program, module: ModuleInfo, node: cst.ImportFrom) -> Iterator[tuple[str, Diagnostic]]:
     assert not isinstance(node.names, cst.ImportStar)
     dots = len(node.relative)
     written = dotted_name(node.module) if node.module is not None else ""
@@ -713,7 +713,7 @@ def _missing_from_import(program: Program, module: ModuleInfo, node: cst.ImportF
         if program.locate_module(name) is None:
             start = module.span(node.relative[0] if dots else node.module)
             end = module.span(node.module)
-            yield _missing_module(module, None, name, Span(start.path, start.line, start.col, end.end_line, end.end_col))
+            yield name, _missing_module(module, None, name, Span(start.path, start.line, start.col, end.end_line, end.end_col))
         return
     # `from . import x`: each x is a submodule or a name the package defines.
     package = program.find_module(base) if base else None
@@ -721,7 +721,7 @@ def _missing_from_import(program: Program, module: ModuleInfo, node: cst.ImportF
         imported = dotted_name(alias.name) or ""
         full = ".".join(part for part in (base, imported) if part)
         if program.locate_module(full) is None and (package is None or package.lookup(imported) is None):
-            yield _missing_module(module, alias.name, full)
+            yield full, _missing_module(module, alias.name, full)
 
 
 def _is_local_path(program: Program, dotted: str) -> bool:
