@@ -107,8 +107,6 @@ class OwnClientContext:
     source: str
     #: The package directory's name (for the usage example).
     package: str
-    #: A variable name for the usage example (the package name).
-    variable: str
     imports: tuple[str, ...]
     #: How the module spells `chainsc_runtime.RPCOptions`.
     rpc_options: str
@@ -193,31 +191,37 @@ class _Planner:
     chain: ir.Chain
     program: Program
     env: jinja2.Environment
-    _analysis: slicing.Analysis | None = None
-    _by_id: dict[str, ir.Chainlet] | None = None
-    _client_names: dict[str, str] | None = None
-    _client_classes: dict[tuple[str, str], str] | None = None
-    _by_client: dict[str, tuple[int, ir.Chainlet]] | None = None
-    _client_name_set: frozenset[str] | None = None
+    # Tables every package uses, computed once per build (`__post_init__`).
+    by_id: dict[str, ir.Chainlet] = field(init=False)
+    #: Chainlet id -> its client class name: the class name, unless two Chainlets share it.
+    client_names: dict[str, str] = field(init=False)
+    client_name_set: frozenset[str] = field(init=False)
+    #: (module, top-level class) of every Chainlet -> its client's name.
+    client_classes: dict[tuple[str, str], str] = field(init=False)
+    #: Client name -> (position in the chain, Chainlet).
+    by_client: dict[str, tuple[int, ir.Chainlet]] = field(init=False)
+    #: The slice analysis of every module, shared by all packages.
+    analysis: slicing.Analysis = field(init=False)
     _data_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     _data_bytes: dict[str, bytes] = field(default_factory=dict)
 
-    @property
-    def analysis(self) -> slicing.Analysis:
-        """The slice analysis of every module, shared by all packages."""
-        if self._analysis is None:
-            sources = {
-                name: slicing.ModuleSource(m.name, m.path, m.is_package, m.parsed.source.text, m.parsed.tree)
-                for name, m in self.program.modules.items()
-            }
-            self._analysis = slicing.analyse_modules(sources)
-        return self._analysis
-
-    @property
-    def by_id(self) -> dict[str, ir.Chainlet]:
-        if self._by_id is None:
-            self._by_id = {c.id: c for c in self.chain.chainlets}
-        return self._by_id
+    def __post_init__(self) -> None:
+        chainlets = self.chain.chainlets
+        self.by_id = {c.id: c for c in chainlets}
+        counts: dict[str, int] = {}
+        for chainlet in chainlets:
+            counts[chainlet.name] = counts.get(chainlet.name, 0) + 1
+        self.client_names = {
+            c.id: c.name.replace(".", "_") if counts[c.name] == 1 else c.id.replace(".", "_") for c in chainlets
+        }
+        self.client_name_set = frozenset(self.client_names.values())
+        self.client_classes = {self.top_level(c.id): self.client_names[c.id] for c in chainlets}
+        self.by_client = {self.client_names[c.id]: (index, c) for index, c in enumerate(chainlets)}
+        sources = {
+            name: slicing.ModuleSource(m.name, m.path, m.is_package, m.parsed.source.text, m.parsed.tree)
+            for name, m in self.program.modules.items()
+        }
+        self.analysis = slicing.analyse_modules(sources)
 
     def module(self, name: str) -> ModuleInfo:
         return self.program.modules[name]
@@ -316,10 +320,10 @@ class _Planner:
         client_imports = Imports()
         client_imports.module("pydantic")
         client_imports.name("chainsc_runtime", "transport")
-        client_names = self.client_names(chainlet)
+        client_names = self.client_names
         # A type named like a client (`schemas.Summarizer` and the `Summarizer` Chainlet)
         # is imported under an alias, never shadowed by the client class.
-        client_imports.reserve(*self.all_client_names())
+        client_imports.reserve(*self.client_name_set)
         for dependency in chainlet.dependencies:
             target = self.by_id[dependency.target]
             if any(client.name == client_names[target.id] for client in clients):
@@ -328,7 +332,7 @@ class _Planner:
 
         own = {self.top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases)}
         # Every Chainlet's class by (module, top-level name); the slice skips the package's own.
-        others = self.client_classes(client_names)
+        others = self.client_classes
         analysis = self.analysis
         package_slice = slicing.slice_package(
             analysis.modules,
@@ -369,9 +373,9 @@ class _Planner:
             "chainlet/packages/chainsc_generated/clients.py.jinja",
             ClientsContext(self.chain.source, tuple(client_imports.lines()), tuple(clients)),
         )
-        files["client.py"] = self.render("chainlet/client.py.jinja", self.own_client(chainlet, client_names, types))
+        files["client.py"] = self.render("chainlet/client.py.jinja", self.own_client(chainlet, types))
         files["model/__init__.py"] = self.render("chainlet/model/__init__.py.jinja", header)
-        files["model/model.py"] = self.render("chainlet/model/model.py.jinja", self.model_context(chainlet, client_names))
+        files["model/model.py"] = self.render("chainlet/model/model.py.jinja", self.model_context(chainlet))
         files["server.py"] = self.render(
             "chainlet/server.py.jinja",
             ServerContext(
@@ -461,16 +465,7 @@ class _Planner:
 
     def chainlets_by_client(self, names: set[str]) -> list[ir.Chainlet]:
         """The Chainlets whose clients are `names`, in chain order."""
-        if self._by_client is None:
-            client_names = self.client_names(self.chain.chainlets[0])
-            self._by_client = {client_names[c.id]: (index, c) for index, c in enumerate(self.chain.chainlets)}
-        return [chainlet for _, chainlet in sorted(self._by_client[name] for name in names if name in self._by_client)]
-
-    def client_classes(self, client_names: Mapping[str, str]) -> dict[tuple[str, str], str]:
-        """(module, top-level class) of every Chainlet -> its client's name (computed once)."""
-        if self._client_classes is None:
-            self._client_classes = {self.top_level(other.id): client_names[other.id] for other in self.chain.chainlets}
-        return self._client_classes
+        return [chainlet for _, chainlet in sorted(self.by_client[name] for name in names if name in self.by_client)]
 
     def top_level(self, chainlet_id: str) -> tuple[str, str]:
         chainlet = self.by_id.get(chainlet_id)
@@ -511,28 +506,6 @@ class _Planner:
             views.append(ParamView(param.name, annotation, default))
         return tuple(views)
 
-    def all_client_names(self) -> frozenset[str]:
-        """Every client class name of the chain (computed once)."""
-        if self._client_name_set is None:
-            self._client_name_set = frozenset(self.client_names(self.chain.chainlets[0]).values())
-        return self._client_name_set
-
-    def client_names(self, chainlet: ir.Chainlet) -> dict[str, str]:
-        """Client class names: the Chainlet's class name, unless two share it."""
-        del chainlet  # the same for every package
-        if self._client_names is None:
-            self._client_names = self._all_client_names()
-        return self._client_names
-
-    def _all_client_names(self) -> dict[str, str]:
-        counts: dict[str, int] = {}
-        for other in self.chain.chainlets:
-            counts[other.name] = counts.get(other.name, 0) + 1
-        return {
-            other.id: other.name.replace(".", "_") if counts[other.name] == 1 else other.id.replace(".", "_")
-            for other in self.chain.chainlets
-        }
-
     def client(
         self,
         target: ir.Chainlet,
@@ -571,28 +544,28 @@ class _Planner:
         )
 
     def own_client(
-        self, chainlet: ir.Chainlet, client_names: Mapping[str, str], types: dict[str, ir.TypeDef]
+        self, chainlet: ir.Chainlet, types: dict[str, ir.TypeDef]
     ) -> OwnClientContext:
         """The context of `client.py`: this Chainlet's client, as its dependents get it."""
         imports = Imports()
         # What client.py defines or imports before the user's types.
-        imports.reserve(client_names[chainlet.id], "connect", "sys", "Path")
+        name = self.client_names[chainlet.id]
+        imports.reserve(name, "connect", "sys", "Path")
         imports.module("pydantic")
         imports.name("chainsc_runtime", "transport")
         rpc_options = imports.name("chainsc_runtime", "RPCOptions")
         # The types are imported from the package's own slice, which keeps them for the endpoint.
-        client = self.client(chainlet, client_names[chainlet.id], types, imports, extra=set())
+        client = self.client(chainlet, name, types, imports, extra=set())
         package = package_dir_name(chainlet.display_name)
         return OwnClientContext(
             source=self.chain.source,
             package=package,
-            variable=package,
             imports=tuple(imports.lines()),
             rpc_options=rpc_options,
             client=client,
         )
 
-    def model_context(self, chainlet: ir.Chainlet, client_names: Mapping[str, str]) -> ModelContext:
+    def model_context(self, chainlet: ir.Chainlet) -> ModelContext:
         imports = Imports()
         imports.reserve("Model")  # what model.py defines
         imports.name("chainsc_runtime", "serving")
@@ -606,7 +579,7 @@ class _Planner:
         dependencies = tuple(
             DependencyView(
                 param=d.param,
-                client=client_names[d.target],
+                client=self.client_names[d.target],
                 service=self.by_id[d.target].display_name,
                 retries=d.options.retries,
                 timeout_sec=d.options.timeout_sec,
