@@ -155,8 +155,9 @@ def slice_package(
                 key = (module_name, _class_name(statement))
                 if key in request.client_classes and key not in request.own_classes:
                     continue  # replaced by a client import: its body's references do not matter
-                own = key in request.own_classes and statement.uses_without_config is not None
-                uses = statement.uses_without_config if own and statement.uses_without_config is not None else statement.uses
+                uses = statement.uses
+                if key in request.own_classes and statement.uses_without_config is not None:
+                    uses = statement.uses_without_config
                 for name in uses:
                     queue.append((module_name, name))
                     local = aliases.get(name)
@@ -218,35 +219,31 @@ def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource]) -> list[
     for index, node in enumerate(module.tree.body):
         statement = _Statement(index, node)
         _collect_binds(node, statement, module, modules)
-        if isinstance(node, ast.ClassDef) and any(_is_remote_config(item) for item in node.body):
-            # A Chainlet's `remote_config` is cut (compiled into config.yaml): what only it uses is
-            # not needed. Each part is scanned once; the two views are unions over the parts.
+        # A Chainlet's `remote_config` is cut (compiled into config.yaml): what only it uses
+        # is not needed. Each part is scanned once; both views are unions over the parts.
+        config_parts: list[ast.AST] = []
+        if isinstance(node, ast.ClassDef):
             config_parts = [item for item in node.body if _is_remote_config(item)]
-            other_parts: list[ast.AST] = [*node.bases, *node.keywords, *node.decorator_list]
-            other_parts += getattr(node, "type_params", [])  # Python 3.12+
-            other_parts += [item for item in node.body if not _is_remote_config(item)]
-            tracker = _NameTracker()
-            kept_names: set[str] = set()
-            kept_literals: set[str] = set()
-            for part in other_parts:
-                tracker.scan(part, kept_names, kept_literals)
-            config_names: set[str] = set()
-            config_literals: set[str] = set()
-            for part in config_parts:
-                tracker.scan(part, config_names, config_literals)
-            tracker.finish(statement)
-            statement.uses = kept_names | config_names
+        kept_parts: list[ast.AST] = [node]
+        if config_parts:
+            assert isinstance(node, ast.ClassDef)
+            kept_parts = [*node.bases, *node.keywords, *node.decorator_list, *getattr(node, "type_params", [])]
+            kept_parts += [item for item in node.body if not _is_remote_config(item)]
+        tracker = _NameTracker()
+        kept_names: set[str] = set()
+        kept_literals: set[str] = set()
+        for part in kept_parts:
+            tracker.scan(part, kept_names, kept_literals)
+        config_names: set[str] = set()
+        config_literals: set[str] = set()
+        for part in config_parts:
+            tracker.scan(part, config_names, config_literals)
+        tracker.finish(statement)
+        statement.uses = kept_names | config_names
+        statement.path_literals = frozenset(kept_literals | config_literals)
+        if config_parts:
             statement.uses_without_config = kept_names
-            statement.path_literals = frozenset(kept_literals | config_literals)
             statement.path_literals_without_config = frozenset(kept_literals)
-        else:
-            tracker = _NameTracker()
-            names: set[str] = set()
-            literals: set[str] = set()
-            tracker.scan(node, names, literals)
-            tracker.finish(statement)
-            statement.uses = names
-            statement.path_literals = frozenset(literals)
         if _is_docstring(node, index) or _is_future_import(node):
             statement.binds.add("__chainsc_package__")
         statements.append(statement)
