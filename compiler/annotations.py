@@ -81,6 +81,17 @@ class TypeCollector:
 
     # -- conversion -----------------------------------------------------------
 
+    def from_missing_module(self, target: Target) -> bool:
+        """Whether `target` is a name imported from a local module reported missing (CSC004)."""
+        if isinstance(target, Undefined):
+            path = target.name
+        elif isinstance(target, ExternalRef):
+            path = target.path
+        else:
+            return False
+        parts = path.split(".")
+        return any(".".join(parts[:cut]) in self.missing_modules for cut in range(1, len(parts) + 1))
+
     def _fail(self, code: str, message: str, module: ModuleInfo, node: cst.CSTNode, help_text: str | None = None) -> ir.TypeRef:
         if help_text is None and code == "CSC206":
             help_text = _ALLOWED_HELP
@@ -164,15 +175,13 @@ class TypeCollector:
             return self._fail("CSC206", f"`{written}` is not a supported I/O type", module, node)
         if isinstance(target, ClassRef):
             return self._convert_class(module, node, target, written)
+        if self.from_missing_module(target):
+            return ir.TypeRef(ir.TypeKind.ANY, "Any")  # its import already has CSC004
         if isinstance(target, Undefined):
-            if under_module(target.name, self.missing_modules):
-                return ir.TypeRef(ir.TypeKind.ANY, "Any")  # its import already has CSC004
             return self._fail("CSC207", f"I/O type `{written}` is not defined", module, node)
         if isinstance(target, ValueRef | FunctionRef | ModuleRef):
             return self._fail("CSC206", f"`{written}` is not a type", module, node)
         assert isinstance(target, ExternalRef)
-        if under_module(target.path, self.missing_modules):
-            return ir.TypeRef(ir.TypeKind.ANY, "Any")  # its import already has CSC004
         return self._fail(
             "CSC206",
             f"`{written}` is not defined in the chain's sources (`{target.path.partition('.')[0]}` is not a module under the chain root)",
@@ -328,10 +337,6 @@ class TypeCollector:
         )
 
 
-def under_module(path: str, modules: set[str]) -> bool:
-    """Whether dotted `path` is one of `modules` or inside one of them."""
-    parts = path.split(".")
-    return any(".".join(parts[:cut]) in modules for cut in range(1, len(parts) + 1))
 
 
 class _NotLiteral:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from compiler import bodies, ir
-from compiler.annotations import TypeCollector, under_module, walk_type
+from compiler.annotations import TypeCollector, walk_type
 from compiler.config import ConfigBuilder
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.evaluate import Evaluator, Located, Value
@@ -570,12 +570,10 @@ class _Extractor:
         if not isinstance(target, ClassRef):
             from compiler.resolve import Undefined  # noqa: PLC0415 - local to this error path
 
-            if isinstance(target, Undefined) and under_module(target.name, self.types.missing_modules):
+            if self.types.from_missing_module(target):
                 pass  # its import already has CSC004
             elif isinstance(target, Undefined):
                 self.diagnostics.append(error("CSC301", f"dependency `{written}` is not defined", module.span(target_node)))
-            elif isinstance(target, ExternalRef) and under_module(target.path, self.types.missing_modules):
-                pass  # its import already has CSC004
             elif isinstance(target, ExternalRef):
                 self.diagnostics.append(
                     error(
