@@ -389,17 +389,14 @@ class ChainletModel:
         try:
             arguments = self._arguments(inputs)
         except pydantic.ValidationError as exc:
-            reply = _json_reply(422, validation_error_body(exc))
-            if reply is None:
+            if (reply := _json_reply(422, validation_error_body(exc))) is None:
                 raise
             return reply
         try:
             return self._call_sync(arguments)
         except Exception as exc:
-            reply = _json_reply(500, error_detail(exc))
-            if reply is None:
+            if (reply := self._user_error_reply(exc)) is None:
                 raise
-            _LOG.exception("`%s.%s` failed", self._name(), self.endpoint.name)
             return reply
 
     async def _truss_predict_async(self, inputs: Mapping[str, object] | bytes | str) -> Any:
@@ -407,18 +404,22 @@ class ChainletModel:
         try:
             arguments = self._arguments(inputs)
         except pydantic.ValidationError as exc:
-            reply = _json_reply(422, validation_error_body(exc))
-            if reply is None:
+            if (reply := _json_reply(422, validation_error_body(exc))) is None:
                 raise
             return reply
         try:
             return await self._call_async(arguments)
         except Exception as exc:
-            reply = _json_reply(500, error_detail(exc))
-            if reply is None:
+            if (reply := self._user_error_reply(exc)) is None:
                 raise
-            _LOG.exception("`%s.%s` failed", self._name(), self.endpoint.name)
             return reply
+
+    def _user_error_reply(self, exc: Exception) -> Any:
+        """The 500 reply for an exception in user code (logged), or None without Starlette."""
+        reply = _json_reply(500, error_detail(exc))
+        if reply is not None:
+            _LOG.error("`%s.%s` failed", self._name(), self.endpoint.name, exc_info=exc)
+        return reply
 
     def _predict_sync(self, inputs: Mapping[str, object] | bytes | str) -> Any:
         """Run a sync endpoint: the JSON-able result, or the iterator of chunks.
