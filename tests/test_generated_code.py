@@ -142,9 +142,12 @@ def test_user_names_that_generated_code_defines_are_imported_under_an_alias(tmp_
     (source / "schemas.py").write_text(COLLIDING_TYPES, encoding="utf-8")
     (source / "chain.py").write_text(COLLIDING_CHAIN, encoding="utf-8")
     files = _build(source / "chain.py")
-    clients = files["entry/packages/chainsc_generated/clients.py"].decode()
-    assert "from schemas import (\n    Input,\n    Summarizer as schemas_Summarizer,\n)\n" in clients
-    assert "        item: schemas_Summarizer,\n    ) -> schemas_Summarizer:" in clients
+    # The client of Summarizer stands where its class stood, with its signature as written.
+    sliced = files["entry/packages/chain.py"].decode()
+    assert "class Summarizer(chainsc_runtime.transport.ChainletClient):" in sliced
+    assert "        item: schemas.Summarizer,\n    ) -> schemas.Summarizer:" in sliced
+    model = files["entry/model/model.py"].decode()
+    assert "from chain import (\n    Entry,\n    Model as chain_Model,\n    Summarizer,\n)\n" in model
     own = files["summarizer/client.py"].decode()
     assert "from schemas import Summarizer as schemas_Summarizer\n" in own
     entry_client = files["entry/client.py"].decode()

@@ -15,9 +15,8 @@ import hashlib
 import importlib.util
 import json
 import posixpath
-import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,13 @@ import jinja2
 from compiler import ir
 from compiler.diagnostics import InternalError
 from compiler.emit import slice as slicing
+from compiler.emit.clients import (
+    CLIENT_BASE,
+    ParamView,
+    endpoint_signature,
+    module_at_path,
+    reach_names,
+)
 from compiler.emit.pycode import Imports, default_expression, render_annotation
 from compiler.emit.requirements import requirements_txt
 from compiler.emit.truss_config import render_config_yaml, truss_config
@@ -36,8 +42,6 @@ from compiler.resolve import ModuleInfo, Program
 from compiler.validate import package_dir_name
 
 CHAINSC_VERSION = "0.1.0"
-#: The client imports the slice writes in place of other Chainlets.
-_CLIENT_IMPORT = re.compile(rf"^from {slicing.GENERATED_PACKAGE}\.clients import (\w+)", re.MULTILINE)
 MANIFEST = "chain.json"
 
 
@@ -46,15 +50,6 @@ class HeaderContext:
     """Context of files that are only the generated header."""
 
     source: str
-
-
-@dataclass(frozen=True, slots=True)
-class ParamView:
-    """One parameter as generated code spells it."""
-
-    name: str
-    annotation: str
-    default: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,31 +68,23 @@ class EndpointContext:
 
 @dataclass(frozen=True, slots=True)
 class ClientView:
-    """One typed client class."""
+    """One typed client class (`macros/client.jinja`)."""
 
     name: str
+    #: How the module spells `chainsc_runtime.transport.ChainletClient`.
+    base: str
     service: str
     endpoint_name: str
     is_async: bool
     is_streaming: bool
+    #: The `ChainletClient` method the endpoint calls: `call`, `acall`, `stream`, `astream`.
     method: str
     params: tuple[ParamView, ...]
     returns: str
-    #: What the call passes as output: the adapter constant, or `str`/`bytes` for streams.
-    output: str
-    #: The type the output adapter validates, built once at import (None for streams).
-    output_adapter: str | None
+    #: Streams: `str` or `bytes`, the type of each chunk (None for calls).
+    item_type: str | None
     #: Streams: the target's `streaming_read_timeout` (seconds to wait for each chunk).
     streaming_read_timeout: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ClientsContext:
-    """`chainsc_generated/clients.py`."""
-
-    source: str
-    imports: tuple[str, ...]
-    clients: tuple[ClientView, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +121,8 @@ class ModelContext:
     display_name: str
     chainlet_class: str
     endpoint_name: str
+    #: The import of the Chainlet's own module, which comes first (see LAYOUT.md).
+    chainlet_import: str
     imports: tuple[str, ...]
     dependencies: tuple[DependencyView, ...]
     context_param: str
@@ -193,13 +182,11 @@ class _Planner:
     env: jinja2.Environment
     # Tables every package uses, computed once per build (`__post_init__`).
     by_id: dict[str, ir.Chainlet] = field(init=False)
-    #: Chainlet id -> its client class name: the class name, unless two Chainlets share it.
+    #: Chainlet id -> the class name of `client.py`'s client: the class name, unless
+    #: two Chainlets share it.
     client_names: dict[str, str] = field(init=False)
-    client_name_set: frozenset[str] = field(init=False)
-    #: (module, top-level class) of every Chainlet -> its client's name.
-    client_classes: dict[tuple[str, str], str] = field(init=False)
-    #: Client name -> (position in the chain, Chainlet).
-    by_client: dict[str, tuple[int, ir.Chainlet]] = field(init=False)
+    #: (module, top-level class) of every Chainlet -> its in-place client (made on demand).
+    client_classes: _InPlaceClients = field(init=False)
     #: The slice analysis of every module, shared by all packages.
     analysis: slicing.Analysis = field(init=False)
     _data_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
@@ -214,9 +201,7 @@ class _Planner:
         self.client_names = {
             c.id: c.name.replace(".", "_") if counts[c.name] == 1 else c.id.replace(".", "_") for c in chainlets
         }
-        self.client_name_set = frozenset(self.client_names.values())
-        self.client_classes = {self.top_level(c.id): self.client_names[c.id] for c in chainlets}
-        self.by_client = {self.client_names[c.id]: (index, c) for index, c in enumerate(chainlets)}
+        self.client_classes = _InPlaceClients(self, {self.top_level(c.id): c for c in chainlets})
         sources = {
             name: slicing.ModuleSource(m.name, m.path, m.is_package, m.parsed.source.text, m.parsed.tree)
             for name, m in self.program.modules.items()
@@ -316,21 +301,9 @@ class _Planner:
         returns = render_annotation(wire_returns, types, endpoint_imports)
         self.keep_types(chainlet.types, types, extra)
 
-        clients: list[ClientView] = []
-        client_imports = Imports()
-        client_imports.module("pydantic")
-        client_imports.name("chainsc_runtime", "transport")
-        client_names = self.client_names
-        # A type named like a client (`schemas.Summarizer` and the `Summarizer` Chainlet)
-        # is imported under an alias, never shadowed by the client class.
-        client_imports.reserve(*self.client_name_set)
-        for dependency in chainlet.dependencies:
-            target = self.by_id[dependency.target]
-            if any(client.name == client_names[target.id] for client in clients):
-                continue
-            clients.append(self.client(target, client_names[target.id], types, client_imports, extra))
-
         own = {self.top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases)}
+        # model.py imports the clients of the dependencies from where their classes stood.
+        extra.update(self.top_level(d.target) for d in chainlet.dependencies)
         # Every Chainlet's class by (module, top-level name); the slice skips the package's own.
         others = self.client_classes
         analysis = self.analysis
@@ -346,12 +319,6 @@ class _Planner:
             files.setdefault(f"packages/{path}", content)
         for path in _package_inits(sliced, self.program):
             files.setdefault(f"packages/{path}", b"")
-        # Clients the slice imports in place of other Chainlets must exist too.
-        used = {name for text in sliced.values() for name in _CLIENT_IMPORT.findall(text)}
-        have = {client.name for client in clients}
-        for other in self.chainlets_by_client(used - have):
-            clients.append(self.client(other, client_names[other.id], types, client_imports, extra=set()))
-        clients.sort(key=lambda client: client.name)
 
         files["packages/chainsc_generated/__init__.py"] = self.render(
             "chainlet/packages/chainsc_generated/__init__.py.jinja", header
@@ -368,10 +335,6 @@ class _Planner:
                 is_streaming=chainlet.endpoint.is_streaming,
                 returns=returns,
             ),
-        )
-        files["packages/chainsc_generated/clients.py"] = self.render(
-            "chainlet/packages/chainsc_generated/clients.py.jinja",
-            ClientsContext(self.chain.source, tuple(client_imports.lines()), tuple(clients)),
         )
         files["client.py"] = self.render("chainlet/client.py.jinja", self.own_client(chainlet, types))
         files["model/__init__.py"] = self.render("chainlet/model/__init__.py.jinja", header)
@@ -463,10 +426,6 @@ class _Planner:
             if path.is_file() and "__pycache__" not in path.parts
         }
 
-    def chainlets_by_client(self, names: set[str]) -> list[ir.Chainlet]:
-        """The Chainlets whose clients are `names`, in chain order."""
-        return [chainlet for _, chainlet in sorted(self.by_client[name] for name in names if name in self.by_client)]
-
     def top_level(self, chainlet_id: str) -> tuple[str, str]:
         chainlet = self.by_id.get(chainlet_id)
         if chainlet is not None:
@@ -479,8 +438,7 @@ class _Planner:
 
     def endpoint_owner(self, chainlet: ir.Chainlet) -> ModuleInfo:
         """The module whose source spells the endpoint (its defaults' names live there)."""
-        path = chainlet.endpoint.span.path
-        return next(m for m in self.program.modules.values() if m.path == path)
+        return module_at_path(self.program, chainlet.endpoint.span.path)
 
     def keep_types(self, type_ids: tuple[str, ...], types: Mapping[str, ir.TypeDef], extra: set[tuple[str, str]]) -> None:
         for type_id in type_ids:
@@ -510,25 +468,21 @@ class _Planner:
         self,
         target: ir.Chainlet,
         name: str,
-        types: dict[str, ir.TypeDef],
-        imports: Imports,
-        extra: set[tuple[str, str]],
+        base: str,
+        params: tuple[ParamView, ...],
+        returns: str,
     ) -> ClientView:
+        """The view of a client class of `target` with the given spellings."""
         endpoint = target.endpoint
-        owner = self.endpoint_owner(target)
-        params = self.params(endpoint, owner, types, imports, extra)
-        self.keep_types(target.types, types, extra)
-        returns = render_annotation(endpoint.returns, types, imports)
-        adapter: str | None = None
+        item_type: str | None = None
         if endpoint.is_streaming:
-            method = "_astream" if endpoint.is_async else "_stream"
-            output = endpoint.returns.args[0].name
+            method = "astream" if endpoint.is_async else "stream"
+            item_type = endpoint.returns.args[0].name
         else:
-            method = "_acall" if endpoint.is_async else "_call"
-            output = f"_{package_dir_name(name).upper()}_OUTPUT"
-            adapter = returns
+            method = "acall" if endpoint.is_async else "call"
         return ClientView(
             name=name,
+            base=base,
             service=target.display_name,
             endpoint_name=endpoint.name,
             is_async=endpoint.is_async,
@@ -536,12 +490,26 @@ class _Planner:
             method=method,
             params=params,
             returns=returns,
-            output=output,
-            output_adapter=adapter,
+            item_type=item_type,
             streaming_read_timeout=(
                 target.remote_config.options.streaming_read_timeout if endpoint.is_streaming else None
             ),
         )
+
+    def in_place_client(self, target: ir.Chainlet) -> slicing.ClientCode:
+        """The client class that stands in for `target`'s class in other packages' slices.
+
+        Its signature is the endpoint's own text, so it means in the client's module
+        what it meant there (see `emit.clients`).
+        """
+        module, top = self.top_level(target.id)
+        signature = endpoint_signature(target, self.program)
+        reach = reach_names(self.program, signature, module)
+        if reach.renames:
+            signature = endpoint_signature(target, self.program, reach.renames)
+        view = self.client(target, top, CLIENT_BASE, signature.params, signature.returns)
+        text = self.env.get_template("macros/client.jinja").module.client_class(view)  # type: ignore[attr-defined]
+        return slicing.ClientCode(text=str(text), imports=reach.imports, uses=reach.uses)
 
     def own_client(
         self, chainlet: ir.Chainlet, types: dict[str, ir.TypeDef]
@@ -551,11 +519,12 @@ class _Planner:
         # What client.py defines or imports before the user's types.
         name = self.client_names[chainlet.id]
         imports.reserve(name, "connect", "sys", "Path")
-        imports.module("pydantic")
-        imports.name("chainsc_runtime", "transport")
+        transport = imports.name("chainsc_runtime", "transport")
         rpc_options = imports.name("chainsc_runtime", "RPCOptions")
         # The types are imported from the package's own slice, which keeps them for the endpoint.
-        client = self.client(chainlet, name, types, imports, extra=set())
+        params = self.params(chainlet.endpoint, self.endpoint_owner(chainlet), types, imports, extra=set())
+        returns = render_annotation(chainlet.endpoint.returns, types, imports)
+        client = self.client(chainlet, name, f"{transport}.ChainletClient", params, returns)
         package = package_dir_name(chainlet.display_name)
         return OwnClientContext(
             source=self.chain.source,
@@ -566,20 +535,30 @@ class _Planner:
         )
 
     def model_context(self, chainlet: ir.Chainlet) -> ModelContext:
+        # The Chainlet's own module is imported first, on a line of its own, as Truss
+        # imports it: the user's modules then load in the order they did under Truss.
+        # Clients of dependencies defined in that module come on the same line.
+        module, top = chainlet.module, chainlet.name.split(".")[0]
+        own = Imports()
+        own.reserve("Model", "serving", "RPCOptions", "endpoint")  # what model.py defines or imports
+        local = own.name(module, top)
+        chainlet_class = local + chainlet.name[len(top) :]
+        targets = {d.target: self.top_level(d.target) for d in chainlet.dependencies}
+        clients = {
+            target: own.name(*where) for target, where in targets.items() if where[0] == module
+        }
         imports = Imports()
-        imports.reserve("Model")  # what model.py defines
+        imports.reserve("Model", local, *clients.values())
         imports.name("chainsc_runtime", "serving")
         imports.name("chainsc_runtime", "RPCOptions")
         imports.name("chainsc_generated", "endpoint")
-        if chainlet.dependencies:
-            imports.name("chainsc_generated", "clients")
-        module, top = chainlet.module, chainlet.name.split(".")[0]
-        local = imports.name(module, top)
-        chainlet_class = local + chainlet.name[len(top) :]
+        for target, where in targets.items():
+            if target not in clients:
+                clients[target] = imports.name(*where)
         dependencies = tuple(
             DependencyView(
                 param=d.param,
-                client=self.client_names[d.target],
+                client=clients[d.target],
                 service=self.by_id[d.target].display_name,
                 retries=d.options.retries,
                 timeout_sec=d.options.timeout_sec,
@@ -593,12 +572,41 @@ class _Planner:
             display_name=chainlet.display_name,
             chainlet_class=chainlet_class,
             endpoint_name=chainlet.endpoint.name,
+            chainlet_import="\n".join(own.lines()),
             imports=tuple(imports.lines()),
             dependencies=dependencies,
             context_param=json.dumps(chainlet.context_param) if chainlet.context_param else "None",
             secret_keys=chainlet.remote_config.assets.secret_keys,
             is_async=chainlet.endpoint.is_async,
         )
+
+
+class _InPlaceClients(Mapping[tuple[str, str], slicing.ClientCode]):
+    """(module, top-level class) of each Chainlet -> its in-place client, made when first asked.
+
+    A package asks only for the Chainlets its slice names, so a build makes each
+    client once and only if some package needs it.
+    """
+
+    def __init__(self, planner: _Planner, chainlets: Mapping[tuple[str, str], ir.Chainlet]) -> None:
+        self._planner = planner
+        self._chainlets = chainlets
+        self._made: dict[tuple[str, str], slicing.ClientCode] = {}
+
+    def __getitem__(self, key: tuple[str, str]) -> slicing.ClientCode:
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = self._planner.in_place_client(self._chainlets[key])
+        return made
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._chainlets
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._chainlets)
+
+    def __len__(self) -> int:
+        return len(self._chainlets)
 
 
 def _is_hidden(path: Path) -> bool:

@@ -4,9 +4,10 @@ Stage: back end, called by `emit.plan`. Pure: text in, text out. Works on the
 original text with the positions of CPython's `ast`, so everything kept is
 byte-for-byte what the user wrote, comments included; only whole top-level
 statements are kept or dropped, plus three rewrites: the chains API import
-points at the vendored runtime, the class of every *other* Chainlet becomes an
-import of its generated client, and `remote_config = ...` assignments (compiled
-into config.yaml) are cut from the Chainlet classes the package carries.
+points at the vendored runtime, the class of every *other* Chainlet is replaced
+in place by its generated client class (`emit.clients`), and
+`remote_config = ...` assignments (compiled into config.yaml) are cut from the
+Chainlet classes the package carries. User modules never import generated code.
 Imports: ast only (the standard library).
 """
 
@@ -42,15 +43,49 @@ class ModuleSource:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientCode:
+    """The client class that replaces another Chainlet's class statement where it stands."""
+
+    #: The class statement, from `class` to its last line (ends with a newline).
+    text: str
+    #: Import lines it needs before it, besides the runtime's (`RUNTIME_IMPORT`).
+    imports: tuple[str, ...]
+    #: (module, top-level name) its signature reads: kept with the client.
+    uses: frozenset[tuple[str, str]]
+
+
+#: What a module with an in-place client imports, once, before its first client.
+RUNTIME_IMPORT = f"import {RUNTIME_MODULE}.transport"
+
+
+@dataclass(frozen=True, slots=True)
 class SliceRequest:
     """What one package needs from the user's sources."""
 
     #: (module name, top-level class name) of the Chainlet and its user base classes.
     own_classes: frozenset[tuple[str, str]]
-    #: (module name, top-level class name) of Chainlets, replaced by clients unless in `own_classes`.
-    client_classes: Mapping[tuple[str, str], str]
+    #: (module name, top-level class name) of Chainlets -> their in-place client,
+    #: used unless the class is in `own_classes`.
+    client_classes: Mapping[tuple[str, str], ClientCode]
     #: (module name, top-level name) that generated code imports: kept with what they use.
     extra_names: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclass(slots=True)
+class _ClassParts:
+    """A class a statement defines (itself, or inside its `if`/`try` branches).
+
+    Branches may each define it (`if GPU: class X ... else: class X ...`): the parts
+    are those of all its definitions.
+    """
+
+    nodes: list[ast.ClassDef]
+    #: Names and path literals the whole class reads.
+    uses: set[str]
+    literals: frozenset[str]
+    #: The same without its `remote_config` (cut from the package's own Chainlet).
+    uses_without_config: set[str]
+    literals_without_config: frozenset[str]
 
 
 @dataclass(slots=True)
@@ -58,9 +93,14 @@ class _Statement:
     index: int
     node: ast.stmt
     binds: set[str] = field(default_factory=set)
+    #: Everything the statement reads.
     uses: set[str] = field(default_factory=set)
-    #: For a class: what it uses when its `remote_config` is cut (None otherwise).
-    uses_without_config: set[str] | None = None
+    #: Classes it defines, by name: each may be the package's own (config cut), a
+    #: client (replaced), or neither (kept whole).
+    classes: dict[str, _ClassParts] = field(default_factory=dict)
+    #: What it reads outside those classes, and its path literals there.
+    outer_uses: set[str] = field(default_factory=set)
+    outer_literals: frozenset[str] = frozenset()
     #: Attributes read per name (`alias.X` -> {"alias": {"X"}}).
     attributes: dict[str, set[str]] = field(default_factory=dict)
     #: Names read other than as `name.attr`.
@@ -71,8 +111,6 @@ class _Statement:
     from_imports: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: String constants that could name a file next to the module (`HERE / "prompts"`).
     path_literals: frozenset[str] = frozenset()
-    #: For a class: its path literals when its `remote_config` is cut (None otherwise).
-    path_literals_without_config: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +190,9 @@ def slice_package(
                 if id(statement) in done:
                     continue
                 done.add(id(statement))
-                key = (module_name, _class_name(statement))
-                if key in request.client_classes and key not in request.own_classes:
-                    continue  # replaced by a client import: its body's references do not matter
-                uses = statement.uses
-                if key in request.own_classes and statement.uses_without_config is not None:
-                    uses = statement.uses_without_config
+                uses, _ = _kept_parts(module_name, statement, request, queue)
+                if uses is None:
+                    continue  # a class replaced by its client: its body's references do not matter
                 for name in uses:
                     queue.append((module_name, name))
                     local = aliases.get(name)
@@ -190,25 +225,50 @@ def slice_package(
     return Slice(texts, literals)
 
 
+def _kept_parts(
+    module_name: str,
+    statement: _Statement,
+    request: SliceRequest,
+    queue: list[tuple[str, str]] | None = None,
+) -> tuple[set[str] | None, frozenset[str]]:
+    """What a kept statement reads, and its path literals, as `_render` keeps it.
+
+    A class replaced by its client reads what the client's signature reads (added
+    to `queue`); the package's own Chainlet class reads what it reads without its
+    `remote_config`. Uses are None for a statement that is only a client.
+    """
+    if not statement.classes:
+        return statement.uses, statement.path_literals
+    uses = set(statement.outer_uses)
+    literals = set(statement.outer_literals)
+    only_clients = isinstance(statement.node, ast.ClassDef)
+    for name, parts in statement.classes.items():
+        key = (module_name, name)
+        if key in request.own_classes:
+            uses |= parts.uses_without_config
+            literals |= parts.literals_without_config
+            only_clients = False
+        elif key in request.client_classes:
+            if queue is not None:
+                queue.extend(request.client_classes[key].uses)
+        else:
+            uses |= parts.uses
+            literals |= parts.literals
+            only_clients = False
+    return (None if only_clients else uses), frozenset(literals)
+
+
 def _kept_literals(module_name: str, kept: Sequence[_Statement], request: SliceRequest) -> frozenset[str]:
     """The path literals of the kept statements, as `_render` keeps them."""
     found: set[str] = set()
     for statement in kept:
-        key = (module_name, _class_name(statement))
-        if key in request.own_classes and statement.path_literals_without_config is not None:
-            found |= statement.path_literals_without_config
-        elif key not in request.client_classes or key in request.own_classes:
-            found |= statement.path_literals
+        found |= _kept_parts(module_name, statement, request)[1]
     return frozenset(found)
 
 
 def _parents_of(module_name: str, modules: Mapping[str, ModuleSource]) -> list[str]:
     parts = module_name.split(".")
     return [".".join(parts[:cut]) for cut in range(1, len(parts)) if ".".join(parts[:cut]) in modules]
-
-
-def _class_name(statement: _Statement) -> str:
-    return statement.node.name if isinstance(statement.node, ast.ClassDef) else ""
 
 
 # ---------------------------------------------------------------- analysis
@@ -219,35 +279,97 @@ def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource]) -> list[
     for index, node in enumerate(module.tree.body):
         statement = _Statement(index, node)
         _collect_binds(node, statement, module, modules)
-        # A Chainlet's `remote_config` is cut (compiled into config.yaml): what only it uses
-        # is not needed. Each part is scanned once; both views are unions over the parts.
-        config_parts: list[ast.AST] = []
-        if isinstance(node, ast.ClassDef):
-            config_parts = [item for item in node.body if _is_remote_config(item)]
-        kept_parts: list[ast.AST] = [node]
-        if config_parts:
-            assert isinstance(node, ast.ClassDef)
-            kept_parts = [*node.bases, *node.keywords, *node.decorator_list, *getattr(node, "type_params", [])]
-            kept_parts += [item for item in node.body if not _is_remote_config(item)]
+        # Each class the statement defines (itself, or in its `if`/`try` branches) is
+        # scanned apart from the rest: a package keeps it whole, without its
+        # `remote_config` (its own Chainlet), or not at all (another Chainlet's
+        # class, replaced by its client). Every part is scanned once.
         tracker = _NameTracker()
-        kept_names: set[str] = set()
-        kept_literals: set[str] = set()
-        for part in kept_parts:
-            tracker.scan(part, kept_names, kept_literals)
-        config_names: set[str] = set()
-        config_literals: set[str] = set()
-        for part in config_parts:
-            tracker.scan(part, config_names, config_literals)
+        outer_names: set[str] = set()
+        outer_literals: set[str] = set()
+        for part in _outer_parts(node):
+            tracker.scan(part, outer_names, outer_literals)
+        for cls in _defined_classes(node):
+            kept_names: set[str] = set()
+            kept_literals: set[str] = set()
+            config_names: set[str] = set()
+            config_literals: set[str] = set()
+            for part in [*cls.bases, *cls.keywords, *cls.decorator_list, *getattr(cls, "type_params", [])]:
+                tracker.scan(part, kept_names, kept_literals)
+            for item in cls.body:
+                if _is_remote_config(item):
+                    tracker.scan(item, config_names, config_literals)
+                else:
+                    tracker.scan(item, kept_names, kept_literals)
+            known = statement.classes.get(cls.name)
+            if known is not None:
+                known.nodes.append(cls)
+                known.uses |= kept_names | config_names
+                known.literals |= kept_literals | config_literals
+                known.uses_without_config |= kept_names
+                known.literals_without_config |= kept_literals
+                continue
+            statement.classes[cls.name] = _ClassParts(
+                nodes=[cls],
+                uses=kept_names | config_names,
+                literals=frozenset(kept_literals | config_literals),
+                uses_without_config=kept_names,
+                literals_without_config=frozenset(kept_literals),
+            )
         tracker.finish(statement)
-        statement.uses = kept_names | config_names
-        statement.path_literals = frozenset(kept_literals | config_literals)
-        if config_parts:
-            statement.uses_without_config = kept_names
-            statement.path_literals_without_config = frozenset(kept_literals)
+        statement.outer_uses = outer_names
+        statement.outer_literals = frozenset(outer_literals)
+        statement.uses = set(outer_names)
+        literals = set(outer_literals)
+        for parts in statement.classes.values():
+            statement.uses |= parts.uses
+            literals |= parts.literals
+        statement.path_literals = frozenset(literals)
         if _is_docstring(node, index) or _is_future_import(node):
             statement.binds.add("__chainsc_package__")
         statements.append(statement)
     return statements
+
+
+_COMPOUND = (ast.If, ast.Try, ast.TryStar, ast.With, ast.For, ast.While)
+
+
+def _defined_classes(node: ast.stmt) -> list[ast.ClassDef]:
+    """The classes a top-level statement defines: itself, or those in its branches."""
+    if isinstance(node, ast.ClassDef):
+        return [node]
+    if not isinstance(node, _COMPOUND):
+        return []
+    return [cls for child in _branch_statements(node) for cls in _defined_classes(child)]
+
+
+def _branch_statements(node: ast.stmt) -> list[ast.stmt]:
+    """The statements directly in a compound statement's branches."""
+    body: list[ast.stmt] = [*getattr(node, "body", []), *getattr(node, "orelse", []), *getattr(node, "finalbody", [])]
+    for handler in getattr(node, "handlers", []):
+        body.extend(handler.body)
+    return body
+
+
+def _outer_parts(node: ast.stmt) -> list[ast.AST]:
+    """A statement's parts outside the classes it defines (all of it if none)."""
+    if isinstance(node, ast.ClassDef):
+        return []
+    if not isinstance(node, _COMPOUND) or not _defined_classes(node):
+        return [node]
+    parts: list[ast.AST] = []
+    for field_name, value in ast.iter_fields(node):
+        if field_name in ("body", "orelse", "finalbody", "handlers"):
+            continue
+        if isinstance(value, ast.AST):
+            parts.append(value)
+        elif isinstance(value, list):
+            parts.extend(item for item in value if isinstance(item, ast.AST))
+    for handler in getattr(node, "handlers", []):
+        if handler.type is not None:
+            parts.append(handler.type)
+    for child in _branch_statements(node):
+        parts.extend(_outer_parts(child))
+    return parts
 
 
 def _collect_binds(node: ast.stmt, statement: _Statement, module: ModuleSource, modules: Mapping[str, ModuleSource]) -> None:
@@ -369,38 +491,60 @@ def _is_future_import(node: ast.stmt) -> bool:
 def _render(
     module: ModuleSource,
     kept: Sequence[_Statement],
-    client_classes: Mapping[tuple[str, str], str],
+    client_classes: Mapping[tuple[str, str], ClientCode],
     own_classes: frozenset[tuple[str, str]],
 ) -> str:
     """The module's text with only the `kept` statements (in source order), rewritten where needed."""
     lines = _lines_of(module)
     pieces: list[str] = []
     previous_end = 0
-    previous_was_client = False
+    imported: set[str] = set()
     for statement in kept:
         node = statement.node
         first, last = _extent(statement, lines)
         key = (module.name, node.name) if isinstance(node, ast.ClassDef) else None
-        is_client = key is not None and key in client_classes and key not in own_classes
+        client = client_classes.get(key) if key is not None and key not in own_classes else None
+        if client is not None:
+            first = node.lineno - 1  # the client replaces the class: its comments and decorators go
         if pieces:
-            # The widest gap the user left between the previous kept statement and
-            # this one; client imports that replace consecutive classes stay together.
-            gap = _widest_gap(lines, previous_end, first)
-            pieces.append("\n" * (0 if is_client and previous_was_client else gap))
+            # The widest gap the user left between the previous kept statement and this one.
+            pieces.append("\n" * _widest_gap(lines, previous_end, first))
         previous_end = last
-        previous_was_client = is_client
-        if is_client:
-            assert isinstance(node, ast.ClassDef)
-            client = client_classes[(module.name, node.name)]
-            pieces.append(f"from {GENERATED_PACKAGE}.clients import {client}" + (f" as {node.name}" if client != node.name else "") + "\n")
+        # Clients in the branches of an `if`/`try` replace their classes there.
+        nested = [
+            (class_node, client_classes[(module.name, name)])
+            for name, parts in statement.classes.items()
+            for class_node in parts.nodes
+            if not isinstance(node, ast.ClassDef)
+            and (module.name, name) not in own_classes
+            and (module.name, name) in client_classes
+        ]
+        # What the clients need is imported once per module, before the first of them.
+        needed = [
+            line
+            for code in ([client] if client is not None else [code for _, code in nested])
+            for line in (RUNTIME_IMPORT, *code.imports)
+            if line not in imported
+        ]
+        if needed:
+            imported.update(needed)
+            pieces.append("".join(f"{line}\n" for line in dict.fromkeys(needed)) + "\n\n")
+        if client is not None:
+            pieces.append(client.text)
             continue
         text = "".join(lines[first:last])
         if _imports_api(node):
             text = _rewrite_api_import(node, lines, first)
         elif isinstance(node, ast.ClassDef) and (module.name, node.name) in own_classes:
             text = _cut_remote_config(node, lines, first, last)
-        elif isinstance(node, ast.If | ast.Try | ast.TryStar):
-            text = _rewrite_nested_imports(node, lines, first, last)
+        elif isinstance(node, _COMPOUND):
+            own_nested = [
+                class_node
+                for name, parts in statement.classes.items()
+                if (module.name, name) in own_classes
+                for class_node in parts.nodes
+            ]
+            text = _rewrite_block(node, lines, first, last, nested, own=own_nested)
         pieces.append(text)
     rendered = "".join(pieces).rstrip("\n")
     return rendered + "\n" if rendered else ""
@@ -466,26 +610,54 @@ def _imports_api(node: ast.stmt) -> bool:
     return False
 
 
-def _rewrite_nested_imports(node: ast.stmt, lines: Sequence[str], first: int, last: int) -> str:
-    """A guarded block (`try: import truss_chains as chains ...`) with its API imports rewritten."""
-    imports = sorted(
-        (child for child in ast.walk(node) if isinstance(child, ast.Import | ast.ImportFrom) and _imports_api(child)),
-        key=lambda child: child.lineno,
-    )
-    out: list[str] = []
-    index = first
-    for child in imports:
+def _rewrite_block(
+    node: ast.stmt,
+    lines: Sequence[str],
+    first: int,
+    last: int,
+    clients: Sequence[tuple[ast.ClassDef, ClientCode]],
+    *,
+    own: Sequence[ast.ClassDef] = (),
+) -> str:
+    """A compound statement (`try: import ...`, `if FLAG: class X ...`), rewritten.
+
+    Its API imports point at the runtime, the classes in `clients` are replaced by
+    their clients and the `remote_config` of the package's own classes is cut.
+    """
+    inside = [(cls.lineno, cls.end_lineno or cls.lineno) for cls, _ in clients]
+    edits: list[tuple[int, int, str]] = []  # 0-based [start, end) line range -> text
+    for child in ast.walk(node):
+        if not (isinstance(child, ast.Import | ast.ImportFrom) and _imports_api(child)):
+            continue
+        if any(low <= child.lineno <= high for low, high in inside):
+            continue  # inside a class that its client replaces
         start, end = child.lineno - 1, child.end_lineno or child.lineno
         line = lines[start]
         if line[: child.col_offset].strip():
             continue  # shares its line with other code (`if x: import y`): left as written
+        edits.append((start, end, _indent(_rewrite_api_import(child, lines, start), line[: child.col_offset])))
+    for cls, code in clients:
+        start = min([cls.lineno, *(d.lineno for d in cls.decorator_list)]) - 1
+        edits.append((start, cls.end_lineno or cls.lineno, _indent(code.text, " " * cls.col_offset)))
+    for cls in own:
+        for item in cls.body:
+            if _is_remote_config(item):
+                end = item.end_lineno or item.lineno
+                # Drop the blank line that followed, so no double gap is left behind.
+                edits.append((item.lineno - 1, end + 1 if end < last and not lines[end].strip() else end, ""))
+    out: list[str] = []
+    index = first
+    for start, end, text in sorted(edits):
         out.extend(lines[index:start])
-        indent = line[: child.col_offset]
-        rewritten = _rewrite_api_import(child, lines, start)
-        out.append("".join(indent + piece if piece.strip() else piece for piece in rewritten.splitlines(keepends=True)))
+        out.append(text)
         index = end
     out.extend(lines[index:last])
     return "".join(out)
+
+
+def _indent(text: str, indent: str) -> str:
+    """`text` with `indent` before every line that is not blank."""
+    return "".join(indent + piece if piece.strip() else piece for piece in text.splitlines(keepends=True))
 
 
 def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from compiler.emit.slice import ModuleSource, SliceRequest, slice_modules
+from compiler.emit.slice import ClientCode, ModuleSource, SliceRequest, slice_modules
 
 CHAIN = '''"""A chain."""
 
@@ -53,6 +53,13 @@ class Entry(chains.ChainletBase):
 '''
 
 
+HELLO_CLIENT = ClientCode(
+    text="class Hello(chainsc_runtime.transport.ChainletClient):\n    pass  # the client\n",
+    imports=(),
+    uses=frozenset(),
+)
+
+
 def _module(text: str, name: str = "chain", path: str = "chain.py") -> ModuleSource:
     return ModuleSource(name, path, False, text, ast.parse(text))
 
@@ -60,7 +67,7 @@ def _module(text: str, name: str = "chain", path: str = "chain.py") -> ModuleSou
 def test_slice_of_a_dependency_keeps_only_what_it_uses() -> None:
     sliced = slice_modules(
         {"chain": _module(CHAIN)},
-        SliceRequest(frozenset({("chain", "Hello")}), {("chain", "Entry"): "Entry"}),
+        SliceRequest(frozenset({("chain", "Hello")}), {("chain", "Entry"): HELLO_CLIENT}),
     )
     assert sliced == {
         "chain.py": '''"""A chain."""
@@ -90,20 +97,49 @@ class Hello(chains.ChainletBase):
     }
 
 
-def test_slice_of_the_entrypoint_imports_the_client_of_its_dependency() -> None:
+def test_slice_of_the_entrypoint_defines_the_client_of_its_dependency_in_place() -> None:
     sliced = slice_modules(
         {"chain": _module(CHAIN)},
-        SliceRequest(frozenset({("chain", "Entry")}), {("chain", "Hello"): "Hello"}),
+        SliceRequest(frozenset({("chain", "Entry")}), {("chain", "Hello"): HELLO_CLIENT}),
     )
     text = sliced["chain.py"]
-    assert "from chainsc_generated.clients import Hello\n" in text
-    assert "class Hello" not in text
+    assert "import chainsc_runtime.transport\n\n\nclass Hello(chainsc_runtime.transport.ChainletClient):\n    pass  # the client\n" in text
+    assert "chainsc_generated" not in text  # user modules never import generated code
+    assert "class Hello(chains.ChainletBase)" not in text
     assert "from chainsc_runtime import (\n    depends,\n    depends_context as ctx,\n)\n" in text
     assert "class Name(pydantic.BaseModel)" in text  # used by Entry's body
     assert "shout" not in text
     assert "logging" not in text
     assert "IMAGE" not in text
-    assert text.index("from chainsc_generated.clients import Hello") < text.index("class Entry")
+    assert text.index("class Hello") < text.index("class Entry")
+
+
+def test_a_client_keeps_what_its_signature_reads_and_nothing_of_the_class_body() -> None:
+    client = ClientCode(text="class Hello(X):\n    pass\n", imports=(), uses=frozenset({("chain", "Name")}))
+    sliced = slice_modules(
+        {"chain": _module(CHAIN)},
+        SliceRequest(frozenset(), {("chain", "Hello"): client}, frozenset({("chain", "Hello")})),
+    )
+    text = sliced["chain.py"]
+    assert "class Name(pydantic.BaseModel)" in text
+    assert "shout" not in text  # only the original Hello's body used it
+
+
+def test_classes_in_the_branches_of_an_if_are_each_replaced_by_the_client() -> None:
+    source = (
+        "import truss_chains as chains\n\nFLAG = True\n\nif FLAG:\n\n"
+        "    @chains.mark_entrypoint\n    class Hello(chains.ChainletBase):\n        def run_remote(self) -> str:\n            return 'a'\n\n"
+        "else:\n\n    class Hello(chains.ChainletBase):\n        def run_remote(self) -> str:\n            return 'b'\n"
+    )
+    sliced = slice_modules(
+        {"chain": _module(source)},
+        SliceRequest(frozenset(), {("chain", "Hello"): HELLO_CLIENT}, frozenset({("chain", "Hello")})),
+    )
+    text = sliced["chain.py"]
+    assert text.count("    class Hello(chainsc_runtime.transport.ChainletClient):\n        pass  # the client\n") == 2
+    assert "mark_entrypoint" not in text
+    assert "import chainsc_runtime.transport\n\n\nif FLAG:" in text
+    compile(text, "chain.py", "exec")
 
 
 def test_module_alias_attributes_pull_only_the_names_used() -> None:

@@ -7,11 +7,17 @@ its `run_remote`.
 
 from __future__ import annotations
 
-from chain import Moderator
-from chainsc_generated import (
-    clients,
-    endpoint,
+# The Chainlet's own module first, as Truss imports it: the user's modules load in
+# the order they do under Truss. They never import generated code (LAYOUT.md).
+from chain import (
+    Moderator,
+    PIIChecker,
+    ProfanityChecker,
+    SpamChecker,
+    UsageMeter,
 )
+
+from chainsc_generated import endpoint
 from chainsc_runtime import (
     RPCOptions,
     serving,
@@ -26,7 +32,7 @@ class Model(serving.ChainletModel):
     dependencies = (
         serving.DependencySpec(
             param="profanity",
-            client_cls=clients.ProfanityChecker,
+            client_cls=ProfanityChecker,
             service="ProfanityChecker",
             options=RPCOptions(
                 retries=1,
@@ -37,7 +43,7 @@ class Model(serving.ChainletModel):
         ),
         serving.DependencySpec(
             param="spam",
-            client_cls=clients.SpamChecker,
+            client_cls=SpamChecker,
             service="SpamChecker",
             options=RPCOptions(
                 retries=2,
@@ -48,7 +54,7 @@ class Model(serving.ChainletModel):
         ),
         serving.DependencySpec(
             param="pii",
-            client_cls=clients.PIIChecker,
+            client_cls=PIIChecker,
             service="PIIChecker",
             options=RPCOptions(
                 retries=1,
@@ -59,7 +65,7 @@ class Model(serving.ChainletModel):
         ),
         serving.DependencySpec(
             param="meter",
-            client_cls=clients.UsageMeter,
+            client_cls=UsageMeter,
             service="UsageMeter",
             options=RPCOptions(
                 retries=1,

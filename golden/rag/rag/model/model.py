@@ -7,11 +7,15 @@ its `run_remote`.
 
 from __future__ import annotations
 
-from chain import RAG
-from chainsc_generated import (
-    clients,
-    endpoint,
+# The Chainlet's own module first, as Truss imports it: the user's modules load in
+# the order they do under Truss. They never import generated code (LAYOUT.md).
+from chain import (
+    Embedder,
+    RAG,
+    Reranker,
 )
+
+from chainsc_generated import endpoint
 from chainsc_runtime import (
     RPCOptions,
     serving,
@@ -26,7 +30,7 @@ class Model(serving.ChainletModel):
     dependencies = (
         serving.DependencySpec(
             param="embedder",
-            client_cls=clients.Embedder,
+            client_cls=Embedder,
             service="Embedder",
             options=RPCOptions(
                 retries=1,
@@ -37,7 +41,7 @@ class Model(serving.ChainletModel):
         ),
         serving.DependencySpec(
             param="reranker",
-            client_cls=clients.Reranker,
+            client_cls=Reranker,
             service="Reranker",
             options=RPCOptions(
                 retries=2,

@@ -7,15 +7,19 @@ its `run_remote`.
 
 from __future__ import annotations
 
-from chain import TicketTriage
-from chainsc_generated import (
-    clients,
-    endpoint,
+# The Chainlet's own module first, as Truss imports it: the user's modules load in
+# the order they do under Truss. They never import generated code (LAYOUT.md).
+from chain import (
+    Summarizer,
+    TicketTriage,
 )
+
+from chainsc_generated import endpoint
 from chainsc_runtime import (
     RPCOptions,
     serving,
 )
+from preprocessing import Preprocessor
 
 
 class Model(serving.ChainletModel):
@@ -26,7 +30,7 @@ class Model(serving.ChainletModel):
     dependencies = (
         serving.DependencySpec(
             param="preprocessor",
-            client_cls=clients.Preprocessor,
+            client_cls=Preprocessor,
             service="Preprocessor",
             options=RPCOptions(
                 retries=1,
@@ -37,7 +41,7 @@ class Model(serving.ChainletModel):
         ),
         serving.DependencySpec(
             param="summarizer",
-            client_cls=clients.Summarizer,
+            client_cls=Summarizer,
             service="Summarizer",
             options=RPCOptions(
                 retries=3,

@@ -7,15 +7,16 @@ its `run_remote`.
 
 from __future__ import annotations
 
+# The Chainlet's own module first, as Truss imports it: the user's modules load in
+# the order they do under Truss. They never import generated code (LAYOUT.md).
 from chain import CatalogIndexer
-from chainsc_generated import (
-    clients,
-    endpoint,
-)
+
+from chainsc_generated import endpoint
 from chainsc_runtime import (
     RPCOptions,
     serving,
 )
+from user_package.shared_chainlet import SplitText
 
 
 class Model(serving.ChainletModel):
@@ -26,7 +27,7 @@ class Model(serving.ChainletModel):
     dependencies = (
         serving.DependencySpec(
             param="splitter",
-            client_cls=clients.SplitText,
+            client_cls=SplitText,
             service="SplitText-shared",
             options=RPCOptions(
                 retries=1,

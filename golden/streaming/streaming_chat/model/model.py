@@ -7,11 +7,15 @@ its `run_remote`.
 
 from __future__ import annotations
 
-from chain import StreamingChat
-from chainsc_generated import (
-    clients,
-    endpoint,
+# The Chainlet's own module first, as Truss imports it: the user's modules load in
+# the order they do under Truss. They never import generated code (LAYOUT.md).
+from chain import (
+    ContextStreamer,
+    StreamingChat,
+    TokenGenerator,
 )
+
+from chainsc_generated import endpoint
 from chainsc_runtime import (
     RPCOptions,
     serving,
@@ -26,7 +30,7 @@ class Model(serving.ChainletModel):
     dependencies = (
         serving.DependencySpec(
             param="context_streamer",
-            client_cls=clients.ContextStreamer,
+            client_cls=ContextStreamer,
             service="ContextStreamer",
             options=RPCOptions(
                 retries=1,
@@ -37,7 +41,7 @@ class Model(serving.ChainletModel):
         ),
         serving.DependencySpec(
             param="generator",
-            client_cls=clients.TokenGenerator,
+            client_cls=TokenGenerator,
             service="TokenGenerator",
             options=RPCOptions(
                 retries=1,

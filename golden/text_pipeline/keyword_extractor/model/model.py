@@ -7,7 +7,10 @@ its `run_remote`.
 
 from __future__ import annotations
 
+# The Chainlet's own module first, as Truss imports it: the user's modules load in
+# the order they do under Truss. They never import generated code (LAYOUT.md).
 from chain import KeywordExtractor
+
 from chainsc_generated import endpoint
 from chainsc_runtime import (
     RPCOptions,

@@ -7,11 +7,16 @@ its `run_remote`.
 
 from __future__ import annotations
 
-from chain import TextPipeline
-from chainsc_generated import (
-    clients,
-    endpoint,
+# The Chainlet's own module first, as Truss imports it: the user's modules load in
+# the order they do under Truss. They never import generated code (LAYOUT.md).
+from chain import (
+    Chunker,
+    KeywordExtractor,
+    Summarizer,
+    TextPipeline,
 )
+
+from chainsc_generated import endpoint
 from chainsc_runtime import (
     RPCOptions,
     serving,
@@ -26,7 +31,7 @@ class Model(serving.ChainletModel):
     dependencies = (
         serving.DependencySpec(
             param="chunker",
-            client_cls=clients.Chunker,
+            client_cls=Chunker,
             service="Chunker",
             options=RPCOptions(
                 retries=1,
@@ -37,7 +42,7 @@ class Model(serving.ChainletModel):
         ),
         serving.DependencySpec(
             param="extractor",
-            client_cls=clients.KeywordExtractor,
+            client_cls=KeywordExtractor,
             service="KeywordExtractor",
             options=RPCOptions(
                 retries=3,
@@ -48,7 +53,7 @@ class Model(serving.ChainletModel):
         ),
         serving.DependencySpec(
             param="summarizer",
-            client_cls=clients.Summarizer,
+            client_cls=Summarizer,
             service="Summarizer",
             options=RPCOptions(
                 retries=2,

@@ -1,0 +1,252 @@
+"""In-place clients: what replaces another Chainlet's class in a package's slice.
+
+Stage: back end, used by `emit.plan`. A package carries its own Chainlet; every
+other Chainlet its code names is called over HTTP. The class statement of such a
+Chainlet is replaced, *where it stands in the user's module*, by a client class
+with the same name and the same endpoint signature. The client is therefore
+evaluated in the very scope, and at the very point, where Truss evaluated the
+original class: every name its annotations and defaults use resolves as it did
+there, and no user module ever imports generated code (the layout's guarantee,
+see LAYOUT.md). When the endpoint is inherited from a base class in another
+module, the names its signature uses are imported from that module next to the
+client. Imports: ast, ir, resolve.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from compiler import ir
+from compiler.diagnostics import InternalError
+from compiler.resolve import (
+    ApiRef,
+    ClassRef,
+    ExternalRef,
+    FunctionRef,
+    ModuleInfo,
+    ModuleRef,
+    Program,
+    Target,
+    Undefined,
+    ValueRef,
+)
+
+#: The import an in-place client needs: the vendored runtime's transport.
+RUNTIME_IMPORT = "import chainsc_runtime.transport"
+#: How an in-place client spells its base class.
+CLIENT_BASE = "chainsc_runtime.transport.ChainletClient"
+
+
+@dataclass(frozen=True, slots=True)
+class ParamView:
+    """One parameter as generated code spells it."""
+
+    name: str
+    annotation: str
+    default: str | None
+    #: Declared after `*` (keyword-only), as in the endpoint's signature.
+    is_keyword_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureText:
+    """An endpoint's signature as its source spells it, in its own module's scope."""
+
+    #: The module that defines the endpoint method (a base class's module when inherited).
+    module: str
+    params: tuple[ParamView, ...]
+    returns: str
+    #: Top-level names the annotations and defaults read (string annotations included).
+    names: frozenset[str]
+
+
+def endpoint_signature(
+    chainlet: ir.Chainlet, program: Program, renames: Mapping[str, str] | None = None
+) -> SignatureText:
+    """The text of `chainlet`'s endpoint signature, read from the module that defines it.
+
+    `renames` respells names (an alias under which a client's module imports them);
+    `names` are always the names as the source spells them.
+    """
+    renames = renames or {}
+    endpoint = chainlet.endpoint
+    owner = module_at_path(program, endpoint.span.path)
+    function = _find_function(owner.parsed.tree, endpoint)
+    text = owner.parsed.source.text
+    arguments = function.args
+    positional = arguments.args[1:]  # `self` is not a parameter of the endpoint
+    defaults: list[ast.expr | None] = [None] * (len(arguments.args) - len(arguments.defaults))
+    defaults += arguments.defaults
+    names: set[str] = set()
+    params: list[ParamView] = []
+    pairs = [(arg, default, False) for arg, default in zip(positional, defaults[1:], strict=True)]
+    pairs += [(arg, default, True) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)]
+    for arg, default, keyword_only in pairs:
+        if arg.annotation is None:
+            raise InternalError(f"endpoint parameter `{arg.arg}` has no annotation after validation")
+        names |= _annotation_names(arg.annotation)
+        if default is not None:
+            names |= _names(default)
+        params.append(
+            ParamView(
+                name=arg.arg,
+                annotation=_source(text, arg.annotation, renames, is_annotation=True),
+                default=None if default is None else _source(text, default, renames),
+                is_keyword_only=keyword_only,
+            )
+        )
+    if function.returns is None:
+        raise InternalError(f"endpoint of `{chainlet.id}` has no return annotation after validation")
+    names |= _annotation_names(function.returns)
+    returns = _source(text, function.returns, renames, is_annotation=True)
+    return SignatureText(owner.name, tuple(params), returns, frozenset(names))
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignNames:
+    """How a client placed in one module reaches names its signature takes from another."""
+
+    #: `from module import name` lines the client needs before it.
+    imports: tuple[str, ...]
+    #: (module, name) the slice must keep for the client.
+    uses: frozenset[tuple[str, str]]
+    #: Name -> the alias it is imported under, where the client's module binds it to
+    #: something else.
+    renames: Mapping[str, str]
+
+
+def reach_names(program: Program, signature: SignatureText, placed_in: str) -> ForeignNames:
+    """Make the names of `signature` resolve in module `placed_in` as in their own module.
+
+    A name bound to the same thing in both modules is used as it is; a name the
+    client's module does not bind is imported from the signature's module; a name
+    it binds to something else is imported under an alias, and the signature is
+    respelled with it.
+    """
+    if signature.module == placed_in:
+        return ForeignNames((), frozenset((placed_in, name) for name in signature.names), {})
+    home = program.modules[signature.module]
+    here = program.modules[placed_in]
+    imports: list[str] = []
+    uses: set[tuple[str, str]] = set()
+    renames: dict[str, str] = {}
+    for name in sorted(signature.names):
+        there = program.resolve_name(home, name)
+        if isinstance(there, Undefined) or (isinstance(there, ApiRef) and there.path.startswith("builtins.")):
+            continue  # a builtin, or a name the annotation only spells (never bound)
+        local = program.resolve_name(here, name)
+        if _identity(local) == _identity(there):
+            uses.add((placed_in, name))
+        elif here.lookup(name) is None:
+            imports.append(f"from {signature.module} import {name}")
+            uses.add((signature.module, name))
+        else:
+            alias = f"_{signature.module.replace('.', '_')}_{name}"
+            imports.append(f"from {signature.module} import {name} as {alias}")
+            uses.add((signature.module, name))
+            renames[name] = alias
+    return ForeignNames(tuple(imports), frozenset(uses), renames)
+
+
+def module_at_path(program: Program, path: str) -> ModuleInfo:
+    """The module whose display path is `path`."""
+    for module in program.modules.values():
+        if module.path == path:
+            return module
+    raise InternalError(f"no module at {path}")
+
+
+def _identity(target: Target) -> tuple[str, str]:
+    """What a resolved name denotes, comparable across modules."""
+    match target:
+        case ClassRef():
+            return ("class", target.id)
+        case ValueRef():
+            return ("value", f"{target.module.name}.{target.binding.name}")
+        case FunctionRef():
+            return ("function", f"{target.module.name}.{target.node.name.value}")
+        case ModuleRef():
+            return ("module", target.module.name)
+        case ApiRef() | ExternalRef():
+            return ("path", target.path)
+        case Undefined():
+            return ("undefined", target.name)
+
+
+def _find_function(tree: ast.Module, endpoint: ir.Endpoint) -> ast.FunctionDef | ast.AsyncFunctionDef:
+    """The endpoint's `def` in its module: the method named like it, on its line."""
+    for node in _functions(tree.body):
+        if node.name == endpoint.name and node.lineno <= endpoint.span.line <= (node.end_lineno or node.lineno):
+            return node
+    raise InternalError(f"no `def {endpoint.name}` at {endpoint.span.path}:{endpoint.span.line}")
+
+
+def _functions(body: list[ast.stmt]) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield node
+        elif isinstance(node, ast.ClassDef):
+            yield from _functions(node.body)
+        elif isinstance(node, ast.If | ast.Try):
+            yield from _functions([*node.body, *node.orelse, *getattr(node, "finalbody", [])])
+
+
+def _source(text: str, node: ast.expr, renames: Mapping[str, str], *, is_annotation: bool = False) -> str:
+    """The expression as written, on one line, with `renames` applied.
+
+    Respelled by `ast.unparse` only when it must be: it spans lines or holds a
+    comment, or it uses a renamed name.
+    """
+    used = _annotation_names(node) if is_annotation else _names(node)
+    if renames and used & set(renames):
+        return ast.unparse(_Rename(renames, is_annotation).visit(copy.deepcopy(node)))
+    segment = ast.get_source_segment(text, node)
+    if segment is None or "\n" in segment or "#" in segment:
+        return ast.unparse(node)
+    return segment
+
+
+class _Rename(ast.NodeTransformer):
+    """Respell names, inside string (forward) annotations too."""
+
+    def __init__(self, renames: Mapping[str, str], in_annotation: bool) -> None:
+        self.renames = renames
+        self.in_annotation = in_annotation
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.copy_location(ast.Name(self.renames.get(node.id, node.id), node.ctx), node)
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        if self.in_annotation and isinstance(node.value, str) and _ANNOTATION_TEXT.match(node.value):
+            try:
+                inner = ast.parse(node.value, mode="eval")
+            except SyntaxError:
+                return node
+            respelled = ast.unparse(_Rename(self.renames, True).visit(inner))
+            return ast.copy_location(ast.Constant(respelled), node)
+        return node
+
+
+#: A string constant that reads like an annotation (`"Passage"`, `"list[Later]"`).
+_ANNOTATION_TEXT = re.compile(r"^[A-Za-z_][\w.\[\], |]*$")
+
+
+def _annotation_names(node: ast.expr) -> set[str]:
+    """Names an annotation reads, those inside string (forward) references included."""
+    names = _names(node)
+    for child in ast.walk(node):
+        if isinstance(child, ast.Constant) and isinstance(child.value, str) and _ANNOTATION_TEXT.match(child.value):
+            try:
+                names |= _names(ast.parse(child.value, mode="eval"))
+            except SyntaxError:
+                continue
+    return names
+
+
+def _names(node: ast.AST) -> set[str]:
+    """Top-level names an expression reads (`a.b.c` reads `a`)."""
+    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
