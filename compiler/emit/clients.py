@@ -62,6 +62,8 @@ class SignatureText:
     returns: str
     #: Top-level names the annotations and defaults read (string annotations included).
     names: frozenset[str]
+    #: The dotted references they read (`data_types.SegmentList`, `Inp`).
+    references: frozenset[str] = frozenset()
 
 
 def endpoint_signature(
@@ -81,16 +83,16 @@ def endpoint_signature(
     positional = arguments.args[1:]  # `self` is not a parameter of the endpoint
     defaults: list[ast.expr | None] = [None] * (len(arguments.args) - len(arguments.defaults))
     defaults += arguments.defaults
-    names: set[str] = set()
+    references: set[str] = set()
     params: list[ParamView] = []
     pairs = [(arg, default, False) for arg, default in zip(positional, defaults[1:], strict=True)]
     pairs += [(arg, default, True) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)]
     for arg, default, keyword_only in pairs:
         if arg.annotation is None:
             raise InternalError(f"endpoint parameter `{arg.arg}` has no annotation after validation")
-        names |= _annotation_names(arg.annotation)
+        references |= _annotation_references(arg.annotation)
         if default is not None:
-            names |= _names(default)
+            references |= _references(default)
         params.append(
             ParamView(
                 name=arg.arg,
@@ -101,9 +103,10 @@ def endpoint_signature(
         )
     if function.returns is None:
         raise InternalError(f"endpoint of `{chainlet.id}` has no return annotation after validation")
-    names |= _annotation_names(function.returns)
+    references |= _annotation_references(function.returns)
     returns = _source(text, function.returns, renames, is_annotation=True)
-    return SignatureText(owner.name, tuple(params), returns, frozenset(names))
+    names = frozenset(reference.partition(".")[0] for reference in references)
+    return SignatureText(owner.name, tuple(params), returns, names, frozenset(references))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +130,14 @@ def reach_names(program: Program, signature: SignatureText, placed_in: str) -> F
     it binds to something else is imported under an alias, and the signature is
     respelled with it.
     """
-    if signature.module == placed_in:
-        return ForeignNames((), frozenset((placed_in, name) for name in signature.names), {})
     home = program.modules[signature.module]
+    # What `module.Name` references reach in other modules is kept there too.
+    uses = _referenced_definitions(program, home, signature.references)
+    if signature.module == placed_in:
+        uses |= {(placed_in, name) for name in signature.names}
+        return ForeignNames((), frozenset(uses), {})
     here = program.modules[placed_in]
     imports: list[str] = []
-    uses: set[tuple[str, str]] = set()
     renames: dict[str, str] = {}
     for name in sorted(signature.names):
         there = program.resolve_name(home, name)
@@ -150,6 +155,30 @@ def reach_names(program: Program, signature: SignatureText, placed_in: str) -> F
             uses.add((signature.module, name))
             renames[name] = alias
     return ForeignNames(tuple(imports), frozenset(uses), renames)
+
+
+def _referenced_definitions(program: Program, module: ModuleInfo, references: frozenset[str]) -> set[tuple[str, str]]:
+    """(module, top-level name) of the user definitions that dotted references reach."""
+    found: set[tuple[str, str]] = set()
+    for reference in references:
+        first, *attributes = reference.split(".")
+        if not attributes:
+            continue
+        target = program.resolve_name(module, first)
+        for attribute in attributes:
+            target = program.attribute(target, attribute)
+            match target:
+                case ClassRef():
+                    found.add((target.module.name, target.qualname.split(".")[0]))
+                case ValueRef():
+                    found.add((target.module.name, target.binding.name))
+                case FunctionRef():
+                    found.add((target.module.name, target.node.name.value))
+                case ModuleRef():
+                    found.add((target.module.name, "__chainsc_package__"))
+                case _:
+                    pass
+    return found
 
 
 def module_at_path(program: Program, path: str) -> ModuleInfo:
@@ -250,3 +279,33 @@ def _annotation_names(node: ast.expr) -> set[str]:
 def _names(node: ast.AST) -> set[str]:
     """Top-level names an expression reads (`a.b.c` reads `a`)."""
     return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
+
+
+def _references(node: ast.AST) -> set[str]:
+    """The dotted names an expression reads: `a.b.c`, and `x` for a bare `x`."""
+    found: set[str] = set()
+    inner: set[int] = set()  # the Attribute/Name nodes inside a longer chain
+    for child in ast.walk(node):
+        if id(child) in inner or not isinstance(child, ast.Attribute | ast.Name):
+            continue
+        parts: list[str] = []
+        current: ast.AST = child
+        while isinstance(current, ast.Attribute):
+            parts.append(current.attr)
+            current = current.value
+            inner.add(id(current))
+        if isinstance(current, ast.Name):
+            found.add(".".join([current.id, *reversed(parts)]))
+    return found
+
+
+def _annotation_references(node: ast.expr) -> set[str]:
+    """Dotted names an annotation reads, those inside string (forward) references included."""
+    found = _references(node)
+    for child in ast.walk(node):
+        if isinstance(child, ast.Constant) and isinstance(child.value, str) and _ANNOTATION_TEXT.match(child.value):
+            try:
+                found |= _references(ast.parse(child.value, mode="eval"))
+            except SyntaxError:
+                continue
+    return found

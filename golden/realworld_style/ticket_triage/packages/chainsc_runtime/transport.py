@@ -25,9 +25,9 @@ import random
 import re
 import threading
 import time
+import typing
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-import typing
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import aiohttp
