@@ -267,9 +267,17 @@ def test_truss_config_defaults_render_exactly() -> None:
         "  enable_tracing_data: false\n"
         "  predict_concurrency: 1\n"
         "  streaming_read_timeout: 60\n"
-        "secrets: {}\n"
+        "secrets:\n"
+        "  baseten_chain_api_key: '***'\n"
         "system_packages: []\n"
     )
+
+
+def test_truss_config_declares_the_chain_api_key_as_truss_chains_does() -> None:
+    """`"***"` as Truss Chains writes it, also when the chain declares it itself."""
+    assets = ir.Assets(secret_keys=("baseten_chain_api_key", "hf_access_token"))
+    config = truss_config(make_chainlet(ir.RemoteConfig(assets=assets)))
+    assert config["secrets"] == {"baseten_chain_api_key": "***", "hf_access_token": None}
 
 
 def test_truss_config_resources_accelerator_count_only_when_above_one() -> None:
@@ -310,7 +318,7 @@ def test_truss_config_custom_image_every_field() -> None:
             "aws_secret_access_key_secret_name": "ecr_secret",
         },
     }
-    assert config["secrets"] == {"hf_access_token": None, "openai_api_key": None}
+    assert config["secrets"] == {"hf_access_token": None, "openai_api_key": None, "baseten_chain_api_key": "***"}
     assert config["system_packages"] == ["ffmpeg", "libsm6"]
     assert config["environment_variables"] == {"HF_HUB_ENABLE_HF_TRANSFER": "1", "MODE": "fast"}
     assert config["data_dir"] == "data"
@@ -499,7 +507,9 @@ def test_truss_parses_every_config_back_unchanged(tmp_path: Path) -> None:
     assert parsed["synthetic/gpu_count"]["resources"]["accelerator"] == "H100:2"
     assert parsed["synthetic/gpu_count"]["resources"]["use_gpu"] is True
     assert parsed["synthetic/defaults"]["resources"]["accelerator"] is None
-    assert parsed["synthetic/custom_image"]["secrets"] == {"hf_access_token": None, "openai_api_key": None}
+    assert parsed["synthetic/custom_image"]["secrets"] == {"hf_access_token": None, "openai_api_key": None, "baseten_chain_api_key": "***"}
+    # Every Chainlet declares the chain API key, as Truss Chains' generator does.
+    assert all(config["secrets"]["baseten_chain_api_key"] == "***" for config in parsed.values())
     assert parsed["synthetic/custom_image"]["runtime"]["transport"]["kind"] == "websocket"
     assert parsed["synthetic/tricky_strings"]["model_name"] == "on"
     assert parsed["synthetic/numeric_name"]["model_name"] == "123"
