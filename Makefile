@@ -31,8 +31,10 @@ golden:
 
 check: lint typecheck test
 
-# truss's own parser reads back the generated config.yaml (tests/emit/test_truss_config.py).
-# Its dependencies clash with chainsc's, hence a venv of its own; the test finds it through
+# truss's own parser reads back the generated config.yaml (tests/emit/test_truss_config.py),
+# and Truss's own model server serves a built chain (tests/test_truss_server.py), so the venv
+# also gets what Baseten's image installs for that server (tests/truss_server_requirements.py).
+# Their dependencies clash with chainsc's, hence a venv of its own; the tests find it through
 # CHAINSC_TRUSS_PYTHON (.ci/run exports it) or at $(TRUSS_VENV)/bin/python.
 TRUSS_VENV ?= .ci-truss-venv
 TRUSS_BASE_PY ?= python3
@@ -40,3 +42,5 @@ TRUSS_BASE_PY ?= python3
 truss-venv:
 	test -x $(TRUSS_VENV)/bin/python || $(TRUSS_BASE_PY) -m venv $(TRUSS_VENV)
 	$(TRUSS_VENV)/bin/python -m pip install --quiet truss==0.18.36
+	$(TRUSS_VENV)/bin/python tests/truss_server_requirements.py > $(TRUSS_VENV)/server-requirements.txt
+	$(TRUSS_VENV)/bin/python -m pip install --quiet -r $(TRUSS_VENV)/server-requirements.txt

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -36,6 +37,35 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
         env=env,
         check=False,
     )
+
+
+#: The published truss the fidelity tests compare with, in a venv of its own.
+TRUSS_VERSION = "0.18.36"
+DEFAULT_TRUSS_PYTHON = Path("/work/scratch/truss-venv/bin/python")
+
+
+def truss_python() -> Path:
+    """The Python of a venv with truss: CHAINSC_TRUSS_PYTHON, else the development VM's
+    truss venv, else `make truss-venv`'s.
+
+    When there is none, the calling test is skipped, or fails on CI (`CI=true`).
+    """
+    configured = os.environ.get("CHAINSC_TRUSS_PYTHON")
+    candidates = [Path(configured)] if configured else [DEFAULT_TRUSS_PYTHON, REPO / ".ci-truss-venv" / "bin" / "python"]
+    found = next((candidate for candidate in candidates if candidate.exists()), None)
+    if found is None:
+        skip_or_fail(
+            f"no Python with truss {TRUSS_VERSION}: run `make truss-venv` or set CHAINSC_TRUSS_PYTHON; "
+            f"looked at {', '.join(map(str, candidates))}"
+        )
+    return found
+
+
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip a test that needs something this machine lacks; on CI (`CI=true`), fail it."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def example_chains() -> list[Path]:

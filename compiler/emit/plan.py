@@ -162,6 +162,14 @@ class ChainReadmeContext:
     endpoint_name: str
     mermaid: str
     rows: tuple[ReadmeRow, ...]
+    #: Running under Truss's server locally: (package, port), the entrypoint first on
+    #: 8000, and the `dynamic_chainlet_config` that points at those ports (JSON).
+    truss_ports: tuple[tuple[str, int], ...]
+    truss_dynamic_config: str
+
+
+#: The route of a model on Truss's server (`TrussServer`), which a Chainlet is there.
+TRUSS_PREDICT_ROUTE = "/v1/models/model:predict"
 
 
 def _environment() -> jinja2.Environment:
@@ -272,6 +280,14 @@ class _Planner:
             for chainlet in self.chain.chainlets
             if chainlet.id in packages
         )
+        # The entrypoint on 8000 (as `chainsc run`), the others after it in README order.
+        ordered = sorted(rows, key=lambda row: row.name != by_id[self.chain.entrypoint].display_name)
+        ports = {row.name: (row.package, 8000 + index) for index, row in enumerate(ordered)}
+        dynamic_config = {
+            name: {"predict_url": f"http://127.0.0.1:{port}{TRUSS_PREDICT_ROUTE}"}
+            for name, (_, port) in ports.items()
+            if name != by_id[self.chain.entrypoint].display_name
+        }
         ctx = ChainReadmeContext(
             source=self.chain.source,
             name=self.chain.name,
@@ -279,6 +295,8 @@ class _Planner:
             endpoint_name=by_id[self.chain.entrypoint].endpoint.name,
             mermaid=render_mermaid(self.chain),
             rows=rows,
+            truss_ports=tuple(ports.values()),
+            truss_dynamic_config=json.dumps(dynamic_config, indent=2, sort_keys=True),
         )
         return self.render("chain/README.md.jinja", ctx)
 

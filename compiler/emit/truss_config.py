@@ -16,13 +16,18 @@ The mapping mirrors `truss_chains.deployment.code_gen._gen_truss_config` (truss
   `to_dict(verbose=False)` leaves out defaults. The keys DESIGN.md §3 lists are
   always written, defaults included, so a reader sees them without knowing truss.
 - `model_name` is the display name, without truss's random `-1a2b3c4d` suffix.
-- Secrets are `null` (truss's documented placeholder), not Truss Chains' `"***"`:
-  the truss server returns the config value when a secret is not mounted, so a
-  dummy would hide a missing secret; `null` makes the lookup fail with truss's
+- The user's secrets are `null` (truss's documented placeholder), not Truss Chains'
+  `"***"`: the truss server returns the config value when a secret is not mounted,
+  so a dummy would hide a missing secret; `null` makes the lookup fail with truss's
   "Secret not found" message.
-- Nothing Baseten-internal: no `baseten_chain_api_key` secret and no
-  `chains_metadata` (Baseten's service discovery); the chainsc runtime finds its
-  dependencies through `CHAINSC_SERVICES` (DESIGN.md §5).
+- Like Truss Chains, every Chainlet declares the secret `baseten_chain_api_key`
+  (the key Chainlets call each other with on Baseten; Truss's server hands a
+  Chainlet only the secrets its config declares), with Truss Chains' value `"***"`,
+  which the runtime reads as "not set" (it requires the key only for dependencies
+  found in Baseten's `dynamic_chainlet_config`).
+- No `chains_metadata`: the runtime finds its dependencies by display name through
+  `CHAINSC_SERVICES` or the mounted `dynamic_chainlet_config` (runtime_lib/README.md),
+  and the generated `model/model.py` carries what Truss Chains reads from it.
 - No absolute paths: `external_package_dirs` is not written (the planner slices
   the modules it needs into `packages/`).
 """
@@ -48,6 +53,11 @@ ConfigValue: TypeAlias = (
 DEFAULT_PYTHON_VERSION = "py311"
 #: The `python_version` values truss 0.18.36 accepts (`SUPPORTED_PYTHON_VERSIONS`).
 TRUSS_PYTHON_VERSIONS = frozenset({"py39", "py310", "py311", "py312", "py313", "py314"})
+
+#: The secret holding the API key Chainlets call each other with on Baseten, and the
+#: placeholder value Truss Chains writes for it (truss_chains.public_types).
+CHAIN_API_KEY_SECRET_NAME = "baseten_chain_api_key"
+SECRET_DUMMY = "***"
 
 #: Where LAYOUT.md puts things in a package; Truss's defaults, written anyway
 #: because the generated package depends on them.
@@ -78,8 +88,7 @@ def truss_config(chainlet: ir.Chainlet) -> dict[str, object]:
         "python_version": _python_version(image.base_image),
         "requirements_file": requirements_file_name(image),
         "resources": _resources(compute),
-        # Declared names only; values come from the platform at run time.
-        "secrets": dict.fromkeys(assets.secret_keys),
+        "secrets": _secrets(assets.secret_keys),
         "system_packages": list(image.apt_requirements),
         # Truss Chains adds no variables of its own (only its Baseten-internal
         # secret and metadata), so neither does chainsc.
@@ -201,6 +210,16 @@ def _python_version(base_image: ir.BaseImage) -> str:
     if version is None or version not in TRUSS_PYTHON_VERSIONS:
         return DEFAULT_PYTHON_VERSION
     return version
+
+
+def _secrets(secret_keys: tuple[str, ...]) -> dict[str, ConfigValue]:
+    """`secrets`: the declared names, and the chain API key as Truss Chains declares it.
+
+    Values come from the platform at run time.
+    """
+    secrets: dict[str, ConfigValue] = dict.fromkeys(secret_keys)
+    secrets[CHAIN_API_KEY_SECRET_NAME] = SECRET_DUMMY
+    return secrets
 
 
 def _resources(compute: ir.Compute) -> dict[str, ConfigValue]:

@@ -198,9 +198,16 @@ class NoInput(pydantic.BaseModel):
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("CHAINSC_SERVICES", "CHAINSC_API_KEY", "CHAINSC_SECRET_TOKEN"):
+    for name in (
+        "CHAINSC_SERVICES",
+        "CHAINSC_API_KEY",
+        "CHAINSC_SECRET_TOKEN",
+        "CHAINSC_SECRET_BASETEN_CHAIN_API_KEY",
+        "CHAINSC_SERVICE_URL_DOUBLER",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CHAINSC_SECRETS_DIR", str(tmp_path / "no-secrets"))
+    monkeypatch.setenv("CHAINSC_DYNAMIC_CONFIG_DIR", str(tmp_path / "no-dynamic-config"))
 
 
 @pytest.fixture
@@ -299,10 +306,128 @@ def test_serving_missing_dependency_url_is_a_clear_error_at_load(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CHAINSC_SECRET_TOKEN", "t")
-    with pytest.raises(
-        MissingDependencyError, match="`Doubler`: set `CHAINSC_SERVICE_URL_DOUBLER`"
-    ):
+    with pytest.raises(MissingDependencyError) as info:
         PipelineModel().load()
+    message = str(info.value)
+    assert message.startswith(
+        "Chainlet `Pipeline` cannot find its dependencies. "
+        "No URL for the Chainlet `Doubler`. Looked in:\n"
+        "  - `CHAINSC_SERVICE_URL_DOUBLER`: not set\n"
+        "  - `CHAINSC_SERVICES`: not set\n"
+    )
+    assert "no-dynamic-config/dynamic_chainlet_config`: no such file" in message
+
+
+def _dynamic_config(tmp_path: Path, entries: dict[str, object]) -> str:
+    """Write a `dynamic_chainlet_config` as Baseten mounts it; its directory."""
+    directory = tmp_path / "b10_dynamic_config"
+    directory.mkdir()
+    (directory / "dynamic_chainlet_config").write_text(json.dumps(entries))
+    return str(directory)
+
+
+class DeclaredSecrets(Mapping[str, str]):
+    """Like Truss's: declared secrets only; an unset one is its config value (`***`)."""
+
+    def __init__(self, values: Mapping[str, str], declared: tuple[str, ...]) -> None:
+        self._values = values
+        self._declared = declared
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self._declared:
+            raise RuntimeError(f"Secret '{key}' not found.")
+        return self._values.get(key, "***")
+
+    def __iter__(self) -> Iterator[str]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._declared)
+
+
+_DECLARED = ("token", "baseten_chain_api_key")
+
+
+def test_serving_dependency_from_the_dynamic_config_with_the_chain_api_key(
+    doubler_server: ModelServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """As under Truss's server on Baseten: the predict URL as given, the key from the secret."""
+    predict_url = doubler_server.url + "/v1/models/model:predict"
+    monkeypatch.setenv(
+        "CHAINSC_DYNAMIC_CONFIG_DIR",
+        _dynamic_config(tmp_path, {"Doubler": {"predict_url": predict_url}}),
+    )
+    secrets = DeclaredSecrets({"token": "t", "baseten_chain_api_key": "bk"}, _DECLARED)
+    model = loaded(PipelineModel(secrets=secrets))
+    assert model.predict({"item": {"text": "a"}, "values": [4]}) == ["a:8:t"]
+    (request,) = doubler_server.requests
+    assert request.path == "/v1/models/model:predict"
+    assert request.headers["authorization"] == "Api-Key bk"
+    descriptor = model._chainlet._context.chainlet_to_service["DoublerClient"]
+    assert descriptor.predict_url == predict_url
+    assert descriptor.internal_url is None
+    assert descriptor.display_name == "Doubler"
+
+
+def test_serving_dependency_through_the_internal_gateway(
+    doubler_server: ModelServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    internal = {
+        "gateway_run_remote_url": doubler_server.url + "/gateway/run_remote",
+        "hostname": "doubler.chain.internal",
+    }
+    monkeypatch.setenv(
+        "CHAINSC_DYNAMIC_CONFIG_DIR",
+        _dynamic_config(tmp_path, {"Doubler": {"internal_url": internal}}),
+    )
+    monkeypatch.setenv("CHAINSC_API_KEY", "from-env")
+    model = loaded(PipelineModel(secrets=DeclaredSecrets({"token": "t"}, _DECLARED)))
+    assert model.predict({"item": {"text": "b"}, "values": [1]}) == ["b:2:t"]
+    (request,) = doubler_server.requests
+    assert request.path == "/gateway/run_remote"
+    assert request.headers["host"] == "doubler.chain.internal"
+    assert request.headers["authorization"] == "Api-Key from-env"
+    descriptor = model._chainlet._context.chainlet_to_service["DoublerClient"]
+    assert descriptor.internal_url is not None
+    assert descriptor.internal_url.model_dump() == internal
+    assert descriptor.predict_url is None
+
+
+def test_serving_platform_dependency_without_api_key_is_a_clear_error_at_load(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(
+        "CHAINSC_DYNAMIC_CONFIG_DIR",
+        _dynamic_config(tmp_path, {"Doubler": {"predict_url": "http://127.0.0.1:1/p"}}),
+    )
+    # Declared in config.yaml, not set: Truss answers its config value, `***`.
+    with pytest.raises(MissingDependencyError) as info:
+        PipelineModel(secrets=DeclaredSecrets({"token": "t"}, _DECLARED)).load()
+    message = str(info.value)
+    assert message.startswith(
+        "Chainlet `Pipeline` calls `Doubler` through the platform (found in "
+    )
+    assert "needs an API key, and none is set" in message
+    assert "Set the secret `baseten_chain_api_key`" in message
+    assert "`TRUSS_SECRET_baseten_chain_api_key`" in message
+    assert "`CHAINSC_SECRET_BASETEN_CHAIN_API_KEY`" in message
+    assert message.endswith("Or set `CHAINSC_API_KEY`.")
+
+
+def test_serving_chainsc_variables_need_no_api_key_and_win_over_the_file(
+    doubler_server: ModelServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`chainsc run` sets `CHAINSC_SERVICES` and no key: a stale mounted file is not used."""
+    monkeypatch.setenv(
+        "CHAINSC_DYNAMIC_CONFIG_DIR",
+        _dynamic_config(tmp_path, {"Doubler": {"predict_url": "http://127.0.0.1:1/p"}}),
+    )
+    monkeypatch.setenv("CHAINSC_SERVICES", json.dumps({"Doubler": doubler_server.url}))
+    model = loaded(PipelineModel(secrets=DeclaredSecrets({"token": "t"}, _DECLARED)))
+    assert model.predict({"item": {"text": "c"}, "values": [2]}) == ["c:4:t"]
+    (request,) = doubler_server.requests
+    assert request.path == "/run_remote"
+    assert "authorization" not in request.headers
 
 
 def test_serving_async_endpoint_with_async_dependency(
@@ -498,3 +623,29 @@ def test_serving_stub_base_calls_the_predict_url(doubler_server: ModelServer) ->
         return value, b"".join(chunks)
 
     assert asyncio.run(main()) == (4, b"6")
+
+
+def test_serving_stub_base_of_an_internal_url_posts_to_the_gateway(
+    doubler_server: ModelServer,
+) -> None:
+    """A stub made from a `chainlet_to_service` descriptor, as Baseten fills it."""
+
+    class DeployedDoubler(chains.StubBase):
+        def run_remote(self, value: int) -> int:
+            return int(self.predict_sync({"value": value}))
+
+    descriptor = chains.DeployedServiceDescriptor(
+        name="DeployedDoubler",
+        display_name="Doubler",
+        options=chains.RPCOptions(),
+        internal_url=chains.DeployedServiceDescriptor.InternalURL(
+            gateway_run_remote_url=doubler_server.url + "/gateway",
+            hostname="doubler.internal",
+        ),
+    )
+    stub = DeployedDoubler(descriptor, api_key="bk")
+    assert stub.run_remote(5) == 10
+    (request,) = doubler_server.requests
+    assert (request.path, request.headers["host"]) == ("/gateway", "doubler.internal")
+    assert request.headers["authorization"] == "Api-Key bk"
+    stub.close()

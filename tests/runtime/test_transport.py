@@ -11,12 +11,13 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, ClassVar, cast
 
 import pydantic
 import pytest
 
-from runtime_lib import GenericRemoteException, RPCOptions
+from runtime_lib import DeployedServiceDescriptor, GenericRemoteException, RPCOptions
 from runtime_lib.errors import (
     ChainletCallError,
     ChainletTimeoutError,
@@ -27,9 +28,12 @@ from runtime_lib.errors import (
 from runtime_lib.serving import error_detail
 from runtime_lib.transport import (
     ChainletClient,
+    ServiceTarget,
+    dynamic_chainlet_config_path,
     encode_arguments,
+    find_service,
+    find_services,
     service_env_var,
-    service_url,
     upper_snake,
 )
 from tests.runtime.httpserver import Reply, Request, ScriptedServer
@@ -533,28 +537,206 @@ def test_transport_stream_reply_must_start_within_timeout_sec(
             read_stream(client, asynchronous=asynchronous)
 
 
-def test_transport_service_url_from_map_and_override() -> None:
+def _no_file(tmp_path: Path) -> dict[str, str]:
+    """An environment whose dynamic config directory holds nothing."""
+    return {"CHAINSC_DYNAMIC_CONFIG_DIR": str(tmp_path / "empty")}
+
+
+def _write_dynamic_config(tmp_path: Path, data: object) -> dict[str, str]:
+    """Write `dynamic_chainlet_config` (JSON) and point the environment at it."""
+    directory = tmp_path / "b10_dynamic_config"
+    directory.mkdir(exist_ok=True)
+    text = data if isinstance(data, str) else json.dumps(data)
+    (directory / "dynamic_chainlet_config").write_text(text)
+    return {"CHAINSC_DYNAMIC_CONFIG_DIR": str(directory)}
+
+
+def test_transport_find_services_from_map_and_override(tmp_path: Path) -> None:
     services = json.dumps({"TextToNum": "http://a:1/", "Other": "http://b:2"})
-    env = {"CHAINSC_SERVICES": services}
-    assert service_url("TextToNum", env) == "http://a:1"
+    env = {"CHAINSC_SERVICES": services, **_no_file(tmp_path)}
+    assert find_service("TextToNum", env) == ServiceTarget(
+        url="http://a:1/run_remote", origin="CHAINSC_SERVICES"
+    )
     env["CHAINSC_SERVICE_URL_TEXT_TO_NUM"] = "http://override:3"
-    assert service_url("TextToNum", env) == "http://override:3"
+    assert find_services(["TextToNum", "Other"], env) == {
+        "TextToNum": ServiceTarget(
+            url="http://override:3/run_remote", origin="CHAINSC_SERVICE_URL_TEXT_TO_NUM"
+        ),
+        "Other": ServiceTarget(url="http://b:2/run_remote", origin="CHAINSC_SERVICES"),
+    }
     assert service_env_var("my-chainlet") == "CHAINSC_SERVICE_URL_MY_CHAINLET"
     assert upper_snake("HTTPServer2Go") == "HTTP_SERVER2_GO"
 
 
-def test_transport_service_url_missing_is_a_clear_error() -> None:
-    with pytest.raises(MissingDependencyError, match="CHAINSC_SERVICE_URL_TEXT_TO_NUM"):
-        service_url("TextToNum", {"CHAINSC_SERVICES": "{}"})
+def test_transport_find_services_from_the_dynamic_chainlet_config(tmp_path: Path) -> None:
+    env = _write_dynamic_config(
+        tmp_path,
+        {
+            "Leaf": {"predict_url": "http://leaf:8080/v1/models/model:predict"},
+            "Middle": {
+                "internal_url": {
+                    "gateway_run_remote_url": "http://gateway/run_remote",
+                    "hostname": "middle.internal",
+                },
+                # `internal_url` wins, as in Truss.
+                "predict_url": "http://ignored/predict",
+            },
+            "Both": {"predict_url": "http://file/predict", "unknown_key": 1},
+        },
+    )
+    path = str(tmp_path / "b10_dynamic_config" / "dynamic_chainlet_config")
+    env["CHAINSC_SERVICE_URL_BOTH"] = "http://variable:1"
+    assert find_services(["Leaf", "Middle", "Both"], env) == {
+        # As given: no `/run_remote` appended.
+        "Leaf": ServiceTarget(
+            url="http://leaf:8080/v1/models/model:predict",
+            origin=path,
+            from_platform=True,
+        ),
+        "Middle": ServiceTarget(
+            url="http://gateway/run_remote",
+            host="middle.internal",
+            origin=path,
+            from_platform=True,
+        ),
+        # chainsc's variables win over the file.
+        "Both": ServiceTarget(
+            url="http://variable:1/run_remote", origin="CHAINSC_SERVICE_URL_BOTH"
+        ),
+    }
+    target = find_service("Middle", env)
+    assert target.descriptor_urls() == {
+        "internal_url": DeployedServiceDescriptor.InternalURL(
+            gateway_run_remote_url="http://gateway/run_remote",
+            hostname="middle.internal",
+        )
+    }
+    assert find_service("Leaf", env).descriptor_urls() == {
+        "predict_url": "http://leaf:8080/v1/models/model:predict"
+    }
+
+
+def test_transport_find_services_default_directory_is_where_baseten_mounts_it() -> None:
+    assert dynamic_chainlet_config_path({}) == Path(
+        "/etc/b10_dynamic_config/dynamic_chainlet_config"
+    )
+
+
+def test_transport_not_found_names_every_place_looked(tmp_path: Path) -> None:
+    env = _no_file(tmp_path)
+    path = tmp_path / "empty" / "dynamic_chainlet_config"
+    with pytest.raises(MissingDependencyError) as info:
+        find_services(["TextToNum", "Other"], env)
+    assert str(info.value) == (
+        "No URL for the Chainlets `TextToNum`, `Other`. Looked in:\n"
+        "  - `CHAINSC_SERVICE_URL_TEXT_TO_NUM`, `CHAINSC_SERVICE_URL_OTHER`: not set\n"
+        "  - `CHAINSC_SERVICES`: not set\n"
+        f"  - `{path}`: no such file\n"
+        "Set `CHAINSC_SERVICE_URL_TEXT_TO_NUM` to the base URL of a chainsc server, or "
+        "list them all in `CHAINSC_SERVICES` (a JSON object of Chainlet name -> base "
+        "URL; `chainsc run` sets it). Under Truss's server the file names them "
+        "(Baseten mounts it when the Chainlets are deployed together as one chain); "
+        "`CHAINSC_DYNAMIC_CONFIG_DIR` points to another directory than "
+        "`/etc/b10_dynamic_config`."
+    )
+    env = {
+        "CHAINSC_SERVICES": json.dumps({"B": "http://b", "A": "http://a"}),
+        **_write_dynamic_config(tmp_path, {"Leaf": {"predict_url": "http://l"}}),
+    }
+    with pytest.raises(MissingDependencyError) as info:
+        find_service("TextToNum", env)
+    message = str(info.value)
+    assert "No URL for the Chainlet `TextToNum`. Looked in:" in message
+    assert "`CHAINSC_SERVICES`: no entry for them (it names `A`, `B`)" in message
+    assert "dynamic_chainlet_config`: no entry for them (it names `Leaf`)" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("{", "is not valid JSON"),
+        (
+            {"Leaf": {"hostname": "x"}},
+            "The entry for `Leaf` in `.*` has no usable URL",
+        ),
+        (
+            {"Leaf": {"internal_url": {"hostname": "x"}}},
+            "gateway_run_remote_url",
+        ),
+    ],
+)
+def test_transport_bad_dynamic_chainlet_config_is_a_clear_error(
+    tmp_path: Path, content: object, error: str
+) -> None:
+    env = _write_dynamic_config(tmp_path, content)
+    with pytest.raises(MissingDependencyError, match=error):
+        find_service("Leaf", env)
+
+
+@pytest.mark.parametrize("content", ["", "[]", '"text"'])
+def test_transport_dynamic_chainlet_config_of_no_object_names_no_service(
+    tmp_path: Path, content: str
+) -> None:
+    env = _write_dynamic_config(tmp_path, content)
+    with pytest.raises(MissingDependencyError, match="it names no Chainlet"):
+        find_service("Leaf", env)
+
+
+def test_transport_bad_services_variable_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(MissingDependencyError, match="not valid JSON"):
-        service_url("TextToNum", {"CHAINSC_SERVICES": "{"})
+        find_service("TextToNum", {"CHAINSC_SERVICES": "{", **_no_file(tmp_path)})
+    with pytest.raises(MissingDependencyError, match="must be a JSON object"):
+        find_service("TextToNum", {"CHAINSC_SERVICES": "[]", **_no_file(tmp_path)})
 
 
-def test_transport_service_url_reads_the_environment(
+def test_transport_find_service_reads_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CHAINSC_SERVICES", json.dumps({"A": "http://x:9"}))
-    assert service_url("A") == "http://x:9"
+    assert find_service("A").url == "http://x:9/run_remote"
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_transport_target_is_posted_to_as_given_with_its_host_header(
+    echo: ScriptedServer, asynchronous: bool
+) -> None:
+    target = ServiceTarget(url=echo.url + "/gateway/run_remote", host="leaf.internal")
+    client = Client(service="Leaf", target=target, api_key="secret")
+    if asynchronous:
+        result = asyncio.run(_acall_and_close(client, {"value": 3}))
+    else:
+        with client:
+            result = client._call({"value": 3}, ANY)
+    assert result == {"value": 3}
+    (request,) = echo.requests
+    assert request.path == "/gateway/run_remote"
+    assert request.headers["host"] == "leaf.internal"
+    assert request.headers["authorization"] == "Api-Key secret"
+    assert "host='leaf.internal'" in repr(client)
+
+
+def test_transport_target_without_host_sends_the_url_host(echo: ScriptedServer) -> None:
+    with Client(
+        service="Leaf", target=ServiceTarget(url=echo.url + "/v1/models/model:predict")
+    ) as client:
+        assert client._call({"value": 1}, ANY) == {"value": 1}
+    (request,) = echo.requests
+    assert request.path == "/v1/models/model:predict"
+    assert request.headers["host"] == echo.url.removeprefix("http://")
+
+
+def test_transport_client_takes_url_or_target() -> None:
+    with pytest.raises(TypeError, match="needs `url` or `target`"):
+        ChainletClient(service="Leaf")
+    with pytest.raises(TypeError, match="not both"):
+        ChainletClient(
+            service="Leaf", url="http://a", target=ServiceTarget(url="http://b")
+        )
+
+
+async def _acall_and_close(client: ChainletClient, arguments: dict[str, object]) -> Any:
+    async with client:
+        return await client._acall(arguments, ANY)
 
 
 #: The connections of an ended loop are collected with Python's "unclosed transport"

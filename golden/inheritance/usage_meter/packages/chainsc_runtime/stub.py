@@ -10,7 +10,7 @@ Imports `.transport`, `.definitions`, `.errors`; never imports `compiler`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 import pydantic
 
@@ -22,7 +22,7 @@ from .definitions import (
     RPCOptions,
 )
 from .errors import MissingDependencyError
-from .transport import ChainletClient
+from .transport import ChainletClient, ServiceTarget
 
 __all__ = ["StubBase"]
 
@@ -31,12 +31,6 @@ _ModelT = TypeVar("_ModelT", bound=pydantic.BaseModel)
 
 
 _JSON: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Any)
-
-
-class _PredictClient(ChainletClient):
-    """Posts to the predict URL as given (no `/run_remote` appended)."""
-
-    ENDPOINT_PATH: ClassVar[str] = ""
 
 
 def _as_json(inputs: pydantic.BaseModel | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -64,15 +58,19 @@ class StubBase:
     def __init__(
         self, service_descriptor: DeployedServiceDescriptor, api_key: str | None
     ) -> None:
-        """Create a stub from a service descriptor (its `predict_url` is required)."""
-        if not service_descriptor.predict_url:
+        """Create a stub from a service descriptor.
+
+        Requests go to its `predict_url` as it is, or, when it has an `internal_url`
+        (which wins, as in Truss), to the gateway URL with the `Host` header.
+        """
+        if not (service_descriptor.predict_url or service_descriptor.internal_url):
             raise MissingDependencyError(
                 f"No predict URL for `{service_descriptor.name}` in its service descriptor."
             )
         self._name = service_descriptor.name
-        self._client = _PredictClient(
+        self._client = ChainletClient(
             service=service_descriptor.display_name,
-            url=service_descriptor.predict_url,
+            target=ServiceTarget.of_urls(service_descriptor),
             options=service_descriptor.options,
             api_key=api_key,
         )

@@ -4,8 +4,10 @@ Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in ge
 packages). Imports the standard library, aiohttp (async calls), httpx (sync calls),
 pydantic and `.binary`/`.definitions`/`.errors`; never imports `compiler`.
 
-Wire protocol (one call): `POST {url}/run_remote`, body = a JSON object of the endpoint's
-arguments by name, reply = the JSON of the return value (or, for a streaming endpoint, the
+Wire protocol (one call): `POST {url}/run_remote` to a chainsc server (or, under Truss's
+server, to the URL its `dynamic_chainlet_config` gives, as it is: Truss's predict route or
+Baseten's gateway with a `Host` header; see `find_services`), body = a JSON object of the
+endpoint's arguments by name, reply = the JSON of the return value (or, for a streaming endpoint, the
 raw chunks of a chunked reply). Errors: 422 with `{"detail": [pydantic field errors]}`
 when the arguments do not validate; 500 with `{"error": RemoteErrorDetail}` when user
 code raised. `Authorization: Api-Key <key>` is sent when an API key is set.
@@ -25,10 +27,11 @@ import random
 import re
 import threading
 import time
-import typing
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, TypeVar, overload
 
 import aiohttp
 import httpx
@@ -36,7 +39,7 @@ import pydantic
 import pydantic_core
 
 from . import binary
-from .definitions import RPCOptions
+from .definitions import RPCOptions, ServiceDescriptorUrls
 from .errors import (
     ChainletCallError,
     ChainletTimeoutError,
@@ -53,12 +56,20 @@ if TYPE_CHECKING:
     from typing import Self
 
 __all__ = [
+    "DEFAULT_DYNAMIC_CONFIG_DIR",
+    "DYNAMIC_CHAINLET_CONFIG_KEY",
+    "DYNAMIC_CONFIG_DIR_ENV_VAR",
+    "ENDPOINT_PATH",
     "RETRY_STATUSES",
     "SERVICES_ENV_VAR",
     "ChainletClient",
+    "ServiceTarget",
+    "dynamic_chainlet_config_path",
     "encode_arguments",
+    "find_service",
+    "find_services",
+    "read_dynamic_chainlet_config",
     "service_env_var",
-    "service_url",
     "upper_snake",
 ]
 
@@ -66,6 +77,17 @@ _T = TypeVar("_T")
 
 #: JSON map of Chainlet display name -> base URL.
 SERVICES_ENV_VAR = "CHAINSC_SERVICES"
+#: The directory of the platform's dynamic config (default: where Baseten mounts it).
+DYNAMIC_CONFIG_DIR_ENV_VAR = "CHAINSC_DYNAMIC_CONFIG_DIR"
+DEFAULT_DYNAMIC_CONFIG_DIR = "/etc/b10_dynamic_config"
+#: The file in it that maps each Chainlet of the chain to its URLs (as Truss names it).
+DYNAMIC_CHAINLET_CONFIG_KEY = "dynamic_chainlet_config"
+#: The path of a chainsc server's endpoint, appended to its base URL.
+ENDPOINT_PATH = "/run_remote"
+_ENTRY_SHAPE = (
+    '{"predict_url": URL} or '
+    '{"internal_url": {"gateway_run_remote_url": URL, "hostname": HOST}}'
+)
 #: HTTP statuses that mean "try again": the service is (re)starting or overloaded.
 RETRY_STATUSES = frozenset({502, 503, 504})
 _ERROR_SNIPPET_CHARS = 500
@@ -88,38 +110,205 @@ def service_env_var(name: str) -> str:
     return f"CHAINSC_SERVICE_URL_{upper_snake(name)}"
 
 
-def service_url(name: str, environ: Mapping[str, str] | None = None) -> str:
-    """The base URL of the Chainlet with display name `name`, from the environment.
+@dataclass(frozen=True)
+class ServiceTarget:
+    """Where a client posts one Chainlet's endpoint, and where that was found.
 
-    `CHAINSC_SERVICE_URL_<NAME_UPPER_SNAKE>` wins over the entry in `CHAINSC_SERVICES`
-    (a JSON object of display name -> base URL).
+    Attributes:
+        url: the URL the request goes to, endpoint path included (a chainsc server's
+            `<base>/run_remote`, a Truss server's `.../v1/models/model:predict`, or
+            Baseten's gateway URL).
+        host: the `Host` header to send (Baseten's in-cluster gateway routes by it),
+            or None for the URL's own host.
+        origin: where it was found, for messages: a variable name or a file path.
+        from_platform: found in the platform's `dynamic_chainlet_config` (Baseten,
+            Truss's server), whose gateways need the chain API key.
+    """
 
-    Raises:
-        MissingDependencyError: neither is set, or `CHAINSC_SERVICES` is not a JSON object.
+    url: str
+    host: str | None = None
+    origin: str = ""
+    from_platform: bool = False
+
+    @classmethod
+    def at_base_url(cls, base_url: str, origin: str = "") -> ServiceTarget:
+        """A chainsc server (`server.py`) at `base_url`: posts to `<base_url>/run_remote`."""
+        return cls(url=base_url.rstrip("/") + ENDPOINT_PATH, origin=origin)
+
+    @classmethod
+    def of_urls(
+        cls, urls: ServiceDescriptorUrls, origin: str = "", *, from_platform: bool = False
+    ) -> ServiceTarget:
+        """The target of a `dynamic_chainlet_config` entry or a service descriptor.
+
+        `internal_url` wins over `predict_url`, as in Truss.
+        """
+        if urls.internal_url is not None:
+            return cls(
+                url=urls.internal_url.gateway_run_remote_url,
+                host=urls.internal_url.hostname,
+                origin=origin,
+                from_platform=from_platform,
+            )
+        assert urls.predict_url  # the descriptor's validator requires one of the two
+        return cls(url=urls.predict_url, origin=origin, from_platform=from_platform)
+
+    def descriptor_urls(self) -> dict[str, object]:
+        """`predict_url=` or `internal_url=` for a `DeployedServiceDescriptor`."""
+        if self.host is not None:
+            return {
+                "internal_url": ServiceDescriptorUrls.InternalURL(
+                    gateway_run_remote_url=self.url, hostname=self.host
+                )
+            }
+        return {"predict_url": self.url}
+
+
+def dynamic_chainlet_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The path of the `dynamic_chainlet_config` file.
+
+    It is in `$CHAINSC_DYNAMIC_CONFIG_DIR`, else in `/etc/b10_dynamic_config` (where
+    Baseten mounts it).
     """
     env = os.environ if environ is None else environ
-    override = env.get(service_env_var(name))
-    if override:
-        return override.rstrip("/")
-    raw = env.get(SERVICES_ENV_VAR)
-    if raw:
+    directory = env.get(DYNAMIC_CONFIG_DIR_ENV_VAR) or DEFAULT_DYNAMIC_CONFIG_DIR
+    return Path(directory) / DYNAMIC_CHAINLET_CONFIG_KEY
+
+
+def read_dynamic_chainlet_config(path: Path) -> dict[str, ServiceTarget] | None:
+    """The services a `dynamic_chainlet_config` file names (display name -> target).
+
+    The file is a JSON object of Chainlet display name -> `{"predict_url": ...}` or
+    `{"internal_url": {"gateway_run_remote_url": ..., "hostname": ...}}`. Returns None
+    when there is no such file. As in Truss, a JSON value that is not an object names
+    no service.
+
+    Raises:
+        MissingDependencyError: the file is not JSON, or an entry has no usable URL.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise MissingDependencyError(f"Cannot read `{path}`: {exc}") from exc
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MissingDependencyError(f"`{path}` is not valid JSON ({exc}).") from exc
+    if not isinstance(data, dict):
+        return {}
+    targets: dict[str, ServiceTarget] = {}
+    for name, entry in data.items():
         try:
-            services = json.loads(raw)
-        except json.JSONDecodeError as exc:
+            urls = ServiceDescriptorUrls.model_validate(entry)
+        except pydantic.ValidationError as exc:
             raise MissingDependencyError(
-                f"`{SERVICES_ENV_VAR}` is not valid JSON ({exc}); expected an object of "
-                'Chainlet name -> base URL, e.g. {"TextToNum": "http://127.0.0.1:8001"}.'
+                f"The entry for `{name}` in `{path}` has no usable URL (expected "
+                f"{_ENTRY_SHAPE}):\n{exc}"
             ) from exc
-        if not isinstance(services, dict):
-            raise MissingDependencyError(
-                f"`{SERVICES_ENV_VAR}` must be a JSON object of Chainlet name -> base URL."
-            )
-        url = services.get(name)
-        if isinstance(url, str) and url:
-            return url.rstrip("/")
-    raise MissingDependencyError(
-        f"No URL for the Chainlet `{name}`: set `{service_env_var(name)}` to its base URL "
-        f'or add "{name}" to the JSON object in `{SERVICES_ENV_VAR}`.'
+        targets[name] = ServiceTarget.of_urls(urls, str(path), from_platform=True)
+    return targets
+
+
+def _services_map(env: Mapping[str, str]) -> dict[str, object] | None:
+    """The JSON object in `CHAINSC_SERVICES`, or None when it is not set."""
+    raw = env.get(SERVICES_ENV_VAR)
+    if not raw:
+        return None
+    try:
+        services = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise MissingDependencyError(
+            f"`{SERVICES_ENV_VAR}` is not valid JSON ({exc}); expected an object of "
+            'Chainlet name -> base URL, e.g. {"TextToNum": "http://127.0.0.1:8001"}.'
+        ) from exc
+    if not isinstance(services, dict):
+        raise MissingDependencyError(
+            f"`{SERVICES_ENV_VAR}` must be a JSON object of Chainlet name -> base URL."
+        )
+    return services
+
+
+def find_services(
+    names: Iterable[str], environ: Mapping[str, str] | None = None
+) -> dict[str, ServiceTarget]:
+    """Where each Chainlet of `names` (display names) is served.
+
+    Looked up in this order, the first that names it wins:
+
+    1. `CHAINSC_SERVICE_URL_<NAME_UPPER_SNAKE>`: a chainsc server's base URL;
+    2. `CHAINSC_SERVICES`: a JSON object of display name -> base URL (`chainsc run`);
+    3. the `dynamic_chainlet_config` file (`dynamic_chainlet_config_path`): what Baseten
+       mounts, and what a chain under Truss's server is given; its URLs are used as
+       they are (Truss's predict route, or the gateway and its `Host`).
+
+    The file is read only when a name is in neither variable.
+
+    Raises:
+        MissingDependencyError: a name is found nowhere (every place looked is named),
+            or a place holds something unusable.
+    """
+    env = os.environ if environ is None else environ
+    services = _services_map(env)
+    found: dict[str, ServiceTarget] = {}
+    wanted: list[str] = []
+    for name in names:
+        override = env.get(service_env_var(name))
+        base = override or (services or {}).get(name)
+        if isinstance(base, str) and base:
+            origin = service_env_var(name) if override else SERVICES_ENV_VAR
+            found[name] = ServiceTarget.at_base_url(base, origin)
+        else:
+            wanted.append(name)
+    if not wanted:
+        return found
+    path = dynamic_chainlet_config_path(env)
+    platform = read_dynamic_chainlet_config(path)
+    missing = [name for name in wanted if platform is None or name not in platform]
+    if missing:
+        raise MissingDependencyError(
+            _not_found_message(missing, services, path, platform)
+        )
+    assert platform is not None
+    found.update((name, platform[name]) for name in wanted)
+    return found
+
+
+def find_service(name: str, environ: Mapping[str, str] | None = None) -> ServiceTarget:
+    """Where the Chainlet with display name `name` is served (see `find_services`)."""
+    return find_services([name], environ)[name]
+
+
+def _not_found_message(
+    missing: list[str],
+    services: Mapping[str, object] | None,
+    path: Path,
+    platform: Mapping[str, ServiceTarget] | None,
+) -> str:
+    """Which Chainlets were not found, and what each place looked in holds."""
+
+    def names(found: Iterable[str]) -> str:
+        listed = ", ".join(f"`{name}`" for name in sorted(found))
+        return f"it names {listed}" if listed else "it names no Chainlet"
+
+    variables = ", ".join(f"`{service_env_var(name)}`" for name in missing)
+    in_map = "not set" if services is None else f"no entry for them ({names(services)})"
+    in_file = "no such file" if platform is None else f"no entry for them ({names(platform)})"
+    return (
+        f"No URL for the Chainlet{'s' if len(missing) > 1 else ''} "
+        f"{', '.join(f'`{name}`' for name in missing)}. Looked in:\n"
+        f"  - {variables}: not set\n"
+        f"  - `{SERVICES_ENV_VAR}`: {in_map}\n"
+        f"  - `{path}`: {in_file}\n"
+        f"Set `{service_env_var(missing[0])}` to the base URL of a chainsc server, or "
+        f"list them all in `{SERVICES_ENV_VAR}` (a JSON object of Chainlet name -> base "
+        "URL; `chainsc run` sets it). Under Truss's server the file names them "
+        "(Baseten mounts it when the Chainlets are deployed together as one chain); "
+        f"`{DYNAMIC_CONFIG_DIR_ENV_VAR}` points to another directory than "
+        f"`{DEFAULT_DYNAMIC_CONFIG_DIR}`."
     )
 
 
@@ -213,10 +402,8 @@ def _drop_pool(session: aiohttp.ClientSession) -> None:
 class ChainletClient:
     """An HTTP client of one Chainlet; generated typed clients derive from it.
 
-    A generated client defines the target's endpoint method (`ENDPOINT_NAME`) with the
-    target's signature and passes the arguments by name to `call` / `acall` (which
-    validate the reply against that method's return annotation, resolved when first
-    needed, in the module that defines the client) or `stream` / `astream`. Each
+    A generated client adds the target's `run_remote` with the target's signature and
+    calls `_call` / `_acall` / `_stream` / `_astream` with the arguments by name. Each
     instance keeps two connection pools, created on first use: an `httpx.Client` for
     sync calls and an `aiohttp.ClientSession` for async ones (one per event loop in
     turn: a client outlives `asyncio.run`, but serves one running loop at a time). The
@@ -237,38 +424,48 @@ class ChainletClient:
     (`timeout_sec` when None).
     """
 
-    #: Appended to the base URL; the path of the endpoint.
-    ENDPOINT_PATH: ClassVar[str] = "/run_remote"
-    #: The endpoint method a generated client defines: `run_remote`, or `predict` for
-    #: a client of a `ModelBase`. Its return annotation types the reply of `call`.
-    ENDPOINT_NAME: ClassVar[str] = "run_remote"
+    #: Appended to a chainsc server's base URL (`url=`); the path of the endpoint.
+    ENDPOINT_PATH: ClassVar[str] = ENDPOINT_PATH
     BACKOFF_BASE_SEC: ClassVar[float] = 0.25
     BACKOFF_MAX_SEC: ClassVar[float] = 8.0
     #: The longest wait between two chunks of a stream (None: `timeout_sec`).
     STREAMING_READ_TIMEOUT_SEC: ClassVar[float | None] = None
-    #: `_output()`'s cache, one per generated class.
-    _output_adapter: ClassVar[pydantic.TypeAdapter[Any] | None] = None
 
     def __init__(
         self,
         *,
         service: str,
-        url: str,
+        url: str | None = None,
         options: RPCOptions | None = None,
         api_key: str | None = None,
+        target: ServiceTarget | None = None,
     ) -> None:
-        """Create a client.
+        """Create a client of a chainsc server (`url`) or of any `target`.
 
         Args:
             service: the target's display name (used in every error message).
-            url: the target's base URL, e.g. `http://127.0.0.1:8001`.
+            url: the base URL of a chainsc server (`server.py`), e.g.
+                `http://127.0.0.1:8001`; requests go to `<url>/run_remote`.
             options: retries, timeout and concurrency; `RPCOptions()` if omitted.
                 `use_binary` sends msgpack bodies and asks for msgpack replies.
             api_key: sent as `Authorization: Api-Key <key>` when set.
+            target: instead of `url`: the URL to post to as it is, and the `Host`
+                header to send, if any (what `find_service` answers: a Truss
+                server's predict route, Baseten's gateway).
+
+        Raises:
+            TypeError: neither or both of `url` and `target` are given.
         """
+        if target is None:
+            if url is None:
+                raise TypeError(f"The client of `{service}` needs `url` or `target`.")
+            target = ServiceTarget(url=url.rstrip("/") + self.ENDPOINT_PATH)
+        elif url is not None:
+            raise TypeError(f"The client of `{service}` takes `url` or `target`, not both.")
         self._service = service
-        self._url = url.rstrip("/")
-        self._target = self._url + self.ENDPOINT_PATH
+        self._host = target.host
+        #: The URL every request goes to.
+        self._target = target.url
         self._options = options or RPCOptions()
         self._attempts = max(1, self._options.retries)
         self._limit = max(1, self._options.concurrency_limit)
@@ -286,6 +483,9 @@ class ChainletClient:
             self._headers = {"Content-Type": "application/json"}
         if api_key:
             self._headers["Authorization"] = f"Api-Key {api_key}"
+        if target.host:
+            # Baseten's in-cluster gateway routes by it, as Truss's clients send it.
+            self._headers["Host"] = target.host
         self._sync_slots = threading.BoundedSemaphore(self._limit)
         self._async_slots = asyncio.Semaphore(self._limit)
         self._lock = threading.Lock()
@@ -300,7 +500,8 @@ class ChainletClient:
         self._stream_start_sec = timeout if timeout < self._read_timeout else None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(service={self._service!r}, url={self._url!r})"
+        host = f", host={self._host!r}" if self._host else ""
+        return f"{type(self).__name__}(service={self._service!r}, url={self._target!r}{host})"
 
     # Lifecycle ##########################################################################
 
@@ -384,77 +585,7 @@ class ChainletClient:
             weakref.finalize(self, _forget_pool, session, loop)
         return session
 
-    # Calls: what generated clients use #################################################
-
-    def call(self, arguments: Mapping[str, object]) -> Any:
-        """Call the endpoint with `arguments` by name (blocking); the validated reply."""
-        return self._call(arguments, self._output())
-
-    async def acall(self, arguments: Mapping[str, object]) -> Any:
-        """Call the endpoint with `arguments` by name; the validated reply."""
-        return await self._acall(arguments, self._output())
-
-    @overload
-    def stream(
-        self, arguments: Mapping[str, object], item_type: type[bytes] = ...
-    ) -> Iterator[bytes]: ...
-
-    @overload
-    def stream(
-        self, arguments: Mapping[str, object], item_type: type[str]
-    ) -> Iterator[str]: ...
-
-    def stream(
-        self,
-        arguments: Mapping[str, object],
-        item_type: type[str] | type[bytes] = bytes,
-    ) -> Iterator[str] | Iterator[bytes]:
-        """Call a streaming endpoint; its chunks as they arrive (see `_stream`)."""
-        return self._stream(arguments, item_type)
-
-    @overload
-    def astream(
-        self, arguments: Mapping[str, object], item_type: type[bytes] = ...
-    ) -> AsyncIterator[bytes]: ...
-
-    @overload
-    def astream(
-        self, arguments: Mapping[str, object], item_type: type[str]
-    ) -> AsyncIterator[str]: ...
-
-    def astream(
-        self,
-        arguments: Mapping[str, object],
-        item_type: type[str] | type[bytes] = bytes,
-    ) -> AsyncIterator[str] | AsyncIterator[bytes]:
-        """Call a streaming endpoint from async code; its chunks as they arrive."""
-        return self._astream(arguments, item_type)
-
-    @classmethod
-    def _output(cls) -> pydantic.TypeAdapter[Any]:
-        """The validator of the reply: the endpoint method's return annotation.
-
-        Resolved on first use, not when the class is defined, so the annotation may
-        name types that its module defines further down (a string annotation, or
-        `from __future__ import annotations`), exactly as in the user's own module.
-        Cached per class.
-        """
-        adapter = cls.__dict__.get("_output_adapter")
-        if adapter is None:
-            method = getattr(cls, cls.ENDPOINT_NAME)
-            try:
-                hints = typing.get_type_hints(method, include_extras=True)
-            except Exception as exc:  # NameError, or any error evaluating a hint
-                raise ChainsRuntimeError(
-                    f"The return annotation of `{cls.__qualname__}.{cls.ENDPOINT_NAME}` "
-                    f"cannot be resolved in `{cls.__module__}`: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            adapter = pydantic.TypeAdapter(hints.get("return", Any))
-            cls._output_adapter = adapter
-        return typing.cast("pydantic.TypeAdapter[Any]", adapter)
-
-    # Calls: the transport ###############################################################
+    # Calls ##############################################################################
 
     def _call(
         self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]

@@ -51,6 +51,7 @@ __all__ = [
     "ModelBase",
     "RPCOptions",
     "RemoteConfig",
+    "ServiceDescriptorUrls",
     "depends",
     "depends_context",
     "make_abs_path_here",
@@ -356,15 +357,45 @@ class Environment(pydantic.BaseModel):
     name: str
 
 
-class DeployedServiceDescriptor(pydantic.BaseModel):
-    """Where a dependency is served and how to call it."""
+class ServiceDescriptorUrls(pydantic.BaseModel):
+    """Where a Chainlet is served: one entry of Baseten's `dynamic_chainlet_config`.
+
+    `predict_url` is the full URL to post to. `internal_url` (it wins when both are
+    given) is Baseten's in-cluster route: post to `gateway_run_remote_url` with the
+    header `Host: <hostname>`.
+    """
 
     model_config = _SAFE
+
+    class InternalURL(pydantic.BaseModel):
+        """A gateway URL (scheme and path included) and the Host it routes by."""
+
+        model_config = _SAFE
+
+        gateway_run_remote_url: str
+        hostname: str
+
+        def __str__(self) -> str:
+            return f"{self.gateway_run_remote_url} (-> {self.hostname})"
+
+    predict_url: str | None = None
+    internal_url: InternalURL | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _check_at_least_one_url(self) -> ServiceDescriptorUrls:
+        if not self.predict_url and not self.internal_url:
+            raise ValueError(
+                "At least one of 'predict_url' or 'internal_url' must be provided."
+            )
+        return self
+
+
+class DeployedServiceDescriptor(ServiceDescriptorUrls):
+    """Where a dependency is served and how to call it."""
 
     name: str
     display_name: str
     options: RPCOptions
-    predict_url: str | None = None
 
 
 class DeploymentContext(pydantic.BaseModel):

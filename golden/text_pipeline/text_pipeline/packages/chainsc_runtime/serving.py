@@ -39,7 +39,7 @@ from .definitions import (
     RPCOptions,
 )
 from .errors import ChainsRuntimeError, MissingDependencyError, RemoteErrorDetail
-from .transport import ChainletClient, service_env_var, service_url, upper_snake
+from .transport import ChainletClient, ServiceTarget, find_services, upper_snake
 
 __all__ = [
     "API_KEY_ENV_VAR",
@@ -196,28 +196,46 @@ class ChainletModel:
     # Loading ############################################################################
 
     def load(self) -> None:
-        """Resolve secrets and dependency URLs, then construct the Chainlet.
+        """Resolve secrets and where the dependencies are, then construct the Chainlet.
+
+        Dependencies are found by `transport.find_services` (chainsc's variables, then
+        the platform's `dynamic_chainlet_config`). The API key sent to them is
+        `$CHAINSC_API_KEY`, else the secret `baseten_chain_api_key`; it is required
+        only when a dependency was found in the platform's config (its gateway checks
+        it, as Truss's `DeploymentContext.get_baseten_api_key` requires it there).
 
         Raises:
-            MissingDependencyError: a declared secret or a dependency URL is missing
-                (all of them are listed).
+            MissingDependencyError: a declared secret, a dependency, or the API key a
+                platform dependency needs is missing (all missing ones are listed).
         """
         environ = os.environ
         secrets = self._load_secrets(environ)
+        targets = self._dependency_targets(environ)
         api_key = environ.get(API_KEY_ENV_VAR) or secrets.get(CHAIN_API_KEY_SECRET_NAME)
-        urls = self._dependency_urls(environ)
+        if api_key is None:
+            self._require_api_key(targets, environ)
         clients: dict[str, ChainletClient] = {}
         services: dict[str, DeployedServiceDescriptor] = {}
         for dep in self.dependencies:
-            url = urls[dep.service]
+            target = targets[dep.service]
             clients[dep.param] = dep.client_cls(
-                service=dep.service, url=url, options=dep.options, api_key=api_key
+                service=dep.service, target=target, options=dep.options, api_key=api_key
             )
-            services[dep.client_cls.__name__] = DeployedServiceDescriptor(
-                name=dep.client_cls.__name__,
-                display_name=dep.service,
-                options=dep.options,
-                predict_url=url + dep.client_cls.ENDPOINT_PATH,
+            services[dep.client_cls.__name__] = DeployedServiceDescriptor.model_validate(
+                {
+                    "name": dep.client_cls.__name__,
+                    "display_name": dep.service,
+                    "options": dep.options,
+                    **target.descriptor_urls(),
+                }
+            )
+            _LOG.info(
+                "`%s` calls `%s` at %s%s (from %s)",
+                self._name(),
+                dep.service,
+                target.url,
+                f" with Host: {target.host}" if target.host else "",
+                target.origin,
             )
         self._clients = list(clients.values())
         wait_for_data = getattr(
@@ -266,24 +284,37 @@ class ChainletModel:
                 found[CHAIN_API_KEY_SECRET_NAME] = api_key
         return found
 
-    def _dependency_urls(self, environ: Mapping[str, str]) -> dict[str, str]:
-        urls: dict[str, str] = {}
-        missing: list[str] = []
-        for dep in self.dependencies:
-            try:
-                urls[dep.service] = service_url(dep.service, environ)
-            except MissingDependencyError:
-                missing.append(dep.service)
-        if missing:
-            wanted = "\n".join(
-                f"  - `{name}`: set `{service_env_var(name)}`" for name in missing
-            )
+    def _dependency_targets(self, environ: Mapping[str, str]) -> dict[str, ServiceTarget]:
+        if not self.dependencies:
+            return {}
+        try:
+            return find_services([dep.service for dep in self.dependencies], environ)
+        except MissingDependencyError as exc:
             raise MissingDependencyError(
-                f"Chainlet `{self._name()}` cannot find the URLs of its dependencies:\n"
-                f"{wanted}\nor list them all in `CHAINSC_SERVICES` (a JSON object of "
-                "Chainlet name -> base URL)."
-            )
-        return urls
+                f"Chainlet `{self._name()}` cannot find its dependencies. {exc}"
+            ) from exc
+
+    def _require_api_key(
+        self, targets: Mapping[str, ServiceTarget], environ: Mapping[str, str]
+    ) -> None:
+        """Raise when a dependency found in the platform's config has no key to call it."""
+        platform = sorted(name for name, target in targets.items() if target.from_platform)
+        if not platform:
+            return
+        secrets_dir = Path(
+            self._secrets_dir or environ.get(SECRETS_DIR_ENV_VAR) or DEFAULT_SECRETS_DIR
+        )
+        raise MissingDependencyError(
+            f"Chainlet `{self._name()}` calls "
+            f"{', '.join(f'`{name}`' for name in platform)} through the platform "
+            f"(found in `{targets[platform[0]].origin}`), which needs an API key, and "
+            f"none is set. Set the secret `{CHAIN_API_KEY_SECRET_NAME}` to a Baseten API "
+            "key: on Baseten, in the workspace's secrets; under Truss's server, "
+            f"`TRUSS_SECRET_{CHAIN_API_KEY_SECRET_NAME}` or the file "
+            f"`/secrets/{CHAIN_API_KEY_SECRET_NAME}` (config.yaml declares it); "
+            f"elsewhere `{secret_env_var(CHAIN_API_KEY_SECRET_NAME)}` or the file "
+            f"`{secrets_dir / CHAIN_API_KEY_SECRET_NAME}`. Or set `{API_KEY_ENV_VAR}`."
+        )
 
     def _resolve_data_dir(self, environ: Mapping[str, str]) -> Path | None:
         raw = self._data_dir or environ.get(DATA_DIR_ENV_VAR)
