@@ -19,7 +19,6 @@ Imports: the standard library, `compiler.emit.requirements` (pure) and, lazily, 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import hashlib
 import json
@@ -186,6 +185,8 @@ def is_ready(venv: Path) -> bool:
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[bool]:
     """Hold an exclusive lock on `path`; yields whether another process held it first."""
+    import fcntl  # noqa: PLC0415 - POSIX only, like the rest of `chainsc run`
+
     with path.open("a") as handle:
         waited = False
         try:

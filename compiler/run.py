@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.metadata
 import json
 import os
 import signal
@@ -498,6 +497,8 @@ def missing_module_fix(service: Service, module: str, *, isolated: bool) -> str:
         declare = f"pip_requirements of {service.class_name}"
     else:
         declare = f"the dependencies of {service.class_name}'s pyproject.toml" + (" (then `uv lock`)" if kind == UV_LOCK else "")
+    import importlib.metadata  # noqa: PLC0415 - only when a package cannot start
+
     providers = sorted(importlib.metadata.packages_distributions().get(top, []))
     it = f"`{providers[0]}` (it provides `{top}`)" if providers and normalize_name(providers[0]) != normalize_name(top) else "it"
     if isolated:

@@ -154,8 +154,8 @@ def test_isolated_run_serves_each_package_from_its_venv_and_reuses_the_cache(
         first += _stop(process).splitlines()
     created = _venvs(cache)
     assert len(created) == 2, first
-    assert sum("creating" in line for line in first) == 2, first
-    assert not any("cached" in line for line in first), first
+    assert sum(": creating " in line for line in first) == 2, first
+    assert not any(": cached (" in line for line in first), first
     assert isinstance(answer, dict)
     entry_venv, yamly_venv = Path(answer["entry"]), Path(answer["yamly"].removeprefix("prefix: "))
     # Every server ran on its venv's interpreter, not on chainsc's.
@@ -170,8 +170,8 @@ def test_isolated_run_serves_each_package_from_its_venv_and_reuses_the_cache(
         second = _wait_for(process, "Chainlets ready", timeout=120)
         assert _call(port, {}) == answer
         second += _stop(process).splitlines()
-    assert sum("cached" in line for line in second) == 2, second
-    assert not any("creating" in line for line in second), second
+    assert sum(": cached (" in line for line in second) == 2, second
+    assert not any(": creating " in line for line in second), second
     assert _venvs(cache) == created  # the same venvs, not rebuilt
     assert _processes_in(out) == []
 
