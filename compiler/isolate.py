@@ -291,7 +291,8 @@ def _uv(uv: str, args: Sequence[str], *, cwd: Path | None = None) -> None:
         check=False,
     )
     if process.returncode != 0:
-        raise InstallError(" ".join(args[:2]), process.stdout.decode("utf-8", errors="replace"))
+        command = " ".join(arg for arg in args[:2] if not arg.startswith("-"))  # `pip install`, `venv`, `export`
+        raise InstallError(command, process.stdout.decode("utf-8", errors="replace"))
 
 
 def _build(spec: EnvSpec, package_dir: Path, venv: Path, *, uv: str, python: str) -> None:
