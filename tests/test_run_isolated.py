@@ -195,7 +195,7 @@ def test_an_undeclared_import_works_with_chainsc_packages_and_fails_isolated_in_
     (tmp_path / "app.py").write_text(UNDECLARED_CHAIN)
     out = tmp_path / "out"
     _build(tmp_path / "app.py", out)
-    env = _env(shared_cache)
+    env = {**_env(shared_cache), "TMPDIR": str(tmp_path)}  # where the traceback's log goes
 
     port = _free_port()
     with _start(out, port, env) as process:
@@ -215,6 +215,7 @@ def test_an_undeclared_import_works_with_chainsc_packages_and_fails_isolated_in_
     assert "Traceback" not in output
     log = re.search(r"the traceback is in (\S+)", output)
     assert log is not None, output
+    assert Path(log[1]).parent == tmp_path
     assert "ModuleNotFoundError: No module named 'yaml'" in Path(log[1]).read_text()
 
 
@@ -243,7 +244,8 @@ def test_packages_that_cannot_import_a_module_are_reported_in_one_line_each(tmp_
     out = tmp_path / "out"
     _build(tmp_path / "app.py", out)
 
-    code, output = _finish(out, dict(os.environ))
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # where the tracebacks' log goes
+    code, output = _finish(out, env)
     assert code == 1, output
     reports = sorted(line for line in output.splitlines() if "cannot start" in line)
     assert reports == [
@@ -255,7 +257,7 @@ def test_packages_that_cannot_import_a_module_are_reported_in_one_line_each(tmp_
     assert "Traceback" not in output
     assert output.rstrip().splitlines()[-1].startswith("chainsc run: the tracebacks are in ")
 
-    code, output = _finish(out, dict(os.environ), debug=True)
+    code, output = _finish(out, env, debug=True)
     assert code == 1
     assert "Helper | Traceback (most recent call last):" in output
     assert "Entry  | ModuleNotFoundError: No module named 'chainsc_test_no_such_module'" in output
