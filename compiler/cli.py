@@ -181,12 +181,18 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
 @cli.command()
 @click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port of the entrypoint (others get free loopback ports).")
-def run(out_dir: Path, port: int) -> None:
+@click.option(
+    "--isolated",
+    is_flag=True,
+    help="Run each package in a virtualenv of its own requirements (made with uv, cached in $CHAINSC_CACHE_DIR).",
+)
+@click.pass_context
+def run(ctx: click.Context, out_dir: Path, port: int, isolated: bool) -> None:
     """Serve every package of a built chain on 127.0.0.1 until Ctrl-C."""
     from compiler.run import RunError, run_chain  # noqa: PLC0415
 
     try:
-        code = run_chain(out_dir, port, echo=click.echo)
+        code = run_chain(out_dir, port, echo=click.echo, isolated=isolated, debug=bool(ctx.obj["debug"]))
     except RunError as exc:
         click.echo(f"chainsc: {exc}", err=True)
         raise SystemExit(EXIT_ERRORS) from None

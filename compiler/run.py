@@ -3,30 +3,54 @@
 Stage: after build, outside the compile pipeline; reads only `out/` (the
 manifest and each package's `server.py`). Every package runs as its own
 process, as it would deploy: nothing is shared but the loopback network.
-Imports: the standard library only.
+With `--isolated`, each also runs in a virtualenv of its own requirements
+(`compiler.isolate`). A package that cannot be imported says so in one JSON
+line (its `server.py`, under `CHAINSC_STARTUP_REPORT=json`), which becomes one
+clear message here instead of a traceback per process.
+Imports: the standard library and `compiler.isolate`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from compiler import isolate
+from compiler.emit.requirements import (
+    REQUIREMENTS_TXT,
+    UV_LOCK,
+    logical_lines,
+    normalize_name,
+    requirement_name,
+)
 
 #: How long a package may take to report ready (its `__init__` loads models).
 READY_TIMEOUT_SEC = 120.0
 #: How long processes get to drain in-flight requests after SIGTERM.
 STOP_TIMEOUT_SEC = 35.0
+#: After one package failed to start, how long the others get to finish importing,
+#: so every package that cannot start is reported, not only the first.
+SETTLE_TIMEOUT_SEC = 30.0
+#: Tells a package's `server.py` to report an import failure as one JSON line.
+STARTUP_REPORT_ENV_VAR = "CHAINSC_STARTUP_REPORT"
+#: The prefix of that line (see `codegen_templates/chainlet/server.py.jinja`).
+STARTUP_ERROR_PREFIX = "chainsc-startup-error: "
+#: Environment variables that would let a venv's interpreter see chainsc's packages.
+_LEAKY_ENV_VARS = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "CONDA_PREFIX")
 
 
 class RunError(Exception):
@@ -42,11 +66,64 @@ class Service:
     directory: Path
     port: int
     is_entrypoint: bool
+    #: The virtualenv it runs in (`--isolated`); None: chainsc's own interpreter.
+    venv: Path | None = None
 
     @property
     def url(self) -> str:
         """Base URL on loopback."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def class_name(self) -> str:
+        """The Chainlet's class name (its id is `module.Class`)."""
+        return self.chainlet_id.rpartition(".")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class StartupFailure:
+    """Why a package could not be imported, as its `server.py` reported it."""
+
+    exception: str
+    message: str
+    #: The module that could not be imported (ImportError), if any.
+    module: str | None
+    #: The innermost place in the package on the way, relative to it (`packages/app.py`).
+    file: str | None
+    line: int | None
+    traceback: str
+
+    @classmethod
+    def parse(cls, text: str) -> StartupFailure | None:
+        """The report in a `chainsc-startup-error: {...}` line; None if it is not one."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+            return None
+
+        def text_or_none(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) else None
+
+        line = data.get("line")
+        return cls(
+            exception=text_or_none("exception") or "Exception",
+            message=data["message"],
+            module=text_or_none("module"),
+            file=text_or_none("file"),
+            line=line if isinstance(line, int) else None,
+            traceback=text_or_none("traceback") or "",
+        )
+
+
+class StartFailedError(RunError):
+    """Packages exited before they were ready: each, its exit code and its report if it made one."""
+
+    def __init__(self, failures: list[tuple[Service, int, StartupFailure | None]]) -> None:
+        super().__init__(", ".join(f"`{service.name}`" for service, _, _ in failures) + " did not start")
+        self.failures = failures
 
 
 def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
@@ -88,25 +165,37 @@ class Supervisor:
     python: str = sys.executable
     echo: Callable[[str], None] = print
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    _threads: list[threading.Thread] = field(default_factory=list)
+    #: Import failures the packages reported, by service name.
+    startup_failures: dict[str, StartupFailure] = field(default_factory=dict)
+    _relays: dict[str, threading.Thread] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def environment(self, service: Service) -> dict[str, str]:
-        """The child's environment: every dependency URL, its own port."""
+        """The child's environment: every dependency URL, its own port, its venv if any."""
         urls = {s.name: s.url for s in self.services}
         env = dict(os.environ)
         env["CHAINSC_SERVICES"] = json.dumps(urls, sort_keys=True)
         env["PORT"] = str(service.port)
         env["HOST"] = "127.0.0.1"
         env["PYTHONUNBUFFERED"] = "1"
+        env[STARTUP_REPORT_ENV_VAR] = "json"
+        if service.venv is not None:
+            for name in _LEAKY_ENV_VARS:
+                env.pop(name, None)
+            env["VIRTUAL_ENV"] = str(service.venv)
+            env["PATH"] = os.pathsep.join([str(isolate.venv_python(service.venv).parent), env.get("PATH", os.defpath)])
         return env
+
+    def interpreter(self, service: Service) -> str:
+        """The Python that runs the service: its venv's, else chainsc's."""
+        return str(isolate.venv_python(service.venv)) if service.venv is not None else self.python
 
     def start(self) -> None:
         """Start every process (dependencies first, as the manifest orders them)."""
         width = max(len(s.name) for s in self.services)
         for service in self.services:
             process = subprocess.Popen(
-                [self.python, "server.py", "--host", "127.0.0.1", "--port", str(service.port)],
+                [self.interpreter(service), "server.py", "--host", "127.0.0.1", "--port", str(service.port)],
                 cwd=service.directory,
                 env=self.environment(service),
                 stdout=subprocess.PIPE,
@@ -114,34 +203,65 @@ class Supervisor:
                 start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
             )
             self.processes[service.name] = process
-            thread = threading.Thread(target=self._relay, args=(service.name.ljust(width), process), daemon=True)
+            thread = threading.Thread(target=self._relay, args=(service.name, width, process), daemon=True)
             thread.start()
-            self._threads.append(thread)
+            self._relays[service.name] = thread
 
-    def _relay(self, prefix: str, process: subprocess.Popen[bytes]) -> None:
+    def _relay(self, name: str, width: int, process: subprocess.Popen[bytes]) -> None:
+        """Echo the process's lines with its name; keep its startup report instead of echoing it."""
         assert process.stdout is not None
+        prefix = name.ljust(width)
         for raw in iter(process.stdout.readline, b""):
             line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            if line.startswith(STARTUP_ERROR_PREFIX):
+                failure = StartupFailure.parse(line.removeprefix(STARTUP_ERROR_PREFIX))
+                if failure is not None:
+                    self.startup_failures[name] = failure
+                    continue
             with self._lock:
                 self.echo(f"{prefix} | {line}")
 
     def dead(self) -> Service | None:
         """A service whose process has exited, if any."""
-        for service in self.services:
-            if self.processes[service.name].poll() is not None:
-                return service
-        return None
+        return next(iter(self.dead_services()), None)
+
+    def dead_services(self) -> list[Service]:
+        """The services whose process has exited."""
+        return [s for s in self.services if self.processes[s.name].poll() is not None]
+
+    def failure(self, service: Service) -> tuple[Service, int, StartupFailure | None]:
+        """An exited service, its exit code and its startup report (after its last line is read)."""
+        relay = self._relays.get(service.name)
+        if relay is not None:
+            relay.join(timeout=2.0)
+        return service, self.processes[service.name].returncode, self.startup_failures.get(service.name)
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT_SEC) -> None:
+        """Wait until every process has exited or got past its imports (`/healthz` answers)."""
+        deadline = time.monotonic() + timeout
+        pending = list(self.services)
+        while pending and time.monotonic() < deadline:
+            pending = [
+                s for s in pending if self.processes[s.name].poll() is None and not _answers(f"{s.url}/healthz")
+            ]
+            if pending:
+                time.sleep(0.1)
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_SEC) -> None:
-        """Block until every `/readyz` answers 200; raise if a process dies or time runs out."""
+        """Block until every `/readyz` answers 200.
+
+        Raises:
+            StartFailedError: processes exited first (every one that fails to start,
+                once the others got past their imports).
+            RunError: time ran out.
+        """
         deadline = time.monotonic() + timeout
         pending = list(self.services)
         while pending:
-            dead = self.dead()
-            if dead is not None:
-                code = self.processes[dead.name].returncode
-                raise RunError(f"`{dead.name}` exited with code {code} before it was ready (its log is above)")
-            pending = [s for s in pending if not _is_ready(s.url)]
+            if self.dead() is not None:
+                self.settle()
+                raise StartFailedError([self.failure(s) for s in self.dead_services()])
+            pending = [s for s in pending if not _answers(f"{s.url}/readyz")]
             if pending and time.monotonic() > deadline:
                 names = ", ".join(f"`{s.name}`" for s in pending)
                 raise RunError(f"not ready after {timeout:.0f} s: {names}")
@@ -167,13 +287,14 @@ class Supervisor:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        for thread in self._threads:
+        for thread in self._relays.values():
             thread.join(timeout=1.0)
 
 
-def _is_ready(base_url: str) -> bool:
+def _answers(url: str) -> bool:
+    """`GET url` answers 200."""
     try:
-        with urllib.request.urlopen(f"{base_url}/readyz", timeout=1.0) as response:
+        with urllib.request.urlopen(url, timeout=1.0) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, TimeoutError):
         return False
@@ -256,9 +377,33 @@ def _example(schema: Mapping[str, object], schemas: Mapping[str, object], *, dep
     return None
 
 
-def run_chain(out_dir: Path, port: int, echo: Callable[[str], None] = print) -> int:
-    """Serve every package until Ctrl-C/SIGTERM or until one dies; the exit code."""
+def run_chain(
+    out_dir: Path,
+    port: int,
+    echo: Callable[[str], None] = print,
+    *,
+    isolated: bool = False,
+    debug: bool = False,
+    environ: Mapping[str, str] = os.environ,
+) -> int:
+    """Serve every package until Ctrl-C/SIGTERM or until one dies; the exit code.
+
+    Args:
+        out_dir: the built chain.
+        port: the entrypoint's port.
+        echo: where every line goes.
+        isolated: run each package in a venv of its own requirements (`compiler.isolate`).
+        debug: print the traceback of a package that cannot start (else: to a log file).
+        environ: the environment (the cache directory of `isolated`).
+    """
     services = plan_services(out_dir, port)
+    if isolated:
+        try:
+            venvs = isolate.prepare([s.directory for s in services], environ=environ, echo=echo)
+        except isolate.IsolateError as exc:
+            echo(f"chainsc run: {exc}")
+            return 1
+        services = [dataclasses.replace(s, venv=venvs[s.directory.name]) for s in services]
     supervisor = Supervisor(services, echo=echo)
     stopping = threading.Event()
 
@@ -270,6 +415,10 @@ def run_chain(out_dir: Path, port: int, echo: Callable[[str], None] = print) -> 
         supervisor.start()
         try:
             supervisor.wait_ready()
+        except StartFailedError as exc:
+            supervisor.stop()  # first, so the report is the last thing printed
+            _report_start_failures(exc.failures, isolated=isolated, debug=debug, echo=echo)
+            return 1
         except RunError as exc:
             echo(f"chainsc: {exc}")
             return 1
@@ -288,6 +437,85 @@ def run_chain(out_dir: Path, port: int, echo: Callable[[str], None] = print) -> 
         supervisor.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _report_start_failures(
+    failures: Sequence[tuple[Service, int, StartupFailure | None]],
+    *,
+    isolated: bool,
+    debug: bool,
+    echo: Callable[[str], None],
+) -> None:
+    """One line per package that did not start; the tracebacks printed (`debug`) or in a file."""
+    reported = [(service, failure) for service, _, failure in failures if failure is not None]
+    if debug:
+        width = max((len(service.name) for service, _ in reported), default=0)
+        for service, failure in reported:
+            for line in failure.traceback.splitlines():
+                echo(f"{service.name.ljust(width)} | {line}")
+    for service, code, report in failures:
+        if report is None:  # a package built by an older chainsc, or a crash after its imports
+            echo(f"chainsc: `{service.name}` exited with code {code} before it was ready (its log is above)")
+        else:
+            echo(f"chainsc run: {startup_message(service, report, isolated=isolated)}")
+    if reported and not debug:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", prefix="chainsc-run-", suffix=".log", delete=False
+        ) as log:
+            for service, failure in reported:
+                log.write(f"== package '{service.directory.name}' ({service.name}) ==\n{failure.traceback}\n")
+        s = "s" if len(reported) > 1 else ""
+        echo(f"chainsc run: the traceback{s} {'are' if s else 'is'} in {log.name} (`chainsc --debug run ...` prints {'them' if s else 'it'})")
+
+
+def startup_message(service: Service, failure: StartupFailure, *, isolated: bool) -> str:
+    """One line: the package, what failed where, and how to fix it when it is a missing module."""
+    if failure.exception in ("ModuleNotFoundError", "ImportError"):
+        what = failure.message
+    else:
+        what = f"{failure.exception}: {failure.message}"
+    if failure.file is not None:
+        verb = "imported by" if failure.module is not None else "raised in"
+        what += f" ({verb} {failure.file} line {failure.line})"
+    fix = None
+    if failure.exception == "ModuleNotFoundError" and failure.module:
+        fix = missing_module_fix(service, failure.module, isolated=isolated)
+    return f"package '{service.directory.name}' cannot start: {what}" + (f"; {fix}" if fix else "")
+
+
+def missing_module_fix(service: Service, module: str, *, isolated: bool) -> str:
+    """How to make `module` importable by the package: declare it, install it, or rebuild."""
+    top = module.partition(".")[0]
+    packages = service.directory / "packages"
+    if (packages / f"{top}.py").is_file() or (packages / top).is_dir() or (service.directory / top).is_dir():
+        return "a module of the chain is missing from the package: rebuild it (`chainsc build`)"
+    try:
+        kind = isolate.requirements_file(service.directory)
+    except isolate.IsolateError:
+        kind = REQUIREMENTS_TXT
+    if kind == REQUIREMENTS_TXT:
+        declare = f"pip_requirements of {service.class_name}"
+    else:
+        declare = f"the dependencies of {service.class_name}'s pyproject.toml" + (" (then `uv lock`)" if kind == UV_LOCK else "")
+    import importlib.metadata  # noqa: PLC0415 - only when a package cannot start
+
+    providers = sorted(importlib.metadata.packages_distributions().get(top, []))
+    it = f"`{providers[0]}` (it provides `{top}`)" if providers and normalize_name(providers[0]) != normalize_name(top) else "it"
+    if isolated:
+        here = "; chainsc's own environment has it, the package does not declare it" if providers else ""
+        return f"add {it} to {declare}{here}"
+    if kind == REQUIREMENTS_TXT and _declares(service.directory / REQUIREMENTS_TXT, top):
+        return f"it is in {service.directory.name}/{REQUIREMENTS_TXT} but not installed here: install it, or use `chainsc run --isolated`"
+    return f"add {it} to {declare}, or install it"
+
+
+def _declares(requirements: Path, name: str) -> bool:
+    """`requirements` has a line for the distribution named like the module (a guess)."""
+    try:
+        lines = logical_lines(requirements.read_text(encoding="utf-8").splitlines())
+    except OSError:
+        return False
+    return normalize_name(name) in {requirement_name(line) for line in lines}
 
 
 def call_chain(url: str, body: str, timeout: float, write: Callable[[bytes], None]) -> int:

@@ -9,7 +9,6 @@ user's sources and requirements files through the program, and the
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import importlib.util
@@ -33,7 +32,7 @@ from compiler.emit.clients import (
     reach_names,
 )
 from compiler.emit.pycode import Imports, default_expression, render_annotation
-from compiler.emit.requirements import requirements_txt
+from compiler.emit.requirements import requirements_txt, runtime_constant
 from compiler.emit.truss_config import render_config_yaml, truss_config
 from compiler.graph import reachable
 from compiler.graph_render import render_mermaid
@@ -660,19 +659,10 @@ def _runtime_dir() -> Path:
 @functools.cache
 def _runtime_constant(name: str) -> tuple[str, ...]:
     """A tuple-of-strings constant of `runtime_lib/__init__.py`, read statically (plain literals)."""
-    tree = ast.parse((_runtime_dir() / "__init__.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, assigned = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, assigned = [node.target], node.value
-        else:
-            continue
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            value = ast.literal_eval(assigned)
-            if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
-                return value
-    raise InternalError(f"runtime_lib.{name} is not a tuple of strings")
+    value = runtime_constant((_runtime_dir() / "__init__.py").read_text(encoding="utf-8"), name)
+    if value is None:
+        raise InternalError(f"runtime_lib.{name} is not a tuple of strings")
+    return value
 
 
 @functools.lru_cache(maxsize=1)

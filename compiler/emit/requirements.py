@@ -37,6 +37,7 @@ inlined: the planner copies them into the package and `config.yaml` names them.
 
 from __future__ import annotations
 
+import ast
 import posixpath
 import re
 import tomllib
@@ -114,13 +115,39 @@ def requirements_txt(
     """
     image = chainlet.remote_config.docker_image
     filename = requirements_file_name(image)
-    sections: list[tuple[str, list[str]]] = [("chainsc runtime", _logical_lines(runtime_requirements))]
+    sections: list[tuple[str, list[str]]] = [("chainsc runtime", logical_lines(runtime_requirements))]
     if image.requirements_file is not None:
         if filename != REQUIREMENTS_TXT:
             return _project_file(image.requirements_file, filename, runtime_requirements, image.pip_requirements, read_file)
-        sections.append((f"from {image.requirements_file}", _logical_lines(read_file(image.requirements_file).splitlines())))
-    sections.append(("from pip_requirements", _logical_lines(image.pip_requirements)))
+        sections.append((f"from {image.requirements_file}", logical_lines(read_file(image.requirements_file).splitlines())))
+    sections.append(("from pip_requirements", logical_lines(image.pip_requirements)))
     return Requirements(REQUIREMENTS_TXT, _render(sections, source))
+
+
+def runtime_constant(init_source: str, name: str) -> tuple[str, ...] | None:
+    """A tuple-of-strings constant (`REQUIREMENTS`, ...) of a runtime `__init__.py`, read statically.
+
+    The runtime keeps them plain literals so the planner (from `runtime_lib`) and
+    `chainsc run --isolated` (from a built package's vendored copy) read them without
+    importing anything. None when `name` is not such a constant.
+    """
+    for node in ast.parse(init_source).body:
+        if isinstance(node, ast.Assign):
+            targets, assigned = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, assigned = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            value = ast.literal_eval(assigned)
+            if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
+                return value
+    return None
+
+
+def requirement_name(text: str) -> str | None:
+    """The PEP 503 name of a requirement line; None for a URL, a path or an option."""
+    return None if text.startswith("-") else _parse(text).name
 
 
 def normalize_name(name: str) -> str:
@@ -193,8 +220,12 @@ def _user_replacement(runtime: _Line, user: Mapping[str, list[_Line]]) -> _Line 
     return next((other for other in same_name if other.is_constrained), None)
 
 
-def _logical_lines(lines: Iterable[str]) -> list[str]:
-    """Read requirement lines as pip does: continuations joined, comments and blanks dropped."""
+def logical_lines(lines: Iterable[str]) -> list[str]:
+    """Read requirement lines as pip does: continuations joined, comments and blanks dropped.
+
+    Also what `chainsc run --isolated` hashes: two files that differ only in comments
+    install the same thing.
+    """
     result: list[str] = []
     pending = ""
     for raw in (part for entry in lines for part in entry.splitlines()):
@@ -248,6 +279,6 @@ def _project_file(
         pass
     items = declared if isinstance(declared, list) else []
     names = {parsed.name for parsed in (_parse(item) for item in items if isinstance(item, str)) if parsed.name}
-    unlisted = [line for line in _logical_lines(runtime_requirements) if _parse(line).name not in names]
-    unlisted += _logical_lines(pip_requirements)
+    unlisted = [line for line in logical_lines(runtime_requirements) if _parse(line).name not in names]
+    unlisted += logical_lines(pip_requirements)
     return Requirements(filename, None, copy_files, tuple(unlisted))

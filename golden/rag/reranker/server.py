@@ -8,6 +8,11 @@ Serves the same `Model` as Truss does (`model/model.py`), without Truss:
 
 Routes: `POST /run_remote`, `GET /healthz`, `GET /readyz`, `GET /openapi.json`.
 `python server.py --help` lists the options and the environment variables.
+
+If the package cannot be imported (a module its code imports is not installed), it
+says so in one line after the traceback and exits 1; with
+`CHAINSC_STARTUP_REPORT=json` (set by `chainsc run`), that line is a JSON object
+prefixed `chainsc-startup-error: ` and holds the traceback.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ def main() -> int:
         if entry not in sys.path:
             sys.path.insert(0, entry)
 
-    from chainsc_runtime import server
-    from model.model import Model
-
+    try:
+        from chainsc_runtime import server
+        from model.model import Model
+    except Exception as exc:
+        return _cannot_start(exc, package_dir)
     return server.main(
         Model,
         sys.argv[1:],
@@ -36,6 +43,40 @@ def main() -> int:
         predict_concurrency=PREDICT_CONCURRENCY,
         data_dir=package_dir / "data",
     )
+
+
+def _cannot_start(exc: Exception, package_dir: Path) -> int:
+    """Report why the package cannot be imported; the exit code (1).
+
+    Standard library only: the failed import may be the runtime's own (pydantic).
+    """
+    import json
+    import os
+    import traceback
+
+    where = ""  # the innermost frame in this package: the import that failed
+    line = None
+    for frame, frame_line in traceback.walk_tb(exc.__traceback__):
+        path = Path(frame.f_code.co_filename)
+        if package_dir in path.parents:
+            where, line = path.relative_to(package_dir).as_posix(), frame_line
+    details = "".join(traceback.format_exception(exc))
+    if os.environ.get("CHAINSC_STARTUP_REPORT") == "json":
+        report = {
+            "exception": type(exc).__name__,
+            "message": str(exc),
+            "module": exc.name if isinstance(exc, ImportError) else None,
+            "file": where or None,
+            "line": line,
+            "traceback": details,
+        }
+        sys.stderr.write(f"chainsc-startup-error: {json.dumps(report)}\n")
+    else:
+        at = f" ({where} line {line})" if where else ""
+        sys.stderr.write(details)
+        sys.stderr.write(f"server.py: `{DISPLAY_NAME}` cannot start: {exc}{at}\n")
+    sys.stderr.flush()
+    return 1
 
 
 if __name__ == "__main__":
