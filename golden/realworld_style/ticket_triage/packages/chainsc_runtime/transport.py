@@ -27,11 +27,12 @@ import random
 import re
 import threading
 import time
+import typing
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 import aiohttp
 import httpx
@@ -402,8 +403,10 @@ def _drop_pool(session: aiohttp.ClientSession) -> None:
 class ChainletClient:
     """An HTTP client of one Chainlet; generated typed clients derive from it.
 
-    A generated client adds the target's `run_remote` with the target's signature and
-    calls `_call` / `_acall` / `_stream` / `_astream` with the arguments by name. Each
+    A generated client defines the target's endpoint method (`ENDPOINT_NAME`) with the
+    target's signature and passes the arguments by name to `call` / `acall` (which
+    validate the reply against that method's return annotation, resolved when first
+    needed, in the module that defines the client) or `stream` / `astream`. Each
     instance keeps two connection pools, created on first use: an `httpx.Client` for
     sync calls and an `aiohttp.ClientSession` for async ones (one per event loop in
     turn: a client outlives `asyncio.run`, but serves one running loop at a time). The
@@ -426,10 +429,15 @@ class ChainletClient:
 
     #: Appended to a chainsc server's base URL (`url=`); the path of the endpoint.
     ENDPOINT_PATH: ClassVar[str] = ENDPOINT_PATH
+    #: The endpoint method a generated client defines: `run_remote`, or `predict` for
+    #: a client of a `ModelBase`. Its return annotation types the reply of `call`.
+    ENDPOINT_NAME: ClassVar[str] = "run_remote"
     BACKOFF_BASE_SEC: ClassVar[float] = 0.25
     BACKOFF_MAX_SEC: ClassVar[float] = 8.0
     #: The longest wait between two chunks of a stream (None: `timeout_sec`).
     STREAMING_READ_TIMEOUT_SEC: ClassVar[float | None] = None
+    #: `_output()`'s cache, one per generated class.
+    _output_adapter: ClassVar[pydantic.TypeAdapter[Any] | None] = None
 
     def __init__(
         self,
@@ -585,7 +593,77 @@ class ChainletClient:
             weakref.finalize(self, _forget_pool, session, loop)
         return session
 
-    # Calls ##############################################################################
+    # Calls: what generated clients use #################################################
+
+    def call(self, arguments: Mapping[str, object]) -> Any:
+        """Call the endpoint with `arguments` by name (blocking); the validated reply."""
+        return self._call(arguments, self._output())
+
+    async def acall(self, arguments: Mapping[str, object]) -> Any:
+        """Call the endpoint with `arguments` by name; the validated reply."""
+        return await self._acall(arguments, self._output())
+
+    @overload
+    def stream(
+        self, arguments: Mapping[str, object], item_type: type[bytes] = ...
+    ) -> Iterator[bytes]: ...
+
+    @overload
+    def stream(
+        self, arguments: Mapping[str, object], item_type: type[str]
+    ) -> Iterator[str]: ...
+
+    def stream(
+        self,
+        arguments: Mapping[str, object],
+        item_type: type[str] | type[bytes] = bytes,
+    ) -> Iterator[str] | Iterator[bytes]:
+        """Call a streaming endpoint; its chunks as they arrive (see `_stream`)."""
+        return self._stream(arguments, item_type)
+
+    @overload
+    def astream(
+        self, arguments: Mapping[str, object], item_type: type[bytes] = ...
+    ) -> AsyncIterator[bytes]: ...
+
+    @overload
+    def astream(
+        self, arguments: Mapping[str, object], item_type: type[str]
+    ) -> AsyncIterator[str]: ...
+
+    def astream(
+        self,
+        arguments: Mapping[str, object],
+        item_type: type[str] | type[bytes] = bytes,
+    ) -> AsyncIterator[str] | AsyncIterator[bytes]:
+        """Call a streaming endpoint from async code; its chunks as they arrive."""
+        return self._astream(arguments, item_type)
+
+    @classmethod
+    def _output(cls) -> pydantic.TypeAdapter[Any]:
+        """The validator of the reply: the endpoint method's return annotation.
+
+        Resolved on first use, not when the class is defined, so the annotation may
+        name types that its module defines further down (a string annotation, or
+        `from __future__ import annotations`), exactly as in the user's own module.
+        Cached per class.
+        """
+        adapter = cls.__dict__.get("_output_adapter")
+        if adapter is None:
+            method = getattr(cls, cls.ENDPOINT_NAME)
+            try:
+                hints = typing.get_type_hints(method, include_extras=True)
+            except Exception as exc:  # NameError, or any error evaluating a hint
+                raise ChainsRuntimeError(
+                    f"The return annotation of `{cls.__qualname__}.{cls.ENDPOINT_NAME}` "
+                    f"cannot be resolved in `{cls.__module__}`: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            adapter = pydantic.TypeAdapter(hints.get("return", Any))
+            cls._output_adapter = adapter
+        return typing.cast("pydantic.TypeAdapter[Any]", adapter)
+
+    # Calls: the transport ###############################################################
 
     def _call(
         self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
