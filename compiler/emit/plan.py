@@ -313,7 +313,7 @@ class _Planner:
         params = self.params(chainlet.endpoint, owner, types, endpoint_imports, extra)
         # A stream's output adapter validates each item (`str` or `bytes`), not the iterator.
         wire_returns = chainlet.endpoint.returns.args[0] if chainlet.endpoint.is_streaming else chainlet.endpoint.returns
-        returns = render_annotation(wire_returns, types, endpoint_imports)
+        returns = render_annotation(wire_returns, types, endpoint_imports, owner, extra)
         self.keep_types(chainlet.types, types, extra)
 
         clients: list[ClientView] = []
@@ -498,7 +498,7 @@ class _Planner:
     ) -> tuple[ParamView, ...]:
         views = []
         for param in endpoint.params:
-            annotation = render_annotation(param.type, types, imports)
+            annotation = render_annotation(param.type, types, imports, owner, extra)
             default = None
             if param.default_source is not None:
                 default, needed = default_expression(param.default_source, owner, imports)
