@@ -225,7 +225,7 @@ class TypeCollector:
         assert isinstance(target, ExternalRef)
         return self._fail(
             "CSC206",
-            f"`{written}` is not defined in the chain's sources (`{target.path.partition('.')[0]}` is not a module under the chain root)",
+            f"`{written}` is not defined in the chain's sources (`{self.program.first_missing_module(target.path)}` is not a module under the chain root)",
             module,
             node,
             "define I/O types in the chain file or a local module; pass `--root` if the package root is higher up",

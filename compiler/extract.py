@@ -578,7 +578,7 @@ class _Extractor:
                 self.diagnostics.append(
                     error(
                         "CSC301",
-                        f"dependency `{written}` is not defined in the chain's sources (`{target.path.partition('.')[0]}` is not a module under the chain root)",
+                        f"dependency `{written}` is not defined in the chain's sources (`{self.program.first_missing_module(target.path)}` is not a module under the chain root)",
                         module.span(target_node),
                         help="Chainlets must be defined in the chain file or a local module; pass `--root` if the package root is higher up",
                     )

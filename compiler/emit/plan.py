@@ -315,6 +315,9 @@ class _Planner:
         wire_returns = chainlet.endpoint.returns.args[0] if chainlet.endpoint.is_streaming else chainlet.endpoint.returns
         returns = render_annotation(wire_returns, types, endpoint_imports, owner, extra)
         self.keep_types(chainlet.types, types, extra)
+        # Each dependency's class, in its module: reached through `import pkg.mod` (then
+        # `pkg.mod.Target`), the module is not otherwise carried, and the import would fail.
+        extra.update(self.top_level(dependency.target) for dependency in chainlet.dependencies)
 
         clients: list[ClientView] = []
         client_imports = Imports()
@@ -613,13 +616,21 @@ def _tree_hash(files: Mapping[str, bytes]) -> str:
 
 
 def _package_inits(sliced: Mapping[str, str], program: Program) -> list[str]:
-    """`__init__.py` of every package directory the slice needs (empty when the user's is not kept)."""
-    inits: list[str] = []
+    """`__init__.py` of every package directory the slice needs (empty when the user's is not kept).
+
+    A directory without one in the user's tree is a namespace package (PEP 420) and stays
+    one, as Truss copies it: an invented `__init__.py` would make it a regular package,
+    which hides every other portion of that namespace on `sys.path` (an installed
+    `google.protobuf` behind a local `google/`).
+    """
+    inits: set[str] = set()
     for path in sliced:
         parts = path.split("/")[:-1]
         for cut in range(1, len(parts) + 1):
-            inits.append("/".join([*parts[:cut], "__init__.py"]))
-    return sorted(set(inits) - set(sliced))
+            init = "/".join([*parts[:cut], "__init__.py"])
+            if init not in inits and (program.root / init).is_file():
+                inits.add(init)
+    return sorted(inits - set(sliced))
 
 
 @functools.lru_cache(maxsize=1)
