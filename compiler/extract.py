@@ -36,9 +36,10 @@ from compiler.resolve import (
 )
 from compiler.source import Span
 
-#: Top-level module names of the generated packages (`compiler.emit.slice`); a user
-#: module with one of them would shadow the generated code (Truss's `utils.py` trap).
-RESERVED_MODULES = frozenset({"chainsc_runtime", "chainsc_generated"})
+#: Top-level module names of the generated packages (`compiler.emit.slice`, and the Truss
+#: entry `model/model.py`); a user module with one of them would shadow the generated code
+#: or be shadowed by it (Truss's `utils.py` trap; Truss reserves `model.py` too).
+RESERVED_MODULES = frozenset({"chainsc_runtime", "chainsc_generated", "model"})
 _CHAINLET_BASE = "chains.ChainletBase"
 _MODEL_BASE = "chains.ModelBase"
 _STUB_BASE = "chains.StubBase"
