@@ -1,12 +1,20 @@
 """Annotations: type expressions in the CST to `ir.TypeRef`, never evaluated.
 
 Stage: used by extract. Resolves names through `resolve.Program` and collects
-the user types (pydantic models, enums) a signature needs, with their fields,
-transitively. Imports: libcst, ir, resolve, diagnostics.
+the user types (pydantic models, enums, type aliases) a signature needs, with
+their fields, transitively. Imports: libcst, ir, resolve, diagnostics.
+
+Type aliases are resolved statically: `Name = <type expression>` (with or
+without `: TypeAlias`, `NewType`, `TypeAliasType` and pydantic's `constr(...)`
+family included) is an `ALIAS` of what it names, so generated code imports the
+user's `Name` and its constraints apply at run time; the schema on the wire is
+the aliased type's. Inline `Annotated[T, ...]` and `constr(...)` are
+`CONSTRAINED` T: generated code spells them as written.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -16,6 +24,7 @@ from compiler import ir
 from compiler.diagnostics import Diagnostic, error
 from compiler.resolve import (
     ApiRef,
+    Binding,
     ClassRef,
     ExternalRef,
     FunctionRef,
@@ -36,9 +45,31 @@ _TUPLE_NAMES = frozenset({"builtins.tuple", "typing.Tuple"})
 _ITERATOR_NAMES = frozenset({"typing.Iterator", "typing.Generator", "typing.Iterable"})
 _ASYNC_ITERATOR_NAMES = frozenset({"typing.AsyncIterator", "typing.AsyncGenerator", "typing.AsyncIterable"})
 _ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
+#: pydantic's constrained scalar types (`pydantic.PositiveFloat`), by the type they constrain.
+_PYDANTIC_SCALARS = {
+    **dict.fromkeys(("StrictInt", "PositiveInt", "NegativeInt", "NonNegativeInt", "NonPositiveInt"), "int"),
+    **dict.fromkeys(
+        ("StrictFloat", "PositiveFloat", "NegativeFloat", "NonNegativeFloat", "NonPositiveFloat", "FiniteFloat"), "float"
+    ),
+    "StrictStr": "str",
+    "StrictBool": "bool",
+    "StrictBytes": "bytes",
+}
+#: pydantic's constrained-type functions (`constr(min_length=1)`), by the type they return.
+_PYDANTIC_CONSTRAINERS = {"constr": "str", "conint": "int", "confloat": "float", "conbytes": "bytes", "conlist": "list"}
+#: Constrained-type functions whose type is not JSON-compatible or not supported, and why.
+_PYDANTIC_UNSUPPORTED = {
+    "conset": "a set is not JSON-compatible; use `conlist(...)`",
+    "confrozenset": "a frozenset is not JSON-compatible; use `conlist(...)`",
+    "condecimal": "it constrains a `decimal.Decimal`, which is not a supported I/O type; use `confloat(...)`",
+    "condate": "it constrains a `datetime.date`, which is not a supported I/O type",
+}
+#: Calls that name a type by their second argument: `NewType("UserId", int)`.
+_TYPE_NAMING_CALLS = frozenset({"typing.NewType", "typing.TypeAliasType"})
+_ITERATOR_KINDS = (ir.TypeKind.ITERATOR, ir.TypeKind.ASYNC_ITERATOR)
 _ALLOWED_HELP = (
     "use str, int, float, bool, bytes, None, Any, list/dict/tuple/Optional/Union/Literal "
-    "of those, pydantic models or enum.Enum subclasses"
+    "of those, pydantic models, enum.Enum subclasses, or aliases of those"
 )
 
 
@@ -67,10 +98,12 @@ class TypeCollector:
         stack = [r for ref in refs for r in _walk(ref)]
         while stack:
             ref = stack.pop()
-            if ref.kind is not ir.TypeKind.USER or ref.name in seen:
+            if ref.name in seen or ref.kind not in (ir.TypeKind.USER, ir.TypeKind.ALIAS):
                 continue
-            seen.add(ref.name)
             typedef = self.types.get(ref.name)
+            if ref.kind is ir.TypeKind.ALIAS and typedef is None:
+                continue  # one of pydantic's (`PositiveFloat`): nothing of the user's to carry
+            seen.add(ref.name)
             if typedef is None:
                 continue
             for base in typedef.bases:
@@ -120,6 +153,8 @@ class TypeCollector:
             return self._convert_subscript(module, node, scope)
         if isinstance(node, cst.Name | cst.Attribute):
             return self._convert_named(module, node, scope)
+        if isinstance(node, cst.Call):
+            return self._convert_call(module, node, scope)
         written = module.code(node)
         return self._fail("CSC206", f"`{written}` is not a supported I/O type annotation", module, node)
 
@@ -167,6 +202,10 @@ class TypeCollector:
                 return ir.TypeRef(ir.TypeKind.DICT, "dict", (ir.TypeRef(ir.TypeKind.BUILTIN, "str"), any_))
             if path == "chains.pydantic_numpy.NumpyArrayField":
                 return ir.TypeRef(ir.TypeKind.NUMPY_ARRAY, "NumpyArrayField")
+            if _is_pydantic(path) and short in _PYDANTIC_SCALARS:
+                # Imported from pydantic by generated code: the constraint is the type's.
+                builtin = ir.TypeRef(ir.TypeKind.BUILTIN, _PYDANTIC_SCALARS[short])
+                return ir.TypeRef(ir.TypeKind.ALIAS, f"pydantic.{short}", (builtin,))
             if path in _ITERATOR_NAMES | _ASYNC_ITERATOR_NAMES:
                 self._fail("CSC210", f"`{written}` must say what it yields: `{short}[str]` or `{short}[bytes]`", module, node)
                 # Still an iterator: `yield` in the body is right and must not be reported too.
@@ -175,16 +214,18 @@ class TypeCollector:
             return self._fail("CSC206", f"`{written}` is not a supported I/O type", module, node)
         if isinstance(target, ClassRef):
             return self._convert_class(module, node, target, written)
+        if isinstance(target, ValueRef):
+            return self._convert_alias(module, node, target, written)
         if self.from_missing_module(target):
             return ir.TypeRef(ir.TypeKind.ANY, "Any")  # its import already has CSC004
         if isinstance(target, Undefined):
             return self._fail("CSC207", f"I/O type `{written}` is not defined", module, node)
-        if isinstance(target, ValueRef | FunctionRef | ModuleRef):
+        if isinstance(target, FunctionRef | ModuleRef):
             return self._fail("CSC206", f"`{written}` is not a type", module, node)
         assert isinstance(target, ExternalRef)
         return self._fail(
             "CSC206",
-            f"`{written}` is not defined in the chain's sources (`{target.path.partition('.')[0]}` is not a module under the chain root)",
+            f"`{written}` is not defined in the chain's sources (`{self.program.first_missing_module(target.path)}` is not a module under the chain root)",
             module,
             node,
             "define I/O types in the chain file or a local module; pass `--root` if the package root is higher up",
@@ -240,11 +281,17 @@ class TypeCollector:
         if path == "typing.Literal":
             return self._convert_literal(module, values)
         if path == "typing.Annotated":
-            # `Annotated[T, Field(...)]`: the metadata is pydantic's business.
-            return self._convert(module, values[0], scope)
+            # `Annotated[T, Field(...)]`: T, with metadata that only pydantic reads.
+            if len(values) < 2:
+                return self._fail("CSC206", "`Annotated[...]` takes a type and at least one annotation", module, node)
+            inner = self._convert(module, values[0], scope)
+            if inner.kind in _ITERATOR_KINDS:
+                return inner  # a stream is not validated: the metadata has nothing to apply to
+            return ir.TypeRef(ir.TypeKind.CONSTRAINED, _expression_text(module, node), (inner,))
         if path in _ITERATOR_NAMES or path in _ASYNC_ITERATOR_NAMES:
             kind = ir.TypeKind.ITERATOR if path in _ITERATOR_NAMES else ir.TypeKind.ASYNC_ITERATOR
-            item = self._convert(module, values[0], scope)
+            # Streamed chunks are not validated: an alias of `str` streams `str`.
+            item = base_type(self._convert(module, values[0], scope))
             if item.kind is not ir.TypeKind.BUILTIN or item.name not in ("str", "bytes"):
                 self.diagnostics.append(
                     error(
@@ -260,6 +307,80 @@ class TypeCollector:
         if isinstance(target, ApiRef) and target.path in ("typing.Callable", "collections.abc.Callable"):
             return self._fail("CSC206", "`Callable` is not a supported I/O type", module, node)
         return self._fail("CSC206", f"`{module.code(node)}` is not a supported I/O type", module, node)
+
+    def _convert_call(self, module: ModuleInfo, node: cst.Call, scope: ClassRef | None) -> ir.TypeRef:
+        """`type(None)`, pydantic's `constr(...)` family, `NewType(...)`/`TypeAliasType(...)`."""
+        written = module.code(node)
+        func = node.func
+        target = self._resolve(module, func, scope) if isinstance(func, cst.Name | cst.Attribute) else ExternalRef("?")
+        path = target.path if isinstance(target, ApiRef) else ""
+        short = path.rpartition(".")[2]
+        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+        keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        if path == "builtins.type":
+            argument = positional[0] if len(node.args) == 1 and positional else None
+            if isinstance(argument, cst.Name) and argument.value == "None":
+                return ir.TypeRef(ir.TypeKind.NONE, "None")  # `type(None)` is NoneType, which pydantic reads as None
+            return self._fail("CSC206", f"`{written}` is not a supported I/O type annotation", module, node)
+        if path in _TYPE_NAMING_CALLS:
+            aliased = positional[1] if len(positional) >= 2 else keywords.get("tp", keywords.get("value"))
+            if aliased is None:
+                return self._fail("CSC206", f"`{written}` does not say which type it names", module, node)
+            return self._convert(module, aliased, scope)
+        if _is_pydantic(path) and short in _PYDANTIC_UNSUPPORTED:
+            return self._fail("CSC206", f"`{written}` is not a supported I/O type: {_PYDANTIC_UNSUPPORTED[short]}", module, node)
+        if not (_is_pydantic(path) and short in _PYDANTIC_CONSTRAINERS):
+            return self._fail("CSC206", f"`{written}` is not a supported I/O type annotation", module, node)
+        base = _PYDANTIC_CONSTRAINERS[short]
+        if base != "list":
+            return ir.TypeRef(ir.TypeKind.CONSTRAINED, _expression_text(module, node), (ir.TypeRef(ir.TypeKind.BUILTIN, base),))
+        item_node = positional[0] if positional else keywords.get("item_type")
+        if item_node is None:
+            return self._fail("CSC206", f"`{written}` does not say the type of its items", module, node)
+        item = self._convert(module, item_node, scope)
+        inner = ir.TypeRef(ir.TypeKind.LIST, "list", (item,))
+        return ir.TypeRef(ir.TypeKind.CONSTRAINED, _expression_text(module, node), (inner,))
+
+    def _convert_alias(self, module: ModuleInfo, node: cst.CSTNode, value: ValueRef, written: str) -> ir.TypeRef:
+        """A module-level `Name = <type expression>`: an ALIAS of that type, converted once."""
+        binding = value.binding
+        owner = value.module
+        alias_id = f"{owner.name}.{binding.name}"
+        known = self.types.get(alias_id)
+        if known is not None:
+            assert known.aliased is not None
+            return _alias_ref(alias_id, known.aliased)
+        expression = binding.node
+        if not _is_type_shaped(expression):
+            return self._fail("CSC206", f"`{written}` is not a type", module, node)
+        assert isinstance(expression, cst.BaseExpression)
+        if alias_id in self._in_progress:
+            return self._fail(
+                "CSC206",
+                f"type alias `{written}` refers to itself",
+                module,
+                node,
+                "pydantic cannot validate a recursive alias; use a pydantic model with a field of its own type",
+            )
+        self._in_progress.add(alias_id)
+        outer_anchor, self._anchor = self._anchor, None
+        try:
+            # Names in the definition are the alias's module's; findings point there.
+            aliased = self._convert(owner, expression, None)
+        finally:
+            self._anchor = outer_anchor
+            self._in_progress.discard(alias_id)
+        if aliased.kind in _ITERATOR_KINDS:
+            return aliased  # `Stream = Iterator[str]`: generated code spells the stream itself
+        self.types[alias_id] = ir.TypeDef(
+            id=alias_id,
+            module=owner.name,
+            qualname=binding.name,
+            kind=ir.TypeDefKind.ALIAS,
+            span=owner.span(_alias_name(binding) or expression),
+            aliased=aliased,
+        )
+        return _alias_ref(alias_id, aliased)
 
     def _convert_literal(self, module: ModuleInfo, values: list[cst.BaseExpression]) -> ir.TypeRef:
         literals: list[ir.JsonScalar] = []
@@ -357,6 +478,48 @@ def _literal_value(node: cst.BaseExpression) -> ir.JsonScalar | _NotLiteral:
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
         return -int(node.expression.value, 0)
     return _NOT_LITERAL
+
+
+def _is_pydantic(path: str) -> bool:
+    """`pydantic.X` or `pydantic.types.X`, not the v1 API (`pydantic.v1.X`)."""
+    return path.startswith("pydantic.") and not path.startswith("pydantic.v1.")
+
+
+def _is_type_shaped(node: cst.CSTNode) -> bool:
+    """Whether an assigned value can be a type expression (`list[float]`, `A | B`, `constr()`)."""
+    if isinstance(node, cst.BinaryOperation):
+        return isinstance(node.operator, cst.BitOr)
+    return isinstance(node, cst.Subscript | cst.Call | cst.Name | cst.Attribute)
+
+
+def _alias_ref(alias_id: str, aliased: ir.TypeRef) -> ir.TypeRef:
+    return ir.TypeRef(ir.TypeKind.ALIAS, alias_id, (aliased,))
+
+
+def _alias_name(binding: Binding) -> cst.Name | None:
+    """The `Name` an alias statement assigns (for the span of its `TypeDef`)."""
+    statement = binding.statement
+    targets: list[cst.BaseExpression] = []
+    if isinstance(statement, cst.Assign):
+        targets = [target.target for target in statement.targets]
+    elif isinstance(statement, cst.AnnAssign):
+        targets = [statement.target]
+    return next((t for t in targets if isinstance(t, cst.Name) and t.value == binding.name), None)
+
+
+def _expression_text(module: ModuleInfo, node: cst.CSTNode) -> str:
+    """A type expression as written, on one line (re-spelled by `ast` when it spans lines)."""
+    text = module.code(node)
+    if "\n" in text:
+        text = ast.unparse(ast.parse(text, mode="eval"))
+    return text
+
+
+def base_type(ref: ir.TypeRef) -> ir.TypeRef:
+    """The type under any aliases and constraints: what is on the wire."""
+    while ref.kind in (ir.TypeKind.ALIAS, ir.TypeKind.CONSTRAINED):
+        ref = ref.args[0]
+    return ref
 
 
 def _is_classvar(program: Program, module: ModuleInfo, node: cst.BaseExpression) -> bool:

@@ -14,7 +14,7 @@ from compiler import ir
 from compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from compiler.extract import ExtractOptions, extract_chain
 from compiler.parse import gc_paused
-from compiler.resolve import Program, load_program
+from compiler.resolve import Program, is_module_name, load_program
 from compiler.source import SourceFile
 from compiler.validate import validate_chain
 
@@ -24,7 +24,7 @@ class CheckOptions:
     """What the user chose: the package root and, optionally, the entrypoint."""
 
     #: Directory module names are relative to; default: the nearest ancestor
-    #: of the chain file that is not a package (has no `__init__.py`).
+    #: of the chain file that is not a package (no `__init__.py`, or not an importable name).
     root: Path | None = None
     #: Class or display name of the entrypoint, for chains that mark none.
     entrypoint: str | None = None
@@ -46,9 +46,13 @@ class CheckResult:
 
 
 def default_root(chain_path: Path) -> Path:
-    """The nearest ancestor directory of the chain file that is not a package."""
+    """The nearest ancestor directory of the chain file that is not a package.
+
+    A directory whose name cannot be imported (`my-repo`, `class`) is never a package,
+    whatever it holds: the root stops there, so every module name is importable.
+    """
     directory = chain_path.parent
-    while (directory / "__init__.py").is_file() and directory.parent != directory:
+    while (directory / "__init__.py").is_file() and is_module_name(directory.name) and directory.parent != directory:
         directory = directory.parent
     return directory
 

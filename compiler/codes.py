@@ -25,6 +25,7 @@ _TABLE = (
     Code("CSC002", "error", "syntax error"),
     Code("CSC003", "warning", "a top-level statement is not a definition and is left out of every package"),
     Code("CSC004", "error", "a local module imported by the chain cannot be found where the import says"),
+    Code("CSC010", "error", "a source file's path under the chain root is not an importable module name"),
     Code("CSC101", "error", "no Chainlet in the file"),
     Code("CSC102", "error", "several Chainlets and no entrypoint"),
     Code("CSC103", "error", "more than one entrypoint"),

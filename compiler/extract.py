@@ -10,6 +10,8 @@ Imports: libcst, ir, resolve, annotations, evaluate, config, graph, diagnostics.
 from __future__ import annotations
 
 import ast
+import keyword
+import re
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -27,15 +29,17 @@ from compiler.resolve import (
     ModuleInfo,
     Program,
     Target,
+    is_module_name,
     missing_module_errors,
     side_effect_warnings,
     string_value,
 )
 from compiler.source import Span
 
-#: Top-level module names of the generated packages (`compiler.emit.slice`); a user
-#: module with one of them would shadow the generated code (Truss's `utils.py` trap).
-RESERVED_MODULES = frozenset({"chainsc_runtime", "chainsc_generated"})
+#: Top-level module names of the generated packages (`compiler.emit.slice`, and the Truss
+#: entry `model/model.py`); a user module with one of them would shadow the generated code
+#: or be shadowed by it (Truss's `utils.py` trap; Truss reserves `model.py` too).
+RESERVED_MODULES = frozenset({"chainsc_runtime", "chainsc_generated", "model"})
 _CHAINLET_BASE = "chains.ChainletBase"
 _MODEL_BASE = "chains.ModelBase"
 _STUB_BASE = "chains.StubBase"
@@ -578,7 +582,7 @@ class _Extractor:
                 self.diagnostics.append(
                     error(
                         "CSC301",
-                        f"dependency `{written}` is not defined in the chain's sources (`{target.path.partition('.')[0]}` is not a module under the chain root)",
+                        f"dependency `{written}` is not defined in the chain's sources (`{self.program.first_missing_module(target.path)}` is not a module under the chain root)",
                         module.span(target_node),
                         help="Chainlets must be defined in the chain file or a local module; pass `--root` if the package root is higher up",
                     )
@@ -677,6 +681,7 @@ class _Extractor:
         for module in list(self.program.modules.values()):
             self.diagnostics.extend(side_effect_warnings(module))
             self._check_hidden_chainlets(module)
+            self._check_module_name(module)
             top = module.name.partition(".")[0]
             if top in RESERVED_MODULES:
                 self.diagnostics.append(
@@ -687,6 +692,29 @@ class _Extractor:
                         help=f"rename `{top}` (the generated packages import their own `{top}`)",
                     )
                 )
+
+    def _check_module_name(self, module: ModuleInfo) -> None:
+        """CSC010: generated code imports every module by its dotted name, so each part must be one."""
+        parts = module.name.split(".")
+        bad = next((part for part in parts if not is_module_name(part)), None)
+        if bad is None:
+            return
+        is_file_name = bad == parts[-1] and not module.is_package
+        what = "file" if is_file_name else "directory"
+        fixed = re.sub(r"\W", "_", bad)
+        fixed = f"_{fixed}" if fixed[:1].isdigit() else f"{fixed}_" if keyword.iskeyword(fixed) else fixed
+        remedy = f"rename the {what} to `{fixed}{'.py' if is_file_name else ''}`"
+        if not is_file_name:
+            below = module.path.split("/")[: parts.index(bad) + 1]
+            remedy += f", or pass `--root {'/'.join(below)}` so that module names start below it"
+        self.diagnostics.append(
+            error(
+                "CSC010",
+                f"`{module.path}` would be the module `{module.name}`, which cannot be imported: `{bad}` is not a valid Python name",
+                Span.whole_file(module.path),
+                help=remedy,
+            )
+        )
 
     def _check_hidden_chainlets(self, module: ModuleInfo) -> None:
         """CSC111: a Chainlet class inside a function, loop or `with` block."""

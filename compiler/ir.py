@@ -60,6 +60,15 @@ class TypeKind(enum.Enum):
     ASYNC_ITERATOR = "async_iterator"
     #: `pydantic_numpy.NumpyArrayField` (a numpy array on the wire).
     NUMPY_ARRAY = "numpy_array"
+    #: A named alias of a type, imported by name wherever generated code needs it, so
+    #: its constraints apply at run time. `name` is `module.Name`: a user alias (the id
+    #: of its `TypeDef`, of kind ALIAS) or one of pydantic's (`pydantic.PositiveFloat`,
+    #: which has no `TypeDef`). Its one arg is the aliased type: what it is on the wire.
+    ALIAS = "alias"
+    #: A constrained type written inline: `Annotated[T, ...]` or a pydantic
+    #: `constr(...)`-style call. `name` is the expression as written in the module of the
+    #: annotation (generated code re-spells it there); its one arg is `T`.
+    CONSTRAINED = "constrained"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +76,8 @@ class TypeRef:
     """A structured type expression; never evaluated, only read."""
 
     kind: TypeKind
-    #: Builtin name, construct name, or the `TypeDef.id` of a user type.
+    #: Builtin name, construct name, the `TypeDef.id` of a user type, the `module.Name`
+    #: of an alias, or the expression of a constrained type.
     name: str
     args: tuple[TypeRef, ...] = ()
     #: Values of a `Literal[...]`.
@@ -81,6 +91,8 @@ class TypeDefKind(enum.Enum):
 
     PYDANTIC = "pydantic"
     ENUM = "enum"
+    #: `Name = <type expression>` (`TypeAlias`, `constr(...)`, `NewType` included).
+    ALIAS = "alias"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +117,7 @@ class EnumMember:
 
 @dataclass(frozen=True, slots=True)
 class TypeDef:
-    """A user-defined I/O type: a pydantic model or an enum."""
+    """A user-defined I/O type: a pydantic model, an enum or a type alias."""
 
     #: `module.Qual.Name`, unique within a chain.
     id: str
@@ -118,6 +130,8 @@ class TypeDef:
     bases: tuple[str, ...] = ()
     fields: tuple[Field, ...] = ()
     members: tuple[EnumMember, ...] = ()
+    #: For an ALIAS: the aliased type (the same as the one arg of its `TypeRef`s).
+    aliased: TypeRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +297,7 @@ class Chainlet:
     endpoint: Endpoint
     has_health_check: bool
     is_entrypoint: bool
-    #: `TypeDef.id`s of every user type its endpoint needs (fields and bases too), sorted.
+    #: `TypeDef.id`s of every user type its endpoint needs (fields, bases and aliases too), sorted.
     types: tuple[str, ...] = ()
 
 

@@ -33,8 +33,10 @@ def dump_json(chain: ir.Chain) -> str:
 def render_type(ref: ir.TypeRef) -> str:
     """A TypeRef as a Python annotation, user types by their qualified name."""
     kind = ref.kind
-    if kind is ir.TypeKind.USER:
+    if kind in (ir.TypeKind.USER, ir.TypeKind.ALIAS):
         return ref.name.rpartition(".")[2] if "." in ref.name else ref.name
+    if kind is ir.TypeKind.CONSTRAINED:
+        return ref.name
     if kind in (ir.TypeKind.BUILTIN, ir.TypeKind.ANY, ir.TypeKind.NONE, ir.TypeKind.NUMPY_ARRAY):
         return ref.name
     if kind is ir.TypeKind.LITERAL:
@@ -97,6 +99,9 @@ def dump_text(chain: ir.Chain) -> str:
     if chain.types:
         lines.append("")
         for typedef in chain.types:
+            if typedef.aliased is not None:
+                lines.append(f"{typedef.kind.value} {typedef.id} = {render_type(typedef.aliased)}")
+                continue
             if typedef.kind is ir.TypeDefKind.ENUM:
                 detail = ", ".join(m.name for m in typedef.members)
             else:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -264,11 +265,22 @@ def _cpython_syntax_error(source: SourceFile, py_exc: SyntaxError) -> Diagnostic
     end_col = col + 1
     if py_exc.end_lineno == line and py_exc.end_offset and py_exc.end_offset > col:
         end_col = py_exc.end_offset
+    help_text = None
+    if _TYPE_STATEMENT.match(source.line_text(line)):
+        help_text = (
+            "a `type X = ...` statement needs Python 3.12, and chains run on 3.11 by default: "
+            "write `X: TypeAlias = ...` (from typing) instead"
+        )
     return error(
         "CSC002",
         f"syntax error: {py_exc.msg}",
         Span(source.display_path, line, col, line, end_col),
+        help=help_text,
     )
+
+
+#: A PEP 695 `type` statement, which Python 3.11 (chainsc's parser, Truss's default image) rejects.
+_TYPE_STATEMENT = re.compile(r"\s*type\s+[^\W\d]\w*\s*(\[[^\]]*\])?\s*=")
 
 
 def _libcst_syntax_error(source: SourceFile, exc: cst.ParserSyntaxError) -> Diagnostic:

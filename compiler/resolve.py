@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import keyword
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,8 @@ class ModuleInfo:
     side_effects: list[tuple[int, cst.CSTNode]] = field(default_factory=list)
     #: All class definitions at module level (incl. inside if/try), in source order.
     classes: list[tuple[int, cst.ClassDef]] = field(default_factory=list)
+    #: A PEP 420 namespace package: a directory without `__init__.py` (no source of its own).
+    is_namespace: bool = False
 
     def span(self, node: cst.CSTNode) -> Span:
         """The span of a node of this module."""
@@ -243,6 +246,9 @@ class Program:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: Every file read, by display path, including files that failed to parse.
     sources: dict[str, SourceFile] = field(default_factory=dict)
+    #: PEP 420 namespace packages under the root (directories without `__init__.py`), by
+    #: name. Apart from `modules`: they have no source, and no stage writes anything for them.
+    namespaces: dict[str, ModuleInfo] = field(default_factory=dict)
     #: Modules known to be absent locally (cache of failed lookups).
     _missing: set[str] = field(default_factory=set)
 
@@ -277,12 +283,16 @@ class Program:
         """Find and load a local module by dotted name, or None if it is not local."""
         if name in self.modules:
             return self.modules[name]
+        if name in self.namespaces:
+            return self.namespaces[name]
         if name in self._missing:
             return None
         fs_path = self.locate_module(name)
         if fs_path is None:
-            self._missing.add(name)
-            return None
+            namespace = self._namespace(name)
+            if namespace is None:
+                self._missing.add(name)
+            return namespace
         # Modules next to the chain file are named relative to the root too.
         module = self.load_file(fs_path)
         if module is not None:
@@ -298,6 +308,36 @@ class Program:
                 if fs_path.is_file() and _is_within(fs_path, self.root):
                     return fs_path
         return None
+
+    def _namespace(self, name: str) -> ModuleInfo | None:
+        """A directory without `__init__.py` under the root, as Python would import it (PEP 420).
+
+        Python makes one a namespace package only when no regular module or package of
+        that name is found anywhere on `sys.path`, and other directories may add to it:
+        so names it does not have locally are third-party (`ExternalRef`), not undefined.
+        """
+        parts = name.split(".")
+        if not all(is_module_name(part) for part in parts):
+            return None
+        for base in _unique_paths([self.chain_dir, self.root]):
+            directory = base.joinpath(*parts)
+            if directory != self.root and directory.is_dir() and _is_within(directory, self.root):
+                display = directory.relative_to(self.root).as_posix()
+                parsed = parse_source(SourceFile(display, ""))
+                assert isinstance(parsed, ParsedModule)
+                info = ModuleInfo(name, display, directory, True, parsed, is_namespace=True)
+                self.namespaces[name] = info
+                return info
+        return None
+
+    def first_missing_module(self, dotted: str) -> str:
+        """The shortest prefix of a third-party path that is no local module: `torch`, `pkg.absent`."""
+        parts = dotted.split(".")
+        for cut in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:cut])
+            if self.find_module(prefix) is None:
+                return prefix
+        return dotted
 
     # -- resolution -----------------------------------------------------------
 
@@ -364,6 +404,8 @@ class Program:
             sub = self.find_module(f"{target.module.name}.{attr}") if target.module.is_package else None
             if sub is not None:
                 return ModuleRef(sub)
+            if target.module.is_namespace:
+                return ExternalRef(f"{target.module.name}.{attr}")  # another portion may have it
             return Undefined(f"{target.module.name}.{attr}")
         if isinstance(target, ClassRef):
             for statement in target.node.body.body:
@@ -388,6 +430,11 @@ _BUILTIN_NAMES = frozenset(
      "isinstance", "Exception", "ValueError", "KeyError", "TypeError", "RuntimeError",
      "staticmethod", "classmethod", "property"}
 )
+
+
+def is_module_name(part: str) -> bool:
+    """Whether `part` can be one name of a dotted module path (`import part`)."""
+    return part.isidentifier() and not keyword.iskeyword(part)
 
 
 def _alias_of(binding: Binding) -> cst.BaseExpression | None:
@@ -650,9 +697,15 @@ def load_imported_modules(program: Program, start: ModuleInfo) -> None:
     seen = {start.name}
     while queue:
         module = queue.pop(0)
-        targets = sorted(
-            {b.target for bindings in module.bindings.values() for b in bindings if b.kind is BindingKind.IMPORT}
-        )
+        imports = [b for bindings in module.bindings.values() for b in bindings if b.kind is BindingKind.IMPORT]
+        # `import a.b.c` binds `a`, but loads `a.b.c` too.
+        dotted = {
+            dotted_name(alias.name) or ""
+            for b in imports
+            if isinstance(b.node, cst.Import)
+            for alias in b.node.names
+        }
+        targets = sorted({b.target for b in imports} | dotted - {""})
         for target in targets:
             program.resolve_path(target)
         for name, loaded in list(program.modules.items()):

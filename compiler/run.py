@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import signal
 import socket
@@ -371,10 +372,58 @@ def _example(schema: Mapping[str, object], schemas: Mapping[str, object], *, dep
         items = schema.get("prefixItems") or schema.get("items", {})
         if isinstance(items, list):  # a tuple: one value per position
             return [_example(item, schemas, depth=depth + 1) for item in items]
-        return [_example(items, schemas, depth=depth + 1)] if isinstance(items, Mapping) else []
+        if not isinstance(items, Mapping):
+            return []
+        return [_example(items, schemas, depth=depth + 1)] * _within(1, schema.get("minItems"), schema.get("maxItems"))
+    if kind == "string":
+        text = str(_EXAMPLE_SCALARS["string"])
+        size = _within(len(text), schema.get("minLength"), schema.get("maxLength"))
+        return (text * (size // len(text) + 1))[:size]
+    if kind in ("integer", "number"):
+        return _number(schema, integer=kind == "integer")
     if isinstance(kind, str):
         return _EXAMPLE_SCALARS.get(kind)
     return None
+
+
+def _within(size: int, low: object, high: object) -> int:
+    """`size`, moved into `[low, high]` (constrained types: `min_length`, `max_length`)."""
+    if isinstance(low, int) and size < low:
+        size = low
+    if isinstance(high, int) and size > high:
+        size = high
+    return size
+
+
+def _number(schema: Mapping[str, object], *, integer: bool) -> int | float:
+    """The example number, moved into the schema's bounds (`conint(ge=5)`, `PositiveFloat`)."""
+    value = _EXAMPLE_SCALARS["integer" if integer else "number"]
+    assert isinstance(value, int | float)
+    bounds = {key: schema.get(key) for key in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")}
+    low, high = bounds["minimum"], bounds["maximum"]
+    xlow, xhigh = bounds["exclusiveMinimum"], bounds["exclusiveMaximum"]
+    lows = [b for b in (low, xlow) if isinstance(b, int | float)]
+    highs = [b for b in (high, xhigh) if isinstance(b, int | float)]
+    floor, ceiling = (max(lows) if lows else None), (min(highs) if highs else None)
+    if integer:
+        if isinstance(xlow, int | float) and xlow == floor:
+            floor = math.floor(xlow) + 1
+        if isinstance(xhigh, int | float) and xhigh == ceiling:
+            ceiling = math.ceil(xhigh) - 1
+        floor = math.ceil(floor) if floor is not None else None
+        ceiling = math.floor(ceiling) if ceiling is not None else None
+        if floor is not None and value < floor:
+            value = floor
+        if ceiling is not None and value > ceiling:
+            value = ceiling
+        return int(value)
+    if floor is not None and ceiling is not None and not floor < value < ceiling:
+        return (floor + ceiling) / 2  # strictly inside, so exclusive bounds hold too
+    if floor is not None and value <= floor:
+        return floor + 1.0
+    if ceiling is not None and value >= ceiling:
+        return ceiling - 1.0
+    return float(value)
 
 
 def run_chain(

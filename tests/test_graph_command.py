@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from compiler import check_file, ir
+from compiler import CheckOptions, check_file, ir
 from compiler.graph_render import (
     escape_dot,
     escape_mermaid,
@@ -274,9 +274,9 @@ def test_text_pipeline_edge_labels_show_only_non_default_options() -> None:
 
 
 def test_errors_print_diagnostics_and_exit_1(tmp_path: Path) -> None:
-    (tmp_path / "2stage.py").write_text(UNMARKED)
+    (tmp_path / "two_stage.py").write_text(UNMARKED)
     for graph_format in FORMATS:
-        result = run_cli("graph", "2stage.py", "--format", graph_format, cwd=tmp_path)
+        result = run_cli("graph", "two_stage.py", "--format", graph_format, cwd=tmp_path)
         assert result.returncode == 1
         assert result.stdout == ""
         assert "error[CSC102]" in result.stderr
@@ -284,13 +284,13 @@ def test_errors_print_diagnostics_and_exit_1(tmp_path: Path) -> None:
 
 
 def test_entrypoint_option_picks_the_entrypoint(tmp_path: Path) -> None:
-    (tmp_path / "2stage.py").write_text(UNMARKED)
-    graph = json.loads(_graph("2stage.py", "--entrypoint", "Root", "--format", "json", cwd=tmp_path))
-    assert graph["entrypoint"] == "2stage.Root"
+    (tmp_path / "two_stage.py").write_text(UNMARKED)
+    graph = json.loads(_graph("two_stage.py", "--entrypoint", "Root", "--format", "json", cwd=tmp_path))
+    assert graph["entrypoint"] == "two_stage.Root"
     assert graph["edges"] == [
         {
-            "from": "2stage.Root",
-            "to": "2stage.Leaf",
+            "from": "two_stage.Root",
+            "to": "two_stage.Leaf",
             "param": "leaf",
             "retries": 3,
             "timeout_sec": 2.5,
@@ -298,19 +298,29 @@ def test_entrypoint_option_picks_the_entrypoint(tmp_path: Path) -> None:
             "concurrency_limit": 4,
         }
     ]
-    mermaid = _graph("2stage.py", "--entrypoint", "Root", cwd=tmp_path)
-    # A module named `2stage`: ids must not start with a digit.
+    mermaid = _graph("two_stage.py", "--entrypoint", "Root", cwd=tmp_path)
     assert mermaid == (
         "flowchart TD\n"
-        '    _2stage_Leaf["Leaf"]\n'
-        '    _2stage_Root[["Root"]]\n'
-        '    _2stage_Root -->|"leaf (retries=3, timeout 2.5s, binary, concurrency_limit=4)"| _2stage_Leaf\n'
+        '    two_stage_Leaf["Leaf"]\n'
+        '    two_stage_Root[["Root"]]\n'
+        '    two_stage_Root -->|"leaf (retries=3, timeout 2.5s, binary, concurrency_limit=4)"| two_stage_Leaf\n'
         "    classDef entrypoint stroke-width:3px\n"
-        "    class _2stage_Root entrypoint\n"
+        "    class two_stage_Root entrypoint\n"
     )
-    nodes, edges = _dot_structure(_graph("2stage.py", "--entrypoint", "Root", "--format", "dot", cwd=tmp_path))
-    assert list(nodes) == ["_2stage_Leaf", "_2stage_Root"]
-    assert edges == [("_2stage_Root", "_2stage_Leaf", "leaf (retries=3, timeout 2.5s, binary, concurrency_limit=4)")]
+    nodes, edges = _dot_structure(_graph("two_stage.py", "--entrypoint", "Root", "--format", "dot", cwd=tmp_path))
+    assert list(nodes) == ["two_stage_Leaf", "two_stage_Root"]
+    assert edges == [("two_stage_Root", "two_stage_Leaf", "leaf (retries=3, timeout 2.5s, binary, concurrency_limit=4)")]
+
+
+def test_a_module_named_with_a_leading_digit_gets_ids_that_do_not_start_with_one(tmp_path: Path) -> None:
+    # `2stage.py` cannot be imported (CSC010), so its graph is never drawn; the ids stay safe anyway.
+    (tmp_path / "two_stage.py").write_text(UNMARKED)
+    checked = check_file(tmp_path / "two_stage.py", CheckOptions(entrypoint="Root")).chain
+    assert checked is not None
+    renamed = dataclasses.replace(
+        checked, chainlets=tuple(dataclasses.replace(c, id=c.id.replace("two_stage", "2stage")) for c in checked.chainlets)
+    )
+    assert node_ids(renamed) == {"2stage.Leaf": "_2stage_Leaf", "2stage.Root": "_2stage_Root"}
 
 
 def test_root_option_is_passed_through() -> None:

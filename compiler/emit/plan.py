@@ -315,8 +315,11 @@ class _Planner:
         params = self.params(chainlet.endpoint, owner, types, endpoint_imports, extra)
         # A stream's output adapter validates each item (`str` or `bytes`), not the iterator.
         wire_returns = chainlet.endpoint.returns.args[0] if chainlet.endpoint.is_streaming else chainlet.endpoint.returns
-        returns = render_annotation(wire_returns, types, endpoint_imports)
+        returns = render_annotation(wire_returns, types, endpoint_imports, owner, extra)
         self.keep_types(chainlet.types, types, extra)
+        # Each dependency's class, in its module: reached through `import pkg.mod` (then
+        # `pkg.mod.Target`), the module is not otherwise carried, and the import would fail.
+        extra.update(self.top_level(dependency.target) for dependency in chainlet.dependencies)
 
         own = {self.top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases)}
         # model.py imports the clients of the dependencies from where their classes stood.
@@ -473,7 +476,7 @@ class _Planner:
     ) -> tuple[ParamView, ...]:
         views = []
         for param in endpoint.params:
-            annotation = render_annotation(param.type, types, imports)
+            annotation = render_annotation(param.type, types, imports, owner, extra)
             default = None
             if param.default_source is not None:
                 default, needed = default_expression(param.default_source, owner, imports)
@@ -638,13 +641,21 @@ def _tree_hash(files: Mapping[str, bytes]) -> str:
 
 
 def _package_inits(sliced: Mapping[str, str], program: Program) -> list[str]:
-    """`__init__.py` of every package directory the slice needs (empty when the user's is not kept)."""
-    inits: list[str] = []
+    """`__init__.py` of every package directory the slice needs (empty when the user's is not kept).
+
+    A directory without one in the user's tree is a namespace package (PEP 420) and stays
+    one, as Truss copies it: an invented `__init__.py` would make it a regular package,
+    which hides every other portion of that namespace on `sys.path` (an installed
+    `google.protobuf` behind a local `google/`).
+    """
+    inits: set[str] = set()
     for path in sliced:
         parts = path.split("/")[:-1]
         for cut in range(1, len(parts) + 1):
-            inits.append("/".join([*parts[:cut], "__init__.py"]))
-    return sorted(set(inits) - set(sliced))
+            init = "/".join([*parts[:cut], "__init__.py"])
+            if init not in inits and (program.root / init).is_file():
+                inits.add(init)
+    return sorted(inits - set(sliced))
 
 
 @functools.lru_cache(maxsize=1)

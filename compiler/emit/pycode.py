@@ -68,8 +68,20 @@ class Imports:
         return out
 
 
-def render_annotation(ref: ir.TypeRef, types: dict[str, ir.TypeDef], imports: Imports) -> str:
-    """A TypeRef as an annotation for generated code, importing what it needs."""
+def render_annotation(
+    ref: ir.TypeRef,
+    types: dict[str, ir.TypeDef],
+    imports: Imports,
+    owner: ModuleInfo | None = None,
+    keep: set[tuple[str, str]] | None = None,
+) -> str:
+    """A TypeRef as an annotation for generated code, importing what it needs.
+
+    `owner` is the module the annotation is written in: an inline constrained type
+    (`Annotated[str, Field(min_length=1)]`) is spelled as written there, its names
+    imported from where the owner got them, and the owner's own names it uses are
+    added to `keep` (the slice must carry them). Without an owner it is its bare type.
+    """
     kind = ref.kind
     if kind is ir.TypeKind.BUILTIN:
         return ref.name
@@ -82,12 +94,26 @@ def render_annotation(ref: ir.TypeRef, types: dict[str, ir.TypeDef], imports: Im
         top, _, rest = typedef.qualname.partition(".")
         local = imports.name(typedef.module, top)
         return f"{local}.{rest}" if rest else local
+    if kind is ir.TypeKind.ALIAS:
+        # The user's own alias (kept in the slice) or pydantic's: its constraints apply.
+        alias = types.get(ref.name)
+        if alias is not None:
+            return imports.name(alias.module, alias.qualname)
+        module, _, name = ref.name.rpartition(".")
+        return imports.name(module, name)
+    if kind is ir.TypeKind.CONSTRAINED:
+        if owner is None:
+            return render_annotation(ref.args[0], types, imports)
+        text, needed = default_expression(ref.name, owner, imports)
+        if keep is not None:
+            keep.update((owner.name, name) for name in needed)
+        return text
     if kind is ir.TypeKind.NUMPY_ARRAY:
         return imports.name("chainsc_runtime.pydantic_numpy", "NumpyArrayField")
     if kind is ir.TypeKind.LITERAL:
         values = ", ".join(repr(value) for value in ref.literals)
         return f"{imports.module('typing')}.Literal[{values}]"
-    args = [render_annotation(arg, types, imports) for arg in ref.args]
+    args = [render_annotation(arg, types, imports, owner, keep) for arg in ref.args]
     if kind is ir.TypeKind.UNION:
         return " | ".join(args)
     if kind is ir.TypeKind.LIST:

@@ -1,4 +1,4 @@
-"""The package root: default (nearest non-package ancestor) and `--root`."""
+"""The package root: default (nearest non-package ancestor, never past a name that cannot be imported) and `--root`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from tests.conftest import run_cli
+from tests.importcheck import import_package
+from tests.realworld_chains import ODD_ROOT, write_project
 
 CHAIN = """import truss_chains as chains
 from app.models import Query
@@ -47,3 +49,49 @@ def test_root_option_sets_module_names_and_display_paths(tmp_path: Path) -> None
     assert "chain.py:7:33: error[CSC206]: `Query` is not defined in the chain's sources (`app` is not a module under the chain root)" in inside.stderr
     outer = run_cli("check", str(chain), "--root", str(tmp_path / "repo"))
     assert outer.returncode == 0, outer.stderr
+
+
+def test_the_root_stops_at_a_package_directory_whose_name_cannot_be_imported(tmp_path: Path) -> None:
+    chain = write_project("odd_root", tmp_path)
+    ir = json.loads(run_cli("inspect", str(chain), "--json").stdout)
+    # `my-repo+x/` holds an `__init__.py`, but `from my-repo+x.chain import ...` is no Python.
+    assert ir["source"] == "chain.py"
+    assert ir["entrypoint"] == "chain.Shouter"
+    assert [m["name"] for m in ir["modules"]] == ["chain", "helpers"]
+    out = tmp_path / "out"
+    built = run_cli("build", str(chain), "-o", str(out))
+    assert built.returncode == 0, built.stderr
+    assert "from chain import Shouter\n" in (out / "shouter" / "model" / "model.py").read_text()
+    assert import_package(out / "shouter") is None
+
+
+def test_a_keyword_directory_is_never_a_package_either(tmp_path: Path) -> None:
+    project = tmp_path / "repo" / "class"
+    project.mkdir(parents=True)
+    (project / "__init__.py").write_text("")
+    (tmp_path / "repo" / "__init__.py").write_text("")
+    (project / "chain.py").write_text(ODD_ROOT["my-repo+x/chain.py"].replace("import helpers\n", "").replace("helpers.shout(text)", "text"))
+    ir = json.loads(run_cli("inspect", str(project / "chain.py"), "--json").stdout)
+    assert ir["entrypoint"] == "chain.Shouter"
+
+
+def test_a_module_path_that_cannot_be_imported_is_an_error_and_nothing_is_written(tmp_path: Path) -> None:
+    chain = write_project("odd_root", tmp_path)
+    out = tmp_path / "out"
+    # An explicit root above `my-repo+x/` would make it part of every module name.
+    above = run_cli("build", str(chain), "--root", str(tmp_path / "odd_root"), "-o", str(out))
+    assert above.returncode == 1
+    assert (
+        "my-repo+x/chain.py:1:1: error[CSC010]: `my-repo+x/chain.py` would be the module `my-repo+x.chain`, "
+        "which cannot be imported: `my-repo+x` is not a valid Python name"
+    ) in above.stderr
+    assert "help: rename the directory to `my_repo_x`, or pass `--root my-repo+x`" in above.stderr
+    assert not out.exists()
+    # A chain file named like a script, not a module (Truss refuses it too).
+    dashed = chain.with_name("shout-chain.py")
+    chain.rename(dashed)
+    named = run_cli("build", str(dashed), "-o", str(out))
+    assert named.returncode == 1
+    assert "`shout-chain.py` would be the module `shout-chain`" in named.stderr
+    assert "help: rename the file to `shout_chain.py`" in named.stderr
+    assert not out.exists()

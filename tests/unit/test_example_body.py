@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
+from pydantic import NegativeInt, PositiveFloat, confloat, conint, conlist, constr
 
 from compiler.run import example_body
 
@@ -86,3 +87,27 @@ def test_a_recursive_model_ends_and_still_validates() -> None:
 def test_without_a_schema_the_body_is_empty() -> None:
     assert example_body({}) == {}
     assert example_body({"paths": {"/run_remote": {"post": {}}}}) == {}
+
+
+class Constrained(pydantic.BaseModel):
+    """Constrained types and aliases, as chains use them: the example keeps within every bound."""
+
+    code: constr(min_length=9)  # type: ignore[valid-type]
+    initials: constr(max_length=2)  # type: ignore[valid-type]
+    count: conint(ge=5)  # type: ignore[valid-type]
+    below: NegativeInt
+    ratio: confloat(gt=0, lt=1)  # type: ignore[valid-type]
+    score: PositiveFloat
+    small: Annotated[float, pydantic.Field(le=-3)]
+    exact: Annotated[int, pydantic.Field(gt=2, lt=4)]
+    vector: conlist(float, min_length=3)  # type: ignore[valid-type]
+    none: Annotated[list[int], pydantic.Field(max_length=0)]
+
+
+def test_the_example_of_constrained_types_keeps_within_their_bounds() -> None:
+    body = example_body(_document(Constrained))
+
+    Constrained.model_validate(body)  # raises if a bound is not kept
+    assert isinstance(body, dict)
+    assert (body["code"], body["initials"], body["count"], body["exact"]) == ("texttextt", "te", 5, 3)
+    assert (body["vector"], body["none"]) == ([1.5, 1.5, 1.5], [])

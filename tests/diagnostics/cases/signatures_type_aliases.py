@@ -1,0 +1,30 @@
+"""Aliases are resolved statically: one of a type that cannot be I/O is reported where it is defined."""
+
+from typing import TypeAlias
+
+import pydantic
+import truss_chains as chains
+from pydantic import condecimal, conset
+
+Tags = conset(str)  # E: CSC206
+Price = condecimal(gt=0)  # E: CSC206
+Handlers: TypeAlias = set[int]  # E: CSC206
+Tree = list["Tree"]  # E: CSC206
+LIMIT = 10
+
+
+class Record(pydantic.BaseModel):
+    tags: Tags
+    kind: type(int)  # E: CSC206
+
+
+class Catalog(chains.ChainletBase):
+    def run_remote(
+        self,
+        record: Record,
+        price: Price,
+        handlers: Handlers,
+        tree: Tree,
+        limit: LIMIT,  # E: CSC206
+    ) -> int:
+        return 0

@@ -1,0 +1,172 @@
+"""Small chain projects in the style of public ones, for what the examples do not show.
+
+Each project is `{relative path: text}`, written to a temporary directory by
+`write_project`, which returns the chain file. They cover valid chains chainsc used to
+reject or miscompile: type aliases and constrained types as I/O, `type(None)` fields,
+dependencies reached through a dotted path into a namespace package (no `__init__.py`),
+and a chain in a package directory whose name cannot be imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: I/O types in a sibling module, with every alias form real chains use; the entrypoint
+#: validates a constrained query and calls a dependency whose signature uses aliases.
+ALIASES = {
+    "schemas.py": '''\
+"""Search I/O: constrained aliases next to the models that use them."""
+
+from typing import Annotated, NewType, Optional, TypeAlias
+
+import pydantic
+from pydantic import PositiveFloat, conint, conlist, constr
+
+NonEmptyStr = constr(strip_whitespace=True, min_length=1)
+Vector = list[float]
+Embedding: TypeAlias = conlist(float, min_length=2)
+TopK = conint(ge=1, le=10)
+Label = Annotated[str, pydantic.Field(min_length=1, max_length=32)]
+DocumentId = NewType("DocumentId", str)
+Labels = list[Label]
+
+
+class Hit(pydantic.BaseModel):
+    document: DocumentId
+    text: NonEmptyStr
+    score: PositiveFloat
+    labels: Labels = []
+    speaker: type(None) = None
+    rank: Optional[conint(ge=0)] = None
+''',
+    "app.py": '''\
+import truss_chains as chains
+from pydantic import Field, conint
+from typing import Annotated
+
+from schemas import Embedding, Hit, NonEmptyStr, TopK, Vector
+
+CORPUS = ["chains compose models", "each chainlet is a service", "aliases carry constraints"]
+MAX_CHARS = 512
+
+
+class Embedder(chains.ChainletBase):
+    def run_remote(self, text: NonEmptyStr, max_chars: conint(ge=1, le=MAX_CHARS) = MAX_CHARS) -> Embedding:
+        text = text[:max_chars]
+        return [float(len(text)), float(text.count(" ") + 1)]
+
+
+@chains.mark_entrypoint
+class Search(chains.ChainletBase):
+    def __init__(self, embedder: Embedder = chains.depends(Embedder)) -> None:
+        self._embedder = embedder
+
+    async def run_remote(
+        self,
+        query: NonEmptyStr,
+        k: TopK = 2,
+        weights: Annotated[Vector, Field(max_length=4)] = [],
+    ) -> list[Hit]:
+        query_vector = self._embedder.run_remote(query)
+        hits = []
+        for number, text in enumerate(CORPUS):
+            vector = self._embedder.run_remote(text)
+            score = 1.0 / (1.0 + sum(abs(a - b) for a, b in zip(query_vector, vector)))
+            hits.append(Hit(document=f"doc-{number}", text=text, score=score, labels=[query]))
+        return sorted(hits, key=lambda hit: -hit.score)[:k]
+''',
+}
+
+#: A speech pipeline whose workers live in a namespace package (`asr_workers/` has no
+#: `__init__.py`) and are named by their dotted path, as in `import asr_workers.whisper`.
+#: (The I/O types have a module of their own: a client's types must not come from the
+#: module its Chainlet is replaced in, until the package layout drops `clients.py`.)
+NAMESPACE = {
+    "asr_workers/schema.py": '''\
+import pydantic
+
+
+class Transcript(pydantic.BaseModel):
+    text: str
+    language: str = "en"
+''',
+    "asr_workers/whisper.py": '''\
+import truss_chains as chains
+
+from asr_workers.schema import Transcript
+
+
+class WhisperModel(chains.ChainletBase):
+    def run_remote(self, audio_url: str) -> Transcript:
+        return Transcript(text=audio_url.rpartition("/")[2].removesuffix(".wav").replace("_", " "))
+''',
+    "asr_workers/diarize/speakers.py": '''\
+import truss_chains as chains
+
+
+class Diarizer(chains.ChainletBase):
+    def run_remote(self, audio_url: str) -> list[str]:
+        return ["speaker-0"]
+''',
+    "pipeline.py": '''\
+import truss_chains as chains
+
+import asr_workers.diarize.speakers
+import asr_workers.schema
+import asr_workers.whisper
+
+
+@chains.mark_entrypoint
+class Transcribe(chains.ChainletBase):
+    def __init__(
+        self,
+        whisper: asr_workers.whisper.WhisperModel = chains.depends(asr_workers.whisper.WhisperModel),
+        diarizer=chains.depends(asr_workers.diarize.speakers.Diarizer),
+    ) -> None:
+        self._whisper = whisper
+        self._diarizer = diarizer
+
+    def run_remote(self, audio_url: str) -> asr_workers.schema.Transcript:
+        transcript = self._whisper.run_remote(audio_url)
+        speakers = self._diarizer.run_remote(audio_url)
+        return asr_workers.schema.Transcript(text=f"{speakers[0]}: {transcript.text}")
+''',
+}
+
+#: A chain in a checkout directory named like a repository (`my-repo+x`), which holds an
+#: `__init__.py` (a package, by mistake or for tests): the chain root is that directory.
+ODD_ROOT = {
+    "my-repo+x/__init__.py": "",
+    "my-repo+x/helpers.py": '''\
+def shout(text: str) -> str:
+    return text.upper() + "!"
+''',
+    "my-repo+x/chain.py": '''\
+import truss_chains as chains
+
+import helpers
+
+
+class Shouter(chains.ChainletBase):
+    def run_remote(self, text: str) -> str:
+        return helpers.shout(text)
+''',
+}
+
+#: Project name -> (files, chain file).
+PROJECTS: dict[str, tuple[dict[str, str], str]] = {
+    "aliases": (ALIASES, "app.py"),
+    "namespace": (NAMESPACE, "pipeline.py"),
+    "odd_root": (ODD_ROOT, "my-repo+x/chain.py"),
+}
+
+
+def write_project(name: str, directory: Path) -> Path:
+    """Write project `name` under `directory` (in a subdirectory of that name); its chain file."""
+    files, chain = PROJECTS[name]
+    base = directory / name
+    for relative, text in files.items():
+        path = base / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return base / chain
