@@ -35,7 +35,8 @@ _DICT_NAMES = frozenset({"builtins.dict", "typing.Dict", "typing.Mapping", "typi
 _TUPLE_NAMES = frozenset({"builtins.tuple", "typing.Tuple"})
 _ITERATOR_NAMES = frozenset({"typing.Iterator", "typing.Generator", "typing.Iterable"})
 _ASYNC_ITERATOR_NAMES = frozenset({"typing.AsyncIterator", "typing.AsyncGenerator", "typing.AsyncIterable"})
-_ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
+#: `chains.StrEnum` is `truss_chains.utils.StrEnum` (the runtime's `utils` has it too).
+_ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "chains.StrEnum"})
 _ALLOWED_HELP = (
     "use str, int, float, bool, bytes, None, Any, list/dict/tuple/Optional/Union/Literal "
     "of those, pydantic models or enum.Enum subclasses"
