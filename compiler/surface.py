@@ -36,8 +36,8 @@ from compiler.source import Span
 TRUSS_CHAINS_VERSION = "0.18.36"
 
 #: truss_chains modules the runtime provides, and the `runtime_lib` module that does.
-#: `definitions` is the module of truss before 0.9.62 (now `public_types`); the runtime
-#: still has it, so old chains keep working.
+#: `definitions` is the module of truss up to 0.9.67 (since split into `public_types` and
+#: `private_types`); the runtime still has it, so old chains keep working.
 RUNTIME_MODULES: dict[str, str] = {
     "truss_chains": "__init__",
     "truss_chains.definitions": "definitions",
@@ -111,7 +111,6 @@ UNSUPPORTED: dict[str, Unsupported] = {
     "truss_chains.framework": Unsupported("CSC005", _INTERNAL, _USE_PUBLIC),
     "truss_chains.private_types": Unsupported("CSC005", _INTERNAL, _USE_PUBLIC),
     "truss_chains.remote_chainlet": Unsupported("CSC005", _INTERNAL, _USE_PUBLIC),
-    "truss_chains.reference_code": Unsupported("CSC005", _INTERNAL, _USE_PUBLIC),
 }
 
 #: The codes this rule reports.

@@ -51,6 +51,7 @@ __all__ = [
     "DockerImage",
     "Environment",
     "HealthChecks",
+    "JsonType",
     "ModelBase",
     "RPCOptions",
     "RemoteConfig",
@@ -70,6 +71,8 @@ CHAIN_API_KEY_NAME = "baseten-chain-api-key"
 #: `Compute(predict_concurrency=CPU_COUNT)`: as many concurrent predictions as CPUs.
 CpuCountT = Literal["cpu_count"]
 CPU_COUNT: CpuCountT = "cpu_count"
+#: The type of `ChainletOptions.metadata`: any JSON value.
+JsonType = pydantic.JsonValue
 
 _T = TypeVar("_T")
 _ChainletT = TypeVar("_ChainletT", bound=type[Any])
@@ -303,7 +306,7 @@ class ChainletOptions(pydantic.BaseModel):
     env_variables: Mapping[str, str] = pydantic.Field(default_factory=dict)
     #: A `HealthChecks` (this module's or `truss_config`'s).
     health_checks: Any = pydantic.Field(default_factory=HealthChecks)
-    metadata: pydantic.JsonValue | None = None
+    metadata: JsonType | None = None
     #: Seconds a caller waits for each chunk of this Chainlet's stream (per chunk, not
     #: for the whole stream).
     streaming_read_timeout: int = 60

@@ -29,6 +29,7 @@ from .definitions import (
     DeploymentContext,
     DockerImage,
     Environment,
+    JsonType,
     RemoteConfig,
     RPCOptions,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "DockerImage",
     "Environment",
     "GenericRemoteException",
+    "JsonType",
     "MissingDependencyError",
     "RPCOptions",
     "RemoteConfig",
