@@ -38,6 +38,31 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     )
 
 
+#: The published truss the fidelity tests compare with, in a venv of its own (its
+#: dependencies clash with chainsc's): `make truss-venv`, or CHAINSC_TRUSS_PYTHON.
+TRUSS_VERSION = "0.18.36"
+DEFAULT_TRUSS_PYTHON = Path("/work/scratch/truss-venv/bin/python")
+
+
+def truss_python() -> Path:
+    """CHAINSC_TRUSS_PYTHON, else the development VM's truss venv, else `make truss-venv`'s.
+
+    Without one the test is skipped, except on CI (`CI=true`), where it fails.
+    """
+    configured = os.environ.get("CHAINSC_TRUSS_PYTHON")
+    candidates = [Path(configured)] if configured else [DEFAULT_TRUSS_PYTHON, REPO / ".ci-truss-venv" / "bin" / "python"]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    message = (
+        f"no Python with truss {TRUSS_VERSION}: run `make truss-venv` or set CHAINSC_TRUSS_PYTHON; "
+        f"looked at {', '.join(map(str, candidates))}"
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def example_chains() -> list[Path]:
     """Every bundled example chain file."""
     return sorted(EXAMPLES.glob("*/chain.py"))

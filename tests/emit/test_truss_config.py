@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from compiler import check_file, ir
 from compiler.emit.truss_config import render_config_yaml, truss_config
 from compiler.source import Span
-from tests.conftest import REPO, example_chains
+from tests.conftest import TRUSS_VERSION, example_chains, truss_python
 
 TRUSS_CHECK = Path(__file__).with_name("truss_check.py")
-DEFAULT_TRUSS_PYTHON = Path("/work/scratch/truss-venv/bin/python")
-TRUSS_VERSION = "0.18.36"
 
 #: Strings YAML could misread: indicators, comments, quotes, YAML 1.1 booleans and
 #: numbers, dates, sexagesimals, empty and blank strings, line breaks, unicode.
@@ -424,22 +420,6 @@ def test_render_config_yaml_is_deterministic_and_sorted() -> None:
 # -- truss's own parser ----------------------------------------------------------
 
 
-def _truss_python() -> Path:
-    """CHAINSC_TRUSS_PYTHON, else the development VM's truss venv, else `make truss-venv`'s."""
-    configured = os.environ.get("CHAINSC_TRUSS_PYTHON")
-    candidates = [Path(configured)] if configured else [DEFAULT_TRUSS_PYTHON, REPO / ".ci-truss-venv" / "bin" / "python"]
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate
-    message = (
-        f"no Python with truss {TRUSS_VERSION}: run `make truss-venv` or set CHAINSC_TRUSS_PYTHON; "
-        f"looked at {', '.join(map(str, candidates))}"
-    )
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def _subset_mismatches(parsed: object, ours: object, where: str = "") -> list[str]:
     """Where truss read something else than what we wrote (truss adds defaults: fine)."""
     if isinstance(ours, dict):
@@ -463,7 +443,7 @@ def _subset_mismatches(parsed: object, ours: object, where: str = "") -> list[st
 
 
 def test_truss_parses_every_config_back_unchanged(tmp_path: Path) -> None:
-    truss_python = _truss_python()
+    python = truss_python()
     configs = {**example_configs(), **{f"synthetic/{name}": truss_config(c) for name, c in synthetic_chainlets().items()}}
     paths = []
     for index, config in enumerate(configs.values()):
@@ -473,7 +453,7 @@ def test_truss_parses_every_config_back_unchanged(tmp_path: Path) -> None:
         paths.append(str(path))
 
     run = subprocess.run(
-        [str(truss_python), str(TRUSS_CHECK), *paths],
+        [str(python), str(TRUSS_CHECK), *paths],
         capture_output=True,
         text=True,
         check=False,
