@@ -21,6 +21,8 @@ from truss_chains.utils import expect_one, random_fail
 
 
 def helper(items: list[int]) -> int:
+    """Not code: `chains.framework.ChainletBase`, `utils.radnom_fail`."""
+    # Nor is this: chains.push(...)
     utils.random_fail(0.0, "never")
     utils.radnom_fail(0.0, "typo")  # E: CSC005
     chains.streaming.StreamWriterWithFooter
