@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ast
 import bisect
-import difflib
 import functools
 import importlib.util
 import re
@@ -205,6 +204,8 @@ def _check(parts: tuple[str, ...]) -> Finding | None:
 
 
 def _unknown_help(module: str, name: str) -> str:
+    import difflib  # noqa: PLC0415 - only on an error: keep it off the start-up path
+
     close = difflib.get_close_matches(name, sorted(runtime_names(RUNTIME_MODULES[module])), n=1)
     if close:
         return f"did you mean `{close[0]}`?"
