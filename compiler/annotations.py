@@ -44,7 +44,8 @@ _DICT_NAMES = frozenset({"builtins.dict", "typing.Dict", "typing.Mapping", "typi
 _TUPLE_NAMES = frozenset({"builtins.tuple", "typing.Tuple"})
 _ITERATOR_NAMES = frozenset({"typing.Iterator", "typing.Generator", "typing.Iterable"})
 _ASYNC_ITERATOR_NAMES = frozenset({"typing.AsyncIterator", "typing.AsyncGenerator", "typing.AsyncIterable"})
-_ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag"})
+#: `chains.StrEnum` is `truss_chains.utils.StrEnum` (the runtime's `utils` has it too).
+_ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "chains.StrEnum"})
 #: pydantic's constrained scalar types (`pydantic.PositiveFloat`), by the type they constrain.
 _PYDANTIC_SCALARS = {
     **dict.fromkeys(("StrictInt", "PositiveInt", "NegativeInt", "NonNegativeInt", "NonPositiveInt"), "int"),

@@ -59,6 +59,17 @@ API_ENUMS: dict[str, dict[str, str]] = {
     },
 }
 
+#: API constants (`truss_chains.public_types`), by canonical path: the same values as the
+#: runtime's `definitions` (`tests/frontend/test_remote_config.py` compares them).
+API_CONSTANTS: dict[str, str | int | float] = {
+    "chains.CPU_COUNT": "cpu_count",
+    "chains.CHAIN_API_KEY_NAME": "baseten-chain-api-key",
+    "chains.CHAIN_API_KEY_SECRET_NAME": "baseten_chain_api_key",
+    "chains.DEFAULT_CONCURRENCY_LIMIT": 300,
+    "chains.DEFAULT_TIMEOUT_SEC": 600.0,
+    "chains.SECRET_DUMMY": "***",
+}
+
 #: API constructors whose calls evaluate to `ApiCall` values.
 API_CONSTRUCTORS = frozenset(
     {
@@ -296,6 +307,8 @@ class Evaluator:
         written = module.code(node)
         at = Located(module, node)
         if isinstance(target, ApiRef):
+            if target.path in API_CONSTANTS:
+                return Value(API_CONSTANTS[target.path], at)
             enum_name, _, member = target.path.rpartition(".")
             members = API_ENUMS.get(enum_name)
             if members is not None:

@@ -35,6 +35,7 @@ from compiler.resolve import (
     string_value,
 )
 from compiler.source import Span
+from compiler.surface import SURFACE_CODES, surface_errors
 
 #: Top-level module names of the generated packages (`compiler.emit.slice`, and the Truss
 #: entry `model/model.py`); a user module with one of them would shadow the generated code
@@ -229,6 +230,10 @@ class _Extractor:
 
     def _finish(self, chain: ir.Chain | None) -> ExtractResult:
         diagnostics = [*self.diagnostics, *self.types.diagnostics, *self.configs.diagnostics]
+        # A chains API name the runtime lacks is reported once, as that: not again where
+        # the same expression is also not a type (`run_remote(ws: chains.WebSocketProtocol)`).
+        surface = {d.span for d in diagnostics if d.code in SURFACE_CODES}
+        diagnostics = [d for d in diagnostics if d.code in SURFACE_CODES or d.span not in surface]
         return ExtractResult(chain, diagnostics)
 
     # -- entrypoint -----------------------------------------------------------------
@@ -680,6 +685,7 @@ class _Extractor:
         self.diagnostics.extend(diagnostic for _, diagnostic in self.missing_imports)
         for module in list(self.program.modules.values()):
             self.diagnostics.extend(side_effect_warnings(module))
+            self.diagnostics.extend(surface_errors(module))
             self._check_hidden_chainlets(module)
             self._check_module_name(module)
             top = module.name.partition(".")[0]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import runtime_lib.public_types
 from compiler import check_file, ir
+from compiler.evaluate import API_CONSTANTS
 
 
 def _chain(tmp_path: Path, source: str, files: dict[str, str] | None = None) -> ir.Chain:
@@ -93,6 +95,31 @@ class A(chains.ChainletBase):
     assert chainlet.remote_config.compute.predict_concurrency == 4
     assert chainlet.remote_config.docker_image.requirements_file == "deps/requirements.txt"
     assert [m.path for m in chain.modules] == ["chain.py", "settings.py"]
+
+
+def test_public_types_constants_are_static_values_equal_to_the_runtime_ones(tmp_path: Path) -> None:
+    chain = _chain(
+        tmp_path,
+        '''import truss_chains as chains
+from truss_chains import public_types
+from truss_chains.public_types import CHAIN_API_KEY_SECRET_NAME
+
+
+class A(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(
+        compute=chains.Compute(cpu_count=3, predict_concurrency=public_types.CPU_COUNT),
+        assets=chains.Assets(secret_keys=[CHAIN_API_KEY_SECRET_NAME]),
+    )
+
+    def run_remote(self) -> None:
+        pass
+''',
+    )
+    (chainlet,) = chain.chainlets
+    assert chainlet.remote_config.compute.predict_concurrency == 3
+    assert chainlet.remote_config.assets.secret_keys == ("baseten_chain_api_key",)
+    for path, value in API_CONSTANTS.items():
+        assert getattr(runtime_lib.public_types, path.removeprefix("chains.")) == value, path
 
 
 def test_depends_options_and_defaults(tmp_path: Path) -> None:

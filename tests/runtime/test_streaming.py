@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import numpy as np
 import pydantic
@@ -88,8 +89,9 @@ def test_streaming_misuse_is_reported() -> None:
     item = writer.yield_item(Item(word="x"))
     with pytest.raises(ValueError, match="Cannot yield header after"):
         writer.yield_header(Header(title="late"))
-    with pytest.raises(ValueError, match="no footer type"):
-        writer.yield_footer(None)
+    # As in Truss, a writer has only the methods its stream types allow.
+    assert isinstance(writer, streaming.StreamWriterWithHeader)
+    assert not hasattr(writer, "yield_footer")
 
     async def read_items_first() -> None:
         header = streaming.stream_writer(types).yield_header(Header(title="t"))
@@ -107,6 +109,65 @@ def test_streaming_misuse_is_reported() -> None:
 
     with pytest.raises(ValueError, match="ended inside a item frame"):
         asyncio.run(truncated())
+
+
+@pytest.mark.parametrize(
+    ("header", "footer", "writer_cls", "reader_cls"),
+    [
+        (False, False, streaming.StreamWriter, streaming.StreamReader),
+        (True, False, streaming.StreamWriterWithHeader, streaming.StreamReaderWithHeader),
+        (False, True, streaming.StreamWriterWithFooter, streaming.StreamReaderWithFooter),
+        (True, True, streaming.StreamWriterFull, streaming.StreamReaderFull),
+    ],
+)
+def test_writer_and_reader_have_exactly_the_methods_their_types_allow(
+    header: bool, footer: bool, writer_cls: type, reader_cls: type
+) -> None:
+    types: streaming.StreamTypes[Item, Any, Any] = streaming.StreamTypes(
+        Item, Header if header else None, Footer if footer else None
+    )
+    writer = streaming.stream_writer(types)
+    reader = streaming.stream_reader(types, chunked(b"", 1))
+    # The exact class, as Truss returns it (user code annotates with these names).
+    assert type(writer) is writer_cls
+    assert type(reader) is reader_cls
+    assert (hasattr(writer, "yield_header"), hasattr(writer, "yield_footer")) == (header, footer)
+    assert (hasattr(reader, "read_header"), hasattr(reader, "read_footer")) == (header, footer)
+    # As in Truss, the full forms are not the one-sided ones.
+    assert not isinstance(streaming.stream_writer(streaming.stream_types(Item, header_type=Header, footer_type=Footer)), streaming.StreamWriterWithHeader)
+
+
+def test_header_only_and_footer_only_streams_round_trip() -> None:
+    with_header = streaming.stream_types(Item, header_type=Header)
+    header_writer = streaming.stream_writer(with_header)
+    header_data = header_writer.yield_header(Header(title="h")) + header_writer.yield_item(Item(word="a"))
+
+    with_footer = streaming.stream_types(Item, footer_type=Footer)
+    footer_writer = streaming.stream_writer(with_footer)
+    footer_data = footer_writer.yield_item(Item(word="b")) + footer_writer.yield_footer(Footer(count=1))
+
+    async def read() -> tuple[Header, list[str], list[str], Footer]:
+        header_reader = streaming.stream_reader(with_header, chunked(header_data, 3))
+        header = await header_reader.read_header()
+        first = [item.word async for item in header_reader.read_items()]
+        footer_reader = streaming.stream_reader(with_footer, chunked(footer_data, 3))
+        second = [item.word async for item in footer_reader.read_items()]
+        return header, first, second, await footer_reader.read_footer()
+
+    header, first, second, footer = asyncio.run(read())
+    assert (header.title, first, second, footer.count) == ("h", ["a"], ["b"], 1)
+
+    with pytest.raises(ValueError, match="Cannot yield item after sending footer"):
+        footer_writer.yield_item(Item(word="late"))
+    with pytest.raises(ValueError, match="Cannot yield footer twice"):
+        footer_writer.yield_footer(Footer(count=2))
+
+    async def footer_without_items() -> Footer:
+        reader = streaming.stream_reader(with_footer, chunked(streaming.stream_writer(with_footer).yield_footer(Footer(count=0)), 2))
+        assert [item async for item in reader.read_items()] == []
+        return await reader.read_footer()
+
+    assert asyncio.run(footer_without_items()).count == 0
 
 
 class Arrays(pydantic.BaseModel):

@@ -6,7 +6,8 @@ packages). Imports only the standard library and pydantic; never imports `compil
 Two families:
 
 - the Truss Chains names (`GenericRemoteException`, `RemoteErrorDetail`, `ChainsUsageError`,
-  `MissingDependencyError`, `ChainsRuntimeError`), with Truss's semantics;
+  `MissingDependencyError`, `ChainsRuntimeError`, `ChainsDeploymentError`), with Truss's
+  semantics;
 - `ChainletCallError` and its subclasses: a call to a dependency failed without a user error
   from it (unreachable, timed out, rejected its arguments, unexpected HTTP status). Each names
   the dependency's service and URL and also derives from the matching builtin class
@@ -25,6 +26,7 @@ __all__ = [
     "ChainletCallError",
     "ChainletTimeoutError",
     "ChainletUnavailableError",
+    "ChainsDeploymentError",
     "ChainsRuntimeError",
     "ChainsUsageError",
     "GenericRemoteException",
@@ -45,6 +47,10 @@ class MissingDependencyError(TypeError):
 
 class ChainsRuntimeError(Exception):
     """Raised when components are not used the expected way at runtime."""
+
+
+class ChainsDeploymentError(Exception):
+    """Raised when a chain deployment cannot be reached (Truss's name; never raised here)."""
 
 
 class GenericRemoteException(Exception):  # noqa: N818  # the Truss Chains name

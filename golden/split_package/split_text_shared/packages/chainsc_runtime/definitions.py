@@ -27,7 +27,9 @@ import pydantic
 from .errors import ChainsRuntimeError, ChainsUsageError, MissingDependencyError
 
 __all__ = [
+    "CHAIN_API_KEY_NAME",
     "CHAIN_API_KEY_SECRET_NAME",
+    "CPU_COUNT",
     "DEFAULT_CONCURRENCY_LIMIT",
     "DEFAULT_TIMEOUT_SEC",
     "SECRET_DUMMY",
@@ -42,12 +44,14 @@ __all__ = [
     "Compute",
     "ComputeSpec",
     "ContextDependencyMarker",
+    "CpuCountT",
     "CustomImage",
     "DeployedServiceDescriptor",
     "DeploymentContext",
     "DockerImage",
     "Environment",
     "HealthChecks",
+    "JsonType",
     "ModelBase",
     "RPCOptions",
     "RemoteConfig",
@@ -63,6 +67,13 @@ DEFAULT_TIMEOUT_SEC = 600.0
 DEFAULT_CONCURRENCY_LIMIT = 300
 #: The secret holding the API key Chainlets send to each other on Baseten.
 CHAIN_API_KEY_SECRET_NAME = "baseten_chain_api_key"
+#: The name of that API key on Baseten.
+CHAIN_API_KEY_NAME = "baseten-chain-api-key"
+#: `Compute(predict_concurrency=CPU_COUNT)`: as many concurrent predictions as CPUs.
+CpuCountT = Literal["cpu_count"]
+CPU_COUNT: CpuCountT = "cpu_count"
+#: The type of `ChainletOptions.metadata`: any JSON value.
+JsonType = pydantic.JsonValue
 
 _T = TypeVar("_T")
 _ChainletT = TypeVar("_ChainletT", bound=type[Any])
@@ -210,10 +221,10 @@ class Compute:
         memory: str = "2Gi",
         gpu: str | enum.Enum | None = None,
         gpu_count: int = 1,
-        predict_concurrency: int | Literal["cpu_count"] = 1,
+        predict_concurrency: int | CpuCountT = 1,
         instance_type: str | None = None,
     ) -> None:
-        if predict_concurrency == "cpu_count":
+        if predict_concurrency == CPU_COUNT:
             concurrency = cpu_count
         elif isinstance(predict_concurrency, int):
             concurrency = predict_concurrency
@@ -296,7 +307,7 @@ class ChainletOptions(pydantic.BaseModel):
     env_variables: Mapping[str, str] = pydantic.Field(default_factory=dict)
     #: A `HealthChecks` (this module's or `truss_config`'s).
     health_checks: Any = pydantic.Field(default_factory=HealthChecks)
-    metadata: pydantic.JsonValue | None = None
+    metadata: JsonType | None = None
     #: Seconds a caller waits for each chunk of this Chainlet's stream (per chunk, not
     #: for the whole stream).
     streaming_read_timeout: int = 60

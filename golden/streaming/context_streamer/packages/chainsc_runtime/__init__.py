@@ -10,7 +10,8 @@ without importing.
 
 from __future__ import annotations
 
-from . import pydantic_numpy, streaming, truss_config
+# The Truss Chains submodules chain code reaches as `chains.<module>` or imports from.
+from . import public_api, public_types, pydantic_numpy, streaming, truss_config, utils
 from .definitions import (
     AbsPath,
     Assets,
@@ -43,7 +44,7 @@ from .stub import StubBase
 from .truss_config import WeightsSource
 
 #: Version of the runtime; bumped with every change to its behaviour or wire protocol.
-RUNTIME_VERSION = "0.4.0"
+RUNTIME_VERSION = "0.5.0"
 
 #: pip requirements of the runtime; the emitters copy them into requirements.txt.
 REQUIREMENTS: tuple[str, ...] = (
@@ -92,8 +93,11 @@ __all__ = [
     "depends_context",
     "make_abs_path_here",
     "mark_entrypoint",
+    "public_api",
+    "public_types",
     "pydantic_numpy",
     "run_local",
     "streaming",
     "truss_config",
+    "utils",
 ]
