@@ -317,13 +317,11 @@ class _Planner:
         wire_returns = chainlet.endpoint.returns.args[0] if chainlet.endpoint.is_streaming else chainlet.endpoint.returns
         returns = render_annotation(wire_returns, types, endpoint_imports, owner, extra)
         self.keep_types(chainlet.types, types, extra)
-        # Each dependency's class, in its module: reached through `import pkg.mod` (then
-        # `pkg.mod.Target`), the module is not otherwise carried, and the import would fail.
-        extra.update(self.top_level(dependency.target) for dependency in chainlet.dependencies)
+        # model.py imports the clients of the dependencies from where their classes stood
+        # (which also carries a module reached only as `pkg.mod.Target`).
+        extra.update(self.top_level(d.target) for d in chainlet.dependencies)
 
         own = {self.top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases)}
-        # model.py imports the clients of the dependencies from where their classes stood.
-        extra.update(self.top_level(d.target) for d in chainlet.dependencies)
         # Every Chainlet's class by (module, top-level name); the slice skips the package's own.
         others = self.client_classes
         analysis = self.analysis
@@ -541,9 +539,11 @@ class _Planner:
         imports.reserve(name, "connect", "sys", "Path")
         transport = imports.name("chainsc_runtime", "transport")
         rpc_options = imports.name("chainsc_runtime", "RPCOptions")
-        # The types are imported from the package's own slice, which keeps them for the endpoint.
-        params = self.params(chainlet.endpoint, self.endpoint_owner(chainlet), types, imports, extra=set())
-        returns = render_annotation(chainlet.endpoint.returns, types, imports)
+        # The types are imported from the package's own slice, which keeps them for the
+        # endpoint (endpoint.py names the same ones, so `keep` adds nothing new).
+        owner = self.endpoint_owner(chainlet)
+        params = self.params(chainlet.endpoint, owner, types, imports, extra=set())
+        returns = render_annotation(chainlet.endpoint.returns, types, imports, owner, set())
         client = self.client(chainlet, name, f"{transport}.ChainletClient", params, returns)
         package = package_dir_name(chainlet.display_name)
         return OwnClientContext(
