@@ -27,7 +27,6 @@ _TABLE = (
     Code("CSC004", "error", "a local module imported by the chain cannot be found where the import says"),
     Code("CSC005", "error", "a `truss_chains` name the chainsc runtime does not provide (internal or unknown)"),
     Code("CSC006", "error", "a Baseten-only `truss_chains` feature a chainsc package cannot have"),
-    Code("CSC007", "error", "an import of the chains API the generated packages cannot rewrite"),
     Code("CSC010", "error", "a source file's path under the chain root is not an importable module name"),
     Code("CSC101", "error", "no Chainlet in the file"),
     Code("CSC102", "error", "several Chainlets and no entrypoint"),

@@ -7,9 +7,10 @@ each such name where it is written:
 
 - CSC005: not a name the runtime provides: an internal truss module (`framework`), or no
   such public name in truss_chains 0.18.36 (a typo, a newer truss name);
-- CSC006: a Baseten-only feature a package cannot have (`push`, `TrussChainlet`, ...);
-- CSC007: an import of the chains API that the generated packages cannot rewrite (inside
-  a function or class body; `import truss_chains.utils` without `as`).
+- CSC006: a Baseten-only feature a package cannot have (`push`, `TrussChainlet`, ...).
+
+Every import form of the API is rewritten by the slice (`compiler.emit.slice`), at any
+depth, so no import form is refused here.
 
 What the runtime provides is read from `runtime_lib`'s own `__all__` lists (statically, as
 `compiler.emit.plan` reads its requirements), so the rule and the runtime cannot drift;
@@ -114,11 +115,8 @@ UNSUPPORTED: dict[str, Unsupported] = {
 }
 
 #: The codes this rule reports.
-SURFACE_CODES = frozenset({"CSC005", "CSC006", "CSC007"})
+SURFACE_CODES = frozenset({"CSC005", "CSC006"})
 
-#: Where the generated packages rewrite chains API imports (`compiler.emit.slice`).
-_API_ROOTS = frozenset({"truss_chains", "runtime_lib"})
-_TRUSS_CONFIG_MODULES = frozenset({"truss.base.truss_config", "truss.truss_config"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +213,7 @@ def _unknown_help(module: str, name: str) -> str:
 # -- the rule ------------------------------------------------------------------------------
 
 
-#: An indented import (in an `if`/`try` block, or a function or class body: CSC007), and
+#: An indented import (in an `if`/`try` block, or a function or class body), and
 #: what makes it one of the chains API. Patterns start with a literal: Python's `re`
 #: then scans for it at C speed, ten times faster than trying each position.
 _INDENTED_IMPORT = re.compile(r"\n[ \t]+(?:import|from)[ \t]+")
@@ -308,8 +306,6 @@ class _Scope:
 
     names: frozenset[str]
     is_class: bool
-    #: `function `f`` / `class `C``: where a nested import is, for CSC007.
-    where: str | None
 
 
 class _Walker(ast.NodeVisitor):
@@ -332,8 +328,6 @@ class _Walker(ast.NodeVisitor):
                 return True
         return False
 
-    def _enclosing(self) -> str | None:
-        return next((scope.where for scope in reversed(self.scopes) if scope.where), None)
 
     def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         if not isinstance(node, ast.Lambda):
@@ -351,8 +345,7 @@ class _Walker(ast.NodeVisitor):
                 self.visit(param.annotation)
         body: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
         names = {param.arg for param in params} | _bound_names(body)
-        where = None if isinstance(node, ast.Lambda) else f"function `{node.name}`"
-        self.scopes.append(_Scope(frozenset(names), is_class=False, where=where))
+        self.scopes.append(_Scope(frozenset(names), is_class=False))
         for child in body:
             self.visit(child)
         self.scopes.pop()
@@ -369,7 +362,7 @@ class _Walker(ast.NodeVisitor):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for expr in [*node.decorator_list, *node.bases, *(keyword.value for keyword in node.keywords)]:
             self.visit(expr)
-        self.scopes.append(_Scope(frozenset(_bound_names(node.body)), is_class=True, where=f"class `{node.name}`"))
+        self.scopes.append(_Scope(frozenset(_bound_names(node.body)), is_class=True))
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
@@ -377,7 +370,7 @@ class _Walker(ast.NodeVisitor):
     def _visit_comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
         names = {name for generator in node.generators for name in _store_names(generator.target)}
         self.visit(node.generators[0].iter)  # evaluated in the enclosing scope
-        self.scopes.append(_Scope(frozenset(names), is_class=False, where=None))
+        self.scopes.append(_Scope(frozenset(names), is_class=False))
         for index, generator in enumerate(node.generators):
             if index:
                 self.visit(generator.iter)
@@ -398,32 +391,17 @@ class _Walker(ast.NodeVisitor):
         for alias in node.names:
             parts = alias.name.split(".")
             span = self._alias_span(alias, alias.name)
-            if parts[0] in _API_ROOTS or alias.name in _TRUSS_CONFIG_MODULES:
-                self._nested_import(alias.name, span)
             if parts[0] != "truss_chains":
                 continue
             finding = check_path(parts)
             if finding is not None:
                 self._report(finding, span)
-            elif len(parts) > 1 and alias.asname is None:
-                self.found.append(
-                    error(
-                        "CSC007",
-                        f"`import {alias.name}` binds `truss_chains`, and the generated packages cannot rewrite this form",
-                        span,
-                        help=f"write `from {'.'.join(parts[:-1])} import {parts[-1]}` (or `import {alias.name} as {parts[-1]}`)",
-                    )
-                )
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level or node.module is None:
             return
         parts = node.module.split(".")
         module_span = self._from_module_span(node)
-        if parts[0] in _API_ROOTS or node.module in _TRUSS_CONFIG_MODULES:
-            self._nested_import(node.module, module_span)
-        elif node.module in ("truss", "truss.base") and any(alias.name == "truss_config" for alias in node.names):
-            self._nested_import(f"{node.module}.truss_config", module_span)
         if parts[0] != "truss_chains":
             return
         finding = check_path(parts)
@@ -440,21 +418,6 @@ class _Walker(ast.NodeVisitor):
             finding = check_path(full)
             if finding is not None:
                 self._report(finding, self._alias_span(alias, alias.name))
-
-    def _nested_import(self, written: str, span: Span) -> None:
-        """CSC007: an import of the chains API inside a function or class is never rewritten."""
-        where = self._enclosing()
-        if where is None:
-            return
-        self.found.append(
-            error(
-                "CSC007",
-                f"`{written}` is imported inside {where}; the generated packages rewrite only "
-                "module-level imports of the chains API to the vendored runtime",
-                span,
-                help="move the import to the top of the module",
-            )
-        )
 
     # -- names --------------------------------------------------------------------------
 

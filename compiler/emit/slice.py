@@ -101,12 +101,14 @@ class _Statement:
     #: What it reads outside those classes, and its path literals there.
     outer_uses: set[str] = field(default_factory=set)
     outer_literals: frozenset[str] = frozenset()
-    #: Attributes read per name (`alias.X` -> {"alias": {"X"}}).
-    attributes: dict[str, set[str]] = field(default_factory=dict)
+    #: Attribute paths read per name (`alias.X.y` -> {"alias": {("X", "y")}}).
+    attributes: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
     #: Names read other than as `name.attr`.
     bare: set[str] = field(default_factory=set)
-    #: For imports of local modules: alias -> local module name.
+    #: For imports of local modules: alias -> local module name (or namespace package).
     module_aliases: dict[str, str] = field(default_factory=dict)
+    #: Local modules an `import a.b.c` loads (all of them must be carried when it is kept).
+    imported_modules: set[str] = field(default_factory=set)
     #: For `from local import name`: local name -> (module, imported name).
     from_imports: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: String constants that could name a file next to the module (`HERE / "prompts"`).
@@ -123,11 +125,15 @@ class Analysis:
     binders: Mapping[str, Mapping[str, list[_Statement]]]
     #: module -> alias -> local module, over all its imports.
     module_aliases: Mapping[str, Mapping[str, str]]
+    #: Every local module and package name, and every dotted prefix of one (namespace
+    #: packages have no module of their own).
+    prefixes: frozenset[str] = frozenset()
 
 
 def analyse_modules(modules: Mapping[str, ModuleSource]) -> Analysis:
     """Analyse every module once (the slices of all packages share it)."""
-    statements = {name: _analyse(module, modules) for name, module in modules.items()}
+    prefixes = frozenset(".".join(name.split(".")[:cut]) for name in modules for cut in range(1, name.count(".") + 2))
+    statements = {name: _analyse(module, modules, prefixes) for name, module in modules.items()}
     binders: dict[str, dict[str, list[_Statement]]] = {}
     aliases: dict[str, dict[str, str]] = {}
     for name, module_statements in statements.items():
@@ -137,7 +143,7 @@ def analyse_modules(modules: Mapping[str, ModuleSource]) -> Analysis:
                 index.setdefault(bound, []).append(statement)
             aliases.setdefault(name, {}).update(statement.module_aliases)
         binders[name] = index
-    return Analysis(modules, statements, binders, aliases)
+    return Analysis(modules, statements, binders, aliases, prefixes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +203,16 @@ def slice_package(
                     queue.append((module_name, name))
                     local = aliases.get(name)
                     if local is not None:
-                        # `alias.X` pulls only X from a local module; a bare use pulls all of it.
-                        for attr in statement.attributes.get(name, ()):
-                            queue.append((local, attr))
+                        # `alias.X` pulls only X from a local module (`alias.sub.X`: X from
+                        # its submodule `sub`); a bare use pulls all of it.
+                        for path in statement.attributes.get(name, ()):
+                            queue.append(_reach(local, path, analysis.prefixes))
                         if name in statement.bare:
                             queue.append((local, "*"))
                 # A kept `from local import a, b` is kept whole, so every name it imports must exist.
                 for source_module, imported in statement.from_imports.values():
                     queue.append((source_module, imported))
-                for local in statement.module_aliases.values():
+                for local in (*statement.module_aliases.values(), *statement.imported_modules):
                     queue.append((local, "__chainsc_package__"))
 
     texts: dict[str, str] = {}
@@ -266,6 +273,17 @@ def _kept_literals(module_name: str, kept: Sequence[_Statement], request: SliceR
     return frozenset(found)
 
 
+def _reach(module: str, path: tuple[str, ...], prefixes: frozenset[str]) -> tuple[str, str]:
+    """(module, name) that `module.a.b...` reaches: through submodules, then a name."""
+    for index, attr in enumerate(path):
+        if f"{module}.{attr}" not in prefixes:
+            return module, attr
+        module = f"{module}.{attr}"
+        if index == len(path) - 1:
+            break
+    return module, "*"
+
+
 def _parents_of(module_name: str, modules: Mapping[str, ModuleSource]) -> list[str]:
     parts = module_name.split(".")
     return [".".join(parts[:cut]) for cut in range(1, len(parts)) if ".".join(parts[:cut]) in modules]
@@ -274,11 +292,11 @@ def _parents_of(module_name: str, modules: Mapping[str, ModuleSource]) -> list[s
 # ---------------------------------------------------------------- analysis
 
 
-def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource]) -> list[_Statement]:
+def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource], prefixes: frozenset[str]) -> list[_Statement]:
     statements: list[_Statement] = []
     for index, node in enumerate(module.tree.body):
         statement = _Statement(index, node)
-        _collect_binds(node, statement, module, modules)
+        _collect_binds(node, statement, module, modules, prefixes)
         # Each class the statement defines (itself, or in its `if`/`try` branches) is
         # scanned apart from the rest: a package keeps it whole, without its
         # `remote_config` (its own Chainlet), or not at all (another Chainlet's
@@ -372,7 +390,13 @@ def _outer_parts(node: ast.stmt) -> list[ast.AST]:
     return parts
 
 
-def _collect_binds(node: ast.stmt, statement: _Statement, module: ModuleSource, modules: Mapping[str, ModuleSource]) -> None:
+def _collect_binds(
+    node: ast.stmt,
+    statement: _Statement,
+    module: ModuleSource,
+    modules: Mapping[str, ModuleSource],
+    prefixes: frozenset[str],
+) -> None:
     if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
         statement.binds.add(node.name)
     elif isinstance(node, ast.Assign):
@@ -385,8 +409,10 @@ def _collect_binds(node: ast.stmt, statement: _Statement, module: ModuleSource, 
             local = alias.asname or alias.name.split(".")[0]
             statement.binds.add(local)
             imported = alias.name if alias.asname else alias.name.split(".")[0]
-            if imported in modules:
+            if imported in prefixes:
                 statement.module_aliases[local] = imported
+            if alias.name in modules:
+                statement.imported_modules.add(alias.name)
     elif isinstance(node, ast.ImportFrom):
         base = _absolute_module(node, module)
         for alias in node.names:
@@ -402,10 +428,10 @@ def _collect_binds(node: ast.stmt, statement: _Statement, module: ModuleSource, 
     elif isinstance(node, ast.If | ast.Try | ast.With | ast.For | ast.While):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.stmt):
-                _collect_binds(child, statement, module, modules)
+                _collect_binds(child, statement, module, modules, prefixes)
             elif isinstance(child, ast.ExceptHandler):
                 for inner in child.body:
-                    _collect_binds(inner, statement, module, modules)
+                    _collect_binds(inner, statement, module, modules, prefixes)
 
 
 def _absolute_module(node: ast.ImportFrom, module: ModuleSource) -> str:
@@ -429,10 +455,12 @@ def _target_names(node: ast.expr) -> set[str]:
 class _NameTracker:
     """One walk over a statement's parts: the names read, `name.attr` reads, path literals."""
 
-    __slots__ = ("as_base", "attributes", "loads")
+    __slots__ = ("as_base", "attributes", "inner", "loads")
 
     def __init__(self) -> None:
-        self.attributes: dict[str, set[str]] = {}
+        self.attributes: dict[str, set[tuple[str, ...]]] = {}
+        #: Attribute nodes inside a longer chain (`a.b` in `a.b.c`), seen through it.
+        self.inner: set[int] = set()
         self.loads: dict[str, int] = {}
         self.as_base: dict[str, int] = {}
 
@@ -443,11 +471,16 @@ class _NameTracker:
             if isinstance(child, ast.Name):
                 used.add(child.id)
                 loads[child.id] = loads.get(child.id, 0) + 1
-            elif isinstance(child, ast.Attribute):
+            elif isinstance(child, ast.Attribute) and id(child) not in self.inner:
+                path = [child.attr]
                 base = child.value
+                while isinstance(base, ast.Attribute):
+                    self.inner.add(id(base))
+                    path.append(base.attr)
+                    base = base.value
                 if isinstance(base, ast.Name):
                     as_base[base.id] = as_base.get(base.id, 0) + 1
-                    attributes.setdefault(base.id, set()).add(child.attr)
+                    attributes.setdefault(base.id, set()).add(tuple(reversed(path)))
             elif isinstance(child, ast.Constant) and isinstance(child.value, str):
                 value = child.value
                 if _is_path_literal(value):
@@ -532,20 +565,13 @@ def _render(
         if client is not None:
             pieces.append(client.text)
             continue
-        text = "".join(lines[first:last])
-        if _imports_api(node):
-            text = _rewrite_api_import(node, lines, first)
-        elif isinstance(node, ast.ClassDef) and (module.name, node.name) in own_classes:
-            text = _cut_remote_config(node, lines, first, last)
-        elif isinstance(node, _COMPOUND):
-            own_nested = [
-                class_node
-                for name, parts in statement.classes.items()
-                if (module.name, name) in own_classes
-                for class_node in parts.nodes
-            ]
-            text = _rewrite_block(node, lines, first, last, nested, own=own_nested)
-        pieces.append(text)
+        own = [
+            class_node
+            for name, parts in statement.classes.items()
+            if (module.name, name) in own_classes
+            for class_node in parts.nodes
+        ]
+        pieces.append(_rewrite_statement(node, lines, first, last, nested, own=own))
     rendered = "".join(pieces).rstrip("\n")
     return rendered + "\n" if rendered else ""
 
@@ -610,7 +636,7 @@ def _imports_api(node: ast.stmt) -> bool:
     return False
 
 
-def _rewrite_block(
+def _rewrite_statement(
     node: ast.stmt,
     lines: Sequence[str],
     first: int,
@@ -619,40 +645,80 @@ def _rewrite_block(
     *,
     own: Sequence[ast.ClassDef] = (),
 ) -> str:
-    """A compound statement (`try: import ...`, `if FLAG: class X ...`), rewritten.
+    """A kept top-level statement's text (`lines[first:last]`), rewritten where it must be.
 
-    Its API imports point at the runtime, the classes in `clients` are replaced by
-    their clients and the `remote_config` of the package's own classes is cut.
+    Every chains API import in it, at any depth (a function body, an `if` branch),
+    points at the runtime; the classes in `clients` (in its `if`/`try` branches) are
+    replaced by their clients; the `remote_config` of the package's own classes is cut.
+    Everything else is the user's text, byte for byte.
     """
     inside = [(cls.lineno, cls.end_lineno or cls.lineno) for cls, _ in clients]
-    edits: list[tuple[int, int, str]] = []  # 0-based [start, end) line range -> text
+    edits: list[tuple[int, int, int, int, str]] = []  # (line, col) to (line, col), 0-based -> text
     for child in ast.walk(node):
         if not (isinstance(child, ast.Import | ast.ImportFrom) and _imports_api(child)):
             continue
         if any(low <= child.lineno <= high for low, high in inside):
             continue  # inside a class that its client replaces
         start, end = child.lineno - 1, child.end_lineno or child.lineno
-        line = lines[start]
-        if line[: child.col_offset].strip():
-            continue  # shares its line with other code (`if x: import y`): left as written
-        edits.append((start, end, _indent(_rewrite_api_import(child, lines, start), line[: child.col_offset])))
+        indent = _prefix(lines[start], child.col_offset)
+        # What follows the import on its last line (a comment) stays.
+        end_col = len(_prefix(lines[end - 1], child.end_col_offset or 0))
+        if child is node:
+            # The statement itself: its leading comments stay, in the exploded form.
+            text = _rewrite_api_import(child, lines, first).removesuffix("\n")
+            edits.append((first, 0, end - 1, end_col, text))
+        elif not indent.strip():
+            text = _indent(_rewrite_api_import(child, lines, start), indent).removesuffix("\n")
+            edits.append((start, 0, end - 1, end_col, text))
+        else:
+            # It shares its line with other code (`if x: import y`): spliced in on one line.
+            edits.append((start, len(indent), end - 1, end_col, _one_line_import(child)))
     for cls, code in clients:
         start = min([cls.lineno, *(d.lineno for d in cls.decorator_list)]) - 1
-        edits.append((start, cls.end_lineno or cls.lineno, _indent(code.text, " " * cls.col_offset)))
+        edits.append((start, 0, cls.end_lineno or cls.lineno, 0, _indent(code.text, " " * cls.col_offset)))
     for cls in own:
+        body = [item for item in cls.body if not _is_remote_config(item)]
         for item in cls.body:
             if _is_remote_config(item):
                 end = item.end_lineno or item.lineno
                 # Drop the blank line that followed, so no double gap is left behind.
-                edits.append((item.lineno - 1, end + 1 if end < last and not lines[end].strip() else end, ""))
+                after = end + 1 if end < last and not lines[end].strip() else end
+                # A class whose body was only its config keeps a body.
+                text = "" if body else _indent("pass\n", _prefix(lines[item.lineno - 1], item.col_offset))
+                edits.append((item.lineno - 1, 0, after, 0, text))
+                body = [item]  # one `pass` is enough
+    if not edits:
+        return "".join(lines[first:last])
     out: list[str] = []
-    index = first
-    for start, end, text in sorted(edits):
-        out.extend(lines[index:start])
+    at_line, at_col = first, 0
+    for start, start_col, end, end_col, text in sorted(edits):
+        out.append(_text_between(lines, at_line, at_col, start, start_col))
         out.append(text)
-        index = end
-    out.extend(lines[index:last])
+        at_line, at_col = end, end_col
+    out.append(_text_between(lines, at_line, at_col, last, 0))
     return "".join(out)
+
+
+def _text_between(lines: Sequence[str], line: int, col: int, end: int, end_col: int) -> str:
+    """The text from (line, col) to (end, end_col), 0-based lines, columns in characters."""
+    if line == end:
+        return lines[line][col:end_col] if line < len(lines) else ""
+    return lines[line][col:] + "".join(lines[line + 1 : end]) + (lines[end][:end_col] if end < len(lines) else "")
+
+
+def _prefix(line: str, col_offset: int) -> str:
+    """The text of `line` before an ast column (which counts UTF-8 bytes)."""
+    return line.encode("utf-8")[:col_offset].decode("utf-8", errors="replace")
+
+
+def _one_line_import(node: ast.Import | ast.ImportFrom) -> str:
+    """An API import rewritten as one statement on one line (no newline)."""
+    rewritten = _rewrite_api_import(node, [], node.lineno - 1)
+    statements = [piece.strip() for piece in rewritten.splitlines() if piece.strip()]
+    if len(statements) > 1 and statements[0].endswith("("):
+        # `from x import (` ... `)`: the names on one line.
+        return statements[0].rstrip("(") + ", ".join(name.rstrip(",") for name in statements[1:-1])
+    return "; ".join(statements)
 
 
 def _indent(text: str, indent: str) -> str:
@@ -671,10 +737,12 @@ def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str
             if alias.name in _TRUSS_CONFIG_MODULES:
                 # `import truss.base.truss_config as tc`: without an alias the name `truss` is bound.
                 parts.append(f"import {_RUNTIME_TRUSS_CONFIG} as {alias.asname}" if alias.asname else f"import {alias.name}")
+            elif root in _API_ROOTS and alias.asname:
+                parts.append(f"import {RUNTIME_MODULE}{f'.{rest}' if rest else ''} as {alias.asname}")
             elif root in _API_ROOTS:
-                target = RUNTIME_MODULE + (f".{rest}" if rest else "")
-                local = alias.asname or root
-                parts.append(f"import {target} as {local}")
+                # `import truss_chains.utils` binds `truss_chains`, the package (whose
+                # submodules the runtime's `__init__` imports).
+                parts.append(f"import {RUNTIME_MODULE} as {root}")
             else:
                 parts.append(f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else ""))
         return comments + "".join(f"{indent}{part}\n" for part in parts)
@@ -700,25 +768,3 @@ def _is_remote_config(statement: ast.stmt) -> bool:
     elif isinstance(statement, ast.AnnAssign):
         targets = (statement.target,)
     return any(isinstance(t, ast.Name) and t.id == "remote_config" for t in targets)
-
-
-def _cut_remote_config(node: ast.ClassDef, lines: Sequence[str], first: int, last: int) -> str:
-    """The class text without its `remote_config = ...` statement (compiled to config.yaml)."""
-    cut: list[tuple[int, int]] = []
-    for statement in node.body:
-        if _is_remote_config(statement):
-            end = statement.end_lineno or statement.lineno
-            cut.append((statement.lineno - 1, end))
-    if not cut:
-        return "".join(lines[first:last])
-    kept: list[str] = []
-    index = first
-    for start, end in cut:
-        kept.extend(lines[index:start])
-        # Drop the blank line that followed, so no double gap is left behind.
-        index = end + 1 if end < last and not lines[end].strip() else end
-    kept.extend(lines[index:last])
-    body_lines = [line for line in kept[1:] if line.strip()]
-    if not body_lines:
-        kept.append("    pass\n")
-    return "".join(kept)
