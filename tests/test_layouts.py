@@ -89,9 +89,23 @@ def _packages(built: _Built) -> list[Path]:
 # -- the generator ---------------------------------------------------------------------
 
 
+_DIGEST = (
+    "import hashlib, json; from tests.test_layouts import LAYOUTS; "
+    "print(hashlib.sha256(json.dumps([(l.name, l.files, l.expected) for l in LAYOUTS]).encode()).hexdigest())"
+)
+
+
 def test_generator_is_deterministic_and_crosses_every_dimension() -> None:
     again = generate(COUNT, ENABLED)
     assert [layout.files for layout in again] == [layout.files for layout in LAYOUTS]
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", _DIGEST],
+            capture_output=True, text=True, check=True, cwd=REPO, env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }  # fmt: skip
+    assert len(digests) == 1, "the layouts depend on the hash seed"
     assert len({layout.name for layout in LAYOUTS}) == COUNT
     tags = {tag for layout in LAYOUTS for tag in layout.features}
     pairs = {(layout.chain_file, tag) for layout in LAYOUTS for tag in layout.features if tag.startswith("types:")}
