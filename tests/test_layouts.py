@@ -295,8 +295,16 @@ def _served() -> list[Layout]:
     chosen: list[Layout] = []
     for want in _SERVED_WANTS.values():
         candidates = [layout for layout in LAYOUTS if want(set(layout.features)) and layout not in chosen]
-        chosen.append(max(candidates, key=lambda layout: (len(layout.chainlets), -LAYOUTS.index(layout))))
+        if candidates:  # test_the_served_subset_covers_what_it_must says when one is missing
+            chosen.append(max(candidates, key=lambda layout: (len(layout.chainlets), -LAYOUTS.index(layout))))
     return chosen
+
+
+def test_the_served_subset_covers_what_it_must() -> None:
+    served = _served()
+    assert len(served) == len(_SERVED_WANTS)
+    for what, want in _SERVED_WANTS.items():
+        assert any(want(set(layout.features)) for layout in served), what
 
 
 def _free_port() -> int:
