@@ -171,9 +171,10 @@ class _Program:
         lines = ['"""Generated layout module (tests/layouts/generate.py)."""', ""]
         if module.future:
             lines += ["from __future__ import annotations", ""]
-        header = sorted(set(module.header), key=lambda line: (line.startswith("import pydantic"), line))
-        if header:
-            lines += [*header, ""]
+        header = sorted(set(module.header))
+        for group in ([line for line in header if line != "import pydantic"], ["import pydantic"]):
+            if any(line in header for line in group):
+                lines += [*group, ""]
         chain_imports = sorted(imports) + [
             f"from {source} import {', '.join(sorted(names))}" for source, names in sorted(from_imports.items())
         ]
