@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +136,11 @@ def _failure_report(built: _Built, failures: list[str]) -> str:
     return head + "".join(f"\n  {line}" for line in failures)
 
 
+def _cause(error: str) -> str:
+    """The error with its names and paths blanked: failures of one kind group together."""
+    return re.sub(r"\([^()]*\.py\)", "(…)", re.sub(r"'[^']*'", "'…'", error))
+
+
 def test_every_layout_builds_and_every_package_imports_in_a_fresh_interpreter(tmp_path: Path) -> None:
     built = [_build(layout, tmp_path / layout.name) for layout in LAYOUTS]
     owners: dict[Path, _Built] = {}
@@ -153,9 +160,12 @@ def test_every_layout_builds_and_every_package_imports_in_a_fresh_interpreter(tm
     by_name = {one.layout.name: one for one in built}
     reports = [_failure_report(by_name[name], lines) for name, lines in sorted(failures.items())]
     failed_packages = sum(not outcome.ok for outcome in outcomes)
+    causes = Counter(_cause(outcome.error) for outcome in outcomes if outcome.error is not None)
     summary = (
         f"{len(failures)} of {len(LAYOUTS)} layouts fail ({failed_packages} of {len(outcomes)} packages "
-        "do not import in a fresh interpreter):\n\n"
+        "do not import in a fresh interpreter). By cause (packages):\n"
+        + "".join(f"  {count:4d}  {cause}\n" for cause, count in causes.most_common())
+        + "\n"
     )
     assert not failures, summary + "\n\n".join(reports)
     # Every layout gave one package per Chainlet its entrypoint reaches.
