@@ -52,3 +52,19 @@ def write_chain(tmp_path: Path) -> object:
         return path
 
     return write
+
+
+def truss_python() -> Path:
+    """CHAINSC_TRUSS_PYTHON, else `make truss-venv`'s: a Python with the published truss.
+
+    Skips the test when there is none (fails it in CI, where `.ci/run` provides one).
+    """
+    configured = os.environ.get("CHAINSC_TRUSS_PYTHON")
+    candidates = [Path(configured)] if configured else [REPO / ".ci-truss-venv" / "bin" / "python"]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    message = f"no Python with truss: run `make truss-venv` or set CHAINSC_TRUSS_PYTHON; looked at {candidates}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)

@@ -13,6 +13,8 @@ xfail(strict): when the fix lands, their XPASS says to drop the mark.
 
 from __future__ import annotations
 
+import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +24,11 @@ from compiler import api
 from compiler.api import CheckOptions
 from compiler.diagnostics import Severity
 from compiler.write import WriteRefused, write_tree
+from tests.conftest import truss_python
 from tests.importcheck import check_imports
 
 CORPUS = Path(__file__).parent / "corpus"
+TRUSS_RUNNER = Path(__file__).parent / "layouts" / "truss_run_local.py"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,8 @@ class Case:
 
     chain: str
     entrypoint: str | None = None
+    #: The entrypoint is a `chains.ModelBase` (Truss imports it with its ModelImporter).
+    model: bool = False
     #: Why it fails today (the change that fixes it), or None.
     xfail: str | None = None
 
@@ -56,7 +62,7 @@ CASES = {
     "streaming_style": Case("streaming_style/streaming_chain.py"),
     "throttling": Case("throttling/throttling_chain.py"),
     "timeouts": Case("timeouts/timeout_chain.py"),
-    "traditional_truss": Case("traditional_truss/truss_model.py"),
+    "traditional_truss": Case("traditional_truss/truss_model.py", model=True),
     "vector_ns": Case(
         "vector_ns/search_chain.py",
         xfail="front end: `import ns_pkg.mod` through a namespace package and a type alias "
@@ -96,3 +102,30 @@ def test_corpus_chain_builds_compiles_and_every_package_imports(case: Case, tmp_
     outcomes = check_imports(packages)
     failures = [f"{outcome.package.name}: {outcome.describe()}" for outcome in outcomes if not outcome.ok]
     assert not failures, "\n".join(failures)
+
+
+def test_truss_accepts_every_corpus_chain(tmp_path: Path) -> None:
+    """Truss's own importer validates each chain: the corpus is made of real Truss chains."""
+    cases = [
+        {
+            "name": name,
+            "dir": str((CORPUS / case.chain).parent),
+            "chain_file": Path(case.chain).name,
+            "entrypoint": case.entrypoint,
+            "model": case.model,
+        }
+        for name, case in sorted(CASES.items())
+    ]
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    completed = subprocess.run(
+        [str(truss_python()), str(TRUSS_RUNNER), str(tmp_path / "cases.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    results = json.loads(completed.stdout.splitlines()[-1])
+    rejected = [f"{result['name']}: {result['error']}" for result in results if "error" in result]
+    assert not rejected, "\n".join(rejected)

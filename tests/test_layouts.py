@@ -34,7 +34,7 @@ import pytest
 from compiler import api
 from compiler.diagnostics import Severity
 from compiler.write import WriteRefused, write_tree
-from tests.conftest import REPO
+from tests.conftest import REPO, truss_python
 from tests.importcheck import check_import, check_imports
 from tests.layouts.generate import (
     ENTRY_MODULES,
@@ -211,21 +211,8 @@ def test_an_import_failure_is_reported_with_its_line_and_import_chain(tmp_path: 
 # -- Truss itself runs the layouts ------------------------------------------------------
 
 
-def _truss_python() -> Path:
-    """CHAINSC_TRUSS_PYTHON, else `make truss-venv`'s (as tests/emit/test_truss_config.py)."""
-    configured = os.environ.get("CHAINSC_TRUSS_PYTHON")
-    candidates = [Path(configured)] if configured else [REPO / ".ci-truss-venv" / "bin" / "python"]
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate
-    message = f"no Python with truss: run `make truss-venv` or set CHAINSC_TRUSS_PYTHON; looked at {candidates}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def test_truss_run_local_gives_every_valid_layout_its_expected_answer(tmp_path: Path) -> None:
-    truss_python = _truss_python()
+    python = truss_python()
     valid = [layout for layout in LAYOUTS if layout.truss_valid]
     assert len(valid) > COUNT // 2
     cases = []
@@ -234,7 +221,7 @@ def test_truss_run_local_gives_every_valid_layout_its_expected_answer(tmp_path: 
         cases.append({"name": layout.name, "dir": str(chain.parent), "chain_file": layout.chain_file, "request": layout.request})
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     completed = subprocess.run(
-        [str(truss_python), str(TRUSS_RUNNER), str(tmp_path / "cases.json")],
+        [str(python), str(TRUSS_RUNNER), str(tmp_path / "cases.json")],
         capture_output=True,
         text=True,
         timeout=300,

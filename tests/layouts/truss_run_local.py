@@ -8,6 +8,9 @@ their expected answers are what Truss computes:
 
 `cases.json` is a list of `{"name", "dir", "chain_file", "request"}`. Prints a list of
 `{"name", "result"}` or `{"name", "error"}` in the same order; a streamed answer is joined.
+A case without `request` is only imported (Truss validates every Chainlet as its class is
+created): its result is the entrypoint's class name; `"entrypoint"` names it for a chain that
+marks none, `"model": true` imports a `ModelBase` file (`tests/test_corpus.py`).
 Each chain is imported with Truss's `ChainletImporter`, which validates it and removes its
 modules again afterwards, so the layouts' same-named modules do not clash.
 """
@@ -21,6 +24,7 @@ import logging
 import pathlib
 import sys
 import traceback
+import warnings
 from typing import Any
 
 import truss_chains as chains  # type: ignore[import-not-found]  # only installed in the truss venv
@@ -41,7 +45,11 @@ def run(case: dict[str, Any]) -> dict[str, Any]:
     sys.path.insert(0, directory)
     try:
         target = pathlib.Path(directory) / case["chain_file"]
-        with framework.ChainletImporter.import_target(target) as entry, chains.run_local():
+        importer = framework.ModelImporter if case.get("model") else framework.ChainletImporter
+        if "request" not in case:
+            with importer.import_target(target, case.get("entrypoint")) as entry:
+                return {"name": case["name"], "result": entry.__name__}
+        with importer.import_target(target) as entry, chains.run_local():
             result = asyncio.run(_drain(entry().run_remote(**case["request"])))
         if hasattr(result, "model_dump"):
             result = result.model_dump(mode="json")
@@ -59,6 +67,7 @@ def run(case: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     """Run every case of the JSON file named on the command line."""
     logging.disable(logging.WARNING)
+    warnings.simplefilter("ignore")  # numpy's "module was reloaded" when two chains import it
     cases = json.loads(pathlib.Path(sys.argv[1]).read_text(encoding="utf-8"))
     sys.stdout.write(json.dumps([run(case) for case in cases]) + "\n")
 
