@@ -219,8 +219,16 @@ class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def _third_party_imports(packages: Path) -> frozenset[str]:
-    """Top-level modules the user's code imports that are neither local nor stdlib nor ours."""
-    local = {entry.stem if entry.suffix == ".py" else entry.name for entry in packages.iterdir()}
+    """Top-level modules the user's code imports that are neither local nor stdlib nor ours.
+
+    A name the package carries anywhere under `packages/` is local, even where `import`
+    does not look for it: carried in the wrong place is exactly the mistake to catch.
+    """
+    local = {
+        entry.stem if entry.suffix == ".py" else entry.name
+        for entry in packages.rglob("*")
+        if entry.suffix == ".py" or entry.is_dir()
+    }
     names: set[str] = set()
     for path in sorted(packages.rglob("*.py")):
         if path.relative_to(packages).parts[0] in _GENERATED:

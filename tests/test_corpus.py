@@ -46,16 +46,9 @@ class Case:
 CASES = {
     "health_checks": Case("health_checks/custom_health_checks.py"),
     "http_errors": Case("http_errors/http_errors.py"),
-    "itest_style": Case(
-        "itest_style/pipeline_itest.py",
-        xfail="import cycle: `pipeline_itest` sorts after `chainsc_generated`, whose clients.py "
-        "imports the user modules that import it (the lead's layout change removes clients.py)",
-    ),
+    "itest_style": Case("itest_style/pipeline_itest.py"),
     "llm_style": Case("llm_style/haiku_chainlet.py"),
-    "media_style-analyze": Case(
-        "media_style/analyze.py",
-        xfail="`from truss_chains import utils` in helpers.py: the vendored runtime has no `utils` yet",
-    ),
+    "media_style-analyze": Case("media_style/analyze.py"),
     "media_style-classifier": Case("media_style/classifier_chainlet.py"),
     "numpy_binary": Case("numpy_binary/chain.py", entrypoint="HostBinary"),
     "rag_style": Case("rag_style/rag_chain.py"),
@@ -63,11 +56,7 @@ CASES = {
     "throttling": Case("throttling/throttling_chain.py"),
     "timeouts": Case("timeouts/timeout_chain.py"),
     "traditional_truss": Case("traditional_truss/truss_model.py", model=True),
-    "vector_ns": Case(
-        "vector_ns/search_chain.py",
-        xfail="front end: `import ns_pkg.mod` through a namespace package and a type alias "
-        "(`Embedding = list[float]`) as an endpoint type are CSC206 today",
-    ),
+    "vector_ns": Case("vector_ns/search_chain.py"),
 }
 
 

@@ -42,21 +42,12 @@ from tests.layouts.generate import (
     OPTIONAL_FEATURES,
     TYPE_HOMES,
     Layout,
-    build_layout,
     generate,
 )
 
 #: Two full crosses of chain file name x home of the I/O types.
 COUNT = 2 * len(ENTRY_MODULES) * len(TYPE_HOMES)
-#: Front-end features other work is adding. Layouts that need them are left out until then;
-#: `test_pending_front_end_feature_builds` is xfail(strict) for each, so when one lands its
-#: XPASS says: remove it here, and the layouts start using it.
-PENDING_FEATURES = {
-    "type_alias": "front end: a type alias (`Vector = list[float]`) as an endpoint type is CSC206 today",
-    "dotted_namespace": "front end: `import ns_pkg.mod` + `ns_pkg.mod.X` through a namespace package is CSC206 today",
-}
-ENABLED = OPTIONAL_FEATURES - PENDING_FEATURES.keys()
-LAYOUTS = generate(COUNT, ENABLED)
+LAYOUTS = generate(COUNT, OPTIONAL_FEATURES)
 TRUSS_RUNNER = Path(__file__).parent / "layouts" / "truss_run_local.py"
 
 
@@ -98,7 +89,7 @@ _DIGEST = (
 
 
 def test_generator_is_deterministic_and_crosses_every_dimension() -> None:
-    again = generate(COUNT, ENABLED)
+    again = generate(COUNT, OPTIONAL_FEATURES)
     assert [layout.files for layout in again] == [layout.files for layout in LAYOUTS]
     digests = {
         subprocess.run(
@@ -113,7 +104,7 @@ def test_generator_is_deterministic_and_crosses_every_dimension() -> None:
     pairs = {(layout.chain_file, tag) for layout in LAYOUTS for tag in layout.features if tag.startswith("types:")}
     assert len(pairs) == len(ENTRY_MODULES) * len(TYPE_HOMES)
     expected = {
-        *(f"kind:{kind}" for kind in KINDS if kind != "alias" or "type_alias" in ENABLED),
+        *(f"kind:{kind}" for kind in KINDS),
         *(f"home:{kind}={home}" for kind in ("binary", "inherited", "deep", "str_stream", "bytes_stream") for home in ("chain", "sibling", "package")),
         "after:future", "after:strings", "base:same", "base:other", "counter:sibling", "counter:package",
         "entry:sync", "entry:async", "output:model", "output:str", "output:stream",
@@ -122,7 +113,7 @@ def test_generator_is_deterministic_and_crosses_every_dimension() -> None:
     assert expected <= tags, sorted(expected - tags)
     assert any(not layout.truss_valid for layout in LAYOUTS)
     for layout in LAYOUTS:
-        assert not layout.needs - ENABLED, layout.name
+        assert not layout.needs - OPTIONAL_FEATURES, layout.name
         for relative, text in layout.files.items():
             compile(text, f"{layout.name}/{relative}", "exec")  # never executed
 
@@ -238,28 +229,9 @@ def test_truss_run_local_gives_every_valid_layout_its_expected_answer(tmp_path: 
     assert not wrong, "\n".join(wrong)
 
 
-# -- features still being added, and a name that cannot work ----------------------------
+# -- a name that cannot work --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "feature",
-    [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason)) for name, reason in sorted(PENDING_FEATURES.items())],
-)
-def test_pending_front_end_feature_builds(feature: str, tmp_path: Path) -> None:
-    layout = next(
-        candidate
-        for index in range(COUNT * 4)
-        if (candidate := build_layout(index, OPTIONAL_FEATURES)).needs == {feature}
-    )
-    built = _build(layout, tmp_path)
-    assert not built.errors, built.errors
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="a chain file named model.py is neither rejected (CSC112 reserves only chainsc_*) "
-    "nor importable: the package's own `model/` shadows it",
-)
 def test_a_chain_file_named_model_is_rejected_or_its_packages_import(tmp_path: Path) -> None:
     layout = LAYOUTS[0]
     source = layout.files[layout.chain_file]
