@@ -11,9 +11,9 @@ endpoint's arguments by name, reply = the JSON of the return value (or, for a st
 raw chunks of a chunked reply). Errors: 422 with `{"detail": [pydantic field errors]}`
 when the arguments do not validate; 500 with `{"error": RemoteErrorDetail}` when user
 code raised. `Authorization: Api-Key <key>` is sent when an API key is set.
-With `RPCOptions(use_binary=True)` the body is msgpack instead (`.binary`;
-`Content-Type` and `Accept: application/x-msgpack`), and so is a reply whose
-`Content-Type` says so; error replies stay JSON.
+With `RPCOptions(use_binary=True)` the body is msgpack instead (`.binary`, Truss's
+format, `Content-Type: application/octet-stream`), and so is the reply of both servers
+(with that `Content-Type`); error replies stay JSON.
 """
 
 from __future__ import annotations
@@ -455,7 +455,7 @@ class ChainletClient:
             url: the base URL of a chainsc server (`server.py`), e.g.
                 `http://127.0.0.1:8001`; requests go to `<url>/run_remote`.
             options: retries, timeout and concurrency; `RPCOptions()` if omitted.
-                `use_binary` sends msgpack bodies and asks for msgpack replies.
+                `use_binary` sends msgpack bodies (and gets msgpack replies).
             api_key: sent as `Authorization: Api-Key <key>` when set.
             target: instead of `url`: the URL to post to as it is, and the `Host`
                 header to send, if any (what `find_service` answers: a Truss
@@ -483,10 +483,7 @@ class ChainletClient:
         self._read_timeout = self.STREAMING_READ_TIMEOUT_SEC or timeout
         if self._binary:
             self._encode_body = binary.encode_arguments
-            self._headers = {
-                "Content-Type": binary.MSGPACK_CONTENT_TYPE,
-                "Accept": binary.MSGPACK_CONTENT_TYPE,
-            }
+            self._headers = {"Content-Type": binary.CONTENT_TYPE}
         else:
             self._headers = {"Content-Type": "application/json"}
         if api_key:
@@ -965,8 +962,8 @@ class ChainletClient:
         if reply.status >= 400:
             raise self._error(reply)
         try:
-            if self._binary and reply.headers.get("content-type", "").startswith(
-                binary.MSGPACK_CONTENT_TYPE
+            if self._binary and binary.is_binary_content_type(
+                reply.headers.get("content-type")
             ):
                 return output.validate_python(binary.unpackb(reply.body))
             return output.validate_json(reply.body)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from compiler import api
 from compiler.write import WriteRefused, write_tree
+from runtime_lib import binary
 from tests.conftest import EXAMPLES
 
 SCRIPT = """
@@ -21,7 +22,8 @@ from model.model import Model
 
 model = Model(config={}, data_dir=None, secrets={})
 model.load()
-print(json.dumps(model.predict(json.loads(sys.argv[1]))))
+# Truss passes the Starlette request; a JSON request's is only read for its Content-Type.
+print(json.dumps(model.predict(json.loads(sys.argv[1]), None)))
 """
 
 
@@ -66,7 +68,7 @@ from model.model import Model
 
 model = Model(config={}, data_dir=None, secrets={})
 model.load()
-reply = model.predict(json.loads(sys.argv[1]))
+reply = model.predict(json.loads(sys.argv[1]), None)
 if inspect.isawaitable(reply):
     reply = asyncio.run(reply)
 assert isinstance(reply, Response), reply
@@ -141,3 +143,34 @@ def test_without_starlette_predict_raises_as_python_code_expects(tmp_path: Path)
 
     assert failed.returncode == 1
     assert failed.stderr.rstrip().endswith("ZeroDivisionError: division by zero")
+
+
+#: `predict` as Truss's server calls it for a msgpack request: inputs already decoded, the
+#: Starlette request saying `application/octet-stream`; the reply must be the msgpack bytes.
+BINARY_SCRIPT = """
+import inspect, json, sys
+from starlette.requests import Request
+from chainsc_runtime import binary
+from model.model import Model
+
+# Truss passes the request only to a parameter annotated with Starlette's `Request` itself.
+assert inspect.signature(Model.predict).parameters["request"].annotation is Request
+model = Model(config={}, data_dir=None, secrets={})
+model.load()
+scope = {"type": "http", "headers": [(b"content-type", b"application/octet-stream")]}
+reply = model.predict(json.loads(sys.argv[1]), Request(scope))
+assert isinstance(reply, bytes), reply
+print(reply.hex())
+"""
+
+
+def test_on_a_truss_server_a_binary_request_gets_msgpack_bytes(tmp_path: Path) -> None:
+    chain = tmp_path / "src" / "chain.py"
+    chain.parent.mkdir()
+    chain.write_text(FAILING_CHAIN, encoding="utf-8")
+    out = _built(tmp_path, chain)
+
+    completed = _predict(out / "divider", BINARY_SCRIPT, {"numerator": 1, "denominator": 4})
+
+    assert completed.returncode == 0, completed.stderr
+    assert bytes.fromhex(completed.stdout.strip()) == binary.packb(0.25)

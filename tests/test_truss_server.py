@@ -14,10 +14,15 @@ Two ways to reach a dependency, as `dynamic_chainlet_config` has them:
 - `internal_url`: a gateway that routes by the `Host` header (a loopback stand-in for
   Baseten's, which also checks the API key), so a request without the right `Host`
   or key cannot reach the dependency.
+
+A second chain calls its dependencies with `use_binary=True` (bytes, a numpy array, a
+stream) through Truss's servers, and the msgpack bytes Truss's server sends are compared
+with those of chainsc's `server.py`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -29,10 +34,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pydantic
 import pytest
 
+from runtime_lib import binary
+from runtime_lib.definitions import RPCOptions
+from runtime_lib.pydantic_numpy import NumpyArrayField
+from runtime_lib.transport import ChainletClient, ServiceTarget
 from tests.conftest import REPO, run_cli, skip_or_fail, truss_python
 from tests.runtime.httpserver import Reply, Request, ScriptedServer
+from tests.runtime.test_server import serve
 
 pytestmark = pytest.mark.slow
 
@@ -343,3 +355,156 @@ def test_truss_server_without_the_chain_api_key_fails_at_load(
     assert "Chainlet `Middle` calls `Leaf` through the platform" in output
     assert "Set the secret `baseten_chain_api_key`" in output
     assert "`TRUSS_SECRET_baseten_chain_api_key`" in output
+
+
+# `use_binary=True` through Truss's server ##############################################
+
+#: Entry calls Scaler (bytes and a numpy array in and out) and Ticker (a sync stream of
+#: bytes) with `use_binary=True`; the test calls Entry with JSON.
+BINARY_CHAIN = '''\
+"""Entry -> Scaler and Ticker, both `use_binary=True`."""
+
+from collections.abc import Iterator
+
+import numpy as np
+import pydantic
+import truss_chains as chains
+
+
+class Tensor(pydantic.BaseModel):
+    blob: bytes
+    values: chains.pydantic_numpy.NumpyArrayField
+
+
+class Scaler(chains.ChainletBase):
+    def run_remote(self, blob: bytes, tensor: Tensor, factor: int = 2) -> Tensor:
+        return Tensor(blob=blob[::-1] + tensor.blob, values=tensor.values.array * factor)
+
+
+class Ticker(chains.ChainletBase):
+    def run_remote(self, blob: bytes, count: int) -> Iterator[bytes]:
+        for tick in range(count):
+            yield blob + bytes([tick])
+
+
+class Report(pydantic.BaseModel):
+    blob_hex: str
+    dtype: str
+    shape: list[int]
+    values: list[float]
+    ticks_hex: str
+
+
+@chains.mark_entrypoint
+class Entry(chains.ChainletBase):
+    def __init__(
+        self,
+        scaler: Scaler = chains.depends(Scaler, use_binary=True),
+        ticker: Ticker = chains.depends(Ticker, use_binary=True),
+    ) -> None:
+        self._scaler = scaler
+        self._ticker = ticker
+
+    def run_remote(self, blob_hex: str, values: list[float]) -> Report:
+        blob = bytes.fromhex(blob_hex)
+        array = np.array(values, dtype=np.float32).reshape(2, -1)
+        scaled = self._scaler.run_remote(blob, Tensor(blob=blob, values=array), factor=3)
+        ticks = b"".join(self._ticker.run_remote(blob, 3))
+        return Report(
+            blob_hex=scaled.blob.hex(),
+            dtype=scaled.values.array.dtype.str,
+            shape=list(scaled.values.array.shape),
+            values=scaled.values.array.ravel().tolist(),
+            ticks_hex=ticks.hex(),
+        )
+'''
+
+
+class Tensor(pydantic.BaseModel):
+    """`Tensor` of BINARY_CHAIN, on the test's side."""
+
+    blob: bytes
+    values: NumpyArrayField
+
+
+@pytest.fixture(scope="module")
+def binary_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    python = truss_python()
+    _check_truss_server_requirements(python)
+    source = tmp_path_factory.mktemp("binary-source")
+    (source / "app.py").write_text(BINARY_CHAIN)
+    out = source / "out"
+    built = run_cli("build", str(source / "app.py"), "-o", str(out))
+    assert built.returncode == 0, built.stderr
+    chain = Chain(out, python, tmp_path_factory.mktemp("binary-truss"))
+    try:
+        yield chain
+    finally:
+        for server in chain.processes:
+            server.stop()
+
+
+def test_use_binary_calls_go_through_truss_servers(binary_chain: Chain, tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 and a float32 array cross a hop and a stream, as msgpack."""
+    empty = write_dynamic_config(tmp_path / "leaves", {})
+    scaler = binary_chain.start("scaler", empty)
+    ticker = binary_chain.start("ticker", empty)
+    binary_chain.wait_ready(scaler)
+    binary_chain.wait_ready(ticker)
+    config = write_dynamic_config(
+        tmp_path / "config",
+        {"Scaler": {"predict_url": scaler.predict_url}, "Ticker": {"predict_url": ticker.predict_url}},
+    )
+    entry = binary_chain.serve("entry", config, TRUSS_SECRET_baseten_chain_api_key=API_KEY)
+
+    reply = predict(entry, {"blob_hex": "ff00fe", "values": [1.5, 2, -3, 4.25]})
+    assert reply.status_code == 200, reply.text + entry.output() + scaler.output()
+    assert reply.json() == {
+        "blob_hex": "fe00ffff00fe",
+        "dtype": "<f4",
+        "shape": [2, 2],
+        "values": [4.5, 6.0, -9.0, 12.75],
+        "ticks_hex": "ff00fe00" + "ff00fe01" + "ff00fe02",
+    }
+
+
+def test_truss_server_and_server_py_send_the_same_msgpack_bytes(binary_chain: Chain, tmp_path: Path) -> None:
+    """The wire of one hop, seen from outside: Truss's server and chainsc's `server.py`."""
+    scaler = binary_chain.serve("scaler", write_dynamic_config(tmp_path / "config", {}))
+    arguments = {"blob": b"\x80\x81", "tensor": Tensor(blob=b"\xff", values=np.arange(4, dtype=">i2")), "factor": 5}
+    body = binary.encode_arguments(arguments)
+    headers = {"Content-Type": "application/octet-stream"}
+    reply = httpx.post(scaler.predict_url, content=body, headers=headers, timeout=30)
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"] == "application/octet-stream"
+    product = np.arange(4, dtype=">i2") * 5  # numpy's product is in native byte order
+    assert reply.content == binary.packb({"blob": b"\x81\x80\xff", "values": product})
+    with serve(binary_chain.out / "scaler") as served:
+        assert served.post(body, headers=headers).content == reply.content
+
+    # chainsc's client of the Truss-served Chainlet, sync and async.
+    target = ServiceTarget(url=scaler.predict_url)
+    options = RPCOptions(use_binary=True)
+    adapter = pydantic.TypeAdapter(Tensor)
+    with ChainletClient(service="Scaler", target=target, options=options) as client:
+        result = client._call(arguments, adapter)
+    assert result.blob == b"\x81\x80\xff"
+    assert result.values.array.dtype == product.dtype
+    assert result.values.array.tolist() == [0, 5, 10, 15]
+
+    async def call() -> Tensor:
+        async with ChainletClient(service="Scaler", target=target, options=options) as client:
+            return await client._acall({**arguments, "factor": 1}, adapter)
+
+    assert asyncio.run(call()).values.array.tolist() == [0, 1, 2, 3]
+
+    # Error replies stay JSON for a binary request; JSON requests still work.
+    reply = httpx.post(scaler.predict_url, content=binary.encode_arguments({"blob": b""}), headers=headers, timeout=30)
+    assert reply.status_code == 422
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json()["detail"][0]["loc"] == ["tensor"]
+    json_tensor = pydantic.TypeAdapter(Tensor).dump_python(Tensor(blob=b"b", values=np.array([1.0])), mode="json")
+    reply = predict(scaler, {"blob": "a", "tensor": json_tensor})
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"] == "application/json"
+    assert pydantic.TypeAdapter(Tensor).validate_json(reply.content).values.array.tolist() == [2.0]

@@ -5,7 +5,8 @@
 its `run_remote`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Truss's server passes the request to
+# `predict` when its annotation *is* Starlette's `Request` (`serving.TrussRequest`).
 
 # The Chainlet's own module first, as Truss imports it: the user's modules load in
 # the order they do under Truss. They never import generated code (LAYOUT.md).
@@ -27,6 +28,11 @@ class Model(serving.ChainletModel):
     context_param = None
     secret_keys = ()
 
-    async def predict(self, inputs: dict[str, object]) -> object:
-        """Validate `inputs`, call the endpoint, return its JSON-ready result (or a 422/500 reply)."""
-        return await self._truss_predict_async(inputs)
+    async def predict(
+        self, inputs: dict[str, object], request: serving.TrussRequest
+    ) -> object:
+        """Validate `inputs`, call the endpoint, return its result (or a 422/500 reply).
+
+        The result is JSON-ready, or msgpack bytes for a binary (msgpack) request.
+        """
+        return await self._truss_predict_async(inputs, request)

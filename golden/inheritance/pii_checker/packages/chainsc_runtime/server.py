@@ -10,8 +10,8 @@ small raw ASGI app on uvicorn (httptools parser and uvloop where installed):
   `bytes`). Invalid body: 422 with the field errors. Exception in user code: 500 with
   `{"error": RemoteErrorDetail}` (see `serving.error_detail`) and an error log line.
   503 while `load()` has not finished (callers retry 503). A body with
-  `Content-Type: application/x-msgpack` is decoded as msgpack (`.binary`), and a
-  request whose `Accept` names that type gets a msgpack reply; error bodies stay JSON.
+  `Content-Type: application/octet-stream` is msgpack (`.binary`, Truss's format) and
+  gets a msgpack reply of that type, as on Truss's server; error bodies stay JSON.
 - `GET /healthz`: 200 while the process is up (also during `load()`).
 - `GET /readyz`: 200 once `load()` finished and the Chainlet's `is_healthy()` (if any)
   returns True; 503 before, otherwise, and while draining.
@@ -96,7 +96,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _JSON = b"application/json"
-_MSGPACK = binary.MSGPACK_CONTENT_TYPE.encode()
+_BINARY = binary.CONTENT_TYPE.encode()
 _TEXT_STREAM = b"text/plain; charset=utf-8"
 _BYTES_STREAM = b"application/octet-stream"
 _DONE = object()
@@ -121,15 +121,9 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _msgpack_wanted(scope: Scope) -> tuple[bool, bool]:
-    """(the body is msgpack, the reply should be msgpack), from the request headers."""
-    body = reply = False
-    for key, value in scope["headers"]:
-        if key == b"content-type":
-            body = bytes(value).startswith(_MSGPACK)
-        elif key == b"accept":
-            reply = _MSGPACK in bytes(value)
-    return body, reply
+def _is_binary(scope: Scope) -> bool:
+    """A msgpack request (and reply): its `Content-Type` says so, as Truss's server decides."""
+    return binary.is_binary_content_type(_header(scope, b"content-type"))
 
 
 async def _read_body(receive: Receive) -> bytes | None:
@@ -514,10 +508,10 @@ class ChainletApp:
                 _json({"detail": f"Chainlet `{self.display_name}` {state}."}),
                 headers=[(b"retry-after", b"1")],
             )
-        msgpack_body, msgpack_reply = _msgpack_wanted(scope)
+        binary_body = _is_binary(scope)
         try:
             arguments = self.model._arguments(
-                binary.unpackb(body) if msgpack_body else body
+                binary.unpackb(body) if binary_body else body
             )
         except pydantic.ValidationError as exc:
             return await _reply(send, 422, _json(validation_error_body(exc)))
@@ -528,7 +522,7 @@ class ChainletApp:
         if self.endpoint.is_streaming:
             async with self._slots:
                 return await self._stream(method, arguments, receive, send)
-        encode = self.model._encode_binary if msgpack_reply else self.model._encode
+        encode = self.model._encode_binary if binary_body else self.model._encode
         try:
             async with self._slots:
                 if self.endpoint.is_async:
@@ -551,8 +545,8 @@ class ChainletApp:
                 _json({"detail": f"Chainlet `{self.display_name}` stopped."}),
                 headers=[(b"connection", b"close")],
             )
-        if msgpack_reply:
-            return await _reply(send, 200, result, content_type=_MSGPACK)
+        if binary_body:
+            return await _reply(send, 200, result, content_type=_BINARY)
         return await _reply(send, 200, result)
 
     @staticmethod

@@ -4,13 +4,20 @@
 the generated `Model`.
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
 packages). `model/model.py` subclasses `ChainletModel`, sets `chainlet_cls`, `endpoint`,
-`dependencies`, `context_param` and `secret_keys`, and defines `predict` (sync endpoint) or
-`async predict` (async endpoint) calling `_truss_predict_sync` / `_truss_predict_async`:
-Truss calls a coroutine function `predict` on its event loop and a plain one in a worker
-thread. Those turn a bad request and a user exception into the same 422 and 500 replies
-as the standalone `server.py`.
+`dependencies`, `context_param` and `secret_keys`, and defines `predict(inputs, request)`
+(sync endpoint) or `async predict(inputs, request)` (async endpoint) calling
+`_truss_predict_sync` / `_truss_predict_async`: Truss calls a coroutine function
+`predict` on its event loop and a plain one in a worker thread, and passes the request
+because `request` is annotated with Starlette's `Request` (`TrussRequest`), as in Truss
+Chains' generated models. Those turn a bad request and a user exception into the same
+422 and 500 replies as the standalone `server.py`, and reply to a msgpack request
+(`Content-Type: application/octet-stream`, which Truss's server has already decoded)
+with the msgpack bytes of `.binary`, which Truss's server sends as they are: the same
+bytes as `server.py` sends.
 
-Imports `.binary`, `.definitions`, `.errors`, `.transport`; never imports `compiler`.
+Imports `.binary`, `.definitions`, `.errors`, `.transport`, and Starlette's `Request`
+where Starlette is installed (Truss's server has it; without it `TrussRequest` is a
+placeholder); never imports `compiler`.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import traceback
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
 import pydantic_core
@@ -41,6 +48,9 @@ from .definitions import (
 from .errors import ChainsRuntimeError, MissingDependencyError, RemoteErrorDetail
 from .transport import ChainletClient, ServiceTarget, find_services, upper_snake
 
+if TYPE_CHECKING:
+    from starlette.requests import Request as TrussRequest
+
 __all__ = [
     "API_KEY_ENV_VAR",
     "DATA_DIR_ENV_VAR",
@@ -49,6 +59,7 @@ __all__ = [
     "ChainletModel",
     "DependencySpec",
     "EndpointSpec",
+    "TrussRequest",
     "error_detail",
     "secret_env_var",
     "validation_error_body",
@@ -66,6 +77,29 @@ DEFAULT_SECRETS_DIR = "/secrets"
 DATA_DIR_ENV_VAR = "CHAINSC_DATA_DIR"
 #: `DeploymentContext.environment.name` when Truss does not pass `environment`.
 ENVIRONMENT_ENV_VAR = "CHAINSC_ENVIRONMENT"
+
+
+class _NoRequest:
+    """`TrussRequest` without Starlette: no Truss server, so `predict` gets no request."""
+
+
+def _truss_request_class() -> type[Any]:
+    """Starlette's `Request`, by which Truss's server decides to pass the request.
+
+    Truss inspects `predict`'s signature (`ArgConfig.from_method`): a second parameter
+    annotated with a subclass of `starlette.requests.Request` gets the request. Truss's
+    server always has Starlette; `server.py` needs none and never calls `predict`.
+    """
+    try:
+        from starlette.requests import Request  # noqa: PLC0415 - optional
+    except ImportError:
+        return _NoRequest
+    return Request
+
+
+if not TYPE_CHECKING:
+    #: The annotation of `predict`'s `request` parameter in `model/model.py`.
+    TrussRequest = _truss_request_class()
 
 
 def secret_env_var(name: str) -> str:
@@ -409,13 +443,19 @@ class ChainletModel:
             f"`{type(result).__name__}`, which does not match its return annotation: {exc}"
         )
 
-    def _truss_predict_sync(self, inputs: Mapping[str, object] | bytes | str) -> Any:
+    def _truss_predict_sync(
+        self, inputs: Mapping[str, object] | bytes | str, request: object = None
+    ) -> Any:
         """`predict` on a Truss server: `_predict_sync`, with failures as error replies.
 
-        A request that does not match the endpoint gets `server.py`'s 422 body and an
-        exception in user code its 500 body (`{"error": RemoteErrorDetail}`), so a
-        chainsc client reads them the same way from either server. Outside a Truss
-        server (no Starlette), the exception propagates.
+        The reply to a msgpack request (`request`'s `Content-Type` is
+        `application/octet-stream`; Truss's server decoded `inputs` from msgpack) is the
+        msgpack `bytes` of the return value, which Truss's server sends as they are,
+        with that `Content-Type`; to a JSON request, the JSON-able return value. A
+        request that does not match the endpoint gets `server.py`'s 422 body and an
+        exception in user code its 500 body (`{"error": RemoteErrorDetail}`), both
+        JSON, so a chainsc client reads them the same way from either server. Outside
+        a Truss server (no Starlette), the exception propagates.
         """
         try:
             arguments = self._arguments(inputs)
@@ -424,13 +464,15 @@ class ChainletModel:
                 raise
             return reply
         try:
-            return self._call_sync(arguments)
+            return self._call_sync(arguments, binary_reply=_is_binary_request(request))
         except Exception as exc:
             if (reply := self._user_error_reply(exc)) is None:
                 raise
             return reply
 
-    async def _truss_predict_async(self, inputs: Mapping[str, object] | bytes | str) -> Any:
+    async def _truss_predict_async(
+        self, inputs: Mapping[str, object] | bytes | str, request: object = None
+    ) -> Any:
         """`predict` on a Truss server, async: as `_truss_predict_sync`."""
         try:
             arguments = self._arguments(inputs)
@@ -439,7 +481,9 @@ class ChainletModel:
                 raise
             return reply
         try:
-            return await self._call_async(arguments)
+            return await self._call_async(
+                arguments, binary_reply=_is_binary_request(request)
+            )
         except Exception as exc:
             if (reply := self._user_error_reply(exc)) is None:
                 raise
@@ -460,15 +504,22 @@ class ChainletModel:
         """
         return self._call_sync(self._arguments(inputs))
 
-    def _call_sync(self, arguments: Mapping[str, Any]) -> Any:
-        """Call a sync endpoint with validated arguments (see `_predict_sync`)."""
+    def _call_sync(
+        self, arguments: Mapping[str, Any], *, binary_reply: bool = False
+    ) -> Any:
+        """Call a sync endpoint with validated arguments (see `_predict_sync`).
+
+        With `binary_reply`, a result is the msgpack `bytes` of the return value.
+        """
         chainlet = self._loaded()
         if self.endpoint.is_async:
             raise ChainsRuntimeError(
                 f"`{self._name()}.{self.endpoint.name}` is async: use `_predict_async`."
             )
         result = getattr(chainlet, self.endpoint.name)(**arguments)
-        return result if self.endpoint.is_streaming else self._dump(result)
+        if self.endpoint.is_streaming:
+            return result
+        return self._encode_binary(result) if binary_reply else self._dump(result)
 
     async def _predict_async(self, inputs: Mapping[str, object] | bytes | str) -> Any:
         """Run the endpoint from async code: the JSON-able result, or the chunks.
@@ -478,8 +529,13 @@ class ChainletModel:
         """
         return await self._call_async(self._arguments(inputs))
 
-    async def _call_async(self, arguments: Mapping[str, Any]) -> Any:
-        """Call the endpoint with validated arguments from async code (see `_predict_async`)."""
+    async def _call_async(
+        self, arguments: Mapping[str, Any], *, binary_reply: bool = False
+    ) -> Any:
+        """Call the endpoint with validated arguments from async code (see `_predict_async`).
+
+        With `binary_reply`, a result is the msgpack `bytes` of the return value.
+        """
         chainlet = self._loaded()
         method = getattr(chainlet, self.endpoint.name)
         if self.endpoint.is_streaming:
@@ -489,7 +545,16 @@ class ChainletModel:
             result = await method(**arguments)
         else:
             result = await asyncio.to_thread(method, **arguments)
-        return self._dump(result)
+        return self._encode_binary(result) if binary_reply else self._dump(result)
+
+
+def _is_binary_request(request: object) -> bool:
+    """A msgpack request to Truss's server (a Starlette request; None: not under Truss)."""
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return False
+    content_type: str | None = headers.get("content-type")
+    return binary.is_binary_content_type(content_type)
 
 
 # Error bodies ###########################################################################
