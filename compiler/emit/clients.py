@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -233,10 +234,23 @@ def _source(text: str, node: ast.expr, renames: Mapping[str, str], *, is_annotat
     used = _annotation_names(node) if is_annotation else _names(node)
     if renames and used & set(renames):
         return ast.unparse(_Rename(renames, is_annotation).visit(copy.deepcopy(node)))
-    segment = ast.get_source_segment(text, node)
-    if segment is None or "\n" in segment or "#" in segment:
-        return ast.unparse(node)
-    return segment
+    if node.end_lineno != node.lineno or node.end_col_offset is None:
+        return ast.unparse(node)  # it spans lines
+    # One line: sliced from the module's lines, split once per module (not per
+    # annotation, as `ast.get_source_segment` would: a build of a 1,000-Chainlet
+    # chain reads thousands of annotations).
+    line = _lines(text)[node.lineno - 1].encode("utf-8")
+    segment = line[node.col_offset : node.end_col_offset].decode("utf-8")
+    return ast.unparse(node) if "#" in segment else segment
+
+
+@functools.lru_cache(maxsize=16)
+def _lines(text: str) -> tuple[str, ...]:
+    """A module's lines as `ast` counts them (only CR, LF and CRLF end a line).
+
+    Cached: the clients of one module read it many times.
+    """
+    return tuple(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
 
 
 class _Rename(ast.NodeTransformer):
