@@ -209,10 +209,29 @@ def _identity(target: Target) -> tuple[str, str]:
 
 def _find_function(tree: ast.Module, endpoint: ir.Endpoint) -> ast.FunctionDef | ast.AsyncFunctionDef:
     """The endpoint's `def` in its module: the method named like it, on its line."""
+    found = _function_index(tree).get((endpoint.name, endpoint.span.line))
+    if found is None:  # a name on a line of its own (`def \\` + newline): look wider
+        found = next(
+            (
+                node
+                for node in _functions(tree.body)
+                if node.name == endpoint.name and node.lineno <= endpoint.span.line <= (node.end_lineno or node.lineno)
+            ),
+            None,
+        )
+    if found is None:
+        raise InternalError(f"no `def {endpoint.name}` at {endpoint.span.path}:{endpoint.span.line}")
+    return found
+
+
+@functools.lru_cache(maxsize=16)
+def _function_index(tree: ast.Module) -> dict[tuple[str, int], ast.FunctionDef | ast.AsyncFunctionDef]:
+    """(name, line of its name) -> every method and function of a module, indexed once."""
+    index: dict[tuple[str, int], ast.FunctionDef | ast.AsyncFunctionDef] = {}
     for node in _functions(tree.body):
-        if node.name == endpoint.name and node.lineno <= endpoint.span.line <= (node.end_lineno or node.lineno):
-            return node
-    raise InternalError(f"no `def {endpoint.name}` at {endpoint.span.path}:{endpoint.span.line}")
+        # The name is on the `def` line; a decorated def starts there too (decorators apart).
+        index.setdefault((node.name, node.lineno), node)
+    return index
 
 
 def _functions(body: list[ast.stmt]) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -109,6 +109,8 @@ class _Statement:
     module_aliases: dict[str, str] = field(default_factory=dict)
     #: Local modules an `import a.b.c` loads (all of them must be carried when it is kept).
     imported_modules: set[str] = field(default_factory=set)
+    #: The chains API imports in it, at any depth (rewritten to the runtime).
+    api_imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
     #: For `from local import name`: local name -> (module, imported name).
     from_imports: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: String constants that could name a file next to the module (`HERE / "prompts"`).
@@ -455,12 +457,13 @@ def _target_names(node: ast.expr) -> set[str]:
 class _NameTracker:
     """One walk over a statement's parts: the names read, `name.attr` reads, path literals."""
 
-    __slots__ = ("as_base", "attributes", "inner", "loads")
+    __slots__ = ("api_imports", "as_base", "attributes", "inner", "loads")
 
     def __init__(self) -> None:
         self.attributes: dict[str, set[tuple[str, ...]]] = {}
         #: Attribute nodes inside a longer chain (`a.b` in `a.b.c`), seen through it.
         self.inner: set[int] = set()
+        self.api_imports: list[ast.Import | ast.ImportFrom] = []
         self.loads: dict[str, int] = {}
         self.as_base: dict[str, int] = {}
 
@@ -481,6 +484,9 @@ class _NameTracker:
                 if isinstance(base, ast.Name):
                     as_base[base.id] = as_base.get(base.id, 0) + 1
                     attributes.setdefault(base.id, set()).add(tuple(reversed(path)))
+            elif isinstance(child, ast.Import | ast.ImportFrom):
+                if _imports_api(child):
+                    self.api_imports.append(child)
             elif isinstance(child, ast.Constant) and isinstance(child.value, str):
                 value = child.value
                 if _is_path_literal(value):
@@ -495,6 +501,7 @@ class _NameTracker:
     def finish(self, statement: _Statement) -> None:
         """Record the `name.attr` reads and the names read bare on `statement`."""
         statement.attributes = self.attributes
+        statement.api_imports = sorted(self.api_imports, key=lambda node: (node.lineno, node.col_offset))
         statement.bare = {name for name, count in self.loads.items() if count > self.as_base.get(name, 0)}
 
 
@@ -571,7 +578,7 @@ def _render(
             if (module.name, name) in own_classes
             for class_node in parts.nodes
         ]
-        pieces.append(_rewrite_statement(node, lines, first, last, nested, own=own))
+        pieces.append(_rewrite_statement(statement, lines, first, last, nested, own=own))
     rendered = "".join(pieces).rstrip("\n")
     return rendered + "\n" if rendered else ""
 
@@ -637,7 +644,7 @@ def _imports_api(node: ast.stmt) -> bool:
 
 
 def _rewrite_statement(
-    node: ast.stmt,
+    statement: _Statement,
     lines: Sequence[str],
     first: int,
     last: int,
@@ -652,11 +659,10 @@ def _rewrite_statement(
     replaced by their clients; the `remote_config` of the package's own classes is cut.
     Everything else is the user's text, byte for byte.
     """
+    node = statement.node
     inside = [(cls.lineno, cls.end_lineno or cls.lineno) for cls, _ in clients]
     edits: list[tuple[int, int, int, int, str]] = []  # (line, col) to (line, col), 0-based -> text
-    for child in ast.walk(node):
-        if not (isinstance(child, ast.Import | ast.ImportFrom) and _imports_api(child)):
-            continue
+    for child in statement.api_imports:
         if any(low <= child.lineno <= high for low, high in inside):
             continue  # inside a class that its client replaces
         start, end = child.lineno - 1, child.end_lineno or child.lineno
