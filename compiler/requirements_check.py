@@ -437,11 +437,12 @@ def _finding_diagnostic(group: Sequence[Finding]) -> Diagnostic:
             if provided in _SERVER_NAMES
             else "Truss Chains installs it with the `truss` package in every Chainlet"
         )
+        version = f" (truss {TRUSS_VERSION}'s range)" if first.truss_line != provided else ""
         return warning(
             "CSC461",
             f"`{site.imported}` is imported, but {names} do not declare `{spelled}`: {origin}, so it works on "
             "Baseten, but `chainsc run --isolated` and containers need it declared; "
-            f"chainsc adds `{first.truss_line}` (truss {TRUSS_VERSION}'s) to the package's requirements",
+            f"chainsc adds `{first.truss_line}`{version} to the package's requirements",
             site.span,
             help=f"add `{spelled}` to {_where(chainlets)} to choose its version yourself",
         )
