@@ -112,16 +112,16 @@ class Finding:
 
 
 def third_party_imports(program: Program, module: ModuleInfo) -> list[ImportSite]:
-    """Every import in `module` that is not optional, local, standard or the Chains API."""
-    text = module.parsed.source.text
-    lines = sorted({text.count("\n", 0, match.start()) + 1 for match in _IMPORT_LINE.finditer(text)})
+    """Every import in `module` that is not optional, local, standard, the Chains API or the runtime's."""
+    source = module.parsed.source
+    lines = sorted({source.position(match.start())[0] for match in _IMPORT_LINE.finditer(source.text)})
     if not lines:
         return []
     sites: list[ImportSite] = []
     for index, statement in enumerate(module.parsed.tree.body):
         for node, method_of in _imports_in(statement, lines):
             for imported, at in _imported_modules(node):
-                if not _is_third_party(program, imported):
+                if not _is_third_party(program, imported) or _runtime_provides(imported):
                     continue
                 sites.append(ImportSite(module.name, index, imported, _span(module, at), method_of))
     return sites
@@ -207,6 +207,11 @@ def _imported_modules(node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, 
     if node.module in ("truss", "truss.base") and all(alias.name == "truss_config" for alias in node.names):
         return  # `from truss.base import truss_config`: the runtime's copy
     yield node.module, node
+
+
+def _runtime_provides(imported: str) -> bool:
+    """Whether the runtime's requirements install what `imported` comes from (every package has them)."""
+    return not RUNTIME_DISTRIBUTIONS.isdisjoint(normalized_distributions_of(imported))
 
 
 def _is_third_party(program: Program, imported: str) -> bool:
@@ -326,9 +331,9 @@ class RequirementsCheck:
         return (self.program.root / relative).read_text(encoding="utf-8")
 
     def sites(self) -> dict[str, list[ImportSite]]:
-        """Module -> its third-party imports (computed once)."""
+        """Module -> its third-party imports (computed once per program: the planner makes a check per package)."""
         if self._sites is None:
-            self._sites = {name: third_party_imports(self.program, module) for name, module in self.program.modules.items()}
+            self._sites = _program_sites(self.program)
         return self._sites
 
     def findings(self, chainlet: ir.Chainlet) -> list[Finding]:
@@ -337,7 +342,7 @@ class RequirementsCheck:
         if not all_sites:
             return []
         image = chainlet.remote_config.docker_image
-        declared = declared_names(image, self.read_file) | RUNTIME_DISTRIBUTIONS
+        declared = declared_names(image, self.read_file)
         external = _external_modules(self.program.root, image.external_package_dirs)
         candidates = [
             site
@@ -347,21 +352,7 @@ class RequirementsCheck:
         ]
         if not candidates:
             return []
-        carried = carried_statements(self._analysis(), slice_request(self.chain, self.program, chainlet))
-        # Another Chainlet's methods never run in this package (its calls go through a
-        # client), even where the slice carries its class (a Chainlet defined in an `if`).
-        own = {(chainlet.module, chainlet.name.split(".")[0])}
-        own.update((c.module, c.name.split(".")[0]) for c in self.chain.chainlets if c.id in chainlet.bases)
-        others = {(c.module, c.name.split(".")[0]) for c in self.chain.chainlets} - own
-        kept = sorted(
-            (
-                site
-                for site in candidates
-                if site.statement in carried.get(site.module, ())
-                and (site.module, site.method_of) not in others
-            ),
-            key=lambda site: (site.span.path, site.span.line, site.span.col),
-        )
+        kept = self.carried_sites(chainlet, candidates)
         findings: dict[str, Finding] = {}
         for site in kept:
             distributions = distributions_of(site.imported)
@@ -372,6 +363,26 @@ class RequirementsCheck:
                 truss_line = TRUSS_PROVIDED[provided] if provided is not None else None
                 findings[key] = Finding(chainlet, site, distributions, truss_line)
         return list(findings.values())
+
+    def carried_sites(self, chainlet: ir.Chainlet, sites: Sequence[ImportSite] | None = None) -> list[ImportSite]:
+        """The `sites` (default: all) that run in `chainlet`'s package, in source order."""
+        if sites is None:
+            sites = [site for module_sites in self.sites().values() for site in module_sites]
+        carried = carried_statements(self._analysis(), slice_request(self.chain, self.program, chainlet))
+        # Another Chainlet's methods never run in this package (its calls go through a
+        # client), even where the slice carries its class (a Chainlet defined in an `if`).
+        own = {(chainlet.module, chainlet.name.split(".")[0])}
+        own.update((c.module, c.name.split(".")[0]) for c in self.chain.chainlets if c.id in chainlet.bases)
+        others = {(c.module, c.name.split(".")[0]) for c in self.chain.chainlets} - own
+        return sorted(
+            (
+                site
+                for site in sites
+                if site.statement in carried.get(site.module, ())
+                and (site.module, site.method_of) not in others
+            ),
+            key=lambda site: (site.span.path, site.span.line, site.span.col),
+        )
 
     def additions(self, chainlet: ir.Chainlet) -> tuple[str, ...]:
         """Truss's requirement lines for what the package imports and only Truss provides, sorted."""
@@ -385,6 +396,26 @@ class RequirementsCheck:
             }
             self.analysis = slicing.analyse_modules(sources)
         return self.analysis
+
+
+#: Import sites by (root, chain directory, module name, path, text): the check stage and
+#: every package of a build ask for the same modules' sites. Keyed by content (a str
+#: caches its hash), so no program is kept alive and a changed file is read afresh.
+_SITES_CACHE: dict[tuple[Path, Path, str, str, str], list[ImportSite]] = {}
+_SITES_CACHE_LIMIT = 4096
+
+
+def _program_sites(program: Program) -> dict[str, list[ImportSite]]:
+    sites: dict[str, list[ImportSite]] = {}
+    for name, module in program.modules.items():
+        key = (program.root, program.chain_dir, name, module.path, module.parsed.source.text)
+        found = _SITES_CACHE.get(key)
+        if found is None:
+            if len(_SITES_CACHE) >= _SITES_CACHE_LIMIT:
+                _SITES_CACHE.clear()
+            found = _SITES_CACHE[key] = third_party_imports(program, module)
+        sites[name] = found
+    return sites
 
 
 def _external_modules(root: Path, directories: Sequence[str]) -> frozenset[str]:

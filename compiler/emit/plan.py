@@ -32,7 +32,7 @@ from compiler.emit.clients import (
     reach_names,
 )
 from compiler.emit.pycode import Imports, default_expression, render_annotation
-from compiler.emit.requirements import requirements_txt, runtime_constant
+from compiler.emit.requirements import requirements_file_name, requirements_txt, runtime_constant
 from compiler.emit.truss_config import render_config_yaml, truss_config
 from compiler.graph import reachable
 from compiler.graph_render import render_mermaid
@@ -388,8 +388,8 @@ class _Planner:
         additions = check.additions(chainlet)
         result = requirements_txt(chainlet, _runtime_constant("REQUIREMENTS"), check.read_file, self.chain.source, additions)
         files: dict[str, bytes] = {}
-        config = truss_config(chainlet)
-        if config.get("requirements_file") != result.filename:
+        if requirements_file_name(chainlet.remote_config.docker_image) != result.filename:
+            config = truss_config(chainlet)
             config["requirements_file"] = result.filename
             files["config.yaml"] = render_config_yaml(config, self.chain.source).encode("utf-8")
         if result.text is not None:
