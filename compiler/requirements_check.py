@@ -43,7 +43,7 @@ import importlib.util
 import posixpath
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,8 @@ from compiler.distributions import (
     normalized_distributions_of,
 )
 from compiler.emit import slice as slicing
+from compiler.emit.clients import endpoint_signature, module_at_path, reach_names
+from compiler.emit.pycode import Imports, default_expression
 from compiler.emit.requirements import (
     PYPROJECT_TOML,
     UV_LOCK,
@@ -93,9 +95,9 @@ class ImportSite:
     imported: str
     #: Where it is written: the module's name in `import x`, the statement in `from x import y`.
     span: Span
-    #: The top-level class whose method (or a function in it) holds the import, if any:
-    #: such an import runs only where that class's code runs.
-    method_of: str | None = None
+    #: The outermost class that holds the import, if any: where that class is another
+    #: Chainlet's, its client replaces it (or its code runs only in its own package).
+    in_class: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +121,11 @@ def third_party_imports(program: Program, module: ModuleInfo) -> list[ImportSite
         return []
     sites: list[ImportSite] = []
     for index, statement in enumerate(module.parsed.tree.body):
-        for node, method_of in _imports_in(statement, lines):
+        for node, in_class in _imports_in(statement, lines):
             for imported, at in _imported_modules(node):
                 if not _is_third_party(program, imported) or _runtime_provides(imported):
                     continue
-                sites.append(ImportSite(module.name, index, imported, _span(module, at), method_of))
+                sites.append(ImportSite(module.name, index, imported, _span(module, at), in_class))
     return sites
 
 
@@ -137,7 +139,7 @@ def _span(module: ModuleInfo, node: ast.stmt | ast.alias) -> Span:
 
 
 def _imports_in(statement: ast.stmt, lines: Sequence[int]) -> Iterator[tuple[ast.Import | ast.ImportFrom, str | None]]:
-    """The non-optional imports in `statement`, each with the top class whose method holds it.
+    """The non-optional imports in `statement`, each with the outermost class that holds it.
 
     Only blocks that hold an import line are visited.
     """
@@ -146,15 +148,14 @@ def _imports_in(statement: ast.stmt, lines: Sequence[int]) -> Iterator[tuple[ast
         first = bisect.bisect_left(lines, node.lineno)
         return first < len(lines) and lines[first] <= (node.end_lineno or node.lineno)
 
-    # (statement, its outermost class, whether a function of that class holds it)
-    stack: list[tuple[ast.stmt, str | None, bool]] = [(statement, None, False)]
+    stack: list[tuple[ast.stmt, str | None]] = [(statement, None)]
     while stack:
-        node, owner, in_method = stack.pop()
+        node, owner = stack.pop()
         if not has_import_line(node):
             continue
         children: list[ast.stmt] = []
         if isinstance(node, ast.Import | ast.ImportFrom):
-            yield node, owner if in_method else None
+            yield node, owner
         elif isinstance(node, ast.Try | ast.TryStar):
             if not any(_catches_import_error(handler) for handler in node.handlers):
                 children += node.body
@@ -169,13 +170,10 @@ def _imports_in(statement: ast.stmt, lines: Sequence[int]) -> Iterator[tuple[ast
         elif isinstance(node, ast.ClassDef):
             owner = owner or node.name
             children += node.body
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            in_method = in_method or owner is not None
-            children += node.body
         else:
             for field in ("body", "orelse", "finalbody"):
                 children += [child for child in getattr(node, field, ()) if isinstance(child, ast.stmt)]
-        stack.extend((child, owner, in_method) for child in children)
+        stack.extend((child, owner) for child in children)
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
@@ -227,11 +225,12 @@ def _is_third_party(program: Program, imported: str) -> bool:
 
 
 def slice_request(chain: ir.Chain, program: Program, chainlet: ir.Chainlet) -> slicing.SliceRequest:
-    """The slice request of a Chainlet's package, as the planner makes it.
+    """The slice request of a Chainlet's package, as the planner makes it (`_Planner.package`).
 
-    The planner also keeps the names its generated code imports for the default
-    values of endpoint parameters; those are module-level values of the same
-    modules, which this leaves out.
+    Its own classes, the names the generated code imports (the endpoint's types and
+    defaults, the dependencies' classes, which stand as clients), and for every
+    other Chainlet an in-place client of which only `uses` matters here: what its
+    signature reads.
     """
     by_id = {c.id: c for c in chain.chainlets}
     types = {t.id: t for t in chain.types}
@@ -247,20 +246,54 @@ def slice_request(chain: ir.Chain, program: Program, chainlet: ir.Chainlet) -> s
         return module, name
 
     own = frozenset(top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases))
-    clients = {(c.module, c.name.split(".")[0]): c.name for c in chain.chainlets}
-    type_ids = [*chainlet.types, *(t for d in chainlet.dependencies for t in by_id[d.target].types)]
-    extra = frozenset(
-        (types[t].module, types[t].qualname.split(".")[0]) for t in type_ids if t in types
-    )
-    return slicing.SliceRequest(own, clients, extra)
+    extra = {(types[t].module, types[t].qualname.split(".")[0]) for t in chainlet.types if t in types}
+    owner = module_at_path(program, chainlet.endpoint.span.path)
+    for param in chainlet.endpoint.params:
+        if param.default_source is not None:
+            _, needed = default_expression(param.default_source, owner, Imports())
+            extra.update((owner.name, name) for name in needed)
+    extra.update(top_level(d.target) for d in chainlet.dependencies)
+    clients = _SignatureUses(program, {top_level(c.id): c for c in chain.chainlets})
+    return slicing.SliceRequest(own, clients, frozenset(extra))
+
+
+class _SignatureUses(Mapping[tuple[str, str], slicing.ClientCode]):
+    """(module, top-level class) of each Chainlet -> a client that only knows what it reads.
+
+    The slice asks only for the clients it meets, and reads only their `uses`.
+    """
+
+    def __init__(self, program: Program, chainlets: Mapping[tuple[str, str], ir.Chainlet]) -> None:
+        self._program = program
+        self._chainlets = chainlets
+        self._made: dict[tuple[str, str], slicing.ClientCode] = {}
+
+    def __getitem__(self, key: tuple[str, str]) -> slicing.ClientCode:
+        made = self._made.get(key)
+        if made is None:
+            signature = endpoint_signature(self._chainlets[key], self._program)
+            uses = reach_names(self._program, signature, key[0]).uses
+            made = self._made[key] = slicing.ClientCode(text="", imports=(), uses=uses)
+        return made
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._chainlets
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._chainlets)
+
+    def __len__(self) -> int:
+        return len(self._chainlets)
 
 
 def carried_statements(analysis: slicing.Analysis, request: slicing.SliceRequest) -> dict[str, set[int]]:
-    """Module -> indices of the top-level statements the package carries with their bodies.
+    """Module -> indices of the top-level statements the package carries.
 
-    The closure `slicing.slice_package` computes, over the same analysis: a wanted
-    name keeps the statements that bind it, and what they use is wanted in turn.
-    A Chainlet replaced by its client carries nothing of its body.
+    The closure of `slicing.slice_package`, over the same analysis and with the
+    slice's own rule for what a kept statement reads (`_kept_parts`): a wanted
+    name keeps the statements that bind it, and what they read is wanted in turn.
+    A statement that is only another Chainlet's class carries nothing of it (its
+    client stands there).
     """
     wanted: dict[str, set[str]] = {}
     whole: set[str] = set()
@@ -293,14 +326,10 @@ def carried_statements(analysis: slicing.Analysis, request: slicing.SliceRequest
                 if id(statement) in done:
                     continue
                 done.add(id(statement))
-                node = statement.node
-                key = (module_name, node.name if isinstance(node, ast.ClassDef) else "")
-                if key in request.client_classes and key not in request.own_classes:
+                uses, _ = slicing._kept_parts(module_name, statement, request, queue)  # the slice's own rule (private: shared on purpose)
+                if uses is None:
                     continue
                 carried.setdefault(module_name, set()).add(statement.index)
-                uses = statement.uses
-                if key in request.own_classes and statement.uses_without_config is not None:
-                    uses = statement.uses_without_config
                 for name in uses:
                     queue.append((module_name, name))
                     local = aliases.get(name)
@@ -369,8 +398,8 @@ class RequirementsCheck:
         if sites is None:
             sites = [site for module_sites in self.sites().values() for site in module_sites]
         carried = carried_statements(self._analysis(), slice_request(self.chain, self.program, chainlet))
-        # Another Chainlet's methods never run in this package (its calls go through a
-        # client), even where the slice carries its class (a Chainlet defined in an `if`).
+        # Another Chainlet's class is replaced by its client where it stands (also inside
+        # an `if` the package carries): nothing inside it runs in this package.
         own = {(chainlet.module, chainlet.name.split(".")[0])}
         own.update((c.module, c.name.split(".")[0]) for c in self.chain.chainlets if c.id in chainlet.bases)
         others = {(c.module, c.name.split(".")[0]) for c in self.chain.chainlets} - own
@@ -379,7 +408,7 @@ class RequirementsCheck:
                 site
                 for site in sites
                 if site.statement in carried.get(site.module, ())
-                and (site.module, site.method_of) not in others
+                and (site.module, site.in_class) not in others
             ),
             key=lambda site: (site.span.path, site.span.line, site.span.col),
         )

@@ -150,10 +150,10 @@ def _output_sites(program: Program, text: str, path: str) -> set[tuple[str, str,
     lines = list(range(1, len(text.splitlines()) + 1))
     found: set[tuple[str, str, str | None]] = set()
     for statement in tree.body:
-        for node, method_of in _imports_in(statement, lines):
+        for node, in_class in _imports_in(statement, lines):
             for imported, _at in _imported_modules(node):
                 if _is_third_party(program, imported) and not _runtime_provides(imported):
-                    found.add((path, imported, method_of))
+                    found.add((path, imported, in_class))
     return found
 
 
@@ -173,7 +173,7 @@ def _assert_check_follows_the_slice(chain_path: Path) -> int:
     for chainlet_id, entry in packages.items():
         chainlet = chainlets[chainlet_id]
         own = {(chainlet.module, chainlet.name.split(".")[0])}
-        expected = {(s.span.path, s.imported, s.method_of) for s in check.carried_sites(chainlet)}
+        expected = {(s.span.path, s.imported, s.in_class) for s in check.carried_sites(chainlet)}
         actual: set[tuple[str, str, str | None]] = set()
         prefix = f"{entry['package']}/packages/"
         for path, content in built.files.items():
