@@ -4,8 +4,9 @@ Stage: after validate, for chains without errors (`api` calls it, so `check` and
 `build` report the same), and from the planner, which adds what Truss provides
 (CSC461) to the package's requirements. Pure: the user's requirement files are
 read through the program's root, nothing is imported or executed. Imports: ast,
-ir, resolve, diagnostics, distributions, emit.requirements, emit.slice (its
-per-module analysis only; no libcst, no jinja).
+packaging, ir, resolve, diagnostics, distributions, emit.requirements, emit.slice
+(its analysis and closure rule), emit.clients and emit.pycode (what the planner
+asks the slice for); no libcst, no jinja.
 
 What a package carries is what the slice keeps: the top-level statements the
 Chainlet needs, transitively, across local modules (`carried_statements` follows
@@ -13,6 +14,8 @@ the slice's own analysis, and a test holds the two together on every example).
 An import counts when its statement is carried or sits inside a carried
 statement (a method, a function, an `if` block): imports inside functions run at
 call time and fail there just the same. Not counted:
+
+- imports inside another Chainlet's class: its client stands in its place;
 
 - imports guarded by a `try` whose `except` catches `ImportError` (or
   `ModuleNotFoundError`, `Exception`, `BaseException`, or a bare `except`),
