@@ -71,6 +71,7 @@ from compiler.emit.requirements import (
     declared_names,
     lock_shortfall,
     requirement_name,
+    runtime_constant,
 )
 from compiler.graph import reachable
 from compiler.resolve import ModuleInfo, Program
@@ -574,10 +575,7 @@ def runtime_requirements() -> tuple[str, ...]:
     spec = importlib.util.find_spec("runtime_lib")
     if spec is None or spec.origin is None:
         raise InternalError("runtime_lib is not installed next to chainsc")
-    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "REQUIREMENTS":
-            value = ast.literal_eval(node.value) if node.value is not None else None
-            if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
-                return value
-    raise InternalError("runtime_lib.REQUIREMENTS is not a tuple of strings")
+    value = runtime_constant(Path(spec.origin).read_text(encoding="utf-8"), "REQUIREMENTS")
+    if value is None:
+        raise InternalError("runtime_lib.REQUIREMENTS is not a tuple of strings")
+    return value

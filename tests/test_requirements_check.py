@@ -24,8 +24,8 @@ from compiler.requirements_check import (
 )
 from compiler.resolve import Program
 from compiler.validate import package_dir_name
-from tests.conftest import example_chains, run_cli
-from tests.emit.test_truss_config import TRUSS_CHECK, _truss_python
+from tests.conftest import example_chains, run_cli, truss_python
+from tests.emit.test_truss_config import TRUSS_CHECK
 
 WriteChain = Callable[..., Path]
 
@@ -368,7 +368,7 @@ def test_every_requirements_form_builds_with_the_runtime_and_the_users(tmp_path:
         assert _names(lines) == runtime | {"regex", "numpy"}, (form, lines)
 
     run = subprocess.run(
-        [str(_truss_python()), str(TRUSS_CHECK), *map(str, configs.values())],
+        [str(truss_python()), str(TRUSS_CHECK), *map(str, configs.values())],
         capture_output=True,
         text=True,
         check=False,

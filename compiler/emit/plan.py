@@ -32,7 +32,11 @@ from compiler.emit.clients import (
     reach_names,
 )
 from compiler.emit.pycode import Imports, default_expression, render_annotation
-from compiler.emit.requirements import requirements_file_name, requirements_txt, runtime_constant
+from compiler.emit.requirements import (
+    requirements_file_name,
+    requirements_txt,
+    runtime_constant,
+)
 from compiler.emit.truss_config import render_config_yaml, truss_config
 from compiler.graph import reachable
 from compiler.graph_render import render_mermaid

@@ -23,7 +23,7 @@ from compiler.distributions import (
     normalized_distributions_of,
 )
 from compiler.requirements_check import runtime_requirements
-from tests.emit.test_truss_config import _truss_python
+from tests.conftest import truss_python
 
 #: The environment markers of a Linux CPython 3.11 deployment.
 _LINUX_311 = {"python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64", "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
@@ -141,7 +141,7 @@ print(json.dumps({
 
 def test_truss_tables_match_the_published_truss() -> None:
     run = subprocess.run(
-        [str(_truss_python()), "-c", _TRUSS_FACTS, json.dumps(_LINUX_311)],
+        [str(truss_python()), "-c", _TRUSS_FACTS, json.dumps(_LINUX_311)],
         capture_output=True,
         text=True,
         check=False,
