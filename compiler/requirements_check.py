@@ -5,12 +5,12 @@ Stage: after validate, for chains without errors (`api` calls it, so `check` and
 (CSC461) to the package's requirements. Pure: the user's requirement files are
 read through the program's root, nothing is imported or executed. Imports: ast,
 packaging, ir, resolve, diagnostics, distributions, emit.requirements, emit.slice
-(its analysis and closure rule), emit.clients and emit.pycode (what the planner
-asks the slice for); no libcst, no jinja.
+(run as the planner runs it), emit.clients and emit.pycode (what the planner asks
+the slice for); no libcst, no jinja.
 
 What a package carries is what the slice keeps: the top-level statements the
-Chainlet needs, transitively, across local modules (`carried_statements` follows
-the slice's own analysis, and a test holds the two together on every example).
+Chainlet needs, transitively, across local modules (`carried_statements` asks the
+slice itself, and a test holds the two together on every example).
 An import counts when its statement is carried or sits inside a carried
 statement (a method, a function, an `if` block): imports inside functions run at
 call time and fail there just the same. Not counted:
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 import functools
 import importlib.util
 import posixpath
@@ -49,6 +50,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -293,57 +295,49 @@ class _SignatureUses(Mapping[tuple[str, str], slicing.ClientCode]):
 def carried_statements(analysis: slicing.Analysis, request: slicing.SliceRequest) -> dict[str, set[int]]:
     """Module -> indices of the top-level statements the package carries.
 
-    The closure of `slicing.slice_package`, over the same analysis and with the
-    slice's own rule for what a kept statement reads (`_kept_parts`): a wanted
-    name keeps the statements that bind it, and what they read is wanted in turn.
-    A statement that is only another Chainlet's class carries nothing of it (its
-    client stands there).
+    The slice itself decides: `slicing.slice_package` runs on the same analysis,
+    whose name -> statements tables record every statement it looks up (the
+    statements binding the names it keeps, which are the statements it keeps). A
+    statement that is only another Chainlet's class carries nothing of it: its
+    client stands there.
     """
-    wanted: dict[str, set[str]] = {}
-    whole: set[str] = set()
-    done: set[int] = set()
+    looked_up: dict[str, dict[int, ast.stmt]] = {}
+    recording = {module: _RecordingBinders(binders, looked_up.setdefault(module, {})) for module, binders in analysis.binders.items()}
+    slicing.slice_package(analysis.modules, request, dataclasses.replace(analysis, binders=recording))
     carried: dict[str, set[int]] = {}
-    queue: list[tuple[str, str]] = [*sorted(request.own_classes), *sorted(request.extra_names)]
-    modules = analysis.modules
-    while queue:
-        module_name, symbol = queue.pop()
-        if module_name not in analysis.statements:
-            continue
-        if symbol == "*":
-            if module_name in whole:
+    for module, statements in looked_up.items():
+        for index, node in statements.items():
+            key = (module, node.name) if isinstance(node, ast.ClassDef) else None
+            if key is not None and key in request.client_classes and key not in request.own_classes:
                 continue
-            whole.add(module_name)
-            symbols = set(analysis.binders[module_name])
-        else:
-            if symbol in wanted.setdefault(module_name, set()):
-                continue
-            symbols = {symbol}
-        wanted.setdefault(module_name, set()).update(symbols | {"__chainsc_package__"})
-        parts = module_name.split(".")
-        for cut in range(1, len(parts)):
-            parent = ".".join(parts[:cut])
-            if parent in modules:
-                queue.append((parent, "__chainsc_package__"))
-        aliases = analysis.module_aliases.get(module_name, {})
-        for bound in sorted(symbols):
-            for statement in analysis.binders[module_name].get(bound, ()):
-                if id(statement) in done:
-                    continue
-                done.add(id(statement))
-                uses, _ = slicing._kept_parts(module_name, statement, request, queue)  # the slice's own rule (private: shared on purpose)
-                if uses is None:
-                    continue
-                carried.setdefault(module_name, set()).add(statement.index)
-                for name in uses:
-                    queue.append((module_name, name))
-                    local = aliases.get(name)
-                    if local is not None:
-                        queue.extend((local, attr) for attr in statement.attributes.get(name, ()))
-                        if name in statement.bare:
-                            queue.append((local, "*"))
-                queue.extend(statement.from_imports.values())
-                queue.extend((local, "__chainsc_package__") for local in statement.module_aliases.values())
+            carried.setdefault(module, set()).add(index)
     return carried
+
+
+class _RecordingBinders(Mapping[str, list[Any]]):
+    """A module's name -> statements table that records the statements handed out."""
+
+    def __init__(self, binders: Mapping[str, list[Any]], record: dict[int, ast.stmt]) -> None:
+        self._binders = binders
+        self._record = record
+
+    def __getitem__(self, name: str) -> list[Any]:
+        statements = self._binders[name]
+        for statement in statements:
+            self._record[statement.index] = statement.node
+        return statements
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self._binders else default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._binders
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._binders)
+
+    def __len__(self) -> int:
+        return len(self._binders)
 
 
 # ---------------------------------------------------------------- the check
