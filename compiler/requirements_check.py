@@ -23,8 +23,9 @@ call time and fail there just the same. Not counted:
 - imports under `if TYPE_CHECKING:`, which never run;
 - the standard library (`sys.stdlib_module_names` of the interpreter running
   chainsc), `__future__`, relative imports, local modules and packages (found
-  under the chain root, or in the Chainlet's `external_package_dirs`), and the
-  Chains API (`truss_chains`, `truss.base.truss_config`: the vendored runtime).
+  under the chain root, namespace packages included, or in the Chainlet's
+  `external_package_dirs`), and the Chains API (`truss_chains`,
+  `truss.base.truss_config`: the vendored runtime).
 
 An import is covered when one of the distributions that may provide it
 (`compiler.distributions`) is named by the Chainlet's requirements
@@ -224,7 +225,10 @@ def _is_third_party(program: Program, imported: str) -> bool:
         return False
     if imported in _TRUSS_CONFIG_MODULES or any(imported.startswith(f"{module}.") for module in _TRUSS_CONFIG_MODULES):
         return False
-    return program.locate_module(first) is None
+    if program.locate_module(first) is not None:
+        return False
+    # A directory under the root is a namespace package (PEP 420), as resolve reads it.
+    return not any((base / first).is_dir() for base in (program.chain_dir, program.root))
 
 
 # ---------------------------------------------------------------- what a package carries

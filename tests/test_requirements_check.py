@@ -429,3 +429,28 @@ class Worker(chains.ChainletBase):
     result = check_file(chain)
     assert [(d.code, d.message.split("`")[1]) for d in result.diagnostics] == [("CSC460", "unknown_dist")]
     assert package_dir_name("Worker") == "worker"
+
+
+def test_namespace_packages_under_the_root_are_local(tmp_path: Path) -> None:
+    chain = _write(
+        tmp_path,
+        {
+            "app.py": """
+                import truss_chains as chains
+                import shared_ns.vectors
+
+
+                @chains.mark_entrypoint
+                class Worker(chains.ChainletBase):
+                    def run_remote(self, text: str) -> int:
+                        import shared_ns.more
+                        import not_here
+
+                        return len(shared_ns.vectors.embed(text)) + not_here.x
+            """,
+            "shared_ns/vectors.py": "def embed(text: str) -> list[float]:\n    return [1.0]\n",
+            "shared_ns/more.py": "X = 1\n",
+        },
+    )
+    result = check_file(chain)
+    assert [(d.code, d.message.split("`")[1]) for d in result.diagnostics] == [("CSC460", "not_here")]
