@@ -19,6 +19,7 @@ the user declares:
 
 from __future__ import annotations
 
+import functools
 import re
 
 from packaging.utils import canonicalize_name
@@ -257,6 +258,7 @@ def _truss_provided() -> dict[str, str]:
 TRUSS_PROVIDED: dict[str, str] = _truss_provided()
 
 
+@functools.lru_cache(maxsize=4096)
 def distributions_of(module: str) -> tuple[str, ...]:
     """The distributions that may provide `module` (a dotted import path), best first."""
     parts = module.split(".")
@@ -267,6 +269,7 @@ def distributions_of(module: str) -> tuple[str, ...]:
     return (parts[0].replace("_", "-"),)
 
 
+@functools.lru_cache(maxsize=4096)
 def normalized_distributions_of(module: str) -> tuple[str, ...]:
     """`distributions_of`, PEP 503 normalised."""
     return tuple(canonicalize_name(name) for name in distributions_of(module))

@@ -66,7 +66,14 @@ from compiler.distributions import (
     normalized_distributions_of,
 )
 from compiler.emit import slice as slicing
-from compiler.emit.clients import endpoint_signature, module_at_path, reach_names
+from compiler.emit.clients import (  # the private helpers: the same reading as the planner's
+    SignatureText,
+    _annotation_references,
+    _find_function,
+    _references,
+    module_at_path,
+    reach_names,
+)
 from compiler.emit.pycode import Imports, default_expression
 from compiler.emit.requirements import (
     PYPROJECT_TOML,
@@ -234,7 +241,12 @@ def _is_third_party(program: Program, imported: str) -> bool:
 # ---------------------------------------------------------------- what a package carries
 
 
-def slice_request(chain: ir.Chain, program: Program, chainlet: ir.Chainlet) -> slicing.SliceRequest:
+def slice_request(
+    chain: ir.Chain,
+    program: Program,
+    chainlet: ir.Chainlet,
+    clients: Mapping[tuple[str, str], slicing.ClientCode] | None = None,
+) -> slicing.SliceRequest:
     """The slice request of a Chainlet's package, as the planner makes it (`_Planner.package`).
 
     Its own classes, the names the generated code imports (the endpoint's types and
@@ -263,8 +275,14 @@ def slice_request(chain: ir.Chain, program: Program, chainlet: ir.Chainlet) -> s
             _, needed = default_expression(param.default_source, owner, Imports())
             extra.update((owner.name, name) for name in needed)
     extra.update(top_level(d.target) for d in chainlet.dependencies)
-    clients = _SignatureUses(program, {top_level(c.id): c for c in chain.chainlets})
+    if clients is None:
+        clients = signature_uses(chain, program)
     return slicing.SliceRequest(own, clients, frozenset(extra))
+
+
+def signature_uses(chain: ir.Chain, program: Program) -> Mapping[tuple[str, str], slicing.ClientCode]:
+    """Every Chainlet's in-place client, as far as the slice reads it (made on demand, once)."""
+    return _SignatureUses(program, {(c.module, c.name.split(".")[0]): c for c in chain.chainlets})
 
 
 class _SignatureUses(Mapping[tuple[str, str], slicing.ClientCode]):
@@ -281,7 +299,7 @@ class _SignatureUses(Mapping[tuple[str, str], slicing.ClientCode]):
     def __getitem__(self, key: tuple[str, str]) -> slicing.ClientCode:
         made = self._made.get(key)
         if made is None:
-            signature = endpoint_signature(self._chainlets[key], self._program)
+            signature = _signature_names(self._chainlets[key], self._program)
             uses = reach_names(self._program, signature, key[0]).uses
             made = self._made[key] = slicing.ClientCode(text="", imports=(), uses=uses)
         return made
@@ -294,6 +312,29 @@ class _SignatureUses(Mapping[tuple[str, str], slicing.ClientCode]):
 
     def __len__(self) -> int:
         return len(self._chainlets)
+
+
+def _signature_names(chainlet: ir.Chainlet, program: Program) -> SignatureText:
+    """`clients.endpoint_signature` without the text, which only the planner writes.
+
+    The names and references are read by the same helpers (the text costs a split of
+    the whole module per annotation, which a check of many Chainlets cannot pay).
+    """
+    endpoint = chainlet.endpoint
+    owner = module_at_path(program, endpoint.span.path)
+    function = _find_function(owner.parsed.tree, endpoint)
+    arguments = function.args
+    references: set[str] = set()
+    for arg in (*arguments.args[1:], *arguments.kwonlyargs):
+        if arg.annotation is not None:
+            references |= _annotation_references(arg.annotation)
+    for default in (*arguments.defaults, *arguments.kw_defaults):
+        if default is not None:
+            references |= _references(default)
+    if function.returns is not None:
+        references |= _annotation_references(function.returns)
+    names = frozenset(reference.partition(".")[0] for reference in references)
+    return SignatureText(owner.name, (), "", names, frozenset(references))
 
 
 def carried_statements(analysis: slicing.Analysis, request: slicing.SliceRequest) -> dict[str, set[int]]:
@@ -356,6 +397,7 @@ class RequirementsCheck:
     #: The slice analysis, when the caller has one (the planner); else made when needed.
     analysis: slicing.Analysis | None = None
     _sites: dict[str, list[ImportSite]] | None = None
+    _clients: Mapping[tuple[str, str], slicing.ClientCode] | None = None
 
     def read_file(self, relative: str) -> str:
         """A file under the chain root, as text."""
@@ -379,7 +421,7 @@ class RequirementsCheck:
             site
             for site in all_sites
             if site.imported.partition(".")[0] not in external
-            and not set(normalized_distributions_of(site.imported)) & declared
+            and declared.isdisjoint(normalized_distributions_of(site.imported))
         ]
         if not candidates:
             return []
@@ -399,7 +441,9 @@ class RequirementsCheck:
         """The `sites` (default: all) that run in `chainlet`'s package, in source order."""
         if sites is None:
             sites = [site for module_sites in self.sites().values() for site in module_sites]
-        carried = carried_statements(self._analysis(), slice_request(self.chain, self.program, chainlet))
+        if self._clients is None:
+            self._clients = signature_uses(self.chain, self.program)
+        carried = carried_statements(self._analysis(), slice_request(self.chain, self.program, chainlet, self._clients))
         # Another Chainlet's class is replaced by its client where it stands (also inside
         # an `if` the package carries): nothing inside it runs in this package.
         own = {(chainlet.module, chainlet.name.split(".")[0])}
