@@ -14,6 +14,7 @@ from compiler import ir
 from compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from compiler.extract import ExtractOptions, extract_chain
 from compiler.parse import gc_paused
+from compiler.requirements_check import requirement_diagnostics
 from compiler.resolve import Program, is_module_name, load_program
 from compiler.source import SourceFile
 from compiler.validate import validate_chain
@@ -105,6 +106,10 @@ def _check_file(path: str | Path, options: CheckOptions) -> tuple[CheckResult, P
     diagnostics = list(extracted.diagnostics)
     if extracted.chain is not None:
         diagnostics.extend(validate_chain(extracted.chain))
+        if not has_errors(diagnostics):
+            # What each package imports against what it declares: only for a valid chain,
+            # whose packages and requirements are known.
+            diagnostics.extend(requirement_diagnostics(extracted.chain, program))
     ordered = sort_diagnostics(diagnostics)
     chain = extracted.chain if not has_errors(ordered) else None
     # Every file read, including local modules that failed to parse (their syntax errors).

@@ -75,6 +75,9 @@ _TABLE = (
     Code("CSC411", "error", "`remote_config` is not a `RemoteConfig(...)`"),
     Code("CSC412", "error", "a file named by `make_abs_path_here` does not exist"),
     Code("CSC450", "warning", "a deprecated API spelling"),
+    Code("CSC460", "warning", "a package imports a third-party module its requirements do not declare"),
+    Code("CSC461", "warning", "a package imports what only Truss provides on Baseten: chainsc adds it to the requirements"),
+    Code("CSC462", "warning", "a `uv.lock` lacks what the package needs: the package installs from a requirements.txt instead"),
     Code("CSC901", "error", "internal error in chainsc"),
 )
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from compiler import api
 from compiler.isolate import MARKER, find_uv
 from tests.conftest import REPO
 from tests.test_run import _build, _free_port, _processes_in, _wait_for
@@ -178,6 +179,51 @@ def test_isolated_run_serves_each_package_from_its_venv_and_reuses_the_cache(
 
 UNDECLARED_CHAIN = '''
 import truss_chains as chains
+import blib2to3
+
+
+@chains.mark_entrypoint
+class Entry(chains.ChainletBase):
+    def run_remote(self, text: str) -> str:
+        return f"{blib2to3.__name__}: {text}"
+'''
+
+
+def test_an_undeclared_import_works_with_chainsc_packages_and_fails_isolated_in_one_line(
+    tmp_path: Path, shared_cache: Path
+) -> None:
+    # blib2to3 comes with black, a dependency of chainsc that Truss does not provide:
+    # chainsc warns (CSC460) and adds nothing.
+    assert importlib.util.find_spec("blib2to3") is not None
+    (tmp_path / "app.py").write_text(UNDECLARED_CHAIN)
+    out = tmp_path / "out"
+    _build(tmp_path / "app.py", out)
+    env = {**_env(shared_cache), "TMPDIR": str(tmp_path)}  # where the traceback's log goes
+
+    port = _free_port()
+    with _start(out, port, env) as process:
+        _wait_for(process, "Chainlets ready")
+        assert _call(port, {"text": "hi"}) == "blib2to3: hi"
+        _stop(process)
+
+    code, output = _finish(out, env, isolated=True)
+    assert code == 1, output
+    reports = [line for line in output.splitlines() if "cannot start" in line]
+    line = _line_of(out / "entry" / "packages" / "app.py", "import blib2to3")
+    assert reports == [
+        f"chainsc run: package 'entry' cannot start: No module named 'blib2to3' (imported by packages/app.py line {line}); "
+        "add `black` (it provides `blib2to3`) to pip_requirements of Entry; "
+        "chainsc's own environment has it, the package does not declare it"
+    ], output
+    assert "Traceback" not in output
+    log = re.search(r"the traceback is in (\S+)", output)
+    assert log is not None, output
+    assert Path(log[1]).parent == tmp_path
+    assert "ModuleNotFoundError: No module named 'blib2to3'" in Path(log[1]).read_text()
+
+
+TRUSS_PROVIDED_CHAIN = '''
+import truss_chains as chains
 import yaml
 
 
@@ -188,35 +234,21 @@ class Entry(chains.ChainletBase):
 '''
 
 
-def test_an_undeclared_import_works_with_chainsc_packages_and_fails_isolated_in_one_line(
-    tmp_path: Path, shared_cache: Path
-) -> None:
-    assert importlib.util.find_spec("yaml") is not None  # chainsc's environment has PyYAML
-    (tmp_path / "app.py").write_text(UNDECLARED_CHAIN)
+def test_an_import_only_truss_provides_serves_unchanged_isolated(tmp_path: Path, shared_cache: Path) -> None:
+    # Truss's server image has PyYAML, so this chain serves unchanged on Truss; chainsc
+    # adds Truss's requirement line (CSC461) and the isolated venv has it too.
+    (tmp_path / "app.py").write_text(TRUSS_PROVIDED_CHAIN)
     out = tmp_path / "out"
+    result = api.build_file(tmp_path / "app.py")
+    assert [d.code for d in result.diagnostics] == ["CSC461"]
     _build(tmp_path / "app.py", out)
-    env = {**_env(shared_cache), "TMPDIR": str(tmp_path)}  # where the traceback's log goes
-
+    assert (out / "entry" / "requirements.txt").read_text().endswith("(chainsc adds them)\npyyaml>=6.0.0\n")
     port = _free_port()
-    with _start(out, port, env) as process:
-        _wait_for(process, "Chainlets ready")
+    with _start(out, port, _env(shared_cache), isolated=True) as process:
+        _wait_for(process, "Chainlets ready", timeout=300)
         assert _call(port, {"text": "hi"}) == "text: hi"
         _stop(process)
-
-    code, output = _finish(out, env, isolated=True)
-    assert code == 1, output
-    reports = [line for line in output.splitlines() if "cannot start" in line]
-    line = _line_of(out / "entry" / "packages" / "app.py", "import yaml")
-    assert reports == [
-        f"chainsc run: package 'entry' cannot start: No module named 'yaml' (imported by packages/app.py line {line}); "
-        "add `PyYAML` (it provides `yaml`) to pip_requirements of Entry; "
-        "chainsc's own environment has it, the package does not declare it"
-    ], output
-    assert "Traceback" not in output
-    log = re.search(r"the traceback is in (\S+)", output)
-    assert log is not None, output
-    assert Path(log[1]).parent == tmp_path
-    assert "ModuleNotFoundError: No module named 'yaml'" in Path(log[1]).read_text()
+    assert _processes_in(out) == []
 
 
 MISSING_CHAIN = '''

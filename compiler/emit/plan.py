@@ -32,11 +32,16 @@ from compiler.emit.clients import (
     reach_names,
 )
 from compiler.emit.pycode import Imports, default_expression, render_annotation
-from compiler.emit.requirements import requirements_txt, runtime_constant
+from compiler.emit.requirements import (
+    requirements_file_name,
+    requirements_txt,
+    runtime_constant,
+)
 from compiler.emit.truss_config import render_config_yaml, truss_config
 from compiler.graph import reachable
 from compiler.graph_render import render_mermaid
 from compiler.ir_dump import render_signature
+from compiler.requirements_check import RequirementsCheck
 from compiler.resolve import ModuleInfo, Program
 from compiler.validate import package_dir_name
 
@@ -375,17 +380,27 @@ class _Planner:
         return files
 
     def requirements(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
-        """`requirements.txt`, or the user's `pyproject.toml`/`uv.lock` copied as they are."""
+        """`requirements.txt`, or the user's complete `uv.lock` and its `pyproject.toml` as they are.
 
-        def read_file(relative: str) -> str:
-            return (self.program.root / relative).read_text(encoding="utf-8")
-
-        result = requirements_txt(chainlet, _runtime_constant("REQUIREMENTS"), read_file, self.chain.source)
+        What Truss provides on Baseten and the package's code imports without
+        declaring it is added (`compiler.requirements_check`, CSC461). When a
+        `uv.lock` is not complete the package gets a `requirements.txt` instead,
+        and `config.yaml` (rendered before from the IR alone) is rendered again to
+        name it.
+        """
+        check = RequirementsCheck(self.chain, self.program, self.analysis)
+        additions = check.additions(chainlet)
+        result = requirements_txt(chainlet, _runtime_constant("REQUIREMENTS"), check.read_file, self.chain.source, additions)
+        files: dict[str, bytes] = {}
+        if requirements_file_name(chainlet.remote_config.docker_image) != result.filename:
+            config = truss_config(chainlet)
+            config["requirements_file"] = result.filename
+            files["config.yaml"] = render_config_yaml(config, self.chain.source).encode("utf-8")
         if result.text is not None:
-            return {result.filename: result.text.encode("utf-8")}
-        return {
-            relative.rpartition("/")[2]: (self.program.root / relative).read_bytes() for relative in result.copy_files
-        }
+            files[result.filename] = result.text.encode("utf-8")
+        for relative in result.copy_files:
+            files[relative.rpartition("/")[2]] = (self.program.root / relative).read_bytes()
+        return files
 
     def data_files(self, path_literals: Mapping[str, frozenset[str]]) -> dict[str, bytes]:
         """Files next to a module that its kept code names in a string (`HERE / "prompts"`).

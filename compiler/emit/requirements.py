@@ -1,8 +1,9 @@
-"""A package's Python requirements: the generated `requirements.txt`, or a copied project file.
+"""A package's Python requirements: the generated `requirements.txt`, or the user's `uv.lock`.
 
 Stage: back end (plan). Called once per Chainlet by the planner; pure: files are read
 only through the `read_file` callback it is given, nothing is written here.
-Imports: the standard library and `compiler.ir` only (no libcst, no jinja).
+Imports: the standard library, `packaging`, `compiler.ir` and
+`compiler.distributions` (no libcst, no jinja).
 
 `requirements.txt` is assembled as:
 
@@ -13,7 +14,11 @@ Imports: the standard library and `compiler.ir` only (no libcst, no jinja).
    Truss Chains has the same limit);
 3. the runtime's requirements (`runtime_lib.REQUIREMENTS`);
 4. the lines of the user's `requirements_file` (comments and blank lines dropped);
-5. `DockerImage.pip_requirements`.
+5. `DockerImage.pip_requirements`;
+6. what Truss provides on Baseten without a declaration and the package's code
+   imports (`fastapi`, `numpy`, ...; see `compiler.distributions`), with Truss's
+   own version range, so the package runs the same under `server.py` and in a
+   container as under Truss (the requirements check warns about each, CSC461).
 
 Requirements are de-duplicated by PEP 503 name, extras and specifier, so
 `Pydantic >= 2.6` and `pydantic>=2.6` are one requirement. Order is first-seen
@@ -31,18 +36,37 @@ version the base image has. Two *user* lines for one package with different
 specifiers are both kept: pip applies them together (`numpy>=1.26` with `numpy<2`
 is a range, not a conflict) and reports a real conflict itself, naming both lines.
 
-`pyproject.toml` and `uv.lock` requirement files (Truss supports both) are not
-inlined: the planner copies them into the package and `config.yaml` names them.
+A `pyproject.toml` requirements file is read, not copied: its
+`[project].dependencies` take the place of the file's lines above. Truss would
+install it with `uv pip install -r pyproject.toml`, which takes no other
+requirements; Truss Chains edits its build copy to add `truss`. A generated
+`requirements.txt` holds the runtime's requirements too, and plain pip installs
+it (`server.py`, containers).
+
+A `uv.lock` requirements file is copied with its sibling `pyproject.toml` as they
+are, and `config.yaml` names the lock, when the lock is complete: it locks every
+runtime requirement at a version the runtime accepts, and every distribution
+added under 6, and no `pip_requirements` are given (Truss rejects them next to
+a lock). Otherwise the package gets a `requirements.txt` made as for a
+`pyproject.toml` (the lock's pins are lost): Truss Chains re-locks with `uv lock`,
+which needs the network, and chainsc never edits a lock. The requirements check
+says so (CSC462), with the `uv add` command that makes the lock complete.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import posixpath
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from compiler import ir
 
@@ -68,30 +92,30 @@ _WHITESPACE = re.compile(r"\s+")
 
 @dataclass(frozen=True, slots=True)
 class Requirements:
-    """A package's requirements file: generated text, or the user's project file copied."""
+    """A package's requirements file: generated text, or the user's complete `uv.lock` copied."""
 
     #: The file's name in the package (`config.yaml`'s `requirements_file`).
     filename: str
-    #: The content of `requirements.txt`; None when the user's file is copied instead.
+    #: The content of `requirements.txt`; None when the user's lock is copied instead.
     text: str | None
     #: User files to copy to the package root under their own base names, as paths
-    #: relative to the chain root (`uv.lock` comes with its sibling `pyproject.toml`).
+    #: relative to the chain root (a `uv.lock` and its sibling `pyproject.toml`).
     copy_files: tuple[str, ...] = ()
-    #: Requirements the package needs but the copied project file does not declare:
-    #: runtime requirements missing from `[project].dependencies`, and every
-    #: `pip_requirements` entry (Truss rejects those next to a project file). The
-    #: planner reports them; chainsc never edits a user's lock.
-    unlisted: tuple[str, ...] = ()
+    #: For a `uv.lock` requirements file that is not complete: the requirement lines
+    #: it lacks (see `lock_shortfall`); the package then has a `requirements.txt`.
+    lock_shortfall: tuple[str, ...] = ()
 
 
 def requirements_file_name(docker_image: ir.DockerImage) -> str:
     """The name of the package's requirements file (`config.yaml`'s `requirements_file`).
 
-    Truss detects the kind of file by its base name, exactly as done here.
+    `uv.lock` when the user's requirements file is a lock (Truss detects the kind of
+    file by its base name, as done here); the planner names `requirements.txt`
+    instead when the lock is not complete. A `pyproject.toml` becomes `requirements.txt`.
     """
     source = docker_image.requirements_file
-    if source is not None and posixpath.basename(source) in (PYPROJECT_TOML, UV_LOCK):
-        return posixpath.basename(source)
+    if source is not None and posixpath.basename(source) == UV_LOCK:
+        return UV_LOCK
     return REQUIREMENTS_TXT
 
 
@@ -100,6 +124,7 @@ def requirements_txt(
     runtime_requirements: Sequence[str],
     read_file: Callable[[str], str],
     source: str,
+    additions: Sequence[str] = (),
 ) -> Requirements:
     """The requirements of one Chainlet's package.
 
@@ -108,20 +133,171 @@ def requirements_txt(
         runtime_requirements: the vendored runtime's requirements (`runtime_lib.REQUIREMENTS`).
         read_file: returns the text of a file given its path relative to the chain root.
         source: display path of the chain file, for the generated header.
+        additions: requirement lines of what Truss provides on Baseten and the
+            package's code imports without declaring it (section 6 of the module doc).
 
     Returns:
-        Generated `requirements.txt` text, or, for a `pyproject.toml`/`uv.lock`
-        requirements file, the files to copy instead.
+        Generated `requirements.txt` text, or, for a complete `uv.lock`, the files to copy.
     """
     image = chainlet.remote_config.docker_image
-    filename = requirements_file_name(image)
     sections: list[tuple[str, list[str]]] = [("chainsc runtime", logical_lines(runtime_requirements))]
-    if image.requirements_file is not None:
-        if filename != REQUIREMENTS_TXT:
-            return _project_file(image.requirements_file, filename, runtime_requirements, image.pip_requirements, read_file)
-        sections.append((f"from {image.requirements_file}", logical_lines(read_file(image.requirements_file).splitlines())))
+    shortfall: tuple[str, ...] = ()
+    path = image.requirements_file
+    if path is not None:
+        base = posixpath.basename(path)
+        if base == UV_LOCK:
+            shortfall = lock_shortfall(image, runtime_requirements, additions, read_file)
+            pyproject = _sibling_pyproject(path)
+            if not shortfall:
+                return Requirements(UV_LOCK, None, (path, pyproject))
+            title = f"from {pyproject} [project].dependencies ({path} lacks {', '.join(_names(shortfall))})"
+            sections.append((title, project_dependencies(pyproject, read_file)))
+        elif base == PYPROJECT_TOML:
+            sections.append((f"from {path} [project].dependencies", project_dependencies(path, read_file)))
+        else:
+            sections.append((f"from {path}", logical_lines(read_file(path).splitlines())))
     sections.append(("from pip_requirements", logical_lines(image.pip_requirements)))
-    return Requirements(REQUIREMENTS_TXT, _render(sections, source))
+    sections.append(("provided by Truss on Baseten and imported by the code (chainsc adds them)", logical_lines(additions)))
+    return Requirements(REQUIREMENTS_TXT, _render(sections, source), lock_shortfall=shortfall)
+
+
+def lock_shortfall(
+    image: ir.DockerImage,
+    runtime_requirements: Sequence[str],
+    additions: Sequence[str],
+    read_file: Callable[[str], str],
+) -> tuple[str, ...]:
+    """What a `uv.lock` requirements file lacks for the package; empty: use the lock as is.
+
+    A runtime requirement is lacking when the lock has no such package or locks
+    a version its specifier excludes; an addition (what Truss provides and the
+    code imports) when the lock has no such package; every `pip_requirements`
+    entry, since a lock cannot hold it. A lock that cannot be read locks nothing.
+    """
+    locked = locked_versions(image.requirements_file, read_file) if image.requirements_file else {}
+    lacking: list[str] = []
+    for line in logical_lines(runtime_requirements):
+        name = requirement_name(line)
+        version = locked.get(name) if name is not None else None
+        if version is None or not _satisfies(line, version):
+            lacking.append(line)
+    for line in logical_lines(additions):
+        name = requirement_name(line)
+        if name is None or name not in locked:
+            lacking.append(line)
+    lacking += logical_lines(image.pip_requirements)
+    return tuple(lacking)
+
+
+def declared_names(image: ir.DockerImage, read_file: Callable[[str], str]) -> frozenset[str]:
+    """The distributions a Chainlet's requirements name (PEP 503 normalised).
+
+    `pip_requirements` and the `requirements_file`: the lines of a requirements
+    file, `[project].dependencies` of a `pyproject.toml`, and for a `uv.lock` every
+    package it locks plus its `pyproject.toml`'s dependencies. Files that cannot be
+    read name nothing. Lines without a distribution name (options, a URL without
+    `#egg=`, a path) are named by their wheel or archive file name or repository
+    where they have one.
+    """
+    lines = logical_lines(image.pip_requirements)
+    names: set[str] = set()
+    path = image.requirements_file
+    if path is not None:
+        base = posixpath.basename(path)
+        if base == UV_LOCK:
+            names.update(locked_versions(path, read_file))
+            lines += project_dependencies(_sibling_pyproject(path), read_file)
+        elif base == PYPROJECT_TOML:
+            lines += project_dependencies(path, read_file)
+        else:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                lines += logical_lines(read_file(path).splitlines())
+    names.update(name for name in map(requirement_name, lines) if name is not None)
+    return frozenset(names)
+
+
+def project_dependencies(path: str, read_file: Callable[[str], str]) -> list[str]:
+    """`[project].dependencies` of a `pyproject.toml` (nothing when it cannot be read).
+
+    As Truss reads them (`truss.util.requirements.parse_requirements_from_pyproject`):
+    strings only, in order.
+    """
+    try:
+        project = tomllib.loads(read_file(path)).get("project")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    declared = project.get("dependencies", []) if isinstance(project, dict) else []
+    items = declared if isinstance(declared, list) else []
+    return logical_lines(item for item in items if isinstance(item, str))
+
+
+def locked_versions(path: str, read_file: Callable[[str], str]) -> dict[str, str]:
+    """Normalised name -> version of every `[[package]]` a `uv.lock` holds (empty when unreadable)."""
+    try:
+        packages = tomllib.loads(read_file(path)).get("package", [])
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    locked: dict[str, str] = {}
+    for package in packages if isinstance(packages, list) else []:
+        if isinstance(package, dict) and isinstance(package.get("name"), str):
+            version = package.get("version")
+            locked.setdefault(canonicalize_name(package["name"]), version if isinstance(version, str) else "")
+    return locked
+
+
+#: Per-requirement pip options after a requirement (`--hash=...`, `--config-settings ...`).
+_TRAILING_OPTIONS = re.compile(r"\s+--?[A-Za-z].*$", re.DOTALL)
+_EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
+_VALID_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+def requirement_name(line: str) -> str | None:
+    """The normalised distribution a requirement line names, or None.
+
+    A PEP 508 requirement (`packaging`), else a URL or path requirement: its
+    `#egg=` name, its wheel or archive file name, or its repository name
+    (`git+https://github.com/org/repo.git@v1` -> `repo`). Options name nothing
+    (`-e URL` names what URL names).
+    """
+    text = line.strip()
+    if text.startswith(("-e ", "--editable ", "--editable=")):
+        text = text.split(None, 1)[1] if " " in text else text.partition("=")[2]
+    elif text.startswith("-"):
+        return None
+    text = _TRAILING_OPTIONS.sub("", text).strip()
+    try:
+        return canonicalize_name(Requirement(text).name)
+    except InvalidRequirement:
+        pass
+    egg = _EGG.search(text)
+    if egg is not None:
+        return canonicalize_name(egg[1])
+    base = posixpath.basename(text.split("#", 1)[0].split("?", 1)[0].rstrip("/"))
+    if base.endswith(".whl"):
+        name = base.split("-", 1)[0]
+    elif base.endswith((".tar.gz", ".zip", ".tar.bz2", ".tgz")):
+        name = base.rsplit("-", 1)[0] if "-" in base else base.split(".", 1)[0]
+    else:
+        name = base.split("@", 1)[0].removesuffix(".git")
+    return canonicalize_name(name) if _VALID_NAME.match(name) else None
+
+
+def _satisfies(line: str, version: str) -> bool:
+    """Whether `version` meets the specifier of requirement `line` (no specifier: any)."""
+    try:
+        specifier = Requirement(_TRAILING_OPTIONS.sub("", line)).specifier
+        return SpecifierSet(str(specifier)).contains(Version(version), prereleases=True)
+    except (InvalidRequirement, InvalidSpecifier, InvalidVersion):
+        return False
+
+
+def _names(lines: Iterable[str]) -> list[str]:
+    return [requirement_name(line) or line for line in lines]
+
+
+def _sibling_pyproject(path: str) -> str:
+    """The `pyproject.toml` next to a `uv.lock` (Truss reads that one)."""
+    return posixpath.join(posixpath.dirname(path), PYPROJECT_TOML)
 
 
 def runtime_constant(init_source: str, name: str) -> tuple[str, ...] | None:
@@ -143,11 +319,6 @@ def runtime_constant(init_source: str, name: str) -> tuple[str, ...] | None:
             if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
                 return value
     return None
-
-
-def requirement_name(text: str) -> str | None:
-    """The PEP 503 name of a requirement line; None for a URL, a path or an option."""
-    return None if text.startswith("-") else _parse(text).name
 
 
 def normalize_name(name: str) -> str:
@@ -256,29 +427,3 @@ def _parse(text: str) -> _Line:
         specifier = ",".join(sorted(specifier.split(",")))
     key = f"{name}[{extras}]{specifier}{semicolon}{marker}"
     return _Line(text, name, key, is_constrained=specifier[:1] in ("<", ">", "=", "!", "~", "@"))
-
-
-def _project_file(
-    path: str,
-    filename: str,
-    runtime_requirements: Sequence[str],
-    pip_requirements: Sequence[str],
-    read_file: Callable[[str], str],
-) -> Requirements:
-    """A `pyproject.toml` or `uv.lock` requirements file: copied, with what it lacks."""
-    pyproject = posixpath.join(posixpath.dirname(path), PYPROJECT_TOML)
-    copy_files = (path,) if filename == PYPROJECT_TOML else (path, pyproject)
-    declared: object = []
-    try:
-        project = tomllib.loads(read_file(pyproject)).get("project")
-        if isinstance(project, dict):
-            declared = project.get("dependencies", [])
-    except (OSError, tomllib.TOMLDecodeError):
-        # A missing or broken pyproject.toml declares nothing; the user hears about
-        # it where it fails loudly: the planner's copy, or truss's build.
-        pass
-    items = declared if isinstance(declared, list) else []
-    names = {parsed.name for parsed in (_parse(item) for item in items if isinstance(item, str)) if parsed.name}
-    unlisted = [line for line in logical_lines(runtime_requirements) if _parse(line).name not in names]
-    unlisted += logical_lines(pip_requirements)
-    return Requirements(filename, None, copy_files, tuple(unlisted))

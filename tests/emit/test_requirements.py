@@ -10,7 +10,10 @@ import pytest
 from compiler import check_file, ir
 from compiler.emit.requirements import (
     Requirements,
+    declared_names,
+    lock_shortfall,
     normalize_name,
+    requirement_name,
     requirements_file_name,
     requirements_txt,
 )
@@ -52,7 +55,7 @@ def text_of(
     )
     assert result.filename == "requirements.txt"
     assert result.copy_files == ()
-    assert result.unlisted == ()
+    assert result.lock_shortfall == ()
     assert result.text is not None
     return result.text
 
@@ -200,32 +203,135 @@ def test_normalize_name_pep503(name: str, normalized: str) -> None:
     assert normalize_name(name) == normalized
 
 
-def test_requirements_txt_pyproject_is_copied_with_what_it_lacks() -> None:
-    pyproject = '[project]\nname = "x"\ndependencies = ["Pydantic>=2.8", "numpy"]\n'
+def test_requirements_txt_pyproject_becomes_requirements_txt_with_the_runtime() -> None:
+    pyproject = '[project]\nname = "x"\ndependencies = ["Pydantic>=2.8", "numpy", 3]\n[project.optional-dependencies]\ndev = ["pytest"]\n'
     result = requirements_txt(
         chainlet(("extra==1",), "deps/pyproject.toml"),
         RUNTIME,
         reader({"deps/pyproject.toml": pyproject}),
         "app/chain.py",
+        additions=("fastapi>=0.114,<0.125.0",),
     )
-    assert result == Requirements(
-        filename="pyproject.toml",
-        text=None,
-        copy_files=("deps/pyproject.toml",),
-        unlisted=("httpx>=0.27", "extra==1"),
+    assert result.filename == "requirements.txt"
+    assert result.copy_files == ()
+    assert result.text == (
+        f"{HEADER}\n"
+        "\n"
+        "# chainsc runtime\n"
+        "# chainsc: runtime requirement `pydantic>=2.7,<3` replaced by the user's `Pydantic>=2.8`\n"
+        "httpx>=0.27\n"
+        "\n"
+        "# from deps/pyproject.toml [project].dependencies\n"
+        "Pydantic>=2.8\n"
+        "numpy\n"
+        "\n"
+        "# from pip_requirements\n"
+        "extra==1\n"
+        "\n"
+        "# provided by Truss on Baseten and imported by the code (chainsc adds them)\n"
+        "fastapi>=0.114,<0.125.0\n"
     )
 
 
-def test_requirements_txt_uv_lock_copies_its_pyproject_too() -> None:
-    pyproject = '[project]\nname = "x"\ndependencies = ["pydantic", "httpx"]\n'
-    result = requirements_txt(chainlet((), "uv.lock"), RUNTIME, reader({"uv.lock": "version = 1\n", "pyproject.toml": pyproject}), "chain.py")
-    assert result == Requirements("uv.lock", None, ("uv.lock", "pyproject.toml"), ())
+UV_LOCK_TEXT = """version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "x"
+version = "0.1.0"
+source = { virtual = "." }
+
+[[package]]
+name = "Pydantic"
+version = "2.9.2"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "httpx"
+version = "0.28.1"
+source = { registry = "https://pypi.org/simple" }
+"""
+PYPROJECT_TEXT = '[project]\nname = "x"\ndependencies = ["pydantic>=2.9", "httpx"]\n'
 
 
-def test_requirements_txt_broken_or_missing_pyproject_declares_nothing() -> None:
-    for files in ({"uv.lock": ""}, {"uv.lock": "", "pyproject.toml": "not [toml"}):
-        result = requirements_txt(chainlet((), "uv.lock"), RUNTIME, reader(files), "chain.py")
-        assert result.unlisted == RUNTIME
+def test_requirements_txt_complete_uv_lock_is_copied_with_its_pyproject() -> None:
+    files = {"deps/uv.lock": UV_LOCK_TEXT, "deps/pyproject.toml": PYPROJECT_TEXT}
+    result = requirements_txt(chainlet((), "deps/uv.lock"), RUNTIME, reader(files), "chain.py")
+    assert result == Requirements("uv.lock", None, ("deps/uv.lock", "deps/pyproject.toml"))
+
+
+def test_requirements_txt_incomplete_uv_lock_becomes_requirements_txt() -> None:
+    files = {"uv.lock": UV_LOCK_TEXT, "pyproject.toml": PYPROJECT_TEXT}
+    runtime = (*RUNTIME, "msgpack>=1.0,<2")
+    result = requirements_txt(chainlet((), "uv.lock"), runtime, reader(files), "chain.py", additions=("numpy>=1.23.5,<2.0",))
+    assert result.filename == "requirements.txt"
+    assert result.copy_files == ()
+    assert result.lock_shortfall == ("msgpack>=1.0,<2", "numpy>=1.23.5,<2.0")
+    assert result.text is not None
+    assert result.text.splitlines()[2:] == [
+        "# chainsc runtime",
+        "# chainsc: runtime requirement `pydantic>=2.7,<3` replaced by the user's `pydantic>=2.9`",
+        "httpx>=0.27",
+        "msgpack>=1.0,<2",
+        "",
+        "# from pyproject.toml [project].dependencies (uv.lock lacks msgpack, numpy)",
+        "pydantic>=2.9",
+        "httpx",
+        "",
+        "# provided by Truss on Baseten and imported by the code (chainsc adds them)",
+        "numpy>=1.23.5,<2.0",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lock", "pip", "additions", "expected"),
+    [
+        (UV_LOCK_TEXT, (), (), ()),
+        # A locked version the runtime's specifier excludes is not enough.
+        (UV_LOCK_TEXT.replace('"2.9.2"', '"1.10.13"'), (), (), ("pydantic>=2.7,<3",)),
+        # pip_requirements cannot live in a lock (Truss rejects them next to one).
+        (UV_LOCK_TEXT, ("regex==2024.11.6",), (), ("regex==2024.11.6",)),
+        # What Truss provides and the code imports must be locked too (any version).
+        (UV_LOCK_TEXT, (), ("httpx>=0.99",), ()),
+        (UV_LOCK_TEXT, (), ("fastapi>=0.114,<0.125.0",), ("fastapi>=0.114,<0.125.0",)),
+        # Unreadable: locks nothing.
+        ("not [toml", (), (), RUNTIME),
+    ],
+)
+def test_lock_shortfall(lock: str, pip: tuple[str, ...], additions: tuple[str, ...], expected: tuple[str, ...]) -> None:
+    image = ir.DockerImage(pip_requirements=pip, requirements_file="uv.lock")
+    assert lock_shortfall(image, RUNTIME, additions, reader({"uv.lock": lock})) == expected
+
+
+def test_declared_names_from_every_source() -> None:
+    requirements = "-r base.txt\nTorch==2.4 --hash=sha256:abc\ngit+https://github.com/org/My_Repo.git@v1\n-e ./vendored/my-lib\nhttps://x/pkgs/Some_Wheel-1.0-py3-none-any.whl\n--extra-index-url https://x\n"
+    files = {"r.txt": requirements, "p/pyproject.toml": PYPROJECT_TEXT, "p/uv.lock": UV_LOCK_TEXT}
+    read = reader(files)
+    assert declared_names(ir.DockerImage(pip_requirements=("Sentence_Transformers>=3",), requirements_file="r.txt"), read) == {
+        "sentence-transformers", "torch", "my-repo", "my-lib", "some-wheel",
+    }
+    assert declared_names(ir.DockerImage(requirements_file="p/pyproject.toml"), read) == {"pydantic", "httpx"}
+    assert declared_names(ir.DockerImage(requirements_file="p/uv.lock"), read) == {"x", "pydantic", "httpx"}
+    # Files that cannot be read declare nothing (the config check reports missing files).
+    assert declared_names(ir.DockerImage(requirements_file="gone/pyproject.toml"), read) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("foo==1.0", "foo"),
+        ("Foo.Bar[x]>=1; python_version<'3.12'", "foo-bar"),
+        ("foo @ git+https://example.com/foo.git", "foo"),
+        ("git+https://example.com/org/repo.git@v1#egg=Real_Name", "real-name"),
+        ("--editable=git+https://example.com/org/repo.git#egg=pkg", "pkg"),
+        ("https://example.com/torch-2.1.0-cp311-none-linux_x86_64.whl", "torch"),
+        ("https://example.com/pkg-1.0.tar.gz", "pkg"),
+        ("--extra-index-url https://example.com", None),
+        ("-r other.txt", None),
+    ],
+)
+def test_requirement_name(line: str, name: str | None) -> None:
+    assert requirement_name(line) == name
 
 
 def test_requirements_file_name_by_base_name() -> None:
@@ -234,7 +340,7 @@ def test_requirements_file_name_by_base_name() -> None:
 
     assert name(None) == "requirements.txt"
     assert name("reqs/base.txt") == "requirements.txt"
-    assert name("a/pyproject.toml") == "pyproject.toml"
+    assert name("a/pyproject.toml") == "requirements.txt"
     assert name("uv.lock") == "uv.lock"
     assert name("my-pyproject.toml") == "requirements.txt"
 

@@ -303,7 +303,8 @@ def test_truss_config_custom_image_every_field() -> None:
     config = truss_config(synthetic_chainlets()["custom_image"])
     assert config["model_name"] == "Custom-Image_1"
     assert config["python_version"] == "py312"
-    assert config["requirements_file"] == "pyproject.toml"
+    # A pyproject.toml's dependencies go into requirements.txt, with the runtime's.
+    assert config["requirements_file"] == "requirements.txt"
     assert config["base_image"] == {
         "image": "123456789.dkr.ecr.us-east-1.amazonaws.com/team/image:py3.12-cuda",
         "python_executable_path": "/opt/conda/bin/python",

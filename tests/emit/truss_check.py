@@ -13,7 +13,11 @@ path, in argument order:
   reported, or null: a key truss does not know is caught here;
 - `parsed`: `config.to_dict(verbose=True)`, every field as truss read it
   (`resources.accelerator` as truss serialises it, `"H100:2"`);
-- `warnings`: what truss logged while loading (reserved environment variables...).
+- `warnings`: what truss logged while loading (reserved environment variables...);
+- `requirements`: `config.load_requirements_from_file(<the config's directory>)`, the
+  Python requirements truss reads from the package's requirements file (a
+  `pyproject.toml`'s or a `uv.lock`'s sibling `pyproject.toml`'s dependencies), or
+  the error's message as a string; null when the file is not next to the config.
 """
 
 from __future__ import annotations
@@ -50,9 +54,16 @@ def check(path: pathlib.Path) -> dict[str, object]:
         forbid_extra_error = None
     except Exception as exc:  # any failure is the answer
         forbid_extra_error = f"{type(exc).__name__}: {exc}"
+    requirements: object = None
+    if config.requirements_file and (path.parent / config.requirements_file).exists():
+        try:
+            requirements = config.load_requirements_from_file(path.parent)
+        except Exception as exc:  # any failure is the answer
+            requirements = f"{type(exc).__name__}: {exc}"
     return {
         "path": str(path),
         "ok": True,
+        "requirements": requirements,
         "forbid_extra_error": forbid_extra_error,
         "parsed": config.to_dict(verbose=True),
         "warnings": collect.messages,

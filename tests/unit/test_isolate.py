@@ -44,7 +44,7 @@ class Helper(chains.ChainletBase):
 @chains.mark_entrypoint
 class Entry(chains.ChainletBase):
     remote_config = chains.RemoteConfig(
-        docker_image=chains.DockerImage(requirements_file=chains.make_abs_path_here("pyproject.toml"))
+        docker_image=chains.DockerImage(requirements_file=chains.make_abs_path_here("uv.lock"))
     )
 
     def __init__(self, helper: Helper = chains.depends(Helper)) -> None:
@@ -55,16 +55,23 @@ class Entry(chains.ChainletBase):
 '''
 
 PYPROJECT = '[project]\nname = "entry"\nversion = "0"\ndependencies = ["pydantic>=2.7,<3", "httpx>=0.27,<1"]\n'
+#: A lock with every runtime requirement: the package carries it and its pyproject.toml as they
+#: are (an incomplete one would give way to a requirements.txt, see docs/requirements.md).
+UV_LOCK = "version = 1\n" + "".join(
+    f'\n[[package]]\nname = "{name}"\nversion = "{version}"\n'
+    for name, version in (("entry", "0"), ("aiohttp", "3.11.11"), ("httpx", "0.28.1"), ("msgpack", "1.1.0"), ("pydantic", "2.10.6"))
+)
 
 
 @pytest.fixture
 def out(tmp_path: Path) -> Path:
-    """A built chain: `helper` (requirements.txt with PyYAML), `entry` (a pyproject.toml)."""
+    """A built chain: `helper` (requirements.txt with PyYAML), `entry` (a uv.lock and its pyproject.toml)."""
     source = tmp_path / "src"
     source.mkdir()
     (source / "app.py").write_text(CHAIN)
     (source / "helpers.py").write_text("def shout(text: str) -> str:\n    return text.upper()\n")
     (source / "pyproject.toml").write_text(PYPROJECT)
+    (source / "uv.lock").write_text(UV_LOCK)
     result = api.build_file(source / "app.py")
     assert result.files is not None, result.diagnostics
     assert not isinstance(write_tree(tmp_path / "out", result.files), WriteRefused)
@@ -84,8 +91,9 @@ def test_the_spec_reads_the_requirements_and_the_vendored_server_requirements(ou
     assert not any(line.startswith("#") for line in helper.requirements)  # comments are not requirements
     assert helper.server_requirements == runtime_lib.SERVER_REQUIREMENTS
     entry = env_spec(out / "entry", "cpython 3.11.7 /usr")
-    assert entry.kind == "pyproject.toml"
-    assert entry.requirements[0].startswith("pyproject.toml:")
+    assert entry.kind == "uv.lock"
+    assert entry.requirements[0].startswith("uv.lock:")
+    assert entry.requirements[1].startswith("pyproject.toml:")
 
 
 def test_the_key_follows_what_decides_the_install_and_nothing_else(out: Path, tmp_path: Path) -> None:
@@ -177,7 +185,7 @@ def test_a_missing_module_gets_the_fix_for_where_the_package_declares_requiremen
         "add it to pip_requirements of Helper, or install it"
     )
     assert startup_message(entry, _missing("nowhere_to_be_found"), isolated=True).endswith(
-        "; add it to the dependencies of Entry's pyproject.toml"
+        "; add it to the dependencies of Entry's pyproject.toml (then `uv lock`)"
     )
     # Declared but not installed where chainsc runs.
     assert startup_message(helper, _missing("pyyaml"), isolated=False).endswith(
