@@ -66,14 +66,7 @@ from compiler.distributions import (
     normalized_distributions_of,
 )
 from compiler.emit import slice as slicing
-from compiler.emit.clients import (  # the private helpers: the same reading as the planner's
-    SignatureText,
-    _annotation_references,
-    _find_function,
-    _references,
-    module_at_path,
-    reach_names,
-)
+from compiler.emit.clients import endpoint_signature, module_at_path, reach_names
 from compiler.emit.pycode import Imports, default_expression
 from compiler.emit.requirements import (
     PYPROJECT_TOML,
@@ -299,7 +292,7 @@ class _SignatureUses(Mapping[tuple[str, str], slicing.ClientCode]):
     def __getitem__(self, key: tuple[str, str]) -> slicing.ClientCode:
         made = self._made.get(key)
         if made is None:
-            signature = _signature_names(self._chainlets[key], self._program)
+            signature = endpoint_signature(self._chainlets[key], self._program)
             uses = reach_names(self._program, signature, key[0]).uses
             made = self._made[key] = slicing.ClientCode(text="", imports=(), uses=uses)
         return made
@@ -312,29 +305,6 @@ class _SignatureUses(Mapping[tuple[str, str], slicing.ClientCode]):
 
     def __len__(self) -> int:
         return len(self._chainlets)
-
-
-def _signature_names(chainlet: ir.Chainlet, program: Program) -> SignatureText:
-    """`clients.endpoint_signature` without the text, which only the planner writes.
-
-    The names and references are read by the same helpers (the text costs a split of
-    the whole module per annotation, which a check of many Chainlets cannot pay).
-    """
-    endpoint = chainlet.endpoint
-    owner = module_at_path(program, endpoint.span.path)
-    function = _find_function(owner.parsed.tree, endpoint)
-    arguments = function.args
-    references: set[str] = set()
-    for arg in (*arguments.args[1:], *arguments.kwonlyargs):
-        if arg.annotation is not None:
-            references |= _annotation_references(arg.annotation)
-    for default in (*arguments.defaults, *arguments.kw_defaults):
-        if default is not None:
-            references |= _references(default)
-    if function.returns is not None:
-        references |= _annotation_references(function.returns)
-    names = frozenset(reference.partition(".")[0] for reference in references)
-    return SignatureText(owner.name, (), "", names, frozenset(references))
 
 
 def carried_statements(analysis: slicing.Analysis, request: slicing.SliceRequest) -> dict[str, set[int]]:
