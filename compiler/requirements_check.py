@@ -275,36 +275,14 @@ def slice_request(
 
 def signature_uses(chain: ir.Chain, program: Program) -> Mapping[tuple[str, str], slicing.ClientCode]:
     """Every Chainlet's in-place client, as far as the slice reads it (made on demand, once)."""
-    return _SignatureUses(program, {(c.module, c.name.split(".")[0]): c for c in chain.chainlets})
+    by_class = {(c.module, c.name.split(".")[0]): c for c in chain.chainlets}
 
+    def make(key: tuple[str, str]) -> slicing.ClientCode:
+        # Only `uses` matters to the slice: what the client's signature reads.
+        uses = reach_names(program, endpoint_signature(by_class[key], program), key[0]).uses
+        return slicing.ClientCode(text="", imports=(), uses=uses)
 
-class _SignatureUses(Mapping[tuple[str, str], slicing.ClientCode]):
-    """(module, top-level class) of each Chainlet -> a client that only knows what it reads.
-
-    The slice asks only for the clients it meets, and reads only their `uses`.
-    """
-
-    def __init__(self, program: Program, chainlets: Mapping[tuple[str, str], ir.Chainlet]) -> None:
-        self._program = program
-        self._chainlets = chainlets
-        self._made: dict[tuple[str, str], slicing.ClientCode] = {}
-
-    def __getitem__(self, key: tuple[str, str]) -> slicing.ClientCode:
-        made = self._made.get(key)
-        if made is None:
-            signature = endpoint_signature(self._chainlets[key], self._program)
-            uses = reach_names(self._program, signature, key[0]).uses
-            made = self._made[key] = slicing.ClientCode(text="", imports=(), uses=uses)
-        return made
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._chainlets
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._chainlets)
-
-    def __len__(self) -> int:
-        return len(self._chainlets)
+    return slicing.ClientsOnDemand(by_class, make)
 
 
 def carried_statements(analysis: slicing.Analysis, request: slicing.SliceRequest) -> dict[str, set[int]]:

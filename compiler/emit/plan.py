@@ -15,7 +15,7 @@ import importlib.util
 import json
 import posixpath
 import shlex
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,7 +198,7 @@ class _Planner:
     #: two Chainlets share it.
     client_names: dict[str, str] = field(init=False)
     #: (module, top-level class) of every Chainlet -> its in-place client (made on demand).
-    client_classes: _InPlaceClients = field(init=False)
+    client_classes: slicing.ClientsOnDemand = field(init=False)
     #: The slice analysis of every module, shared by all packages.
     analysis: slicing.Analysis = field(init=False)
     _data_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
@@ -213,7 +213,8 @@ class _Planner:
         self.client_names = {
             c.id: c.name.replace(".", "_") if counts[c.name] == 1 else c.id.replace(".", "_") for c in chainlets
         }
-        self.client_classes = _InPlaceClients(self, {self.top_level(c.id): c for c in chainlets})
+        by_class = {self.top_level(c.id): c for c in chainlets}
+        self.client_classes = slicing.ClientsOnDemand(by_class, lambda key: self.in_place_client(by_class[key]))
         sources = {
             name: slicing.ModuleSource(m.name, m.path, m.is_package, m.parsed.source.text, m.parsed.tree)
             for name, m in self.program.modules.items()
@@ -614,34 +615,6 @@ class _Planner:
             secret_keys=chainlet.remote_config.assets.secret_keys,
             is_async=chainlet.endpoint.is_async,
         )
-
-
-class _InPlaceClients(Mapping[tuple[str, str], slicing.ClientCode]):
-    """(module, top-level class) of each Chainlet -> its in-place client, made when first asked.
-
-    A package asks only for the Chainlets its slice names, so a build makes each
-    client once and only if some package needs it.
-    """
-
-    def __init__(self, planner: _Planner, chainlets: Mapping[tuple[str, str], ir.Chainlet]) -> None:
-        self._planner = planner
-        self._chainlets = chainlets
-        self._made: dict[tuple[str, str], slicing.ClientCode] = {}
-
-    def __getitem__(self, key: tuple[str, str]) -> slicing.ClientCode:
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = self._planner.in_place_client(self._chainlets[key])
-        return made
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._chainlets
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._chainlets)
-
-    def __len__(self) -> int:
-        return len(self._chainlets)
 
 
 def _is_hidden(path: Path) -> bool:

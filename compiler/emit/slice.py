@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 #: Module the vendored runtime is imported as inside a package.
@@ -52,6 +52,36 @@ class ClientCode:
     imports: tuple[str, ...]
     #: (module, top-level name) its signature reads: kept with the client.
     uses: frozenset[tuple[str, str]]
+
+
+class ClientsOnDemand(Mapping[tuple[str, str], ClientCode]):
+    """(module, top-level class) of each Chainlet -> its `ClientCode`, made when first asked.
+
+    A package's slice asks only for the Chainlets it meets, so each client is made once
+    per build and only if some package needs it.
+    """
+
+    def __init__(self, keys: Iterable[tuple[str, str]], make: Callable[[tuple[str, str]], ClientCode]) -> None:
+        self._keys = frozenset(keys)
+        self._make = make
+        self._made: dict[tuple[str, str], ClientCode] = {}
+
+    def __getitem__(self, key: tuple[str, str]) -> ClientCode:
+        made = self._made.get(key)
+        if made is None:
+            if key not in self._keys:
+                raise KeyError(key)
+            made = self._made[key] = self._make(key)
+        return made
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(sorted(self._keys))
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 #: What a module with an in-place client imports, once, before its first client.
