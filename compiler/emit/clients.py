@@ -250,7 +250,8 @@ def _source(text: str, node: ast.expr, renames: Mapping[str, str], *, is_annotat
     Respelled by `ast.unparse` only when it must be: it spans lines or holds a
     comment, or it uses a renamed name.
     """
-    used = _annotation_names(node) if is_annotation else _names(node)
+    references = _annotation_references(node) if is_annotation else _references(node)
+    used = {reference.partition(".")[0] for reference in references}
     if renames and used & set(renames):
         return ast.unparse(_Rename(renames, is_annotation).visit(copy.deepcopy(node)))
     if node.end_lineno != node.lineno or node.end_col_offset is None:
@@ -295,23 +296,6 @@ class _Rename(ast.NodeTransformer):
 
 #: A string constant that reads like an annotation (`"Passage"`, `"list[Later]"`).
 _ANNOTATION_TEXT = re.compile(r"^[A-Za-z_][\w.\[\], |]*$")
-
-
-def _annotation_names(node: ast.expr) -> set[str]:
-    """Names an annotation reads, those inside string (forward) references included."""
-    names = _names(node)
-    for child in ast.walk(node):
-        if isinstance(child, ast.Constant) and isinstance(child.value, str) and _ANNOTATION_TEXT.match(child.value):
-            try:
-                names |= _names(ast.parse(child.value, mode="eval"))
-            except SyntaxError:
-                continue
-    return names
-
-
-def _names(node: ast.AST) -> set[str]:
-    """Top-level names an expression reads (`a.b.c` reads `a`)."""
-    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name)}
 
 
 def _references(node: ast.AST) -> set[str]:
