@@ -222,8 +222,8 @@ class _Extractor:
             stubs=tuple(stubs),
             modules=tuple(
                 ir.Module(m.name, m.path, m.is_package)
-                # A module found next to the chain file may be registered under two names.
-                for m in sorted({m.path: m for m in self.program.modules.values()}.values(), key=lambda m: m.path)
+                # A file imported under two names (`helpers`, `app.helpers`) is two modules.
+                for m in sorted(self.program.modules.values(), key=lambda m: (m.path, m.name))
             ),
         )
         return self._finish(chain)

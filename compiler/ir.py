@@ -317,7 +317,7 @@ class Stub:
 class Module:
     """A source module of the chain (the chain file or a local module it imports)."""
 
-    #: Dotted module name relative to the chain root.
+    #: Dotted module name, as imported (the chain file's: its path under the chain root).
     name: str
     #: Display path relative to the chain root.
     path: str

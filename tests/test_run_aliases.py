@@ -1,4 +1,5 @@
-"""`chainsc run` on chains that chainsc used to reject: constrained aliases and namespace packages.
+"""`chainsc run` on chains that chainsc used to reject or miscompile: constrained aliases, namespace
+packages, and a chain in a package that imports its siblings by absolute name and relatively.
 
 The aliases' constraints are the user's own types in the generated Input model, so a bad
 argument gets a 422 with the field's error, and the served schema is the aliased type's.
@@ -88,3 +89,18 @@ def test_a_chain_with_dependencies_in_a_namespace_package_serves(tmp_path: Path)
         called = run_cli("call", "--url", url, "--json", json.dumps({"audio_url": "s3://bucket/hello_world.wav"}))
     assert called.returncode == 0, called.stdout + called.stderr
     assert json.loads(called.stdout) == {"text": "speaker-0: hello world", "language": "en"}
+
+
+def test_a_chain_in_a_package_importing_siblings_both_ways_serves(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _build(write_project("package_mixed", tmp_path), out)
+    arguments = {
+        "title": "Chains in packages are modules too",
+        "text": "The chain imports its helpers; the helpers import text, and the chain serves.",
+    }
+    with _serving(out) as url:
+        called = run_cli("call", "--url", url, "--json", json.dumps(arguments))
+    assert called.returncode == 0, called.stdout + called.stderr
+    # `helpers.title`/`helpers.top` (module `helpers`), `TITLE_LIMIT` (module `app.helpers`),
+    # the stop words read next to `text/stopwords.py`: all at run time, through a hop.
+    assert json.loads(called.stdout) == {"title": "Chains in packa\u2026", "keywords": ["chain", "helpers", "imports"]}
