@@ -4,8 +4,9 @@ Each project is `{relative path: text}`, written to a temporary directory by
 `write_project`, which returns the chain file. They cover valid chains chainsc used to
 reject or miscompile: type aliases and constrained types as I/O, `type(None)` fields,
 dependencies reached through a dotted path into a namespace package (no `__init__.py`),
-a chain in a package directory whose name cannot be imported, and chains in a package
-directory importing their siblings by absolute name, relatively, or both.
+a chain in a package directory whose name cannot be imported, chains in a package
+directory importing their siblings by absolute name, relatively, or both, and
+standard-library types (`datetime`, `Decimal`, ...) in pydantic models.
 """
 
 from __future__ import annotations
@@ -280,6 +281,56 @@ class Pipeline(chains.ChainletBase):
 """,
 }
 
+#: Exact amounts and timestamps through a hop: standard-library types as fields of pydantic
+#: models (Truss takes them there, and only there), a constrained Decimal included.
+STDLIB_IO = {
+    "billing.py": """\
+\"\"\"Invoices: Decimal amounts, datetimes, a timedelta and a UUID, as pydantic carries them.\"\"\"
+
+import datetime
+import uuid
+from decimal import Decimal
+
+import pydantic
+import truss_chains as chains
+
+TERMS = datetime.timedelta(days=30)
+
+
+class Order(pydantic.BaseModel):
+    id: uuid.UUID
+    placed: datetime.datetime
+    prices: list[Decimal]
+    tax_rate: pydantic.condecimal(ge=0, le=1, decimal_places=2)
+
+
+class Invoice(pydantic.BaseModel):
+    order: uuid.UUID
+    subtotal: Decimal
+    total: Decimal
+    issued: datetime.datetime
+    due: datetime.date
+    terms: datetime.timedelta
+
+
+class Pricing(chains.ChainletBase):
+    async def run_remote(self, order: Order) -> Invoice:
+        subtotal = sum(order.prices, Decimal(0))
+        total = (subtotal * (1 + order.tax_rate)).quantize(Decimal("0.01"))
+        due = (order.placed + TERMS).date()
+        return Invoice(order=order.id, subtotal=subtotal, total=total, issued=order.placed, due=due, terms=TERMS)
+
+
+@chains.mark_entrypoint
+class Billing(chains.ChainletBase):
+    def __init__(self, pricing: Pricing = chains.depends(Pricing)) -> None:
+        self._pricing = pricing
+
+    async def run_remote(self, order: Order) -> Invoice:
+        return await self._pricing.run_remote(order)
+""",
+}
+
 #: Project name -> (files, chain file).
 PROJECTS: dict[str, tuple[dict[str, str], str]] = {
     "aliases": (ALIASES, "app.py"),
@@ -288,6 +339,7 @@ PROJECTS: dict[str, tuple[dict[str, str], str]] = {
     "package_absolute": (PACKAGE_ABSOLUTE, "app/chain.py"),
     "package_relative": (PACKAGE_RELATIVE, "app/chain.py"),
     "package_mixed": (PACKAGE_MIXED, "app/chain.py"),
+    "stdlib_io": (STDLIB_IO, "billing.py"),
 }
 
 
