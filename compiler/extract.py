@@ -96,7 +96,7 @@ class _Extractor:
     candidates: dict[str, _Candidate] = field(default_factory=dict)
     #: Call nodes that are legitimate `depends(...)`/`depends_context()` defaults.
     allowed_markers: set[int] = field(default_factory=set)
-    #: The same calls by module name, to compare with where `depends(` is spelled.
+    #: The same calls by file (a file imported under two names is one text), to compare with where `depends(` is spelled.
     allowed_calls: dict[str, list[cst.Call]] = field(default_factory=dict)
     #: CSC004 of every import of a missing local module, with the module's name.
     missing_imports: list[tuple[str, Diagnostic]] = field(default_factory=list)
@@ -573,7 +573,7 @@ class _Extractor:
 
     def _allow(self, module: ModuleInfo, call: cst.Call) -> None:
         self.allowed_markers.add(id(call))
-        self.allowed_calls.setdefault(module.name, []).append(call)
+        self.allowed_calls.setdefault(module.path, []).append(call)
 
     def _marker(self, module: ModuleInfo, node: cst.BaseExpression | None, before: int | None) -> str | None:
         if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Name | cst.Attribute):
@@ -767,7 +767,7 @@ class _Extractor:
     def _check_depends_misuse(self) -> None:
         for module in self.program.modules.values():
             parsed = module.parsed
-            allowed = {parsed.start_position(_callee_name(call)) for call in self.allowed_calls.get(module.name, ())}
+            allowed = {parsed.start_position(_callee_name(call)) for call in self.allowed_calls.get(module.path, ())}
             spelled = {parsed.source.position(match.start()) for match in bodies.MARKER_TEXT.finditer(parsed.source.text)}
             if spelled <= allowed:
                 continue  # skip the tree walk: every `depends(` here is an `__init__` default

@@ -157,3 +157,31 @@ def test_each_module_of_a_chain_in_a_package_is_carried_under_its_name(tmp_path:
     assert "from app.chain import Summarizer\n" in (out / "summarizer" / "model" / "model.py").read_text()
     assert import_package(out / "summarizer") is None
     assert import_package(out / "pipeline") is None
+
+
+def test_a_chainlet_in_a_file_imported_under_two_names_is_checked_once(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "base.py").write_text(
+        "import truss_chains as chains\n\nGREETING = 'hi '\n\n\n"
+        "class Helper(chains.ChainletBase):\n    def run_remote(self, text: str) -> str:\n        return text.upper()\n\n\n"
+        "class Worker(chains.ChainletBase):\n"
+        "    def __init__(self, helper: Helper = chains.depends(Helper)) -> None:\n        self._helper = helper\n\n"
+        "    def run_remote(self, text: str) -> str:\n        return self._helper.run_remote(text)\n"
+    )
+    (app / "chain.py").write_text(
+        "import truss_chains as chains\n\nfrom base import Worker\nfrom .base import GREETING\n\n\n"
+        "@chains.mark_entrypoint\nclass Entry(chains.ChainletBase):\n"
+        "    def __init__(self, worker: Worker = chains.depends(Worker)) -> None:\n        self._worker = worker\n\n"
+        "    def run_remote(self, text: str) -> str:\n        return GREETING + self._worker.run_remote(text)\n"
+    )
+    # `depends(Helper)` in `app/base.py` is a Chainlet's `__init__` default under either name.
+    out = tmp_path / "out"
+    built = run_cli("build", str(app / "chain.py"), "-o", str(out))
+    assert built.returncode == 0, built.stderr
+    assert sorted(path.name for path in out.iterdir() if path.is_dir()) == ["entry", "helper", "worker"]
+    assert (out / "entry" / "packages" / "app" / "base.py").read_text() == "GREETING = 'hi '\n"
+    assert {package.name: import_package(package) for package in out.iterdir() if package.is_dir()} == dict.fromkeys(
+        ["entry", "helper", "worker"]
+    )
