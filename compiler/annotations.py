@@ -15,6 +15,7 @@ the aliased type's. Inline `Annotated[T, ...]` and `constr(...)` are
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -46,6 +47,29 @@ _ITERATOR_NAMES = frozenset({"typing.Iterator", "typing.Generator", "typing.Iter
 _ASYNC_ITERATOR_NAMES = frozenset({"typing.AsyncIterator", "typing.AsyncGenerator", "typing.AsyncIterable"})
 #: `chains.StrEnum` is `truss_chains.utils.StrEnum` (the runtime's `utils` has it too).
 _ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "chains.StrEnum"})
+#: Standard-library types pydantic validates and writes as JSON (an ISO 8601 string, a
+#: decimal string, a UUID, path or IP address string): I/O types inside pydantic models,
+#: as in Truss Chains, which refuses them as an endpoint's own parameter or return types.
+STDLIB_TYPES = frozenset(
+    {
+        "datetime.date",
+        "datetime.datetime",
+        "datetime.time",
+        "datetime.timedelta",
+        "decimal.Decimal",
+        "ipaddress.IPv4Address",
+        "ipaddress.IPv4Interface",
+        "ipaddress.IPv4Network",
+        "ipaddress.IPv6Address",
+        "ipaddress.IPv6Interface",
+        "ipaddress.IPv6Network",
+        "pathlib.Path",
+        "pathlib.PurePath",
+        "pathlib.PurePosixPath",
+        "pathlib.PureWindowsPath",
+        "uuid.UUID",
+    }
+)
 #: pydantic's constrained scalar types (`pydantic.PositiveFloat`), by the type they constrain.
 _PYDANTIC_SCALARS = {
     **dict.fromkeys(("StrictInt", "PositiveInt", "NegativeInt", "NonNegativeInt", "NonPositiveInt"), "int"),
@@ -55,22 +79,33 @@ _PYDANTIC_SCALARS = {
     "StrictStr": "str",
     "StrictBool": "bool",
     "StrictBytes": "bytes",
+    **dict.fromkeys(("AwareDatetime", "NaiveDatetime", "PastDatetime", "FutureDatetime"), "datetime.datetime"),
+    **dict.fromkeys(("PastDate", "FutureDate"), "datetime.date"),
+    **dict.fromkeys(("UUID1", "UUID3", "UUID4", "UUID5"), "uuid.UUID"),
+    **dict.fromkeys(("FilePath", "DirectoryPath", "NewPath"), "pathlib.Path"),
 }
 #: pydantic's constrained-type functions (`constr(min_length=1)`), by the type they return.
-_PYDANTIC_CONSTRAINERS = {"constr": "str", "conint": "int", "confloat": "float", "conbytes": "bytes", "conlist": "list"}
-#: Constrained-type functions whose type is not JSON-compatible or not supported, and why.
+_PYDANTIC_CONSTRAINERS = {
+    "constr": "str",
+    "conint": "int",
+    "confloat": "float",
+    "conbytes": "bytes",
+    "conlist": "list",
+    "condecimal": "decimal.Decimal",
+    "condate": "datetime.date",
+}
+#: Constrained-type functions whose type is not JSON-compatible, and why.
 _PYDANTIC_UNSUPPORTED = {
     "conset": "a set is not JSON-compatible; use `conlist(...)`",
     "confrozenset": "a frozenset is not JSON-compatible; use `conlist(...)`",
-    "condecimal": "it constrains a `decimal.Decimal`, which is not a supported I/O type; use `confloat(...)`",
-    "condate": "it constrains a `datetime.date`, which is not a supported I/O type",
 }
 #: Calls that name a type by their second argument: `NewType("UserId", int)`.
 _TYPE_NAMING_CALLS = frozenset({"typing.NewType", "typing.TypeAliasType"})
 _ITERATOR_KINDS = (ir.TypeKind.ITERATOR, ir.TypeKind.ASYNC_ITERATOR)
 _ALLOWED_HELP = (
     "use str, int, float, bool, bytes, None, Any, list/dict/tuple/Optional/Union/Literal "
-    "of those, pydantic models, enum.Enum subclasses, or aliases of those"
+    "of those, pydantic models, enum.Enum subclasses, or aliases of those (and, inside "
+    "pydantic models, datetime, date, time, timedelta, Decimal, UUID, Path, IP addresses)"
 )
 
 
@@ -205,8 +240,7 @@ class TypeCollector:
                 return ir.TypeRef(ir.TypeKind.NUMPY_ARRAY, "NumpyArrayField")
             if _is_pydantic(path) and short in _PYDANTIC_SCALARS:
                 # Imported from pydantic by generated code: the constraint is the type's.
-                builtin = ir.TypeRef(ir.TypeKind.BUILTIN, _PYDANTIC_SCALARS[short])
-                return ir.TypeRef(ir.TypeKind.ALIAS, f"pydantic.{short}", (builtin,))
+                return ir.TypeRef(ir.TypeKind.ALIAS, f"pydantic.{short}", (_scalar(_PYDANTIC_SCALARS[short]),))
             if path in _ITERATOR_NAMES | _ASYNC_ITERATOR_NAMES:
                 self._fail("CSC210", f"`{written}` must say what it yields: `{short}[str]` or `{short}[bytes]`", module, node)
                 # Still an iterator: `yield` in the body is right and must not be reported too.
@@ -224,6 +258,10 @@ class TypeCollector:
         if isinstance(target, FunctionRef | ModuleRef):
             return self._fail("CSC206", f"`{written}` is not a type", module, node)
         assert isinstance(target, ExternalRef)
+        if target.path in STDLIB_TYPES:
+            return ir.TypeRef(ir.TypeKind.STDLIB, target.path)
+        if target.path.partition(".")[0] in sys.stdlib_module_names:
+            return self._fail("CSC206", f"`{written}` is `{target.path}` of the standard library, which is not a supported I/O type", module, node)
         return self._fail(
             "CSC206",
             f"`{written}` is not defined in the chain's sources (`{self.program.first_missing_module(target.path)}` is not a module under the chain root)",
@@ -334,7 +372,7 @@ class TypeCollector:
             return self._fail("CSC206", f"`{written}` is not a supported I/O type annotation", module, node)
         base = _PYDANTIC_CONSTRAINERS[short]
         if base != "list":
-            return ir.TypeRef(ir.TypeKind.CONSTRAINED, _expression_text(module, node), (ir.TypeRef(ir.TypeKind.BUILTIN, base),))
+            return ir.TypeRef(ir.TypeKind.CONSTRAINED, _expression_text(module, node), (_scalar(base),))
         item_node = positional[0] if positional else keywords.get("item_type")
         if item_node is None:
             return self._fail("CSC206", f"`{written}` does not say the type of its items", module, node)
@@ -491,6 +529,24 @@ def _is_type_shaped(node: cst.CSTNode) -> bool:
     if isinstance(node, cst.BinaryOperation):
         return isinstance(node.operator, cst.BitOr)
     return isinstance(node, cst.Subscript | cst.Call | cst.Name | cst.Attribute)
+
+
+def _scalar(name: str) -> ir.TypeRef:
+    """`str` (a builtin) or `datetime.date` (a standard-library type) as a TypeRef."""
+    return ir.TypeRef(ir.TypeKind.STDLIB if "." in name else ir.TypeKind.BUILTIN, name)
+
+
+def stdlib_outside_models(ref: ir.TypeRef) -> str | None:
+    """The first standard-library type in `ref` that is not inside a pydantic model.
+
+    Truss Chains takes `datetime.datetime` and the like only as fields of pydantic
+    models: as an endpoint's own type, alone or in a container, it refuses them.
+    User aliases and constraints are looked through; user models and enums are not.
+    """
+    for inner in _walk(ref):
+        if inner.kind is ir.TypeKind.STDLIB:
+            return inner.name
+    return None
 
 
 def _alias_ref(alias_id: str, aliased: ir.TypeRef) -> ir.TypeRef:

@@ -45,7 +45,7 @@ _TABLE = (
     Code("CSC203", "error", "the endpoint has positional-only parameters"),
     Code("CSC204", "error", "an endpoint parameter has no type annotation"),
     Code("CSC205", "error", "the endpoint has no return annotation"),
-    Code("CSC206", "error", "an I/O type is not JSON-compatible"),
+    Code("CSC206", "error", "an I/O type is not JSON-compatible, or (`datetime`, `Decimal`, ...) is outside a pydantic model"),
     Code("CSC207", "error", "an I/O type name is not defined"),
     Code("CSC208", "error", "an iterator return type but the endpoint never yields"),
     Code("CSC209", "error", "the endpoint yields but its return type is not an iterator"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from compiler import bodies, ir
-from compiler.annotations import TypeCollector, walk_type
+from compiler.annotations import TypeCollector, stdlib_outside_models, walk_type
 from compiler.config import ConfigBuilder
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.evaluate import Evaluator, Located, Value
@@ -96,7 +96,7 @@ class _Extractor:
     candidates: dict[str, _Candidate] = field(default_factory=dict)
     #: Call nodes that are legitimate `depends(...)`/`depends_context()` defaults.
     allowed_markers: set[int] = field(default_factory=set)
-    #: The same calls by module name, to compare with where `depends(` is spelled.
+    #: The same calls by file (a file imported under two names is one text), to compare with where `depends(` is spelled.
     allowed_calls: dict[str, list[cst.Call]] = field(default_factory=dict)
     #: CSC004 of every import of a missing local module, with the module's name.
     missing_imports: list[tuple[str, Diagnostic]] = field(default_factory=list)
@@ -222,8 +222,8 @@ class _Extractor:
             stubs=tuple(stubs),
             modules=tuple(
                 ir.Module(m.name, m.path, m.is_package)
-                # A module found next to the chain file may be registered under two names.
-                for m in sorted({m.path: m for m in self.program.modules.values()}.values(), key=lambda m: m.path)
+                # A file imported under two names (`helpers`, `app.helpers`) is two modules.
+                for m in sorted(self.program.modules.values(), key=lambda m: (m.path, m.name))
             ),
         )
         return self._finish(chain)
@@ -356,7 +356,8 @@ class _Extractor:
         endpoint: ir.Endpoint | None = None
         for statement in cls.node.body.body:
             if isinstance(statement, cst.FunctionDef) and statement.name.value == "run_remote":
-                endpoint = self._signature(cls, statement)
+                # A stub's method is the user's own code: Truss checks no types there.
+                endpoint = self._signature(cls, statement, is_stub=True)
         return ir.Stub(cls.id, cls.qualname, cls.module.name, cls.module.span(cls.node.name), endpoint)
 
     def _endpoint(self, cand: _Candidate, name: str) -> ir.Endpoint:
@@ -374,6 +375,20 @@ class _Extractor:
             return ir.Endpoint(name, False, False, (), ir.TypeRef(ir.TypeKind.NONE, "None"), cls.module.span(cls.node.name))
         owner, func = member
         return self._signature(owner, func)
+
+    def _stdlib_outside_models(self, module: ModuleInfo, annotation: cst.BaseExpression, ref: ir.TypeRef, what: str) -> None:
+        """CSC206 for `datetime.datetime` & co. as an endpoint's own type: Truss refuses them there."""
+        found = stdlib_outside_models(ref)
+        if found is None:
+            return
+        self.diagnostics.append(
+            error(
+                "CSC206",
+                f"{what} is typed `{module.code(annotation)}`: Truss Chains takes `{found}` only inside a pydantic model, not as an endpoint's own type",
+                module.span(annotation),
+                help=f"make it a field of a pydantic model (`class Request(pydantic.BaseModel): value: {found}`) and take or return that model",
+            )
+        )
 
     def _method_kind(self, module: ModuleInfo, func: cst.FunctionDef) -> str | None:
         """CSC201 for a `@staticmethod`/`@classmethod`/`@property` endpoint; the decorator found."""
@@ -393,7 +408,7 @@ class _Extractor:
                 )
         return found
 
-    def _signature(self, owner: ClassRef, func: cst.FunctionDef) -> ir.Endpoint:
+    def _signature(self, owner: ClassRef, func: cst.FunctionDef, *, is_stub: bool = False) -> ir.Endpoint:
         module = owner.module
         name = func.name.value
         wrong_kind = self._method_kind(module, func)
@@ -434,6 +449,8 @@ class _Extractor:
                     self.diagnostics.append(
                         error("CSC206", f"parameter `{param.name.value}` cannot be an iterator; only returns stream", module.span(param.annotation.annotation))
                     )
+                elif not is_stub:
+                    self._stdlib_outside_models(module, param.annotation.annotation, type_ref, f"parameter `{param.name.value}`")
             default = module.code(param.default) if param.default is not None else None
             ir_params.append(ir.Param(param.name.value, type_ref, default, module.span(param.name)))
         is_async = func.asynchronous is not None
@@ -450,6 +467,8 @@ class _Extractor:
             returns = ir.TypeRef(ir.TypeKind.ANY, "Any")
         else:
             returns = self.types.convert(module, func.returns.annotation)
+            if not is_stub:
+                self._stdlib_outside_models(module, func.returns.annotation, returns, f"the return of `{name}`")
         is_streaming = returns.kind in (ir.TypeKind.ITERATOR, ir.TypeKind.ASYNC_ITERATOR)
         if is_streaming and not yields:
             self.diagnostics.append(
@@ -554,7 +573,7 @@ class _Extractor:
 
     def _allow(self, module: ModuleInfo, call: cst.Call) -> None:
         self.allowed_markers.add(id(call))
-        self.allowed_calls.setdefault(module.name, []).append(call)
+        self.allowed_calls.setdefault(module.path, []).append(call)
 
     def _marker(self, module: ModuleInfo, node: cst.BaseExpression | None, before: int | None) -> str | None:
         if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Name | cst.Attribute):
@@ -748,7 +767,7 @@ class _Extractor:
     def _check_depends_misuse(self) -> None:
         for module in self.program.modules.values():
             parsed = module.parsed
-            allowed = {parsed.start_position(_callee_name(call)) for call in self.allowed_calls.get(module.name, ())}
+            allowed = {parsed.start_position(_callee_name(call)) for call in self.allowed_calls.get(module.path, ())}
             spelled = {parsed.source.position(match.start()) for match in bodies.MARKER_TEXT.finditer(parsed.source.text)}
             if spelled <= allowed:
                 continue  # skip the tree walk: every `depends(` here is an `__init__` default

@@ -69,6 +69,10 @@ class TypeKind(enum.Enum):
     #: `constr(...)`-style call. `name` is the expression as written in the module of the
     #: annotation (generated code re-spells it there); its one arg is `T`.
     CONSTRAINED = "constrained"
+    #: A standard-library type pydantic validates and writes as JSON (`datetime.datetime`,
+    #: `decimal.Decimal`, `uuid.UUID`, `pathlib.Path`, ...); `name` is its dotted path.
+    #: Truss Chains takes one only inside a pydantic model, never as an endpoint's own type.
+    STDLIB = "stdlib"
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +321,7 @@ class Stub:
 class Module:
     """A source module of the chain (the chain file or a local module it imports)."""
 
-    #: Dotted module name relative to the chain root.
+    #: Dotted module name, as imported (the chain file's: its path under the chain root).
     name: str
     #: Display path relative to the chain root.
     path: str

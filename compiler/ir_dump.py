@@ -37,7 +37,7 @@ def render_type(ref: ir.TypeRef) -> str:
         return ref.name.rpartition(".")[2] if "." in ref.name else ref.name
     if kind is ir.TypeKind.CONSTRAINED:
         return ref.name
-    if kind in (ir.TypeKind.BUILTIN, ir.TypeKind.ANY, ir.TypeKind.NONE, ir.TypeKind.NUMPY_ARRAY):
+    if kind in (ir.TypeKind.BUILTIN, ir.TypeKind.ANY, ir.TypeKind.NONE, ir.TypeKind.NUMPY_ARRAY, ir.TypeKind.STDLIB):
         return ref.name
     if kind is ir.TypeKind.LITERAL:
         return f"Literal[{', '.join(json.dumps(v) for v in ref.literals)}]"

@@ -101,7 +101,9 @@ class Binding:
 class ModuleInfo:
     """A parsed source module of the chain and its top-level symbol table."""
 
+    #: Dotted name: as imported (the name Python gives it); the chain file's is its path under the root.
     name: str
+    #: Display path relative to the root: where diagnostics point.
     path: str
     fs_path: Path
     is_package: bool
@@ -113,6 +115,19 @@ class ModuleInfo:
     classes: list[tuple[int, cst.ClassDef]] = field(default_factory=list)
     #: A PEP 420 namespace package: a directory without `__init__.py` (no source of its own).
     is_namespace: bool = False
+
+    @property
+    def layout(self) -> str:
+        """Where a package carries it under `packages/`: its name as a path, so it imports by that name."""
+        stem = self.name.replace(".", "/")
+        if self.is_namespace:
+            return stem
+        return f"{stem}/__init__.py" if self.is_package else f"{stem}.py"
+
+    @property
+    def base(self) -> Path:
+        """The directory `layout` is relative to: the root, or the chain file's directory."""
+        return self.fs_path.parents[self.layout.count("/")]
 
     def span(self, node: cst.CSTNode) -> Span:
         """The span of a node of this module."""
@@ -251,36 +266,62 @@ class Program:
     namespaces: dict[str, ModuleInfo] = field(default_factory=dict)
     #: Modules known to be absent locally (cache of failed lookups).
     _missing: set[str] = field(default_factory=set)
+    #: Each file read, parsed (None: unreadable or a syntax error, reported once).
+    _parsed: dict[Path, ParsedModule | None] = field(default_factory=dict)
 
     # -- loading --------------------------------------------------------------
 
-    def load_file(self, fs_path: Path) -> ModuleInfo | None:
-        """Load a file under the root as a module; None if it cannot be parsed."""
+    def load_file(self, fs_path: Path, name: str | None = None) -> ModuleInfo | None:
+        """Load a file under the root as the module `name`; None if it cannot be parsed.
+
+        `name` defaults to the file's path under the root (the chain file's name). A file
+        imported under two names (`import helpers` through the chain's directory and
+        `from . import helpers` in its package) is two modules, as in Python: each its own
+        `ModuleInfo` (and its own place in a package), one parse shared.
+        """
         rel = fs_path.relative_to(self.root)
-        parts = list(rel.with_suffix("").parts)
-        is_package = parts[-1] == "__init__"
-        if is_package:
-            parts = parts[:-1]
-        name = ".".join(parts) if parts else fs_path.parent.name
+        is_package = fs_path.name == "__init__.py"
+        if name is None:
+            parts = list(rel.with_suffix("").parts)
+            if is_package:
+                parts = parts[:-1]
+            name = ".".join(parts) if parts else fs_path.parent.name
         if name in self.modules:
             return self.modules[name]
         display = rel.as_posix()
-        source = read_source(str(fs_path), display)
-        if isinstance(source, Diagnostic):
-            self.diagnostics.append(source)
-            return None
-        self.sources[display] = source
-        parsed = parse_source(source)
-        if isinstance(parsed, Diagnostic):
-            self.diagnostics.append(parsed)
+        parsed = self._parse(fs_path, display)
+        if parsed is None:
             return None
         info = ModuleInfo(name, display, fs_path, is_package, parsed)
         _collect_bindings(info, self)
         self.modules[name] = info
         return info
 
+    def _parse(self, fs_path: Path, display: str) -> ParsedModule | None:
+        """Read and parse a file once, whatever the names it is loaded under."""
+        if fs_path in self._parsed:
+            return self._parsed[fs_path]
+        parsed: ParsedModule | None = None
+        source = read_source(str(fs_path), display)
+        if isinstance(source, Diagnostic):
+            self.diagnostics.append(source)
+        else:
+            self.sources[display] = source
+            result = parse_source(source)
+            if isinstance(result, Diagnostic):
+                self.diagnostics.append(result)
+            else:
+                parsed = result
+        self._parsed[fs_path] = parsed
+        return parsed
+
     def find_module(self, name: str) -> ModuleInfo | None:
-        """Find and load a local module by dotted name, or None if it is not local."""
+        """Find and load a local module by dotted name, or None if it is not local.
+
+        The module is named as imported, wherever its file was found (next to the
+        chain file first, as `sys.path[0]`, then under the root): that is the name
+        Python gives it, so the name its package lays it out under.
+        """
         if name in self.modules:
             return self.modules[name]
         if name in self.namespaces:
@@ -293,11 +334,7 @@ class Program:
             if namespace is None:
                 self._missing.add(name)
             return namespace
-        # Modules next to the chain file are named relative to the root too.
-        module = self.load_file(fs_path)
-        if module is not None:
-            self.modules.setdefault(name, module)
-        return module
+        return self.load_file(fs_path, name)
 
     def locate_module(self, name: str) -> Path | None:
         """The file of a local module (`.py` or package `__init__.py`), without loading it."""

@@ -337,6 +337,24 @@ _EXAMPLE_DEPTH = 8
 _OPTIONAL_AS_NULL_DEPTH = 4
 #: Example values of the JSON schema scalar types.
 _EXAMPLE_SCALARS: dict[str, object] = {"string": "text", "integer": 1, "number": 1.5, "boolean": True, "null": None}
+#: Strings of the formats pydantic writes for standard-library types (`datetime`, `UUID`, ...).
+_EXAMPLE_FORMATS = {
+    "date-time": "2024-01-01T12:00:00Z",
+    "date": "2024-01-01",
+    "time": "12:00:00",
+    "duration": "PT1H",
+    "uuid": "00000000-0000-4000-8000-000000000000",
+    **{f"uuid{version}": f"00000000-0000-{version}000-8000-000000000000" for version in (1, 3, 4, 5)},
+    "path": "data.txt",
+    "file-path": "data.txt",
+    "directory-path": ".",
+    "ipv4": "127.0.0.1",
+    "ipv6": "::1",
+    "ipv4network": "127.0.0.0/8",
+    "ipv6network": "::1/128",
+    "ipv4interface": "127.0.0.1/8",
+    "ipv6interface": "::1/128",
+}
 
 
 def _example(schema: Mapping[str, object], schemas: Mapping[str, object], *, depth: int) -> object:
@@ -376,6 +394,9 @@ def _example(schema: Mapping[str, object], schemas: Mapping[str, object], *, dep
             return []
         return [_example(items, schemas, depth=depth + 1)] * _within(1, schema.get("minItems"), schema.get("maxItems"))
     if kind == "string":
+        example_format = schema.get("format")
+        if isinstance(example_format, str) and example_format in _EXAMPLE_FORMATS:
+            return _EXAMPLE_FORMATS[example_format]
         text = str(_EXAMPLE_SCALARS["string"])
         size = _within(len(text), schema.get("minLength"), schema.get("maxLength"))
         return (text * (size // len(text) + 1))[:size]

@@ -4,7 +4,9 @@ Each project is `{relative path: text}`, written to a temporary directory by
 `write_project`, which returns the chain file. They cover valid chains chainsc used to
 reject or miscompile: type aliases and constrained types as I/O, `type(None)` fields,
 dependencies reached through a dotted path into a namespace package (no `__init__.py`),
-and a chain in a package directory whose name cannot be imported.
+a chain in a package directory whose name cannot be imported, chains in a package
+directory importing their siblings by absolute name, relatively, or both, and
+standard-library types (`datetime`, `Decimal`, ...) in pydantic models.
 """
 
 from __future__ import annotations
@@ -153,11 +155,191 @@ class Shouter(chains.ChainletBase):
 ''',
 }
 
+#: Text helpers next to a chain in a package: a sub-package whose modules import each other
+#: relatively and read a word list next to themselves.
+_TEXT_PACKAGE = {
+    "app/text/__init__.py": '"""Text normalisation."""\n',
+    "app/text/normalize.py": """\
+import re
+
+from . import stopwords
+
+
+def words(text: str) -> list[str]:
+    return [word for word in re.findall(r"[a-z]+", text.lower()) if word not in stopwords.WORDS]
+""",
+    "app/text/stopwords.py": """\
+import pathlib
+
+WORDS = frozenset(pathlib.Path(__file__).with_name("stopwords.txt").read_text().split())
+""",
+    "app/text/stopwords.txt": "a\nand\nits\nthe\ntoo\nare\n",
+}
+
+#: A chain in a package directory (`app/__init__.py`) importing its siblings by absolute
+#: name, as Truss allows (it puts the chain file's directory on `sys.path`).
+PACKAGE_ABSOLUTE = {
+    "app/__init__.py": "",
+    "app/schemas.py": """\
+import pydantic
+
+
+class Document(pydantic.BaseModel):
+    title: str
+    text: str
+""",
+    "app/helpers.py": """\
+def top(words: list[str], count: int) -> list[str]:
+    return sorted(set(words), key=lambda word: (-words.count(word), words.index(word)))[:count]
+""",
+    **_TEXT_PACKAGE,
+    "app/chain.py": """\
+import truss_chains as chains
+
+import helpers
+from schemas import Document
+from text import normalize
+
+
+@chains.mark_entrypoint
+class Keywords(chains.ChainletBase):
+    def run_remote(self, document: Document) -> list[str]:
+        return helpers.top(normalize.words(document.text), 3)
+""",
+}
+
+#: The same layout, imported relatively: the chain file is the module `app.chain`.
+PACKAGE_RELATIVE = {
+    "app/__init__.py": '"""The app package."""\n',
+    "app/schemas.py": PACKAGE_ABSOLUTE["app/schemas.py"],
+    "app/helpers.py": PACKAGE_ABSOLUTE["app/helpers.py"],
+    "app/chain.py": """\
+import truss_chains as chains
+
+from . import helpers
+from .schemas import Document
+
+
+@chains.mark_entrypoint
+class Keywords(chains.ChainletBase):
+    def run_remote(self, document: Document) -> list[str]:
+        return helpers.top(document.text.split(), 2)
+""",
+}
+
+#: Both forms in one chain: `helpers.py` is imported as `helpers` and as `app.helpers`
+#: (two modules, as in Python), the I/O types relatively, a sub-package absolutely.
+PACKAGE_MIXED = {
+    "app/__init__.py": '"""Summaries."""\n',
+    "app/schemas.py": """\
+import pydantic
+
+
+class Document(pydantic.BaseModel):
+    title: str
+    text: str
+
+
+class Summary(pydantic.BaseModel):
+    title: str
+    keywords: list[str]
+""",
+    "app/helpers.py": """\
+TITLE_LIMIT = 16
+
+
+def title(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def top(words: list[str], count: int) -> list[str]:
+    return sorted(set(words), key=lambda word: (-words.count(word), words.index(word)))[:count]
+""",
+    **_TEXT_PACKAGE,
+    "app/chain.py": """\
+import truss_chains as chains
+
+import helpers  # the chain's directory is on sys.path, as under Truss
+from text import normalize
+from . import schemas  # the chain file is the module app.chain
+from .helpers import TITLE_LIMIT  # helpers.py again, as app.helpers
+
+
+class Summarizer(chains.ChainletBase):
+    def run_remote(self, document: schemas.Document) -> schemas.Summary:
+        keywords = helpers.top(normalize.words(document.text), 3)
+        return schemas.Summary(title=helpers.title(document.title, TITLE_LIMIT), keywords=keywords)
+
+
+@chains.mark_entrypoint
+class Pipeline(chains.ChainletBase):
+    def __init__(self, summarizer: Summarizer = chains.depends(Summarizer)) -> None:
+        self._summarizer = summarizer
+
+    def run_remote(self, title: str, text: str) -> schemas.Summary:
+        return self._summarizer.run_remote(schemas.Document(title=title, text=text))
+""",
+}
+
+#: Exact amounts and timestamps through a hop: standard-library types as fields of pydantic
+#: models (Truss takes them there, and only there), a constrained Decimal included.
+STDLIB_IO = {
+    "billing.py": """\
+\"\"\"Invoices: Decimal amounts, datetimes, a timedelta and a UUID, as pydantic carries them.\"\"\"
+
+import datetime
+import uuid
+from decimal import Decimal
+
+import pydantic
+import truss_chains as chains
+
+TERMS = datetime.timedelta(days=30)
+
+
+class Order(pydantic.BaseModel):
+    id: uuid.UUID
+    placed: datetime.datetime
+    prices: list[Decimal]
+    tax_rate: pydantic.condecimal(ge=0, le=1, decimal_places=2)
+
+
+class Invoice(pydantic.BaseModel):
+    order: uuid.UUID
+    subtotal: Decimal
+    total: Decimal
+    issued: datetime.datetime
+    due: datetime.date
+    terms: datetime.timedelta
+
+
+class Pricing(chains.ChainletBase):
+    async def run_remote(self, order: Order) -> Invoice:
+        subtotal = sum(order.prices, Decimal(0))
+        total = (subtotal * (1 + order.tax_rate)).quantize(Decimal("0.01"))
+        due = (order.placed + TERMS).date()
+        return Invoice(order=order.id, subtotal=subtotal, total=total, issued=order.placed, due=due, terms=TERMS)
+
+
+@chains.mark_entrypoint
+class Billing(chains.ChainletBase):
+    def __init__(self, pricing: Pricing = chains.depends(Pricing)) -> None:
+        self._pricing = pricing
+
+    async def run_remote(self, order: Order) -> Invoice:
+        return await self._pricing.run_remote(order)
+""",
+}
+
 #: Project name -> (files, chain file).
 PROJECTS: dict[str, tuple[dict[str, str], str]] = {
     "aliases": (ALIASES, "app.py"),
     "namespace": (NAMESPACE, "pipeline.py"),
     "odd_root": (ODD_ROOT, "my-repo+x/chain.py"),
+    "package_absolute": (PACKAGE_ABSOLUTE, "app/chain.py"),
+    "package_relative": (PACKAGE_RELATIVE, "app/chain.py"),
+    "package_mixed": (PACKAGE_MIXED, "app/chain.py"),
+    "stdlib_io": (STDLIB_IO, "billing.py"),
 }
 
 

@@ -77,7 +77,7 @@ def endpoint_signature(
     """
     renames = renames or {}
     endpoint = chainlet.endpoint
-    owner = module_at_path(program, endpoint.span.path)
+    owner = module_at_path(program, endpoint.span.path, chainlet.module)
     function = _find_function(owner.parsed.tree, endpoint)
     text = owner.parsed.source.text
     arguments = function.args
@@ -182,12 +182,12 @@ def _referenced_definitions(program: Program, module: ModuleInfo, references: fr
     return found
 
 
-def module_at_path(program: Program, path: str) -> ModuleInfo:
-    """The module whose display path is `path`."""
-    for module in program.modules.values():
-        if module.path == path:
-            return module
-    raise InternalError(f"no module at {path}")
+def module_at_path(program: Program, path: str, prefer: str | None = None) -> ModuleInfo:
+    """The module whose display path is `path`: the one named `prefer` if the file has several names."""
+    found = [module for module in program.modules.values() if module.path == path]
+    if not found:
+        raise InternalError(f"no module at {path}")
+    return next((module for module in found if module.name == prefer), found[0])
 
 
 def _identity(target: Target) -> tuple[str, str]:

@@ -201,8 +201,11 @@ class _Planner:
     client_classes: slicing.ClientsOnDemand = field(init=False)
     #: The slice analysis of every module, shared by all packages.
     analysis: slicing.Analysis = field(init=False)
-    _data_paths: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
-    _data_bytes: dict[str, bytes] = field(default_factory=dict)
+    #: Where each module is under `packages/` -> the directory that path is relative to in
+    #: the sources (the root, or the chain file's directory for a module imported through it).
+    bases: dict[str, Path] = field(init=False)
+    _data_paths: dict[tuple[Path, str, str], tuple[tuple[str, Path], ...]] = field(default_factory=dict)
+    _data_bytes: dict[Path, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         chainlets = self.chain.chainlets
@@ -216,9 +219,10 @@ class _Planner:
         by_class = {self.top_level(c.id): c for c in chainlets}
         self.client_classes = slicing.ClientsOnDemand(by_class, lambda key: self.in_place_client(by_class[key]))
         sources = {
-            name: slicing.ModuleSource(m.name, m.path, m.is_package, m.parsed.source.text, m.parsed.tree)
+            name: slicing.ModuleSource(m.name, m.layout, m.is_package, m.parsed.source.text, m.parsed.tree)
             for name, m in self.program.modules.items()
         }
+        self.bases = {m.layout: m.base for m in self.program.modules.values()}
         self.analysis = slicing.analyse_modules(sources)
 
     def module(self, name: str) -> ModuleInfo:
@@ -341,7 +345,7 @@ class _Planner:
             files[f"packages/{path}"] = text.encode("utf-8")
         for path, content in self.data_files(package_slice.path_literals).items():
             files.setdefault(f"packages/{path}", content)
-        for path in _package_inits(sliced, self.program):
+        for path in _package_inits(sliced, self.bases):
             files.setdefault(f"packages/{path}", b"")
 
         files["packages/chainsc_generated/__init__.py"] = self.render(
@@ -414,38 +418,48 @@ class _Planner:
         """
         found: dict[str, bytes] = {}
         for module_path, literals in sorted(path_literals.items()):
-            base = posixpath.dirname(module_path)
+            # Relative to the directory the module's own path is: a module imported through
+            # the chain file's directory (`app/helpers.py` as `helpers.py`) carries the files
+            # next to it as they are under that directory, as Truss copies it.
+            base = self.bases[module_path]
+            directory = posixpath.dirname(module_path)
             for literal in sorted(literals):
-                for relative in self.data_paths(base, literal):
-                    found[relative] = self.data_bytes(relative)
+                for carried, source in self.data_paths(base, directory, literal):
+                    found[carried] = self.data_bytes(source)
         return found
 
-    def data_paths(self, base: str, literal: str) -> tuple[str, ...]:
-        """The data files `literal`, written in a module in directory `base`, names (cached)."""
-        key = (base, literal)
+    def data_paths(self, base: Path, directory: str, literal: str) -> tuple[tuple[str, Path], ...]:
+        """The data files `literal`, written in a module in `base / directory`, names (cached).
+
+        Each as (its path relative to `base`, the file); only files under the root.
+        """
+        key = (base, directory, literal)
         cached = self._data_paths.get(key)
         if cached is not None:
             return cached
-        paths: tuple[str, ...] = ()
+        paths: tuple[tuple[str, Path], ...] = ()
         if posixpath.normpath(literal) not in (".", ".."):  # a whole directory is never named by accident like this
-            relative = posixpath.normpath(posixpath.join(base, literal))
+            relative = posixpath.normpath(posixpath.join(directory, literal))
             if not relative.startswith(("..", "/")):
                 root = self.program.root
-                target = root / relative
+                target = base / relative
                 candidates = sorted(target.rglob("*")) if target.is_dir() else [target]
                 paths = tuple(
-                    path.relative_to(root).as_posix()
+                    (path.relative_to(base).as_posix(), path)
                     for path in candidates
-                    if path.is_file() and path.suffix not in (".py", ".pyc") and not _is_hidden(path.relative_to(root))
+                    if path.is_file()
+                    and path.suffix not in (".py", ".pyc")
+                    and path.is_relative_to(root)
+                    and not _is_hidden(path.relative_to(root))
                 )
         self._data_paths[key] = paths
         return paths
 
-    def data_bytes(self, relative: str) -> bytes:
+    def data_bytes(self, source: Path) -> bytes:
         """A data file's bytes, read once per build."""
-        content = self._data_bytes.get(relative)
+        content = self._data_bytes.get(source)
         if content is None:
-            content = self._data_bytes[relative] = (self.program.root / relative).read_bytes()
+            content = self._data_bytes[source] = source.read_bytes()
         return content
 
     def data_dir(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
@@ -472,7 +486,7 @@ class _Planner:
 
     def endpoint_owner(self, chainlet: ir.Chainlet) -> ModuleInfo:
         """The module whose source spells the endpoint (its defaults' names live there)."""
-        return module_at_path(self.program, chainlet.endpoint.span.path)
+        return module_at_path(self.program, chainlet.endpoint.span.path, chainlet.module)
 
     def keep_types(self, type_ids: tuple[str, ...], types: Mapping[str, ir.TypeDef], extra: set[tuple[str, str]]) -> None:
         for type_id in type_ids:
@@ -628,7 +642,7 @@ def _tree_hash(files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _package_inits(sliced: Mapping[str, str], program: Program) -> list[str]:
+def _package_inits(sliced: Mapping[str, str], bases: Mapping[str, Path]) -> list[str]:
     """`__init__.py` of every package directory the slice needs (empty when the user's is not kept).
 
     A directory without one in the user's tree is a namespace package (PEP 420) and stays
@@ -641,7 +655,7 @@ def _package_inits(sliced: Mapping[str, str], program: Program) -> list[str]:
         parts = path.split("/")[:-1]
         for cut in range(1, len(parts) + 1):
             init = "/".join([*parts[:cut], "__init__.py"])
-            if init not in inits and (program.root / init).is_file():
+            if init not in inits and (bases[path] / init).is_file():
                 inits.add(init)
     return sorted(inits - set(sliced))
 

@@ -110,6 +110,9 @@ def render_annotation(
         return text
     if kind is ir.TypeKind.NUMPY_ARRAY:
         return imports.name("chainsc_runtime.pydantic_numpy", "NumpyArrayField")
+    if kind is ir.TypeKind.STDLIB:
+        module, _, name = ref.name.rpartition(".")
+        return f"{imports.module(module)}.{name}"
     if kind is ir.TypeKind.LITERAL:
         values = ", ".join(repr(value) for value in ref.literals)
         return f"{imports.module('typing')}.Literal[{values}]"

@@ -95,3 +95,93 @@ def test_a_module_path_that_cannot_be_imported_is_an_error_and_nothing_is_writte
     assert "`shout-chain.py` would be the module `shout-chain`" in named.stderr
     assert "help: rename the file to `shout_chain.py`" in named.stderr
     assert not out.exists()
+
+
+def _modules(chain: Path) -> list[tuple[str, str]]:
+    result = run_cli("inspect", str(chain), "--json")
+    assert result.returncode == 0, result.stderr
+    return [(m["name"], m["path"]) for m in json.loads(result.stdout)["modules"]]
+
+
+def test_a_chain_in_a_package_names_each_module_as_it_is_imported(tmp_path: Path) -> None:
+    # `import helpers` next to `app/chain.py` is found through the chain's directory, as
+    # Truss puts it on sys.path: the module `helpers`, not `app.helpers`.
+    assert _modules(write_project("package_absolute", tmp_path)) == [
+        ("app.chain", "app/chain.py"),
+        ("helpers", "app/helpers.py"),
+        ("schemas", "app/schemas.py"),
+        ("text", "app/text/__init__.py"),
+        ("text.normalize", "app/text/normalize.py"),
+        ("text.stopwords", "app/text/stopwords.py"),
+    ]
+    # Relative imports are relative to the chain's package: `app.helpers`.
+    assert _modules(write_project("package_relative", tmp_path)) == [
+        ("app", "app/__init__.py"),
+        ("app.chain", "app/chain.py"),
+        ("app.helpers", "app/helpers.py"),
+        ("app.schemas", "app/schemas.py"),
+    ]
+    # Both: one file, two modules (Python loads it under each name).
+    mixed = _modules(write_project("package_mixed", tmp_path))
+    assert [name for name, path in mixed if path == "app/helpers.py"] == ["app.helpers", "helpers"]
+
+
+def test_each_module_of_a_chain_in_a_package_is_carried_under_its_name(tmp_path: Path) -> None:
+    chain = write_project("package_mixed", tmp_path)
+    ir = json.loads(run_cli("inspect", str(chain), "--json").stdout)
+    assert ir["entrypoint"] == "app.chain.Pipeline"
+    assert sorted(t["id"] for t in ir["types"]) == ["app.schemas.Document", "app.schemas.Summary"]
+    out = tmp_path / "out"
+    built = run_cli("build", str(chain), "-o", str(out))
+    assert built.returncode == 0, built.stderr
+    packages = out / "summarizer" / "packages"
+    carried = sorted(
+        path.relative_to(packages).as_posix()
+        for path in packages.rglob("*")
+        if path.is_file() and not path.relative_to(packages).parts[0].startswith("chainsc_")
+    )
+    assert carried == [
+        "app/__init__.py",
+        "app/chain.py",
+        "app/helpers.py",  # `from .helpers import TITLE_LIMIT`: only that
+        "app/schemas.py",
+        "helpers.py",  # `import helpers`: the functions the Chainlet calls
+        "text/__init__.py",
+        "text/normalize.py",
+        "text/stopwords.py",
+        "text/stopwords.txt",  # next to the module that reads it, as Truss copies the chain's directory
+    ]
+    assert (packages / "app" / "helpers.py").read_text() == "TITLE_LIMIT = 16\n"
+    assert "def top(" in (packages / "helpers.py").read_text()
+    assert "TITLE_LIMIT" not in (packages / "helpers.py").read_text()
+    assert "from app.chain import Summarizer\n" in (out / "summarizer" / "model" / "model.py").read_text()
+    assert import_package(out / "summarizer") is None
+    assert import_package(out / "pipeline") is None
+
+
+def test_a_chainlet_in_a_file_imported_under_two_names_is_checked_once(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "base.py").write_text(
+        "import truss_chains as chains\n\nGREETING = 'hi '\n\n\n"
+        "class Helper(chains.ChainletBase):\n    def run_remote(self, text: str) -> str:\n        return text.upper()\n\n\n"
+        "class Worker(chains.ChainletBase):\n"
+        "    def __init__(self, helper: Helper = chains.depends(Helper)) -> None:\n        self._helper = helper\n\n"
+        "    def run_remote(self, text: str) -> str:\n        return self._helper.run_remote(text)\n"
+    )
+    (app / "chain.py").write_text(
+        "import truss_chains as chains\n\nfrom base import Worker\nfrom .base import GREETING\n\n\n"
+        "@chains.mark_entrypoint\nclass Entry(chains.ChainletBase):\n"
+        "    def __init__(self, worker: Worker = chains.depends(Worker)) -> None:\n        self._worker = worker\n\n"
+        "    def run_remote(self, text: str) -> str:\n        return GREETING + self._worker.run_remote(text)\n"
+    )
+    # `depends(Helper)` in `app/base.py` is a Chainlet's `__init__` default under either name.
+    out = tmp_path / "out"
+    built = run_cli("build", str(app / "chain.py"), "-o", str(out))
+    assert built.returncode == 0, built.stderr
+    assert sorted(path.name for path in out.iterdir() if path.is_dir()) == ["entry", "helper", "worker"]
+    assert (out / "entry" / "packages" / "app" / "base.py").read_text() == "GREETING = 'hi '\n"
+    assert {package.name: import_package(package) for package in out.iterdir() if package.is_dir()} == dict.fromkeys(
+        ["entry", "helper", "worker"]
+    )

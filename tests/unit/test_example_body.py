@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import enum
+import ipaddress
+import pathlib
+import uuid
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -111,3 +116,30 @@ def test_the_example_of_constrained_types_keeps_within_their_bounds() -> None:
     assert isinstance(body, dict)
     assert (body["code"], body["initials"], body["count"], body["exact"]) == ("texttextt", "te", 5, 3)
     assert (body["vector"], body["none"]) == ([1.5, 1.5, 1.5], [])
+
+
+class Stamped(pydantic.BaseModel):
+    """Standard-library types inside a model: each is a string of its format on the wire."""
+
+    placed: datetime.datetime
+    aware: pydantic.AwareDatetime
+    day: datetime.date
+    at: datetime.time
+    wait: datetime.timedelta
+    price: decimal.Decimal
+    limit: pydantic.condecimal(gt=2, max_digits=4)  # type: ignore[valid-type]
+    id: uuid.UUID
+    token: pydantic.UUID4
+    path: pathlib.Path
+    host: ipaddress.IPv4Address
+    net: ipaddress.IPv6Network
+    interface: ipaddress.IPv4Interface
+
+
+def test_the_example_of_stdlib_types_is_a_string_of_their_format() -> None:
+    body = example_body(_document(Stamped))
+
+    Stamped.model_validate(body)  # raises if a value is not of its type
+    assert isinstance(body, dict)
+    assert (body["placed"], body["day"], body["wait"]) == ("2024-01-01T12:00:00Z", "2024-01-01", "PT1H")
+    assert body["token"] == "00000000-0000-4000-8000-000000000000"
