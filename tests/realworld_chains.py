@@ -81,8 +81,7 @@ class Search(chains.ChainletBase):
 
 #: A speech pipeline whose workers live in a namespace package (`asr_workers/` has no
 #: `__init__.py`) and are named by their dotted path, as in `import asr_workers.whisper`.
-#: (The I/O types have a module of their own: a client's types must not come from the
-#: module its Chainlet is replaced in, until the package layout drops `clients.py`.)
+#: The I/O types have a module of their own.
 NAMESPACE = {
     "asr_workers/schema.py": '''\
 import pydantic

@@ -166,8 +166,8 @@ def test_every_layout_builds_and_every_package_imports_in_a_fresh_interpreter(tm
 
 def test_forked_and_fresh_interpreters_give_the_same_outcome(tmp_path: Path) -> None:
     """`check_imports` forks from a warmed interpreter (fast); `check_import` starts a new one."""
-    # A layout whose file sorts before `chainsc_generated` and one after it (which fails on
-    # the layout with `packages/chainsc_generated/clients.py`): both outcomes are compared.
+    # A layout whose file sorts before `chainsc_generated` and one after it (the names that
+    # decided the old import cycle): both outcomes are compared.
     chosen = [next(layout for layout in LAYOUTS if layout.chain_file == name) for name in ("app.py", "zeta.py")]
     packages = [package for layout in chosen for package in _packages(_build(layout, tmp_path / layout.name))]
     assert len(packages) >= 4

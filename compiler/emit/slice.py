@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 
 #: Module the vendored runtime is imported as inside a package.
 RUNTIME_MODULE = "chainsc_runtime"
-#: Package holding the generated endpoint and clients.
-GENERATED_PACKAGE = "chainsc_generated"
 
 #: Imported module paths that mean the Chains authoring API (as in compiler.resolve).
 _API_ROOTS = ("truss_chains", "runtime_lib")
