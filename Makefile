@@ -1,5 +1,5 @@
 PY ?= .venv/bin/python
-.PHONY: venv install demo lint typecheck test test-all golden check
+.PHONY: venv install demo lint typecheck test test-fast test-all golden check
 
 venv:
 	test -x $(PY) || python3 -m venv .venv
@@ -20,6 +20,10 @@ typecheck:
 # pytest exits 5 when it collects no test: that must fail, and does (non-zero).
 test:
 	$(PY) -m pytest -q -n 2
+
+# The fast target (seconds): front end, emit, diagnostics and golden; no servers, no venvs.
+test-fast:
+	$(PY) -m pytest -q -n 2 tests/unit tests/frontend tests/emit tests/diagnostics tests/test_golden.py
 
 # Install (chainsc, and truss in a venv of its own for the config.yaml fidelity test),
 # lint, type-check and test: what CI runs.
