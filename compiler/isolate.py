@@ -41,8 +41,8 @@ from compiler.emit.requirements import (
     logical_lines,
     normalize_name,
     requirement_name,
-    runtime_constant,
 )
+from compiler.runtime_files import runtime_constant
 
 #: Where the venvs live (default `$XDG_CACHE_HOME/chainsc`, else `~/.cache/chainsc`).
 CACHE_DIR_ENV_VAR = "CHAINSC_CACHE_DIR"

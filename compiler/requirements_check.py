@@ -43,8 +43,6 @@ from __future__ import annotations
 import ast
 import bisect
 import dataclasses
-import functools
-import importlib.util
 import posixpath
 import re
 import sys
@@ -56,7 +54,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from compiler import ir
-from compiler.diagnostics import Diagnostic, InternalError, warning
+from compiler.diagnostics import Diagnostic, warning
 from compiler.distributions import (
     RUNTIME_DISTRIBUTIONS,
     TRUSS_PROVIDED,
@@ -74,10 +72,10 @@ from compiler.emit.requirements import (
     declared_names,
     lock_shortfall,
     requirement_name,
-    runtime_constant,
 )
 from compiler.graph import reachable
 from compiler.resolve import ModuleInfo, Program
+from compiler.runtime_files import installed_constant
 from compiler.source import Span
 
 #: Roots of imports the slice points at the vendored runtime.
@@ -559,13 +557,6 @@ def _incomplete_lock(chainlet: ir.Chainlet, path: str, shortfall: Sequence[str],
     )
 
 
-@functools.cache
 def runtime_requirements() -> tuple[str, ...]:
-    """`runtime_lib.REQUIREMENTS`, read statically (importing runtime_lib loads pydantic and httpx)."""
-    spec = importlib.util.find_spec("runtime_lib")
-    if spec is None or spec.origin is None:
-        raise InternalError("runtime_lib is not installed next to chainsc")
-    value = runtime_constant(Path(spec.origin).read_text(encoding="utf-8"), "REQUIREMENTS")
-    if value is None:
-        raise InternalError("runtime_lib.REQUIREMENTS is not a tuple of strings")
-    return value
+    """`runtime_lib.REQUIREMENTS`: what every package requires for the runtime itself."""
+    return installed_constant("REQUIREMENTS")

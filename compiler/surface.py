@@ -23,14 +23,13 @@ from __future__ import annotations
 import ast
 import bisect
 import functools
-import importlib.util
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from compiler.diagnostics import Diagnostic, InternalError, error
 from compiler.resolve import BindingKind, ModuleInfo
+from compiler.runtime_files import runtime_dir
 from compiler.source import Span
 
 #: The truss release whose public surface this table describes.
@@ -142,18 +141,9 @@ class Finding:
 
 
 @functools.cache
-def _runtime_dir() -> Path:
-    """Where `runtime_lib` is, found without importing it (it imports pydantic, httpx, ...)."""
-    spec = importlib.util.find_spec("runtime_lib")
-    if spec is None or spec.origin is None:
-        raise InternalError("runtime_lib is not installed next to chainsc")
-    return Path(spec.origin).parent
-
-
-@functools.cache
 def runtime_names(stem: str) -> frozenset[str]:
     """The `__all__` of `runtime_lib/<stem>.py`, read statically (a list of literals)."""
-    path = _runtime_dir() / f"{stem}.py"
+    path = runtime_dir() / f"{stem}.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import json
 import posixpath
 import shlex
@@ -22,7 +21,6 @@ from pathlib import Path
 import jinja2
 
 from compiler import ir
-from compiler.diagnostics import InternalError
 from compiler.emit import slice as slicing
 from compiler.emit.clients import (
     CLIENT_BASE,
@@ -35,7 +33,6 @@ from compiler.emit.pycode import Imports, default_expression, render_annotation
 from compiler.emit.requirements import (
     requirements_file_name,
     requirements_txt,
-    runtime_constant,
 )
 from compiler.emit.truss_config import render_config_yaml, truss_config
 from compiler.graph import reachable
@@ -43,6 +40,7 @@ from compiler.graph_render import render_mermaid
 from compiler.ir_dump import render_signature
 from compiler.requirements_check import RequirementsCheck
 from compiler.resolve import ModuleInfo, Program
+from compiler.runtime_files import installed_constant, runtime_dir
 from compiler.validate import package_dir_name
 
 CHAINSC_VERSION = "0.1.0"
@@ -373,7 +371,7 @@ class _Planner:
                 source=self.chain.source,
                 display_name=chainlet.display_name,
                 predict_concurrency=chainlet.remote_config.compute.predict_concurrency,
-                server_requirements=" ".join(shlex.quote(line) for line in _runtime_constant("SERVER_REQUIREMENTS")),
+                server_requirements=" ".join(shlex.quote(line) for line in installed_constant("SERVER_REQUIREMENTS")),
             ),
         )
         for path, content in _vendored_runtime().items():
@@ -395,7 +393,7 @@ class _Planner:
         """
         check = RequirementsCheck(self.chain, self.program, self.analysis)
         additions = check.additions(chainlet)
-        result = requirements_txt(chainlet, _runtime_constant("REQUIREMENTS"), check.read_file, self.chain.source, additions)
+        result = requirements_txt(chainlet, installed_constant("REQUIREMENTS"), check.read_file, self.chain.source, additions)
         files: dict[str, bytes] = {}
         if requirements_file_name(chainlet.remote_config.docker_image) != result.filename:
             config = truss_config(chainlet)
@@ -661,27 +659,9 @@ def _package_inits(sliced: Mapping[str, str], bases: Mapping[str, Path]) -> list
 
 
 @functools.lru_cache(maxsize=1)
-def _runtime_dir() -> Path:
-    """Where `runtime_lib` is, found without importing it (it imports pydantic, httpx, ...)."""
-    spec = importlib.util.find_spec("runtime_lib")
-    if spec is None or spec.origin is None:
-        raise InternalError("runtime_lib is not installed next to chainsc")
-    return Path(spec.origin).parent
-
-
-@functools.cache
-def _runtime_constant(name: str) -> tuple[str, ...]:
-    """A tuple-of-strings constant of `runtime_lib/__init__.py`, read statically (plain literals)."""
-    value = runtime_constant((_runtime_dir() / "__init__.py").read_text(encoding="utf-8"), name)
-    if value is None:
-        raise InternalError(f"runtime_lib.{name} is not a tuple of strings")
-    return value
-
-
-@functools.lru_cache(maxsize=1)
 def _vendored_runtime() -> dict[str, bytes]:
     """Every `.py` file of `runtime_lib`, byte for byte, by relative path (read once)."""
-    root = _runtime_dir()
+    root = runtime_dir()
     return {
         path.relative_to(root).as_posix(): path.read_bytes()
         for path in sorted(root.rglob("*.py"))

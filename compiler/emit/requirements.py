@@ -55,7 +55,6 @@ says so (CSC462), with the `uv add` command that makes the lock complete.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import posixpath
 import re
@@ -298,27 +297,6 @@ def _names(lines: Iterable[str]) -> list[str]:
 def _sibling_pyproject(path: str) -> str:
     """The `pyproject.toml` next to a `uv.lock` (Truss reads that one)."""
     return posixpath.join(posixpath.dirname(path), PYPROJECT_TOML)
-
-
-def runtime_constant(init_source: str, name: str) -> tuple[str, ...] | None:
-    """A tuple-of-strings constant (`REQUIREMENTS`, ...) of a runtime `__init__.py`, read statically.
-
-    The runtime keeps them plain literals so the planner (from `runtime_lib`) and
-    `chainsc run --isolated` (from a built package's vendored copy) read them without
-    importing anything. None when `name` is not such a constant.
-    """
-    for node in ast.parse(init_source).body:
-        if isinstance(node, ast.Assign):
-            targets, assigned = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, assigned = [node.target], node.value
-        else:
-            continue
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            value = ast.literal_eval(assigned)
-            if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
-                return value
-    return None
 
 
 def normalize_name(name: str) -> str:
