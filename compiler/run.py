@@ -7,6 +7,12 @@ With `--isolated`, each also runs in a virtualenv of its own requirements
 (`compiler.isolate`). A package that cannot be imported says so in one JSON
 line (its `server.py`, under `CHAINSC_STARTUP_REPORT=json`), which becomes one
 clear message here instead of a traceback per process.
+Stopping (Ctrl-C, SIGTERM, SIGHUP) goes in reverse dependency order, as the
+manifest records the graph: the entrypoint stops accepting first, and each other
+package is sent SIGTERM only once every package that calls it has exited, so a
+request in flight finds every hop it still needs. Each package watches a pipe
+from this process (`CHAINSC_SUPERVISOR_FD`, see `runtime_lib/server.py`), so
+none outlives it, even when it is killed with SIGKILL.
 Imports: the standard library and `compiler.isolate`.
 """
 
@@ -41,8 +47,18 @@ from compiler.emit.requirements import (
 
 #: How long a package may take to report ready (its `__init__` loads models).
 READY_TIMEOUT_SEC = 120.0
-#: How long processes get to drain in-flight requests after SIGTERM.
+#: How long stopping may take before every package left gets SIGKILL: a package's own
+#: drain timeout (`CHAINSC_DRAIN_TIMEOUT`, default 30 s) plus a margin to exit.
 STOP_TIMEOUT_SEC = 35.0
+#: The least time a package gets between its SIGTERM and a SIGKILL: one whose callers
+#: took the whole stop timeout still gets this long to close (it has nothing in flight).
+KILL_GRACE_SEC = 5.0
+#: The server's variable for its drain timeout; a longer one lengthens the stop timeout.
+DRAIN_TIMEOUT_ENV_VAR = "CHAINSC_DRAIN_TIMEOUT"
+#: The API key the packages require from callers (and send to each other).
+API_KEY_ENV_VAR = "CHAINSC_API_KEY"
+#: Names the read end of the pipe each package watches (`runtime_lib/server.py`).
+SUPERVISOR_FD_ENV_VAR = "CHAINSC_SUPERVISOR_FD"
 #: After one package failed to start, how long the others get to finish importing,
 #: so every package that cannot start is reported, not only the first.
 SETTLE_TIMEOUT_SEC = 30.0
@@ -52,6 +68,12 @@ STARTUP_REPORT_ENV_VAR = "CHAINSC_STARTUP_REPORT"
 STARTUP_ERROR_PREFIX = "chainsc-startup-error: "
 #: Environment variables that would let a venv's interpreter see chainsc's packages.
 _LEAKY_ENV_VARS = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "CONDA_PREFIX")
+
+
+#: The signals that stop `chainsc run` in order (SIGHUP: its terminal closed).
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 class RunError(Exception):
@@ -69,6 +91,8 @@ class Service:
     is_entrypoint: bool
     #: The virtualenv it runs in (`--isolated`); None: chainsc's own interpreter.
     venv: Path | None = None
+    #: The ids of the Chainlets it calls (the manifest's graph).
+    dependencies: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -145,10 +169,24 @@ def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
         directory = out_dir / info["package"]
         if not (directory / "server.py").is_file():
             raise RunError(f"`{directory}/server.py` is missing: rebuild the chain with this chainsc")
+        dependencies = info.get("dependencies", [])
+        if not isinstance(dependencies, list) or not all(d in chainlets for d in dependencies):
+            raise RunError(f"`{manifest_path}` is not a chainsc manifest (dependencies of `{chainlet_id}`)")
         is_entry = chainlet_id == entrypoint
         port = entry_port if is_entry else _free_port()
-        services.append(Service(chainlet_id, info["name"], directory, port, is_entry))
+        services.append(Service(chainlet_id, info["name"], directory, port, is_entry, dependencies=tuple(dependencies)))
     return services
+
+
+def stop_order(services: Sequence[Service]) -> dict[str, list[str]]:
+    """Each service's callers (by name): it is stopped once all of them have exited."""
+    by_id = {s.chainlet_id: s for s in services}
+    callers: dict[str, list[str]] = {s.name: [] for s in services}
+    for service in services:
+        for dependency in service.dependencies:
+            if dependency in by_id:
+                callers[by_id[dependency].name].append(service.name)
+    return callers
 
 
 def _free_port() -> int:
@@ -165,21 +203,41 @@ class Supervisor:
     services: list[Service]
     python: str = sys.executable
     echo: Callable[[str], None] = print
+    #: The environment the packages inherit (and the API key, if any, comes from).
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     #: Import failures the packages reported, by service name.
     startup_failures: dict[str, StartupFailure] = field(default_factory=dict)
+    #: A stop was asked for (a signal): stop waiting for readiness. Plain flags, not
+    #: `threading.Event`s: a signal handler sets them, and an Event's lock could be held
+    #: by the very code the handler interrupted.
+    interrupted: bool = False
+    #: SIGKILL whatever still runs while stopping (a second Ctrl-C).
+    hurry: bool = False
     _relays: dict[str, threading.Thread] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The write end of the pipe the packages watch; it closes when this process ends.
+    _lifeline: int | None = None
 
-    def environment(self, service: Service) -> dict[str, str]:
-        """The child's environment: every dependency URL, its own port, its venv if any."""
+    @property
+    def api_key_header(self) -> dict[str, str]:
+        """What a caller of the packages sends: `Authorization: Api-Key <key>` when one is set."""
+        return _api_key_header(self.environ)
+
+    def environment(self, service: Service, lifeline: int | None = None) -> dict[str, str]:
+        """The child's environment: every dependency URL, its own port, its venv if any.
+
+        `lifeline`: the pipe end by which it sees this process go.
+        """
         urls = {s.name: s.url for s in self.services}
-        env = dict(os.environ)
+        env = dict(self.environ)
         env["CHAINSC_SERVICES"] = json.dumps(urls, sort_keys=True)
         env["PORT"] = str(service.port)
         env["HOST"] = "127.0.0.1"
         env["PYTHONUNBUFFERED"] = "1"
         env[STARTUP_REPORT_ENV_VAR] = "json"
+        if lifeline is not None:
+            env[SUPERVISOR_FD_ENV_VAR] = str(lifeline)
         if service.venv is not None:
             for name in _LEAKY_ENV_VARS:
                 env.pop(name, None)
@@ -192,21 +250,32 @@ class Supervisor:
         return str(isolate.venv_python(service.venv)) if service.venv is not None else self.python
 
     def start(self) -> None:
-        """Start every process (dependencies first, as the manifest orders them)."""
+        """Start every process (the entrypoint first, as `plan_services` orders them).
+
+        Each gets the read end of one pipe (`pass_fds`, named by `CHAINSC_SUPERVISOR_FD`);
+        only this process holds the write end (not inheritable), so when it ends, by any
+        signal, every package reads end of file and stops. A preexec `prctl` would be
+        Linux-only and unsafe with the relay threads running; the pipe is neither.
+        """
         width = max(len(s.name) for s in self.services)
-        for service in self.services:
-            process = subprocess.Popen(
-                [self.interpreter(service), "server.py", "--host", "127.0.0.1", "--port", str(service.port)],
-                cwd=service.directory,
-                env=self.environment(service),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
-            )
-            self.processes[service.name] = process
-            thread = threading.Thread(target=self._relay, args=(service.name, width, process), daemon=True)
-            thread.start()
-            self._relays[service.name] = thread
+        watched, self._lifeline = os.pipe()
+        try:
+            for service in self.services:
+                process = subprocess.Popen(
+                    [self.interpreter(service), "server.py", "--host", "127.0.0.1", "--port", str(service.port)],
+                    cwd=service.directory,
+                    env=self.environment(service, watched),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(watched,),
+                    start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+                )
+                self.processes[service.name] = process
+                thread = threading.Thread(target=self._relay, args=(service.name, width, process), daemon=True)
+                thread.start()
+                self._relays[service.name] = thread
+        finally:
+            os.close(watched)
 
     def _relay(self, name: str, width: int, process: subprocess.Popen[bytes]) -> None:
         """Echo the process's lines with its name; keep its startup report instead of echoing it."""
@@ -219,7 +288,8 @@ class Supervisor:
                 if failure is not None:
                     self.startup_failures[name] = failure
                     continue
-            with self._lock:
+            with self._lock, contextlib.suppress(OSError, ValueError):
+                # Keep reading when the terminal is gone (SIGHUP), so no package blocks on a full pipe.
                 self.echo(f"{prefix} | {line}")
 
     def dead(self) -> Service | None:
@@ -241,15 +311,20 @@ class Supervisor:
         """Wait until every process has exited or got past its imports (`/healthz` answers)."""
         deadline = time.monotonic() + timeout
         pending = list(self.services)
-        while pending and time.monotonic() < deadline:
+        while pending and time.monotonic() < deadline and not self.interrupted:
             pending = [
-                s for s in pending if self.processes[s.name].poll() is None and not _answers(f"{s.url}/healthz")
+                s
+                for s in pending
+                if self.processes[s.name].poll() is None and not _answers(f"{s.url}/healthz", self.api_key_header)
             ]
             if pending:
                 time.sleep(0.1)
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT_SEC) -> None:
-        """Block until every `/readyz` answers 200.
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SEC) -> bool:
+        """Block until every `/readyz` answers 200; False when `interrupted` first.
+
+        The probes carry the API key when one is set, as any caller does: the packages
+        of this chainsc answer `/readyz` without it, those of an older one did not.
 
         Raises:
             StartFailedError: processes exited first (every one that fails to start,
@@ -259,65 +334,109 @@ class Supervisor:
         deadline = time.monotonic() + timeout
         pending = list(self.services)
         while pending:
+            if self.interrupted:
+                return False
             if self.dead() is not None:
                 self.settle()
                 raise StartFailedError([self.failure(s) for s in self.dead_services()])
-            pending = [s for s in pending if not _answers(f"{s.url}/readyz")]
+            pending = [s for s in pending if not _answers(f"{s.url}/readyz", self.api_key_header)]
             if pending and time.monotonic() > deadline:
                 names = ", ".join(f"`{s.name}`" for s in pending)
                 raise RunError(f"not ready after {timeout:.0f} s: {names}")
             if pending:
                 time.sleep(0.1)
+        return True
 
-    def stop(self, timeout: float = STOP_TIMEOUT_SEC) -> None:
-        """SIGTERM everyone (entrypoint first, so it stops taking requests), then SIGKILL stragglers."""
-        order = sorted(self.services, key=lambda s: not s.is_entrypoint)
-        for service in order:
-            process = self.processes.get(service.name)
-            if process is not None and process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
+    def stop_timeout(self) -> float:
+        """`STOP_TIMEOUT_SEC`, or longer when the packages drain for longer (`CHAINSC_DRAIN_TIMEOUT`)."""
+        try:
+            drain = float(self.environ.get(DRAIN_TIMEOUT_ENV_VAR) or 0.0)
+        except ValueError:
+            drain = 0.0  # the packages refuse to start with it: nothing to wait for
+        return max(STOP_TIMEOUT_SEC, drain + KILL_GRACE_SEC) if math.isfinite(drain) else STOP_TIMEOUT_SEC
+
+    def stop(self, timeout: float | None = None, grace: float = KILL_GRACE_SEC) -> None:
+        """Stop every package in reverse dependency order; SIGKILL what outlives the bounds.
+
+        A package gets SIGTERM (it stops accepting, finishes what is in flight, exits)
+        once every package that calls it has exited: the entrypoint first, then each
+        dependency after all its callers drained, so no hop disappears under a request
+        that still needs it. A package still running `timeout` seconds after the stop
+        began (and at least `grace` seconds after its own SIGTERM) gets SIGKILL, and at
+        `timeout` those not yet told get SIGTERM regardless (a caller that hangs, or a
+        cycle in a hand-edited manifest). `hurry` (a second Ctrl-C) kills all at once.
+        """
+        if timeout is None:
+            timeout = self.stop_timeout()
+        callers = stop_order(self.services)
         deadline = time.monotonic() + timeout
-        for service in order:
-            process = self.processes.get(service.name)
-            if process is None:
-                continue
-            try:
-                process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        termed: dict[str, float] = {}
+        killed: set[str] = set()
+        while True:
+            alive = {name for name, process in self.processes.items() if process.poll() is None}
+            if not alive:
+                break
+            now = time.monotonic()
+            for service in self.services:
+                name = service.name
+                if name not in alive or name in termed:
+                    continue
+                if now >= deadline or self.hurry or not alive.intersection(callers[name]):
+                    self._signal(name, signal.SIGTERM)
+                    termed[name] = now
+            for name in sorted(alive & termed.keys() - killed):
+                if self.hurry or now >= max(deadline, termed[name] + grace):
+                    self._signal(name, signal.SIGKILL)
+                    killed.add(name)
+            time.sleep(0.02)
+        for name in self.processes:  # what a package started and left in its group
+            self._signal(name, signal.SIGKILL)
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
         for thread in self._relays.values():
             thread.join(timeout=1.0)
 
+    def _signal(self, name: str, signum: int) -> None:
+        """Send `signum` to the package's process group (the server and anything it started).
 
-def _answers(url: str) -> bool:
-    """`GET url` answers 200."""
+        The group's id is the server's pid, which the kernel gives no new process while
+        the group has members, so this never reaches another program.
+        """
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.processes[name].pid, signum)
+
+
+def _answers(url: str, headers: Mapping[str, str]) -> bool:
+    """`GET url` (with `headers`) answers 200."""
     try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=dict(headers)), timeout=1.0) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, TimeoutError):
         return False
 
 
-def example_call(service: Service) -> str:
+def example_call(service: Service, api_key_header: Mapping[str, str] | None = None) -> str:
     """A curl command for the entrypoint that works as printed.
 
     The body is built from the endpoint's live `/openapi.json`: every required
     argument with a value of its type (nested models, lists of one item, the first
     member of an enum); arguments with defaults are left out. Without the schema,
-    the body is `{}`.
+    the body is `{}`. With an API key (`api_key_header`, which the schema request
+    carries), the command sends `Authorization: Api-Key $CHAINSC_API_KEY`: the
+    shell fills in the key, so it is never printed.
     """
     body: object = {}
+    request = urllib.request.Request(f"{service.url}/openapi.json", headers=dict(api_key_header or {}))
     try:
-        with urllib.request.urlopen(f"{service.url}/openapi.json", timeout=2.0) as response:
+        with urllib.request.urlopen(request, timeout=2.0) as response:
             document = json.loads(response.read())
         body = example_body(document)
     except (urllib.error.URLError, OSError, ValueError):
         pass
     text = json.dumps(body, ensure_ascii=False).replace("'", "'\\''")  # quoted for a POSIX shell
-    return f"curl -s {service.url}/run_remote -H 'Content-Type: application/json' -d '{text}'"
+    key = f' -H "Authorization: Api-Key ${API_KEY_ENV_VAR}"' if api_key_header else ""
+    return f"curl -s {service.url}/run_remote -H 'Content-Type: application/json'{key} -d '{text}'"
 
 
 def example_body(document: Mapping[str, object]) -> object:
@@ -474,17 +593,18 @@ def run_chain(
             echo(f"chainsc run: {exc}")
             return 1
         services = [dataclasses.replace(s, venv=venvs[s.directory.name]) for s in services]
-    supervisor = Supervisor(services, echo=echo)
-    stopping = threading.Event()
+    supervisor = Supervisor(services, echo=echo, environ=environ)
 
     def on_signal(signum: int, _frame: object) -> None:
-        stopping.set()
+        if supervisor.interrupted:  # a second Ctrl-C: do not wait for the drain
+            supervisor.hurry = True
+        supervisor.interrupted = True
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
     try:
         supervisor.start()
         try:
-            supervisor.wait_ready()
+            ready = supervisor.wait_ready()
         except StartFailedError as exc:
             supervisor.stop()  # first, so the report is the last thing printed
             _report_start_failures(exc.failures, isolated=isolated, debug=debug, echo=echo)
@@ -492,16 +612,18 @@ def run_chain(
         except RunError as exc:
             echo(f"chainsc: {exc}")
             return 1
-        entry = next(s for s in services if s.is_entrypoint)
-        echo(f"chainsc: {len(services)} Chainlets ready; entrypoint `{entry.name}` at {entry.url}")
-        echo(f"chainsc: try  {example_call(entry)}")
-        while not stopping.wait(0.2):
+        if ready:
+            entry = next(s for s in services if s.is_entrypoint)
+            echo(f"chainsc: {len(services)} Chainlets ready; entrypoint `{entry.name}` at {entry.url}")
+            echo(f"chainsc: try  {example_call(entry, supervisor.api_key_header)}")
+        while not supervisor.interrupted:
             dead = supervisor.dead()
             if dead is not None:
                 code = supervisor.processes[dead.name].returncode
                 echo(f"chainsc: `{dead.name}` exited with code {code}; stopping the others")
                 return 1
-        echo("chainsc: stopping")
+            time.sleep(0.1)
+        echo("chainsc: stopping (the entrypoint first, then each Chainlet once its callers are done)")
         return 0
     finally:
         supervisor.stop()
@@ -612,6 +734,7 @@ def call_chain(url: str, body: str, timeout: float, write: Callable[[bytes], Non
     return 0
 
 
-def _api_key_header() -> dict[str, str]:
-    key = os.environ.get("CHAINSC_API_KEY")
+def _api_key_header(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`Authorization: Api-Key <key>` when `CHAINSC_API_KEY` is set (as the packages check it)."""
+    key = (os.environ if environ is None else environ).get(API_KEY_ENV_VAR)
     return {"Authorization": f"Api-Key {key}"} if key else {}

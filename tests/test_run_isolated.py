@@ -23,6 +23,7 @@ from compiler import api
 from compiler.isolate import MARKER, find_uv
 from tests.conftest import REPO
 from tests.test_run import _build, _free_port, _processes_in, _wait_for
+from tests.test_run_lifecycle import assert_sigkill_leaves_no_server
 
 pytestmark = pytest.mark.slow
 
@@ -386,3 +387,15 @@ def test_two_isolated_runs_at_once_build_one_venv_from_a_uv_lock(tmp_path: Path,
     assert sum(": cached (" in line for line in outputs) == 1, outputs
     assert not list((cache / "venvs").glob(".tmp-*"))
     assert _processes_in(out) == []
+
+
+def test_isolated_servers_exit_when_the_supervisor_is_killed(tmp_path: Path, shared_cache: Path) -> None:
+    # The venvs' interpreters run server.py directly: they inherit the pipe they watch
+    # like chainsc's own interpreter does (`tests/test_run_lifecycle.py`).
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "app.py").write_text(PREFIX_CHAIN)
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    out = tmp_path / "out"
+    _build(project / "app.py", out)
+    assert_sigkill_leaves_no_server(out, 3, isolated=True, env=_env(shared_cache))

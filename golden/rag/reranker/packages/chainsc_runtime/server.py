@@ -22,11 +22,16 @@ small raw ASGI app on uvicorn (httptools parser and uvloop where installed):
 it raises, the error is logged and the process exits with code 1. Sync endpoints run in
 a thread pool of `predict_concurrency` threads, async ones on the event loop; either way
 at most `predict_concurrency` requests run at once per process (more wait their turn).
-When `CHAINSC_API_KEY` is set, every request except `/healthz` must carry
-`Authorization: Api-Key <key>` (else 401). SIGTERM/SIGINT: stop accepting, let in-flight
-requests finish for up to `CHAINSC_DRAIN_TIMEOUT` seconds (default 30), exit 0. Logs go
-to stdout, prefixed with the Chainlet name: one line per request at debug level
-(`CHAINSC_LOG_LEVEL=debug`), errors at error level.
+When `CHAINSC_API_KEY` is set, every request except the probes (`/healthz`, `/readyz`)
+must carry `Authorization: Api-Key <key>` (else 401): probes come from a kubelet or a
+supervisor that has no key, and Truss's server checks none on its own liveness and
+readiness routes. SIGTERM/SIGINT: stop accepting, let in-flight requests finish
+(including the calls they make to dependencies) for up to `CHAINSC_DRAIN_TIMEOUT`
+seconds (default 30), exit 0. With `CHAINSC_SUPERVISOR_FD` (set by `chainsc run`), the
+server also stops that way when the supervisor is gone: the variable names the read end
+of a pipe whose write end only the supervisor holds, so end of file means it died,
+however it died. Logs go to stdout, prefixed with the Chainlet name: one line per
+request at debug level (`CHAINSC_LOG_LEVEL=debug`), errors at error level.
 
 Imports the standard library, pydantic, `.binary` and `.serving` at import time; `uvicorn` only in
 `serve()` (see `SERVER_REQUIREMENTS` in the package `__init__`), so the rest of the
@@ -45,6 +50,7 @@ import logging
 import math
 import os
 import signal
+import stat
 import sys
 import threading
 import time
@@ -78,6 +84,7 @@ __all__ = [
     "DEFAULT_DRAIN_TIMEOUT_SEC",
     "DRAIN_TIMEOUT_ENV_VAR",
     "LOG_LEVEL_ENV_VAR",
+    "SUPERVISOR_FD_ENV_VAR",
     "ChainletApp",
     "main",
     "openapi_document",
@@ -89,6 +96,10 @@ DRAIN_TIMEOUT_ENV_VAR = "CHAINSC_DRAIN_TIMEOUT"
 DEFAULT_DRAIN_TIMEOUT_SEC = 30.0
 #: `debug` logs one line per request; default `info`.
 LOG_LEVEL_ENV_VAR = "CHAINSC_LOG_LEVEL"
+#: The read end of a pipe from the supervisor (`chainsc run`): end of file = it is gone.
+SUPERVISOR_FD_ENV_VAR = "CHAINSC_SUPERVISOR_FD"
+#: Routes that answer without the API key: the probes.
+_OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -429,7 +440,7 @@ class ChainletApp:
             if method not in ("GET", "HEAD"):
                 return await _not_allowed(send, "GET")
             return await _reply(send, 200, b'{"status":"ok"}')
-        if self._authorization is not None:
+        if self._authorization is not None and path not in _OPEN_PATHS:
             given = _header(scope, b"authorization") or b""
             if not hmac.compare_digest(given, self._authorization):
                 return await _reply(
@@ -773,6 +784,7 @@ def serve(
     )
     server = uvicorn.Server(config)
     app.attach(server)
+    _watch_supervisor(server, app.log)
 
     # uvicorn handles SIGTERM/SIGINT while serving and re-raises the signal afterwards
     # with the handler it found: this one, so the process ends with our exit code.
@@ -795,6 +807,47 @@ def serve(
         os._exit(0)  # the worker threads of the cut requests would block a normal exit
     app.log.info("Stopped")
     return 0
+
+
+def _watch_supervisor(server: _Stoppable, log: logging.Logger) -> None:
+    """Stop `server` as on SIGTERM once the supervisor that started it is gone.
+
+    Only when `$CHAINSC_SUPERVISOR_FD` names an inherited pipe (`chainsc run` sets it;
+    Truss's server and a user running `server.py` do not). Nothing is ever written to
+    the pipe: a read returns end of file when the last write end closes, which the
+    kernel does when the supervisor exits, even by SIGKILL. A thread blocked on that
+    read notices at once, without polling and without a parent-death signal (Linux
+    only, and tied to the thread that forked). The variable is removed and the fd made
+    non-inheritable, so processes the Chainlet starts do not take it along.
+    """
+    raw = os.environ.pop(SUPERVISOR_FD_ENV_VAR, None)
+    if not raw:
+        return
+    try:
+        fd = int(raw)
+        is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except (ValueError, OSError):
+        is_pipe = False
+    if not is_pipe:
+        log.warning(
+            "`%s=%s` is not an inherited pipe: not watching the supervisor",
+            SUPERVISOR_FD_ENV_VAR,
+            raw,
+        )
+        return
+    os.set_inheritable(fd, False)
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 512):
+                pass
+        except OSError:
+            pass
+        if not server.should_exit:
+            log.warning("The supervisor (chainsc run) is gone: stopping")
+            server.should_exit = True
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
 
 
 def _env_float(name: str, default: float) -> float:
