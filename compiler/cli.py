@@ -46,7 +46,16 @@ def _check(chain: Path, root: Path | None, entrypoint: str | None) -> api.CheckR
     # Imported here so `--help` and `--version` start fast (libcst alone takes ~0.2 s).
     from compiler import api  # noqa: PLC0415
 
+    _require_inside(chain, root)
     return api.check_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
+
+
+def _require_inside(chain: Path, root: Path | None) -> None:
+    """A `--root` that does not contain the chain file is a usage error (the library reports CSC011)."""
+    from compiler.confine import absolute  # noqa: PLC0415
+
+    if root is not None and not absolute(chain).is_relative_to(absolute(root)):
+        raise click.BadParameter(f"`{root}` does not contain the chain file `{chain}`", param_hint="'--root'")
 
 
 _chain_argument = click.argument("chain", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -152,6 +161,7 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     gc.disable()
     from compiler.write import WriteRefused, diff_tree, write_tree  # noqa: PLC0415
 
+    _require_inside(chain, root)
     result = api.build_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
     _emit_diagnostics(result, output_format)
     if result.files is None:
