@@ -30,6 +30,7 @@ _TABLE = (
     Code("CSC010", "error", "a source file's path under the chain root is not an importable module name"),
     Code("CSC011", "error", "a path the build would read is outside the chain root (absolute, `..`, or a symbolic link out of it)"),
     Code("CSC012", "error", "a path the build would read is a symbolic link loop"),
+    Code("CSC013", "error", "a file to carry into a package has a name it cannot hold (not UTF-8, a backslash, a control character)"),
     Code("CSC101", "error", "no Chainlet in the file"),
     Code("CSC102", "error", "several Chainlets and no entrypoint"),
     Code("CSC103", "error", "more than one entrypoint"),

@@ -41,6 +41,7 @@ import errno
 import os
 import posixpath
 import stat
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,9 @@ class ProblemKind(enum.Enum):
     LOOP = "loop"
     #: A NUL byte or text the file system cannot encode: no file has that name.
     INVALID = "invalid"
+    #: A file to carry whose name a package cannot hold: not UTF-8, a backslash or a
+    #: control character (`chain.json` lists every file; the writer refuses such paths).
+    UNPORTABLE = "unportable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +81,11 @@ class PathProblem:
 
     @property
     def code(self) -> str:
-        """The diagnostic code: CSC012 for a loop, CSC412 for a name no file can have, else CSC011."""
+        """The diagnostic code: CSC012 for a loop, CSC013 for a name no package can hold, CSC412 for a name no file can have, else CSC011."""
         if self.kind is ProblemKind.LOOP:
             return "CSC012"
+        if self.kind is ProblemKind.UNPORTABLE:
+            return "CSC013"
         return "CSC412" if self.kind is ProblemKind.INVALID else "CSC011"
 
     def describe(self) -> str:
@@ -92,6 +98,9 @@ class PathProblem:
             return f"`{self.path}` is a symbolic link to `{self.target}`, outside the chain root"
         if self.kind is ProblemKind.LOOP:
             return f"`{self.path}` is a symbolic link loop" + (f" (to `{self.target}`)" if self.target else "")
+        if self.kind is ProblemKind.UNPORTABLE:
+            shown = f"`{self.path}`" if self.path.isprintable() and _is_utf8(self.path) else repr(self.path)
+            return f"the file name {shown} cannot be carried into a package (not UTF-8, a backslash or a control character)"
         return f"{self.path!r} is not a valid file name"
 
     def about(self, asked: str) -> str:
@@ -107,6 +116,8 @@ class PathProblem:
             return "point the link at a file or directory (not at itself or a directory that contains it), or remove it"
         if self.kind is ProblemKind.INVALID:
             return "file names cannot contain NUL characters"
+        if self.kind is ProblemKind.UNPORTABLE:
+            return "rename the file (UTF-8, no `\\`, no control characters), or move it out of what the package carries"
         return (
             "chainsc reads only files inside the chain root (the chain file's directory, or its nearest "
             "ancestor that is not a package): move or copy the file under it, or pass `--root DIR` "
@@ -270,6 +281,8 @@ class ChainRoot:
                 shown = f"{shown_dir}{name}"
                 if not include(shown):
                     continue
+                if not is_portable(name):
+                    return PathProblem(ProblemKind.UNPORTABLE, shown)
                 lexical = lexical_dir / name
                 try:
                     mode = os.lstat(lexical).st_mode
@@ -324,6 +337,21 @@ class ChainRoot:
                 return stream.read()
         finally:
             os.close(descriptor)
+
+
+def is_portable(name: str) -> bool:
+    """Whether a package can hold a file of this name: UTF-8, no backslash, no control character."""
+    if "\\" in name or any(unicodedata.category(char) == "Cc" for char in name):
+        return False
+    return _is_utf8(name)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a byte the file system gave that is not UTF-8 (surrogateescape)
+        return False
+    return True
 
 
 def _readlink(link: Path) -> str:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler import ir
-from compiler.confine import ChainRoot, PathProblem
+from compiler.confine import ChainRoot, PathProblem, ProblemKind, is_portable
 from compiler.diagnostics import Diagnostic, error
 from compiler.emit import slice as slicing
 from compiler.graph import reachable
@@ -67,6 +67,8 @@ def literal_files(root: ChainRoot, base: Path, directory: str, literal: str) -> 
     target = posixpath.normpath(f"{prefix}{relative}")
     if not is_carried(target):
         return ()
+    if not all(is_portable(part) for part in relative.split("/")) and root.lookup(target) is not None:
+        return PathProblem(ProblemKind.UNPORTABLE, target)
     walked = root.walk(target, include=is_carried)
     if isinstance(walked, PathProblem):
         return walked
@@ -106,7 +108,7 @@ def _path_literals(tree: ast.Module) -> Iterator[tuple[str, ast.Constant]]:
 
 
 def _linked_entries(root: ChainRoot, base: Path) -> frozenset[str]:
-    """Names directly in `base` that are links or directories: the only first steps to a link problem."""
+    """Names directly in `base` that are links, directories or unportable: the only first steps to a problem."""
     found: set[str] = set()
     try:
         entries = list(os.scandir(base))
@@ -117,7 +119,7 @@ def _linked_entries(root: ChainRoot, base: Path) -> frozenset[str]:
             mode = entry.stat(follow_symlinks=False).st_mode
         except OSError:
             continue
-        if stat.S_ISLNK(mode) or (stat.S_ISDIR(mode) and is_carried(entry.name)):
+        if stat.S_ISLNK(mode) or (stat.S_ISDIR(mode) and is_carried(entry.name)) or not is_portable(entry.name):
             found.add(entry.name)
     return frozenset(found)
 

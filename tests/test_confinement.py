@@ -70,13 +70,18 @@ def _link(link: Path, target: str) -> None:
     link.symlink_to(target)
 
 
+def _lock_beside_a_linked_pyproject(world: World) -> None:
+    (world.root / "uv.lock").write_text("version = 1\n")
+    _link(world.root / "pyproject.toml", "../secret/pyproject.toml")
+
+
 @dataclass(frozen=True)
 class Hostile:
     """One hostile chain: how to make it, and the first diagnostic it must give."""
 
     name: str
     docker_image: str = ""
-    setup: Callable[[World], None] = lambda world: None
+    setup: Callable[[World], object] = lambda world: None
     imports: str = ""
     body: str = "return text"
     #: The start of the first line chainsc prints: `path:line:col: error[CODE]: message`.
@@ -130,7 +135,7 @@ HOSTILE = [
     Hostile(
         "a uv.lock whose pyproject.toml is linked out",
         'requirements_file=chains.make_abs_path_here("uv.lock")',
-        lambda world: ((world.root / "uv.lock").write_text("version = 1\n"), _link(world.root / "pyproject.toml", "../secret/pyproject.toml")),
+        _lock_beside_a_linked_pyproject,
         expected="chain.py:6:59: error[CSC011]: `pyproject.toml` is a symbolic link to `../secret/pyproject.toml`, outside the chain root",
     ),
     Hostile(
@@ -230,6 +235,24 @@ def test_a_hostile_chain_is_a_located_error_and_nothing_is_read_or_written(tmp_p
     _assert_nothing_leaks(world, out, checked.stdout, checked.stderr, built.stdout, built.stderr)
 
 
+@pytest.mark.parametrize(
+    ("file_name", "shown"),
+    [
+        (os.fsdecode(b"notes-\xff.md"), "'data/notes-\\udcff.md'"),
+        ("notes\nmore.md", "'data/notes\\nmore.md'"),
+        ("windows\\notes.md", "`data/windows\\notes.md`"),
+    ],
+)
+def test_a_data_file_whose_name_no_package_can_hold_is_an_error(tmp_path: Path, file_name: str, shown: str) -> None:
+    world = _world(tmp_path, 'data_dir=chains.make_abs_path_here("data")')
+    (world.root / "data" / file_name).write_text("notes\n")
+    out = tmp_path / "out"
+    for result in (run_cli("check", str(world.chain)), run_cli("build", str(world.chain), "-o", str(out))):
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.startswith(f"chain.py:6:50: error[CSC013]: `data_dir` cannot be copied: the file name {shown} cannot be carried")
+    assert not out.exists()
+
+
 def test_the_chain_file_itself_linked_out_is_not_read(tmp_path: Path) -> None:
     world = _world(tmp_path)
     outside = world.secret / "chain.py"
@@ -324,8 +347,9 @@ def test_the_planner_refuses_a_path_the_front_end_did_not_check(tmp_path: Path) 
     # Defence in depth: a file swapped for a link out of the root between check and
     # plan (or a front-end bug) is an internal error in the planner, never a copy.
     world = _world(tmp_path, 'data_dir=chains.make_abs_path_here("data")')
-    checked, program = api._check_file(world.chain, api.CheckOptions())  # noqa: SLF001 - the stages apart
-    assert checked.chain is not None and program is not None
+    checked, program = api._check_file(world.chain, api.CheckOptions())
+    assert checked.chain is not None
+    assert program is not None
     _link(world.root / "data" / "keys", "../../secret")
     with pytest.raises(InternalError, match="data_dir` was not checked"):
         plan_build(checked.chain, program)

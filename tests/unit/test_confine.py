@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from compiler.confine import ChainRoot, Found, PathProblem, ProblemKind, absolute, normalize
+from compiler.confine import (
+    ChainRoot,
+    Found,
+    PathProblem,
+    ProblemKind,
+    absolute,
+    is_portable,
+    normalize,
+)
 from compiler.diagnostics import InternalError
 
 
@@ -103,3 +111,18 @@ def test_absolute_normalises_without_resolving_links(tmp_path: Path, root: Path)
     linked = tmp_path / "linked"
     linked.symlink_to(root)
     assert absolute(linked / "data" / ".." / "data") == linked / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "portable"),
+    [("prompt.md", True), ("ünïcode.txt", True), ("a b.txt", True), ("back\\slash", False), ("new\nline", False), ("\udcff.txt", False)],
+)
+def test_is_portable(name: str, portable: bool) -> None:
+    assert is_portable(name) is portable
+
+
+def test_walk_refuses_a_name_no_package_can_hold(root: Path) -> None:
+    (root / "data" / "back\\slash.txt").write_text("x")
+    assert ChainRoot(root).walk("data") == PathProblem(ProblemKind.UNPORTABLE, "data/back\\slash.txt")
+    # Unless it is left out.
+    assert not isinstance(ChainRoot(root).walk("data", include=lambda path: "\\" not in path), PathProblem)
