@@ -951,17 +951,20 @@ def missing_module_errors(program: Program, module: ModuleInfo) -> Iterator[tupl
     """CSC004 for each import of a local module that is not there, with the module's name.
 
     An import is local when it is relative or its first name is a local module
-    or package. Imports inside `try` (guarded) and inside functions are left out.
+    or package. Imports inside `try` (guarded) and inside functions are left out, and
+    so are modules that are there but may not be read (`link_problem_errors` says why).
     """
     for statement in _unguarded_statements(module.parsed.module.body):
         for small in statement.body:
             if isinstance(small, cst.Import):
                 for alias in small.names:
                     name = dotted_name(alias.name) or ""
-                    if _is_local_path(program, name) and program.locate_module(name) is None:
+                    if _is_local_path(program, name) and program.locate_module(name) is None and program.link_problem(name) is None:
                         yield name, _missing_module(module, alias.name, name)
             elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                yield from _missing_from_import(program, module, small)
+                for name, diagnostic in _missing_from_import(program, module, small):
+                    if program.link_problem(name) is None:
+                        yield name, diagnostic
 
 
 def _unguarded_statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.SimpleStatementLine]:

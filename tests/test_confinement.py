@@ -75,6 +75,12 @@ def _lock_beside_a_linked_pyproject(world: World) -> None:
     _link(world.root / "pyproject.toml", "../secret/pyproject.toml")
 
 
+def _package_with_a_linked_module(world: World) -> None:
+    (world.root / "tools").mkdir()
+    (world.root / "tools" / "__init__.py").write_text("")
+    _link(world.root / "tools" / "helpers.py", "../../secret/helpers.py")
+
+
 @dataclass(frozen=True)
 class Hostile:
     """One hostile chain: how to make it, and the first diagnostic it must give."""
@@ -186,6 +192,14 @@ HOSTILE = [
         body="return helpers.SECRET",
         setup=lambda world: _link(world.root / "tools", "../secret"),
         expected="chain.py:2:1: error[CSC011]: local module `tools` cannot be read: `tools` is a symbolic link to `../secret`, outside the chain root",
+    ),
+    Hostile(
+        "a submodule of a local package linked out",
+        imports="import tools.helpers\n",
+        body="return tools.helpers.SECRET",
+        setup=_package_with_a_linked_module,
+        expected="chain.py:2:8: error[CSC011]: local module `tools.helpers` cannot be read: `tools/helpers.py` is a symbolic link to "
+        "`../../secret/helpers.py`, outside the chain root\n",
     ),
     Hostile(
         "a local module that is a link loop",
