@@ -260,9 +260,24 @@ class ChainRoot:
         Sorted by path. Entries `include` refuses (given the root-relative path) are
         neither followed nor read. A link into the root is followed (a file, or a
         directory walked in its turn); a link out of the root, a link loop, or a
-        link to a directory the walk is inside of is the problem returned.
-        Dangling links and special files (FIFOs, sockets, devices) are skipped.
+        link to a directory the walk is inside of is the problem returned, and so
+        is a name no package can hold (`is_portable`). Dangling links and special
+        files (FIFOs, sockets, devices) are skipped.
         """
+        walked = self._walk(relative, include, budget=None)
+        assert walked is not None  # only a budget runs out
+        return walked
+
+    def is_clean(self, relative: str, include: Callable[[str], bool], budget: int) -> bool:
+        """Whether `walk(relative)` surely finds no problem, looking at no more than `budget` entries.
+
+        False when it finds one, or when the tree is larger than the budget (so the
+        caller does the precise, costlier check instead).
+        """
+        walked = self._walk(relative, include, budget)
+        return walked is not None and not isinstance(walked, PathProblem)
+
+    def _walk(self, relative: str, include: Callable[[str], bool], budget: int | None) -> list[tuple[str, Path]] | PathProblem | None:
         start = self.lookup(relative)
         if start is None or isinstance(start, PathProblem):
             return [] if start is None else start
@@ -277,6 +292,10 @@ class ChainRoot:
                 names = sorted(entry.name for entry in os.scandir(lexical_dir))
             except OSError:
                 continue
+            if budget is not None:
+                budget -= len(names)
+                if budget < 0:
+                    return None
             for name in names:
                 shown = f"{shown_dir}{name}"
                 if not include(shown):

@@ -107,8 +107,21 @@ def _path_literals(tree: ast.Module) -> Iterator[tuple[str, ast.Constant]]:
                 stack.append(child)
 
 
-def _linked_entries(root: ChainRoot, base: Path) -> frozenset[str]:
-    """Names directly in `base` that are links, directories or unportable: the only first steps to a problem."""
+#: How many entries a directory next to the chain may have for `_suspect_entries` to
+#: walk it whole; a larger one is suspect (its literals are looked up one by one).
+_CLEAN_WALK_BUDGET = 2000
+
+
+def _suspect_entries(root: ChainRoot, base: Path) -> frozenset[str]:
+    """Names directly in `base` through which a literal could name a problem: the only first steps to one.
+
+    A link, a name no package can hold, or a directory that a small walk does not
+    find clean. A regular file with a portable name is never a problem.
+    """
+    base_relative = root.relative(base)
+    if base_relative is None:
+        return frozenset()
+    prefix = "" if base_relative == "." else f"{base_relative}/"
     found: set[str] = set()
     try:
         entries = list(os.scandir(base))
@@ -119,7 +132,11 @@ def _linked_entries(root: ChainRoot, base: Path) -> frozenset[str]:
             mode = entry.stat(follow_symlinks=False).st_mode
         except OSError:
             continue
-        if stat.S_ISLNK(mode) or (stat.S_ISDIR(mode) and is_carried(entry.name)) or not is_portable(entry.name):
+        if stat.S_ISLNK(mode) or not is_portable(entry.name) or (
+            stat.S_ISDIR(mode)
+            and is_carried(entry.name)
+            and not root.is_clean(f"{prefix}{entry.name}", is_carried, _CLEAN_WALK_BUDGET)
+        ):
             found.add(entry.name)
     return frozenset(found)
 
@@ -138,9 +155,10 @@ def data_file_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnostic]
     """CSC011/CSC012 for each literal some deployed package keeps that names a link out of the root or a loop.
 
     Cheap when nothing can be wrong: a module is only scanned when the directory
-    its paths start from holds a link or a directory, and only literals that start
-    there are looked up. The slices (which literals each package keeps) are
-    computed only when a literal names a problem.
+    its paths start from holds a link, a name no package can hold, or a directory
+    that is not (as far as a small walk tells) free of both; only literals that
+    start at such an entry are looked up. The slices (which literals each package
+    keeps) are computed only when a literal names a problem.
     """
     root = program.fs
     entries: dict[Path, frozenset[str]] = {}
@@ -151,7 +169,7 @@ def data_file_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnostic]
             continue
         base = module.base
         if base not in entries:
-            entries[base] = _linked_entries(root, base)
+            entries[base] = _suspect_entries(root, base)
         firsts = entries[base]
         if not firsts:
             continue

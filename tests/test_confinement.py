@@ -267,6 +267,22 @@ def test_a_data_file_whose_name_no_package_can_hold_is_an_error(tmp_path: Path, 
     assert not out.exists()
 
 
+def test_a_link_out_deep_in_a_large_directory_the_code_names_is_found(tmp_path: Path) -> None:
+    # Past the quick walk's budget (2,000 entries) the literals are looked up one by one.
+    world = _world(tmp_path, imports="import pathlib\n", body='return str(pathlib.Path(__file__).parent / "corpus")')
+    corpus = world.root / "corpus" / "shard"
+    corpus.mkdir(parents=True)
+    for index in range(2100):
+        (corpus / f"doc{index:04d}.txt").write_text("text\n")
+    _link(corpus / "zz-keys", "../../../secret")
+    result = run_cli("check", str(world.chain))
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "chain.py:11:52: error[CSC011]: the data file `corpus` cannot be carried into the package: "
+        "`corpus/shard/zz-keys` is a symbolic link to `../../../secret`, outside the chain root\n"
+    )
+
+
 def test_the_chain_file_itself_linked_out_is_not_read(tmp_path: Path) -> None:
     world = _world(tmp_path)
     outside = world.secret / "chain.py"

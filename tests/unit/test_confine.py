@@ -126,3 +126,11 @@ def test_walk_refuses_a_name_no_package_can_hold(root: Path) -> None:
     assert ChainRoot(root).walk("data") == PathProblem(ProblemKind.UNPORTABLE, "data/back\\slash.txt")
     # Unless it is left out.
     assert not isinstance(ChainRoot(root).walk("data", include=lambda path: "\\" not in path), PathProblem)
+
+
+def test_is_clean_within_a_budget(root: Path) -> None:
+    chain_root = ChainRoot(root)
+    assert chain_root.is_clean("data", lambda _: True, budget=10)
+    assert not chain_root.is_clean("data", lambda _: True, budget=2)  # too large to tell: not clean
+    (root / "data" / "key").symlink_to("../../secret/key")
+    assert not chain_root.is_clean("data", lambda _: True, budget=10)
