@@ -62,7 +62,7 @@ _chain_argument = click.argument("chain", type=click.Path(exists=True, dir_okay=
 _root_option = click.option(
     "--root",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Package root the chain's imports are relative to (default: nearest ancestor that is not a package).",
+    help="Package root the chain's imports are relative to, and the only directory it may read files from (default: nearest ancestor that is not a package).",
 )
 _entrypoint_option = click.option("--entrypoint", metavar="NAME", help="Entrypoint Chainlet, for files that mark none.")
 _format_option = click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True, help="Diagnostics format.")
