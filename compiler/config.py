@@ -348,6 +348,14 @@ class ConfigBuilder:
                 self._error(found.code, found.about(sibling), value, found.help)
             elif found is not None and found.is_file:
                 self._check_pyproject(value, sibling)
+            else:
+                # Truss reads the project next to a lock (and so does the package's copy).
+                self._error(
+                    "CSC412",
+                    f"`{relative}` needs the `pyproject.toml` next to it, and there is no `{sibling}`",
+                    value,
+                    "Truss installs a `uv.lock` together with its project's `pyproject.toml`: keep them side by side",
+                )
             return
         if name == "pyproject.toml":
             self._check_pyproject(value, relative)

@@ -333,10 +333,22 @@ class ChainRoot:
     # -- reading (the planner's and the requirements check's only way in) ---------------
 
     def read_bytes(self, relative: str) -> bytes:
-        """The bytes of the regular file `relative`; `InternalError` unless it resolves inside the root."""
+        """The bytes of the regular file `relative` inside the root.
+
+        Raises:
+            InternalError: the path leads out of the root or loops (the front end
+                reports those: reaching one here is a bug, never a read).
+            OSError: there is no regular file there (`FileNotFoundError`,
+                `IsADirectoryError`), as `open` would say; callers that read an
+                optional file (a `uv.lock`'s `pyproject.toml`) take it as absent.
+        """
         found = self.lookup(relative)
-        if not isinstance(found, Found) or not found.is_file:
-            raise InternalError(f"`{relative}` was not checked as a file inside the chain root before it was read")
+        if isinstance(found, PathProblem):
+            raise InternalError(f"`{relative}` was read without being checked: {found.describe()}")
+        if found is None:
+            raise FileNotFoundError(errno.ENOENT, "no such file inside the chain root", relative)
+        if not found.is_file:
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", relative)
         return self.read_resolved(found.real)
 
     def read_text(self, relative: str) -> str:

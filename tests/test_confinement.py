@@ -341,6 +341,23 @@ def test_links_inside_the_root_are_followed(tmp_path: Path) -> None:
     assert import_package(package) is None
 
 
+def test_a_uv_lock_without_its_pyproject_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    # A complete lock used to be copied with a `pyproject.toml` that is not there (exit 3).
+    world = _world(tmp_path, 'requirements_file=chains.make_abs_path_here("uv.lock")')
+    (world.root / "uv.lock").write_text(
+        "version = 1\n"
+        + "".join(f'[[package]]\nname = "{name}"\nversion = "{version}"\n' for name, version in
+                  (("aiohttp", "3.10.0"), ("httpx", "0.28.0"), ("msgpack", "1.1.0"), ("pydantic", "2.9.0")))
+    )
+    out = tmp_path / "out"
+    for result in (run_cli("check", str(world.chain)), run_cli("build", str(world.chain), "-o", str(out))):
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.startswith(
+            "chain.py:6:59: error[CSC412]: `uv.lock` needs the `pyproject.toml` next to it, and there is no `pyproject.toml`\n"
+        )
+    assert not out.exists()
+
+
 def test_no_absolute_path_of_the_build_machine_is_written(tmp_path: Path) -> None:
     world = _world(
         tmp_path,
