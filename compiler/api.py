@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import ir
+from compiler.confine import absolute
+from compiler.data_files import data_file_diagnostics
 from compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
 from compiler.extract import ExtractOptions, extract_chain
 from compiler.parse import gc_paused
@@ -93,8 +95,10 @@ def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildRe
 
 
 def _check_file(path: str | Path, options: CheckOptions) -> tuple[CheckResult, Program | None]:
-    chain_path = Path(path).absolute()
-    root = (options.root.absolute() if options.root is not None else default_root(chain_path))
+    # Absolute and normalised (`..` removed as the user spelled it): paths under the
+    # root are then plain relative paths (`compiler.confine`).
+    chain_path = absolute(path)
+    root = absolute(options.root) if options.root is not None else default_root(chain_path)
     program, main = load_program(chain_path, root)
     if main is None:
         return CheckResult(sort_diagnostics(program.diagnostics), None, dict(program.sources)), None
@@ -107,8 +111,11 @@ def _check_file(path: str | Path, options: CheckOptions) -> tuple[CheckResult, P
     if extracted.chain is not None:
         diagnostics.extend(validate_chain(extracted.chain))
         if not has_errors(diagnostics):
-            # What each package imports against what it declares: only for a valid chain,
-            # whose packages and requirements are known.
+            # The files the packages' code names (links out of the root), then what each
+            # package imports against what it declares: only for a valid chain, whose
+            # packages and requirements are known.
+            diagnostics.extend(data_file_diagnostics(extracted.chain, program))
+        if not has_errors(diagnostics):
             diagnostics.extend(requirement_diagnostics(extracted.chain, program))
     ordered = sort_diagnostics(diagnostics)
     chain = extracted.chain if not has_errors(ordered) else None

@@ -46,14 +46,23 @@ def _check(chain: Path, root: Path | None, entrypoint: str | None) -> api.CheckR
     # Imported here so `--help` and `--version` start fast (libcst alone takes ~0.2 s).
     from compiler import api  # noqa: PLC0415
 
+    _require_inside(chain, root)
     return api.check_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
+
+
+def _require_inside(chain: Path, root: Path | None) -> None:
+    """A `--root` that does not contain the chain file is a usage error (the library reports CSC011)."""
+    from compiler.confine import absolute  # noqa: PLC0415
+
+    if root is not None and not absolute(chain).is_relative_to(absolute(root)):
+        raise click.BadParameter(f"`{root}` does not contain the chain file `{chain}`", param_hint="'--root'")
 
 
 _chain_argument = click.argument("chain", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 _root_option = click.option(
     "--root",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Package root the chain's imports are relative to (default: nearest ancestor that is not a package).",
+    help="Package root the chain's imports are relative to, and the only directory it may read files from (default: nearest ancestor that is not a package).",
 )
 _entrypoint_option = click.option("--entrypoint", metavar="NAME", help="Entrypoint Chainlet, for files that mark none.")
 _format_option = click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True, help="Diagnostics format.")
@@ -152,6 +161,7 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     gc.disable()
     from compiler.write import WriteRefused, diff_tree, write_tree  # noqa: PLC0415
 
+    _require_inside(chain, root)
     result = api.build_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
     _emit_diagnostics(result, output_format)
     if result.files is None:

@@ -9,14 +9,20 @@ Imports: libcst, ir, evaluate, diagnostics.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from compiler import ir
+from compiler.confine import ChainRoot, Found, PathProblem
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.evaluate import API_ENUMS, ApiCall, EnumMember, Located, PathValue, Value
+from compiler.parse import read_source
+from compiler.requirement_syntax import entry_problem, file_problems
+from compiler.source import SourceFile, Span
+from compiler.validate import MAX_DISPLAY_NAME
 
 #: Kubernetes quantity: a number with an optional decimal or binary suffix.
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
@@ -80,6 +86,13 @@ class ConfigBuilder:
     """Turns evaluated values into IR config objects, collecting diagnostics."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: The chain root files named by the configuration are read through (set by
+    #: extract); None: paths are taken as evaluated, nothing is read.
+    root: ChainRoot | None = None
+    #: Requirements files already checked, by root-relative path (several Chainlets share one).
+    _checked_files: set[str] = field(default_factory=set)
+    #: Display path -> each requirements file read (for rendering diagnostics at its lines).
+    sources: dict[str, SourceFile] = field(default_factory=dict)
 
     # -- helpers --------------------------------------------------------------
 
@@ -167,8 +180,13 @@ class ConfigBuilder:
         items = [self._str(item, f"{what}[{index}]") for index, item in enumerate(value.data)]
         return tuple(item for item in items if item is not None)
 
-    def _path(self, value: Value, what: str) -> str | None:
+    def _path(self, value: Value, what: str, *, is_dir: bool | None = None) -> str | None:
+        """A checked `make_abs_path_here` path; `is_dir`: it must be a directory (True) or a file (False)."""
         if isinstance(value.data, PathValue):
+            if is_dir is not None and value.data.is_dir != is_dir:
+                kind, other = ("a directory", "a file") if is_dir else ("a file", "a directory")
+                self._error("CSC403", f"`{what}` must be {kind}, but `{value.data.path}` is {other}", value)
+                return None
             return value.data.path
         self._error(
             "CSC403",
@@ -239,6 +257,13 @@ class ConfigBuilder:
         assets = self.assets(args["assets"]) if "assets" in args else ir.Assets()
         options = self.options(args["options"]) if "options" in args else ir.ChainletOptions()
         name = self._opt_str(args.get("name"), "name")
+        if name is not None and len(name) > MAX_DISPLAY_NAME:
+            self._error(
+                "CSC113",
+                f"Chainlet name of {len(name)} characters is too long: at most {MAX_DISPLAY_NAME}",
+                args["name"],
+                "the name is the package's directory name (and the deployed model's): choose a shorter one",
+            )
         build_commands = self._str_list(args["build_commands"], "build_commands") if "build_commands" in args else ()
         return ir.RemoteConfig(docker_image, compute, assets, name, options, build_commands)
 
@@ -249,7 +274,9 @@ class ConfigBuilder:
             return ir.DockerImage()
         args = self.arguments(call)
         base_image = self.base_image(args["base_image"]) if "base_image" in args else ir.BaseImage()
-        requirements_file = self._path(args["requirements_file"], "requirements_file") if "requirements_file" in args else None
+        requirements_file = self._path(args["requirements_file"], "requirements_file", is_dir=False) if "requirements_file" in args else None
+        if requirements_file is not None:
+            self._check_requirements_file(args["requirements_file"], requirements_file)
         if "pip_requirements_file" in args:
             legacy = args["pip_requirements_file"]
             self.diagnostics.append(
@@ -263,25 +290,126 @@ class ConfigBuilder:
             if "requirements_file" in args:
                 self._error("CSC403", "give `requirements_file` only, not also `pip_requirements_file`", legacy)
             else:
-                requirements_file = self._path(legacy, "pip_requirements_file")
-        data_dir = self._path(args["data_dir"], "data_dir") if "data_dir" in args and args["data_dir"].data is not None else None
+                requirements_file = self._path(legacy, "pip_requirements_file", is_dir=False)
+                if requirements_file is not None:
+                    self._check_requirements_file(legacy, requirements_file)
+        data_dir = self._path(args["data_dir"], "data_dir", is_dir=True) if "data_dir" in args and args["data_dir"].data is not None else None
+        if data_dir is not None:
+            self._check_tree(args["data_dir"], data_dir)
         package_dirs: tuple[str, ...] = ()
         if "external_package_dirs" in args and args["external_package_dirs"].data is not None:
             dirs_value = args["external_package_dirs"]
             if isinstance(dirs_value.data, list):
-                found = [self._path(item, "external_package_dirs") for item in dirs_value.data]
+                found = [self._path(item, "external_package_dirs", is_dir=True) for item in dirs_value.data]
                 package_dirs = tuple(item for item in found if item is not None)
             else:
                 self._error("CSC403", "`external_package_dirs` must be a list of paths", dirs_value)
         return ir.DockerImage(
             base_image=base_image,
-            pip_requirements=self._str_list(args["pip_requirements"], "pip_requirements") if "pip_requirements" in args else (),
+            pip_requirements=self._requirement_list(args["pip_requirements"]) if "pip_requirements" in args else (),
             apt_requirements=self._str_list(args["apt_requirements"], "apt_requirements") if "apt_requirements" in args else (),
             requirements_file=requirements_file,
             data_dir=data_dir,
             external_package_dirs=package_dirs,
             truss_server_version_override=self._opt_str(args.get("truss_server_version_override"), "truss_server_version_override"),
         )
+
+    def _requirement_list(self, value: Value) -> tuple[str, ...]:
+        """`pip_requirements`: strings, each one requirement (CSC413 otherwise, at the entry)."""
+        entries = self._str_list(value, "pip_requirements")
+        if isinstance(value.data, list):
+            for item in value.data:
+                if isinstance(item.data, str) and (problem := entry_problem(item.data)) is not None:
+                    self._error(
+                        "CSC413",
+                        f"`pip_requirements` entry {item.data!r} is not one requirement: {problem}",
+                        item,
+                        "one PEP 508 requirement (or URL) per entry; put pip options such as "
+                        "`--extra-index-url` in a `requirements_file`",
+                    )
+        return entries
+
+    def _check_requirements_file(self, value: Value, relative: str) -> None:
+        """Read a `requirements_file` now, so a build reads nothing unchecked.
+
+        Its text must be UTF-8 (CSC001) and every line one pip reads as intended
+        (CSC414, at the line); a `pyproject.toml`'s dependencies (also the one next
+        to a `uv.lock`, which Truss reads) must each be one requirement (CSC414, at
+        the path), and that sibling must not lead out of the root either.
+        """
+        if self.root is None or relative in self._checked_files:
+            return
+        self._checked_files.add(relative)
+        name = relative.rpartition("/")[2]
+        if name == "uv.lock":
+            sibling = f"{relative.rpartition('/')[0]}/pyproject.toml".lstrip("/")
+            found = self.root.lookup(sibling)
+            if isinstance(found, PathProblem):
+                self._error(found.code, found.about(sibling), value, found.help)
+            elif found is not None and found.is_file:
+                self._check_pyproject(value, sibling)
+            else:
+                # Truss reads the project next to a lock (and so does the package's copy).
+                self._error(
+                    "CSC412",
+                    f"`{relative}` needs the `pyproject.toml` next to it, and there is no `{sibling}`",
+                    value,
+                    "Truss installs a `uv.lock` together with its project's `pyproject.toml`: keep them side by side",
+                )
+            return
+        if name == "pyproject.toml":
+            self._check_pyproject(value, relative)
+            return
+        source = self._read(value, relative)
+        if source is None:
+            return
+        for problem in file_problems(source.text):
+            self.diagnostics.append(
+                error(
+                    "CSC414",
+                    problem.message,
+                    Span(relative, problem.line, problem.col, problem.line, problem.end_col),
+                    help="one requirement (PEP 508, a URL or a path) or pip option per line: docs/requirements.md",
+                )
+            )
+
+    def _read(self, value: Value, relative: str) -> SourceFile | None:
+        assert self.root is not None
+        found = self.root.lookup(relative)
+        if not isinstance(found, Found) or not found.is_file:
+            return None  # checked by the evaluator: only a change on disk since gets here
+        source = read_source(str(found.real), relative)
+        if isinstance(source, Diagnostic):
+            self.diagnostics.append(source)
+            return None
+        self.sources[relative] = source
+        return source
+
+    def _check_pyproject(self, value: Value, relative: str) -> None:
+        source = self._read(value, relative)
+        if source is None:
+            return
+        try:
+            project = tomllib.loads(source.text).get("project")
+        except tomllib.TOMLDecodeError:
+            return  # read as declaring nothing, as before (`emit.requirements.project_dependencies`)
+        declared = project.get("dependencies", []) if isinstance(project, dict) else []
+        for item in declared if isinstance(declared, list) else []:
+            if isinstance(item, str) and (problem := entry_problem(item)) is not None:
+                self._error(
+                    "CSC414",
+                    f"dependency {item!r} in `{relative}` is not one requirement: {problem}",
+                    value,
+                    "one PEP 508 requirement per entry of `[project].dependencies`",
+                )
+
+    def _check_tree(self, value: Value, relative: str) -> None:
+        """A `data_dir` is copied whole: no link in it may lead out of the root or loop."""
+        if self.root is None:
+            return
+        walked = self.root.walk(relative, include=lambda path: "__pycache__" not in path.split("/"))
+        if isinstance(walked, PathProblem):
+            self._error(walked.code, f"`data_dir` cannot be copied: {walked.describe()}", value, walked.help)
 
     def base_image(self, value: Value) -> ir.BaseImage:
         """`BasetenImage.PY311`, `CustomImage(...)`, or a deprecated plain string."""

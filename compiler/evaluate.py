@@ -11,12 +11,15 @@ Imports: libcst, resolve, diagnostics.
 from __future__ import annotations
 
 import operator
+import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
 
+from compiler.confine import PathProblem, normalize
 from compiler.diagnostics import Diagnostic, error
 from compiler.resolve import (
     ApiRef,
@@ -112,9 +115,11 @@ class EnumMember:
 
 @dataclass(frozen=True, slots=True)
 class PathValue:
-    """A path from `make_abs_path_here`, relative to the chain root (POSIX)."""
+    """A path from `make_abs_path_here`, relative to the chain root (POSIX), checked to be inside it."""
 
     path: str
+    #: A directory (else a regular file).
+    is_dir: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,20 +391,25 @@ class Evaluator:
         value = self._eval(module, node.args[0].value, scope, before)
         if not isinstance(value.data, str):
             raise self._fail(module, node.args[0].value, "`make_abs_path_here` takes a string path", None)
-        base = posixpath.dirname(module.path)
-        relative = posixpath.normpath(posixpath.join(base, value.data))
-        target = self.program.root / relative
-        if not (target.is_file() or (target.is_dir() and any(target.iterdir()))):
-            looked_for = f" (looked for `{relative}`)" if relative != value.data else ""
+        written = value.data
+        at = module.span(node.args[0].value)
+        # Relative to the calling file, as Truss resolves it; then confined to the chain root.
+        relative = normalize(written, posixpath.dirname(module.path))
+        found = self.program.fs.lookup(relative) if isinstance(relative, str) else relative
+        if isinstance(found, PathProblem):
+            raise EvaluationError(error(found.code, found.about(written), at, help=found.help))
+        assert isinstance(relative, str)
+        if found is None or not (found.is_file or (found.is_dir and _has_entries(found.real))):
+            looked_for = f" (looked for `{relative}`)" if relative != written else ""
             raise EvaluationError(
                 error(
                     "CSC412",
-                    f"`{value.data}` does not exist next to `{module.path}`{looked_for}",
-                    module.span(node.args[0].value),
+                    f"`{written}` does not exist next to `{module.path}`{looked_for}",
+                    at,
                     help="paths given to `make_abs_path_here` are relative to the file that calls it",
                 )
             )
-        return PathValue(relative)
+        return PathValue(relative, found.is_dir)
 
 
 def _class_binding(node: cst.ClassDef, name: str, before_node: cst.CSTNode | None) -> cst.BaseExpression | cst.BaseCompoundStatement | None:
@@ -422,6 +432,15 @@ def _class_binding(node: cst.ClassDef, name: str, before_node: cst.CSTNode | Non
             elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name) and small.target.value == name:
                 found = small.value
     return found
+
+
+def _has_entries(directory: Path) -> bool:
+    """Whether a directory has anything in it (Truss refuses an empty one)."""
+    try:
+        with os.scandir(directory) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
 
 
 def _has_fstring(node: cst.BaseExpression) -> bool:

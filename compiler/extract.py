@@ -10,8 +10,6 @@ Imports: libcst, ir, resolve, annotations, evaluate, config, graph, diagnostics.
 from __future__ import annotations
 
 import ast
-import keyword
-import re
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -30,9 +28,11 @@ from compiler.resolve import (
     Program,
     Target,
     is_module_name,
+    link_problem_errors,
     missing_module_errors,
     side_effect_warnings,
     string_value,
+    suggested_module_name,
 )
 from compiler.source import Span
 from compiler.surface import SURFACE_CODES, surface_errors
@@ -104,6 +104,9 @@ class _Extractor:
     def __post_init__(self) -> None:
         self.types = TypeCollector(self.program)
         self.evaluator = Evaluator(self.program)
+        self.configs.root = self.program.fs
+        # Requirements files the configuration reads are shown like sources in diagnostics.
+        self.configs.sources = self.program.sources
         # CSC004 first: a name imported from a missing local module is reported once, there.
         self.missing_imports = [
             found for module in list(self.program.modules.values()) for found in missing_module_errors(self.program, module)
@@ -704,6 +707,7 @@ class _Extractor:
         self.diagnostics.extend(diagnostic for _, diagnostic in self.missing_imports)
         for module in list(self.program.modules.values()):
             self.diagnostics.extend(side_effect_warnings(module))
+            self.diagnostics.extend(link_problem_errors(self.program, module))
             self.diagnostics.extend(surface_errors(module))
             self._check_hidden_chainlets(module)
             self._check_module_name(module)
@@ -726,9 +730,12 @@ class _Extractor:
             return
         is_file_name = bad == parts[-1] and not module.is_package
         what = "file" if is_file_name else "directory"
-        fixed = re.sub(r"\W", "_", bad)
-        fixed = f"_{fixed}" if fixed[:1].isdigit() else f"{fixed}_" if keyword.iskeyword(fixed) else fixed
+        fixed = suggested_module_name(bad)
         remedy = f"rename the {what} to `{fixed}{'.py' if is_file_name else ''}`"
+        if is_file_name:
+            # A file name that is not a module name gets a generated one (`resolve`), unless
+            # that name is taken next to it: only then is it an error.
+            remedy = f"rename the file: chainsc would import it as `{fixed}`, but `{fixed}.py` or `{fixed}/` is next to it"
         if not is_file_name:
             below = module.path.split("/")[: parts.index(bad) + 1]
             remedy += f", or pass `--root {'/'.join(below)}` so that module names start below it"

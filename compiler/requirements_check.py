@@ -346,8 +346,8 @@ class RequirementsCheck:
     _clients: Mapping[tuple[str, str], slicing.ClientCode] | None = None
 
     def read_file(self, relative: str) -> str:
-        """A file under the chain root, as text."""
-        return (self.program.root / relative).read_text(encoding="utf-8")
+        """A file under the chain root, as text (only through the root: `compiler.confine`)."""
+        return self.program.fs.read_text(relative)
 
     def sites(self) -> dict[str, list[ImportSite]]:
         """Module -> its third-party imports (computed once per program: the planner makes a check per package)."""

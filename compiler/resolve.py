@@ -8,15 +8,22 @@ Imports: libcst, parse, source, diagnostics.
 
 from __future__ import annotations
 
+import ast
+import bisect
 import enum
 import itertools
 import keyword
+import os
+import posixpath
+import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
+from compiler.confine import ChainRoot, PathProblem, ProblemKind
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.parse import ParsedModule, parse_source, read_source
 from compiler.source import SourceFile, Span
@@ -268,6 +275,19 @@ class Program:
     _missing: set[str] = field(default_factory=set)
     #: Each file read, parsed (None: unreadable or a syntax error, reported once).
     _parsed: dict[Path, ParsedModule | None] = field(default_factory=dict)
+    #: The root every file is read through (`compiler.confine`): nothing outside it is read.
+    fs: ChainRoot = field(init=False)
+    #: Module name -> why the file an import of it would load may not be read (a link
+    #: out of the root, a link loop): such a module is never loaded, and every import
+    #: of it is an error (`link_problem_errors`), not a third-party module.
+    link_problems: dict[str, PathProblem] = field(default_factory=dict)
+    #: Cache of `locate_module`.
+    _located: dict[str, Path | None] = field(default_factory=dict)
+    #: Module names `link_problem` has looked up.
+    _link_checked: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.fs = ChainRoot(self.root)
 
     # -- loading --------------------------------------------------------------
 
@@ -282,10 +302,7 @@ class Program:
         rel = fs_path.relative_to(self.root)
         is_package = fs_path.name == "__init__.py"
         if name is None:
-            parts = list(rel.with_suffix("").parts)
-            if is_package:
-                parts = parts[:-1]
-            name = ".".join(parts) if parts else fs_path.parent.name
+            name = self._file_module_name(fs_path, rel, is_package)
         if name in self.modules:
             return self.modules[name]
         display = rel.as_posix()
@@ -297,12 +314,36 @@ class Program:
         self.modules[name] = info
         return info
 
+    def _file_module_name(self, fs_path: Path, rel: Path, is_package: bool) -> str:
+        """The module name of a file loaded by path (the chain file): its path under the root.
+
+        Truss imports the chain file by its path, so its own name need not be a module
+        name (`my-chain.py`, `2chain.py`, `class.py`, `a b.py`); no other module can
+        import it under such a name either. A file name that is not one gets a valid
+        module name made from it (`my_chain`), which the generated code imports it by,
+        unless a file or directory next to it already has that name (then CSC010 asks
+        for a rename). Directories keep their names: other modules import through them.
+        """
+        directories = list(rel.parent.parts)
+        if is_package:
+            return ".".join(directories) if directories else fs_path.parent.name
+        stem = rel.with_suffix("").name
+        if not is_module_name(stem):
+            generated = suggested_module_name(stem)
+            if not any(os.path.lexists(fs_path.parent / entry) for entry in (f"{generated}.py", generated)):
+                stem = generated
+        return ".".join([*directories, stem])
+
     def _parse(self, fs_path: Path, display: str) -> ParsedModule | None:
-        """Read and parse a file once, whatever the names it is loaded under."""
+        """Read and parse a file once, whatever the names it is loaded under.
+
+        Only through the chain root: the file is looked up again (`ChainRoot.lookup`)
+        and read at its resolved path, so it is never a link out of the root.
+        """
         if fs_path in self._parsed:
             return self._parsed[fs_path]
         parsed: ParsedModule | None = None
-        source = read_source(str(fs_path), display)
+        source = self._read(fs_path, display)
         if isinstance(source, Diagnostic):
             self.diagnostics.append(source)
         else:
@@ -314,6 +355,16 @@ class Program:
                 parsed = result
         self._parsed[fs_path] = parsed
         return parsed
+
+    def _read(self, fs_path: Path, display: str) -> SourceFile | Diagnostic:
+        relative = self.fs.relative(fs_path)
+        found = self.fs.lookup(relative) if relative is not None else PathProblem(ProblemKind.PARENT, display)
+        if isinstance(found, PathProblem):
+            return error(found.code, found.about(display), Span.whole_file(display), help=found.help)
+        if found is None or not found.is_file:
+            reason = "it is not a file" if found is not None else "it does not exist"
+            return error("CSC001", f"cannot read `{display}`: {reason}", Span.whole_file(display))
+        return read_source(str(found.real), display)
 
     def find_module(self, name: str) -> ModuleInfo | None:
         """Find and load a local module by dotted name, or None if it is not local.
@@ -337,14 +388,40 @@ class Program:
         return self.load_file(fs_path, name)
 
     def locate_module(self, name: str) -> Path | None:
-        """The file of a local module (`.py` or package `__init__.py`), without loading it."""
+        """The file of a local module (`.py` or package `__init__.py`), without loading it.
+
+        Looked up through the chain root: a candidate that is a link out of the root or
+        a link loop stops the search (Python would try it first) and is recorded in
+        `link_problems`; the module is then not local, and its imports are errors.
+        """
+        if name in self._located:
+            return self._located[name]
+        located: Path | None = None
         parts = name.split(".")
+        for candidate in self._candidates(parts, (".py", "/__init__.py")):
+            found = self.fs.lookup(candidate)
+            if isinstance(found, PathProblem):
+                self.link_problems.setdefault(name, found)
+                break
+            if found is not None and found.is_file:
+                located = self.root.joinpath(*candidate.split("/"))
+                break
+        self._located[name] = located
+        return located
+
+    def _candidates(self, parts: Sequence[str], suffixes: Sequence[str]) -> Iterator[str]:
+        """The root-relative path of each place a module of these parts may be, in lookup order."""
+        if not all(parts):
+            return
         for base in _unique_paths([self.chain_dir, self.root]):
-            candidate_dir = base.joinpath(*parts)
-            for fs_path in (candidate_dir.with_suffix(".py"), candidate_dir / "__init__.py"):
-                if fs_path.is_file() and _is_within(fs_path, self.root):
-                    return fs_path
-        return None
+            base_relative = self.fs.relative(base)
+            if base_relative is None:
+                continue
+            stem = posixpath.join(base_relative, *parts)
+            for suffix in suffixes:
+                candidate = posixpath.normpath(stem + suffix)
+                if not candidate.startswith(("../", "/")) and candidate != "..":
+                    yield candidate
 
     def _namespace(self, name: str) -> ModuleInfo | None:
         """A directory without `__init__.py` under the root, as Python would import it (PEP 420).
@@ -356,16 +433,33 @@ class Program:
         parts = name.split(".")
         if not all(is_module_name(part) for part in parts):
             return None
-        for base in _unique_paths([self.chain_dir, self.root]):
-            directory = base.joinpath(*parts)
-            if directory != self.root and directory.is_dir() and _is_within(directory, self.root):
-                display = directory.relative_to(self.root).as_posix()
+        for candidate in self._candidates(parts, ("",)):
+            found = self.fs.lookup(candidate)
+            if isinstance(found, PathProblem):
+                self.link_problems.setdefault(name, found)
+                return None
+            directory = self.root.joinpath(*candidate.split("/"))
+            if found is not None and found.is_dir and candidate != ".":
+                display = candidate
                 parsed = parse_source(SourceFile(display, ""))
                 assert isinstance(parsed, ParsedModule)
                 info = ModuleInfo(name, display, directory, True, parsed, is_namespace=True)
                 self.namespaces[name] = info
                 return info
         return None
+
+    def link_problem(self, name: str) -> PathProblem | None:
+        """Why the module `name` may not be read, if its file or directory is a link out of the root or a loop."""
+        if name not in self.link_problems and name not in self._link_checked:
+            self._link_checked.add(name)
+            if self.locate_module(name) is None and name not in self.link_problems:
+                for candidate in self._candidates(name.split("."), ("",)):
+                    found = self.fs.lookup(candidate)
+                    if isinstance(found, PathProblem):
+                        self.link_problems[name] = found
+                    if found is not None:
+                        break
+        return self.link_problems.get(name)
 
     def first_missing_module(self, dotted: str) -> str:
         """The shortest prefix of a third-party path that is no local module: `torch`, `pkg.absent`."""
@@ -470,8 +564,22 @@ _BUILTIN_NAMES = frozenset(
 
 
 def is_module_name(part: str) -> bool:
-    """Whether `part` can be one name of a dotted module path (`import part`)."""
-    return part.isidentifier() and not keyword.iskeyword(part)
+    """Whether `part` can be one name of a dotted module path (`import part`).
+
+    An identifier that is no keyword, spelled as Python reads it: the parser
+    normalises identifiers to NFKC, so `import ﬁle` looks for `file`, never `ﬁle.py`.
+    """
+    return part.isidentifier() and not keyword.iskeyword(part) and unicodedata.normalize("NFKC", part) == part
+
+
+def suggested_module_name(text: str) -> str:
+    """A valid module name made from a file name that is not one (`my-chain` -> `my_chain`)."""
+    name = re.sub(r"\W", "_", unicodedata.normalize("NFKC", text))
+    if not name.isidentifier() or unicodedata.normalize("NFKC", name) != name:
+        name = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not name or name[0].isdigit():
+        name = f"_{name}"
+    return f"{name}_" if keyword.iskeyword(name) else name
 
 
 def _alias_of(binding: Binding) -> cst.BaseExpression | None:
@@ -487,14 +595,6 @@ def _unique_paths(paths: Sequence[Path]) -> list[Path]:
         if path not in seen:
             seen.append(path)
     return seen
-
-
-def _is_within(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-    except ValueError:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------- binding collection
@@ -716,8 +816,21 @@ def _target_names(node: cst.BaseExpression) -> list[str]:
 
 
 def load_program(chain_path: Path, root: Path) -> tuple[Program, ModuleInfo | None]:
-    """Load the chain file as the first module of a program rooted at `root`."""
+    """Load the chain file as the first module of a program rooted at `root`.
+
+    The chain file must be under the root (`CSC011` otherwise, before anything is read).
+    """
     program = Program(root=root, chain_dir=chain_path.parent)
+    if program.fs.relative(chain_path) is None:
+        program.diagnostics.append(
+            error(
+                "CSC011",
+                f"the chain file `{chain_path.name}` is not inside the chain root `{root.name or root}`",
+                Span.whole_file(chain_path.name),
+                help="pass `--root` with a directory that contains the chain file",
+            )
+        )
+        return program, None
     module = program.load_file(chain_path)
     if module is not None:
         load_imported_modules(program, module)
@@ -751,6 +864,78 @@ def load_imported_modules(program: Program, start: ModuleInfo) -> None:
                 queue.append(loaded)
 
 
+#: Where an import may be: a cheap pre-check before walking a module's statements.
+_IMPORT_WORD = re.compile(r"\bimport\b")
+
+
+def link_problem_errors(program: Program, module: ModuleInfo) -> Iterator[Diagnostic]:
+    """CSC011/CSC012 for each import of a module whose file is a link out of the root or a loop.
+
+    Every import statement counts, in functions and `try` blocks too: the file is never
+    read, and a package would lack a module the code imports. Each module named is
+    asked for (`a`, `a.b` for `import a.b`; `m` and `m.name` for `from m import name`),
+    as Python would look them up, without loading anything.
+    """
+    text = module.parsed.source.text
+    lines = sorted({module.parsed.source.position(match.start())[0] for match in _IMPORT_WORD.finditer(text)})
+    if not lines:
+        return
+    for node in _import_statements(module.parsed.tree, lines):
+        for name, at in _imported_names(module, node):
+            problem = program.link_problem(name)
+            if problem is not None:
+                yield error(
+                    problem.code,
+                    f"local module `{name}` cannot be read: {problem.describe()}",
+                    _ast_span(module, at),
+                    help=problem.help,
+                )
+                break
+
+
+def _import_statements(tree: ast.Module, lines: Sequence[int]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Import statements at any depth, visiting only statements that hold one of `lines`."""
+    stack: list[ast.AST] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+            continue
+        start: int = getattr(node, "lineno", 0)
+        end: int = getattr(node, "end_lineno", None) or start
+        first = bisect.bisect_left(lines, start)
+        if first == len(lines) or lines[first] > end:
+            continue
+        stack.extend(reversed([child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)]))
+
+
+def _imported_names(module: ModuleInfo, node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, ast.stmt | ast.alias]]:
+    """(module name, where it is written) of each module an import may load, outermost first."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            parts = alias.name.split(".")
+            for cut in range(1, len(parts) + 1):
+                yield ".".join(parts[:cut]), alias
+        return
+    base = _relative_base(module, node.level) if node.level else ""
+    written = ".".join(part for part in (base, node.module or "") if part)
+    if node.level == 0 and written and canonical_api_path(written) is not None:
+        return
+    parts = written.split(".") if written else []
+    for cut in range(1, len(parts) + 1):
+        yield ".".join(parts[:cut]), node
+    for alias in node.names:
+        if alias.name != "*":
+            yield ".".join(part for part in (written, alias.name) if part), alias
+
+
+def _ast_span(module: ModuleInfo, node: ast.stmt | ast.alias) -> Span:
+    end_line = node.end_lineno or node.lineno
+    end_col = node.end_col_offset if node.end_col_offset is not None else node.col_offset
+    parsed = module.parsed
+    return Span(module.path, node.lineno, parsed.char_column(node.lineno, node.col_offset), end_line, parsed.char_column(end_line, end_col))
+
+
 def side_effect_warnings(module: ModuleInfo) -> Iterator[Diagnostic]:
     """CSC003 for each top-level statement that defines nothing."""
     for _order, statement in module.side_effects:
@@ -766,17 +951,20 @@ def missing_module_errors(program: Program, module: ModuleInfo) -> Iterator[tupl
     """CSC004 for each import of a local module that is not there, with the module's name.
 
     An import is local when it is relative or its first name is a local module
-    or package. Imports inside `try` (guarded) and inside functions are left out.
+    or package. Imports inside `try` (guarded) and inside functions are left out, and
+    so are modules that are there but may not be read (`link_problem_errors` says why).
     """
     for statement in _unguarded_statements(module.parsed.module.body):
         for small in statement.body:
             if isinstance(small, cst.Import):
                 for alias in small.names:
                     name = dotted_name(alias.name) or ""
-                    if _is_local_path(program, name) and program.locate_module(name) is None:
+                    if _is_local_path(program, name) and program.locate_module(name) is None and program.link_problem(name) is None:
                         yield name, _missing_module(module, alias.name, name)
             elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                yield from _missing_from_import(program, module, small)
+                for name, diagnostic in _missing_from_import(program, module, small):
+                    if program.link_problem(name) is None:
+                        yield name, diagnostic
 
 
 def _unguarded_statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.SimpleStatementLine]:

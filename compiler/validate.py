@@ -16,6 +16,9 @@ from compiler.diagnostics import Diagnostic, error, warning
 from compiler.graph import find_cycles, reachable
 
 _DISPLAY_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+#: The longest Chainlet display name: its package directory's name (snake_case, at most
+#: 1.5 times as long, `package_dir_name`) stays far below the 255 bytes file systems allow.
+MAX_DISPLAY_NAME = 100
 
 
 def package_dir_name(display_name: str) -> str:
@@ -68,6 +71,16 @@ def check_display_names(chain: ir.Chain) -> Iterator[Diagnostic]:
                 chainlet.span,
                 help="set `remote_config=chains.RemoteConfig(name=...)` to a valid name",
             )
+            continue
+        if len(name) > MAX_DISPLAY_NAME:
+            # A `RemoteConfig(name=...)` that long is reported at the name (config); a class name here.
+            if chainlet.remote_config.name is None:
+                yield error(
+                    "CSC113",
+                    f"Chainlet name `{name[:20]}...` of {len(name)} characters is too long: at most {MAX_DISPLAY_NAME}",
+                    chainlet.span,
+                    help="the name is the package's directory name: set `remote_config=chains.RemoteConfig(name=...)` to a shorter one",
+                )
             continue
         if name in seen:
             yield error("CSC107", f"Chainlet name `{name}` is already used by `{seen[name].id}`", chainlet.span)

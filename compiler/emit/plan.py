@@ -21,6 +21,9 @@ from pathlib import Path
 import jinja2
 
 from compiler import ir
+from compiler.confine import PathProblem
+from compiler.data_files import literal_files
+from compiler.diagnostics import InternalError
 from compiler.emit import slice as slicing
 from compiler.emit.clients import (
     CLIENT_BASE,
@@ -402,7 +405,7 @@ class _Planner:
         if result.text is not None:
             files[result.filename] = result.text.encode("utf-8")
         for relative in result.copy_files:
-            files[relative.rpartition("/")[2]] = (self.program.root / relative).read_bytes()
+            files[relative.rpartition("/")[2]] = self.program.fs.read_bytes(relative)
         return files
 
     def data_files(self, path_literals: Mapping[str, frozenset[str]]) -> dict[str, bytes]:
@@ -429,48 +432,41 @@ class _Planner:
     def data_paths(self, base: Path, directory: str, literal: str) -> tuple[tuple[str, Path], ...]:
         """The data files `literal`, written in a module in `base / directory`, names (cached).
 
-        Each as (its path relative to `base`, the file); only files under the root.
+        Each as (its path relative to `base`, its resolved path); only through the chain
+        root (`data_files.literal_files`). The front end reported every literal of kept
+        code that names a link out of the root or a loop, so one here is a bug.
         """
         key = (base, directory, literal)
         cached = self._data_paths.get(key)
         if cached is not None:
             return cached
-        paths: tuple[tuple[str, Path], ...] = ()
-        if posixpath.normpath(literal) not in (".", ".."):  # a whole directory is never named by accident like this
-            relative = posixpath.normpath(posixpath.join(directory, literal))
-            if not relative.startswith(("..", "/")):
-                root = self.program.root
-                target = base / relative
-                candidates = sorted(target.rglob("*")) if target.is_dir() else [target]
-                paths = tuple(
-                    (path.relative_to(base).as_posix(), path)
-                    for path in candidates
-                    if path.is_file()
-                    and path.suffix not in (".py", ".pyc")
-                    and path.is_relative_to(root)
-                    and not _is_hidden(path.relative_to(root))
-                )
-        self._data_paths[key] = paths
-        return paths
+        found = literal_files(self.program.fs, base, directory, literal)
+        if isinstance(found, PathProblem):
+            raise InternalError(f"the data file `{literal}` was not checked: {found.describe()}")
+        self._data_paths[key] = found
+        return found
 
     def data_bytes(self, source: Path) -> bytes:
-        """A data file's bytes, read once per build."""
+        """A data file's bytes, read once per build (a resolved path inside the root)."""
         content = self._data_bytes.get(source)
         if content is None:
-            content = self._data_bytes[source] = source.read_bytes()
+            content = self._data_bytes[source] = self.program.fs.read_resolved(source)
         return content
 
     def data_dir(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
-        """`DockerImage.data_dir` copied to `data/` (files in sorted order, bytes as they are)."""
+        """`DockerImage.data_dir` copied to `data/` (files in sorted order, bytes as they are).
+
+        Walked through the chain root: links inside the root are followed, and the front
+        end refused a `data_dir` with a link out of it or a loop (a bug if seen here).
+        """
         relative = chainlet.remote_config.docker_image.data_dir
         if relative is None:
             return {}
-        root = self.program.root / relative
-        return {
-            f"data/{path.relative_to(root).as_posix()}": path.read_bytes()
-            for path in sorted(root.rglob("*"))
-            if path.is_file() and "__pycache__" not in path.parts
-        }
+        walked = self.program.fs.walk(relative, include=_not_pycache)
+        if isinstance(walked, PathProblem):
+            raise InternalError(f"`data_dir` was not checked: {walked.describe()}")
+        prefix = "" if relative == "." else f"{relative}/"
+        return {f"data/{path.removeprefix(prefix)}": self.data_bytes(real) for path, real in walked}
 
     def top_level(self, chainlet_id: str) -> tuple[str, str]:
         chainlet = self.by_id.get(chainlet_id)
@@ -629,8 +625,8 @@ class _Planner:
         )
 
 
-def _is_hidden(path: Path) -> bool:
-    return any(part.startswith(".") or part == "__pycache__" for part in path.parts)
+def _not_pycache(path: str) -> bool:
+    return "__pycache__" not in path.split("/")
 
 
 def _tree_hash(files: Mapping[str, bytes]) -> str:

@@ -2,7 +2,7 @@
 
 Stage: back end (plan). Called once per Chainlet by the planner; pure: files are read
 only through the `read_file` callback it is given, nothing is written here.
-Imports: the standard library, `packaging`, `compiler.ir` and
+Imports: the standard library, `packaging`, `compiler.ir`, `compiler.requirement_syntax` and
 `compiler.distributions` (no libcst, no jinja).
 
 `requirements.txt` is assembled as:
@@ -68,6 +68,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from compiler import ir
+from compiler.diagnostics import InternalError
+from compiler.requirement_syntax import entry_problem
 
 #: The generated requirements file, as `config.yaml` names it.
 REQUIREMENTS_TXT = "requirements.txt"
@@ -139,6 +141,11 @@ def requirements_txt(
         Generated `requirements.txt` text, or, for a complete `uv.lock`, the files to copy.
     """
     image = chainlet.remote_config.docker_image
+    for entry in image.pip_requirements:
+        # The front end refused these (CSC413): an entry that holds a line break or an
+        # option would become an option line here.
+        if entry_problem(entry) is not None:
+            raise InternalError(f"`pip_requirements` entry {entry!r} was not checked")
     sections: list[tuple[str, list[str]]] = [("chainsc runtime", logical_lines(runtime_requirements))]
     shortfall: tuple[str, ...] = ()
     path = image.requirements_file

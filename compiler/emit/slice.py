@@ -517,7 +517,7 @@ class _NameTracker:
                     self.api_imports.append(child)
             elif isinstance(child, ast.Constant) and isinstance(child.value, str):
                 value = child.value
-                if _is_path_literal(value):
+                if is_path_literal(value):
                     literals.add(value)
                 if _looks_like_annotation(value):
                     try:
@@ -533,7 +533,7 @@ class _NameTracker:
         statement.bare = {name for name, count in self.loads.items() if count > self.as_base.get(name, 0)}
 
 
-def _is_path_literal(value: str) -> bool:
+def is_path_literal(value: str) -> bool:
     """Could this string constant be a relative file or directory name?"""
     return 0 < len(value) < 200 and "\n" not in value and "://" not in value and not value.startswith("/")
 

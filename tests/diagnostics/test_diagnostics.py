@@ -11,6 +11,12 @@ Expected findings are comments in the case's `.py` files:
 - `# E@3:5: CSC002` anywhere in a file: a finding at line 3, column 5 of that
   file, for lines that cannot carry a comment (syntax errors, whole-file 1:1).
 - `# chainsc: --entrypoint=NAME` anywhere in the chain file: a command-line option.
+- Requirements files (`*.txt`) of a case directory carry expectations too (a `#`
+  comment is a comment for pip as well).
+- A `LINKS` file in a case directory lists symbolic links, one `NAME -> TARGET` a
+  line: the case is copied into a fresh temporary directory (the root), inside an
+  otherwise empty one (what `..` reaches), and the links are made there, so no link
+  is committed and nothing depends on the host.
 
 The findings must be exactly the expected ones (code, severity and line, and the
 column where given); the rendered text of all of them is snapshotted, which pins
@@ -21,8 +27,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -69,8 +77,21 @@ class Case:
     #: (display path, line, col, code) of the `# E@line:col:` expectations.
     positioned: tuple[tuple[str, int, int, str], ...]
 
+    #: Symbolic links to make in a copy of the case first: (name, target) (`LINKS`).
+    links: tuple[tuple[str, str], ...] = ()
+
     def check(self) -> CheckResult:
-        return check_file(self.chain, self.options)
+        if not self.links:
+            return check_file(self.chain, self.options)
+        with tempfile.TemporaryDirectory() as sandbox:
+            root = Path(sandbox) / "case"
+            shutil.copytree(self.root, root, ignore=shutil.ignore_patterns("LINKS", "__pycache__"))
+            for name, target in self.links:
+                link = root / name
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(target)
+            chain = root / self.chain.relative_to(self.root)
+            return check_file(chain, replace(self.options, root=root))
 
 
 def _read(path: Path) -> str:
@@ -90,6 +111,7 @@ def _options(chain: Path, root: Path) -> CheckOptions:
 
 
 def _load_case(entry: Path) -> Case:
+    links: tuple[tuple[str, str], ...] = ()
     if entry.is_dir():
         root = entry
         chain = entry / "chain.py"
@@ -100,7 +122,14 @@ def _load_case(entry: Path) -> Case:
                     f"{entry}: a case directory needs exactly one chain.py"
                 )
             chain = found[0]
-        files = sorted(entry.rglob("*.py"))
+        files = sorted([*entry.rglob("*.py"), *entry.rglob("*.txt")])
+        links_file = entry / "LINKS"
+        if links_file.is_file():
+            links = tuple(
+                (name.strip(), target.strip())
+                for name, _, target in (line.partition("->") for line in links_file.read_text().splitlines())
+                if name.strip()
+            )
     else:
         root = entry.parent
         chain = entry
@@ -122,7 +151,7 @@ def _load_case(entry: Path) -> Case:
                         )
     name = entry.stem if entry.is_file() else entry.name
     return Case(
-        name, chain, root, _options(chain, root), tuple(expected), tuple(positioned)
+        name, chain, root, _options(chain, root), tuple(expected), tuple(positioned), links
     )
 
 

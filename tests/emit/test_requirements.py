@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from compiler import check_file, ir
+from compiler.diagnostics import InternalError
 from compiler.emit.requirements import (
     Requirements,
     declared_names,
@@ -69,8 +70,9 @@ def test_requirements_txt_blocks_in_order_exactly() -> None:
         "   numpy>=1.26\n"
         "-e ./vendored/lib\n"
         "git+https://github.com/org/repo.git@v1#egg=repo\n"
+        "--pre\n"
     )
-    assert text_of(("regex==2024.11.6", "--pre", "numpy<2"), file_text) == (
+    assert text_of(("regex==2024.11.6", "numpy<2"), file_text) == (
         f"{HEADER}\n"
         "\n"
         "# pip options\n"
@@ -190,9 +192,16 @@ def test_requirements_txt_continuations_and_hash_comments() -> None:
     assert text.splitlines()[3:] == ["foo==1.0     --hash=sha256:abc", "bar", "baz#not-a-comment"]
 
 
-def test_requirements_txt_options_deduplicated_across_sources() -> None:
-    text = text_of(("--extra-index-url https://x",), "--extra-index-url https://x\nfoo\n", runtime=())
+def test_requirements_txt_options_deduplicated() -> None:
+    text = text_of(("foo",), "--extra-index-url https://x\nfoo\n--extra-index-url https://x\n", runtime=())
     assert text.count("--extra-index-url https://x") == 1
+
+
+@pytest.mark.parametrize("entry", ["--extra-index-url https://x", "numpy\n--index-url https://x", "numpy \\"])
+def test_requirements_txt_refuses_an_entry_the_front_end_refuses(entry: str) -> None:
+    # CSC413 refuses these at check; the back end never turns one into an option line.
+    with pytest.raises(InternalError, match="was not checked"):
+        text_of(("numpy", entry))
 
 
 @pytest.mark.parametrize(

@@ -87,14 +87,7 @@ def test_a_module_path_that_cannot_be_imported_is_an_error_and_nothing_is_writte
     ) in above.stderr
     assert "help: rename the directory to `my_repo_x`, or pass `--root my-repo+x`" in above.stderr
     assert not out.exists()
-    # A chain file named like a script, not a module (Truss refuses it too).
-    dashed = chain.with_name("shout-chain.py")
-    chain.rename(dashed)
-    named = run_cli("build", str(dashed), "-o", str(out))
-    assert named.returncode == 1
-    assert "`shout-chain.py` would be the module `shout-chain`" in named.stderr
-    assert "help: rename the file to `shout_chain.py`" in named.stderr
-    assert not out.exists()
+    # A chain *file* named like a script gets a module name instead: tests/frontend/test_file_names.py.
 
 
 def _modules(chain: Path) -> list[tuple[str, str]]:
