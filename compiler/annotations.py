@@ -23,6 +23,7 @@ import libcst as cst
 
 from compiler import ir
 from compiler.diagnostics import Diagnostic, error
+from compiler.parse import parse_expression_text
 from compiler.resolve import (
     ApiRef,
     Binding,
@@ -203,10 +204,9 @@ class TypeCollector:
         value = string_value(node)
         if not isinstance(value, str):
             return self._fail("CSC212", "a bytes literal is not a type annotation", module, node)
-        try:
-            inner = cst.parse_expression(value.strip())
-        except cst.ParserSyntaxError:
-            return self._fail("CSC212", f"string annotation `{value}` is not a valid expression", module, node)
+        inner = parse_expression_text(value.strip())
+        if isinstance(inner, str):
+            return self._fail("CSC212", f"string annotation `{_shorten(value)}` {inner}", module, node)
         # Positions inside the string are not in the module's tree: report at the string.
         return self._convert_detached(module, inner, scope, node)
 
@@ -606,6 +606,12 @@ def _expression_text(module: ModuleInfo, node: cst.CSTNode) -> str:
     if "\n" in text:
         text = ast.unparse(ast.parse(text, mode="eval"))
     return text
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    """Source text for a message: long text is cut in the middle."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[: limit // 2 - 2]} ... {text[-(limit // 2 - 3) :]}"
 
 
 def base_type(ref: ir.TypeRef) -> ir.TypeRef:

@@ -21,6 +21,7 @@ from compiler.config import ConfigBuilder
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.evaluate import Evaluator, Located, Value
 from compiler.graph import stable_toposort
+from compiler.parse import parse_expression_text
 from compiler.resolve import (
     ApiRef,
     ClassRef,
@@ -688,10 +689,9 @@ class _Extractor:
             value = string_value(annotation)
             if not isinstance(value, str):
                 return
-            try:
-                parsed = cst.parse_expression(value)
-            except cst.ParserSyntaxError:
-                return
+            parsed = parse_expression_text(value)
+            if isinstance(parsed, str):
+                return  # CSC212, from the annotation's conversion
             resolved = self.program.resolve_expr(module, parsed) if isinstance(parsed, cst.Name | cst.Attribute) else None
         elif isinstance(annotation, cst.Name | cst.Attribute):
             resolved = self.program.resolve_expr(module, annotation)
@@ -778,9 +778,13 @@ class _Extractor:
         parsed = module.parsed
         for node, where in bodies.hidden_classes(parsed.tree):
             # Classify by the bases as written; the class is not in the outline CST.
-            bases = [ast.get_source_segment(parsed.source.text, base) or "object" for base in node.bases]
-            header = cst.parse_statement(f"class {node.name}({', '.join(bases)}):\n    pass\n")
-            assert isinstance(header, cst.ClassDef)
+            # Each base as written, checked as every expression is before libcst parses it.
+            bases = [parse_expression_text(ast.get_source_segment(parsed.source.text, base) or "object") for base in node.bases]
+            header = cst.ClassDef(
+                cst.Name(node.name),
+                cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])]),
+                bases=[cst.Arg(base) for base in bases if not isinstance(base, str)],
+            )
             # Order -1: resolve the bases against the module's final bindings.
             kind, _ = self.classify(ClassRef(module, node.name, header, -1))
             if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
@@ -807,7 +811,7 @@ class _Extractor:
                 line, byte_col = bodies.callee_position(call)
                 if (line, parsed.char_column(line, byte_col)) in allowed:
                     continue
-                callee = cst.parse_expression(ast.get_source_segment(parsed.source.text, call.func) or "_")
+                callee = parse_expression_text(ast.get_source_segment(parsed.source.text, call.func) or "_")
                 target = self.program.resolve_expr(module, callee) if isinstance(callee, cst.Name | cst.Attribute) else None
                 if not isinstance(target, ApiRef) or target.path not in (_DEPENDS, _DEPENDS_CONTEXT):
                     continue

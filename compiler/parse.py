@@ -29,7 +29,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 from compiler.diagnostics import Diagnostic, InternalError, error
-from compiler.nesting import nesting_error
+from compiler.nesting import MAX_NESTING, nesting_error
 from compiler.source import SourceFile, Span
 
 
@@ -246,6 +246,26 @@ def compile_source(source: SourceFile) -> ast.Module | Diagnostic:
             help="Python itself cannot compile this file: split long or deeply nested expressions",
         )
     return tree
+
+
+def parse_expression_text(text: str) -> cst.BaseExpression | str:
+    """Parse an expression that is not part of a file's tree, or say why not.
+
+    A string annotation, or a snippet of source; the reason is "is not a valid
+    expression" or "nests more than ... levels deep". The same checks as a file's: CPython compiles it first and its nesting is bounded,
+    so libcst's native parser never sees what could overflow its stack.
+    """
+    source = SourceFile("<expression>", f"({text}\n)")
+    tree = compile_source(source)
+    if isinstance(tree, Diagnostic) or len(tree.body) != 1:
+        return "is not a valid expression"
+    if nesting_error(source, tree) is not None:
+        return f"nests more than {MAX_NESTING} levels deep, more than chainsc supports"
+    try:
+        with gc_paused():
+            return cst.parse_expression(text)
+    except cst.ParserSyntaxError:
+        return "is not a valid expression"
 
 
 def outline(source: SourceFile, tree: ast.Module) -> str:
