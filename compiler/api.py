@@ -86,12 +86,18 @@ class BuildResult:
 def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildResult:
     """Check a chain file and plan its packages in memory (nothing is written)."""
     from compiler.emit.plan import plan_build  # noqa: PLC0415 - jinja2 only for builds
+    from compiler.emit.verify import generated_code_errors  # noqa: PLC0415 - only for builds
 
     with gc_paused():
         checked, program = _check_file(path, options or CheckOptions())
         if checked.chain is None or program is None:
             return BuildResult(checked.diagnostics, None, checked.sources)
-        return BuildResult(checked.diagnostics, plan_build(checked.chain, program), checked.sources)
+        files = plan_build(checked.chain, program)
+        # A package that does not compile is a chainsc bug (CSC901), never an output.
+        broken, generated = generated_code_errors(files)
+        if broken:
+            return BuildResult(sort_diagnostics([*checked.diagnostics, *broken]), None, {**checked.sources, **generated})
+        return BuildResult(checked.diagnostics, files, checked.sources)
 
 
 def _check_file(path: str | Path, options: CheckOptions) -> tuple[CheckResult, Program | None]:
