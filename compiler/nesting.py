@@ -58,11 +58,14 @@ def nesting_error(source: SourceFile, tree: ast.Module) -> Diagnostic | None:
     while stack:
         item = stack.pop()
         node, depth, flags = item.node, item.depth, item.flags
-        if flags & _SKIPPABLE:
+        # A definition's decorators are before its span: it is never skipped by its size.
+        if flags & _SKIPPABLE and not getattr(node, "decorator_list", None):
             # Each level costs at least one character: the span's length bounds the depth inside.
             line: int = node.lineno  # type: ignore[attr-defined]
-            end_line: int = getattr(node, "end_lineno", None) or line
-            size = line_start(end_line) - line_start(line) + (getattr(node, "end_col_offset", None) or 0)
+            end_line: int = node.end_lineno or line  # type: ignore[attr-defined]
+            end_col: int = node.end_col_offset or 0  # type: ignore[attr-defined]
+            # UTF-8 bytes, at least the characters; from the start of its first line if it spans lines.
+            size = end_col - node.col_offset if end_line == line else line_start(end_line) - line_start(line) + end_col  # type: ignore[attr-defined]
             if depth + size + 2 <= MAX_NESTING:
                 continue
         extra = _extra_levels(source, node, flags)
@@ -70,7 +73,6 @@ def nesting_error(source: SourceFile, tree: ast.Module) -> Diagnostic | None:
         if depth > MAX_NESTING:
             return _too_deep(source, item if extra else item.parent or item)
         is_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        is_statement = isinstance(node, ast.stmt)
         element_cost = _ELEMENT_COST.get(type(node), 0)
         inherited = flags & ~_SKIPPABLE
         if isinstance(node, ast.JoinedStr):
@@ -81,20 +83,20 @@ def nesting_error(source: SourceFile, tree: ast.Module) -> Diagnostic | None:
                 if not isinstance(child, ast.AST) or isinstance(child, ast.expr_context):
                     continue
                 child_depth = depth + 1
-                if element_cost and name not in ("value", "func"):  # not `a` of `a[i]`, `f` of `f(x)`
-                    child_depth += element_cost
+                if element_cost and flags & _OUTLINE and name not in ("value", "func"):  # not `a` of `a[i]`
+                    child_depth += element_cost  # libcst's wrappers (`Element`, `Arg`): outside function bodies
                 child_flags = inherited
                 if is_function and name == "body":
                     child_flags &= ~_OUTLINE  # function bodies are not in libcst's outline
-                if isinstance(child, ast.stmt) or (is_statement and isinstance(child, ast.expr)):
-                    child_flags |= _SKIPPABLE  # exact positions: a statement and its own expressions
+                if not child_flags & _IN_FSTRING and hasattr(child, "end_lineno"):
+                    child_flags |= _SKIPPABLE  # a position to measure (exact outside f-strings)
                 stack.append(_Item(child, child_depth, child_flags, item))
     return None
 
 
 #: Flags of a node on the walk's stack.
 _OUTLINE = 1  # outside function bodies: libcst parses it
-_SKIPPABLE = 2  # its position is exact, so its length bounds its depth
+_SKIPPABLE = 2  # its position is known and exact, so its length bounds its depth
 _IN_FSTRING = 4  # inside an f-string
 
 

@@ -95,7 +95,9 @@ class _SyntacticPosition:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        if exc_type is not None:
+            return  # the inner nodes were not recorded: a KeyError here would hide the real error
         state = self.state
         key = id(self.node)
         state.starts[key] = state.starts[id(self.start_node)] if self.start_node is not None else self.start
@@ -226,6 +228,8 @@ def compile_source(source: SourceFile) -> ast.Module | Diagnostic:
     Compiling the tree already parsed costs about a third of a parse.
     """
     display = source.display_path
+    if "\0" in source.text:
+        return _null_byte_error(source)  # CPython names no position (a ValueError before 3.11.4)
     try:
         # Warnings (`"\d"`, `x is 1`) are Python's to give when the code runs; under
         # `-W error` they would even become SyntaxErrors.
@@ -235,8 +239,8 @@ def compile_source(source: SourceFile) -> ast.Module | Diagnostic:
             compile(tree, display, "exec", flags=0, dont_inherit=True)
     except SyntaxError as exc:
         return _cpython_syntax_error(source, exc)
-    except ValueError as exc:  # NUL bytes (a SyntaxError from Python 3.12 on)
-        return _null_byte_error(source, exc)
+    except ValueError as exc:  # anything else CPython refuses to read as source
+        return error("CSC002", f"syntax error: {exc}", Span.whole_file(display))
     except (RecursionError, MemoryError) as exc:
         # CPython's parser and compiler guard their own stacks: too deep for Python itself.
         return error(
@@ -337,12 +341,9 @@ def _cpython_syntax_error(source: SourceFile, py_exc: SyntaxError) -> Diagnostic
     )
 
 
-def _null_byte_error(source: SourceFile, exc: ValueError) -> Diagnostic:
-    """CSC002 at the first NUL character (Python 3.11 reports no position)."""
-    offset = source.text.find("\0")
-    if offset < 0:
-        return error("CSC002", f"syntax error: {exc}", Span.whole_file(source.display_path))
-    line, col = source.position(offset)
+def _null_byte_error(source: SourceFile) -> Diagnostic:
+    """CSC002 at the first NUL character."""
+    line, col = source.position(source.text.find("\0"))
     return error(
         "CSC002",
         "syntax error: source code cannot contain null bytes",
