@@ -13,6 +13,7 @@ from __future__ import annotations
 import operator
 import os
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -342,10 +343,14 @@ class Evaluator:
         plain_types = (str, int, float, list)
         if func is None or not isinstance(left, plain_types) or not isinstance(right, plain_types):
             raise self._fail(module, node, f"`{_shorten(module.code(node))}` cannot be evaluated statically")
+        if _too_large(node.operator, left, right):
+            raise self._fail(
+                module, node, f"`{_shorten(module.code(node))}` makes a value too large for configuration", None
+            )
         try:
             result = func(left, right)
-        except (TypeError, ZeroDivisionError, OverflowError) as exc:
-            raise self._fail(module, node, f"`{_shorten(module.code(node))}` fails: {exc}", None) from exc
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, MemoryError) as exc:
+            raise self._fail(module, node, f"`{_shorten(module.code(node))}` fails: {str(exc) or type(exc).__name__}", None) from exc
         if isinstance(result, str | int | float | list):
             return result
         raise self._fail(module, node, f"`{_shorten(module.code(node))}` cannot be evaluated statically")
@@ -499,6 +504,39 @@ def _has_entries(directory: Path) -> bool:
             return next(entries, None) is not None
     except OSError:
         return False
+
+
+#: The largest string or list (in characters or items) and integer (in bits) configuration
+#: arithmetic may make: far beyond any configuration, far below what takes memory or time.
+_MAX_SIZE = 1_000_000
+_MAX_BITS = 4096
+_FORMAT_WIDTHS = re.compile(r"%[-+ #0]*([0-9]*)(?:\.([0-9]*))?")
+
+
+def _too_large(operator: cst.BaseBinaryOp, left: object, right: object) -> bool:
+    """Whether `left <operator> right` would be too large to compute (checked before computing it).
+
+    `"x" * 10**9`, `2 ** 10**10` or a string doubled through thirty names would take the
+    build's memory or minutes: configuration values are never that large.
+    """
+    sizes = [len(value) if isinstance(value, str | list) else 0 for value in (left, right)]
+    counts = [value for value in (left, right) if isinstance(value, int) and not isinstance(value, bool)]
+    if isinstance(operator, cst.Add):
+        return sum(sizes) > _MAX_SIZE
+    if isinstance(operator, cst.Multiply):
+        if max(sizes) and counts:
+            return max(sizes) * max(counts[-1], 0) > _MAX_SIZE
+        return sum(abs(value).bit_length() for value in counts) > _MAX_BITS
+    if isinstance(operator, cst.Power) and len(counts) == 2:
+        base, exponent = counts
+        return abs(base) > 1 and exponent * abs(base).bit_length() > _MAX_BITS
+    if isinstance(operator, cst.Modulo) and isinstance(left, str):
+        # `"%999999999d" % 1`: printf-style widths and precisions are characters to make.
+        numbers = [number for pair in _FORMAT_WIDTHS.findall(left) for number in pair if number]
+        if "*" in left or any(len(number) > 7 for number in numbers):
+            return True
+        return sum(int(number) for number in numbers) + sizes[0] > _MAX_SIZE
+    return False
 
 
 def _has_fstring(node: cst.BaseExpression) -> bool:

@@ -331,3 +331,14 @@ def _stack_depth() -> int:
 
 def _render(diagnostics: tuple[Diagnostic, ...]) -> str:
     return "\n".join(f"{d.span.path}:{d.span.line}:{d.span.col}: {d.code} {d.message}" for d in diagnostics)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ['"x" * 10**9', "[1] * 10**9", "2 ** 10**10", '"%999999999d" % 1', "(10**1000) * (10**1000)", '("x" * 10**6) + "x"'],
+)
+def test_configuration_arithmetic_too_large_to_compute_is_csc401(tmp_path: Path, expression: str) -> None:
+    """Found by the fuzzer: `"a" * 10**9` in `remote_config` was a MemoryError (exit 3)."""
+    (tmp_path / "chain.py").write_text(hostile.chain_with("pip_requirement", expression))
+    found = check_file(tmp_path / "chain.py").diagnostics
+    assert [(d.code, d.message) for d in found] == [("CSC401", f"`{expression}` makes a value too large for configuration")]
