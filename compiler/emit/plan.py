@@ -177,7 +177,9 @@ class ChainReadmeContext:
 TRUSS_PREDICT_ROUTE = "/v1/models/model:predict"
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
+    """One environment a process: it compiles each template once, not once a build."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("codegen_templates", "."),
         undefined=jinja2.StrictUndefined,

@@ -11,7 +11,8 @@ The packages of a chain repeat themselves: the vendored runtime is the same
 bytes in each, and each package's generated modules share most of their
 definitions (a model the endpoints take, the same functions of `server.py`).
 So a file is compiled in parts: split before each top-level `def`, `class` or
-decorator, and each distinct part compiled once per build. That is sound: a
+decorator, and each distinct part compiled once (per process: a program that builds again and
+again compiles only what changed). That is sound: a
 part that compiles alone is a whole sequence of statements that closes every
 bracket, string and block it opens, so parts that each compile make a file
 that compiles, as long as nothing in one part depends on the statements of
@@ -74,13 +75,21 @@ def generated_code_errors(files: Mapping[str, bytes]) -> tuple[list[Diagnostic],
     return found, sources
 
 
+#: (compiler flags, text) of parts that compiled, kept across the builds of one process (a
+#: program that builds again and again recompiles only what changed), up to a bound.
+_COMPILED_PARTS: set[tuple[int, str]] = set()
+_MAX_COMPILED_PARTS = 100_000
+
+
 class _Checked:
-    """Files and parts compiled so far in one build."""
+    """Files and parts compiled so far."""
 
     def __init__(self) -> None:
         self.files: set[bytes] = set()
+        if len(_COMPILED_PARTS) > _MAX_COMPILED_PARTS:
+            _COMPILED_PARTS.clear()
         #: (compiler flags, text) of each part that compiled.
-        self.parts: set[tuple[int, str]] = set()
+        self.parts = _COMPILED_PARTS
 
     def is_new(self, data: bytes) -> bool:
         """Whether a file with these bytes is yet to be checked (and from now on, it is not)."""
