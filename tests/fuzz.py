@@ -126,6 +126,43 @@ _COMPILE_ERRORS = [
 ]
 
 
+#: Hostile statements for module level: shapes the examples never have.
+_SNIPPETS = [
+    "class Loop(chains.ChainletBase):\n    def __init__(self, me=chains.depends(Loop)) -> None:\n        pass\n\n    def run_remote(self) -> int:\n        return 1",
+    "class Twice(chains.ChainletBase):\n    def run_remote(self) -> int:\n        return 1\n\n\nclass Twice(chains.ChainletBase):\n    def run_remote(self) -> str:\n        return ''",
+    "def run_remote(self, x: 'int or ' * 3) -> int:\n    return x",
+    "class Strange(chains.ChainletBase):\n    def run_remote(self, x: " + '"' + "int | " * 400 + 'int"' + ") -> int:\n        return x",
+    "class Ünïcödé(chains.ChainletBase):\n    def run_remote(self, ä: int) -> int:\n        return ä",
+    "class " + "L" * 5000 + "(chains.ChainletBase):\n    def run_remote(self) -> int:\n        return 1",
+    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import torch\nelse:\n    torch = None",
+    "try:\n    import numpy as np\nexcept ImportError:\n    np = None",
+    "import truss_chains as chains\nchains = chains",
+    "from truss_chains import *",
+    "from . import nothing",
+    "from .. import beyond",
+    "import chain",
+    "X: int",
+    "del chains",
+    "remote_config = 1",
+    "@chains.mark_entrypoint\n@chains.mark_entrypoint\nclass Double(chains.ChainletBase):\n    def run_remote(self) -> None:\n        pass",
+    "@chains.mark_entrypoint('x' * 300)\nclass Named(chains.ChainletBase):\n    def run_remote(self) -> None:\n        pass",
+    "class Gen(chains.ChainletBase):\n    async def run_remote(self) -> AsyncIterator[str]:\n        yield 'a'\n        yield from []",
+    "match x:\n    case {'a': 1, **rest}:\n        pass\n    case [1, *_]:\n        pass",
+    "type X = int",
+    "async def f():\n    return [x async for x in y]",
+    "lambda: (yield)",
+    "print(f'{x!r:>{10}}')",
+]
+
+
+def insert_snippet(rng: random.Random, text: str) -> str | None:
+    lines = text.splitlines(keepends=True)
+    # At module level: before a line that starts a top-level statement, or at the end.
+    starts = [index for index, line in enumerate(lines) if line[:1].isalpha() or line.startswith("@")]
+    at = rng.choice([*starts, len(lines)])
+    return "".join(lines[:at]) + rng.choice(_SNIPPETS) + "\n\n\n" + "".join(lines[at:])
+
+
 def _tokens(text: str) -> list[tokenize.TokenInfo]:
     try:
         return [
@@ -373,6 +410,7 @@ FILE_MUTATIONS: dict[str, Mutation] = {
     "insert_deep_expression": insert_deep_expression,
     "insert_compile_error": insert_compile_error,
     "insert_name_chain": insert_name_chain,
+    "insert_snippet": insert_snippet,
 }
 
 
@@ -487,6 +525,9 @@ def check_mutant(mutant: Mutant, directory: Path, *, through_cli: bool) -> tuple
     if built.has_errors and built.files is not None:
         found("files with errors", "a build with errors returned files")
     if built.files is not None:
+        bad = sorted(name for name in built.files if name.startswith("/") or "" in name.split("/") or "\\" in name)
+        if bad:
+            found("bad output path", f"{bad[:5]}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings are the user's code's own
             for name, data in built.files.items():
