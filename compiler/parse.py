@@ -213,6 +213,8 @@ def parse_source(source: SourceFile) -> ParsedModule | Diagnostic:
             module = cst.parse_module(outlined.text)
         except cst.ParserSyntaxError as exc:
             return _libcst_syntax_error(source, exc)
+        except RecursionError:  # not past the bound above; should a version of libcst need more
+            return error("CSC002", "syntax error: too deeply nested for libcst's parser", Span.whole_file(source.display_path))
     return ParsedModule(source, module, tree, outlined)
 
 

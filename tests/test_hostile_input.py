@@ -73,8 +73,8 @@ COMPILE_ERRORS: dict[str, tuple[str, int, int, str]] = {
     "return_at_top_level": (_edit("\n\n@chains.mark_entrypoint", "\nreturn None\n\n\n@chains.mark_entrypoint"), 8, 1, "'return' outside function"),
 }
 
-#: More of what only CPython's compiler (or its f-string parser) refuses, checked in-process. Python 3.11
-#: places f-string errors one past the end of the line, and so does the diagnostic.
+#: More of what only CPython's compiler (or its f-string parser) refuses. Python 3.11 places
+#: f-string errors one past the end of the line, and so does the diagnostic.
 MORE_COMPILE_ERRORS: dict[str, tuple[str, int, int, str]] = {
     "nonlocal_at_module_level": (_edit("\n\n@chains", "\nnonlocal x\n\n\n@chains"), 8, 1, "nonlocal declaration not allowed at module level"),
     "return_value_in_async_generator": (
@@ -94,9 +94,9 @@ def _expected_line(name: str, line: int, col: int, message: str) -> str:
     return f"{name}:{line}:{col}: error[CSC002]: syntax error: {message}"
 
 
-@pytest.mark.parametrize("case", sorted(COMPILE_ERRORS))
+@pytest.mark.parametrize("case", sorted({**COMPILE_ERRORS, **MORE_COMPILE_ERRORS}))
 def test_what_cpython_refuses_is_csc002_and_builds_nothing(tmp_path: Path, case: str) -> None:
-    text, line, col, message = COMPILE_ERRORS[case]
+    text, line, col, message = {**COMPILE_ERRORS, **MORE_COMPILE_ERRORS}[case]
     (tmp_path / "chain.py").write_text(text)
     checked = run_cli("check", "chain.py", cwd=tmp_path)
     assert checked.returncode == 1, checked.stderr
@@ -107,16 +107,6 @@ def test_what_cpython_refuses_is_csc002_and_builds_nothing(tmp_path: Path, case:
     assert built.stderr == checked.stderr
     assert not (tmp_path / "out").exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["chain.py"]
-
-
-@pytest.mark.parametrize("case", sorted(MORE_COMPILE_ERRORS))
-def test_more_of_what_only_the_compiler_refuses(tmp_path: Path, case: str) -> None:
-    text, line, col, message = MORE_COMPILE_ERRORS[case]
-    (tmp_path / "chain.py").write_text(text)
-    result = check_file(tmp_path / "chain.py")
-    assert [(d.code, d.span.line, d.span.col, d.message) for d in result.diagnostics] == [
-        ("CSC002", line, col, f"syntax error: {message}")
-    ]
 
 
 def test_a_local_module_python_refuses_is_csc002_in_that_module(tmp_path: Path) -> None:
