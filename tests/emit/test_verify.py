@@ -8,7 +8,12 @@ part-wise check must send to a whole-file compile).
 
 from __future__ import annotations
 
-from compiler.emit.verify import generated_code_errors
+import py_compile
+from pathlib import Path
+
+import pytest
+
+from compiler.emit.verify import _compiled_by_python, generated_code_errors
 
 MANIFEST = {"chain.json": b"{}\n"}
 
@@ -66,3 +71,16 @@ def test_future_annotations_apply_to_every_part() -> None:
     text = b"from __future__ import annotations\n\nimport sys\n\n\ndef f(x: (y := 1)) -> None:\n    pass\n"
     assert [(path, line) for path, line, _message in _errors({"a.py": text})] == [("a.py", 6)]
     assert _errors({"b.py": text.replace(b"from __future__ import annotations\n", b"")}) == []
+
+
+@pytest.mark.parametrize("mode", [py_compile.PycInvalidationMode.TIMESTAMP, py_compile.PycInvalidationMode.CHECKED_HASH])
+def test_sources_this_python_compiled_are_known_to_compile(tmp_path: Path, mode: py_compile.PycInvalidationMode) -> None:
+    """The vendored runtime is not compiled again when pip (or an import) left a matching `.pyc`."""
+    compiled, fresh, stale = tmp_path / "compiled.py", tmp_path / "fresh.py", tmp_path / "stale.py"
+    compiled.write_text("X = 1\n")
+    fresh.write_text("Y = 2\n")
+    stale.write_text("Z = 3\n")
+    py_compile.compile(str(compiled), invalidation_mode=mode, doraise=True)
+    py_compile.compile(str(stale), invalidation_mode=mode, doraise=True)
+    stale.write_text("Z = 3333\n")  # changed since: size and hash differ
+    assert _compiled_by_python(tmp_path) == frozenset({b"X = 1\n"})
