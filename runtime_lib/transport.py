@@ -588,15 +588,48 @@ class ChainletClient:
             weakref.finalize(self, _forget_pool, session, loop)
         return session
 
-    # Calls: what generated clients use #################################################
+    # Calls: the public API of generated clients #######################################
 
-    def call(self, arguments: Mapping[str, object]) -> Any:
-        """Call the endpoint with `arguments` by name (blocking); the validated reply."""
-        return self._call(arguments, self._output())
+    @overload
+    def call(self, arguments: Mapping[str, object]) -> Any: ...
 
-    async def acall(self, arguments: Mapping[str, object]) -> Any:
-        """Call the endpoint with `arguments` by name; the validated reply."""
-        return await self._acall(arguments, self._output())
+    @overload
+    def call(
+        self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
+    ) -> _T: ...
+
+    def call(
+        self,
+        arguments: Mapping[str, object],
+        output: pydantic.TypeAdapter[Any] | None = None,
+    ) -> Any:
+        """Call the endpoint with `arguments` by name (blocking); the validated reply.
+
+        Args:
+            arguments: the endpoint's arguments by name (encoded as the wire says).
+            output: validates the reply; default: the return annotation of the
+                client's endpoint method (`ENDPOINT_NAME`, see `_output`).
+        """
+        response = self._send_sync(self._encode_body(arguments), stream=False)
+        self._sync_slots.release()
+        return self._result(_Reply.of(response), output if output is not None else self._output())
+
+    @overload
+    async def acall(self, arguments: Mapping[str, object]) -> Any: ...
+
+    @overload
+    async def acall(
+        self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
+    ) -> _T: ...
+
+    async def acall(
+        self,
+        arguments: Mapping[str, object],
+        output: pydantic.TypeAdapter[Any] | None = None,
+    ) -> Any:
+        """Call the endpoint with `arguments` by name; the validated reply (see `call`)."""
+        reply = await self._send_async(self._encode_body(arguments))
+        return self._result(reply, output if output is not None else self._output())
 
     @overload
     def stream(
@@ -613,8 +646,15 @@ class ChainletClient:
         arguments: Mapping[str, object],
         item_type: type[str] | type[bytes] = bytes,
     ) -> Iterator[str] | Iterator[bytes]:
-        """Call a streaming endpoint; its chunks as they arrive (see `_stream`)."""
-        return self._stream(arguments, item_type)
+        """Call a streaming endpoint; yield its chunks as they arrive.
+
+        `item_type=str` decodes UTF-8 incrementally (a character split across chunks is
+        yielded whole). The request is sent on the first `next()`; the concurrency slot
+        is held until the stream ends or the iterator is closed.
+        """
+        if item_type is str:
+            return self._stream_text(arguments)
+        return self._stream_bytes(arguments)
 
     @overload
     def astream(
@@ -631,8 +671,10 @@ class ChainletClient:
         arguments: Mapping[str, object],
         item_type: type[str] | type[bytes] = bytes,
     ) -> AsyncIterator[str] | AsyncIterator[bytes]:
-        """Call a streaming endpoint from async code; its chunks as they arrive."""
-        return self._astream(arguments, item_type)
+        """`stream` for async code: an async iterator of the chunks as they arrive."""
+        if item_type is str:
+            return self._astream_text(arguments)
+        return self._astream_bytes(arguments)
 
     @classmethod
     def _output(cls) -> pydantic.TypeAdapter[Any]:
@@ -658,48 +700,7 @@ class ChainletClient:
             cls._output_adapter = adapter
         return typing.cast("pydantic.TypeAdapter[Any]", adapter)
 
-    # Calls: the transport ###############################################################
-
-    def _call(
-        self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
-    ) -> _T:
-        """Call the endpoint and validate the reply with `output` (blocking)."""
-        response = self._send_sync(self._encode_body(arguments), stream=False)
-        self._sync_slots.release()
-        return self._result(_Reply.of(response), output)
-
-    async def _acall(
-        self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
-    ) -> _T:
-        """Call the endpoint and validate the reply with `output`."""
-        return self._result(
-            await self._send_async(self._encode_body(arguments)), output
-        )
-
-    @overload
-    def _stream(
-        self, arguments: Mapping[str, object], item_type: type[bytes] = ...
-    ) -> Iterator[bytes]: ...
-
-    @overload
-    def _stream(
-        self, arguments: Mapping[str, object], item_type: type[str]
-    ) -> Iterator[str]: ...
-
-    def _stream(
-        self,
-        arguments: Mapping[str, object],
-        item_type: type[str] | type[bytes] = bytes,
-    ) -> Iterator[str] | Iterator[bytes]:
-        """Call a streaming endpoint; yield its chunks as they arrive.
-
-        `item_type=str` decodes UTF-8 incrementally (a character split across chunks is
-        yielded whole). The request is sent on the first `next()`; the concurrency slot
-        is held until the stream ends or the iterator is closed.
-        """
-        if item_type is str:
-            return self._stream_text(arguments)
-        return self._stream_bytes(arguments)
+    # Streams: the transport #############################################################
 
     def _stream_bytes(self, arguments: Mapping[str, object]) -> Iterator[bytes]:
         response = self._send_sync(self._encode_body(arguments), stream=True)
@@ -728,26 +729,6 @@ class ChainletClient:
                 yield text
         if tail := decoder.decode(b"", final=True):
             yield tail
-
-    @overload
-    def _astream(
-        self, arguments: Mapping[str, object], item_type: type[bytes] = ...
-    ) -> AsyncIterator[bytes]: ...
-
-    @overload
-    def _astream(
-        self, arguments: Mapping[str, object], item_type: type[str]
-    ) -> AsyncIterator[str]: ...
-
-    def _astream(
-        self,
-        arguments: Mapping[str, object],
-        item_type: type[str] | type[bytes] = bytes,
-    ) -> AsyncIterator[str] | AsyncIterator[bytes]:
-        """Async `_stream`: an async iterator of the chunks as they arrive."""
-        if item_type is str:
-            return self._astream_text(arguments)
-        return self._astream_bytes(arguments)
 
     async def _astream_bytes(
         self, arguments: Mapping[str, object]

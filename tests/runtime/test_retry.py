@@ -50,16 +50,16 @@ def send(client: Client, path: str) -> Any:
     """One request on `path`: the reply, or the stream's chunks joined (bytes)."""
     if path == "call":
         with client:
-            return client._call({"n": 1}, ANY)
+            return client.call({"n": 1}, ANY)
     if path == "stream":
         with client:
-            return b"".join(client._stream({"n": 1}))
+            return b"".join(client.stream({"n": 1}))
 
     async def main() -> Any:
         async with client:
             if path == "acall":
-                return await client._acall({"n": 1}, ANY)
-            return b"".join([chunk async for chunk in client._astream({"n": 1})])
+                return await client.acall({"n": 1}, ANY)
+            return b"".join([chunk async for chunk in client.astream({"n": 1})])
 
     return asyncio.run(main())
 
@@ -285,8 +285,8 @@ def test_retry_releases_the_async_slot_on_every_failure(path: str) -> None:
 
     async def one(client: Client) -> Any:
         if path == "acall":
-            return await client._acall({}, ANY)
-        return b"".join([chunk async for chunk in client._astream({})])
+            return await client.acall({}, ANY)
+        return b"".join([chunk async for chunk in client.astream({})])
 
     count = 0
 

@@ -100,12 +100,12 @@ class AsyncStreamer(chains.ChainletBase):
 
 class DoublerClient(ChainletClient):
     def run_remote(self, value: int, factor: int = 2) -> int:
-        return self._call({"value": value, "factor": factor}, pydantic.TypeAdapter(int))
+        return self.call({"value": value, "factor": factor}, pydantic.TypeAdapter(int))
 
 
 class AsyncDoublerClient(ChainletClient):
     async def run_remote(self, value: int) -> int:
-        return await self._acall({"value": value}, pydantic.TypeAdapter(int))
+        return await self.acall({"value": value}, pydantic.TypeAdapter(int))
 
 
 class DoublerInput(pydantic.BaseModel):
@@ -576,7 +576,7 @@ def test_serving_user_error_chains_across_two_hops(
     with ModelServer(loaded(PipelineModel())) as pipeline_server:
         client = ChainletClient(service="Pipeline", url=pipeline_server.url)
         with pytest.raises(ValueError, match="negative: -3") as info:
-            client._call(
+            client.call(
                 {"item": {"text": "a"}, "values": [-3]}, pydantic.TypeAdapter(list[str])
             )
         client.close()
@@ -596,7 +596,7 @@ def test_serving_validation_error_reaches_the_caller_as_422(
 ) -> None:
     client = ChainletClient(service="Doubler", url=doubler_server.url)
     with pytest.raises(ValueError, match=r"- value: Input should be a valid integer"):
-        client._call({"value": "x"}, pydantic.TypeAdapter(int))
+        client.call({"value": "x"}, pydantic.TypeAdapter(int))
     client.close()
 
 
