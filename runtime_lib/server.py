@@ -70,15 +70,15 @@ from typing import Any, Protocol, TypeVar
 import pydantic
 
 from . import binary
-from .errors import RemoteErrorDetail
-from .serving import (
-    API_KEY_ENV_VAR,
-    DATA_DIR_ENV_VAR,
-    ChainletModel,
+from .dispatch import (
+    Dispatcher,
+    Encoding,
     EndpointSpec,
+    InvalidRequestError,
     error_detail,
-    validation_error_body,
 )
+from .errors import RemoteErrorDetail
+from .serving import API_KEY_ENV_VAR, DATA_DIR_ENV_VAR, ChainletModel
 
 __all__ = [
     "DEFAULT_DRAIN_TIMEOUT_SEC",
@@ -155,34 +155,18 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(parts)
 
 
-def _encode_chunk(chunk: object) -> bytes:
-    if isinstance(chunk, str):
-        return chunk.encode("utf-8")
-    if isinstance(chunk, bytes):
-        return chunk
-    if isinstance(chunk, bytearray | memoryview):
-        return bytes(chunk)
-    raise TypeError(
-        f"a streaming endpoint yielded a `{type(chunk).__name__}`; "
-        "expected `str` or `bytes` chunks"
-    )
-
-
 def _start_sync_stream(
-    method: Callable[..., Any], arguments: dict[str, Any]
+    dispatcher: Dispatcher, arguments: dict[str, Any]
 ) -> tuple[Iterator[Any], object]:
     """Call a sync streaming endpoint and take its first chunk (in a worker thread)."""
-    chunks = iter(method(**arguments))
+    chunks = iter(dispatcher.call(arguments))
     return chunks, next(chunks, _DONE)
 
 
 async def _start_async_stream(
-    method: Callable[..., Any], arguments: dict[str, Any]
+    dispatcher: Dispatcher, arguments: dict[str, Any]
 ) -> tuple[AsyncIterator[Any], object]:
-    result = method(**arguments)
-    if inspect.isawaitable(result):  # `async def` returning an async iterator
-        result = await result
-    chunks: AsyncIterator[Any] = aiter(result)
+    chunks: AsyncIterator[Any] = aiter(await dispatcher.acall(arguments))
     return chunks, await anext(chunks, _DONE)
 
 
@@ -476,22 +460,15 @@ class ChainletApp:
         if not self.loaded:
             state = "load failed" if self.load_failed else "loading"
             return await _reply(send, 503, _json({"status": state}))
-        check = getattr(self.model._chainlet, "is_healthy", None)
-        if callable(check):
-            try:
-                if inspect.iscoroutinefunction(check):
-                    healthy = await check()
-                else:
-                    healthy = await asyncio.get_running_loop().run_in_executor(
-                        None, check
-                    )
-            except Exception as exc:
-                self.log.error(
-                    "is_healthy() raised %s: %s", type(exc).__name__, exc, exc_info=exc
-                )
-                return await _reply(send, 503, b'{"status":"unhealthy"}')
-            if not healthy:
-                return await _reply(send, 503, b'{"status":"unhealthy"}')
+        try:
+            healthy = await self.model.is_ready()
+        except Exception as exc:
+            self.log.error(
+                "is_healthy() raised %s: %s", type(exc).__name__, exc, exc_info=exc
+            )
+            return await _reply(send, 503, b'{"status":"unhealthy"}')
+        if not healthy:
+            return await _reply(send, 503, b'{"status":"unhealthy"}')
         return await _reply(send, 200, b'{"status":"ready"}')
 
     async def _openapi_json(self, send: Send) -> int:
@@ -520,27 +497,22 @@ class ChainletApp:
                 headers=[(b"retry-after", b"1")],
             )
         binary_body = _is_binary(scope)
+        dispatcher = self.model.dispatcher
         try:
-            arguments = self.model._arguments(
-                binary.unpackb(body) if binary_body else body
-            )
-        except pydantic.ValidationError as exc:
-            return await _reply(send, 422, _json(validation_error_body(exc)))
-        except binary.BinaryDecodeError as exc:
-            detail = {"loc": [], "msg": str(exc), "type": "msgpack_invalid"}
-            return await _reply(send, 422, _json({"detail": [detail]}))
-        method = getattr(self.model._chainlet, self.endpoint.name)
+            arguments = dispatcher.decode(body, binary=binary_body)
+        except InvalidRequestError as exc:
+            return await _reply(send, 422, _json(exc.body()))
         if self.endpoint.is_streaming:
             async with self._slots:
-                return await self._stream(method, arguments, receive, send)
-        encode = self.model._encode_binary if binary_body else self.model._encode
+                return await self._stream(dispatcher, arguments, receive, send)
+        encoding = Encoding.MSGPACK if binary_body else Encoding.JSON
         try:
             async with self._slots:
                 if self.endpoint.is_async:
-                    result = encode(await method(**arguments))
+                    result = await dispatcher.areply(arguments, encoding)
                 else:
                     result = await self._in_thread(
-                        self._call_sync, method, arguments, encode
+                        dispatcher.reply, arguments, encoding
                     )
         except Exception as exc:
             return await self._user_error(send, exc)
@@ -559,14 +531,6 @@ class ChainletApp:
         if binary_body:
             return await _reply(send, 200, result, content_type=_BINARY)
         return await _reply(send, 200, result)
-
-    @staticmethod
-    def _call_sync(
-        method: Callable[..., Any],
-        arguments: dict[str, Any],
-        encode: Callable[[object], bytes],
-    ) -> bytes:
-        return encode(method(**arguments))
 
     async def _in_thread(self, function: Callable[..., _T], *args: Any) -> _T:
         """Run `function(*args)` in the predict thread pool."""
@@ -596,7 +560,7 @@ class ChainletApp:
 
     async def _stream(
         self,
-        method: Callable[..., Any],
+        dispatcher: Dispatcher,
         arguments: dict[str, Any],
         receive: Receive,
         send: Send,
@@ -606,12 +570,12 @@ class ChainletApp:
         async_chunks: AsyncIterator[Any] | None = None
         try:
             if self.endpoint.is_async:
-                async_chunks, chunk = await _start_async_stream(method, arguments)
+                async_chunks, chunk = await _start_async_stream(dispatcher, arguments)
             else:
                 sync_chunks, chunk = await self._in_thread(
-                    _start_sync_stream, method, arguments
+                    _start_sync_stream, dispatcher, arguments
                 )
-            data = b"" if chunk is _DONE else _encode_chunk(chunk)
+            data = b"" if chunk is _DONE else dispatcher.encode_chunk(chunk)
         except Exception as exc:
             return await self._user_error(send, exc)
         gone = asyncio.Event()
@@ -634,7 +598,7 @@ class ChainletApp:
                 else:
                     assert sync_chunks is not None
                     chunk = await self._in_thread(next, sync_chunks, _DONE)
-                data = b"" if chunk is _DONE else _encode_chunk(chunk)
+                data = b"" if chunk is _DONE else dispatcher.encode_chunk(chunk)
             if gone.is_set():
                 self.log.info("The client closed the stream before its end.")
             else:
