@@ -76,6 +76,13 @@ class EndpointSpec:
     input_model: type[pydantic.BaseModel]
     output: pydantic.TypeAdapter[Any]
 
+    @property
+    def stream_media_type(self) -> str:
+        """A stream reply's `Content-Type`: UTF-8 text for `str` chunks, else bytes."""
+        if self.output.core_schema.get("type") == "str":
+            return "text/plain; charset=utf-8"
+        return "application/octet-stream"
+
 
 class Encoding(enum.Enum):
     """What `Dispatcher.encode` makes of a return value."""
