@@ -284,7 +284,7 @@ class _Planner:
             ReadmeRow(
                 name=chainlet.display_name,
                 package=packages[chainlet.id],
-                signature=render_signature(chainlet.endpoint).replace("|", "\\|"),
+                signature=render_signature(chainlet.endpoint, {t.id: t for t in self.chain.types}).replace("|", "\\|"),
                 dependencies=", ".join(f"`{by_id[d.target].display_name}`" for d in chainlet.dependencies) or "none",
             )
             for chainlet in self.chain.chainlets
