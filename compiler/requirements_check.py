@@ -260,7 +260,7 @@ def slice_request(
 
     own = frozenset(top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases))
     extra = {(types[t].module, types[t].qualname.split(".")[0]) for t in chainlet.types if t in types}
-    owner = module_at_path(program, chainlet.endpoint.span.path)
+    owner = module_at_path(program.modules, chainlet.endpoint.span.path)
     for param in chainlet.endpoint.params:
         if param.default_source is not None:
             _, needed = default_expression(param.default_source, owner, Imports())
@@ -277,7 +277,7 @@ def signature_uses(chain: ir.Chain, program: Program) -> Mapping[tuple[str, str]
 
     def make(key: tuple[str, str]) -> slicing.ClientCode:
         # Only `uses` matters to the slice: what the client's signature reads.
-        uses = reach_names(program, endpoint_signature(by_class[key], program), key[0]).uses
+        uses = reach_names(program, endpoint_signature(by_class[key], program.modules), key[0]).uses
         return slicing.ClientCode(text="", imports=(), uses=uses)
 
     return slicing.ClientsOnDemand(by_class, make)
