@@ -22,6 +22,7 @@ runtime_files, emit.clients, emit.requirements.
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 from collections.abc import Mapping
@@ -88,7 +89,7 @@ class PlanInputs:
             raise InternalError(f"`{relative}` was not loaded before planning")
         content = self.files[relative]
         if content is None:
-            raise FileNotFoundError(2, "no such file inside the chain root", relative)
+            raise FileNotFoundError(errno.ENOENT, "no such file inside the chain root", relative)
         return content.decode("utf-8-sig")
 
     def content(self, real: Path) -> bytes:

@@ -61,8 +61,8 @@ GITATTRIBUTES = ".gitattributes"
 RUNTIME_PACKAGE = slicing.RUNTIME_MODULE
 #: What `chainlet/server.py.jinja` imports from the runtime (`from chainsc_runtime import server`).
 SERVER_RUNTIME_IMPORTS = ("server",)
-#: What an in-place client imports from the runtime (`emit.clients.RUNTIME_IMPORT`).
-CLIENT_RUNTIME_IMPORTS = ("transport",)
+#: What an in-place client uses of the runtime (its base class, `transport.ChainletClient`).
+CLIENT_RUNTIME_IMPORTS = (CLIENT_BASE.removeprefix(f"{RUNTIME_PACKAGE}."),)
 
 
 @dataclass(frozen=True, slots=True)
