@@ -1,7 +1,8 @@
 """Data files named in code: what a string literal names next to its module, and the check of it.
 
 Stage: after validate, for chains without errors (`api` runs the check, so `check`
-and `build` report the same), and from the planner, which carries the files.
+and `build` report the same), and from the build's load stage (`emit.inputs`), which reads the
+files the planner carries.
 Imports: ast, confine, diagnostics, resolve, emit.slice and the slice request of
 `requirements_check` (run as the planner runs it); no libcst, no jinja.
 
