@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from compiler import ir
 from compiler.confine import absolute
@@ -20,6 +21,9 @@ from compiler.requirements_check import requirement_diagnostics
 from compiler.resolve import Program, is_module_name, load_program
 from compiler.source import SourceFile
 from compiler.validate import validate_chain
+
+if TYPE_CHECKING:
+    from compiler.emit.inputs import PlanInputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +89,29 @@ class BuildResult:
 
 def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildResult:
     """Check a chain file and plan its packages in memory (nothing is written)."""
-    from compiler.emit.plan import plan_build  # noqa: PLC0415 - jinja2 only for builds
+    from compiler.emit.plan import plan  # noqa: PLC0415 - jinja2 only for builds
+
+    with gc_paused():
+        checked, inputs = build_inputs(path, options)
+        if checked.chain is None or inputs is None:
+            return BuildResult(checked.diagnostics, None, checked.sources)
+        # Everything the planner needs from disk was read first: planning reads nothing.
+        return BuildResult(checked.diagnostics, plan(checked.chain, inputs), checked.sources)
+
+
+def build_inputs(path: str | Path, options: CheckOptions | None = None) -> tuple[CheckResult, PlanInputs | None]:
+    """Check a chain file and read everything its build needs from disk (the load stage).
+
+    The inputs are None when the chain has errors; `compiler.emit.plan.plan(result.chain,
+    inputs)` then plans the build without reading anything.
+    """
+    from compiler.emit.inputs import load_inputs  # noqa: PLC0415 - the back end only for builds
 
     with gc_paused():
         checked, program = _check_file(path, options or CheckOptions())
         if checked.chain is None or program is None:
-            return BuildResult(checked.diagnostics, None, checked.sources)
-        return BuildResult(checked.diagnostics, plan_build(checked.chain, program), checked.sources)
+            return checked, None
+        return checked, load_inputs(checked.chain, program)
 
 
 def _check_file(path: str | Path, options: CheckOptions) -> tuple[CheckResult, Program | None]:

@@ -52,6 +52,24 @@ class Imports:
             self._modules[module] = alias or module
         return self._modules[module]
 
+    def references(self, package: str) -> list[str]:
+        """What these imports take from `package`, as dotted paths inside it (`serving`, `x.Name`).
+
+        The planner vendors the runtime modules its generated code imports from this data.
+        """
+        found: list[str] = []
+        for module, name in self._from:
+            if module == package:
+                found.append(name)
+            elif module.startswith(f"{package}."):
+                found.append(f"{module[len(package) + 1 :]}.{name}")
+        for module in self._modules:
+            if module == package:
+                found.append("")
+            elif module.startswith(f"{package}."):
+                found.append(module[len(package) + 1 :])
+        return sorted(found)
+
     def lines(self) -> list[str]:
         """Import statements, sorted (isort style: plain imports, then from-imports)."""
         out = [
