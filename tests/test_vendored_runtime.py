@@ -69,7 +69,19 @@ def test_a_package_that_uses_no_optional_runtime_module_carries_none(tmp_path: P
     out = tmp_path / "out"
     files = _build(_chain(tmp_path, _PLAIN), out)
     vendored = _vendored(files, "hello")
-    assert vendored == {"__init__.py", "binary.py", "definitions.py", "errors.py", "server.py", "serving.py", "transport.py"}
+    assert vendored == {
+        "__init__.py",
+        "app.py",
+        "binary.py",
+        "definitions.py",
+        "dispatch.py",
+        "errors.py",
+        "openapi.py",
+        "retry.py",
+        "server.py",
+        "serving.py",
+        "transport.py",
+    }
     assert not vendored & set(_LAZY_ONLY)
     assert check_import(out / "hello").ok, check_import(out / "hello").describe()
 
