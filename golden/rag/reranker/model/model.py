@@ -35,4 +35,4 @@ class Model(serving.ChainletModel):
 
         The result is JSON-ready, or msgpack bytes for a binary (msgpack) request.
         """
-        return await self._truss_predict_async(inputs, request)
+        return await self.truss_predict_async(inputs, request)

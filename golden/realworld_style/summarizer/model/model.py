@@ -35,4 +35,4 @@ class Model(serving.ChainletModel):
 
         The result is JSON-ready, or msgpack bytes for a binary (msgpack) request.
         """
-        return self._truss_predict_sync(inputs, request)
+        return self.truss_predict_sync(inputs, request)
