@@ -404,7 +404,8 @@ class ChainletClient:
     requests in flight are limited to `options.concurrency_limit`, separately for sync
     and async calls, and each pool keeps up to that many connections alive. `close()` / `aclose()` release them.
 
-    Calls are retried per `options` (see `RPCOptions`): up to `retries` attempts in all,
+    Calls are retried per `options` (see `RPCOptions`), by one `retry.RetryPolicy` for
+    every way the client sends (sync, async, streams): up to `retries` attempts in all,
     on connection errors, timeouts and HTTP 502/503/504, with exponential backoff and
     jitter (`BACKOFF_BASE_SEC` doubled per attempt, capped at `BACKOFF_MAX_SEC`, at
     least `Retry-After`). No other status is retried, and a stream only before its
