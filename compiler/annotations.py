@@ -23,6 +23,7 @@ import libcst as cst
 
 from compiler import ir
 from compiler.diagnostics import Diagnostic, error
+from compiler.parse import parse_expression_text
 from compiler.resolve import (
     ApiRef,
     Binding,
@@ -117,7 +118,12 @@ class TypeCollector:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: Every user type converted so far, by id.
     types: dict[str, ir.TypeDef] = field(default_factory=dict)
+    #: User types queued or being defined (`_define`).
     _in_progress: set[str] = field(default_factory=set)
+    _pending: list[tuple[ClassRef, ir.TypeDefKind]] = field(default_factory=list)
+    _defining: bool = False
+    #: `user_type_kind` of each class asked about, by id.
+    _kinds: dict[str, ir.TypeDefKind | None] = field(default_factory=dict)
     #: Local modules reported missing (CSC004): names from them are not reported again.
     missing_modules: set[str] = field(default_factory=set)
     _anchor: cst.CSTNode | None = None
@@ -198,10 +204,9 @@ class TypeCollector:
         value = string_value(node)
         if not isinstance(value, str):
             return self._fail("CSC212", "a bytes literal is not a type annotation", module, node)
-        try:
-            inner = cst.parse_expression(value.strip())
-        except cst.ParserSyntaxError:
-            return self._fail("CSC212", f"string annotation `{value}` is not a valid expression", module, node)
+        inner = parse_expression_text(value.strip())
+        if isinstance(inner, str):
+            return self._fail("CSC212", f"string annotation `{_shorten(value)}` {inner}", module, node)
         # Positions inside the string are not in the module's tree: report at the string.
         return self._convert_detached(module, inner, scope, node)
 
@@ -434,32 +439,63 @@ class TypeCollector:
 
     # -- user types -------------------------------------------------------------
 
-    def user_type_kind(self, cls: ClassRef, _seen: frozenset[str] = frozenset()) -> ir.TypeDefKind | None:
-        """PYDANTIC or ENUM when `cls` derives (transitively) from BaseModel or Enum."""
-        if cls.id in _seen:
-            return None
-        for base in self.program.chainlet_bases(cls):
-            if isinstance(base, ApiRef):
+    def user_type_kind(self, cls: ClassRef) -> ir.TypeDefKind | None:
+        """PYDANTIC or ENUM when `cls` derives (transitively) from BaseModel or Enum.
+
+        The bases are searched depth first, in order, with a stack of their own (a
+        chain of base classes is as long as the input makes it); each class's answer
+        is kept, so asking about every class of a long chain stays linear.
+        """
+        if cls.id in self._kinds:
+            return self._kinds[cls.id]
+        visited = {cls.id}
+        path: list[str] = []  # ids of the user bases from `cls` to the class whose bases are searched
+        frames: list[Iterator[Target]] = [self.program.chainlet_bases(cls)]
+        found: ir.TypeDefKind | None = None
+        while frames and found is None:
+            base = next(frames[-1], None)
+            if base is None:
+                frames.pop()
+                if path:
+                    self._kinds[path.pop()] = None
+            elif isinstance(base, ApiRef):
                 if base.path == "pydantic.BaseModel":
-                    return ir.TypeDefKind.PYDANTIC
-                if base.path in _ENUM_BASES:
-                    return ir.TypeDefKind.ENUM
-            elif isinstance(base, ClassRef):
-                kind = self.user_type_kind(base, _seen | {cls.id})
-                if kind is not None:
-                    return kind
-        return None
+                    found = ir.TypeDefKind.PYDANTIC
+                elif base.path in _ENUM_BASES:
+                    found = ir.TypeDefKind.ENUM
+            elif isinstance(base, ClassRef) and base.id not in visited:
+                visited.add(base.id)
+                if base.id in self._kinds:
+                    found = self._kinds[base.id]
+                else:
+                    path.append(base.id)
+                    frames.append(self.program.chainlet_bases(base))
+        for class_id in (*path, cls.id):
+            self._kinds[class_id] = found
+        return found
 
     def _define(self, cls: ClassRef, kind: ir.TypeDefKind) -> None:
+        """Define `cls` and every user type its bases and fields reach.
+
+        A worklist, not recursion: a model whose field is a model whose field is a
+        model... nests as deep as the input makes it.
+        """
         if cls.id in self.types or cls.id in self._in_progress:
             return
         self._in_progress.add(cls.id)
+        self._pending.append((cls, kind))
+        if self._defining:
+            return  # the loop below, further up the stack, defines it
+        self._defining = True
         outer_anchor, self._anchor = self._anchor, None
         try:
-            self._define_fields(cls, kind)
+            while self._pending:
+                self._define_fields(*self._pending.pop())
         finally:
+            self._defining = False
             self._anchor = outer_anchor
-            self._in_progress.discard(cls.id)
+            self._in_progress.clear()
+            self._pending.clear()
 
     def _define_fields(self, cls: ClassRef, kind: ir.TypeDefKind) -> None:
         bases: list[str] = []
@@ -570,6 +606,12 @@ def _expression_text(module: ModuleInfo, node: cst.CSTNode) -> str:
     if "\n" in text:
         text = ast.unparse(ast.parse(text, mode="eval"))
     return text
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    """Source text for a message: long text is cut in the middle."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[: limit // 2 - 2]} ... {text[-(limit // 2 - 3) :]}"
 
 
 def base_type(ref: ir.TypeRef) -> ir.TypeRef:

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from compiler import ir
 from compiler.confine import absolute
 from compiler.data_files import data_file_diagnostics
-from compiler.diagnostics import Diagnostic, has_errors, sort_diagnostics
+from compiler.diagnostics import Diagnostic, error, has_errors, sort_diagnostics
 from compiler.extract import ExtractOptions, extract_chain
 from compiler.parse import gc_paused
 from compiler.requirements_check import requirement_diagnostics
 from compiler.resolve import Program, is_module_name, load_program
-from compiler.source import SourceFile
+from compiler.source import SourceFile, Span
 from compiler.validate import validate_chain
 
 if TYPE_CHECKING:
@@ -68,8 +68,12 @@ def check_file(path: str | Path, options: CheckOptions | None = None) -> CheckRe
     """Read, resolve, extract and validate a chain file without running it."""
     # The trees make ~100 objects a source line and no garbage cycles: with the
     # cyclic GC on, its full passes over them cost more than the parse.
+    backstop = recursion_backstop(path)  # made now: when it is needed, the stack is full
     with gc_paused():
-        return _check_file(path, options or CheckOptions())[0]
+        try:
+            return _check_file(path, options or CheckOptions())[0]
+        except RecursionError:
+            return CheckResult((backstop,), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +94,23 @@ class BuildResult:
 def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildResult:
     """Check a chain file and plan its packages in memory (nothing is written)."""
     from compiler.emit.plan import plan  # noqa: PLC0415 - jinja2 only for builds
+    from compiler.emit.verify import generated_code_errors  # noqa: PLC0415 - only for builds
 
+    backstop = recursion_backstop(path)  # made now: when it is needed, the stack is full
     with gc_paused():
-        checked, inputs = build_inputs(path, options)
-        if checked.chain is None or inputs is None:
-            return BuildResult(checked.diagnostics, None, checked.sources)
-        # Everything the planner needs from disk was read first: planning reads nothing.
-        return BuildResult(checked.diagnostics, plan(checked.chain, inputs), checked.sources)
+        try:
+            checked, inputs = build_inputs(path, options)
+            if checked.chain is None or inputs is None:
+                return BuildResult(checked.diagnostics, None, checked.sources)
+            # Everything the planner needs from disk was read first: planning reads nothing.
+            files = plan(checked.chain, inputs)
+        except RecursionError:
+            return BuildResult((backstop,), None)
+        # A package that does not compile is a chainsc bug (CSC901), never an output.
+        broken, generated = generated_code_errors(files)
+        if broken:
+            return BuildResult(sort_diagnostics([*checked.diagnostics, *broken]), None, {**checked.sources, **generated})
+        return BuildResult(checked.diagnostics, files, checked.sources)
 
 
 def build_inputs(path: str | Path, options: CheckOptions | None = None) -> tuple[CheckResult, PlanInputs | None]:
@@ -107,11 +121,29 @@ def build_inputs(path: str | Path, options: CheckOptions | None = None) -> tuple
     """
     from compiler.emit.inputs import load_inputs  # noqa: PLC0415 - the back end only for builds
 
-    with gc_paused():
-        checked, program = _check_file(path, options or CheckOptions())
-        if checked.chain is None or program is None:
-            return checked, None
-        return checked, load_inputs(checked.chain, program)
+    checked, program = _check_file(path, options or CheckOptions())
+    if checked.chain is None or program is None:
+        return checked, None
+    return checked, load_inputs(checked.chain, program)
+
+
+#: The start of the message of `recursion_backstop`: a test that finds it has found a bug.
+RECURSION_BACKSTOP = "chainsc could not follow how deeply this chain nests"
+
+
+def recursion_backstop(path: str | Path) -> Diagnostic:
+    """CSC020 for a RecursionError that escaped every stage: the input is too deep, somewhere.
+
+    Every stage bounds or iterates what the input can make deep (`compiler.nesting`,
+    the resolver and evaluator loops), so this is only a backstop: a user input is
+    never an internal error, even where chainsc failed to name the place.
+    """
+    return error(
+        "CSC020",
+        f"{RECURSION_BACKSTOP} (Python's recursion limit was reached); the place could not be named",
+        Span.whole_file(Path(path).name),
+        help="split deeply nested expressions and long chains of names; please report this with the chain file",
+    )
 
 
 def _check_file(path: str | Path, options: CheckOptions) -> tuple[CheckResult, Program | None]:

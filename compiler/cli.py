@@ -164,6 +164,8 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     _require_inside(chain, root)
     result = api.build_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
     _emit_diagnostics(result, output_format)
+    if any(diagnostic.code == "CSC901" for diagnostic in result.diagnostics):
+        raise SystemExit(EXIT_INTERNAL)  # generated code that does not compile: a chainsc bug
     if result.files is None:
         raise SystemExit(EXIT_ERRORS)
     if check_only:

@@ -22,7 +22,7 @@ class Code:
 
 _TABLE = (
     Code("CSC001", "error", "a source file cannot be read or is not UTF-8"),
-    Code("CSC002", "error", "syntax error"),
+    Code("CSC002", "error", "syntax error: CPython's parser or compiler refuses the file"),
     Code("CSC003", "warning", "a top-level statement is not a definition and is left out of every package"),
     Code("CSC004", "error", "a local module imported by the chain cannot be found where the import says"),
     Code("CSC005", "error", "a `truss_chains` name the chainsc runtime does not provide (internal or unknown)"),
@@ -31,6 +31,7 @@ _TABLE = (
     Code("CSC011", "error", "a path the build would read is outside the chain root (absolute, `..`, or a symbolic link out of it)"),
     Code("CSC012", "error", "a path the build would read is a symbolic link loop"),
     Code("CSC013", "error", "a file to carry into a package has a name it cannot hold (not UTF-8, a backslash, a control character)"),
+    Code("CSC020", "error", "an expression or block nests deeper than chainsc supports (200 levels)"),
     Code("CSC101", "error", "no Chainlet in the file"),
     Code("CSC102", "error", "several Chainlets and no entrypoint"),
     Code("CSC103", "error", "more than one entrypoint"),

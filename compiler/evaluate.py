@@ -13,6 +13,7 @@ from __future__ import annotations
 import operator
 import os
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,6 +153,20 @@ class Value:
         return data
 
 
+class _TooDeepError(Exception):
+    """Internal control flow: evaluation nested `_MAX_DEPTH` deep."""
+
+
+def _too_deep(module: ModuleInfo, node: cst.CSTNode) -> Diagnostic:
+    return error(
+        "CSC020",
+        f"the value of `{_shorten(module.code(node))}` nests more than {_MAX_DEPTH} levels deep through "
+        "the names it uses, more than chainsc supports",
+        module.span(node),
+        help="build the value with fewer levels of names inside brackets",
+    )
+
+
 class EvaluationError(Exception):
     """Internal control flow: evaluation stopped at a non-static sub-expression."""
 
@@ -171,6 +186,9 @@ _BINARY: dict[type[cst.BaseBinaryOp], Callable[[object, object], object]] = {
 }
 
 
+#: How deep `_eval` calls may nest, across names (each uses at most two Python frames).
+_MAX_DEPTH = 300
+
 #: How a message names the block statement that assigns a name.
 _BLOCK_NAMES: dict[type[cst.CSTNode], str] = {
     cst.For: "a `for` loop",
@@ -186,6 +204,8 @@ class Evaluator:
 
     program: Program
     _active: set[int] = field(default_factory=set)
+    #: How many `_eval` calls are on the stack, across the names followed.
+    _depth: int = 0
 
     def evaluate(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None = None, before: int | None = None) -> Value | Diagnostic:
         """Evaluate `node`; a non-static part comes back as a diagnostic."""
@@ -193,6 +213,8 @@ class Evaluator:
             return self._eval(module, node, scope, before)
         except EvaluationError as exc:
             return exc.diagnostic
+        except _TooDeepError:
+            return _too_deep(module, node)
 
     # -- internals ------------------------------------------------------------
 
@@ -200,68 +222,73 @@ class Evaluator:
         return EvaluationError(error("CSC401", message, module.span(node), help=help_text))
 
     def _eval(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, before: int | None) -> Value:
-        at = Located(module, node)
-        if isinstance(node, cst.Integer):
-            return Value(int(node.value.replace("_", ""), 0), at)
-        if isinstance(node, cst.Float):
-            return Value(float(node.value.replace("_", "")), at)
-        if isinstance(node, cst.SimpleString | cst.ConcatenatedString) and not _has_fstring(node):
-            value = string_value(node)
-            if not isinstance(value, str):
-                raise self._fail(module, node, "bytes literals are not allowed in configuration", None)
-            return Value(value, at)
-        if isinstance(node, cst.FormattedString | cst.ConcatenatedString):
-            return Value(self._fstring(module, node, scope, before), at)
-        if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
-            return Value({"True": True, "False": False, "None": None}[node.value], at)
-        if isinstance(node, cst.List | cst.Tuple | cst.Set):
-            items: list[Value] = []
-            for element in node.elements:
-                if isinstance(element, cst.StarredElement):
-                    spread = self._eval(module, element.value, scope, before)
-                    if not isinstance(spread.data, list):
-                        raise self._fail(module, element.value, "only a list can be unpacked here", None)
-                    items.extend(spread.data)
-                else:
-                    items.append(self._eval(module, element.value, scope, before))
-            return Value(items, at)
-        if isinstance(node, cst.Dict):
-            mapping: dict[str, Value] = {}
-            for dict_element in node.elements:
-                if isinstance(dict_element, cst.StarredDictElement):
-                    spread = self._eval(module, dict_element.value, scope, before)
-                    if not isinstance(spread.data, dict):
-                        raise self._fail(module, dict_element.value, "only a dict can be unpacked here", None)
-                    mapping.update(spread.data)
-                    continue
-                assert isinstance(dict_element, cst.DictElement)
-                key = self._eval(module, dict_element.key, scope, before)
-                if not isinstance(key.data, str):
-                    raise self._fail(module, dict_element.key, "configuration dict keys must be strings", None)
-                mapping[key.data] = self._eval(module, dict_element.value, scope, before)
-            return Value(mapping, at)
-        if isinstance(node, cst.UnaryOperation):
-            operand = self._eval(module, node.expression, scope, before)
-            if isinstance(node.operator, cst.Minus) and _is_number(operand.data):
-                return Value(-operand.data, at)  # type: ignore[operator]  # checked by _is_number
-            if isinstance(node.operator, cst.Plus) and _is_number(operand.data):
-                return Value(operand.data, at)
-            if isinstance(node.operator, cst.Not):
-                return Value(not operand.data, at)
-            raise self._fail(module, node, f"`{module.code(node)}` cannot be evaluated statically")
-        if isinstance(node, cst.BinaryOperation):
-            return Value(self._binary(module, node, scope, before), at)
-        if isinstance(node, cst.Name | cst.Attribute):
-            return self._named(module, node, scope, before)
-        if isinstance(node, cst.Call):
-            return self._call(module, node, scope, before)
-        if isinstance(node, cst.Subscript):
-            raise self._fail(module, node, f"`{module.code(node)}` is looked up at run time and is not static")
-        raise self._fail(module, node, f"`{module.code(node)}` is not a static value")
+        # Each expression nests at most MAX_NESTING deep (parse checks it), but names make
+        # values of values (`A = [B]`, `B = [C]`, ...): a bound, not the interpreter's limit.
+        if self._depth >= _MAX_DEPTH:
+            raise _TooDeepError  # reported at the outermost name followed (`_named`)
+        self._depth += 1
+        try:
+            at = Located(module, node)
+            if isinstance(node, cst.Integer):
+                return Value(int(node.value.replace("_", ""), 0), at)
+            if isinstance(node, cst.Float):
+                return Value(float(node.value.replace("_", "")), at)
+            if isinstance(node, cst.SimpleString | cst.ConcatenatedString) and not _has_fstring(node):
+                value = string_value(node)
+                if not isinstance(value, str):
+                    raise self._fail(module, node, "bytes literals are not allowed in configuration", None)
+                return Value(value, at)
+            if isinstance(node, cst.FormattedString | cst.ConcatenatedString):
+                return Value(self._fstring(module, node, scope, before), at)
+            if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+                return Value({"True": True, "False": False, "None": None}[node.value], at)
+            if isinstance(node, cst.List | cst.Tuple | cst.Set):
+                items: list[Value] = []
+                for element in node.elements:
+                    if isinstance(element, cst.StarredElement):
+                        spread = self._eval(module, element.value, scope, before)
+                        if not isinstance(spread.data, list):
+                            raise self._fail(module, element.value, "only a list can be unpacked here", None)
+                        items.extend(spread.data)
+                    else:
+                        items.append(self._eval(module, element.value, scope, before))
+                return Value(items, at)
+            if isinstance(node, cst.Dict):
+                mapping: dict[str, Value] = {}
+                for dict_element in node.elements:
+                    if isinstance(dict_element, cst.StarredDictElement):
+                        spread = self._eval(module, dict_element.value, scope, before)
+                        if not isinstance(spread.data, dict):
+                            raise self._fail(module, dict_element.value, "only a dict can be unpacked here", None)
+                        mapping.update(spread.data)
+                        continue
+                    assert isinstance(dict_element, cst.DictElement)
+                    key = self._eval(module, dict_element.key, scope, before)
+                    if not isinstance(key.data, str):
+                        raise self._fail(module, dict_element.key, "configuration dict keys must be strings", None)
+                    mapping[key.data] = self._eval(module, dict_element.value, scope, before)
+                return Value(mapping, at)
+            if isinstance(node, cst.UnaryOperation):
+                return Value(self._unary(module, node, scope, before), at)
+            if isinstance(node, cst.BinaryOperation):
+                return Value(self._binary(module, node, scope, before), at)
+            if isinstance(node, cst.Name | cst.Attribute):
+                return self._named(module, node, scope, before)
+            if isinstance(node, cst.Call):
+                return self._call(module, node, scope, before)
+            if isinstance(node, cst.Subscript):
+                raise self._fail(module, node, f"`{_shorten(module.code(node))}` is looked up at run time and is not static")
+            raise self._fail(module, node, f"`{_shorten(module.code(node))}` is not a static value")
+        finally:
+            self._depth -= 1
 
     def _fstring(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, before: int | None) -> str:
-        if isinstance(node, cst.ConcatenatedString):
-            return self._fstring(module, node.left, scope, before) + self._fstring(module, node.right, scope, before)
+        parts: list[str] = []
+        for piece in _string_pieces(node):
+            parts.append(self._fstring_piece(module, piece, scope, before))
+        return "".join(parts)
+
+    def _fstring_piece(self, module: ModuleInfo, node: cst.BaseString, scope: ClassRef | None, before: int | None) -> str:
         if isinstance(node, cst.SimpleString):
             value = string_value(node)
             if not isinstance(value, str):
@@ -283,20 +310,50 @@ class Evaluator:
             parts.append(repr(scalar) if part.conversion == "r" else str(scalar))
         return "".join(parts)
 
+    def _unary(self, module: ModuleInfo, node: cst.UnaryOperation, scope: ClassRef | None, before: int | None) -> Data:
+        # `- - - 1` nests one node per operator: applied in a loop, innermost first.
+        chain = [node]
+        while isinstance(chain[-1].expression, cst.UnaryOperation):
+            chain.append(chain[-1].expression)
+        data = self._eval(module, chain[-1].expression, scope, before).data
+        for unary in reversed(chain):
+            if isinstance(unary.operator, cst.Minus) and _is_number(data):
+                data = -data  # type: ignore[operator]  # checked by _is_number
+            elif isinstance(unary.operator, cst.Plus) and _is_number(data):
+                pass
+            elif isinstance(unary.operator, cst.Not):
+                data = not data
+            else:
+                raise self._fail(module, unary, f"`{_shorten(module.code(unary))}` cannot be evaluated statically")
+        return data
+
     def _binary(self, module: ModuleInfo, node: cst.BinaryOperation, scope: ClassRef | None, before: int | None) -> Data:
-        left = self._eval(module, node.left, scope, before).data
-        right = self._eval(module, node.right, scope, before).data
+        # `a + b + c` nests to the left, one node per operator: folded in a loop.
+        chain = [node]
+        while isinstance(chain[-1].left, cst.BinaryOperation):
+            chain.append(chain[-1].left)
+        left = self._eval(module, chain[-1].left, scope, before).data
+        for binary in reversed(chain):
+            right = self._eval(module, binary.right, scope, before).data
+            left = self._apply(module, binary, left, right)
+        return left
+
+    def _apply(self, module: ModuleInfo, node: cst.BinaryOperation, left: Data, right: Data) -> Data:
         func = _BINARY.get(type(node.operator))
         plain_types = (str, int, float, list)
         if func is None or not isinstance(left, plain_types) or not isinstance(right, plain_types):
-            raise self._fail(module, node, f"`{module.code(node)}` cannot be evaluated statically")
+            raise self._fail(module, node, f"`{_shorten(module.code(node))}` cannot be evaluated statically")
+        if _too_large(node.operator, left, right):
+            raise self._fail(
+                module, node, f"`{_shorten(module.code(node))}` makes a value too large for configuration", None
+            )
         try:
             result = func(left, right)
-        except (TypeError, ZeroDivisionError, OverflowError) as exc:
-            raise self._fail(module, node, f"`{module.code(node)}` fails: {exc}", None) from exc
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, MemoryError) as exc:
+            raise self._fail(module, node, f"`{_shorten(module.code(node))}` fails: {str(exc) or type(exc).__name__}", None) from exc
         if isinstance(result, str | int | float | list):
             return result
-        raise self._fail(module, node, f"`{module.code(node)}` cannot be evaluated statically")
+        raise self._fail(module, node, f"`{_shorten(module.code(node))}` cannot be evaluated statically")
 
     def _lookup(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, before: int | None) -> Target:
         if scope is not None and isinstance(node, cst.Name):
@@ -309,7 +366,7 @@ class Evaluator:
 
     def _named(self, module: ModuleInfo, node: cst.Name | cst.Attribute, scope: ClassRef | None, before: int | None) -> Value:
         target = self._lookup(module, node, scope, before)
-        written = module.code(node)
+        written = _shorten(module.code(node))
         at = Located(module, node)
         if isinstance(target, ApiRef):
             if target.path in API_CONSTANTS:
@@ -329,20 +386,26 @@ class Evaluator:
                 return Value(EnumMember(enum_name, member, members[member]), at)
             raise self._fail(module, node, f"`{written}` is not a static value")
         if isinstance(target, ValueRef):
-            binding = target.binding
+            # `C2 = C1`, `C1 = C0`, ...: straight to the assignment of a value, in a loop.
+            origin, binding = self.program.alias_origin(target.module, target.binding)
             if isinstance(binding.node, cst.For | cst.While | cst.With | cst.Match):
                 block = _BLOCK_NAMES[type(binding.node)]
-                line = target.module.span(binding.node).line
+                line = origin.span(binding.node).line
                 raise self._fail(module, node, f"`{written}` is assigned in {block} (line {line}) and is not static")
             if binding.kind is not BindingKind.ASSIGN or isinstance(binding.node, cst.AugAssign):
-                raise self._fail(target.module, binding.node, f"`{binding.name}` is modified after assignment and is not static")
+                raise self._fail(origin, binding.node, f"`{binding.name}` is modified after assignment and is not static")
             key = id(binding.node)
             if key in self._active:
                 raise self._fail(module, node, f"`{written}` refers to itself")
+            is_outermost = not self._active
             self._active.add(key)
             try:
                 assert isinstance(binding.node, cst.BaseExpression)
-                inner = self._eval(target.module, binding.node, None, binding.order)
+                inner = self._eval(origin, binding.node, None, binding.order)
+            except _TooDeepError:
+                if is_outermost:
+                    raise EvaluationError(_too_deep(module, node)) from None
+                raise
             finally:
                 self._active.discard(key)
             return Value(inner.data, inner.at)
@@ -381,7 +444,7 @@ class Evaluator:
             for member, member_value in members.items():
                 if member_value == value.data:
                     return Value(EnumMember(enum_name, member, member_value), at)
-        written = module.code(func)
+        written = _shorten(module.code(func))
         raise self._fail(module, node, f"the call `{written}(...)` is evaluated at run time and is not static")
 
     def _abs_path(self, module: ModuleInfo, node: cst.Call, scope: ClassRef | None, before: int | None) -> PathValue:
@@ -443,12 +506,60 @@ def _has_entries(directory: Path) -> bool:
         return False
 
 
-def _has_fstring(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.FormattedString):
-        return True
-    if isinstance(node, cst.ConcatenatedString):
-        return _has_fstring(node.left) or _has_fstring(node.right)
+#: The largest string or list (in characters or items) and integer (in bits) configuration
+#: arithmetic may make: far beyond any configuration, far below what takes memory or time.
+_MAX_SIZE = 1_000_000
+_MAX_BITS = 4096
+_FORMAT_WIDTHS = re.compile(r"%[-+ #0]*([0-9]*)(?:\.([0-9]*))?")
+
+
+def _too_large(operator: cst.BaseBinaryOp, left: object, right: object) -> bool:
+    """Whether `left <operator> right` would be too large to compute (checked before computing it).
+
+    `"x" * 10**9`, `2 ** 10**10` or a string doubled through thirty names would take the
+    build's memory or minutes: configuration values are never that large.
+    """
+    sizes = [len(value) if isinstance(value, str | list) else 0 for value in (left, right)]
+    counts = [value for value in (left, right) if isinstance(value, int) and not isinstance(value, bool)]
+    if isinstance(operator, cst.Add):
+        return sum(sizes) > _MAX_SIZE
+    if isinstance(operator, cst.Multiply):
+        if max(sizes) and counts:
+            return max(sizes) * max(counts[-1], 0) > _MAX_SIZE
+        return sum(abs(value).bit_length() for value in counts) > _MAX_BITS
+    if isinstance(operator, cst.Power) and len(counts) == 2:
+        base, exponent = counts
+        return abs(base) > 1 and exponent * abs(base).bit_length() > _MAX_BITS
+    if isinstance(operator, cst.Modulo) and isinstance(left, str):
+        # `"%999999999d" % 1`: printf-style widths and precisions are characters to make.
+        numbers = [number for pair in _FORMAT_WIDTHS.findall(left) for number in pair if number]
+        if "*" in left or any(len(number) > 7 for number in numbers):
+            return True
+        return sum(int(number) for number in numbers) + sizes[0] > _MAX_SIZE
     return False
+
+
+def _has_fstring(node: cst.BaseExpression) -> bool:
+    return any(isinstance(piece, cst.FormattedString) for piece in _string_pieces(node))
+
+
+def _string_pieces(node: cst.BaseExpression) -> list[cst.BaseString]:
+    """The literals of `"a" f"b" "c"`, in order (libcst nests them, one level per piece)."""
+    pieces: list[cst.BaseString] = []
+    stack: list[cst.BaseExpression] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.ConcatenatedString):
+            stack.extend((current.right, current.left))
+        elif isinstance(current, cst.SimpleString | cst.FormattedString):
+            pieces.append(current)
+    return pieces
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    """Source text for a message: long expressions are cut in the middle."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[: limit // 2 - 2]} ... {text[-(limit // 2 - 3) :]}"
 
 
 def _is_number(value: object) -> bool:

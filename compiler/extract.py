@@ -10,6 +10,7 @@ Imports: libcst, ir, resolve, annotations, evaluate, config, graph, diagnostics.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -20,6 +21,7 @@ from compiler.config import ConfigBuilder
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.evaluate import Evaluator, Located, Value
 from compiler.graph import stable_toposort
+from compiler.parse import parse_expression_text
 from compiler.resolve import (
     ApiRef,
     ClassRef,
@@ -100,6 +102,8 @@ class _Extractor:
     allowed_calls: dict[str, list[cst.Call]] = field(default_factory=dict)
     #: CSC004 of every import of a missing local module, with the module's name.
     missing_imports: list[tuple[str, Diagnostic]] = field(default_factory=list)
+    #: `classify` of each class seen, by id.
+    _kinds: dict[str, tuple[str | None, list[ClassRef]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.types = TypeCollector(self.program)
@@ -115,23 +119,45 @@ class _Extractor:
 
     # -- classification -----------------------------------------------------------
 
-    def classify(self, cls: ClassRef, seen: frozenset[str] = frozenset()) -> tuple[str | None, list[ClassRef]]:
-        """(kind, user chainlet bases) of a class, following user base classes."""
-        if cls.id in seen:
-            return None, []
-        for base in self.program.chainlet_bases(cls):
-            if isinstance(base, ApiRef):
-                if base.path == _CHAINLET_BASE:
-                    return ClassKind.CHAINLET, []
-                if base.path == _MODEL_BASE:
-                    return ClassKind.MODEL, []
-                if base.path == _STUB_BASE:
-                    return ClassKind.STUB, []
-            elif isinstance(base, ClassRef):
-                kind, chain = self.classify(base, seen | {cls.id})
-                if kind is not None:
-                    return kind, [base, *chain]
-        return None, []
+    def classify(self, cls: ClassRef) -> tuple[str | None, list[ClassRef]]:
+        """(kind, user chainlet bases) of a class, following user base classes.
+
+        Depth first, in order, with a stack of its own (a chain of base classes is
+        as long as the input makes it); each class's answer is kept, so classifying
+        every class of a long chain stays linear.
+        """
+        if cls.id in self._kinds:
+            return self._kinds[cls.id]
+        kinds = {_CHAINLET_BASE: ClassKind.CHAINLET, _MODEL_BASE: ClassKind.MODEL, _STUB_BASE: ClassKind.STUB}
+        visited = {cls.id}
+        path: list[ClassRef] = []  # the user bases from `cls` to the class whose bases are searched
+        frames: list[Iterator[Target]] = [self.program.chainlet_bases(cls)]
+        found: tuple[str | None, list[ClassRef]] = (None, [])
+        while frames:
+            base = next(frames[-1], None)
+            if base is None:
+                frames.pop()
+                if path:
+                    self._kinds[path.pop().id] = (None, [])
+            elif isinstance(base, ApiRef):
+                if base.path in kinds:
+                    found = (kinds[base.path], path)
+                    break
+            elif isinstance(base, ClassRef) and base.id not in visited:
+                visited.add(base.id)
+                known = self._kinds.get(base.id)
+                if known is not None and known[0] is not None:
+                    found = (known[0], [*path, base, *known[1]])
+                    break
+                if known is None:
+                    path.append(base)
+                    frames.append(self.program.chainlet_bases(base))
+        kind, chain = found
+        if kind is not None:
+            for index, on_path in enumerate(path):  # the rest of `chain` is known already
+                self._kinds.setdefault(on_path.id, (kind, chain[index + 1 :]))
+        self._kinds[cls.id] = found
+        return found
 
     def candidate(self, cls: ClassRef) -> _Candidate | None:
         """The Chainlet candidate for a class (registered on first sight)."""
@@ -663,10 +689,9 @@ class _Extractor:
             value = string_value(annotation)
             if not isinstance(value, str):
                 return
-            try:
-                parsed = cst.parse_expression(value)
-            except cst.ParserSyntaxError:
-                return
+            parsed = parse_expression_text(value)
+            if isinstance(parsed, str):
+                return  # CSC212, from the annotation's conversion
             resolved = self.program.resolve_expr(module, parsed) if isinstance(parsed, cst.Name | cst.Attribute) else None
         elif isinstance(annotation, cst.Name | cst.Attribute):
             resolved = self.program.resolve_expr(module, annotation)
@@ -753,9 +778,13 @@ class _Extractor:
         parsed = module.parsed
         for node, where in bodies.hidden_classes(parsed.tree):
             # Classify by the bases as written; the class is not in the outline CST.
-            bases = [ast.get_source_segment(parsed.source.text, base) or "object" for base in node.bases]
-            header = cst.parse_statement(f"class {node.name}({', '.join(bases)}):\n    pass\n")
-            assert isinstance(header, cst.ClassDef)
+            # Each base as written, checked as every expression is before libcst parses it.
+            bases = [parse_expression_text(ast.get_source_segment(parsed.source.text, base) or "object") for base in node.bases]
+            header = cst.ClassDef(
+                cst.Name(node.name),
+                cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])]),
+                bases=[cst.Arg(base) for base in bases if not isinstance(base, str)],
+            )
             # Order -1: resolve the bases against the module's final bindings.
             kind, _ = self.classify(ClassRef(module, node.name, header, -1))
             if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
@@ -782,7 +811,7 @@ class _Extractor:
                 line, byte_col = bodies.callee_position(call)
                 if (line, parsed.char_column(line, byte_col)) in allowed:
                     continue
-                callee = cst.parse_expression(ast.get_source_segment(parsed.source.text, call.func) or "_")
+                callee = parse_expression_text(ast.get_source_segment(parsed.source.text, call.func) or "_")
                 target = self.program.resolve_expr(module, callee) if isinstance(callee, cst.Name | cst.Attribute) else None
                 if not isinstance(target, ApiRef) or target.path not in (_DEPENDS, _DEPENDS_CONTEXT):
                     continue

@@ -102,12 +102,18 @@ def locate_names(module: cst.Module, tree: ast.Module, source: SourceFile) -> di
                     spans[id(param.name)] = name_span(arg.lineno, arg.col_offset, len(arg.arg))
             locate_default_callees(statement.params, arguments)
         elif isinstance(statement, cst.If) and isinstance(node, ast.If):
-            walk(_body(statement), node.body)
-            orelse = statement.orelse
-            if isinstance(orelse, cst.If) and len(node.orelse) == 1:
-                match_statement(orelse, node.orelse[0])
-            elif isinstance(orelse, cst.Else):
-                walk(_body(orelse), node.orelse)
+            # An `elif` chain is one `if` nested in the last: followed in a loop.
+            branch: cst.CSTNode | None = statement
+            ast_branch: ast.stmt = node
+            while isinstance(branch, cst.If) and isinstance(ast_branch, ast.If):
+                walk(_body(branch), ast_branch.body)
+                orelse = branch.orelse
+                if isinstance(orelse, cst.If) and len(ast_branch.orelse) == 1:
+                    branch, ast_branch = orelse, ast_branch.orelse[0]
+                    continue
+                if isinstance(orelse, cst.Else):
+                    walk(_body(orelse), ast_branch.orelse)
+                branch = None
         elif isinstance(statement, cst.Try) and isinstance(node, ast.Try):
             walk(_body(statement), node.body)
             for handler, ast_handler in zip(statement.handlers, node.handlers, strict=False):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import gc
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 from compiler.diagnostics import Diagnostic, InternalError, error
+from compiler.nesting import MAX_NESTING, nesting_error
 from compiler.source import SourceFile, Span
 
 
@@ -93,7 +95,9 @@ class _SyntacticPosition:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        if exc_type is not None:
+            return  # the inner nodes were not recorded: a KeyError here would hide the real error
         state = self.state
         key = id(self.node)
         state.starts[key] = state.starts[id(self.start_node)] if self.start_node is not None else self.start
@@ -196,20 +200,78 @@ def gc_paused() -> Iterator[None]:
 
 
 def parse_source(source: SourceFile) -> ParsedModule | Diagnostic:
-    """Parse one file; a syntax error comes back as a CSC002 diagnostic."""
+    """Parse one file; what CPython refuses, or what nests too deep, comes back as a diagnostic."""
     with gc_paused():
-        try:
-            tree = ast.parse(source.text, filename=source.display_path)
-        except SyntaxError as exc:
-            return _cpython_syntax_error(source, exc)
-        except ValueError as exc:  # source contains NUL bytes
-            return error("CSC002", f"syntax error: {exc}", Span.whole_file(source.display_path))
+        tree = compile_source(source)
+        if isinstance(tree, Diagnostic):
+            return tree
+        too_deep = nesting_error(source, tree)
+        if too_deep is not None:
+            return too_deep  # libcst and every walker after this recurse once per level
         try:
             outlined = SourceFile(source.display_path, outline(source, tree))
             module = cst.parse_module(outlined.text)
         except cst.ParserSyntaxError as exc:
             return _libcst_syntax_error(source, exc)
+        except RecursionError:  # not past the bound above; should a version of libcst need more
+            return error("CSC002", "syntax error: too deeply nested for libcst's parser", Span.whole_file(source.display_path))
     return ParsedModule(source, module, tree, outlined)
+
+
+def compile_source(source: SourceFile) -> ast.Module | Diagnostic:
+    """Parse and compile a file with CPython's own compiler, never running it: CSC002 if it refuses.
+
+    The one place every source chainsc reads (the chain file and each local
+    module) goes through. `ast.parse` finds errors of the grammar; compiling
+    the tree finds what only the compiler checks (`keyword argument repeated`,
+    `'await' outside async function`, `'break' outside loop`, duplicate
+    parameters, `nonlocal` at module level, ...), so a file Python would refuse
+    to import never builds. The grammar is that of the Python running chainsc.
+    Compiling the tree already parsed costs about a third of a parse.
+    """
+    display = source.display_path
+    if "\0" in source.text:
+        return _null_byte_error(source)  # CPython names no position (a ValueError before 3.11.4)
+    try:
+        # Warnings (`"\d"`, `x is 1`) are Python's to give when the code runs; under
+        # `-W error` they would even become SyntaxErrors.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source.text, filename=display)
+            compile(tree, display, "exec", flags=0, dont_inherit=True)
+    except SyntaxError as exc:
+        return _cpython_syntax_error(source, exc)
+    except ValueError as exc:  # anything else CPython refuses to read as source
+        return error("CSC002", f"syntax error: {exc}", Span.whole_file(display))
+    except (RecursionError, MemoryError) as exc:
+        # CPython's parser and compiler guard their own stacks: too deep for Python itself.
+        return error(
+            "CSC002",
+            f"syntax error: too deeply nested for Python's parser ({type(exc).__name__})",
+            Span.whole_file(display),
+            help="Python itself cannot compile this file: split long or deeply nested expressions",
+        )
+    return tree
+
+
+def parse_expression_text(text: str) -> cst.BaseExpression | str:
+    """Parse an expression that is not part of a file's tree, or say why not.
+
+    A string annotation, or a snippet of source; the reason is "is not a valid
+    expression" or "nests more than ... levels deep". The same checks as a file's: CPython compiles it first and its nesting is bounded,
+    so libcst's native parser never sees what could overflow its stack.
+    """
+    source = SourceFile("<expression>", f"({text}\n)")
+    tree = compile_source(source)
+    if isinstance(tree, Diagnostic) or len(tree.body) != 1:
+        return "is not a valid expression"
+    if nesting_error(source, tree) is not None:
+        return f"nests more than {MAX_NESTING} levels deep, more than chainsc supports"
+    try:
+        with gc_paused():
+            return cst.parse_expression(text)
+    except cst.ParserSyntaxError:
+        return "is not a valid expression"
 
 
 def outline(source: SourceFile, tree: ast.Module) -> str:
@@ -256,15 +318,17 @@ def _offset(source: SourceFile, line: int, byte_col: int) -> int:
 def _cpython_syntax_error(source: SourceFile, py_exc: SyntaxError) -> Diagnostic:
     """Report a syntax error the way CPython words and places it.
 
-    CPython's messages ("'(' was never closed") are better than libcst's, and
-    `ast.parse` only compiles, never runs.
+    CPython's messages ("'(' was never closed", "keyword argument repeated: a")
+    are better than libcst's, and `ast.parse` and `compile` never run anything.
     """
-    line = py_exc.lineno or 1
-    # CPython offsets are 1-based character columns of the decoded line.
-    col = max(1, py_exc.offset or 1)
+    line = min(max(1, py_exc.lineno or 1), source.line_count)
+    line_length = len(source.line_text(line))
+    # CPython offsets are 1-based character columns of the decoded line; some (f-strings
+    # in Python 3.11) point one past the end of the line.
+    col = min(max(1, py_exc.offset or 1), line_length + 1)
     end_col = col + 1
     if py_exc.end_lineno == line and py_exc.end_offset and py_exc.end_offset > col:
-        end_col = py_exc.end_offset
+        end_col = min(py_exc.end_offset, max(line_length + 1, col + 1))
     help_text = None
     if _TYPE_STATEMENT.match(source.line_text(line)):
         help_text = (
@@ -276,6 +340,17 @@ def _cpython_syntax_error(source: SourceFile, py_exc: SyntaxError) -> Diagnostic
         f"syntax error: {py_exc.msg}",
         Span(source.display_path, line, col, line, end_col),
         help=help_text,
+    )
+
+
+def _null_byte_error(source: SourceFile) -> Diagnostic:
+    """CSC002 at the first NUL character."""
+    line, col = source.position(source.text.find("\0"))
+    return error(
+        "CSC002",
+        "syntax error: source code cannot contain null bytes",
+        Span(source.display_path, line, col, line, col + 1),
+        help="a NUL character is not valid in Python source; write `\\0` in a string",
     )
 
 

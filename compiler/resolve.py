@@ -285,6 +285,8 @@ class Program:
     _located: dict[str, Path | None] = field(default_factory=dict)
     #: Module names `link_problem` has looked up.
     _link_checked: set[str] = field(default_factory=set)
+    #: Bindings being resolved (`binding_target`): one met again is a cycle.
+    _resolving: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.fs = ChainRoot(self.root)
@@ -499,7 +501,59 @@ class Program:
         return self.binding_target(module, binding)
 
     def binding_target(self, module: ModuleInfo, binding: Binding) -> Target:
-        """The target a binding denotes."""
+        """The target a binding denotes.
+
+        Chains of aliases (`B = A`, `C = m.B`) and re-exports (`from m import X`
+        where `m` imports `X` from elsewhere) are followed in a loop, not by
+        recursion: they are as long as the input makes them. A cycle
+        (`from b import X` in `a`, `from a import X` in `b`) binds nothing, as
+        Python's import fails: Undefined.
+        """
+        first_assign: tuple[ModuleInfo, Binding] | None = None
+        visited: list[int] = []
+        try:
+            while True:
+                if id(binding) in self._resolving:
+                    result: Target = Undefined(binding.name)
+                    break
+                self._resolving.add(id(binding))
+                visited.append(id(binding))
+                step = self._binding_step(module, binding)
+                if isinstance(step, tuple):
+                    if binding.kind is BindingKind.ASSIGN and first_assign is None:
+                        first_assign = (module, binding)
+                    module, binding = step
+                    continue
+                if binding.kind is BindingKind.ASSIGN and first_assign is None and _alias_of(binding) is not None:
+                    first_assign = (module, binding)
+                result = step
+                break
+        finally:
+            self._resolving.difference_update(visited)
+        if first_assign is not None and not isinstance(result, ClassRef | ApiRef | ModuleRef):
+            # `Alias = SomeClass` re-binds a class or an API name; anything else is a value.
+            return ValueRef(*first_assign)
+        return result
+
+    def alias_origin(self, module: ModuleInfo, binding: Binding) -> tuple[ModuleInfo, Binding]:
+        """Where an alias or import chain (`B = A`, `from m import A`) ends.
+
+        That is the binding that assigns a value, defines, or cannot be followed
+        further. In a loop: chains are as long as the input makes them.
+        """
+        seen: set[int] = set()
+        while id(binding) not in seen and not (binding.kind is BindingKind.ASSIGN and _alias_of(binding) is None):
+            seen.add(id(binding))
+            if binding.kind in (BindingKind.CLASS, BindingKind.FUNCTION):
+                break
+            step = self._binding_step(module, binding)
+            if not isinstance(step, tuple):
+                break
+            module, binding = step
+        return module, binding
+
+    def _binding_step(self, module: ModuleInfo, binding: Binding) -> Target | tuple[ModuleInfo, Binding]:
+        """What a binding denotes, or the next binding of its alias or import chain."""
         if binding.kind is BindingKind.CLASS:
             assert isinstance(binding.node, cst.ClassDef)
             return ClassRef(module, binding.name, binding.node, binding.order)
@@ -508,13 +562,33 @@ class Program:
             return FunctionRef(module, binding.node)
         if binding.kind is BindingKind.ASSIGN:
             aliased = _alias_of(binding)
-            if aliased is not None:
-                # `Alias = SomeClass` style re-binding of a class or API name.
-                target = self.resolve_expr(module, aliased, binding.order)
-                if isinstance(target, ClassRef | ApiRef | ModuleRef):
-                    return target
-            return ValueRef(module, binding)
+            if aliased is None:
+                return ValueRef(module, binding)
+            if isinstance(aliased, cst.Name):
+                following = module.lookup(aliased.value, binding.order)
+                if following is None:
+                    return ApiRef(f"builtins.{aliased.value}") if aliased.value in _BUILTIN_NAMES else Undefined(aliased.value)
+                return module, following
+            assert isinstance(aliased, cst.Attribute)
+            owner = self.resolve_expr(module, aliased.value, binding.order)
+            return self._member_step(owner, aliased.attr.value)
+        # An import: the longest prefix that is a local module, then one name in it.
+        api = canonical_api_path(binding.target)
+        if api is not None:
+            return ApiRef(api)
+        path, _, last = binding.target.rpartition(".")
+        if path and canonical_api_path(path) is None and self.find_module(binding.target) is None:
+            owner = self.resolve_path(path)
+            return self._member_step(owner, last)
         return self.resolve_path(binding.target)
+
+    def _member_step(self, owner: Target, attr: str) -> Target | tuple[ModuleInfo, Binding]:
+        """`owner.attr`, or the binding of `attr` in `owner` when it is a module."""
+        if isinstance(owner, ModuleRef):
+            binding = owner.module.lookup(attr)
+            if binding is not None:
+                return owner.module, binding
+        return self.attribute(owner, attr)
 
     def resolve_expr(self, module: ModuleInfo, node: cst.BaseExpression, before: int | None = None) -> Target:
         """Resolve a Name/Attribute chain; other expressions are external."""

@@ -68,6 +68,11 @@ class SourceFile:
             return byte_offset + 1
         return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace")) + 1
 
+    @property
+    def line_count(self) -> int:
+        """Number of lines (a file ending in a newline has an empty last line)."""
+        return len(self._line_starts)
+
     def line_text(self, line: int) -> str:
         """The text of a 1-based line, without its line ending."""
         if line < 1 or line > len(self._line_starts):

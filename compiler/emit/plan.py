@@ -202,7 +202,11 @@ TRUSS_PREDICT_ROUTE = "/v1/models/model:predict"
 
 @functools.lru_cache(maxsize=4)
 def _environment(templates: tuple[tuple[str, str], ...]) -> jinja2.Environment:
-    """A jinja environment over the loaded templates (sources in memory: nothing is read here)."""
+    """A jinja environment over the loaded templates (sources in memory: nothing is read here).
+
+    Cached by the templates' contents: one environment a process, so each template is
+    compiled once, not once a build.
+    """
     return jinja2.Environment(
         loader=jinja2.DictLoader(dict(templates)),
         undefined=jinja2.StrictUndefined,
