@@ -189,10 +189,11 @@ def test_200_concurrent_requests_through_the_chain_all_answer_correctly(tmp_path
 
 def test_every_package_gets_a_port_of_its_own(tmp_path: Path) -> None:
     """Ports chosen one at a time could repeat (two servers, one port: `address already in use`)."""
-    chainlets = {f"C{i}": {"name": f"C{i}", "package": f"c{i}", "dependencies": []} for i in range(40)}
-    for info in chainlets.values():
-        (tmp_path / info["package"]).mkdir()
-        (tmp_path / info["package"] / "server.py").write_text("")
+    chainlets: dict[str, dict[str, object]] = {}
+    for i in range(40):
+        chainlets[f"C{i}"] = {"name": f"C{i}", "package": f"c{i}", "dependencies": []}
+        (tmp_path / f"c{i}").mkdir()
+        (tmp_path / f"c{i}" / "server.py").write_text("")
     (tmp_path / "chain.json").write_text(json.dumps({"entrypoint": "C0", "chainlets": chainlets}))
     for _ in range(5):
         ports = [service.port for service in plan_services(tmp_path, 8123)]
