@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from compiler import ir
 from compiler.confine import absolute
@@ -20,6 +21,9 @@ from compiler.requirements_check import requirement_diagnostics
 from compiler.resolve import Program, is_module_name, load_program
 from compiler.source import SourceFile, Span
 from compiler.validate import validate_chain
+
+if TYPE_CHECKING:
+    from compiler.emit.inputs import PlanInputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +93,17 @@ class BuildResult:
 
 def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildResult:
     """Check a chain file and plan its packages in memory (nothing is written)."""
-    from compiler.emit.plan import plan_build  # noqa: PLC0415 - jinja2 only for builds
+    from compiler.emit.plan import plan  # noqa: PLC0415 - jinja2 only for builds
     from compiler.emit.verify import generated_code_errors  # noqa: PLC0415 - only for builds
 
     backstop = recursion_backstop(path)  # made now: when it is needed, the stack is full
     with gc_paused():
         try:
-            checked, program = _check_file(path, options or CheckOptions())
-            if checked.chain is None or program is None:
+            checked, inputs = build_inputs(path, options)
+            if checked.chain is None or inputs is None:
                 return BuildResult(checked.diagnostics, None, checked.sources)
-            files = plan_build(checked.chain, program)
+            # Everything the planner needs from disk was read first: planning reads nothing.
+            files = plan(checked.chain, inputs)
         except RecursionError:
             return BuildResult((backstop,), None)
         # A package that does not compile is a chainsc bug (CSC901), never an output.
@@ -106,6 +111,20 @@ def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildRe
         if broken:
             return BuildResult(sort_diagnostics([*checked.diagnostics, *broken]), None, {**checked.sources, **generated})
         return BuildResult(checked.diagnostics, files, checked.sources)
+
+
+def build_inputs(path: str | Path, options: CheckOptions | None = None) -> tuple[CheckResult, PlanInputs | None]:
+    """Check a chain file and read everything its build needs from disk (the load stage).
+
+    The inputs are None when the chain has errors; `compiler.emit.plan.plan(result.chain,
+    inputs)` then plans the build without reading anything.
+    """
+    from compiler.emit.inputs import load_inputs  # noqa: PLC0415 - the back end only for builds
+
+    checked, program = _check_file(path, options or CheckOptions())
+    if checked.chain is None or program is None:
+        return checked, None
+    return checked, load_inputs(checked.chain, program)
 
 
 #: The start of the message of `recursion_backstop`: a test that finds it has found a bug.

@@ -1,6 +1,6 @@
 """The chain root: every file a check or a build reads resolves inside it.
 
-Stage: shared (resolve, evaluate, config, the data-file check and the planner).
+Stage: shared (resolve, evaluate, config, the data-file check and the build's load stage).
 Imports: the standard library and `compiler.diagnostics` (for `InternalError`).
 
 A chain file names paths in several ways (`make_abs_path_here(...)` for a
@@ -24,9 +24,9 @@ from pull requests and publishes `out/` would leak it):
 
 The front end turns problems into located diagnostics (CSC011, CSC012). The
 reading methods (`read_bytes`, `read_text`, `read_resolved`) are what the
-planner and the requirements check read through: they check again and raise
-`InternalError` for anything outside the root, so a path the front end missed
-is a bug report, never a copy.
+build's load stage (`emit.inputs`) and the requirements check read through: they
+check again and raise `InternalError` for anything outside the root, so a path
+the front end missed is a bug report, never a copy.
 
 Truss 0.18.36 does none of this (`make_abs_path_here` keeps an absolute path as
 it is, `shutil.copytree` copies a `data_dir` through its links, an
@@ -330,7 +330,7 @@ class ChainRoot:
         files.sort()
         return files
 
-    # -- reading (the planner's and the requirements check's only way in) ---------------
+    # -- reading (the load stage's and the requirements check's only way in) ------------
 
     def read_bytes(self, relative: str) -> bytes:
         """The bytes of the regular file `relative` inside the root.

@@ -1,7 +1,8 @@
 """Data files named in code: what a string literal names next to its module, and the check of it.
 
 Stage: after validate, for chains without errors (`api` runs the check, so `check`
-and `build` report the same), and from the planner, which carries the files.
+and `build` report the same), and from the build's load stage (`emit.inputs`), which reads the
+files the planner carries.
 Imports: ast, confine, diagnostics, resolve, emit.slice and the slice request of
 `requirements_check` (run as the planner runs it); no libcst, no jinja.
 
@@ -55,10 +56,8 @@ def literal_files(root: ChainRoot, base: Path, directory: str, literal: str) -> 
     when the literal names nothing there or climbs out of `base`. A link out of the
     root or a loop on the way or inside is the problem returned.
     """
-    if posixpath.normpath(literal) in (".", "..") or not _encodable(literal):
-        return ()  # a whole directory is never named by accident like this
-    relative = posixpath.normpath(posixpath.join(directory, literal))
-    if relative.startswith(("..", "/")):
+    relative = literal_target(directory, literal)
+    if relative is None:
         return ()
     base_relative = root.relative(base)
     if base_relative is None:
@@ -75,6 +74,21 @@ def literal_files(root: ChainRoot, base: Path, directory: str, literal: str) -> 
     return tuple((path.removeprefix(prefix), real) for path, real in walked)
 
 
+def literal_target(directory: str, literal: str) -> str | None:
+    """The path `literal`, written in a module in `directory` (relative to its base), may name there.
+
+    None when it names nothing whatever the disk holds: `.` or `..` (a whole
+    directory is never named by accident like this), text no file name can hold, or a
+    path that climbs out of the base. Pure: the disk is asked nothing.
+    """
+    if posixpath.normpath(literal) in (".", "..") or not _encodable(literal):
+        return None
+    relative = posixpath.normpath(posixpath.join(directory, literal))
+    if relative.startswith(("..", "/")):
+        return None
+    return relative
+
+
 def _encodable(text: str) -> bool:
     if "\0" in text:
         return False
@@ -85,7 +99,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _path_literals(tree: ast.Module) -> Iterator[tuple[str, ast.Constant]]:
+def path_literals(tree: ast.Module) -> Iterator[tuple[str, ast.Constant]]:
     """String constants that could name a file (as `emit.slice` collects them), anywhere in the module.
 
     A walk of its own, not `ast.walk`: about 2.5 times faster on a large module, and
@@ -174,7 +188,7 @@ def data_file_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnostic]
         if not firsts:
             continue
         directory = posixpath.dirname(module.layout)
-        for literal, node in _path_literals(module.parsed.tree):
+        for literal, node in path_literals(module.parsed.tree):
             relative = posixpath.normpath(posixpath.join(directory, literal))
             if relative.partition("/")[0] not in firsts:
                 continue
@@ -186,7 +200,7 @@ def data_file_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnostic]
                 flagged.append(_Flagged(module, literal, node, answer))
     if not flagged:
         return []
-    kept = _kept_literals(chain, program)
+    kept = kept_literals(chain, program)
     diagnostics: list[Diagnostic] = []
     first: dict[tuple[str, str], _Flagged] = {}
     for item in flagged:
@@ -209,7 +223,7 @@ def data_file_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnostic]
     return diagnostics
 
 
-def _kept_literals(chain: ir.Chain, program: Program) -> Mapping[str, frozenset[str]]:
+def kept_literals(chain: ir.Chain, program: Program) -> Mapping[str, frozenset[str]]:
     """Module layout -> the path literals some deployed package keeps (the planner's slices)."""
     sources = {
         name: slicing.ModuleSource(m.name, m.layout, m.is_package, m.parsed.source.text, m.parsed.tree)

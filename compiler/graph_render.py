@@ -214,6 +214,7 @@ def render_json(chain: ir.Chain) -> str:
     Returns:
         Indented JSON with sorted keys and a trailing newline.
     """
+    types = {t.id: t for t in chain.types}
     nodes = [
         {
             "id": chainlet.id,
@@ -221,7 +222,7 @@ def render_json(chain: ir.Chain) -> str:
             "display_name": chainlet.display_name,
             "module": chainlet.module,
             "is_entrypoint": chainlet.is_entrypoint,
-            "endpoint": render_signature(chainlet.endpoint),
+            "endpoint": render_signature(chainlet.endpoint, types),
         }
         for chainlet in chain.chainlets
     ]

@@ -1,6 +1,6 @@
 """Stable JSON and text dumps of the IR: `chainsc inspect` and snapshot tests.
 
-Stage: after extract. Imports: ir.
+Stage: after extract. Imports: ir, typetext (the one type renderer).
 """
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+from collections.abc import Mapping
 
 from compiler import ir
+from compiler.typetext import render_type
 
 
 def to_jsonable(value: object) -> object:
@@ -30,41 +32,23 @@ def dump_json(chain: ir.Chain) -> str:
     return json.dumps(to_jsonable(chain), indent=2) + "\n"
 
 
-def render_type(ref: ir.TypeRef) -> str:
-    """A TypeRef as a Python annotation, user types by their qualified name."""
-    kind = ref.kind
-    if kind in (ir.TypeKind.USER, ir.TypeKind.ALIAS):
-        return ref.name.rpartition(".")[2] if "." in ref.name else ref.name
-    if kind is ir.TypeKind.CONSTRAINED:
-        return ref.name
-    if kind in (ir.TypeKind.BUILTIN, ir.TypeKind.ANY, ir.TypeKind.NONE, ir.TypeKind.NUMPY_ARRAY, ir.TypeKind.STDLIB):
-        return ref.name
-    if kind is ir.TypeKind.LITERAL:
-        return f"Literal[{', '.join(json.dumps(v) for v in ref.literals)}]"
-    if kind is ir.TypeKind.UNION:
-        return " | ".join(render_type(arg) for arg in ref.args)
-    if kind is ir.TypeKind.TUPLE and ref.is_variadic:
-        return f"tuple[{render_type(ref.args[0])}, ...]"
-    inner = ", ".join(render_type(arg) for arg in ref.args)
-    return f"{ref.name}[{inner}]"
-
-
-def render_signature(endpoint: ir.Endpoint) -> str:
-    """`async def run_remote(self, a: int = 1) -> str` as one line."""
+def render_signature(endpoint: ir.Endpoint, types: Mapping[str, ir.TypeDef]) -> str:
+    """`async def run_remote(self, a: int = 1) -> str` as one line (`typetext`'s spelling)."""
     params = ", ".join(
         ["self"]
         + [
-            f"{p.name}: {render_type(p.type)}" + (f" = {' '.join(p.default_source.split())}" if p.default_source is not None else "")
+            f"{p.name}: {render_type(p.type, types)}" + (f" = {' '.join(p.default_source.split())}" if p.default_source is not None else "")
             for p in endpoint.params
         ]
     )
     prefix = "async def" if endpoint.is_async else "def"
-    return f"{prefix} {endpoint.name}({params}) -> {render_type(endpoint.returns)}"
+    return f"{prefix} {endpoint.name}({params}) -> {render_type(endpoint.returns, types)}"
 
 
 def dump_text(chain: ir.Chain) -> str:
     """A human summary of the chain: one block per Chainlet."""
     by_id = {c.id: c for c in chain.chainlets}
+    types = {t.id: t for t in chain.types}
     lines = [f"chain {chain.name!r} from {chain.source}", f"  entrypoint: {by_id[chain.entrypoint].name}"]
     for chainlet in chain.chainlets:
         config = chainlet.remote_config
@@ -73,7 +57,7 @@ def dump_text(chain: ir.Chain) -> str:
         lines.append("")
         marker = " (entrypoint)" if chainlet.is_entrypoint else ""
         lines.append(f"{chainlet.kind.value} {chainlet.display_name} [{chainlet.id}]{marker}  {chainlet.span.path}:{chainlet.span.line}")
-        lines.append(f"  {render_signature(chainlet.endpoint)}")
+        lines.append(f"  {render_signature(chainlet.endpoint, types)}")
         for dependency in chainlet.dependencies:
             o = dependency.options
             lines.append(
@@ -94,17 +78,17 @@ def dump_text(chain: ir.Chain) -> str:
     if chain.stubs:
         lines.append("")
         for stub in chain.stubs:
-            signature = render_signature(stub.endpoint) if stub.endpoint else "(untyped)"
+            signature = render_signature(stub.endpoint, types) if stub.endpoint else "(untyped)"
             lines.append(f"stub {stub.name} [{stub.id}]  {signature}")
     if chain.types:
         lines.append("")
         for typedef in chain.types:
             if typedef.aliased is not None:
-                lines.append(f"{typedef.kind.value} {typedef.id} = {render_type(typedef.aliased)}")
+                lines.append(f"{typedef.kind.value} {typedef.id} = {render_type(typedef.aliased, types)}")
                 continue
             if typedef.kind is ir.TypeDefKind.ENUM:
                 detail = ", ".join(m.name for m in typedef.members)
             else:
-                detail = ", ".join(f"{f.name}: {render_type(f.type)}" for f in typedef.fields)
+                detail = ", ".join(f"{f.name}: {render_type(f.type, types)}" for f in typedef.fields)
             lines.append(f"{typedef.kind.value} {typedef.id}({detail})")
     return "\n".join(lines) + "\n"

@@ -1,8 +1,8 @@
 """The requirements check: third-party imports a Chainlet's package carries but does not declare.
 
 Stage: after validate, for chains without errors (`api` calls it, so `check` and
-`build` report the same), and from the planner, which adds what Truss provides
-(CSC461) to the package's requirements. Pure: the user's requirement files are
+`build` report the same), and from the build's load stage (`emit.inputs`), which
+hands the planner what Truss provides (CSC461) for the package's requirements. Pure: the user's requirement files are
 read through the program's root, nothing is imported or executed. Imports: ast,
 packaging, ir, resolve, diagnostics, distributions, emit.requirements, emit.slice
 (run as the planner runs it), emit.clients and emit.pycode (what the planner asks
@@ -260,7 +260,7 @@ def slice_request(
 
     own = frozenset(top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases))
     extra = {(types[t].module, types[t].qualname.split(".")[0]) for t in chainlet.types if t in types}
-    owner = module_at_path(program, chainlet.endpoint.span.path)
+    owner = module_at_path(program.modules, chainlet.endpoint.span.path)
     for param in chainlet.endpoint.params:
         if param.default_source is not None:
             _, needed = default_expression(param.default_source, owner, Imports())
@@ -277,7 +277,7 @@ def signature_uses(chain: ir.Chain, program: Program) -> Mapping[tuple[str, str]
 
     def make(key: tuple[str, str]) -> slicing.ClientCode:
         # Only `uses` matters to the slice: what the client's signature reads.
-        uses = reach_names(program, endpoint_signature(by_class[key], program), key[0]).uses
+        uses = reach_names(program, endpoint_signature(by_class[key], program.modules), key[0]).uses
         return slicing.ClientCode(text="", imports=(), uses=uses)
 
     return slicing.ClientsOnDemand(by_class, make)
@@ -340,7 +340,7 @@ class RequirementsCheck:
 
     chain: ir.Chain
     program: Program
-    #: The slice analysis, when the caller has one (the planner); else made when needed.
+    #: The slice analysis, when the caller has one; else made when needed.
     analysis: slicing.Analysis | None = None
     _sites: dict[str, list[ImportSite]] | None = None
     _clients: Mapping[tuple[str, str], slicing.ClientCode] | None = None
@@ -350,7 +350,7 @@ class RequirementsCheck:
         return self.program.fs.read_text(relative)
 
     def sites(self) -> dict[str, list[ImportSite]]:
-        """Module -> its third-party imports (computed once per program: the planner makes a check per package)."""
+        """Module -> its third-party imports (computed once per program, asked once per package)."""
         if self._sites is None:
             self._sites = _program_sites(self.program)
         return self._sites

@@ -165,6 +165,7 @@ def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
     if not isinstance(chainlets, dict) or entrypoint not in chainlets:
         raise RunError(f"`{manifest_path}` is not a chainsc manifest")
     services = []
+    ports = iter(_free_ports(len(chainlets) - 1, exclude=entry_port))
     for chainlet_id, info in sorted(chainlets.items(), key=lambda item: item[0] != entrypoint):
         directory = out_dir / info["package"]
         if not (directory / "server.py").is_file():
@@ -173,7 +174,7 @@ def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
         if not isinstance(dependencies, list) or not all(d in chainlets for d in dependencies):
             raise RunError(f"`{manifest_path}` is not a chainsc manifest (dependencies of `{chainlet_id}`)")
         is_entry = chainlet_id == entrypoint
-        port = entry_port if is_entry else _free_port()
+        port = entry_port if is_entry else next(ports)
         services.append(Service(chainlet_id, info["name"], directory, port, is_entry, dependencies=tuple(dependencies)))
     return services
 
@@ -189,11 +190,21 @@ def stop_order(services: Sequence[Service]) -> dict[str, list[str]]:
     return callers
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _free_ports(count: int, *, exclude: int) -> list[int]:
+    """`count` distinct free loopback ports, none of them `exclude`.
+
+    Every socket stays bound until all are chosen: ports asked for one at a time may
+    come back equal once the first socket is closed (two packages on one port).
+    """
+    with contextlib.ExitStack() as stack:
+        ports: list[int] = []
+        while len(ports) < count:
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+            if port != exclude:
+                ports.append(port)
+        return ports
 
 
 @dataclass

@@ -21,10 +21,18 @@ _DISPLAY_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 MAX_DISPLAY_NAME = 100
 
 
+#: The directory of a Chainlet whose display name has no letter or digit (`_`, `__`).
+NAMELESS_PACKAGE_DIR = "chainlet"
+
+
 def package_dir_name(display_name: str) -> str:
-    """The output directory of a Chainlet: its display name in snake_case."""
+    """The output directory of a Chainlet: its display name in snake_case.
+
+    Never empty: a name of underscores and dashes alone (a class named `_` is a valid
+    Chainlet) gets `NAMELESS_PACKAGE_DIR`; two such names meet CSC108.
+    """
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", display_name)
-    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_")
+    return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_") or NAMELESS_PACKAGE_DIR
 
 
 def check_cycles(chain: ir.Chain) -> Iterator[Diagnostic]:

@@ -1,8 +1,8 @@
 """`run_local`: run a chain in one process, from its source, as it would run deployed.
 
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
-packages). Imports the standard library, pydantic, `.binary`, `.definitions`, `.errors`
-and `.transport`; never imports `compiler`.
+packages). Imports the standard library, pydantic, `.binary`, `.definitions`,
+`.dispatch`, `.errors` and `.transport`; never imports `compiler`.
 
 Inside `with run_local(...):` constructing a Chainlet fills every `__init__` parameter
 left at its `depends(X, ...)` default with a local instance of `X` (one per class per
@@ -13,16 +13,18 @@ module sets in `LOCAL_INIT_HOOK` from every Chainlet `__init__`.
 
 With `serialize=True` (the default) a dependency is not the instance itself but a proxy
 whose endpoint (`run_remote`, or `predict` for a `ModelBase`) does what the deployed
-client and server do with each call: the arguments are encoded with the transport's
-`encode_arguments`, validated from that JSON into the target's parameter types, the real
-method runs, and its result is dumped with the return annotation (`mode="json"`, warnings
-are errors), written as JSON text and validated back. Stream chunks are passed through
-after a check of their type. A value that would not survive the wire raises here, naming
-the dependency, the parameter or return value and the reason. A `use_binary=True`
-dependency goes through the msgpack codec of `.binary` instead, as its deployed client
-and server do: arguments with `binary.encode_arguments`, decoded and validated in Python
-mode; the result dumped with `mode="python"`, packed, unpacked and validated back (bytes
-stay bytes, numpy arrays stay arrays). `serialize=False` injects the plain instances (Truss's behaviour).
+client and server do with each call: the arguments are encoded as the client encodes
+them (the transport's `encode_arguments`), then the target's `Dispatcher` (`.dispatch`,
+the one the servers use) decodes and validates them into its parameter types, calls the
+real method and encodes its result with the return annotation (warnings are errors), and
+the caller validates that reply back, as the client does. Stream chunks are passed
+through after a check of their type. A value that would not survive the wire raises
+here, naming the dependency, the parameter or return value and the reason. A
+`use_binary=True` dependency goes through the msgpack codec of `.binary` instead, as its
+deployed client and server do: arguments with `binary.encode_arguments`, decoded and
+validated in Python mode; the result dumped in Python mode, packed, unpacked and
+validated back (bytes stay bytes, numpy arrays stay arrays). `serialize=False` injects
+the plain instances (Truss's behaviour).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import collections.abc
 import contextlib
 import dataclasses
 import inspect
-import json
 import os
 import pathlib
 import typing
@@ -50,6 +51,7 @@ from .definitions import (
     DeploymentContext,
     ModelBase,
 )
+from .dispatch import Dispatcher, Encoding, EndpointSpec, InvalidRequestError
 from .errors import ChainletCallError, ChainsUsageError, RemoteValidationError
 from .transport import encode_arguments
 
@@ -113,6 +115,16 @@ class _Endpoint:
     @property
     def qualname(self) -> str:
         return f"{self.service}.{self.name}"
+
+    def spec(self) -> EndpointSpec:
+        """The endpoint as a server's dispatcher takes it."""
+        return EndpointSpec(
+            name=self.name,
+            is_async=self.is_async,
+            is_streaming=self.stream is not None,
+            input_model=self.input_model,
+            output=self.output,
+        )
 
     @property
     def url(self) -> str:
@@ -226,7 +238,8 @@ class _WireCall:
     """Calls of one dependency parameter (`caller`) on its target, through the wire codec."""
 
     endpoint: _Endpoint
-    method: Callable[..., Any]
+    #: The target's dispatcher: what a server does with the call.
+    dispatcher: Dispatcher
     caller: str
     #: `use_binary=True`: msgpack (`.binary`) instead of JSON.
     use_binary: bool = False
@@ -252,7 +265,7 @@ class _WireCall:
         )
 
     def send(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        """The target's keyword arguments after the wire: encode, then validate back."""
+        """The target's keyword arguments after the wire: encode, then decode there."""
         bound = self.endpoint.signature.bind(*args, **kwargs)
         bound.apply_defaults()  # a generated client sends every argument
         arguments = dict(bound.arguments)
@@ -260,32 +273,21 @@ class _WireCall:
             body = self._encode(arguments)
         except _ENCODE_ERRORS as exc:
             raise self._encoding_error(arguments, exc) from exc
-        model = self.endpoint.input_model
         try:
-            if self.use_binary:
-                instance = model.model_validate(binary.unpackb(body))
-            else:
-                instance = model.model_validate_json(body)
-        except pydantic.ValidationError as exc:
-            errors = exc.errors(
-                include_url=False, include_context=False, include_input=False
-            )
+            return self.dispatcher.decode(body, binary=self.use_binary)
+        except InvalidRequestError as exc:
             lines = "\n".join(
                 f"  - {'.'.join(str(part) for part in error['loc']) or '(body)'}: "
                 f"{error['msg']}"
-                for error in errors
+                for error in exc.errors
             )
             raise RemoteValidationError(
                 f"{self._where()} rejects the arguments (deployed: HTTP 422):\n{lines}",
                 service=self.endpoint.service,
                 url=self.endpoint.url,
-                errors=[dict(error) for error in errors],
-            ) from exc
-        fields = type(instance).model_fields
-        return {
-            fields[name].alias or name: getattr(instance, name)
-            for name in instance.model_fields_set
-        }
+                # pydantic's own error dicts (`loc` a tuple), as before the wire.
+                errors=[{**error, "loc": tuple(error["loc"])} for error in exc.errors],
+            ) from exc.__cause__
 
     def _encoding_error(
         self, arguments: Mapping[str, object], exc: Exception
@@ -302,27 +304,24 @@ class _WireCall:
         return self._fail(f"the arguments cannot be encoded as {self._format}", exc)
 
     def receive(self, result: object) -> Any:
-        """The result after the wire: dump with the return annotation, encode, validate."""
-        output = self.endpoint.output
+        """The result after the wire: encoded there, validated back here."""
+        encoding = Encoding.MSGPACK if self.use_binary else Encoding.JSON
         try:
-            if self.use_binary:
-                body = binary.packb(
-                    output.dump_python(result, mode="python", warnings="error")
-                )
-            else:
-                text = json.dumps(
-                    output.dump_python(result, mode="json", warnings="error")
-                )
+            body: bytes = self.dispatcher.encode(result, encoding)
         except _ENCODE_ERRORS as exc:
+            mismatch = exc.__cause__
             raise self._fail(
                 f"the return value (a `{type(result).__name__}`) does not match the "
                 f"return annotation `{self.endpoint.returns}` or is not {self._format}",
-                exc,
+                mismatch
+                if isinstance(mismatch, pydantic_core.PydanticSerializationError)
+                else exc,
             ) from exc
+        output = self.endpoint.output
         try:
             if self.use_binary:
                 return output.validate_python(binary.unpackb(body))
-            return output.validate_json(text)
+            return output.validate_json(body)
         except pydantic.ValidationError as exc:
             raise self._fail(
                 f"the return value does not validate as `{self.endpoint.returns}` "
@@ -343,15 +342,15 @@ class _WireCall:
 
     def call(self, *args: Any, **kwargs: Any) -> Any:
         """A sync endpoint."""
-        return self.receive(self.method(**self.send(args, kwargs)))
+        return self.receive(self.dispatcher.call(self.send(args, kwargs)))
 
     async def acall(self, *args: Any, **kwargs: Any) -> Any:
         """An async endpoint."""
-        return self.receive(await self.method(**self.send(args, kwargs)))
+        return self.receive(await self.dispatcher.acall(self.send(args, kwargs)))
 
     def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         """A sync stream (the arguments are checked at the call)."""
-        return self._chunks(self.method(**self.send(args, kwargs)))
+        return self._chunks(self.dispatcher.call(self.send(args, kwargs)))
 
     def _chunks(self, chunks: Iterator[Any]) -> Iterator[Any]:
         for chunk in chunks:
@@ -360,7 +359,7 @@ class _WireCall:
 
     def astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         """An async stream (the arguments are checked at the call)."""
-        return self._achunks(self.method(**self.send(args, kwargs)))
+        return self._achunks(self.dispatcher.invoke(self.send(args, kwargs)))
 
     async def _achunks(self, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for chunk in chunks:
@@ -510,9 +509,8 @@ class _LocalRun:
         if target not in self._endpoints:
             self._endpoints[target] = _endpoint_of(target)
         endpoint = self._endpoints[target]
-        return _DependencyProxy(
-            _WireCall(endpoint, getattr(instance, endpoint.name), caller, use_binary)
-        )
+        dispatcher = Dispatcher(endpoint.spec(), instance, endpoint.service)
+        return _DependencyProxy(_WireCall(endpoint, dispatcher, caller, use_binary))
 
 
 @contextlib.contextmanager

@@ -1,40 +1,41 @@
 """Serving adapter: the Truss model contract around one Chainlet.
 
-`__init__(**kwargs)`, `load()`, `predict(inputs)`, configured by the class attributes of
-the generated `Model`.
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
 packages). `model/model.py` subclasses `ChainletModel`, sets `chainlet_cls`, `endpoint`,
 `dependencies`, `context_param` and `secret_keys`, and defines `predict(inputs, request)`
-(sync endpoint) or `async predict(inputs, request)` (async endpoint) calling
-`_truss_predict_sync` / `_truss_predict_async`: Truss calls a coroutine function
-`predict` on its event loop and a plain one in a worker thread, and passes the request
-because `request` is annotated with Starlette's `Request` (`TrussRequest`), as in Truss
-Chains' generated models. Those turn a bad request and a user exception into the same
-422 and 500 replies as the standalone `server.py`, and reply to a msgpack request
-(`Content-Type: application/octet-stream`, which Truss's server has already decoded)
-with the msgpack bytes of `.binary`, which Truss's server sends as they are: the same
-bytes as `server.py` sends.
+returning `self.truss_predict_sync(inputs, request)` (sync endpoint) or `async
+predict(inputs, request)` returning `await self.truss_predict_async(inputs, request)`
+(async endpoint): Truss calls a coroutine function `predict` on its event loop and a
+plain one in a worker thread, and passes the request because `request` is annotated with
+Starlette's `Request` (`TrussRequest`), as in Truss Chains' generated models.
 
-Imports `.binary`, `.definitions`, `.errors`, `.transport`, and Starlette's `Request`
-where Starlette is installed (Truss's server has it; without it `TrussRequest` is a
-placeholder); never imports `compiler`.
+`load()` resolves secrets and dependencies, constructs the Chainlet and its
+`dispatcher` (`.dispatch.Dispatcher`: decode → call → encode), which every caller of the
+endpoint uses: Truss's `predict` here, the standalone server (`app.py`) and
+`run_local`. The Truss adapter turns a bad request and a user exception into the same
+422 and 500 replies as the standalone server, and replies to a msgpack request
+(`Content-Type: application/octet-stream`, which Truss's server has already decoded)
+with the msgpack bytes of the return value, which Truss's server sends as they are: the
+same bytes as the standalone server sends.
+
+Imports `.definitions`, `.dispatch`, `.errors`, `.transport`, and Starlette where it is
+installed (Truss's server has it; without it `TrussRequest` is a placeholder and errors
+propagate); never imports `compiler`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import os
-import sysconfig
-import traceback
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
-import pydantic_core
 
 from . import binary
 from .definitions import (
@@ -45,7 +46,15 @@ from .definitions import (
     Environment,
     RPCOptions,
 )
-from .errors import ChainsRuntimeError, MissingDependencyError, RemoteErrorDetail
+from .dispatch import (
+    Dispatcher,
+    Encoding,
+    EndpointSpec,
+    InvalidRequestError,
+    error_detail,
+    validation_error_body,
+)
+from .errors import ChainsRuntimeError, MissingDependencyError
 from .transport import ChainletClient, ServiceTarget, find_services, upper_snake
 
 if TYPE_CHECKING:
@@ -108,27 +117,6 @@ def secret_env_var(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class EndpointSpec:
-    """The Chainlet's endpoint, as the generated `Model` describes it.
-
-    Attributes:
-        name: the method: `"run_remote"`, or `"predict"` for a `ModelBase`.
-        is_async: the method is `async def`.
-        is_streaming: the method is a (async) generator of `str` or `bytes` chunks.
-        input_model: one field per parameter, with the parameter's default; a field whose
-            name differs from the parameter (e.g. one that would shadow a `BaseModel`
-            attribute) carries the parameter name as its alias.
-        output: validates/serialises the return value (for streams: the item type).
-    """
-
-    name: str
-    is_async: bool
-    is_streaming: bool
-    input_model: type[pydantic.BaseModel]
-    output: pydantic.TypeAdapter[Any]
-
-
-@dataclass(frozen=True)
 class DependencySpec:
     """One `depends(...)` parameter of the Chainlet's `__init__`.
 
@@ -168,13 +156,6 @@ def _lookup_secret(
         if text:
             return text
     return None
-
-
-async def _iterate_in_thread(chunks: Iterator[Any]) -> AsyncIterator[Any]:
-    """Drive a sync generator from async code, each step in a worker thread."""
-    done = object()
-    while (chunk := await asyncio.to_thread(next, chunks, done)) is not done:
-        yield chunk
 
 
 class ChainletModel:
@@ -221,6 +202,7 @@ class ChainletModel:
         self._lazy_data_resolver = lazy_data_resolver
         self._secrets_dir = secrets_dir
         self._chainlet: Any = None
+        self._dispatcher: Dispatcher | None = None
         self._clients: list[ChainletClient] = []
 
     @classmethod
@@ -286,6 +268,7 @@ class ChainletModel:
                 environment=self._resolve_environment(environ),
             )
         self._chainlet = self.chainlet_cls(**kwargs)
+        self._dispatcher = Dispatcher(self.endpoint, self._chainlet, self._name())
 
     def _load_secrets(self, environ: Mapping[str, str]) -> dict[str, str]:
         secrets_dir = Path(
@@ -360,12 +343,20 @@ class ChainletModel:
         name = environ.get(ENVIRONMENT_ENV_VAR)
         return Environment(name=name) if name else None
 
-    def _is_healthy(self) -> bool:
-        """Ready: loaded, and the Chainlet's own `is_healthy()` (if any) says so."""
+    async def is_ready(self) -> bool:
+        """Ready: loaded, and the Chainlet's own `is_healthy()` (if any) says so.
+
+        An async `is_healthy` is awaited, a sync one runs in a worker thread. What it
+        raises propagates (the server logs it and answers "unhealthy").
+        """
         if self._chainlet is None:
             return False
         check = getattr(self._chainlet, "is_healthy", None)
-        return bool(check()) if callable(check) else True
+        if not callable(check):
+            return True
+        if inspect.iscoroutinefunction(check):
+            return bool(await check())
+        return bool(await asyncio.get_running_loop().run_in_executor(None, check))
 
     def close(self) -> None:
         """Close the dependency clients' sync connection pools."""
@@ -379,173 +370,89 @@ class ChainletModel:
 
     # Predicting #########################################################################
 
-    def _loaded(self) -> Any:
-        if self._chainlet is None:
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The loaded Chainlet's dispatcher (decode → call → encode).
+
+        Raises:
+            ChainsRuntimeError: `load()` has not finished.
+        """
+        if self._dispatcher is None:
             raise ChainsRuntimeError(
                 f"Chainlet `{self._name()}` is not loaded: call load()."
             )
-        return self._chainlet
+        return self._dispatcher
 
-    def _arguments(self, inputs: Mapping[str, object] | bytes | str) -> dict[str, Any]:
-        """Validate the request; the endpoint's keyword arguments.
-
-        Only the arguments present in the request are passed, so the endpoint's own
-        defaults apply to the others (as in Truss Chains).
-
-        Raises:
-            pydantic.ValidationError: the request does not match (the server's 422).
-        """
-        model = self.endpoint.input_model
-        if isinstance(inputs, bytes | str):
-            instance = model.model_validate_json(inputs or "{}")
-        else:
-            instance = model.model_validate(inputs)
-        fields = model.model_fields
-        return {
-            fields[name].alias or name: getattr(instance, name)
-            for name in instance.model_fields_set
-        }
-
-    def _dump(self, result: object) -> Any:
-        try:
-            return self.endpoint.output.dump_python(
-                result, mode="json", warnings="error"
-            )
-        except pydantic_core.PydanticSerializationError as exc:
-            raise self._mismatch(result, exc) from exc
-
-    def _encode(self, result: object) -> bytes:
-        """The JSON reply body of a return value (as `_dump`, straight to bytes)."""
-        try:
-            return self.endpoint.output.dump_json(result, warnings="error")
-        except pydantic_core.PydanticSerializationError as exc:
-            raise self._mismatch(result, exc) from exc
-
-    def _encode_binary(self, result: object) -> bytes:
-        """The msgpack reply body of a return value (`use_binary` callers).
-
-        The return value is dumped in Python mode, so bytes stay bytes and numpy arrays
-        stay arrays (`.binary` encodes them).
-        """
-        try:
-            dumped = self.endpoint.output.dump_python(
-                result, mode="python", warnings="error"
-            )
-        except pydantic_core.PydanticSerializationError as exc:
-            raise self._mismatch(result, exc) from exc
-        return binary.packb(dumped)
-
-    def _mismatch(
-        self, result: object, exc: pydantic_core.PydanticSerializationError
-    ) -> TypeError:
-        return TypeError(
-            f"`{self._name()}.{self.endpoint.name}` returned a "
-            f"`{type(result).__name__}`, which does not match its return annotation: {exc}"
-        )
-
-    def _truss_predict_sync(
+    def truss_predict_sync(
         self, inputs: Mapping[str, object] | bytes | str, request: object = None
     ) -> Any:
-        """`predict` on a Truss server: `_predict_sync`, with failures as error replies.
-
-        The reply to a msgpack request (`request`'s `Content-Type` is
-        `application/octet-stream`; Truss's server decoded `inputs` from msgpack) is the
-        msgpack `bytes` of the return value, which Truss's server sends as they are,
-        with that `Content-Type`; to a JSON request, the JSON-able return value. A
-        request that does not match the endpoint gets `server.py`'s 422 body and an
-        exception in user code its 500 body (`{"error": RemoteErrorDetail}`), both
-        JSON, so a chainsc client reads them the same way from either server. Outside
-        a Truss server (no Starlette), the exception propagates.
-        """
-        try:
-            arguments = self._arguments(inputs)
-        except pydantic.ValidationError as exc:
-            if (reply := _json_reply(422, validation_error_body(exc))) is None:
-                raise
-            return reply
-        try:
-            return self._call_sync(arguments, binary_reply=_is_binary_request(request))
-        except Exception as exc:
-            if (reply := self._user_error_reply(exc)) is None:
-                raise
-            return reply
-
-    async def _truss_predict_async(
-        self, inputs: Mapping[str, object] | bytes | str, request: object = None
-    ) -> Any:
-        """`predict` on a Truss server, async: as `_truss_predict_sync`."""
-        try:
-            arguments = self._arguments(inputs)
-        except pydantic.ValidationError as exc:
-            if (reply := _json_reply(422, validation_error_body(exc))) is None:
-                raise
-            return reply
-        try:
-            return await self._call_async(
-                arguments, binary_reply=_is_binary_request(request)
-            )
-        except Exception as exc:
-            if (reply := self._user_error_reply(exc)) is None:
-                raise
-            return reply
-
-    def _user_error_reply(self, exc: Exception) -> Any:
-        """The 500 reply for an exception in user code (logged), or None without Starlette."""
-        reply = _json_reply(500, error_detail(exc))
-        if reply is not None:
-            _LOG.error("`%s.%s` failed", self._name(), self.endpoint.name, exc_info=exc)
-        return reply
-
-    def _predict_sync(self, inputs: Mapping[str, object] | bytes | str) -> Any:
-        """Run a sync endpoint: the JSON-able result, or the iterator of chunks.
+        """`predict` of a sync endpoint on Truss's server (it runs it in a thread).
 
         Args:
-            inputs: the request: parsed JSON (from Truss) or the raw JSON body.
-        """
-        return self._call_sync(self._arguments(inputs))
+            inputs: the request, decoded by Truss's server (from JSON or msgpack).
+            request: Truss's Starlette request; its `Content-Type` tells a msgpack
+                request. None outside a Truss server.
 
-    def _call_sync(
-        self, arguments: Mapping[str, Any], *, binary_reply: bool = False
+        Returns:
+            To a JSON request, the JSON-able return value (Truss's server encodes it);
+            to a msgpack request, the msgpack bytes, which Truss's server sends as
+            they are; a stream's chunks. A request that does not match the endpoint
+            gets the standalone server's 422 reply, and an exception in user code its
+            500 reply (`{"error": RemoteErrorDetail}`), both JSON, so a chainsc client
+            reads them the same way from either server. Outside a Truss server (no
+            Starlette), the exception propagates instead.
+        """
+        with _TrussReply(self, request) as reply:
+            reply.value = self.dispatcher.handle(inputs, reply.encoding)
+        return reply.value
+
+    async def truss_predict_async(
+        self, inputs: Mapping[str, object] | bytes | str, request: object = None
     ) -> Any:
-        """Call a sync endpoint with validated arguments (see `_predict_sync`).
+        """`predict` of an async endpoint on Truss's server: as `truss_predict_sync`."""
+        with _TrussReply(self, request) as reply:
+            reply.value = await self.dispatcher.ahandle(inputs, reply.encoding)
+        return reply.value
 
-        With `binary_reply`, a result is the msgpack `bytes` of the return value.
-        """
-        chainlet = self._loaded()
-        if self.endpoint.is_async:
-            raise ChainsRuntimeError(
-                f"`{self._name()}.{self.endpoint.name}` is async: use `_predict_async`."
-            )
-        result = getattr(chainlet, self.endpoint.name)(**arguments)
-        if self.endpoint.is_streaming:
-            return result
-        return self._encode_binary(result) if binary_reply else self._dump(result)
 
-    async def _predict_async(self, inputs: Mapping[str, object] | bytes | str) -> Any:
-        """Run the endpoint from async code: the JSON-able result, or the chunks.
+class _TrussReply:
+    """The reply of one `predict` on Truss's server, and the errors that become one.
 
-        Streams are returned as async iterators. A sync endpoint runs in a worker thread
-        (a sync stream: each step).
-        """
-        return await self._call_async(self._arguments(inputs))
+    A context manager: inside it, `value` is set to the dispatcher's reply; an
+    `InvalidRequestError` leaving it becomes the 422 reply, any other exception (user code)
+    the 500 reply (and an error log line). Without Starlette (not under Truss's server)
+    the exception propagates: the pydantic error itself for a bad request.
+    """
 
-    async def _call_async(
-        self, arguments: Mapping[str, Any], *, binary_reply: bool = False
-    ) -> Any:
-        """Call the endpoint with validated arguments from async code (see `_predict_async`).
+    def __init__(self, model: ChainletModel, request: object) -> None:
+        self.model = model
+        binary_request = _is_binary_request(request)
+        self.encoding = Encoding.MSGPACK if binary_request else Encoding.JSONABLE
+        self.value: Any = None
 
-        With `binary_reply`, a result is the msgpack `bytes` of the return value.
-        """
-        chainlet = self._loaded()
-        method = getattr(chainlet, self.endpoint.name)
-        if self.endpoint.is_streaming:
-            chunks = method(**arguments)
-            return chunks if self.endpoint.is_async else _iterate_in_thread(chunks)
-        if self.endpoint.is_async:
-            result = await method(**arguments)
+    def __enter__(self) -> _TrussReply:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        if isinstance(exc, InvalidRequestError):
+            reply = _json_reply(422, exc.body())
+            if reply is None:
+                cause = exc.__cause__
+                if isinstance(cause, pydantic.ValidationError):
+                    raise cause
+                return False
         else:
-            result = await asyncio.to_thread(method, **arguments)
-        return self._encode_binary(result) if binary_reply else self._dump(result)
+            reply = _json_reply(500, error_detail(exc))
+            if reply is None:
+                return False
+            name = f"{self.model._name()}.{self.model.endpoint.name}"
+            _LOG.error("`%s` failed", name, exc_info=exc)
+        self.value = reply
+        return True
 
 
 def _is_binary_request(request: object) -> bool:
@@ -555,9 +462,6 @@ def _is_binary_request(request: object) -> bool:
         return False
     content_type: str | None = headers.get("content-type")
     return binary.is_binary_content_type(content_type)
-
-
-# Error bodies ###########################################################################
 
 
 def _json_reply(status: int, body: Mapping[str, Any]) -> Any:
@@ -571,75 +475,3 @@ def _json_reply(status: int, body: Mapping[str, Any]) -> Any:
         status_code=status,
         media_type="application/json",
     )
-
-
-def _user_frames(
-    frames: Sequence[traceback.FrameSummary],
-) -> list[traceback.FrameSummary]:
-    """The frames of user code: after the runtime called it, before it called the runtime.
-
-    Frames of the runtime and of the generated code (`chainsc_generated`, next to it) are
-    "ours". Leading frames up to the first user frame after our first frame (server,
-    thread pool, `model.py`) and trailing frames from the next one of ours (a failed
-    dependency call in the transport) are dropped.
-    """
-    runtime_dir = Path(__file__).absolute().parent
-    generated_dir = runtime_dir.parent / "chainsc_generated"
-    library_dirs = [
-        Path(p)
-        for p in {sysconfig.get_path(k) for k in ("stdlib", "purelib", "platlib")}
-    ]
-
-    def is_ours(frame: traceback.FrameSummary) -> bool:
-        path = Path(frame.filename).absolute()
-        return path.is_relative_to(runtime_dir) or path.is_relative_to(generated_dir)
-
-    def is_library(frame: traceback.FrameSummary) -> bool:
-        path = Path(frame.filename).absolute()
-        return any(path.is_relative_to(lib) for lib in library_dirs)
-
-    ours = [i for i, frame in enumerate(frames) if is_ours(frame)]
-    start = 0
-    if ours:
-        start = next(
-            (
-                i
-                for i in range(ours[0], len(frames))
-                if not (is_ours(frames[i]) or is_library(frames[i]))
-            ),
-            len(frames),
-        )
-    end = next(
-        (i for i in range(start, len(frames)) if is_ours(frames[i])), len(frames)
-    )
-    return list(frames[start:end])
-
-
-def error_detail(exc: BaseException) -> dict[str, Any]:
-    """The JSON body of an HTTP 500 for an exception raised by user code.
-
-    Returns:
-        `{"error": RemoteErrorDetail}` as JSON-able dict, with the user's stack frames.
-    """
-    frames = _user_frames(traceback.extract_tb(exc.__traceback__))
-    detail = RemoteErrorDetail(
-        exception_cls_name=type(exc).__name__,
-        exception_module_name=type(exc).__module__,
-        exception_message=str(exc),
-        user_stack_trace=[
-            RemoteErrorDetail.StackFrame.from_frame_summary(f) for f in frames
-        ],
-    )
-    return {"error": detail.model_dump(mode="json")}
-
-
-def validation_error_body(exc: pydantic.ValidationError) -> dict[str, Any]:
-    """The JSON body of an HTTP 422: `{"detail": [{"loc", "msg", "type"}, ...]}`."""
-    return {
-        "detail": [
-            {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
-            for error in exc.errors(
-                include_url=False, include_context=False, include_input=False
-            )
-        ]
-    }

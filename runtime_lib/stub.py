@@ -137,7 +137,7 @@ class StubBase:
         output_model: type[_ModelT] | None = None,
     ) -> _ModelT | Any:
         """Post `inputs` (a model or a JSON dict); the reply as `output_model` or JSON."""
-        return self._client._call(_as_json(inputs), self._adapter(output_model))
+        return self._client.call(_as_json(inputs), self._adapter(output_model))
 
     @overload
     async def predict_async(
@@ -157,7 +157,7 @@ class StubBase:
         output_model: type[_ModelT] | None = None,
     ) -> _ModelT | Any:
         """Async `predict_sync`."""
-        return await self._client._acall(_as_json(inputs), self._adapter(output_model))
+        return await self._client.acall(_as_json(inputs), self._adapter(output_model))
 
     async def predict_async_stream(
         self, inputs: pydantic.BaseModel | Mapping[str, Any]
@@ -166,7 +166,7 @@ class StubBase:
 
         Used as in Truss: `async for chunk in await stub.predict_async_stream(...)`.
         """
-        return self._client._astream(_as_json(inputs), bytes)
+        return self._client.astream(_as_json(inputs), bytes)
 
     def close(self) -> None:
         """Close the sync connection pool."""

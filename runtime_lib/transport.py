@@ -23,10 +23,8 @@ import codecs
 import json
 import logging
 import os
-import random
 import re
 import threading
-import time
 import typing
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -52,6 +50,7 @@ from .errors import (
     RemoteValidationError,
     remote_exception,
 )
+from .retry import RETRY_STATUSES, Failure, RetryPolicy
 
 if TYPE_CHECKING:
     from typing import Self
@@ -75,6 +74,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_LOG = logging.getLogger(__name__)
 
 #: JSON map of Chainlet display name -> base URL.
 SERVICES_ENV_VAR = "CHAINSC_SERVICES"
@@ -89,8 +89,6 @@ _ENTRY_SHAPE = (
     '{"predict_url": URL} or '
     '{"internal_url": {"gateway_run_remote_url": URL, "hostname": HOST}}'
 )
-#: HTTP statuses that mean "try again": the service is (re)starting or overloaded.
-RETRY_STATUSES = frozenset({502, 503, 504})
 _ERROR_SNIPPET_CHARS = 500
 #: Seconds an idle pooled connection is kept: below the 5 s after which uvicorn (the
 #: generated `server.py`) closes an idle keep-alive connection, so that a request is
@@ -342,13 +340,6 @@ class _Reply:
             response.content,
         )
 
-    def retry_after(self) -> float | None:
-        """Seconds from `Retry-After` (a number of seconds), if any."""
-        try:
-            return max(0.0, float(self.headers.get("retry-after", "")))
-        except ValueError:
-            return None
-
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
@@ -413,7 +404,8 @@ class ChainletClient:
     requests in flight are limited to `options.concurrency_limit`, separately for sync
     and async calls, and each pool keeps up to that many connections alive. `close()` / `aclose()` release them.
 
-    Calls are retried per `options` (see `RPCOptions`): up to `retries` attempts in all,
+    Calls are retried per `options` (see `RPCOptions`), by one `retry.RetryPolicy` for
+    every way the client sends (sync, async, streams): up to `retries` attempts in all,
     on connection errors, timeouts and HTTP 502/503/504, with exponential backoff and
     jitter (`BACKOFF_BASE_SEC` doubled per attempt, capped at `BACKOFF_MAX_SEC`, at
     least `Retry-After`). No other status is retried, and a stream only before its
@@ -476,6 +468,13 @@ class ChainletClient:
         self._target = target.url
         self._options = options or RPCOptions()
         self._attempts = max(1, self._options.retries)
+        self._retry = RetryPolicy(
+            attempts=self._attempts,
+            backoff_base_sec=self.BACKOFF_BASE_SEC,
+            backoff_max_sec=self.BACKOFF_MAX_SEC,
+            name=f"`{service}` ({target.url})",
+            log=_LOG,
+        )
         self._limit = max(1, self._options.concurrency_limit)
         self._binary = self._options.use_binary
         self._encode_body: Callable[[Mapping[str, object]], bytes] = encode_arguments
@@ -590,15 +589,48 @@ class ChainletClient:
             weakref.finalize(self, _forget_pool, session, loop)
         return session
 
-    # Calls: what generated clients use #################################################
+    # Calls: the public API of generated clients #######################################
 
-    def call(self, arguments: Mapping[str, object]) -> Any:
-        """Call the endpoint with `arguments` by name (blocking); the validated reply."""
-        return self._call(arguments, self._output())
+    @overload
+    def call(self, arguments: Mapping[str, object]) -> Any: ...
 
-    async def acall(self, arguments: Mapping[str, object]) -> Any:
-        """Call the endpoint with `arguments` by name; the validated reply."""
-        return await self._acall(arguments, self._output())
+    @overload
+    def call(
+        self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
+    ) -> _T: ...
+
+    def call(
+        self,
+        arguments: Mapping[str, object],
+        output: pydantic.TypeAdapter[Any] | None = None,
+    ) -> Any:
+        """Call the endpoint with `arguments` by name (blocking); the validated reply.
+
+        Args:
+            arguments: the endpoint's arguments by name (encoded as the wire says).
+            output: validates the reply; default: the return annotation of the
+                client's endpoint method (`ENDPOINT_NAME`, see `_output`).
+        """
+        response = self._send_sync(self._encode_body(arguments), stream=False)
+        self._sync_slots.release()
+        return self._result(_Reply.of(response), output if output is not None else self._output())
+
+    @overload
+    async def acall(self, arguments: Mapping[str, object]) -> Any: ...
+
+    @overload
+    async def acall(
+        self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
+    ) -> _T: ...
+
+    async def acall(
+        self,
+        arguments: Mapping[str, object],
+        output: pydantic.TypeAdapter[Any] | None = None,
+    ) -> Any:
+        """Call the endpoint with `arguments` by name; the validated reply (see `call`)."""
+        reply = await self._send_async(self._encode_body(arguments))
+        return self._result(reply, output if output is not None else self._output())
 
     @overload
     def stream(
@@ -615,8 +647,15 @@ class ChainletClient:
         arguments: Mapping[str, object],
         item_type: type[str] | type[bytes] = bytes,
     ) -> Iterator[str] | Iterator[bytes]:
-        """Call a streaming endpoint; its chunks as they arrive (see `_stream`)."""
-        return self._stream(arguments, item_type)
+        """Call a streaming endpoint; yield its chunks as they arrive.
+
+        `item_type=str` decodes UTF-8 incrementally (a character split across chunks is
+        yielded whole). The request is sent on the first `next()`; the concurrency slot
+        is held until the stream ends or the iterator is closed.
+        """
+        if item_type is str:
+            return self._stream_text(arguments)
+        return self._stream_bytes(arguments)
 
     @overload
     def astream(
@@ -633,8 +672,10 @@ class ChainletClient:
         arguments: Mapping[str, object],
         item_type: type[str] | type[bytes] = bytes,
     ) -> AsyncIterator[str] | AsyncIterator[bytes]:
-        """Call a streaming endpoint from async code; its chunks as they arrive."""
-        return self._astream(arguments, item_type)
+        """`stream` for async code: an async iterator of the chunks as they arrive."""
+        if item_type is str:
+            return self._astream_text(arguments)
+        return self._astream_bytes(arguments)
 
     @classmethod
     def _output(cls) -> pydantic.TypeAdapter[Any]:
@@ -660,48 +701,7 @@ class ChainletClient:
             cls._output_adapter = adapter
         return typing.cast("pydantic.TypeAdapter[Any]", adapter)
 
-    # Calls: the transport ###############################################################
-
-    def _call(
-        self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
-    ) -> _T:
-        """Call the endpoint and validate the reply with `output` (blocking)."""
-        response = self._send_sync(self._encode_body(arguments), stream=False)
-        self._sync_slots.release()
-        return self._result(_Reply.of(response), output)
-
-    async def _acall(
-        self, arguments: Mapping[str, object], output: pydantic.TypeAdapter[_T]
-    ) -> _T:
-        """Call the endpoint and validate the reply with `output`."""
-        return self._result(
-            await self._send_async(self._encode_body(arguments)), output
-        )
-
-    @overload
-    def _stream(
-        self, arguments: Mapping[str, object], item_type: type[bytes] = ...
-    ) -> Iterator[bytes]: ...
-
-    @overload
-    def _stream(
-        self, arguments: Mapping[str, object], item_type: type[str]
-    ) -> Iterator[str]: ...
-
-    def _stream(
-        self,
-        arguments: Mapping[str, object],
-        item_type: type[str] | type[bytes] = bytes,
-    ) -> Iterator[str] | Iterator[bytes]:
-        """Call a streaming endpoint; yield its chunks as they arrive.
-
-        `item_type=str` decodes UTF-8 incrementally (a character split across chunks is
-        yielded whole). The request is sent on the first `next()`; the concurrency slot
-        is held until the stream ends or the iterator is closed.
-        """
-        if item_type is str:
-            return self._stream_text(arguments)
-        return self._stream_bytes(arguments)
+    # Streams: the transport #############################################################
 
     def _stream_bytes(self, arguments: Mapping[str, object]) -> Iterator[bytes]:
         response = self._send_sync(self._encode_body(arguments), stream=True)
@@ -730,26 +730,6 @@ class ChainletClient:
                 yield text
         if tail := decoder.decode(b"", final=True):
             yield tail
-
-    @overload
-    def _astream(
-        self, arguments: Mapping[str, object], item_type: type[bytes] = ...
-    ) -> AsyncIterator[bytes]: ...
-
-    @overload
-    def _astream(
-        self, arguments: Mapping[str, object], item_type: type[str]
-    ) -> AsyncIterator[str]: ...
-
-    def _astream(
-        self,
-        arguments: Mapping[str, object],
-        item_type: type[str] | type[bytes] = bytes,
-    ) -> AsyncIterator[str] | AsyncIterator[bytes]:
-        """Async `_stream`: an async iterator of the chunks as they arrive."""
-        if item_type is str:
-            return self._astream_text(arguments)
-        return self._astream_bytes(arguments)
 
     async def _astream_bytes(
         self, arguments: Mapping[str, object]
@@ -785,7 +765,7 @@ class ChainletClient:
         if tail := decoder.decode(b"", final=True):
             yield tail
 
-    # Attempts ###########################################################################
+    # Attempts: one send each, retried by `self._retry` ###############################
 
     def _send_sync(self, body: bytes, *, stream: bool) -> httpx.Response:
         """POST with retries. Returns a final response *holding a sync slot*.
@@ -804,61 +784,48 @@ class ChainletClient:
                 else httpx.USE_CLIENT_DEFAULT
             ),
         )
-        failure: httpx.TransportError | _Reply | None = None
-        for attempt in range(1, self._attempts + 1):
-            if failure is not None:
-                time.sleep(self._backoff(attempt - 1, failure))
+
+        def send_once() -> httpx.Response | Failure:
             self._sync_slots.acquire()
             try:
                 response = client.send(request, stream=stream)
             except httpx.TransportError as exc:
                 self._sync_slots.release()
-                failure = exc
-                continue
+                return Failure.of_error(exc)
             except BaseException:
                 self._sync_slots.release()
                 raise
-            if response.status_code not in RETRY_STATUSES:
+            failure = Failure.of_status(
+                response.status_code, response.reason_phrase, response.headers
+            )
+            if failure is None:
                 return response
             response.close()
             self._sync_slots.release()
-            failure = _Reply(
-                response.status_code, response.reason_phrase, response.headers, b""
-            )
-        assert failure is not None  # at least one attempt ran
-        raise self._exhausted(failure, stream=stream) from (
-            failure if isinstance(failure, Exception) else None
-        )
+            return failure
+
+        return self._retry.run(send_once, self._exhausted(stream=stream))
 
     async def _send_async(self, body: bytes) -> _Reply:
         """POST with retries; the final reply (the slot is released)."""
         session = await self._async()
-        failure: BaseException | _Reply | None = None
-        for attempt in range(1, self._attempts + 1):
-            if failure is not None:
-                await asyncio.sleep(self._backoff(attempt - 1, failure))
+
+        async def send_once() -> _Reply | Failure:
             async with self._async_slots:
                 try:
                     async with session.post(self._target, data=body) as response:
                         reply = await _read_reply(response)
                 except _ASYNC_ERRORS as exc:
-                    failure = exc
-                    continue
-            if reply.status not in RETRY_STATUSES:
-                return reply
-            failure = reply
-        assert failure is not None  # at least one attempt ran
-        raise self._exhausted(failure, stream=False) from (
-            failure if isinstance(failure, BaseException) else None
-        )
+                    return Failure.of_error(exc)
+            return Failure.of_status(reply.status, reply.reason, reply.headers) or reply
+
+        return await self._retry.arun(send_once, self._exhausted(stream=False))
 
     async def _open_async_stream(self, body: bytes) -> aiohttp.ClientResponse:
         """POST with retries until a reply starts: it *holds an async slot*."""
         session = await self._async()
-        failure: BaseException | _Reply | None = None
-        for attempt in range(1, self._attempts + 1):
-            if failure is not None:
-                await asyncio.sleep(self._backoff(attempt - 1, failure))
+
+        async def send_once() -> aiohttp.ClientResponse | Failure:
             await self._async_slots.acquire()
             try:
                 request = session.post(
@@ -870,78 +837,56 @@ class ChainletClient:
                     response = await asyncio.wait_for(request, self._stream_start_sec)
             except _ASYNC_ERRORS as exc:
                 self._async_slots.release()
-                failure = exc
-                continue
+                return Failure.of_error(exc)
             except BaseException:
                 self._async_slots.release()
                 raise
-            if response.status not in RETRY_STATUSES:
+            failure = Failure.of_status(
+                response.status, response.reason or "", response.headers
+            )
+            if failure is None:
                 return response
             response.close()
             self._async_slots.release()
-            failure = _Reply(
-                response.status, response.reason or "", response.headers, b""
-            )
-        assert failure is not None  # at least one attempt ran
-        raise self._exhausted(failure, stream=True) from (
-            failure if isinstance(failure, BaseException) else None
-        )
+            return failure
 
-    def _backoff(self, attempt: int, failure: BaseException | _Reply) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        ceiling = min(self.BACKOFF_MAX_SEC, self.BACKOFF_BASE_SEC * 2 ** (attempt - 1))
-        delay = random.uniform(ceiling / 2, ceiling)
-        if isinstance(failure, _Reply):
-            retry_after = failure.retry_after()
-            if retry_after is not None:
-                delay = max(delay, min(retry_after, self.BACKOFF_MAX_SEC))
-        logging.getLogger(__name__).info(
-            "Retrying `%s` (%s) in %.2f s after attempt %d of %d failed: %s",
-            self._service,
-            self._target,
-            delay,
-            attempt,
-            self._attempts,
-            (
-                f"HTTP {failure.status}"
-                if isinstance(failure, _Reply)
-                else f"{type(failure).__name__}: {failure}"
-            ),
-        )
-        return delay
+        return await self._retry.arun(send_once, self._exhausted(stream=True))
 
     # Replies ############################################################################
 
     def _where(self) -> str:
         return f"Chainlet `{self._service}` ({self._target})"
 
-    def _exhausted(
-        self, failure: BaseException | _Reply, *, stream: bool
-    ) -> ChainletCallError:
-        tries = f"{self._attempts} attempt{'s' if self._attempts > 1 else ''}"
-        if isinstance(failure, _Reply):
+    def _exhausted(self, *, stream: bool) -> Callable[[Failure], ChainletCallError]:
+        """The error raised when every attempt of a call (or a stream's start) failed."""
+
+        def exhausted(failure: Failure) -> ChainletCallError:
+            tries = f"{self._attempts} attempt{'s' if self._attempts > 1 else ''}"
+            if failure.error is None:
+                return ChainletUnavailableError(
+                    f"{self._where()} answered HTTP {failure.status} "
+                    f"{failure.reason} on {tries}.",
+                    service=self._service,
+                    url=self._target,
+                    status_code=failure.status,
+                )
+            if _is_timeout(failure.error):
+                timeout = self._options.timeout_sec
+                if stream:
+                    timeout = min(timeout, self._read_timeout)
+                return ChainletTimeoutError(
+                    f"Timeout calling {self._where()}: no reply within {timeout:g} s "
+                    f"({tries}).",
+                    service=self._service,
+                    url=self._target,
+                )
             return ChainletUnavailableError(
-                f"{self._where()} answered HTTP {failure.status} "
-                f"{failure.reason} on {tries}.",
-                service=self._service,
-                url=self._target,
-                status_code=failure.status,
-            )
-        if _is_timeout(failure):
-            timeout = self._options.timeout_sec
-            if stream:
-                timeout = min(timeout, self._read_timeout)
-            return ChainletTimeoutError(
-                f"Timeout calling {self._where()}: no reply within {timeout:g} s "
-                f"({tries}).",
+                f"Cannot reach {self._where()} ({tries}): {failure}",
                 service=self._service,
                 url=self._target,
             )
-        return ChainletUnavailableError(
-            f"Cannot reach {self._where()} ({tries}): {type(failure).__name__}: {failure}",
-            service=self._service,
-            url=self._target,
-        )
+
+        return exhausted
 
     def _broken(self, exc: BaseException) -> ChainletCallError:
         """A stream that failed after its reply started (never retried)."""

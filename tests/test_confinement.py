@@ -21,7 +21,7 @@ import pytest
 
 from compiler import api
 from compiler.diagnostics import InternalError
-from compiler.emit.plan import plan_build
+from compiler.emit.inputs import load_inputs
 from tests.conftest import run_cli
 from tests.importcheck import import_package
 
@@ -390,13 +390,14 @@ def test_no_absolute_path_of_the_build_machine_is_written(tmp_path: Path) -> Non
     assert "# from deps/requirements.txt" in (out / "reader" / "requirements.txt").read_text()
 
 
-def test_the_planner_refuses_a_path_the_front_end_did_not_check(tmp_path: Path) -> None:
+def test_the_build_refuses_a_path_the_front_end_did_not_check(tmp_path: Path) -> None:
     # Defence in depth: a file swapped for a link out of the root between check and
-    # plan (or a front-end bug) is an internal error in the planner, never a copy.
+    # build (or a front-end bug) is an internal error when the build's inputs are
+    # loaded (the planner reads nothing itself), never a copy.
     world = _world(tmp_path, 'data_dir=chains.make_abs_path_here("data")')
     checked, program = api._check_file(world.chain, api.CheckOptions())
     assert checked.chain is not None
     assert program is not None
     _link(world.root / "data" / "keys", "../../secret")
     with pytest.raises(InternalError, match="data_dir` was not checked"):
-        plan_build(checked.chain, program)
+        load_inputs(checked.chain, program)

@@ -172,7 +172,7 @@ def test_json_edges_are_the_dependencies_of_the_ir(chain: Path) -> None:
             "display_name": c.display_name,
             "module": c.module,
             "is_entrypoint": c.is_entrypoint,
-            "endpoint": render_signature(c.endpoint),
+            "endpoint": render_signature(c.endpoint, {t.id: t for t in model.types}),
         }
         for c in model.chainlets
     ]

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from compiler import api
+from compiler.run import plan_services
 from compiler.write import WriteRefused, write_tree
 from tests.conftest import EXAMPLES, REPO, run_cli
 
@@ -184,3 +185,17 @@ def test_200_concurrent_requests_through_the_chain_all_answer_correctly(tmp_path
         assert [document["doc_id"] for document in documents] == [doc_id]
         number = doc_id.split("-")[1]
         assert documents[0]["chunks"][0]["text"].startswith(f"Request {number} arrives.")
+
+
+def test_every_package_gets_a_port_of_its_own(tmp_path: Path) -> None:
+    """Ports chosen one at a time could repeat (two servers, one port: `address already in use`)."""
+    chainlets: dict[str, dict[str, object]] = {}
+    for i in range(40):
+        chainlets[f"C{i}"] = {"name": f"C{i}", "package": f"c{i}", "dependencies": []}
+        (tmp_path / f"c{i}").mkdir()
+        (tmp_path / f"c{i}" / "server.py").write_text("")
+    (tmp_path / "chain.json").write_text(json.dumps({"entrypoint": "C0", "chainlets": chainlets}))
+    for _ in range(5):
+        ports = [service.port for service in plan_services(tmp_path, 8123)]
+        assert ports[0] == 8123
+        assert len(set(ports)) == len(ports) == 40

@@ -487,14 +487,14 @@ def test_truss_server_and_server_py_send_the_same_msgpack_bytes(binary_chain: Ch
     options = RPCOptions(use_binary=True)
     adapter = pydantic.TypeAdapter(Tensor)
     with ChainletClient(service="Scaler", target=target, options=options) as client:
-        result = client._call(arguments, adapter)
+        result = client.call(arguments, adapter)
     assert result.blob == b"\x81\x80\xff"
     assert result.values.array.dtype == product.dtype
     assert result.values.array.tolist() == [0, 5, 10, 15]
 
     async def call() -> Tensor:
         async with ChainletClient(service="Scaler", target=target, options=options) as client:
-            return await client._acall({**arguments, "factor": 1}, adapter)
+            return await client.acall({**arguments, "factor": 1}, adapter)
 
     assert asyncio.run(call()).values.array.tolist() == [0, 1, 2, 3]
 

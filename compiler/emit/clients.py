@@ -68,7 +68,7 @@ class SignatureText:
 
 
 def endpoint_signature(
-    chainlet: ir.Chainlet, program: Program, renames: Mapping[str, str] | None = None
+    chainlet: ir.Chainlet, modules: Mapping[str, ModuleInfo], renames: Mapping[str, str] | None = None
 ) -> SignatureText:
     """The text of `chainlet`'s endpoint signature, read from the module that defines it.
 
@@ -77,7 +77,7 @@ def endpoint_signature(
     """
     renames = renames or {}
     endpoint = chainlet.endpoint
-    owner = module_at_path(program, endpoint.span.path, chainlet.module)
+    owner = module_at_path(modules, endpoint.span.path, chainlet.module)
     function = _find_function(owner.parsed.tree, endpoint)
     text = owner.parsed.source.text
     arguments = function.args
@@ -158,6 +158,29 @@ def reach_names(program: Program, signature: SignatureText, placed_in: str) -> F
     return ForeignNames(tuple(imports), frozenset(uses), renames)
 
 
+@dataclass(frozen=True, slots=True)
+class InPlaceSignature:
+    """The signature of a Chainlet's in-place client, resolved in the module its class stands in.
+
+    Computed before planning (`emit.inputs`), where the front end's resolver may
+    still look modules up on disk; the planner only renders it.
+    """
+
+    #: Spelled for the client's module (`ForeignNames.renames` applied).
+    signature: SignatureText
+    #: What the client takes from the signature's module, and what the slice keeps for it.
+    reach: ForeignNames
+
+
+def in_place_signature(chainlet: ir.Chainlet, program: Program) -> InPlaceSignature:
+    """The signature of `chainlet`'s in-place client, placed where its class stands (`chainlet.module`)."""
+    signature = endpoint_signature(chainlet, program.modules)
+    reach = reach_names(program, signature, chainlet.module)
+    if reach.renames:
+        signature = endpoint_signature(chainlet, program.modules, reach.renames)
+    return InPlaceSignature(signature, reach)
+
+
 def _referenced_definitions(program: Program, module: ModuleInfo, references: frozenset[str]) -> set[tuple[str, str]]:
     """(module, top-level name) of the user definitions that dotted references reach."""
     found: set[tuple[str, str]] = set()
@@ -182,9 +205,9 @@ def _referenced_definitions(program: Program, module: ModuleInfo, references: fr
     return found
 
 
-def module_at_path(program: Program, path: str, prefer: str | None = None) -> ModuleInfo:
+def module_at_path(modules: Mapping[str, ModuleInfo], path: str, prefer: str | None = None) -> ModuleInfo:
     """The module whose display path is `path`: the one named `prefer` if the file has several names."""
-    found = [module for module in program.modules.values() if module.path == path]
+    found = [module for module in modules.values() if module.path == path]
     if not found:
         raise InternalError(f"no module at {path}")
     return next((module for module in found if module.name == prefer), found[0])

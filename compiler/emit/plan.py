@@ -1,10 +1,13 @@
 """Plan stage: the whole build output as an in-memory tree of bytes.
 
-Stage: after validate, only for chains without errors. Computes each
-Chainlet's slice and view models, renders `codegen_templates/`, and returns
-`{relative path: bytes}` (the manifest included). No I/O except reading the
-user's sources and requirements files through the program, and the
-`runtime_lib` files that are vendored. Imports: ir, resolve, emit.*, jinja2.
+Stage: after the load stage (`emit.inputs`), only for chains without errors.
+`plan(chain, inputs)` computes each Chainlet's slice and view models, renders the
+templates, and returns `{relative path: bytes}` (the manifest included). Pure: it
+reads no file (everything it needs from disk is in `PlanInputs`, a test runs it with
+file access forbidden) and never parses what it generates (the slice and the import
+tables say, as data, what the generated code uses of the runtime).
+Imports: ir, emit.* (`emit.inputs` only for the type of its result), data_files
+(`literal_target`), confine (`PathProblem`), graph, graph_render, ir_dump, validate, jinja2.
 """
 
 from __future__ import annotations
@@ -14,23 +17,22 @@ import hashlib
 import json
 import posixpath
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from compiler import ir
 from compiler.confine import PathProblem
-from compiler.data_files import literal_files
+from compiler.data_files import literal_target
 from compiler.diagnostics import InternalError
 from compiler.emit import slice as slicing
 from compiler.emit.clients import (
     CLIENT_BASE,
     ParamView,
-    endpoint_signature,
     module_at_path,
-    reach_names,
 )
 from compiler.emit.pycode import Imports, default_expression, render_annotation
 from compiler.emit.requirements import (
@@ -41,13 +43,26 @@ from compiler.emit.truss_config import render_config_yaml, truss_config
 from compiler.graph import reachable
 from compiler.graph_render import render_mermaid
 from compiler.ir_dump import render_signature
-from compiler.requirements_check import RequirementsCheck
-from compiler.resolve import ModuleInfo, Program
-from compiler.runtime_files import installed_constant, runtime_dir
 from compiler.validate import package_dir_name
 
+if TYPE_CHECKING:
+    # Types only: the planner never calls the loaders, nor the resolver.
+    from compiler.emit.inputs import PlanInputs
+    from compiler.resolve import ModuleInfo
+
+#: chainsc's version, as `chain.json` records it (a test holds it equal to the package metadata's:
+#: reading that at every build costs more than the build of a small chain).
 CHAINSC_VERSION = "0.1.0"
 MANIFEST = "chain.json"
+#: Tells review tools (GitHub's linguist) which files of `out/` are generated or vendored,
+#: so a diff folds them.
+GITATTRIBUTES = ".gitattributes"
+#: The import name of the vendored runtime inside a package.
+RUNTIME_PACKAGE = slicing.RUNTIME_MODULE
+#: What `chainlet/server.py.jinja` imports from the runtime (`from chainsc_runtime import server`).
+SERVER_RUNTIME_IMPORTS = ("server",)
+#: What an in-place client uses of the runtime (its base class, `transport.ChainletClient`).
+CLIENT_RUNTIME_IMPORTS = (CLIENT_BASE.removeprefix(f"{RUNTIME_PACKAGE}."),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +70,14 @@ class HeaderContext:
     """Context of files that are only the generated header."""
 
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedInitContext:
+    """`chainsc_generated/__init__.py`: states and checks the runtime version it was generated for."""
+
+    source: str
+    runtime_version: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,11 +200,15 @@ class ChainReadmeContext:
 TRUSS_PREDICT_ROUTE = "/v1/models/model:predict"
 
 
-@functools.cache
-def _environment() -> jinja2.Environment:
-    """One environment a process: it compiles each template once, not once a build."""
+@functools.lru_cache(maxsize=4)
+def _environment(templates: tuple[tuple[str, str], ...]) -> jinja2.Environment:
+    """A jinja environment over the loaded templates (sources in memory: nothing is read here).
+
+    Cached by the templates' contents: one environment a process, so each template is
+    compiled once, not once a build.
+    """
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("codegen_templates", "."),
+        loader=jinja2.DictLoader(dict(templates)),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -193,7 +220,7 @@ def _environment() -> jinja2.Environment:
 @dataclass(slots=True)
 class _Planner:
     chain: ir.Chain
-    program: Program
+    inputs: PlanInputs
     env: jinja2.Environment
     # Tables every package uses, computed once per build (`__post_init__`).
     by_id: dict[str, ir.Chainlet] = field(init=False)
@@ -207,8 +234,6 @@ class _Planner:
     #: Where each module is under `packages/` -> the directory that path is relative to in
     #: the sources (the root, or the chain file's directory for a module imported through it).
     bases: dict[str, Path] = field(init=False)
-    _data_paths: dict[tuple[Path, str, str], tuple[tuple[str, Path], ...]] = field(default_factory=dict)
-    _data_bytes: dict[Path, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         chainlets = self.chain.chainlets
@@ -223,13 +248,10 @@ class _Planner:
         self.client_classes = slicing.ClientsOnDemand(by_class, lambda key: self.in_place_client(by_class[key]))
         sources = {
             name: slicing.ModuleSource(m.name, m.layout, m.is_package, m.parsed.source.text, m.parsed.tree)
-            for name, m in self.program.modules.items()
+            for name, m in self.inputs.modules.items()
         }
-        self.bases = {m.layout: m.base for m in self.program.modules.values()}
+        self.bases = {m.layout: m.base for m in self.inputs.modules.values()}
         self.analysis = slicing.analyse_modules(sources)
-
-    def module(self, name: str) -> ModuleInfo:
-        return self.program.modules[name]
 
     def render(self, template: str, ctx: object) -> bytes:
         text = self.env.get_template(template).render(ctx=ctx)
@@ -251,6 +273,7 @@ class _Planner:
             for path, content in self.package(chainlet).items():
                 files[f"{directory}/{path}"] = content
         files["README.md"] = self.readme(packages)
+        files[GITATTRIBUTES] = _gitattributes(sorted(packages.values()))
         files[MANIFEST] = self.manifest(packages, files)
         return dict(sorted(files.items()))
 
@@ -258,11 +281,12 @@ class _Planner:
         by_package: dict[str, dict[str, bytes]] = {}
         for path, content in files.items():
             by_package.setdefault(path.partition("/")[0], {})[path] = content
-        source_text = next(m.parsed.source.text for m in self.program.modules.values() if m.path == self.chain.source)
+        source_text = next(m.parsed.source.text for m in self.inputs.modules.values() if m.path == self.chain.source)
         by_id = self.by_id
         document = {
             "generated_by": "chainsc",
             "chainsc_version": CHAINSC_VERSION,
+            "runtime_version": self.inputs.runtime.version,
             "source": self.chain.source,
             "source_sha256": hashlib.sha256(source_text.encode("utf-8")).hexdigest(),
             "chain": self.chain.name,
@@ -286,7 +310,7 @@ class _Planner:
             ReadmeRow(
                 name=chainlet.display_name,
                 package=packages[chainlet.id],
-                signature=render_signature(chainlet.endpoint).replace("|", "\\|"),
+                signature=render_signature(chainlet.endpoint, {t.id: t for t in self.chain.types}).replace("|", "\\|"),
                 dependencies=", ".join(f"`{by_id[d.target].display_name}`" for d in chainlet.dependencies) or "none",
             )
             for chainlet in self.chain.chainlets
@@ -348,11 +372,12 @@ class _Planner:
             files[f"packages/{path}"] = text.encode("utf-8")
         for path, content in self.data_files(package_slice.path_literals).items():
             files.setdefault(f"packages/{path}", content)
-        for path in _package_inits(sliced, self.bases):
+        for path in _package_inits(sliced, self.bases, self.inputs.init_files):
             files.setdefault(f"packages/{path}", b"")
 
         files["packages/chainsc_generated/__init__.py"] = self.render(
-            "chainlet/packages/chainsc_generated/__init__.py.jinja", header
+            "chainlet/packages/chainsc_generated/__init__.py.jinja",
+            GeneratedInitContext(self.chain.source, self.inputs.runtime.version),
         )
         files["packages/chainsc_generated/endpoint.py"] = self.render(
             "chainlet/packages/chainsc_generated/endpoint.py.jinja",
@@ -367,20 +392,33 @@ class _Planner:
                 returns=returns,
             ),
         )
-        files["client.py"] = self.render("chainlet/client.py.jinja", self.own_client(chainlet, types))
+        own_client, own_client_imports = self.own_client(chainlet, types)
+        files["client.py"] = self.render("chainlet/client.py.jinja", own_client)
         files["model/__init__.py"] = self.render("chainlet/model/__init__.py.jinja", header)
-        files["model/model.py"] = self.render("chainlet/model/model.py.jinja", self.model_context(chainlet))
+        model, model_imports = self.model_context(chainlet)
+        files["model/model.py"] = self.render("chainlet/model/model.py.jinja", model)
+        runtime = self.inputs.runtime
         files["server.py"] = self.render(
             "chainlet/server.py.jinja",
             ServerContext(
                 source=self.chain.source,
                 display_name=chainlet.display_name,
                 predict_concurrency=chainlet.remote_config.compute.predict_concurrency,
-                server_requirements=" ".join(shlex.quote(line) for line in installed_constant("SERVER_REQUIREMENTS")),
+                server_requirements=" ".join(shlex.quote(line) for line in runtime.server_requirements),
             ),
         )
-        for path, content in _vendored_runtime().items():
-            files[f"packages/{slicing.RUNTIME_MODULE}/{path}"] = content
+        # The runtime modules the package's code uses, and what they import: the generated
+        # code's imports, the in-place clients', and the runtime names the kept user code spells.
+        references = {
+            *endpoint_imports.references(RUNTIME_PACKAGE),
+            *own_client_imports.references(RUNTIME_PACKAGE),
+            *model_imports.references(RUNTIME_PACKAGE),
+            *SERVER_RUNTIME_IMPORTS,
+            *CLIENT_RUNTIME_IMPORTS,
+            *(word for word in package_slice.spelled if word in runtime.lazy or word == "*"),
+        }
+        for path in runtime.closure(references):
+            files[f"packages/{RUNTIME_PACKAGE}/{path}"] = runtime.files[path]
         config = truss_config(chainlet)
         files["config.yaml"] = render_config_yaml(config, self.chain.source).encode("utf-8")
         files.update(self.requirements(chainlet))
@@ -396,9 +434,9 @@ class _Planner:
         and `config.yaml` (rendered before from the IR alone) is rendered again to
         name it.
         """
-        check = RequirementsCheck(self.chain, self.program, self.analysis)
-        additions = check.additions(chainlet)
-        result = requirements_txt(chainlet, installed_constant("REQUIREMENTS"), check.read_file, self.chain.source, additions)
+        inputs = self.inputs
+        additions = inputs.additions[chainlet.id]
+        result = requirements_txt(chainlet, inputs.runtime.requirements, inputs.read_text, self.chain.source, additions)
         files: dict[str, bytes] = {}
         if requirements_file_name(chainlet.remote_config.docker_image) != result.filename:
             config = truss_config(chainlet)
@@ -407,7 +445,10 @@ class _Planner:
         if result.text is not None:
             files[result.filename] = result.text.encode("utf-8")
         for relative in result.copy_files:
-            files[relative.rpartition("/")[2]] = self.program.fs.read_bytes(relative)
+            content = inputs.files.get(relative)
+            if content is None:
+                raise InternalError(f"`{relative}` was not loaded before planning")
+            files[relative.rpartition("/")[2]] = content
         return files
 
     def data_files(self, path_literals: Mapping[str, frozenset[str]]) -> dict[str, bytes]:
@@ -417,9 +458,10 @@ class _Planner:
         `__file__` at import time; Truss copies the whole workspace for that. Only
         the files and directories the kept code names are carried, never code.
         `path_literals` (module path -> its kept string constants) comes from the
-        slice; the disk is asked once per literal per build, not once per package.
+        slice; what each names was looked up before planning (`PlanInputs.data_paths`).
         """
         found: dict[str, bytes] = {}
+        data_paths = self.inputs.data_paths
         for module_path, literals in sorted(path_literals.items()):
             # Relative to the directory the module's own path is: a module imported through
             # the chain file's directory (`app/helpers.py` as `helpers.py`) carries the files
@@ -427,62 +469,40 @@ class _Planner:
             base = self.bases[module_path]
             directory = posixpath.dirname(module_path)
             for literal in sorted(literals):
-                for carried, source in self.data_paths(base, directory, literal):
-                    found[carried] = self.data_bytes(source)
+                if literal_target(directory, literal) is None:
+                    continue
+                listed = data_paths.get((base, directory, literal), ())
+                if isinstance(listed, PathProblem):
+                    # The front end reported every kept literal that names a link out of
+                    # the root or a loop (CSC011, CSC012).
+                    raise InternalError(f"the data file `{literal}` was not checked: {listed.describe()}")
+                for carried, real in listed:
+                    found[carried] = self.inputs.content(real)
         return found
-
-    def data_paths(self, base: Path, directory: str, literal: str) -> tuple[tuple[str, Path], ...]:
-        """The data files `literal`, written in a module in `base / directory`, names (cached).
-
-        Each as (its path relative to `base`, its resolved path); only through the chain
-        root (`data_files.literal_files`). The front end reported every literal of kept
-        code that names a link out of the root or a loop, so one here is a bug.
-        """
-        key = (base, directory, literal)
-        cached = self._data_paths.get(key)
-        if cached is not None:
-            return cached
-        found = literal_files(self.program.fs, base, directory, literal)
-        if isinstance(found, PathProblem):
-            raise InternalError(f"the data file `{literal}` was not checked: {found.describe()}")
-        self._data_paths[key] = found
-        return found
-
-    def data_bytes(self, source: Path) -> bytes:
-        """A data file's bytes, read once per build (a resolved path inside the root)."""
-        content = self._data_bytes.get(source)
-        if content is None:
-            content = self._data_bytes[source] = self.program.fs.read_resolved(source)
-        return content
 
     def data_dir(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
-        """`DockerImage.data_dir` copied to `data/` (files in sorted order, bytes as they are).
-
-        Walked through the chain root: links inside the root are followed, and the front
-        end refused a `data_dir` with a link out of it or a loop (a bug if seen here).
-        """
+        """`DockerImage.data_dir` copied to `data/` (files in sorted order, bytes as they are)."""
         relative = chainlet.remote_config.docker_image.data_dir
         if relative is None:
             return {}
-        walked = self.program.fs.walk(relative, include=_not_pycache)
-        if isinstance(walked, PathProblem):
-            raise InternalError(f"`data_dir` was not checked: {walked.describe()}")
-        prefix = "" if relative == "." else f"{relative}/"
-        return {f"data/{path.removeprefix(prefix)}": self.data_bytes(real) for path, real in walked}
+        listed = self.inputs.data_dirs.get(relative)
+        if listed is None:
+            raise InternalError(f"`data_dir` {relative!r} was not loaded before planning")
+        return {f"data/{path}": self.inputs.content(real) for path, real in listed}
 
     def top_level(self, chainlet_id: str) -> tuple[str, str]:
         chainlet = self.by_id.get(chainlet_id)
         if chainlet is not None:
             return chainlet.module, chainlet.name.split(".")[0]
         module, _, name = chainlet_id.rpartition(".")
-        while module and module not in self.program.modules:
+        while module and module not in self.inputs.modules:
             module, _, parent = module.rpartition(".")
             name = parent
         return module, name
 
     def endpoint_owner(self, chainlet: ir.Chainlet) -> ModuleInfo:
         """The module whose source spells the endpoint (its defaults' names live there)."""
-        return module_at_path(self.program, chainlet.endpoint.span.path, chainlet.module)
+        return module_at_path(self.inputs.modules, chainlet.endpoint.span.path, chainlet.module)
 
     def keep_types(self, type_ids: tuple[str, ...], types: Mapping[str, ir.TypeDef], extra: set[tuple[str, str]]) -> None:
         for type_id in type_ids:
@@ -546,19 +566,15 @@ class _Planner:
         Its signature is the endpoint's own text, so it means in the client's module
         what it meant there (see `emit.clients`).
         """
-        module, top = self.top_level(target.id)
-        signature = endpoint_signature(target, self.program)
-        reach = reach_names(self.program, signature, module)
-        if reach.renames:
-            signature = endpoint_signature(target, self.program, reach.renames)
+        _, top = self.top_level(target.id)
+        resolved = self.inputs.clients[target.id]
+        signature, reach = resolved.signature, resolved.reach
         view = self.client(target, top, CLIENT_BASE, signature.params, signature.returns)
         text = self.env.get_template("macros/client.jinja").module.client_class(view)  # type: ignore[attr-defined]
         return slicing.ClientCode(text=str(text), imports=reach.imports, uses=reach.uses)
 
-    def own_client(
-        self, chainlet: ir.Chainlet, types: dict[str, ir.TypeDef]
-    ) -> OwnClientContext:
-        """The context of `client.py`: this Chainlet's client, as its dependents get it."""
+    def own_client(self, chainlet: ir.Chainlet, types: dict[str, ir.TypeDef]) -> tuple[OwnClientContext, Imports]:
+        """The context of `client.py` (this Chainlet's client, as its dependents get it) and its imports."""
         imports = Imports()
         # What client.py defines or imports before the user's types.
         name = self.client_names[chainlet.id]
@@ -572,15 +588,16 @@ class _Planner:
         returns = render_annotation(chainlet.endpoint.returns, types, imports, owner, set())
         client = self.client(chainlet, name, f"{transport}.ChainletClient", params, returns)
         package = package_dir_name(chainlet.display_name)
-        return OwnClientContext(
+        context = OwnClientContext(
             source=self.chain.source,
             package=package,
             imports=tuple(imports.lines()),
             rpc_options=rpc_options,
             client=client,
         )
+        return context, imports
 
-    def model_context(self, chainlet: ir.Chainlet) -> ModelContext:
+    def model_context(self, chainlet: ir.Chainlet) -> tuple[ModelContext, Imports]:
         # The Chainlet's own module is imported first, on a line of its own, as Truss
         # imports it: the user's modules then load in the order they did under Truss.
         # Clients of dependencies defined in that module come on the same line.
@@ -613,7 +630,7 @@ class _Planner:
             )
             for d in chainlet.dependencies
         )
-        return ModelContext(
+        context = ModelContext(
             source=self.chain.source,
             display_name=chainlet.display_name,
             chainlet_class=chainlet_class,
@@ -625,10 +642,7 @@ class _Planner:
             secret_keys=chainlet.remote_config.assets.secret_keys,
             is_async=chainlet.endpoint.is_async,
         )
-
-
-def _not_pycache(path: str) -> bool:
-    return "__pycache__" not in path.split("/")
+        return context, imports
 
 
 def _tree_hash(files: Mapping[str, bytes]) -> str:
@@ -638,7 +652,9 @@ def _tree_hash(files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _package_inits(sliced: Mapping[str, str], bases: Mapping[str, Path]) -> list[str]:
+def _package_inits(
+    sliced: Mapping[str, str], bases: Mapping[str, Path], init_files: frozenset[tuple[Path, str]]
+) -> list[str]:
     """`__init__.py` of every package directory the slice needs (empty when the user's is not kept).
 
     A directory without one in the user's tree is a namespace package (PEP 420) and stays
@@ -651,22 +667,32 @@ def _package_inits(sliced: Mapping[str, str], bases: Mapping[str, Path]) -> list
         parts = path.split("/")[:-1]
         for cut in range(1, len(parts) + 1):
             init = "/".join([*parts[:cut], "__init__.py"])
-            if init not in inits and (bases[path] / init).is_file():
+            if init not in inits and (bases[path], init) in init_files:
                 inits.add(init)
     return sorted(inits - set(sliced))
 
 
-@functools.lru_cache(maxsize=1)
-def _vendored_runtime() -> dict[str, bytes]:
-    """Every `.py` file of `runtime_lib`, byte for byte, by relative path (read once)."""
-    root = runtime_dir()
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in sorted(root.rglob("*.py"))
-        if "__pycache__" not in path.parts
-    }
+def _gitattributes(packages: Sequence[str]) -> bytes:
+    """`out/.gitattributes`: every file of a build is generated, the runtime also vendored.
+
+    So review tools (GitHub's linguist) fold them in a diff, and language statistics skip
+    them. One pattern per package directory: a file the user keeps in `out/` is not
+    marked (the writer never touches it).
+    """
+    lines = [
+        "# Generated by chainsc. Do not edit.",
+        "# Review tools fold these files in diffs: they are rebuilt from the chain's sources.",
+        f"/{GITATTRIBUTES} linguist-generated=true",
+        f"/{MANIFEST} linguist-generated=true",
+        "/README.md linguist-generated=true",
+    ]
+    for package in packages:
+        lines.append(f"/{package}/** linguist-generated=true")
+        lines.append(f"/{package}/packages/{RUNTIME_PACKAGE}/** linguist-vendored=true")
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def plan_build(chain: ir.Chain, program: Program) -> dict[str, bytes]:
-    """The complete output tree of a build: relative path -> bytes, sorted."""
-    return _Planner(chain, program, _environment()).plan()
+def plan(chain: ir.Chain, inputs: PlanInputs) -> dict[str, bytes]:
+    """The complete output tree of a build: relative path -> bytes, sorted. Reads no file."""
+    return _Planner(chain, inputs, _environment(tuple(sorted(inputs.templates.items())))).plan()
+

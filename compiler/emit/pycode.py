@@ -1,17 +1,21 @@
 """Python source pieces for generated code: imports, annotations, defaults.
 
 Stage: back end, used by `emit.plan`. Decisions (names, aliases, import
-order) are made here in Python so templates only loop. Imports: ir, resolve.
+order) are made here in Python so templates only loop. Types are rendered by the one
+renderer, `typetext.render_type`, spelled for generated code (`ImportSpelling`).
+Imports: ir, resolve, typetext.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from compiler import ir
 from compiler.resolve import BindingKind, ModuleInfo
+from compiler.typetext import render_type
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -48,6 +52,24 @@ class Imports:
             self._modules[module] = alias or module
         return self._modules[module]
 
+    def references(self, package: str) -> list[str]:
+        """What these imports take from `package`, as dotted paths inside it (`serving`, `x.Name`).
+
+        The planner vendors the runtime modules its generated code imports from this data.
+        """
+        found: list[str] = []
+        for module, name in self._from:
+            if module == package:
+                found.append(name)
+            elif module.startswith(f"{package}."):
+                found.append(f"{module[len(package) + 1 :]}.{name}")
+        for module in self._modules:
+            if module == package:
+                found.append("")
+            elif module.startswith(f"{package}."):
+                found.append(module[len(package) + 1 :])
+        return sorted(found)
+
     def lines(self) -> list[str]:
         """Import statements, sorted (isort style: plain imports, then from-imports)."""
         out = [
@@ -68,68 +90,68 @@ class Imports:
         return out
 
 
-def render_annotation(
-    ref: ir.TypeRef,
-    types: dict[str, ir.TypeDef],
-    imports: Imports,
-    owner: ModuleInfo | None = None,
-    keep: set[tuple[str, str]] | None = None,
-) -> str:
-    """A TypeRef as an annotation for generated code, importing what it needs.
+class ImportSpelling:
+    """Names as generated code writes them: imported into its module (`Imports`).
 
     `owner` is the module the annotation is written in: an inline constrained type
     (`Annotated[str, Field(min_length=1)]`) is spelled as written there, its names
     imported from where the owner got them, and the owner's own names it uses are
     added to `keep` (the slice must carry them). Without an owner it is its bare type.
     """
-    kind = ref.kind
-    if kind is ir.TypeKind.BUILTIN:
-        return ref.name
-    if kind is ir.TypeKind.NONE:
-        return "None"
-    if kind is ir.TypeKind.ANY:
-        return f"{imports.module('typing')}.Any"
-    if kind is ir.TypeKind.USER:
-        typedef = types[ref.name]
+
+    def __init__(
+        self,
+        imports: Imports,
+        owner: ModuleInfo | None = None,
+        keep: set[tuple[str, str]] | None = None,
+    ) -> None:
+        self.imports = imports
+        self.owner = owner
+        self.keep = keep
+
+    def user(self, typedef: ir.TypeDef) -> str:
+        """Imported by its top-level class: `Outer.Inner` after `from m import Outer`."""
         top, _, rest = typedef.qualname.partition(".")
-        local = imports.name(typedef.module, top)
+        local = self.imports.name(typedef.module, top)
         return f"{local}.{rest}" if rest else local
-    if kind is ir.TypeKind.ALIAS:
+
+    def alias(self, ref: ir.TypeRef, typedef: ir.TypeDef | None) -> str:
+        """Imported by name. The user's alias is kept in the slice; a library's is its own."""
         # The user's own alias (kept in the slice) or pydantic's: its constraints apply.
-        alias = types.get(ref.name)
-        if alias is not None:
-            return imports.name(alias.module, alias.qualname)
+        if typedef is not None:
+            return self.imports.name(typedef.module, typedef.qualname)
         module, _, name = ref.name.rpartition(".")
-        return imports.name(module, name)
-    if kind is ir.TypeKind.CONSTRAINED:
-        if owner is None:
-            return render_annotation(ref.args[0], types, imports)
-        text, needed = default_expression(ref.name, owner, imports)
-        if keep is not None:
-            keep.update((owner.name, name) for name in needed)
+        return self.imports.name(module, name)
+
+    def constrained(self, ref: ir.TypeRef) -> str | None:
+        """As written in `owner`, its names imported; None (the bare type) without owner."""
+        if self.owner is None:
+            return None
+        text, needed = default_expression(ref.name, self.owner, self.imports)
+        if self.keep is not None:
+            self.keep.update((self.owner.name, name) for name in needed)
         return text
-    if kind is ir.TypeKind.NUMPY_ARRAY:
-        return imports.name("chainsc_runtime.pydantic_numpy", "NumpyArrayField")
-    if kind is ir.TypeKind.STDLIB:
-        module, _, name = ref.name.rpartition(".")
-        return f"{imports.module(module)}.{name}"
-    if kind is ir.TypeKind.LITERAL:
-        values = ", ".join(repr(value) for value in ref.literals)
-        return f"{imports.module('typing')}.Literal[{values}]"
-    args = [render_annotation(arg, types, imports, owner, keep) for arg in ref.args]
-    if kind is ir.TypeKind.UNION:
-        return " | ".join(args)
-    if kind is ir.TypeKind.LIST:
-        return f"list[{args[0]}]"
-    if kind is ir.TypeKind.DICT:
-        return f"dict[{args[0]}, {args[1]}]"
-    if kind is ir.TypeKind.TUPLE:
-        return f"tuple[{args[0]}, ...]" if ref.is_variadic else f"tuple[{', '.join(args)}]"
-    if kind is ir.TypeKind.ITERATOR:
-        return f"{imports.module('collections.abc')}.Iterator[{args[0]}]"
-    if kind is ir.TypeKind.ASYNC_ITERATOR:
-        return f"{imports.module('collections.abc')}.AsyncIterator[{args[0]}]"
-    raise AssertionError(kind)
+
+    def qualified(self, module: str, name: str) -> str:
+        """`module.name` after `import module`; runtime names by a from-import."""
+        if module.startswith("chainsc_runtime."):
+            return self.imports.name(module, name)
+        return f"{self.imports.module(module)}.{name}"
+
+
+def render_annotation(
+    ref: ir.TypeRef,
+    types: Mapping[str, ir.TypeDef],
+    imports: Imports,
+    owner: ModuleInfo | None = None,
+    keep: set[tuple[str, str]] | None = None,
+) -> str:
+    """A TypeRef as an annotation for generated code, importing what it needs.
+
+    The one renderer (`typetext.render_type`) with generated code's spelling
+    (`ImportSpelling`: `owner` and `keep` are its).
+    """
+    return render_type(ref, types, ImportSpelling(imports, owner, keep))
 
 
 def default_expression(source: str, owner: ModuleInfo, imports: Imports) -> tuple[str, set[str]]:

@@ -114,6 +114,9 @@ class _ClassParts:
     #: The same without its `remote_config` (cut from the package's own Chainlet).
     uses_without_config: set[str]
     literals_without_config: frozenset[str]
+    #: The other identifiers it spells (`Slice.spelled`), whole and without its `remote_config`.
+    words: set[str] = field(default_factory=set)
+    words_without_config: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -129,6 +132,8 @@ class _Statement:
     #: What it reads outside those classes, and its path literals there.
     outer_uses: set[str] = field(default_factory=set)
     outer_literals: frozenset[str] = frozenset()
+    #: The other identifiers it spells there: attribute names, imported names (`Slice.spelled`).
+    outer_words: set[str] = field(default_factory=set)
     #: Attribute paths read per name (`alias.X.y` -> {"alias": {("X", "y")}}).
     attributes: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
     #: Names read other than as `name.attr`.
@@ -185,6 +190,12 @@ class Slice:
     #: Relative path -> string constants in the kept code that could name a file
     #: next to the module (collected by the analysis, so no package re-parses its text).
     path_literals: Mapping[str, frozenset[str]]
+    #: Every identifier the kept code spells (as `_render` keeps it): names, attribute
+    #: names, imported modules and names (`*` for a star import). What of the runtime the
+    #: package's user code can reach is among them, however it got there (an alias
+    #: imported from another module, `chains.streaming.x`, a string annotation), so the
+    #: planner vendors the runtime modules they name without reading the generated text.
+    spelled: frozenset[str] = frozenset()
 
 
 def slice_modules(
@@ -247,6 +258,7 @@ def slice_package(
 
     texts: dict[str, str] = {}
     literals: dict[str, frozenset[str]] = {}
+    spelled: set[str] = set()
     for module_name in sorted(wanted):
         module = modules[module_name]
         keep = wanted[module_name]
@@ -259,7 +271,23 @@ def slice_package(
         )
         texts[module.path] = _render(module, kept, request.client_classes, request.own_classes)
         literals[module.path] = _kept_literals(module.name, kept, request)
-    return Slice(texts, literals)
+        for statement in kept:
+            _add_spelled(module.name, statement, request, spelled)
+    return Slice(texts, literals, frozenset(spelled))
+
+
+def _add_spelled(module_name: str, statement: _Statement, request: SliceRequest, spelled: set[str]) -> None:
+    """Add the identifiers a kept statement spells, as `_render` keeps it (see `Slice.spelled`)."""
+    spelled |= statement.outer_uses
+    spelled |= statement.outer_words
+    for name, parts in statement.classes.items():
+        key = (module_name, name)
+        if key in request.own_classes:
+            spelled |= parts.uses_without_config
+            spelled |= parts.words_without_config
+        elif key not in request.client_classes:
+            spelled |= parts.uses
+            spelled |= parts.words
 
 
 def _kept_parts(
@@ -335,19 +363,21 @@ def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource], prefixes
         outer_names: set[str] = set()
         outer_literals: set[str] = set()
         for part in _outer_parts(node):
-            tracker.scan(part, outer_names, outer_literals)
+            tracker.scan(part, outer_names, outer_literals, statement.outer_words)
         for cls in _defined_classes(node):
             kept_names: set[str] = set()
             kept_literals: set[str] = set()
+            kept_words: set[str] = set()
             config_names: set[str] = set()
             config_literals: set[str] = set()
+            config_words: set[str] = set()
             for part in [*cls.bases, *cls.keywords, *cls.decorator_list, *getattr(cls, "type_params", [])]:
-                tracker.scan(part, kept_names, kept_literals)
+                tracker.scan(part, kept_names, kept_literals, kept_words)
             for item in cls.body:
                 if _is_remote_config(item):
-                    tracker.scan(item, config_names, config_literals)
+                    tracker.scan(item, config_names, config_literals, config_words)
                 else:
-                    tracker.scan(item, kept_names, kept_literals)
+                    tracker.scan(item, kept_names, kept_literals, kept_words)
             known = statement.classes.get(cls.name)
             if known is not None:
                 known.nodes.append(cls)
@@ -355,6 +385,8 @@ def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource], prefixes
                 known.literals |= kept_literals | config_literals
                 known.uses_without_config |= kept_names
                 known.literals_without_config |= kept_literals
+                known.words |= kept_words | config_words
+                known.words_without_config |= kept_words
                 continue
             statement.classes[cls.name] = _ClassParts(
                 nodes=[cls],
@@ -362,6 +394,8 @@ def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource], prefixes
                 literals=frozenset(kept_literals | config_literals),
                 uses_without_config=kept_names,
                 literals_without_config=frozenset(kept_literals),
+                words=kept_words | config_words,
+                words_without_config=kept_words,
             )
         tracker.finish(statement)
         statement.outer_uses = outer_names
@@ -495,18 +529,23 @@ class _NameTracker:
         self.loads: dict[str, int] = {}
         self.as_base: dict[str, int] = {}
 
-    def scan(self, node: ast.AST, used: set[str], literals: set[str]) -> None:
-        """Add every name read in `node` (string annotations included) and its path literals."""
+    def scan(self, node: ast.AST, used: set[str], literals: set[str], words: set[str]) -> None:
+        """Add every name read in `node` (string annotations included) and its path literals.
+
+        `words` gets the other identifiers it spells: attribute names, imported modules and names.
+        """
         loads, as_base, attributes = self.loads, self.as_base, self.attributes
         for child in ast.walk(node):
             if isinstance(child, ast.Name):
                 used.add(child.id)
                 loads[child.id] = loads.get(child.id, 0) + 1
             elif isinstance(child, ast.Attribute) and id(child) not in self.inner:
+                words.add(child.attr)
                 path = [child.attr]
                 base = child.value
                 while isinstance(base, ast.Attribute):
                     self.inner.add(id(base))
+                    words.add(base.attr)
                     path.append(base.attr)
                     base = base.value
                 if isinstance(base, ast.Name):
@@ -515,6 +554,10 @@ class _NameTracker:
             elif isinstance(child, ast.Import | ast.ImportFrom):
                 if _imports_api(child):
                     self.api_imports.append(child)
+                if isinstance(child, ast.ImportFrom) and child.module:
+                    words.update(child.module.split("."))
+                for alias in child.names:
+                    words.update(alias.name.split("."))
             elif isinstance(child, ast.Constant) and isinstance(child.value, str):
                 value = child.value
                 if is_path_literal(value):
@@ -524,7 +567,11 @@ class _NameTracker:
                         parsed = ast.parse(value, mode="eval")
                     except SyntaxError:
                         continue
-                    used.update(n.id for n in ast.walk(parsed) if isinstance(n, ast.Name))
+                    for inner in ast.walk(parsed):
+                        if isinstance(inner, ast.Name):
+                            used.add(inner.id)
+                        elif isinstance(inner, ast.Attribute):
+                            words.add(inner.attr)
 
     def finish(self, statement: _Statement) -> None:
         """Record the `name.attr` reads and the names read bare on `statement`."""

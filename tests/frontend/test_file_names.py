@@ -140,3 +140,42 @@ def test_a_display_name_of_100_characters_builds(tmp_path: Path) -> None:
     package = out / ("x" * 100)
     assert (package / "config.yaml").is_file()
     assert import_package(package) is None
+
+
+NAMELESS_CHAIN = """\
+import truss_chains as chains
+
+
+class _(chains.ChainletBase):
+    def run_remote(self, x: int) -> int:
+        return x
+
+
+@chains.mark_entrypoint
+class Entry(chains.ChainletBase):
+    def __init__(self, dep: _ = chains.depends(_)) -> None:
+        self._dep = dep
+
+    def run_remote(self, x: int) -> int:
+        return self._dep.run_remote(x)
+"""
+
+
+def test_a_chainlet_named_without_letters_gets_a_package_directory(tmp_path: Path) -> None:
+    """A class named `_` (found by the fuzzer: its directory name was empty, an internal error)."""
+    chain = tmp_path / "chain.py"
+    chain.write_text(NAMELESS_CHAIN)
+    out = tmp_path / "out"
+    built = run_cli("build", str(chain), "-o", str(out))
+    assert built.returncode == 0, built.stderr
+    assert json.loads((out / "chain.json").read_text())["chainlets"]["chain._"]["package"] == "chainlet"
+    assert import_package(out / "chainlet") is None
+    assert import_package(out / "entry") is None
+
+
+def test_two_chainlets_named_without_letters_meet_csc108(tmp_path: Path) -> None:
+    chain = tmp_path / "chain.py"
+    chain.write_text(NAMELESS_CHAIN.replace("class Entry", "class __").replace("self._dep = dep", "self.d = dep").replace("self._dep.", "self.d."))
+    result = run_cli("check", str(chain))
+    assert result.returncode == 1
+    assert "error[CSC108]: Chainlets `_` and `__` would both be written to `chainlet/`" in result.stderr

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pydantic
-
-from runtime_lib.serving import ChainletModel, error_detail, validation_error_body
+from runtime_lib.dispatch import InvalidRequestError, error_detail
+from runtime_lib.serving import ChainletModel
 
 
 @dataclass
@@ -146,7 +145,7 @@ class ScriptedServer:
 
 
 class ModelServer(ScriptedServer):
-    """Serves a loaded `ChainletModel` (`POST /run_remote`) through `_predict_async`."""
+    """Serves a loaded `ChainletModel` (`POST /run_remote`) through its dispatcher."""
 
     def __init__(self, model: ChainletModel) -> None:
         super().__init__(self._reply)
@@ -171,11 +170,11 @@ class ModelServer(ScriptedServer):
 
     def _reply(self, request: Request) -> Reply:
         try:
-            result = self._run(self.model._predict_async(request.body))
+            result = self._run(self.model.dispatcher.ahandle(request.body))
             if isinstance(result, AsyncIterator):
                 return Reply(chunks=list(self._drain(result)))
-        except pydantic.ValidationError as exc:
-            return Reply(422, validation_error_body(exc))
+        except InvalidRequestError as exc:
+            return Reply(422, exc.body())
         except Exception as exc:
             return Reply(500, error_detail(exc))
         return Reply(200, result)

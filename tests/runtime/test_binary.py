@@ -252,14 +252,14 @@ def test_truss_msgpack_deserialize_reads_what_chainsc_writes() -> None:
 def test_bytes_and_numpy_round_trip_over_msgpack(blobs: Served) -> None:
     tensor = Tensor(name="t-", values=np.array([[1, 2], [3, 4]], dtype=np.int16))
     with binary_client(blobs.url, "Blobs") as client:
-        result = client._call({"blob": NOT_UTF8, "tensor": tensor, "scale": 3}, TENSOR)
+        result = client.call({"blob": NOT_UTF8, "tensor": tensor, "scale": 3}, TENSOR)
         assert result.name == "t-ff00fe"
         assert result.values.array.dtype == np.int16
         assert result.values.array.tolist() == [[3, 6], [9, 12]]
 
     async def call() -> Tensor:
         async with binary_client(blobs.url, "Blobs") as client:
-            return await client._acall({"blob": b"\x01", "tensor": tensor}, TENSOR)
+            return await client.acall({"blob": b"\x01", "tensor": tensor}, TENSOR)
 
     assert asyncio.run(call()).values.array.tolist() == [[2, 4], [6, 8]]
     response = blobs.post(
@@ -306,7 +306,7 @@ def test_the_same_endpoint_still_speaks_json(blobs: Served) -> None:
     assert response.headers["content-type"] == "application/json"
     assert TENSOR.validate_json(response.content).values.array.tolist() == [2.0, 4.0]
     with ChainletClient(service="Blobs", url=blobs.url) as client:
-        assert client._call(body, TENSOR).values.array.tolist() == [2.0, 4.0]
+        assert client.call(body, TENSOR).values.array.tolist() == [2.0, 4.0]
     # The old media type of chainsc's msgpack bodies is not msgpack any more: JSON, invalid.
     response = blobs.post(
         binary.encode_arguments({"blob": b"ab", "tensor": tensor}),
@@ -332,14 +332,14 @@ def test_msgpack_errors_stay_json(blobs: Served, raw: Served) -> None:
         binary_client(blobs.url, "Blobs") as client,
         pytest.raises(RemoteValidationError, match=r"tensor: Field required"),
     ):
-        client._call({"blob": b""}, TENSOR)
+        client.call({"blob": b""}, TENSOR)
     # Bytes that are not UTF-8 cannot go through JSON, but they can through msgpack.
     with binary_client(raw.url, "Raw") as client:
-        assert client._call({"blob": NOT_UTF8}, BYTES) == NOT_UTF8[::-1]
+        assert client.call({"blob": NOT_UTF8}, BYTES) == NOT_UTF8[::-1]
     with ChainletClient(service="Raw", url=raw.url) as client:
-        assert client._call({"blob": b"abc"}, BYTES) == b"cba"
+        assert client.call({"blob": b"abc"}, BYTES) == b"cba"
         with pytest.raises(pydantic_core.PydanticSerializationError):
-            client._call({"blob": NOT_UTF8}, BYTES)
+            client.call({"blob": NOT_UTF8}, BYTES)
 
 
 # run_local ############################################################################

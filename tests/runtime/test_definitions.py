@@ -205,7 +205,7 @@ def test_definitions_runtime_works_vendored_under_another_name(tmp_path: Path) -
         "class Model(serving.ChainletModel):\n"
         "    chainlet_cls = Hello\n"
         "    endpoint = serving.EndpointSpec('run_remote', False, False, Input, pydantic.TypeAdapter(str))\n"
-        "m = Model(); m.load(); print(m._predict_sync({'name': 'x'}))\n"
+        "m = Model(); m.load(); print(m.dispatcher.handle({'name': 'x'}))\n"
         "assert 'runtime_lib' not in sys.modules\n"
     )
     result = subprocess.run(

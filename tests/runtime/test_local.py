@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import inspect
+import math
 import types
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -350,3 +351,27 @@ def test_local_binary_dependency_uses_the_msgpack_wire() -> None:
     ):
         asyncio.run(wired.blob.run_remote(object()))  # type: ignore[arg-type]
     assert asyncio.run(plain.blob.run_remote(b"\xff\x00")) == 2
+
+
+class Root(chains.ChainletBase):
+    def run_remote(self, x: float) -> float:
+        return math.sqrt(x) if x >= 0 else math.nan
+
+
+class RootCaller(chains.ChainletBase):
+    def __init__(self, root: Root = chains.depends(Root)) -> None:  # noqa: B008
+        self.root = root
+
+    def run_remote(self) -> None:
+        return None
+
+
+def test_local_encodes_the_result_as_the_server_does() -> None:
+    """The server's JSON (its dispatcher's) has `null` for NaN: a float does not read it."""
+    with chains.run_local():
+        wired = RootCaller()
+    assert wired.root.run_remote(4.0) == 2.0
+    with pytest.raises(
+        WireRoundTripError, match=r"does not validate as `float` from its JSON"
+    ):
+        wired.root.run_remote(-1.0)

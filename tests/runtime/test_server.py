@@ -283,7 +283,7 @@ def test_sync_endpoint_replies_with_the_json_of_the_return_value(adder: Served) 
     assert response.headers["content-type"] == "application/json"
     assert response.json()["sum"] == 5
     with client(adder.url) as adder_client:
-        assert adder_client._call({"point": {"x": 1}}, ANY)["sum"] == 1
+        assert adder_client.call({"point": {"x": 1}}, ANY)["sum"] == 1
 
 
 def test_async_endpoint_replies_with_the_json_of_the_return_value(
@@ -309,7 +309,7 @@ def test_malformed_bodies_are_422_with_the_field_errors(adder: Served) -> None:
         client(adder.url) as adder_client,
         pytest.raises(ValueError, match=r"point\.x: Field required"),
     ):
-        adder_client._call({"point": {}}, ANY)
+        adder_client.call({"point": {}}, ANY)
 
 
 def test_user_exception_is_500_with_the_detail_and_reraised_by_the_client(
@@ -327,7 +327,7 @@ def test_user_exception_is_500_with_the_detail_and_reraised_by_the_client(
         client(adder.url) as adder_client,
         pytest.raises(ValueError, match="negative x: -3") as caught,
     ):
-        adder_client._call({"point": {"x": -3}}, ANY)
+        adder_client.call({"point": {"x": -3}}, ANY)
     assert 'raise ValueError(f"negative x: {point.x}")' in str(caught.value)
     log = adder.output()
     assert re.search(
@@ -368,10 +368,10 @@ def test_str_stream_arrives_chunk_by_chunk_and_decodes(
             gate.touch()
             assert b"".join(chunks) == "".join(parts[1:]).encode()
         with client(served.url, "TextStream") as text:
-            assert "".join(text._stream({"parts": parts}, str)) == "".join(parts)
+            assert "".join(text.stream({"parts": parts}, str)) == "".join(parts)
             # An error before the first chunk is still a 500 with the detail.
             with pytest.raises(ValueError, match="nothing to stream"):
-                list(text._stream({"parts": []}, str))
+                list(text.stream({"parts": []}, str))
 
 
 def test_bytes_stream_from_a_sync_generator(out: Path, tmp_path: Path) -> None:
@@ -389,7 +389,7 @@ def test_bytes_stream_from_a_sync_generator(out: Path, tmp_path: Path) -> None:
             client(served.url, "ByteStream") as data,
             pytest.raises(ChainletUnavailableError, match="broke"),
         ):
-            list(data._stream({"parts": [1, -1]}))
+            list(data.stream({"parts": [1, -1]}))
         assert "failed while streaming: ValueError: negative byte" in served.output()
 
 
@@ -475,7 +475,7 @@ def test_api_key_is_required_everywhere_but_the_probes(out: Path) -> None:
             {"ApiKey": []}
         ]
         with ChainletClient(service="Adder", url=served.url, api_key="s3cret") as keyed:
-            assert keyed._call({"point": {"x": 4}}, ANY)["sum"] == 4
+            assert keyed.call({"point": {"x": 4}}, ANY)["sum"] == 4
 
 
 # Concurrency and shutdown #############################################################
@@ -566,9 +566,9 @@ def test_an_error_two_hops_down_reaches_the_outside_caller_with_both_tracebacks(
     services = dict.fromkeys(names, adder.url)
     env = {"CHAINSC_SERVICES": json.dumps(services)}
     with serve(out / "entry", env=env) as entry, client(entry.url, "Entry") as outside:
-        assert outside._call({"x": 4}, INT) == 8
+        assert outside.call({"x": 4}, INT) == 8
         with pytest.raises(ValueError, match="negative x: -2") as caught:
-            outside._call({"x": -2}, INT)
+            outside.call({"x": -2}, INT)
     message = str(caught.value)
     assert not isinstance(caught.value, GenericRemoteException)
     assert "Error calling dependency Chainlet `Entry`" in message

@@ -14,6 +14,7 @@ import pydantic
 import pytest
 
 import runtime_lib as chains
+from runtime_lib.dispatch import InvalidRequestError
 from runtime_lib.errors import MissingDependencyError
 from runtime_lib.serving import (
     ChainletModel,
@@ -100,12 +101,12 @@ class AsyncStreamer(chains.ChainletBase):
 
 class DoublerClient(ChainletClient):
     def run_remote(self, value: int, factor: int = 2) -> int:
-        return self._call({"value": value, "factor": factor}, pydantic.TypeAdapter(int))
+        return self.call({"value": value, "factor": factor}, pydantic.TypeAdapter(int))
 
 
 class AsyncDoublerClient(ChainletClient):
     async def run_remote(self, value: int) -> int:
-        return await self._acall({"value": value}, pydantic.TypeAdapter(int))
+        return await self.acall({"value": value}, pydantic.TypeAdapter(int))
 
 
 class DoublerInput(pydantic.BaseModel):
@@ -120,7 +121,7 @@ class DoublerModel(ChainletModel):
     )
 
     def predict(self, inputs: dict[str, object]) -> object:
-        return self._predict_sync(inputs)
+        return self.dispatcher.handle(inputs)
 
 
 class AsyncDoublerInput(pydantic.BaseModel):
@@ -153,7 +154,7 @@ class PipelineModel(ChainletModel):
     secret_keys = ("token",)
 
     def predict(self, inputs: dict[str, object]) -> object:
-        return self._predict_sync(inputs)
+        return self.dispatcher.handle(inputs)
 
 
 class AsyncPipelineInput(pydantic.BaseModel):
@@ -168,7 +169,7 @@ class AsyncPipelineModel(ChainletModel):
     dependencies = (DependencySpec("doubler", AsyncDoublerClient, "Async-Doubler"),)
 
     async def predict(self, inputs: dict[str, object]) -> object:
-        return await self._predict_async(inputs)
+        return await self.dispatcher.ahandle(inputs)
 
 
 class StreamInput(pydantic.BaseModel):
@@ -266,7 +267,7 @@ def test_serving_secret_from_directory_and_truss_kwarg(
     monkeypatch.setenv("CHAINSC_SERVICE_URL_DOUBLER", doubler_server.url)
     (tmp_path / "token").write_text("from-file\n")
     model = loaded(PipelineModel(secrets_dir=tmp_path))
-    assert model._predict_sync(b'{"item": {"text": "x"}, "values": [2]}') == [
+    assert model.dispatcher.handle(b'{"item": {"text": "x"}, "values": [2]}') == [
         "x:4:from-file"
     ]
 
@@ -285,7 +286,7 @@ def test_serving_secret_from_directory_and_truss_kwarg(
             return 1
 
     model = loaded(PipelineModel(secrets=TrussSecrets()))
-    assert model._predict_sync({"item": {"text": "y"}, "values": [1]}) == [
+    assert model.dispatcher.handle({"item": {"text": "y"}, "values": [1]}) == [
         "y:2:from-truss"
     ]
 
@@ -449,13 +450,13 @@ def test_serving_async_endpoint_with_async_dependency(
 
 def test_serving_sync_endpoint_from_async_code_runs_in_a_thread() -> None:
     model = loaded(DoublerModel())
-    assert asyncio.run(model._predict_async({"value": 4})) == 8
+    assert asyncio.run(model.dispatcher.ahandle({"value": 4})) == 8
 
 
 def test_serving_only_given_arguments_are_passed_so_defaults_apply() -> None:
     model = loaded(DoublerModel())
-    assert model._predict_sync({"value": 3}) == 6
-    assert model._predict_sync({"value": 3, "factor": 3}) == 9
+    assert model.dispatcher.handle({"value": 3}) == 6
+    assert model.dispatcher.handle({"value": 3, "factor": 3}) == 9
 
 
 def test_serving_field_alias_maps_to_the_parameter_name() -> None:
@@ -472,14 +473,16 @@ def test_serving_field_alias_maps_to_the_parameter_name() -> None:
             "run_remote", False, False, EchoInput, pydantic.TypeAdapter(str)
         )
 
-    assert loaded(EchoModel())._predict_sync({"json": "hi"}) == "HI"
+    assert loaded(EchoModel()).dispatcher.handle({"json": "hi"}) == "HI"
 
 
-def test_serving_invalid_input_raises_validation_error_with_422_body() -> None:
+def test_serving_invalid_input_raises_invalid_request_with_422_body() -> None:
     model = loaded(DoublerModel())
-    with pytest.raises(pydantic.ValidationError) as info:
-        model._predict_sync({"value": "many"})
-    body = validation_error_body(info.value)
+    with pytest.raises(InvalidRequestError) as info:
+        model.dispatcher.handle({"value": "many"})
+    assert isinstance(info.value.__cause__, pydantic.ValidationError)
+    body = validation_error_body(info.value.__cause__)
+    assert info.value.body() == body
     assert body == {
         "detail": [
             {"loc": ["value"], "msg": body["detail"][0]["msg"], "type": "int_parsing"}
@@ -502,15 +505,15 @@ def test_serving_result_of_the_wrong_type_is_an_error() -> None:
     with pytest.raises(
         TypeError, match=r"`Liar\.run_remote` returned a `str`, which does not match"
     ):
-        loaded(LiarModel())._predict_sync({})
+        loaded(LiarModel()).dispatcher.handle({})
 
 
 def test_serving_streams_sync_and_async() -> None:
     streamer = loaded(StreamerModel())
-    assert "".join(streamer._predict_sync({"n": 3})) == "0;1;2;"
+    assert "".join(streamer.dispatcher.handle({"n": 3})) == "0;1;2;"
 
     async def collect(model: ChainletModel) -> list[Any]:
-        return [chunk async for chunk in await model._predict_async({"n": 3})]
+        return [chunk async for chunk in await model.dispatcher.ahandle({"n": 3})]
 
     assert asyncio.run(collect(streamer)) == ["0;", "1;", "2;"]
     assert asyncio.run(collect(loaded(AsyncStreamerModel()))) == [
@@ -522,9 +525,9 @@ def test_serving_streams_sync_and_async() -> None:
 
 def test_serving_not_loaded_and_wrong_mode_are_errors() -> None:
     with pytest.raises(chains.ChainsRuntimeError, match="not loaded"):
-        DoublerModel()._predict_sync({"value": 1})
+        DoublerModel().dispatcher.handle({"value": 1})
     with pytest.raises(chains.ChainsRuntimeError, match="is async"):
-        loaded(AsyncDoublerModel())._predict_sync({"value": 1})
+        loaded(AsyncDoublerModel()).dispatcher.handle({"value": 1})
 
 
 def test_serving_health_check() -> None:
@@ -545,18 +548,18 @@ def test_serving_health_check() -> None:
         )
 
     model = PickyModel()
-    assert not model._is_healthy()
+    assert not asyncio.run(model.is_ready())
     model.load()
-    assert not model._is_healthy()
+    assert not asyncio.run(model.is_ready())
     model._chainlet.ready = True
-    assert model._is_healthy()
-    assert loaded(DoublerModel())._is_healthy()
+    assert asyncio.run(model.is_ready())
+    assert asyncio.run(loaded(DoublerModel()).is_ready())
 
 
 def test_serving_error_detail_keeps_only_user_frames() -> None:
     model = loaded(DoublerModel())
     with pytest.raises(ValueError, match="negative") as info:
-        model._predict_sync({"value": -1})
+        model.dispatcher.handle({"value": -1})
     detail = error_detail(info.value)["error"]
     assert detail["exception_cls_name"] == "ValueError"
     assert detail["exception_module_name"] == "builtins"
@@ -576,7 +579,7 @@ def test_serving_user_error_chains_across_two_hops(
     with ModelServer(loaded(PipelineModel())) as pipeline_server:
         client = ChainletClient(service="Pipeline", url=pipeline_server.url)
         with pytest.raises(ValueError, match="negative: -3") as info:
-            client._call(
+            client.call(
                 {"item": {"text": "a"}, "values": [-3]}, pydantic.TypeAdapter(list[str])
             )
         client.close()
@@ -596,7 +599,7 @@ def test_serving_validation_error_reaches_the_caller_as_422(
 ) -> None:
     client = ChainletClient(service="Doubler", url=doubler_server.url)
     with pytest.raises(ValueError, match=r"- value: Input should be a valid integer"):
-        client._call({"value": "x"}, pydantic.TypeAdapter(int))
+        client.call({"value": "x"}, pydantic.TypeAdapter(int))
     client.close()
 
 

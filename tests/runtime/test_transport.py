@@ -80,7 +80,7 @@ def free_port() -> int:
 
 def test_transport_call_sync_posts_arguments_by_name(echo: ScriptedServer) -> None:
     with make(echo.url) as client:
-        assert client._call({"a": 1, "b": [1, 2]}, ANY) == {"a": 1, "b": [1, 2]}
+        assert client.call({"a": 1, "b": [1, 2]}, ANY) == {"a": 1, "b": [1, 2]}
     request = echo.requests[0]
     assert request.path == "/run_remote"
     assert request.headers["content-type"] == "application/json"
@@ -90,7 +90,7 @@ def test_transport_call_sync_posts_arguments_by_name(echo: ScriptedServer) -> No
 def test_transport_call_async(echo: ScriptedServer) -> None:
     async def main() -> Any:
         async with make(echo.url) as client:
-            return await client._acall({"a": "é"}, ANY)
+            return await client.acall({"a": "é"}, ANY)
 
     assert asyncio.run(main()) == {"a": "é"}
 
@@ -98,7 +98,7 @@ def test_transport_call_async(echo: ScriptedServer) -> None:
 def test_transport_pydantic_in_and_out(echo: ScriptedServer) -> None:
     point = Point(x=1, name="p")
     with make(echo.url) as client:
-        reply = client._call({"point": point}, pydantic.TypeAdapter(dict[str, Point]))
+        reply = client.call({"point": point}, pydantic.TypeAdapter(dict[str, Point]))
     assert echo.requests[0].json() == {"point": {"x": 1, "name": "p", "color": "red"}}
     assert reply == {"point": point}
 
@@ -112,7 +112,7 @@ def test_transport_encode_arguments_is_compact_json() -> None:
 
 def test_transport_sends_the_api_key(echo: ScriptedServer) -> None:
     with Client(service="Worker", url=echo.url + "/", api_key="s3cret") as client:
-        client._call({}, ANY)
+        client.call({}, ANY)
     assert echo.requests[0].headers["authorization"] == "Api-Key s3cret"
     assert echo.requests[0].path == "/run_remote"
 
@@ -126,7 +126,7 @@ def test_transport_retries_503_then_succeeds() -> None:
         )
 
     with ScriptedServer(handler) as server, make(server.url, retries=3) as client:
-        assert client._call({}, INT) == 7
+        assert client.call({}, INT) == 7
     assert len(server.requests) == 3
 
 
@@ -136,7 +136,7 @@ def test_transport_retries_502_then_succeeds_async() -> None:
 
     async def main() -> int:
         async with make(server.url, retries=2) as client:
-            return await client._acall({}, INT)
+            return await client.acall({}, INT)
 
     with ScriptedServer(handler) as server:
         assert asyncio.run(main()) == 8
@@ -152,7 +152,7 @@ def test_transport_retries_is_the_total_number_of_attempts() -> None:
             match=r"Chainlet `Worker` .* HTTP 504 .* 2 attempts",
         ) as info,
     ):
-        client._call({}, INT)
+        client.call({}, INT)
     assert len(server.requests) == 2
     assert info.value.status_code == 504
     assert info.value.service == "Worker"
@@ -164,7 +164,7 @@ def test_transport_single_attempt_by_default() -> None:
         make(server.url) as client,
         pytest.raises(ChainletUnavailableError, match="1 attempt"),
     ):
-        client._call({}, INT)
+        client.call({}, INT)
     assert len(server.requests) == 1
 
 
@@ -190,7 +190,7 @@ def test_transport_user_error_is_reraised_with_remote_traceback_and_never_retrie
         make(server.url, retries=3) as client,
         pytest.raises(ValueError, match="n is missing") as info,
     ):
-        client._call({}, INT)
+        client.call({}, INT)
     assert len(server.requests) == 1
     message = str(info.value)
     assert type(info.value) is ValueError
@@ -211,7 +211,7 @@ def test_transport_key_error_keeps_its_class_and_readable_message() -> None:
         make(server.url) as client,
         pytest.raises(KeyError) as info,
     ):
-        client._call({}, INT)
+        client.call({}, INT)
     assert "\n" in str(info.value)  # the traceback is readable, not a repr
     assert type(info.value).__name__ == "KeyError"
 
@@ -228,7 +228,7 @@ def test_transport_unknown_exception_class_becomes_generic_remote_exception() ->
         make(server.url) as client,
         pytest.raises(GenericRemoteException, match="over quota") as info,
     ):
-        client._call({}, INT)
+        client.call({}, INT)
     assert "QuotaError: over quota" in str(info.value)
     assert "Exception class defined in `tests.runtime.test_transport`" in str(
         info.value
@@ -244,7 +244,7 @@ def test_transport_422_names_the_service_and_the_fields() -> None:
         make(server.url, retries=3) as client,
         pytest.raises(RemoteValidationError) as info,
     ):
-        client._call({"point": {}}, INT)
+        client.call({"point": {}}, INT)
     assert isinstance(info.value, ValueError)
     assert len(server.requests) == 1
     assert "Chainlet `Worker`" in str(info.value)
@@ -259,7 +259,7 @@ def test_transport_other_status_is_a_call_error() -> None:
         make(server.url, retries=3) as client,
         pytest.raises(ChainletCallError, match=r"HTTP status=401\. bad key"),
     ):
-        client._call({}, INT)
+        client.call({}, INT)
     assert len(server.requests) == 1
 
 
@@ -270,7 +270,7 @@ def test_transport_reply_of_the_wrong_type_is_a_call_error(
         make(echo.url) as client,
         pytest.raises(ChainletCallError, match="does not match its return type"),
     ):
-        client._call({"a": 1}, INT)
+        client.call({"a": 1}, INT)
 
 
 def test_transport_timeout_per_attempt_names_the_service() -> None:
@@ -281,7 +281,7 @@ def test_transport_timeout_per_attempt_names_the_service() -> None:
             ChainletTimeoutError,
             match=r"Timeout calling Chainlet `Worker` .*0\.2 s \(2 attempts\)",
         ):
-            client._call({}, INT)
+            client.call({}, INT)
         assert time.monotonic() - started < 0.9
         assert len(server.requests) == 2
         client.close()
@@ -290,7 +290,7 @@ def test_transport_timeout_per_attempt_names_the_service() -> None:
 def test_transport_timeout_async_is_a_timeout_error() -> None:
     async def main() -> None:
         async with make(server.url, timeout_sec=0.2) as client:
-            await client._acall({}, INT)
+            await client.acall({}, INT)
 
     with (
         ScriptedServer(lambda request: Reply(200, 1, delay=0.6)) as server,
@@ -305,7 +305,7 @@ def test_transport_connection_refused_retries_then_names_service_and_url() -> No
         make(url, retries=3) as client,
         pytest.raises(ChainletUnavailableError) as info,
     ):
-        client._call({}, INT)
+        client.call({}, INT)
     message = str(info.value)
     assert f"Cannot reach Chainlet `Worker` ({url}/run_remote) (3 attempts)" in message
     assert isinstance(info.value, ConnectionError)
@@ -315,7 +315,7 @@ def test_transport_connection_refused_retries_then_names_service_and_url() -> No
 def test_transport_connection_refused_async() -> None:
     async def main() -> None:
         async with make(f"http://127.0.0.1:{free_port()}", retries=2) as client:
-            await client._acall({}, INT)
+            await client.acall({}, INT)
 
     with pytest.raises(ChainletUnavailableError, match="2 attempts"):
         asyncio.run(main())
@@ -325,7 +325,7 @@ def test_transport_concurrency_limit_sync() -> None:
     with ScriptedServer(lambda request: Reply(200, 1, delay=0.15)) as server:
         client = make(server.url, concurrency_limit=2)
         with ThreadPoolExecutor(6) as pool:
-            assert list(pool.map(lambda _: client._call({}, INT), range(6))) == [1] * 6
+            assert list(pool.map(lambda _: client.call({}, INT), range(6))) == [1] * 6
         client.close()
     assert server.max_in_flight == 2
 
@@ -333,7 +333,7 @@ def test_transport_concurrency_limit_sync() -> None:
 def test_transport_concurrency_limit_async() -> None:
     async def main() -> list[int]:
         async with make(server.url, concurrency_limit=3) as client:
-            return await asyncio.gather(*(client._acall({}, INT) for _ in range(9)))
+            return await asyncio.gather(*(client.acall({}, INT) for _ in range(9)))
 
     with ScriptedServer(lambda request: Reply(200, 1, delay=0.15)) as server:
         assert asyncio.run(main()) == [1] * 9
@@ -351,7 +351,7 @@ def test_transport_stream_str_decodes_characters_split_across_chunks() -> None:
         make(server.url) as client,
     ):
         received: list[str] = []
-        for text in client._stream({"n": 1}, str):
+        for text in client.stream({"n": 1}, str):
             received.append(text)
             gate.set()  # the server sends the rest only after the first chunk arrived
     assert received[0] == "ab"
@@ -362,7 +362,7 @@ def test_transport_stream_str_decodes_characters_split_across_chunks() -> None:
 def test_transport_stream_holds_the_slot_until_the_stream_ends() -> None:
     with ScriptedServer(lambda request: Reply(chunks=[b"a", b"b"])) as server:
         client = make(server.url, concurrency_limit=1)
-        stream = client._stream({})
+        stream = client.stream({})
         assert next(stream) == b"a"
         assert not client._sync_slots.acquire(blocking=False)
         assert list(stream) == [b"b"]
@@ -374,17 +374,17 @@ def test_transport_stream_holds_the_slot_until_the_stream_ends() -> None:
 def test_transport_astream_holds_the_slot_until_the_stream_ends() -> None:
     async def main() -> None:
         async with make(server.url, concurrency_limit=1) as client:
-            stream = client._astream({})
+            stream = client.astream({})
             assert await anext(stream) == b"a"
             assert client._async_slots.locked()
             assert [chunk async for chunk in stream] == [b"b"]
             assert not client._async_slots.locked()
             # Left early: the slot is released, the connection is not reused.
-            left = cast(AsyncGenerator[bytes, None], client._astream({}))
+            left = cast(AsyncGenerator[bytes, None], client.astream({}))
             assert await anext(left) == b"a"
             await left.aclose()
             assert not client._async_slots.locked()
-            assert [chunk async for chunk in client._astream({})] == [b"a", b"b"]
+            assert [chunk async for chunk in client.astream({})] == [b"a", b"b"]
 
     with ScriptedServer(lambda request: Reply(chunks=[b"a", b"b"])) as server:
         asyncio.run(main())
@@ -411,9 +411,9 @@ def test_transport_async_calls_reuse_pooled_connections(echo: ScriptedServer) ->
     async def main() -> None:
         async with make(echo.url) as client:
             for n in range(5):
-                assert await client._acall({"n": n}, ANY) == {"n": n}
+                assert await client.acall({"n": n}, ANY) == {"n": n}
             assert await asyncio.gather(
-                *(client._acall({"n": n}, ANY) for n in range(4))
+                *(client.acall({"n": n}, ANY) for n in range(4))
             ) == [{"n": n} for n in range(4)]
 
     asyncio.run(main())
@@ -429,10 +429,10 @@ def test_transport_astream_str_and_bytes() -> None:
     async def main() -> tuple[list[str], list[bytes]]:
         async with make(server.url) as client:
             texts = []
-            async for text in client._astream({}, str):
+            async for text in client.astream({}, str):
                 texts.append(text)
                 gate.set()
-            raw = [chunk async for chunk in client._astream({})]
+            raw = [chunk async for chunk in client.astream({})]
             return texts, raw
 
     with ScriptedServer(lambda request: Reply(chunks=chunks, gate=gate)) as server:
@@ -447,23 +447,23 @@ def test_transport_stream_error_before_first_chunk_is_raised() -> None:
         make(server.url) as client,
         pytest.raises(ValueError, match="n is missing"),
     ):
-        list(client._stream({}, str))
+        list(client.stream({}, str))
 
 
 def read_stream(
     client: Client, *, asynchronous: bool, into: list[bytes] | None = None
 ) -> list[bytes]:
-    """The chunks of a `_stream` / `_astream` of `client`, appended as they arrive."""
+    """The chunks of a `stream` / `astream` of `client`, appended as they arrive."""
     received = [] if into is None else into
     if not asynchronous:
         with client:
-            for chunk in client._stream({}):
+            for chunk in client.stream({}):
                 received.append(chunk)
         return received
 
     async def main() -> None:
         async with client:
-            async for chunk in client._astream({}):
+            async for chunk in client.astream({}):
                 received.append(chunk)
 
     asyncio.run(main())
@@ -706,7 +706,7 @@ def test_transport_target_is_posted_to_as_given_with_its_host_header(
         result = asyncio.run(_acall_and_close(client, {"value": 3}))
     else:
         with client:
-            result = client._call({"value": 3}, ANY)
+            result = client.call({"value": 3}, ANY)
     assert result == {"value": 3}
     (request,) = echo.requests
     assert request.path == "/gateway/run_remote"
@@ -719,7 +719,7 @@ def test_transport_target_without_host_sends_the_url_host(echo: ScriptedServer) 
     with Client(
         service="Leaf", target=ServiceTarget(url=echo.url + "/v1/models/model:predict")
     ) as client:
-        assert client._call({"value": 1}, ANY) == {"value": 1}
+        assert client.call({"value": 1}, ANY) == {"value": 1}
     (request,) = echo.requests
     assert request.path == "/v1/models/model:predict"
     assert request.headers["host"] == echo.url.removeprefix("http://")
@@ -736,7 +736,7 @@ def test_transport_client_takes_url_or_target() -> None:
 
 async def _acall_and_close(client: ChainletClient, arguments: dict[str, object]) -> Any:
     async with client:
-        return await client._acall(arguments, ANY)
+        return await client.acall(arguments, ANY)
 
 
 #: The connections of an ended loop are collected with Python's "unclosed transport"
@@ -752,11 +752,11 @@ _ENDED_LOOP_WARNINGS = (
 def test_transport_one_client_across_successive_event_loops(echo: ScriptedServer) -> None:
     """A script that calls `asyncio.run` once per request reuses one client."""
     client = make(echo.url, concurrency_limit=2)
-    answers = [asyncio.run(client._acall({"n": n}, ANY)) for n in range(3)]
+    answers = [asyncio.run(client.acall({"n": n}, ANY)) for n in range(3)]
     assert answers == [{"n": 0}, {"n": 1}, {"n": 2}]
 
     async def streamed() -> list[bytes]:
-        return [chunk async for chunk in client._astream({"n": 3}, bytes)]
+        return [chunk async for chunk in client.astream({"n": 3}, bytes)]
 
     assert json.loads(b"".join(asyncio.run(streamed()))) == {"n": 3}
     asyncio.run(client.aclose())
@@ -770,7 +770,7 @@ from runtime_lib.transport import ChainletClient
 
 client = ChainletClient(service="Worker", url=sys.argv[1])
 for n in range(2):
-    print(asyncio.run(client._acall({"n": n}, pydantic.TypeAdapter(dict))))
+    print(asyncio.run(client.acall({"n": n}, pydantic.TypeAdapter(dict))))
 """
 
 
@@ -801,7 +801,7 @@ def test_transport_one_client_in_two_running_loops_is_refused(echo: ScriptedServ
 
     def hold_a_loop() -> None:
         async def main() -> None:
-            await client._acall({}, ANY)
+            await client.acall({}, ANY)
             started.set()
             while not release.is_set():
                 await asyncio.sleep(0.01)
@@ -813,7 +813,7 @@ def test_transport_one_client_in_two_running_loops_is_refused(echo: ScriptedServ
     try:
         assert started.wait(30)
         with pytest.raises(Exception, match="in use by another running event loop"):
-            asyncio.run(client._acall({}, ANY))
+            asyncio.run(client.acall({}, ANY))
     finally:
         release.set()
         thread.join(30)

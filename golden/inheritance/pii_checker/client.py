@@ -23,8 +23,10 @@ _PACKAGES = str(Path(__file__).resolve().parent / "packages")
 if _PACKAGES not in sys.path:
     sys.path.insert(0, _PACKAGES)
 
-# The imports below need `packages/` on the path.
+# The imports below need `packages/` on the path; the first checks that the vendored
+# runtime is the one this code was generated for.
 # ruff: noqa: E402
+import chainsc_generated  # noqa: F401
 from chain import (
     Thresholds,
     Verdict,

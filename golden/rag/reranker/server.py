@@ -32,6 +32,7 @@ def main() -> int:
             sys.path.insert(0, entry)
 
     try:
+        import chainsc_generated  # noqa: F401  # first: is the vendored runtime this code's?
         from chainsc_runtime import server
         from model.model import Model
     except Exception as exc:

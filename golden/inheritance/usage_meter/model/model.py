@@ -8,6 +8,10 @@ its `run_remote`.
 # No `from __future__ import annotations`: Truss's server passes the request to
 # `predict` when its annotation *is* Starlette's `Request` (`serving.TrussRequest`).
 
+# The vendored runtime must be the one this code was generated for (it fails here if
+# not). That imports only the runtime: no user module.
+import chainsc_generated  # noqa: F401
+
 # The Chainlet's own module first, as Truss imports it: the user's modules load in
 # the order they do under Truss. They never import generated code (LAYOUT.md).
 from chain import UsageMeter
@@ -35,4 +39,4 @@ class Model(serving.ChainletModel):
 
         The result is JSON-ready, or msgpack bytes for a binary (msgpack) request.
         """
-        return self._truss_predict_sync(inputs, request)
+        return self.truss_predict_sync(inputs, request)
