@@ -9,7 +9,6 @@ Imports: libcst, ir, resolve, annotations, evaluate, config, graph, diagnostics.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -127,10 +126,15 @@ class _Extractor:
         """
         if cls.id in self._kinds:
             return self._kinds[cls.id]
+        found = self._classify_bases(self.program.chainlet_bases(cls), {cls.id})
+        self._kinds[cls.id] = found
+        return found
+
+    def _classify_bases(self, bases: Iterator[Target], visited: set[str]) -> tuple[str | None, list[ClassRef]]:
+        """(kind, user chainlet bases) of a class whose bases resolve to `bases`."""
         kinds = {_CHAINLET_BASE: ClassKind.CHAINLET, _MODEL_BASE: ClassKind.MODEL, _STUB_BASE: ClassKind.STUB}
-        visited = {cls.id}
-        path: list[ClassRef] = []  # the user bases from `cls` to the class whose bases are searched
-        frames: list[Iterator[Target]] = [self.program.chainlet_bases(cls)]
+        path: list[ClassRef] = []  # the user bases from the class to the class whose bases are searched
+        frames: list[Iterator[Target]] = [bases]
         found: tuple[str | None, list[ClassRef]] = (None, [])
         while frames:
             base = next(frames[-1], None)
@@ -155,7 +159,6 @@ class _Extractor:
         if kind is not None:
             for index, on_path in enumerate(path):  # the rest of `chain` is known already
                 self._kinds.setdefault(on_path.id, (kind, chain[index + 1 :]))
-        self._kinds[cls.id] = found
         return found
 
     def candidate(self, cls: ClassRef) -> _Candidate | None:
@@ -482,7 +485,7 @@ class _Extractor:
             default = module.code(param.default) if param.default is not None else None
             ir_params.append(ir.Param(param.name.value, type_ref, default, module.span(param.name)))
         is_async = func.asynchronous is not None
-        yields = module.parsed.function_yields(module.span(func.name).line, name)
+        yields = module.parsed.function_yields(func)
         if func.returns is None:
             self.diagnostics.append(
                 error(
@@ -776,13 +779,16 @@ class _Extractor:
     def _check_hidden_chainlets(self, module: ModuleInfo) -> None:
         """CSC111: a Chainlet class inside a function, loop or `with` block."""
         parsed = module.parsed
+        program = self.program
         for node, where in bodies.hidden_classes(parsed.tree):
-            # Classify by the bases as written; the class is not in the outline CST.
-            bases = [ast.get_source_segment(parsed.source.text, base) or "object" for base in node.bases]
-            header = cst.parse_statement(f"class {node.name}({', '.join(bases)}):\n    pass\n")
-            assert isinstance(header, cst.ClassDef)
-            # Order -1: resolve the bases against the module's final bindings.
-            kind, _ = self.classify(ClassRef(module, node.name, header, -1))
+            # Classified by its bases as written, resolved against the module's final
+            # bindings (the class is not in the outline); a base that is no dotted name
+            # (`Generic[T]`, a call) is nothing the chains API defines.
+            bases = (
+                program.resolve_dotted(module, dotted) if (dotted := bodies.dotted_name(base)) is not None else ExternalRef("?")
+                for base in node.bases
+            )
+            kind, _ = self._classify_bases(bases, set())
             if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
                 continue
             line_text = parsed.source.line_text(node.lineno)
@@ -797,18 +803,31 @@ class _Extractor:
             )
 
     def _check_depends_misuse(self) -> None:
+        """CSC304: `depends(...)`/`depends_context()` anywhere but as an `__init__` default.
+
+        Positions are read only when the counts cannot tell: when every `depends(`
+        spelled in the file is one of the allowed calls, nothing is walked or located.
+        """
         for module in self.program.modules.values():
             parsed = module.parsed
-            allowed = {parsed.start_position(_callee_name(call)) for call in self.allowed_calls.get(module.path, ())}
-            spelled = {parsed.source.position(match.start()) for match in bodies.MARKER_TEXT.finditer(parsed.source.text)}
-            if spelled <= allowed:
-                continue  # skip the tree walk: every `depends(` here is an `__init__` default
-            for call in bodies.marker_calls(parsed.tree):
-                line, byte_col = bodies.callee_position(call)
-                if (line, parsed.char_column(line, byte_col)) in allowed:
+            allowed = list({id(call): call for call in self.allowed_calls.get(module.path, ())}.values())
+            by_name = [call for call in allowed if _callee_name(call).value in bodies.MARKER_NAMES]
+            spelled = sum(1 for _ in bodies.MARKER_TEXT.finditer(parsed.source.text))
+            if spelled == len(allowed) and all(_spelled_once(call) for call in allowed):
+                continue  # each `depends(` written here is an allowed call's, once each
+            calls = list(bodies.marker_calls(parsed.tree))
+            outline_calls = [call for call, in_body in calls if not in_body]
+            # Every allowed call is a marker call of the outline: as many means the same ones.
+            all_allowed = len(outline_calls) == len(by_name)
+            positions = set() if all_allowed else {parsed.start_position(_callee_name(call)) for call in allowed}
+            for call, in_body in calls:
+                if not in_body and all_allowed:
                     continue
-                callee = cst.parse_expression(ast.get_source_segment(parsed.source.text, call.func) or "_")
-                target = self.program.resolve_expr(module, callee) if isinstance(callee, cst.Name | cst.Attribute) else None
+                line, byte_col = bodies.callee_position(call)
+                if (line, parsed.char_column(line, byte_col)) in positions:
+                    continue
+                dotted = bodies.dotted_name(call.func)
+                target = self.program.resolve_dotted(module, dotted) if dotted is not None else None
                 if not isinstance(target, ApiRef) or target.path not in (_DEPENDS, _DEPENDS_CONTEXT):
                     continue
                 name = target.path.rpartition(".")[2]
@@ -833,10 +852,26 @@ def _decorator_kind(target: Target) -> str | None:
     return None
 
 
-def _callee_name(call: cst.Call) -> cst.CSTNode:
+def _callee_name(call: cst.Call) -> cst.Name:
     """The name token of a call's callee: `depends` in `chains.depends(...)`."""
     func = call.func
-    return func.attr if isinstance(func, cst.Attribute) else func
+    name = func.attr if isinstance(func, cst.Attribute) else func
+    assert isinstance(name, cst.Name)  # an allowed call's callee resolves, so it is a name
+    return name
+
+
+def _spelled_once(call: cst.Call) -> bool:
+    """Whether the text of `call` holds exactly one `depends(` (`bodies.MARKER_TEXT`), at its callee.
+
+    True for `chains.depends(X)`, `depends_context()`: the callee's name, then only
+    spaces before the parenthesis (`dep(X)` through an alias, or a comment there, is not).
+    """
+    whitespace = call.whitespace_after_func
+    return (
+        _callee_name(call).value in bodies.MARKER_NAMES
+        and isinstance(whitespace, cst.SimpleWhitespace)
+        and not whitespace.value.strip(" \t")
+    )
 
 
 def _endpoint_types(endpoint: ir.Endpoint) -> list[ir.TypeRef]:

@@ -598,6 +598,14 @@ class Program:
             return self.attribute(self.resolve_expr(module, node.value, before), node.attr.value)
         return ExternalRef(type(node).__name__)
 
+    def resolve_dotted(self, module: ModuleInfo, dotted: str, before: int | None = None) -> Target:
+        """Resolve `a.b.c` written in `module` (a name, then attributes), as `resolve_expr` would."""
+        first, *attributes = dotted.split(".")
+        target = self.resolve_name(module, first, before)
+        for attr in attributes:
+            target = self.attribute(target, attr)
+        return target
+
     def attribute(self, target: Target, attr: str) -> Target:
         """Resolve `target.attr`."""
         if isinstance(target, ApiRef):

@@ -62,7 +62,13 @@ def check_display_names(chain: ir.Chain) -> Iterator[Diagnostic]:
     """CSC106/107/108: valid, unique display names and output directories."""
     seen: dict[str, ir.Chainlet] = {}
     dirs: dict[str, ir.Chainlet] = {}
-    for chainlet in sorted(chain.chainlets, key=lambda c: (c.span.path, c.span.line, c.span.col)):
+    chainlets = chain.chainlets
+    names = [c.display_name for c in chainlets]
+    directories = [package_dir_name(name) for name in names]
+    if len(set(names)) < len(names) or len(set(directories)) < len(directories):
+        # Which of two is reported depends on where they are: the first in the sources is kept.
+        chainlets = tuple(sorted(chainlets, key=lambda c: (c.span.path, c.span.line, c.span.col)))
+    for chainlet in chainlets:
         name = chainlet.display_name
         if not _DISPLAY_NAME.match(name):
             yield error(
