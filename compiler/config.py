@@ -392,7 +392,7 @@ class ConfigBuilder:
         try:
             project = tomllib.loads(source.text).get("project")
         except tomllib.TOMLDecodeError:
-            return  # read as declaring nothing, as before (`emit.requirements.project_dependencies`)
+            return  # read as declaring nothing, as before (`requirements.project_dependencies`)
         declared = project.get("dependencies", []) if isinstance(project, dict) else []
         for item in declared if isinstance(declared, list) else []:
             if isinstance(item, str) and (problem := entry_problem(item)) is not None:

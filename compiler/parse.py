@@ -185,15 +185,22 @@ def parse_source(source: SourceFile) -> ParsedModule | Diagnostic:
     return ParsedModule(source, module, tree, outlined, statement_lines(tree))
 
 
-def statement_lines(tree: ast.Module) -> tuple[int, ...]:
-    """The first line of each top-level statement as libcst groups them (`a = 1; b = 2` is one)."""
-    lines: list[int] = []
+def group_statements(tree: ast.Module) -> list[list[ast.stmt]]:
+    """CPython's top-level statements grouped as libcst's are: `a = 1; b = 2` is one statement."""
+    groups: list[list[ast.stmt]] = []
     end = 0
     for node in tree.body:
-        if node.lineno > end:  # not on the line where the previous one ends (`; b = 2`)
-            lines.append(node.lineno)
+        if node.lineno > end or not groups:  # not on the line where the previous one ends (`; b = 2`)
+            groups.append([node])
+        else:
+            groups[-1].append(node)
         end = node.end_lineno or node.lineno
-    return tuple(lines)
+    return groups
+
+
+def statement_lines(tree: ast.Module) -> tuple[int, ...]:
+    """The first line of each top-level statement as libcst groups them."""
+    return tuple(group[0].lineno for group in group_statements(tree))
 
 
 def compile_source(source: SourceFile) -> ast.Module | Diagnostic:
