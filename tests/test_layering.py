@@ -45,6 +45,7 @@ STAGES: dict[str, str] = {
     "compiler.config": "front",
     "compiler.surface": "front",
     "compiler.extract": "front",
+    "compiler.observations": "front",
     "compiler.validate": "front",
     "compiler.carry": "front",
     "compiler.signatures": "front",
