@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from compiler.codes import CODES
-from compiler.validate import CHAIN_RULES, RULES
+from compiler.validate import CHAIN_RULES, RULES, Rule
+
+#: Every rule, over what was seen and over the IR.
+ALL_RULES: tuple[Rule[Any], ...] = (*RULES, *CHAIN_RULES)
 
 #: Codes reported where the front end meets what it cannot represent or read: a file,
 #: a name, an annotation that is no type, a value that is not static, a dependency that
@@ -23,7 +28,7 @@ REPORTED_WHERE_MET = frozenset(
 
 def test_every_rule_reports_documented_codes_and_says_which() -> None:
     seen: set[str] = set()
-    for rule in (*RULES, *CHAIN_RULES):
+    for rule in ALL_RULES:
         assert rule.codes, rule
         assert all(code in CODES for code in rule.codes), rule.codes
         assert not seen & set(rule.codes), f"two rules report {seen & set(rule.codes)}"
@@ -35,7 +40,7 @@ def test_every_rule_reports_documented_codes_and_says_which() -> None:
 
 
 def test_every_code_has_a_place() -> None:
-    in_rules = {code for rule in (*RULES, *CHAIN_RULES) for code in rule.codes}
+    in_rules = {code for rule in ALL_RULES for code in rule.codes}
     unplaced = set(CODES) - in_rules - REPORTED_WHERE_MET
     assert not unplaced, f"codes neither in a rule nor reported where met: {sorted(unplaced)}"
     assert not REPORTED_WHERE_MET - set(CODES)
