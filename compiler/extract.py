@@ -47,6 +47,7 @@ from compiler.resolve import (
     side_effect_warnings,
     string_value,
 )
+from compiler.schema import DEPENDS
 from compiler.source import Span
 from compiler.surface import SURFACE_CODES, surface_errors
 
@@ -622,7 +623,7 @@ class _Extractor:
             is_defined_after=target.module is module and target.order >= owner.order and target.id != owner.id,
         )
         options: dict[str, Value] = {}
-        positional_names = ("retries", "timeout_sec", "use_binary", "concurrency_limit")
+        positional_names = DEPENDS.names  # after the class, as `RPCOptions` takes them
         for index, arg in enumerate(call.args[1:]):
             if arg.keyword is None:
                 key = positional_names[index] if index < len(positional_names) else None

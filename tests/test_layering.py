@@ -47,6 +47,7 @@ STAGES: dict[str, str] = {
     "compiler.extract": "front",
     "compiler.observations": "front",
     "compiler.validate": "front",
+    "compiler.schema": "shared",
     "compiler.carry": "front",
     "compiler.signatures": "front",
     "compiler.data_files": "front",
