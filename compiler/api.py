@@ -15,12 +15,12 @@ from compiler import ir
 from compiler.confine import absolute
 from compiler.data_files import data_file_diagnostics
 from compiler.diagnostics import Diagnostic, error, has_errors, sort_diagnostics
-from compiler.extract import ExtractOptions, extract_chain
+from compiler.extract import ExtractOptions, extract_chain, without_shadowed
 from compiler.parse import gc_paused
 from compiler.requirements_check import requirement_diagnostics
 from compiler.resolve import Program, is_module_name, load_program
 from compiler.source import SourceFile, Span
-from compiler.validate import validate_chain
+from compiler.validate import check_observations, validate_chain
 
 if TYPE_CHECKING:
     from compiler.emit.inputs import PlanInputs
@@ -159,7 +159,8 @@ def _check_file(path: str | Path, options: CheckOptions) -> tuple[CheckResult, P
         # A local module that cannot be read or parsed: the other findings would be
         # guesses about names it defines (`X` "is not defined"), so report only that.
         return CheckResult(sort_diagnostics(program.diagnostics), None, dict(program.sources)), None
-    diagnostics = list(extracted.diagnostics)
+    # What extraction could not represent, and what the rules find in what it saw.
+    diagnostics = without_shadowed([*extracted.diagnostics, *check_observations(extracted.observations)])
     if extracted.chain is not None:
         diagnostics.extend(validate_chain(extracted.chain))
         if not has_errors(diagnostics):

@@ -13,7 +13,8 @@ import ast
 import re
 from collections.abc import Iterator
 
-_MARKER_NAMES = frozenset({"depends", "depends_context"})
+#: Callee names of the dependency markers.
+MARKER_NAMES = frozenset({"depends", "depends_context"})
 _SCOPES: dict[type[ast.AST], str] = {
     ast.For: "a `for` loop",
     ast.AsyncFor: "a `for` loop",
@@ -52,14 +53,37 @@ def yields(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 MARKER_TEXT = re.compile(r"\bdepends(?:_context)?\s*\(")
 
 
-def marker_calls(tree: ast.Module) -> Iterator[ast.Call]:
-    """Calls whose callee is spelled `depends`/`depends_context` (`x.depends` too)."""
-    for node in ast.walk(tree):
+def marker_calls(tree: ast.Module) -> Iterator[tuple[ast.Call, bool]]:
+    """Calls whose callee is spelled `depends`/`depends_context` (`x.depends` too).
+
+    Each with whether it is inside a function body (which the libcst outline blanks).
+    """
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, in_body = stack.pop()
         if isinstance(node, ast.Call):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-            if name in _MARKER_NAMES:
-                yield node
+            if name in MARKER_NAMES:
+                yield node, in_body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not in_body:
+            for field_name, value in ast.iter_fields(node):
+                children = value if isinstance(value, list) else [value]
+                stack.extend((child, field_name == "body") for child in children if isinstance(child, ast.AST))
+            continue
+        stack.extend((child, in_body) for child in ast.iter_child_nodes(node))
+
+
+def dotted_name(node: ast.expr) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
 
 
 def callee_position(call: ast.Call) -> tuple[int, int]:

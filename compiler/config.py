@@ -1,26 +1,32 @@
 """Configuration: evaluated `remote_config` / `depends` values to IR, validated.
 
-Stage: used by extract, after `evaluate`. Knows each API constructor's
-parameters, defaults and value rules (the published Truss Chains API), and
-reports every problem at the sub-expression that caused it.
-Imports: libcst, ir, evaluate, diagnostics.
+Stage: used by extract, after `evaluate`. Every constructor is read the same way,
+from its declarative schema (`compiler.schema`: each field's name, position,
+default, reader and code): an argument becomes a typed IR field through the
+reader its field names (`READERS`, type and rule), or a diagnostic at the
+sub-expression that caused it, and the field keeps its default. What spans fields
+(`predict_concurrency="cpu_count"`, `gpu_count` without `gpu`, the deprecated
+`pip_requirements_file`) is checked after, per constructor.
+Imports: libcst, ir, schema, evaluate, diagnostics.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
 from compiler import ir
 from compiler.confine import ChainRoot, Found, PathProblem
 from compiler.diagnostics import Diagnostic, error, warning
-from compiler.evaluate import API_ENUMS, ApiCall, EnumMember, Located, PathValue, Value
+from compiler.evaluate import ApiCall, EnumMember, Located, PathValue, Value
 from compiler.parse import read_source
 from compiler.requirement_syntax import entry_problem, file_problems
+from compiler.schema import CONSTRUCTORS, DEPENDS, ENUMS, Constructor, Field
 from compiler.source import SourceFile, Span
 from compiler.validate import MAX_DISPLAY_NAME
 
@@ -29,56 +35,17 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 #: A Kubernetes quantity in thousandths (`500m`): fine for CPU, never meant for memory.
 _MILLI_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?m$")
 
-#: Positional parameter order of each constructor that accepts positionals.
-_POSITIONAL: dict[str, tuple[str, ...]] = {
-    "chains.Compute": ("cpu_count", "memory", "gpu", "gpu_count", "predict_concurrency", "instance_type"),
-    "chains.Assets": ("cached", "secret_keys", "external_data", "weights"),
-}
+_GPU_TYPES = tuple(ENUMS["truss_config.Accelerator"])
 
-#: Known keyword parameters of each constructor.
-_PARAMS: dict[str, tuple[str, ...]] = {
-    "chains.RemoteConfig": ("docker_image", "compute", "assets", "name", "options", "build_commands"),
-    "chains.DockerImage": (
-        "base_image", "pip_requirements_file", "pip_requirements", "apt_requirements",
-        "requirements_file", "data_dir", "external_package_dirs", "truss_server_version_override",
-    ),
-    "chains.Compute": _POSITIONAL["chains.Compute"],
-    "chains.Assets": _POSITIONAL["chains.Assets"],
-    "chains.ChainletOptions": (
-        "enable_b10_tracing", "enable_debug_logs", "env_variables", "health_checks",
-        "metadata", "streaming_read_timeout", "transport",
-    ),
-    "chains.CustomImage": ("image", "python_executable_path", "docker_auth"),
-    "chains.RPCOptions": ("retries", "timeout_sec", "use_binary", "concurrency_limit"),
-    "truss_config.ModelRepo": (
-        "repo_id", "revision", "allow_patterns", "ignore_patterns", "volume_folder",
-        "use_volume", "kind", "runtime_secret_name",
-    ),
-    "truss_config.ExternalDataItem": ("url", "local_data_path", "backend", "name"),
-    "truss_config.WeightsSource": ("source", "mount_location", "auth", "auth_secret_name", "allow_patterns", "ignore_patterns"),
-    "truss_config.HealthChecks": (
-        "restart_check_delay_seconds", "restart_threshold_seconds",
-        "stop_traffic_threshold_seconds", "startup_threshold_seconds",
-    ),
-    "truss_config.DockerAuthSettings": (
-        "auth_method", "registry", "secret_name", "aws_access_key_id_secret_name",
-        "aws_secret_access_key_secret_name",
-    ),
-    "truss_config.HTTPOptions": ("kind",),
-    "truss_config.WebsocketOptions": ("kind", "ping_interval_seconds", "ping_timeout_seconds"),
-    "truss_config.GRPCOptions": ("kind",),
-}
 
-#: Required keyword parameters of the truss_config helpers.
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "truss_config.ModelRepo": ("repo_id",),
-    "truss_config.ExternalDataItem": ("url", "local_data_path"),
-    "truss_config.WeightsSource": ("source", "mount_location"),
-    "chains.CustomImage": ("image",),
-    "truss_config.DockerAuthSettings": ("auth_method",),
-}
+class _Invalid:
+    """A reader's answer for a value it reported: the field keeps its default."""
 
-_GPU_TYPES = tuple(API_ENUMS["truss_config.Accelerator"])
+
+INVALID = _Invalid()
+
+#: `predict_concurrency="cpu_count"`: as many as the resolved `cpu_count`.
+_CPU_COUNT = "cpu_count"
 
 
 @dataclass(slots=True)
@@ -107,10 +74,11 @@ class ConfigBuilder:
         return api.rpartition(".")[2]
 
     def arguments(self, call: ApiCall) -> dict[str, Value]:
-        """Keyword view of a call: positionals mapped, unknown keywords reported."""
+        """Keyword view of a call, by its schema: positionals mapped, unknown keywords reported."""
         name = self._short(call.api)
-        known = _PARAMS.get(call.api, ())
-        positional = _POSITIONAL.get(call.api, ())
+        constructor = CONSTRUCTORS[call.api]
+        known = constructor.names
+        positional = known if constructor.positional else ()
         result: dict[str, Value] = {}
         if call.args and not positional:
             self._error("CSC410", f"`{name}(...)` takes keyword arguments only", call.args[0])
@@ -132,10 +100,35 @@ class ConfigBuilder:
                 )
                 continue
             result[keyword] = value
-        for required in _REQUIRED.get(call.api, ()):
+        for required in constructor.required:
             if required not in result and not _has_unknown(call, known):
                 self._error("CSC403", f"`{name}(...)` needs `{required}`", call)
         return result
+
+    def read(self, arguments: Mapping[str, Value], constructor: Constructor) -> dict[str, Any]:
+        """Each given field of `constructor` read by its reader; a field left out or reported keeps its default."""
+        values: dict[str, Any] = {}
+        for spec in constructor.fields:
+            if spec.name in arguments:
+                read = self._reader(spec.reader)(self, arguments[spec.name], spec)
+                if read is not INVALID:
+                    values[spec.name] = read
+        return values
+
+    def _reader(self, name: str) -> Callable[[ConfigBuilder, Value, Field], object]:
+        """The reader a field names: one of `READERS`, a nested constructor, or a Truss config helper."""
+        found = READERS.get(name)
+        if found is not None:
+            return found
+        kind, _, api = name.rpartition(":")
+        if kind == "list":
+            return lambda builder, value, spec: builder._objects(value, spec, api)
+        if kind == "optional":
+            wanted = api if api in CONSTRUCTORS else None  # `optional:truss_config`: any helper
+            return lambda builder, value, spec: None if value.data is None else builder.truss_object(value, wanted)
+        if api in _NESTED:
+            return lambda builder, value, spec: _NESTED[api](builder, value)
+        return lambda builder, value, spec: builder.truss_object(value, api)
 
     def _expect_call(self, value: Value, api: str) -> ApiCall | None:
         data = value.data
@@ -236,7 +229,183 @@ class ConfigBuilder:
                 self._error("CSC403", "`ModelRepo(use_volume=True)` needs `volume_folder`", data)
         return ir.JsonObject(tuple(sorted(items)))
 
-    # -- constructors -----------------------------------------------------------
+    def _objects(self, value: Value, spec: Field, api: str) -> tuple[ir.JsonObject, ...]:
+        """A list of Truss config helper calls (`Assets(cached=[ModelRepo(...)])`)."""
+        if not isinstance(value.data, list):
+            self._error("CSC403", f"`{spec.name}` must be a list", value)
+            return ()
+        return tuple(self.truss_object(item, api) for item in value.data)
+
+    # -- readers: one per kind of field (`READERS`) --------------------------------------
+
+    def _read_str(self, value: Value, spec: Field) -> object:
+        found = self._str(value, spec.name)
+        return INVALID if found is None else found
+
+    def _read_optional_str(self, value: Value, spec: Field) -> object:
+        return self._opt_str(value, spec.name)
+
+    def _read_int(self, value: Value, spec: Field) -> object:
+        found = self._int(value, spec.name)
+        return INVALID if found is None else found
+
+    def _read_bool(self, value: Value, spec: Field) -> object:
+        found = self._bool(value, spec.name)
+        return INVALID if found is None else found
+
+    def _read_str_list(self, value: Value, spec: Field) -> object:
+        return self._str_list(value, spec.name)
+
+    def _read_json(self, value: Value, spec: Field) -> object:
+        return self._json(value, spec.name)
+
+    def _read_positive_int(self, value: Value, spec: Field) -> object:
+        parsed = self._int(value, spec.name)
+        if parsed is not None and parsed <= 0:
+            self._error(spec.code, f"`{spec.name}` must be a positive integer, got `{parsed}`", value)
+            return INVALID
+        return INVALID if parsed is None else parsed
+
+    def _read_memory(self, value: Value, spec: Field) -> object:
+        """`Compute(memory=...)`: a quantity of bytes truss accepts."""
+        parsed = self._str(value, spec.name)
+        if parsed is None:
+            return INVALID
+        if _MILLI_QUANTITY.match(parsed):
+            # Kubernetes reads `500m` as 0.5 bytes; truss rejects the unit.
+            self._error(
+                spec.code,
+                f"`memory` of `{parsed}` is in thousandths of a byte (unit `m`)",
+                value,
+                f"for mebibytes write \"{parsed[:-1]}Mi\" (or \"{parsed[:-1]}M\" for megabytes)",
+            )
+            return INVALID
+        if not _QUANTITY.match(parsed):
+            self._error(
+                spec.code,
+                f"`memory` must be a Kubernetes quantity, got `{_describe(value)}`",
+                value,
+                "for example \"512Mi\", \"2Gi\" or \"16G\"",
+            )
+            return INVALID
+        return parsed
+
+    def _read_gpu(self, value: Value, spec: Field) -> object:
+        """An accelerator: `truss_config.Accelerator.H100` or its name."""
+        data = value.data
+        if data is None:
+            return None
+        if isinstance(data, EnumMember) and data.enum == "truss_config.Accelerator":
+            return data.value
+        if isinstance(data, str):
+            if data in _GPU_TYPES:
+                return data
+            suggestion = _closest(data.upper(), _GPU_TYPES)
+            self._error(
+                spec.code,
+                f"unknown GPU type `{data}`",
+                value,
+                (f"did you mean `{suggestion}`? " if suggestion else "") + f"known types: {', '.join(_GPU_TYPES)}",
+            )
+            return INVALID
+        self._error("CSC403", f"`gpu` must be a GPU type name or `truss_config.Accelerator`, got `{_describe(value)}`", value)
+        return INVALID
+
+    def _read_concurrency(self, value: Value, spec: Field) -> object:
+        """A positive integer, or `"cpu_count"` (resolved by `compute`)."""
+        data = value.data
+        if data == _CPU_COUNT:
+            return _CPU_COUNT
+        if isinstance(data, int) and not isinstance(data, bool) and data > 0:
+            return data
+        self._error(
+            spec.code,
+            f"`predict_concurrency` must be a positive integer or \"cpu_count\", got `{_describe(value)}`",
+            value,
+        )
+        return INVALID
+
+    def _read_display_name(self, value: Value, spec: Field) -> object:
+        """`RemoteConfig(name=...)`: the package's directory name, so not too long."""
+        name = self._opt_str(value, spec.name)
+        if name is not None and len(name) > MAX_DISPLAY_NAME:
+            self._error(
+                spec.code,
+                f"Chainlet name of {len(name)} characters is too long: at most {MAX_DISPLAY_NAME}",
+                value,
+                "the name is the package's directory name (and the deployed model's): choose a shorter one",
+            )
+        return name
+
+    def _read_requirements(self, value: Value, spec: Field) -> object:
+        return self._requirement_list(value)
+
+    def _read_requirements_file(self, value: Value, spec: Field) -> object:
+        found = self._path(value, spec.name, is_dir=False)
+        if found is None:
+            return INVALID
+        self._check_requirements_file(value, found)
+        return found
+
+    def _read_legacy_requirements_file(self, value: Value, spec: Field) -> object:
+        """`pip_requirements_file`: deprecated; read by `docker_image`, which knows whether the current spelling is given too."""
+        return value
+
+    def _read_data_dir(self, value: Value, spec: Field) -> object:
+        if value.data is None:
+            return None
+        found = self._path(value, spec.name, is_dir=True)
+        if found is None:
+            return INVALID
+        self._check_tree(value, found)
+        return found
+
+    def _read_package_dirs(self, value: Value, spec: Field) -> object:
+        if value.data is None:
+            return ()
+        if not isinstance(value.data, list):
+            self._error("CSC403", f"`{spec.name}` must be a list of paths", value)
+            return INVALID
+        found = [self._path(item, spec.name, is_dir=True) for item in value.data]
+        return tuple(item for item in found if item is not None)
+
+    def _read_str_dict(self, value: Value, spec: Field) -> object:
+        if not isinstance(value.data, dict):
+            self._error("CSC403", f"`{spec.name}` must be a dict of strings", value)
+            return INVALID
+        entries: list[tuple[str, str]] = []
+        for key, item in value.data.items():
+            text = self._str(item, f"{spec.name}[{key!r}]")
+            if text is not None:
+                entries.append((key, text))
+        return tuple(sorted(entries))
+
+    def _read_base_image(self, value: Value, spec: Field) -> object:
+        return self.base_image(value)
+
+    def _read_attempts(self, value: Value, spec: Field) -> object:
+        """`retries`: the total number of attempts; Truss Chains treats 0 like 1, only negatives are wrong."""
+        parsed = self._int(value, spec.name)
+        if parsed is not None and parsed < 0:
+            self._error(spec.code, f"`retries` is the total number of attempts and cannot be negative, got `{parsed}`", value)
+            return INVALID
+        return INVALID if parsed is None else parsed
+
+    def _read_positive_number(self, value: Value, spec: Field) -> object:
+        number = self._number(value, spec.name)
+        if number is not None and number <= 0:
+            self._error(spec.code, f"`{spec.name}` must be positive, got `{value.plain()}`", value)
+            return INVALID
+        return INVALID if number is None else number
+
+    def _read_at_least_one(self, value: Value, spec: Field) -> object:
+        parsed = self._int(value, spec.name)
+        if parsed is not None and parsed < 1:
+            self._error(spec.code, f"`{spec.name}` must be at least 1, got `{parsed}`", value)
+            return INVALID
+        return INVALID if parsed is None else parsed
+
+    # -- constructors: the schema's fields, then what spans fields -------------------------
 
     def remote_config(self, value: Value, written: Located | None = None) -> ir.RemoteConfig:
         """`RemoteConfig(...)` to IR; `written` is the class attribute's value (for CSC411)."""
@@ -251,34 +420,17 @@ class ConfigBuilder:
                 )
             )
             return ir.RemoteConfig()
-        args = self.arguments(call)
-        docker_image = self.docker_image(args["docker_image"]) if "docker_image" in args else ir.DockerImage()
-        compute = self.compute(args["compute"]) if "compute" in args else ir.Compute()
-        assets = self.assets(args["assets"]) if "assets" in args else ir.Assets()
-        options = self.options(args["options"]) if "options" in args else ir.ChainletOptions()
-        name = self._opt_str(args.get("name"), "name")
-        if name is not None and len(name) > MAX_DISPLAY_NAME:
-            self._error(
-                "CSC113",
-                f"Chainlet name of {len(name)} characters is too long: at most {MAX_DISPLAY_NAME}",
-                args["name"],
-                "the name is the package's directory name (and the deployed model's): choose a shorter one",
-            )
-        build_commands = self._str_list(args["build_commands"], "build_commands") if "build_commands" in args else ()
-        return ir.RemoteConfig(docker_image, compute, assets, name, options, build_commands)
+        return ir.RemoteConfig(**self.read(self.arguments(call), CONSTRUCTORS[call.api]))
 
     def docker_image(self, value: Value) -> ir.DockerImage:
-        """`DockerImage(...)` to IR (with the deprecated spellings accepted)."""
+        """`DockerImage(...)` to IR (with the deprecated `pip_requirements_file` accepted)."""
         call = self._expect_call(value, "chains.DockerImage")
         if call is None:
             return ir.DockerImage()
         args = self.arguments(call)
-        base_image = self.base_image(args["base_image"]) if "base_image" in args else ir.BaseImage()
-        requirements_file = self._path(args["requirements_file"], "requirements_file", is_dir=False) if "requirements_file" in args else None
-        if requirements_file is not None:
-            self._check_requirements_file(args["requirements_file"], requirements_file)
-        if "pip_requirements_file" in args:
-            legacy = args["pip_requirements_file"]
+        values = self.read(args, CONSTRUCTORS[call.api])
+        legacy = values.pop("pip_requirements_file", None)
+        if isinstance(legacy, Value):
             self.diagnostics.append(
                 warning(
                     "CSC450",
@@ -290,29 +442,42 @@ class ConfigBuilder:
             if "requirements_file" in args:
                 self._error("CSC403", "give `requirements_file` only, not also `pip_requirements_file`", legacy)
             else:
-                requirements_file = self._path(legacy, "pip_requirements_file", is_dir=False)
-                if requirements_file is not None:
-                    self._check_requirements_file(legacy, requirements_file)
-        data_dir = self._path(args["data_dir"], "data_dir", is_dir=True) if "data_dir" in args and args["data_dir"].data is not None else None
-        if data_dir is not None:
-            self._check_tree(args["data_dir"], data_dir)
-        package_dirs: tuple[str, ...] = ()
-        if "external_package_dirs" in args and args["external_package_dirs"].data is not None:
-            dirs_value = args["external_package_dirs"]
-            if isinstance(dirs_value.data, list):
-                found = [self._path(item, "external_package_dirs", is_dir=True) for item in dirs_value.data]
-                package_dirs = tuple(item for item in found if item is not None)
-            else:
-                self._error("CSC403", "`external_package_dirs` must be a list of paths", dirs_value)
-        return ir.DockerImage(
-            base_image=base_image,
-            pip_requirements=self._requirement_list(args["pip_requirements"]) if "pip_requirements" in args else (),
-            apt_requirements=self._str_list(args["apt_requirements"], "apt_requirements") if "apt_requirements" in args else (),
-            requirements_file=requirements_file,
-            data_dir=data_dir,
-            external_package_dirs=package_dirs,
-            truss_server_version_override=self._opt_str(args.get("truss_server_version_override"), "truss_server_version_override"),
-        )
+                found = self._path(legacy, "pip_requirements_file", is_dir=False)
+                if found is not None:
+                    self._check_requirements_file(legacy, found)
+                    values["requirements_file"] = found
+        return ir.DockerImage(**values)
+
+    def compute(self, value: Value) -> ir.Compute:
+        """`Compute(...)` to IR: `gpu_count` needs a `gpu`; `predict_concurrency` may follow `cpu_count`."""
+        call = self._expect_call(value, "chains.Compute")
+        if call is None:
+            return ir.Compute()
+        args = self.arguments(call)
+        values = self.read(args, CONSTRUCTORS[call.api])
+        if "gpu_count" in values and "gpu" not in args:
+            self._error("CSC407", "`gpu_count` is set but no `gpu` type is given", args["gpu_count"], "add `gpu=\"A10G\"` (or another type)")
+        if values.get("predict_concurrency") == _CPU_COUNT:
+            values["predict_concurrency"] = values.get("cpu_count", ir.Compute().cpu_count)
+        return ir.Compute(**values)
+
+    def assets(self, value: Value) -> ir.Assets:
+        """`Assets(...)` to IR."""
+        call = self._expect_call(value, "chains.Assets")
+        if call is None:
+            return ir.Assets()
+        return ir.Assets(**self.read(self.arguments(call), CONSTRUCTORS[call.api]))
+
+    def options(self, value: Value) -> ir.ChainletOptions:
+        """`ChainletOptions(...)` to IR."""
+        call = self._expect_call(value, "chains.ChainletOptions")
+        if call is None:
+            return ir.ChainletOptions()
+        return ir.ChainletOptions(**self.read(self.arguments(call), CONSTRUCTORS[call.api]))
+
+    def rpc_options(self, values: dict[str, Value]) -> ir.RPCOptions:
+        """`depends(..., retries=, timeout_sec=, use_binary=, concurrency_limit=)` to IR."""
+        return ir.RPCOptions(**self.read(values, DEPENDS))
 
     def _requirement_list(self, value: Value) -> tuple[str, ...]:
         """`pip_requirements`: strings, each one requirement (CSC413 otherwise, at the entry)."""
@@ -392,7 +557,7 @@ class ConfigBuilder:
         try:
             project = tomllib.loads(source.text).get("project")
         except tomllib.TOMLDecodeError:
-            return  # read as declaring nothing, as before (`emit.requirements.project_dependencies`)
+            return  # read as declaring nothing, as before (`requirements.project_dependencies`)
         declared = project.get("dependencies", []) if isinstance(project, dict) else []
         for item in declared if isinstance(declared, list) else []:
             if isinstance(item, str) and (problem := entry_problem(item)) is not None:
@@ -440,179 +605,41 @@ class ConfigBuilder:
         self._error("CSC403", f"`base_image` must be `BasetenImage.<version>` or `CustomImage(...)`, got `{_describe(value)}`", value)
         return ir.BaseImage()
 
-    def _memory(self, value: Value) -> str:
-        """`Compute(memory=...)`: a quantity of bytes truss accepts (else the default)."""
-        parsed = self._str(value, "memory")
-        if parsed is None:
-            return "2Gi"
-        if _MILLI_QUANTITY.match(parsed):
-            # Kubernetes reads `500m` as 0.5 bytes; truss rejects the unit.
-            self._error(
-                "CSC405",
-                f"`memory` of `{parsed}` is in thousandths of a byte (unit `m`)",
-                value,
-                f"for mebibytes write \"{parsed[:-1]}Mi\" (or \"{parsed[:-1]}M\" for megabytes)",
-            )
-            return "2Gi"
-        if not _QUANTITY.match(parsed):
-            self._error(
-                "CSC405",
-                f"`memory` must be a Kubernetes quantity, got `{_describe(value)}`",
-                value,
-                "for example \"512Mi\", \"2Gi\" or \"16G\"",
-            )
-            return "2Gi"
-        return parsed
 
-    def compute(self, value: Value) -> ir.Compute:
-        """`Compute(...)` to IR, checking cpu, memory, gpu and concurrency."""
-        call = self._expect_call(value, "chains.Compute")
-        if call is None:
-            return ir.Compute()
-        args = self.arguments(call)
-        cpu_count = 1
-        if "cpu_count" in args:
-            parsed = self._int(args["cpu_count"], "cpu_count")
-            if parsed is not None and parsed <= 0:
-                self._error("CSC404", f"`cpu_count` must be a positive integer, got `{parsed}`", args["cpu_count"])
-            elif parsed is not None:
-                cpu_count = parsed
-        memory = self._memory(args["memory"]) if "memory" in args else "2Gi"
-        gpu: str | None = None
-        if "gpu" in args and args["gpu"].data is not None:
-            gpu_value = args["gpu"]
-            gpu_data = gpu_value.data
-            if isinstance(gpu_data, EnumMember) and gpu_data.enum == "truss_config.Accelerator":
-                gpu = gpu_data.value
-            elif isinstance(gpu_data, str):
-                if gpu_data in _GPU_TYPES:
-                    gpu = gpu_data
-                else:
-                    suggestion = _closest(gpu_data.upper(), _GPU_TYPES)
-                    self._error(
-                        "CSC406",
-                        f"unknown GPU type `{gpu_data}`",
-                        gpu_value,
-                        (f"did you mean `{suggestion}`? " if suggestion else "") + f"known types: {', '.join(_GPU_TYPES)}",
-                    )
-            else:
-                self._error("CSC403", f"`gpu` must be a GPU type name or `truss_config.Accelerator`, got `{_describe(gpu_value)}`", gpu_value)
-        gpu_count = 1
-        if "gpu_count" in args:
-            parsed = self._int(args["gpu_count"], "gpu_count")
-            if parsed is not None and parsed <= 0:
-                self._error("CSC403", f"`gpu_count` must be a positive integer, got `{parsed}`", args["gpu_count"])
-            elif parsed is not None:
-                gpu_count = parsed
-                if gpu is None and "gpu" not in args:
-                    self._error("CSC407", "`gpu_count` is set but no `gpu` type is given", args["gpu_count"], "add `gpu=\"A10G\"` (or another type)")
-        predict_concurrency = 1
-        if "predict_concurrency" in args:
-            concurrency = args["predict_concurrency"]
-            if concurrency.data == "cpu_count":
-                predict_concurrency = cpu_count
-            elif isinstance(concurrency.data, int) and not isinstance(concurrency.data, bool) and concurrency.data > 0:
-                predict_concurrency = concurrency.data
-            else:
-                self._error(
-                    "CSC408",
-                    f"`predict_concurrency` must be a positive integer or \"cpu_count\", got `{_describe(concurrency)}`",
-                    concurrency,
-                )
-        return ir.Compute(
-            cpu_count=cpu_count,
-            memory=memory,
-            gpu=gpu,
-            gpu_count=gpu_count,
-            predict_concurrency=predict_concurrency,
-            instance_type=self._opt_str(args.get("instance_type"), "instance_type"),
-        )
 
-    def assets(self, value: Value) -> ir.Assets:
-        """`Assets(...)` to IR."""
-        call = self._expect_call(value, "chains.Assets")
-        if call is None:
-            return ir.Assets()
-        args = self.arguments(call)
+#: How each kind of field is read (`schema.Field.reader`): its type and rule. A reader
+#: returns the field's value, or `INVALID` (reported; the field keeps its default).
+READERS: dict[str, Callable[[ConfigBuilder, Value, Field], object]] = {
+    "str": ConfigBuilder._read_str,
+    "optional_str": ConfigBuilder._read_optional_str,
+    "int": ConfigBuilder._read_int,
+    "bool": ConfigBuilder._read_bool,
+    "str_list": ConfigBuilder._read_str_list,
+    "str_dict": ConfigBuilder._read_str_dict,
+    "json": ConfigBuilder._read_json,
+    "positive_int": ConfigBuilder._read_positive_int,
+    "memory": ConfigBuilder._read_memory,
+    "gpu": ConfigBuilder._read_gpu,
+    "concurrency": ConfigBuilder._read_concurrency,
+    "display_name": ConfigBuilder._read_display_name,
+    "requirements": ConfigBuilder._read_requirements,
+    "requirements_file": ConfigBuilder._read_requirements_file,
+    "legacy_requirements_file": ConfigBuilder._read_legacy_requirements_file,
+    "data_dir": ConfigBuilder._read_data_dir,
+    "package_dirs": ConfigBuilder._read_package_dirs,
+    "base_image": ConfigBuilder._read_base_image,
+    "attempts": ConfigBuilder._read_attempts,
+    "positive_number": ConfigBuilder._read_positive_number,
+    "at_least_one": ConfigBuilder._read_at_least_one,
+}
 
-        def objects(key: str, api: str) -> tuple[ir.JsonObject, ...]:
-            if key not in args:
-                return ()
-            items = args[key]
-            if not isinstance(items.data, list):
-                self._error("CSC403", f"`{key}` must be a list", items)
-                return ()
-            return tuple(self.truss_object(item, api) for item in items.data)
-
-        return ir.Assets(
-            secret_keys=self._str_list(args["secret_keys"], "secret_keys") if "secret_keys" in args else (),
-            cached=objects("cached", "truss_config.ModelRepo"),
-            external_data=objects("external_data", "truss_config.ExternalDataItem"),
-            weights=objects("weights", "truss_config.WeightsSource"),
-        )
-
-    def options(self, value: Value) -> ir.ChainletOptions:
-        """`ChainletOptions(...)` to IR."""
-        call = self._expect_call(value, "chains.ChainletOptions")
-        if call is None:
-            return ir.ChainletOptions()
-        args = self.arguments(call)
-        env: list[tuple[str, str]] = []
-        if "env_variables" in args:
-            env_value = args["env_variables"]
-            if isinstance(env_value.data, dict):
-                for key, item in env_value.data.items():
-                    text = self._str(item, f"env_variables[{key!r}]")
-                    if text is not None:
-                        env.append((key, text))
-            else:
-                self._error("CSC403", "`env_variables` must be a dict of strings", env_value)
-        timeout = 60
-        if "streaming_read_timeout" in args:
-            parsed = self._int(args["streaming_read_timeout"], "streaming_read_timeout")
-            if parsed is not None:
-                timeout = parsed
-        flags = {key: self._bool(args[key], key) for key in ("enable_b10_tracing", "enable_debug_logs") if key in args}
-        return ir.ChainletOptions(
-            enable_b10_tracing=bool(flags.get("enable_b10_tracing")),
-            enable_debug_logs=bool(flags.get("enable_debug_logs")),
-            env_variables=tuple(sorted(env)),
-            health_checks=self.truss_object(args["health_checks"], "truss_config.HealthChecks") if "health_checks" in args else ir.JsonObject(),
-            metadata=self._json(args["metadata"], "metadata") if "metadata" in args else None,
-            streaming_read_timeout=timeout,
-            transport=self.truss_object(args["transport"]) if "transport" in args and args["transport"].data is not None else None,
-        )
-
-    def rpc_options(self, values: dict[str, Value]) -> ir.RPCOptions:
-        """`depends(..., retries=, timeout_sec=, use_binary=, concurrency_limit=)` to IR."""
-        defaults = ir.RPCOptions()
-        retries = defaults.retries
-        timeout = defaults.timeout_sec
-        use_binary = defaults.use_binary
-        limit = defaults.concurrency_limit
-        if "retries" in values:
-            parsed = self._int(values["retries"], "retries")
-            if parsed is not None and parsed < 0:
-                # Truss Chains treats 0 like 1 (one attempt); only negatives are wrong.
-                self._error("CSC309", f"`retries` is the total number of attempts and cannot be negative, got `{parsed}`", values["retries"])
-            elif parsed is not None:
-                retries = parsed
-        if "timeout_sec" in values:
-            number = self._number(values["timeout_sec"], "timeout_sec")
-            if number is not None and number <= 0:
-                self._error("CSC309", f"`timeout_sec` must be positive, got `{values['timeout_sec'].plain()}`", values["timeout_sec"])
-            elif number is not None:
-                timeout = number
-        if "use_binary" in values:
-            flag = self._bool(values["use_binary"], "use_binary")
-            use_binary = bool(flag)
-        if "concurrency_limit" in values:
-            parsed = self._int(values["concurrency_limit"], "concurrency_limit")
-            if parsed is not None and parsed < 1:
-                self._error("CSC309", f"`concurrency_limit` must be at least 1, got `{parsed}`", values["concurrency_limit"])
-            elif parsed is not None:
-                limit = parsed
-        return ir.RPCOptions(retries, timeout, use_binary, limit)
+#: Fields whose value is another constructor's call, by the constructor.
+_NESTED: dict[str, Callable[[ConfigBuilder, Value], object]] = {
+    "chains.DockerImage": ConfigBuilder.docker_image,
+    "chains.Compute": ConfigBuilder.compute,
+    "chains.Assets": ConfigBuilder.assets,
+    "chains.ChainletOptions": ConfigBuilder.options,
+}
 
 
 def _python_version_of(image: str) -> str | None:

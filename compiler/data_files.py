@@ -3,8 +3,8 @@
 Stage: after validate, for chains without errors (`api` runs the check, so `check`
 and `build` report the same), and from the build's load stage (`emit.inputs`), which reads the
 files the planner carries.
-Imports: ast, confine, diagnostics, resolve, emit.slice and the slice request of
-`requirements_check` (run as the planner runs it); no libcst, no jinja.
+Imports: ast, confine, diagnostics, resolve, carry (what each package carries) and the slice
+request of `requirements_check` (as the planner makes it); no libcst, no jinja.
 
 Real chain files read prompts, vocabularies and configs relative to `__file__`
 (`Path(__file__).parent / "prompts"`); a package carries the files and
@@ -28,10 +28,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler import carry as carrying
 from compiler import ir
 from compiler.confine import ChainRoot, PathProblem, ProblemKind, is_portable
 from compiler.diagnostics import Diagnostic, error
-from compiler.emit import slice as slicing
 from compiler.graph import reachable
 from compiler.requirements_check import signature_uses, slice_request
 from compiler.resolve import ModuleInfo, Program
@@ -110,7 +110,7 @@ def path_literals(tree: ast.Module) -> Iterator[tuple[str, ast.Constant]]:
         node = stack.pop()
         if type(node) is ast.Constant:
             value = node.value
-            if type(value) is str and slicing.is_path_literal(value):
+            if type(value) is str and carrying.is_path_literal(value):
                 yield value, node
             continue
         for name in node._fields:
@@ -225,11 +225,7 @@ def data_file_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnostic]
 
 def kept_literals(chain: ir.Chain, program: Program) -> Mapping[str, frozenset[str]]:
     """Module layout -> the path literals some deployed package keeps (the planner's slices)."""
-    sources = {
-        name: slicing.ModuleSource(m.name, m.layout, m.is_package, m.parsed.source.text, m.parsed.tree)
-        for name, m in program.modules.items()
-    }
-    analysis = slicing.analyse_modules(sources)
+    analysis = carrying.analyse_modules({name: carrying.ModuleSource.of(m, m.layout) for name, m in program.modules.items()})
     clients = signature_uses(chain, program)
     edges = {c.id: [d.target for d in c.dependencies] for c in chain.chainlets}
     deployed = reachable(edges, chain.entrypoint)
@@ -238,8 +234,8 @@ def kept_literals(chain: ir.Chain, program: Program) -> Mapping[str, frozenset[s
         if chainlet.id not in deployed:
             continue
         request = slice_request(chain, program, chainlet, clients)
-        for path, literals in slicing.slice_package(analysis.modules, request, analysis).path_literals.items():
-            kept.setdefault(path, set()).update(literals)
+        for name, literals in carrying.carry(analysis, request).path_literals.items():
+            kept.setdefault(program.modules[name].layout, set()).update(literals)
     return {path: frozenset(literals) for path, literals in kept.items()}
 
 

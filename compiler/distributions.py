@@ -1,7 +1,7 @@
 """Which distribution an imported module comes from, and what is installed anyway.
 
 Stage: shared by the requirements check (`compiler.requirements_check`) and the
-back end (`compiler.emit.requirements`). Pure data and lookups; imports only
+back end (`compiler.requirements`). Pure data and lookups; imports only
 the standard library and `packaging`.
 
 chainsc never imports user code nor reads installed packages, so the import

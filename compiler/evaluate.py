@@ -5,7 +5,7 @@ understands literals, containers, f-strings, arithmetic and concatenation,
 names bound to module- or class-level constants (also across local modules),
 enum members of the API, `make_abs_path_here` and calls of the known API
 constructors. Anything else is a CSC401 pointing at the exact sub-expression.
-Imports: libcst, resolve, diagnostics.
+Imports: libcst, resolve, schema, diagnostics.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from compiler import schema
 from compiler.confine import PathProblem, normalize
 from compiler.diagnostics import Diagnostic, error
 from compiler.resolve import (
@@ -44,57 +45,13 @@ STATIC_HELP = (
     "of module-level constants, enum members and the chains/truss_config constructors"
 )
 
-#: API enums the evaluator knows, member name to value.
-API_ENUMS: dict[str, dict[str, str]] = {
-    "chains.BasetenImage": {"PY39": "py39", "PY310": "py310", "PY311": "py311"},
-    "truss_config.Accelerator": {
-        name: name
-        for name in (
-            "T4", "L4", "A10G", "V100", "A100", "A100_40GB", "H100", "H200", "H100_40GB",
-            "B200", "L40S", "RTX_PRO_6000", "B300", "GB300",
-        )
-    },
-    "truss_config.ModelRepoSourceKind": {"HF": "hf", "GCS": "gcs", "S3": "s3", "AZURE": "azure"},
-    "truss_config.DockerAuthType": {
-        name: name
-        for name in (
-            "GCP_SERVICE_ACCOUNT_JSON", "AWS_IAM", "AWS_OIDC", "GCP_OIDC", "REGISTRY_SECRET", "AWS_ASSUME_ROLE",
-        )
-    },
-}
-
+#: API enums the evaluator knows, member name to value (`compiler.schema`).
+API_ENUMS = schema.ENUMS
 #: API constants (`truss_chains.public_types`), by canonical path: the same values as the
-#: runtime's `definitions` (`tests/frontend/test_remote_config.py` compares them).
-API_CONSTANTS: dict[str, str | int | float] = {
-    "chains.CPU_COUNT": "cpu_count",
-    "chains.CHAIN_API_KEY_NAME": "baseten-chain-api-key",
-    "chains.CHAIN_API_KEY_SECRET_NAME": "baseten_chain_api_key",
-    "chains.DEFAULT_CONCURRENCY_LIMIT": 300,
-    "chains.DEFAULT_TIMEOUT_SEC": 600.0,
-    "chains.SECRET_DUMMY": "***",
-}
-
+#: runtime's `definitions` (`tests/frontend/test_schema.py` compares them).
+API_CONSTANTS = schema.CONSTANTS
 #: API constructors whose calls evaluate to `ApiCall` values.
-API_CONSTRUCTORS = frozenset(
-    {
-        "chains.RemoteConfig",
-        "chains.DockerImage",
-        "chains.Compute",
-        "chains.Assets",
-        "chains.ChainletOptions",
-        "chains.CustomImage",
-        "chains.RPCOptions",
-        "chains.WeightsSource",
-        "truss_config.ModelRepo",
-        "truss_config.ExternalDataItem",
-        "truss_config.WeightsSource",
-        "truss_config.HealthChecks",
-        "truss_config.DockerAuthSettings",
-        "truss_config.HTTPOptions",
-        "truss_config.WebsocketOptions",
-        "truss_config.GRPCOptions",
-    }
-)
+API_CONSTRUCTORS = frozenset({*schema.CONSTRUCTORS, *schema.ALIASES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,7 +391,7 @@ class Evaluator:
                     args.append(value)
                 else:
                     kwargs.append((arg.keyword.value, value, arg))
-            api = target.path.replace("chains.WeightsSource", "truss_config.WeightsSource")
+            api = schema.ALIASES.get(target.path, target.path)
             return Value(ApiCall(api, tuple(args), tuple(kwargs), at), at)
         if isinstance(target, ApiRef) and target.path.rpartition(".")[0] in API_ENUMS and len(node.args) == 1:
             # `truss_config.Accelerator("H100")`: an enum looked up by value.

@@ -9,7 +9,6 @@ Imports: libcst, ir, resolve, annotations, evaluate, config, graph, diagnostics.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +20,21 @@ from compiler.config import ConfigBuilder
 from compiler.diagnostics import Diagnostic, error, warning
 from compiler.evaluate import Evaluator, Located, Value
 from compiler.graph import stable_toposort
+from compiler.observations import (
+    ChainletSeen,
+    DecoratorSeen,
+    DependencySeen,
+    HealthSeen,
+    HiddenClassSeen,
+    InitParamSeen,
+    InitSeen,
+    MethodSeen,
+    ModuleSeen,
+    Observations,
+    ParamSeen,
+    choose_entrypoint,
+    takes_self,
+)
 from compiler.parse import parse_expression_text
 from compiler.resolve import (
     ApiRef,
@@ -29,20 +43,18 @@ from compiler.resolve import (
     ModuleInfo,
     Program,
     Target,
-    is_module_name,
     link_problem_errors,
     missing_module_errors,
     side_effect_warnings,
     string_value,
-    suggested_module_name,
 )
+from compiler.schema import DEPENDS
 from compiler.source import Span
 from compiler.surface import SURFACE_CODES, surface_errors
 
 #: Top-level module names of the generated packages (`compiler.emit.slice`, and the Truss
 #: entry `model/model.py`); a user module with one of them would shadow the generated code
 #: or be shadowed by it (Truss's `utils.py` trap; Truss reserves `model.py` too).
-RESERVED_MODULES = frozenset({"chainsc_runtime", "chainsc_generated", "model"})
 _CHAINLET_BASE = "chains.ChainletBase"
 _MODEL_BASE = "chains.ModelBase"
 _STUB_BASE = "chains.StubBase"
@@ -80,10 +92,33 @@ class ExtractOptions:
 
 @dataclass(slots=True)
 class ExtractResult:
-    """The IR (None when the chain has no usable structure) and findings."""
+    """The IR (None when the chain has no usable structure), what was seen, and findings.
+
+    The findings are what extraction cannot represent (an annotation that is no
+    type, a configuration value that is not static, a dependency that is no
+    Chainlet); every other rule is `validate`'s, over `observations`.
+    """
 
     chain: ir.Chain | None
     diagnostics: list[Diagnostic]
+    observations: Observations
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What extraction records for the rules, as it goes."""
+
+    has_chainlets: bool = False
+    chainlets: list[ChainletSeen] = field(default_factory=list)
+    marked_non_chainlets: list[tuple[str, Span]] = field(default_factory=list)
+    missing_endpoints: list[tuple[str, str, Span]] = field(default_factory=list)
+    methods: list[MethodSeen] = field(default_factory=list)
+    health_checks: list[HealthSeen] = field(default_factory=list)
+    #: By `id` of the `__init__` (an inherited one is seen once).
+    inits: dict[int, InitSeen] = field(default_factory=dict)
+    hidden_classes: list[HiddenClassSeen] = field(default_factory=list)
+    misplaced_markers: list[tuple[str, Span]] = field(default_factory=list)
+    dependencies: list[DependencySeen] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -104,6 +139,7 @@ class _Extractor:
     missing_imports: list[tuple[str, Diagnostic]] = field(default_factory=list)
     #: `classify` of each class seen, by id.
     _kinds: dict[str, tuple[str | None, list[ClassRef]]] = field(default_factory=dict)
+    seen: _Seen = field(default_factory=_Seen)
 
     def __post_init__(self) -> None:
         self.types = TypeCollector(self.program)
@@ -128,10 +164,15 @@ class _Extractor:
         """
         if cls.id in self._kinds:
             return self._kinds[cls.id]
+        found = self._classify_bases(self.program.chainlet_bases(cls), {cls.id})
+        self._kinds[cls.id] = found
+        return found
+
+    def _classify_bases(self, bases: Iterator[Target], visited: set[str]) -> tuple[str | None, list[ClassRef]]:
+        """(kind, user chainlet bases) of a class whose bases resolve to `bases`."""
         kinds = {_CHAINLET_BASE: ClassKind.CHAINLET, _MODEL_BASE: ClassKind.MODEL, _STUB_BASE: ClassKind.STUB}
-        visited = {cls.id}
-        path: list[ClassRef] = []  # the user bases from `cls` to the class whose bases are searched
-        frames: list[Iterator[Target]] = [self.program.chainlet_bases(cls)]
+        path: list[ClassRef] = []  # the user bases from the class to the class whose bases are searched
+        frames: list[Iterator[Target]] = [bases]
         found: tuple[str | None, list[ClassRef]] = (None, [])
         while frames:
             base = next(frames[-1], None)
@@ -156,7 +197,6 @@ class _Extractor:
         if kind is not None:
             for index, on_path in enumerate(path):  # the rest of `chain` is known already
                 self._kinds.setdefault(on_path.id, (kind, chain[index + 1 :]))
-        self._kinds[cls.id] = found
         return found
 
     def candidate(self, cls: ClassRef) -> _Candidate | None:
@@ -184,25 +224,15 @@ class _Extractor:
                 kind, _ = self.classify(cls)
                 if kind == ClassKind.STUB:
                     stubs.append(self._stub(cls))
-                for decorator, _name in marks:
-                    self.diagnostics.append(
-                        error("CSC110", f"`{cls.qualname}` is marked as the entrypoint but is not a Chainlet", main.span(decorator))
-                    )
+                self.seen.marked_non_chainlets.extend((cls.qualname, main.span(decorator)) for decorator, _name in marks)
                 continue
             found.entrypoint_marks = marks
 
         main_ids = list(self.candidates)
+        self.seen.has_chainlets = bool(main_ids)
         if not main_ids:
-            self.diagnostics.append(
-                error(
-                    "CSC101",
-                    f"no Chainlet in `{main.path}`",
-                    _file_span(main),
-                    help="a Chainlet is a class deriving from `chains.ChainletBase` with a typed `run_remote`",
-                )
-            )
             self._check_modules()
-            return self._finish(None)
+            return self._finish(None)  # no Chainlet: `validate.check_entrypoint` says so
 
         # Chainlets used only as base classes of others are abstract: not deployed.
         base_ids = {base.id for cand in list(self.candidates.values()) for base in cand.bases}
@@ -220,12 +250,23 @@ class _Extractor:
             edges[chainlet_id] = [dep.target for dep in chainlet.dependencies]
             queue.extend(dep.target for dep in chainlet.dependencies if dep.target not in built)
 
-        entrypoint_id, chain_name = self._entrypoint(concrete, built)
+        self.seen.chainlets = [
+            ChainletSeen(
+                cid,
+                chainlet.name,
+                chainlet.span,
+                tuple((self.candidates[cid].cls.module.span(decorator), name) for decorator, name in self.candidates[cid].entrypoint_marks),
+                cid in concrete,
+                (chainlet.name, chainlet.display_name, cid),
+            )
+            for cid, chainlet in built.items()
+        ]
+        entrypoint_id, chain_name = choose_entrypoint(self._observations())
         for cid, cand in list(self.candidates.items()):
             if cid not in built:
                 # Abstract bases: their `__init__` is checked (and its markers allowed) too.
                 self._init(cand)
-        self._check_depends_misuse()
+        self._misplaced_markers()
         self._check_modules()
         if entrypoint_id is None:
             return self._finish(None)
@@ -259,11 +300,25 @@ class _Extractor:
 
     def _finish(self, chain: ir.Chain | None) -> ExtractResult:
         diagnostics = [*self.diagnostics, *self.types.diagnostics, *self.configs.diagnostics]
-        # A chains API name the runtime lacks is reported once, as that: not again where
-        # the same expression is also not a type (`run_remote(ws: chains.WebSocketProtocol)`).
-        surface = {d.span for d in diagnostics if d.code in SURFACE_CODES}
-        diagnostics = [d for d in diagnostics if d.code in SURFACE_CODES or d.span not in surface]
-        return ExtractResult(chain, diagnostics)
+        return ExtractResult(chain, diagnostics, self._observations())
+
+    def _observations(self) -> Observations:
+        seen = self.seen
+        return Observations(
+            main_path=self.main.path,
+            entrypoint_option=self.options.entrypoint,
+            has_chainlets=seen.has_chainlets,
+            chainlets=tuple(seen.chainlets),
+            marked_non_chainlets=tuple(seen.marked_non_chainlets),
+            missing_endpoints=tuple(seen.missing_endpoints),
+            methods=tuple(seen.methods),
+            health_checks=tuple(seen.health_checks),
+            inits=tuple(seen.inits.values()),
+            modules=tuple(ModuleSeen(m.name, m.path, m.is_package) for m in self.program.modules.values()),
+            hidden_classes=tuple(seen.hidden_classes),
+            misplaced_markers=tuple(seen.misplaced_markers),
+            dependencies=tuple(seen.dependencies),
+        )
 
     # -- entrypoint -----------------------------------------------------------------
 
@@ -281,47 +336,6 @@ class _Extractor:
             if isinstance(target, ApiRef) and target.path == _MARK_ENTRYPOINT:
                 marks.append((decorator, call_name))
         return marks
-
-    def _entrypoint(self, concrete: list[str], built: dict[str, ir.Chainlet]) -> tuple[str | None, str | None]:
-        main = self.main
-        marked = [(cid, mark) for cid in built for mark in self.candidates[cid].entrypoint_marks]
-        if self.options.entrypoint is not None:
-            wanted = self.options.entrypoint
-            for cid, chainlet in built.items():
-                if wanted in (chainlet.name, chainlet.display_name, cid):
-                    return cid, None
-            known = ", ".join(sorted(c.name for c in built.values()))
-            self.diagnostics.append(
-                error("CSC104", f"`--entrypoint {wanted}` names no Chainlet of the chain", _file_span(main), help=f"Chainlets: {known}")
-            )
-            return None, None
-        if len(marked) > 1:
-            first_marked = self.candidates[marked[0][0]].cls.qualname
-            for cid, (decorator, _name) in marked[1:]:
-                self.diagnostics.append(
-                    error(
-                        "CSC103",
-                        f"`{self.candidates[cid].cls.qualname}` is marked as the entrypoint, but so is `{first_marked}`",
-                        self.candidates[cid].cls.module.span(decorator),
-                        help="a chain has exactly one entrypoint",
-                    )
-                )
-            return None, None
-        if len(marked) == 1:
-            cid, (_decorator, name) = marked[0]
-            return cid, name
-        if len(concrete) == 1:
-            return concrete[0], None
-        first = self.candidates[concrete[0]].cls
-        self.diagnostics.append(
-            error(
-                "CSC102",
-                f"the chain has {len(concrete)} Chainlets and none is marked as the entrypoint",
-                first.module.span(first.node.name),
-                help="decorate one with `@chains.mark_entrypoint` or pass `--entrypoint NAME`",
-            )
-        )
-        return None, None
 
     # -- one chainlet -----------------------------------------------------------------
 
@@ -363,7 +377,7 @@ class _Extractor:
         dependencies, context_param = self._init(cand)
         health = self._member(cand, "is_healthy")
         if health is not None:
-            self._check_health(health[0].module, health[1])
+            self._health(health[0].module, health[1])
         display_name = remote_config.name or cls.qualname
         return ir.Chainlet(
             id=cls.id,
@@ -393,211 +407,164 @@ class _Extractor:
         member = self._member(cand, name)
         cls = cand.cls
         if member is None:
-            self.diagnostics.append(
-                error(
-                    "CSC109",
-                    f"Chainlet `{cls.qualname}` has no `{name}` method",
-                    cls.module.span(cls.node.name),
-                    help=f"add `def {name}(self, ...) -> ...:` with typed parameters and return",
-                )
-            )
+            self.seen.missing_endpoints.append((cls.qualname, name, cls.module.span(cls.node.name)))
             return ir.Endpoint(name, False, False, (), ir.TypeRef(ir.TypeKind.NONE, "None"), cls.module.span(cls.node.name))
         owner, func = member
         return self._signature(owner, func)
 
-    def _stdlib_outside_models(self, module: ModuleInfo, annotation: cst.BaseExpression, ref: ir.TypeRef, what: str) -> None:
-        """CSC206 for `datetime.datetime` & co. as an endpoint's own type: Truss refuses them there."""
-        found = stdlib_outside_models(ref)
-        if found is None:
-            return
-        self.diagnostics.append(
-            error(
-                "CSC206",
-                f"{what} is typed `{module.code(annotation)}`: Truss Chains takes `{found}` only inside a pydantic model, not as an endpoint's own type",
-                module.span(annotation),
-                help=f"make it a field of a pydantic model (`class Request(pydantic.BaseModel): value: {found}`) and take or return that model",
-            )
-        )
-
-    def _method_kind(self, module: ModuleInfo, func: cst.FunctionDef) -> str | None:
-        """CSC201 for a `@staticmethod`/`@classmethod`/`@property` endpoint; the decorator found."""
-        found: str | None = None
+    def _decorators(self, module: ModuleInfo, func: cst.FunctionDef) -> tuple[DecoratorSeen, ...]:
+        """The decorators that make `func` no instance method (`@staticmethod`, `@classmethod`, `@property`)."""
+        found: list[DecoratorSeen] = []
         for decorator in func.decorators:
             target = self.program.resolve_expr(module, decorator.decorator if not isinstance(decorator.decorator, cst.Call) else decorator.decorator.func)
             kind = _decorator_kind(target)
             if kind is not None:
-                found = kind
-                self.diagnostics.append(
-                    error(
-                        "CSC201",
-                        f"`{func.name.value}` must be an instance method, not a {kind}",
-                        module.span(decorator),
-                        help="remove the decorator and take `self` as the first parameter",
-                    )
-                )
-        return found
+                found.append(DecoratorSeen(kind, module.span(decorator)))
+        return tuple(found)
+
+    def _param(self, module: ModuleInfo, param: cst.Param) -> ParamSeen:
+        annotation = param.annotation.annotation if param.annotation is not None else None
+        return ParamSeen(
+            param.name.value,
+            module.span(param),
+            module.span(param.name),
+            module.span(annotation) if annotation is not None else None,
+            module.code(annotation) if annotation is not None else "",
+        )
 
     def _signature(self, owner: ClassRef, func: cst.FunctionDef, *, is_stub: bool = False) -> ir.Endpoint:
+        """The endpoint of `func`; what it looks like is recorded for the rules (`MethodSeen`)."""
         module = owner.module
         name = func.name.value
-        wrong_kind = self._method_kind(module, func)
+        decorators = self._decorators(module, func)
         params = func.params
-        for star in (params.star_arg, params.star_kwarg):
-            if isinstance(star, cst.Param):
-                stars = "*" if star is params.star_arg else "**"
-                self.diagnostics.append(
-                    error("CSC202", f"`{name}` cannot take `{stars}{star.name.value}`; list every parameter by name", module.span(star))
-                )
-        positional = list(params.posonly_params) + list(params.params)
-        if wrong_kind == "@classmethod" and positional:
-            positional = positional[1:]  # `cls`: the decorator is the one mistake reported
-        elif wrong_kind is not None:
-            pass  # a @staticmethod/@property: the decorator is the one mistake reported
-        elif not positional or positional[0].name.value != "self":
-            self.diagnostics.append(
-                error("CSC201", f"`{name}` must take `self` as its first parameter", module.span(func.name))
-            )
-        else:
-            positional = positional[1:]
-        for param in params.posonly_params[1:] if params.posonly_params and params.posonly_params[0].name.value == "self" else params.posonly_params:
-            self.diagnostics.append(
-                error("CSC203", f"parameter `{param.name.value}` of `{name}` is positional-only; callers pass arguments by name", module.span(param))
-            )
+        stars = tuple(
+            ("*" if star is params.star_arg else "**", self._param(module, star))
+            for star in (params.star_arg, params.star_kwarg)
+            if isinstance(star, cst.Param)
+        )
+        positional = [*params.posonly_params, *params.params]
+        seen_positional = [self._param(module, param) for param in positional]
+        if takes_self(decorators, positional[0].name.value if positional else None):
+            positional = positional[1:]  # `self` (`cls`): not a parameter of the endpoint
         ir_params: list[ir.Param] = []
-        for param in [*positional, *params.kwonly_params]:
-            if param.name.value == "self":
-                continue
+        seen_params: dict[int, ParamSeen] = {}
+        for param in [p for p in (*positional, *params.kwonly_params) if p.name.value != "self"]:
             if param.annotation is None:
-                self.diagnostics.append(
-                    error("CSC204", f"parameter `{param.name.value}` of `{name}` has no type annotation", module.span(param.name))
-                )
-                type_ref = ir.TypeRef(ir.TypeKind.ANY, "Any")
+                type_ref = ir.TypeRef(ir.TypeKind.ANY, "Any")  # `validate.check_endpoint_parameters` reports it
             else:
                 type_ref = self.types.convert(module, param.annotation.annotation)
-                if type_ref.kind in (ir.TypeKind.ITERATOR, ir.TypeKind.ASYNC_ITERATOR):
-                    self.diagnostics.append(
-                        error("CSC206", f"parameter `{param.name.value}` cannot be an iterator; only returns stream", module.span(param.annotation.annotation))
-                    )
-                elif not is_stub:
-                    self._stdlib_outside_models(module, param.annotation.annotation, type_ref, f"parameter `{param.name.value}`")
+                seen_params[id(param)] = replace(
+                    self._param(module, param),
+                    type_kind=type_ref.kind,
+                    stdlib_outside_models=stdlib_outside_models(type_ref),
+                )
             default = module.code(param.default) if param.default is not None else None
             ir_params.append(ir.Param(param.name.value, type_ref, default, module.span(param.name)))
         is_async = func.asynchronous is not None
-        yields = module.parsed.function_yields(module.span(func.name).line, name)
         if func.returns is None:
-            self.diagnostics.append(
-                error(
-                    "CSC205",
-                    f"`{name}` has no return annotation",
-                    module.span(func.name),
-                    help="annotate the return, e.g. `-> str` (or `-> None`)",
-                )
-            )
             returns = ir.TypeRef(ir.TypeKind.ANY, "Any")
+            seen_returns = None
         else:
             returns = self.types.convert(module, func.returns.annotation)
-            if not is_stub:
-                self._stdlib_outside_models(module, func.returns.annotation, returns, f"the return of `{name}`")
+            annotation = func.returns.annotation
+            seen_returns = ParamSeen(
+                "return",
+                module.span(annotation),
+                module.span(func.name),
+                module.span(annotation),
+                module.code(annotation),
+                returns.kind,
+                stdlib_outside_models(returns),
+            )
+        self.seen.methods.append(
+            MethodSeen(
+                owner=owner.qualname,
+                name=name,
+                name_span=module.span(func.name),
+                is_async=is_async,
+                is_stub=is_stub,
+                decorators=decorators,
+                stars=stars,
+                positional_only=tuple(seen_positional[: len(params.posonly_params)]),
+                positional=tuple(
+                    seen_params.get(id(param), seen) for param, seen in zip([*params.posonly_params, *params.params], seen_positional, strict=True)
+                ),
+                keyword_only=tuple(seen_params.get(id(param)) or self._param(module, param) for param in params.kwonly_params),
+                returns=seen_returns,
+                yields=module.parsed.function_yields(func),
+            )
+        )
         is_streaming = returns.kind in (ir.TypeKind.ITERATOR, ir.TypeKind.ASYNC_ITERATOR)
-        if is_streaming and not yields:
-            self.diagnostics.append(
-                error(
-                    "CSC208",
-                    f"`{name}` returns an iterator but never yields",
-                    module.span(func.returns.annotation) if func.returns else module.span(func.name),
-                    help="stream with `yield`, or return a plain type",
-                )
-            )
-        elif yields and not is_streaming and func.returns is not None:
-            iterator = "AsyncIterator" if is_async else "Iterator"
-            self.diagnostics.append(
-                error(
-                    "CSC209",
-                    f"`{name}` yields, so its return type must be `{iterator}[str]` or `{iterator}[bytes]`",
-                    module.span(func.returns.annotation),
-                )
-            )
-        elif is_streaming and returns.kind is ir.TypeKind.ITERATOR and is_async:
-            self.diagnostics.append(
-                error("CSC209", f"async `{name}` yields, so its return type must be `AsyncIterator[...]`", module.span(func.returns.annotation) if func.returns else module.span(func.name))
-            )
-        elif is_streaming and returns.kind is ir.TypeKind.ASYNC_ITERATOR and not is_async:
-            self.diagnostics.append(
-                error("CSC209", f"`{name}` is not async, so its return type must be `Iterator[...]`", module.span(func.returns.annotation) if func.returns else module.span(func.name))
-            )
         return ir.Endpoint(name, is_async, is_streaming, tuple(ir_params), returns, module.span(func.name))
 
-    def _check_health(self, module: ModuleInfo, func: cst.FunctionDef) -> None:
+    def _health(self, module: ModuleInfo, func: cst.FunctionDef) -> None:
+        """Record what `is_healthy` looks like (`validate.check_health_check`)."""
         params = func.params
         extra = [*params.posonly_params, *params.params, *params.kwonly_params][1:]
         stars = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
-        bad_params = extra or stars
         returns_bool = False
         if func.returns is not None:
             target = self.program.resolve_expr(module, func.returns.annotation, None) if isinstance(func.returns.annotation, cst.Name | cst.Attribute) else None
             returns_bool = isinstance(target, ApiRef) and target.path == "builtins.bool"
-        if bad_params or not returns_bool:
-            node: cst.CSTNode = (extra or stars)[0] if bad_params else (func.returns.annotation if func.returns else func.name)
-            self.diagnostics.append(
-                error("CSC211", "`is_healthy` must be `def is_healthy(self) -> bool`", module.span(node))
+        self.seen.health_checks.append(
+            HealthSeen(
+                tuple(module.span(p) for p in extra),
+                tuple(module.span(p) for p in stars),
+                returns_bool,
+                module.span(func.returns.annotation) if func.returns is not None else None,
+                module.span(func.name),
             )
+        )
 
     # -- __init__ and dependencies --------------------------------------------------------
 
     def _init(self, cand: _Candidate) -> tuple[tuple[ir.Dependency, ...], str | None]:
+        """The dependencies and context parameter of a Chainlet; what `__init__` looks like is recorded."""
         member = self._member(cand, "__init__")
         if member is None:
             return (), None
         owner, func = member
         module = owner.module
         params = func.params
-        for star in (params.star_arg, params.star_kwarg):
-            if isinstance(star, cst.Param):
-                self.diagnostics.append(
-                    error("CSC310", f"`__init__` of a Chainlet cannot take `{'*' if star is params.star_arg else '**'}{star.name.value}`", module.span(star))
-                )
-        for param in params.posonly_params:
-            if param.name.value != "self":
-                self.diagnostics.append(error("CSC310", f"`__init__` parameter `{param.name.value}` cannot be positional-only", module.span(param)))
         all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
         if all_params and all_params[0].name.value == "self":
             all_params = all_params[1:]
         dependencies: list[ir.Dependency] = []
         context_param: str | None = None
-        bound: dict[str, str] = {}
+        seen_params: list[InitParamSeen] = []
         for param in all_params:
             default = param.default
             call_target = self._marker(module, default, owner.order)
+            seen = InitParamSeen(param.name.value, module.span(param), module.span(param.name), call_target)
             if call_target == _DEPENDS_CONTEXT:
                 assert isinstance(default, cst.Call)
                 self._allow(module, default)
                 context_param = param.name.value
-                continue
-            if call_target == _DEPENDS:
+            elif call_target == _DEPENDS:
                 assert isinstance(default, cst.Call)
                 self._allow(module, default)
                 dependency = self._dependency(owner, param, default)
                 if dependency is not None:
-                    if dependency.target in bound:
-                        self.diagnostics.append(
-                            error(
-                                "CSC306",
-                                f"`{dependency.target.rpartition('.')[2]}` is already bound to `{bound[dependency.target]}`; bind each Chainlet once",
-                                module.span(default.args[0].value) if default.args else module.span(default),
-                            )
-                        )
-                    else:
-                        bound[dependency.target] = param.name.value
+                    at = module.span(default.args[0].value) if default.args else module.span(default)
+                    seen = replace(seen, target=dependency.target, target_span=at)
+                    # Each Chainlet is bound once (`validate.check_init_parameters`): the first binding.
+                    if all(dependency.target != d.target for d in dependencies):
                         dependencies.append(dependency)
-                continue
-            self.diagnostics.append(
-                error(
-                    "CSC305",
-                    f"`__init__` parameter `{param.name.value}` must default to `chains.depends(...)` or `chains.depends_context()`",
-                    module.span(param.name),
-                    help="Chainlets are constructed by the framework; other settings belong in `remote_config` or module constants",
-                )
-            )
+            seen_params.append(seen)
+        self.seen.inits.setdefault(
+            id(func),
+            InitSeen(
+                owner.qualname,
+                tuple(
+                    ("*" if star is params.star_arg else "**", self._param(module, star))
+                    for star in (params.star_arg, params.star_kwarg)
+                    if isinstance(star, cst.Param)
+                ),
+                tuple(self._param(module, p) for p in params.posonly_params if p.name.value != "self"),
+                tuple(seen_params),
+            ),
+        )
         return tuple(dependencies), context_param
 
     def _allow(self, module: ModuleInfo, call: cst.Call) -> None:
@@ -649,17 +616,15 @@ class _Extractor:
             hint = "stubs are created with `Stub.from_url(...)` in `__init__`, not with `depends`" if kind == ClassKind.STUB else "derive it from `chains.ChainletBase`"
             self.diagnostics.append(error("CSC302", f"dependency `{written}` is not a Chainlet", module.span(target_node), help=hint))
             return None
-        if target.module is module and target.order >= owner.order and target.id != owner.id:
-            self.diagnostics.append(
-                error(
-                    "CSC303",
-                    f"dependency `{written}` is defined after `{owner.qualname}`, which uses it",
-                    module.span(target_node),
-                    help=f"move `{target.qualname}` above `{owner.qualname}`",
-                )
-            )
+        seen = DependencySeen(
+            owner.qualname,
+            written,
+            target.qualname,
+            module.span(target_node),
+            is_defined_after=target.module is module and target.order >= owner.order and target.id != owner.id,
+        )
         options: dict[str, Value] = {}
-        positional_names = ("retries", "timeout_sec", "use_binary", "concurrency_limit")
+        positional_names = DEPENDS.names  # after the class, as `RPCOptions` takes them
         for index, arg in enumerate(call.args[1:]):
             if arg.keyword is None:
                 key = positional_names[index] if index < len(positional_names) else None
@@ -678,20 +643,29 @@ class _Extractor:
             options[key] = value
         rpc = self.configs.rpc_options(options)
         if param.annotation is not None:
-            self._check_dependency_annotation(owner, param, candidate)
+            annotation = param.annotation.annotation
+            seen = replace(
+                seen,
+                annotation=module.span(annotation),
+                annotation_code=module.code(annotation),
+                annotation_fits=self._annotation_fits(owner, annotation, candidate),
+            )
+        self.seen.dependencies.append(replace(seen, param=param.name.value))
         return ir.Dependency(param.name.value, target.id, rpc, module.span(param.name))
 
-    def _check_dependency_annotation(self, owner: ClassRef, param: cst.Param, target: _Candidate) -> None:
-        assert param.annotation is not None
+    def _annotation_fits(self, owner: ClassRef, annotation: cst.BaseExpression, target: _Candidate) -> bool:
+        """Whether a dependency's annotation names its Chainlet, a base of it, a Protocol, `ChainletBase` or `Any`.
+
+        A string annotation that is no name cannot be told (True).
+        """
         module = owner.module
-        annotation = param.annotation.annotation
         if isinstance(annotation, cst.SimpleString):
             value = string_value(annotation)
             if not isinstance(value, str):
-                return
+                return True
             parsed = parse_expression_text(value)
             if isinstance(parsed, str):
-                return  # CSC212, from the annotation's conversion
+                return True  # CSC212, from the annotation's conversion
             resolved = self.program.resolve_expr(module, parsed) if isinstance(parsed, cst.Name | cst.Attribute) else None
         elif isinstance(annotation, cst.Name | cst.Attribute):
             resolved = self.program.resolve_expr(module, annotation)
@@ -699,18 +673,8 @@ class _Extractor:
             resolved = None
         if isinstance(resolved, ClassRef):
             allowed = {target.cls.id, *(base.id for base in target.bases)}
-            if resolved.id in allowed or self._is_protocol(resolved):
-                return
-        elif isinstance(resolved, ApiRef) and resolved.path in (_CHAINLET_BASE, "typing.Any"):
-            return
-        self.diagnostics.append(
-            error(
-                "CSC307",
-                f"dependency `{param.name.value}` is annotated `{module.code(annotation)}`, but is bound to `{target.cls.qualname}`",
-                module.span(annotation),
-                help=f"annotate it as `{target.cls.qualname}`, one of its bases, or a `typing.Protocol`",
-            )
-        )
+            return resolved.id in allowed or self._is_protocol(resolved)
+        return isinstance(resolved, ApiRef) and resolved.path in (_CHAINLET_BASE, "typing.Any")
 
     def _is_protocol(self, cls: ClassRef) -> bool:
         for base in self.program.chainlet_bases(cls):
@@ -728,103 +692,67 @@ class _Extractor:
     # -- misuse anywhere in the sources ------------------------------------------------------
 
     def _check_modules(self) -> None:
-        """Per-module findings: side effects, missing local modules, hidden Chainlets."""
+        """Per-module findings of the resolver, and the Chainlets hidden in functions.
+
+        The resolver's: side effects, missing or unreadable local modules, API names the
+        runtime lacks.
+        """
         self.diagnostics.extend(diagnostic for _, diagnostic in self.missing_imports)
         for module in list(self.program.modules.values()):
             self.diagnostics.extend(side_effect_warnings(module))
             self.diagnostics.extend(link_problem_errors(self.program, module))
             self.diagnostics.extend(surface_errors(module))
-            self._check_hidden_chainlets(module)
-            self._check_module_name(module)
-            top = module.name.partition(".")[0]
-            if top in RESERVED_MODULES:
-                self.diagnostics.append(
-                    error(
-                        "CSC112",
-                        f"module `{module.name}` uses the name `{top}`, which chainsc reserves for the code it generates",
-                        Span.whole_file(module.path),
-                        help=f"rename `{top}` (the generated packages import their own `{top}`)",
-                    )
-                )
+            self._hidden_chainlets(module)
 
-    def _check_module_name(self, module: ModuleInfo) -> None:
-        """CSC010: generated code imports every module by its dotted name, so each part must be one."""
-        parts = module.name.split(".")
-        bad = next((part for part in parts if not is_module_name(part)), None)
-        if bad is None:
-            return
-        is_file_name = bad == parts[-1] and not module.is_package
-        what = "file" if is_file_name else "directory"
-        fixed = suggested_module_name(bad)
-        remedy = f"rename the {what} to `{fixed}{'.py' if is_file_name else ''}`"
-        if is_file_name:
-            # A file name that is not a module name gets a generated one (`resolve`), unless
-            # that name is taken next to it: only then is it an error.
-            remedy = f"rename the file: chainsc would import it as `{fixed}`, but `{fixed}.py` or `{fixed}/` is next to it"
-        if not is_file_name:
-            below = module.path.split("/")[: parts.index(bad) + 1]
-            remedy += f", or pass `--root {'/'.join(below)}` so that module names start below it"
-        self.diagnostics.append(
-            error(
-                "CSC010",
-                f"`{module.path}` would be the module `{module.name}`, which cannot be imported: `{bad}` is not a valid Python name",
-                Span.whole_file(module.path),
-                help=remedy,
-            )
-        )
-
-    def _check_hidden_chainlets(self, module: ModuleInfo) -> None:
-        """CSC111: a Chainlet class inside a function, loop or `with` block."""
+    def _hidden_chainlets(self, module: ModuleInfo) -> None:
+        """Record each Chainlet class inside a function, loop or `with` block (`validate.check_hidden_chainlets`)."""
         parsed = module.parsed
+        program = self.program
         for node, where in bodies.hidden_classes(parsed.tree):
-            # Classify by the bases as written; the class is not in the outline CST.
-            # Each base as written, checked as every expression is before libcst parses it.
-            bases = [parse_expression_text(ast.get_source_segment(parsed.source.text, base) or "object") for base in node.bases]
-            header = cst.ClassDef(
-                cst.Name(node.name),
-                cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])]),
-                bases=[cst.Arg(base) for base in bases if not isinstance(base, str)],
+            # Classified by its bases as written, resolved against the module's final
+            # bindings (the class is not in the outline); a base that is no dotted name
+            # (`Generic[T]`, a call) is nothing the chains API defines.
+            bases = (
+                program.resolve_dotted(module, dotted) if (dotted := bodies.dotted_name(base)) is not None else ExternalRef("?")
+                for base in node.bases
             )
-            # Order -1: resolve the bases against the module's final bindings.
-            kind, _ = self.classify(ClassRef(module, node.name, header, -1))
+            kind, _ = self._classify_bases(bases, set())
             if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
                 continue
             line_text = parsed.source.line_text(node.lineno)
             name_col = line_text.find(node.name, parsed.char_column(node.lineno, node.col_offset) - 1) + 1
-            self.diagnostics.append(
-                error(
-                    "CSC111",
-                    f"Chainlet `{node.name}` is defined inside {where}, so it cannot be found without running the code",
-                    Span(module.path, node.lineno, name_col, node.lineno, name_col + len(node.name)),
-                    help="define Chainlets at the top level of a module (an `if` or `try` block is fine)",
-                )
-            )
+            span = Span(module.path, node.lineno, name_col, node.lineno, name_col + len(node.name))
+            self.seen.hidden_classes.append(HiddenClassSeen(node.name, span, where))
 
-    def _check_depends_misuse(self) -> None:
+    def _misplaced_markers(self) -> None:
+        """Record `depends(...)`/`depends_context()` anywhere but as an `__init__` default (`validate`).
+
+        Positions are read only when the counts cannot tell: when every `depends(`
+        spelled in the file is one of the allowed calls, nothing is walked or located.
+        """
         for module in self.program.modules.values():
             parsed = module.parsed
-            allowed = {parsed.start_position(_callee_name(call)) for call in self.allowed_calls.get(module.path, ())}
-            spelled = {parsed.source.position(match.start()) for match in bodies.MARKER_TEXT.finditer(parsed.source.text)}
-            if spelled <= allowed:
-                continue  # skip the tree walk: every `depends(` here is an `__init__` default
-            for call in bodies.marker_calls(parsed.tree):
-                line, byte_col = bodies.callee_position(call)
-                if (line, parsed.char_column(line, byte_col)) in allowed:
+            allowed = list({id(call): call for call in self.allowed_calls.get(module.path, ())}.values())
+            by_name = [call for call in allowed if _callee_name(call).value in bodies.MARKER_NAMES]
+            spelled = sum(1 for _ in bodies.MARKER_TEXT.finditer(parsed.source.text))
+            if spelled == len(allowed) and all(_spelled_once(call) for call in allowed):
+                continue  # each `depends(` written here is an allowed call's, once each
+            calls = list(bodies.marker_calls(parsed.tree))
+            outline_calls = [call for call, in_body in calls if not in_body]
+            # Every allowed call is a marker call of the outline: as many means the same ones.
+            all_allowed = len(outline_calls) == len(by_name)
+            positions = set() if all_allowed else {parsed.start_position(_callee_name(call)) for call in allowed}
+            for call, in_body in calls:
+                if not in_body and all_allowed:
                     continue
-                callee = parse_expression_text(ast.get_source_segment(parsed.source.text, call.func) or "_")
-                target = self.program.resolve_expr(module, callee) if isinstance(callee, cst.Name | cst.Attribute) else None
+                line, byte_col = bodies.callee_position(call)
+                if (line, parsed.char_column(line, byte_col)) in positions:
+                    continue
+                dotted = bodies.dotted_name(call.func)
+                target = self.program.resolve_dotted(module, dotted) if dotted is not None else None
                 if not isinstance(target, ApiRef) or target.path not in (_DEPENDS, _DEPENDS_CONTEXT):
                     continue
-                name = target.path.rpartition(".")[2]
-                example = "context=chains.depends_context()" if target.path == _DEPENDS_CONTEXT else "dep=chains.depends(...)"
-                self.diagnostics.append(
-                    error(
-                        "CSC304",
-                        f"`{name}(...)` can only be the default of a Chainlet `__init__` parameter",
-                        parsed.ast_span(call),
-                        help=f"write `def __init__(self, {example})` in the Chainlet that needs it",
-                    )
-                )
+                self.seen.misplaced_markers.append((target.path, parsed.ast_span(call)))
 
 
 def _decorator_kind(target: Target) -> str | None:
@@ -837,10 +765,26 @@ def _decorator_kind(target: Target) -> str | None:
     return None
 
 
-def _callee_name(call: cst.Call) -> cst.CSTNode:
+def _callee_name(call: cst.Call) -> cst.Name:
     """The name token of a call's callee: `depends` in `chains.depends(...)`."""
     func = call.func
-    return func.attr if isinstance(func, cst.Attribute) else func
+    name = func.attr if isinstance(func, cst.Attribute) else func
+    assert isinstance(name, cst.Name)  # an allowed call's callee resolves, so it is a name
+    return name
+
+
+def _spelled_once(call: cst.Call) -> bool:
+    """Whether the text of `call` holds exactly one `depends(` (`bodies.MARKER_TEXT`), at its callee.
+
+    True for `chains.depends(X)`, `depends_context()`: the callee's name, then only
+    spaces before the parenthesis (`dep(X)` through an alias, or a comment there, is not).
+    """
+    whitespace = call.whitespace_after_func
+    return (
+        _callee_name(call).value in bodies.MARKER_NAMES
+        and isinstance(whitespace, cst.SimpleWhitespace)
+        and not whitespace.value.strip(" \t")
+    )
 
 
 def _endpoint_types(endpoint: ir.Endpoint) -> list[ir.TypeRef]:
@@ -851,9 +795,19 @@ def _file_span(module: ModuleInfo) -> Span:
     return Span.whole_file(module.path)
 
 
+def without_shadowed(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics without those a chains API name the runtime lacks shadows.
+
+    Such a name is reported once, as that: not again where the same expression is also
+    not a type (`run_remote(ws: chains.WebSocketProtocol)`).
+    """
+    surface = {d.span for d in diagnostics if d.code in SURFACE_CODES}
+    return [d for d in diagnostics if d.code in SURFACE_CODES or d.span not in surface]
+
+
 def extract_chain(program: Program, main: ModuleInfo, options: ExtractOptions) -> ExtractResult:
     """Extract the chain defined by `main` (and the local modules it uses)."""
     return _Extractor(program, main, options).run()
 
 
-__all__ = ["ExtractOptions", "ExtractResult", "extract_chain", "warning"]
+__all__ = ["ExtractOptions", "ExtractResult", "extract_chain", "warning", "without_shadowed"]

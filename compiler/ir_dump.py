@@ -1,6 +1,6 @@
 """Stable JSON and text dumps of the IR: `chainsc inspect` and snapshot tests.
 
-Stage: after extract. Imports: ir, typetext (the one type renderer).
+Stage: after extract. Imports: ir, source, typetext (the one type renderer).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 
 from compiler import ir
+from compiler.source import Span
 from compiler.typetext import render_type
 
 
@@ -18,6 +19,9 @@ def to_jsonable(value: object) -> object:
     """Convert IR values to JSON-ready data; field order is declaration order."""
     if isinstance(value, ir.JsonObject):
         return {key: to_jsonable(item) for key, item in value.items}
+    if isinstance(value, Span):
+        line, col, end_line, end_col = value.coordinates
+        return {"path": value.path, "line": line, "col": col, "end_line": end_line, "end_col": end_col}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):

@@ -13,7 +13,7 @@ is built in a temporary directory beside its final place and renamed into it whe
 complete (uv makes it relocatable), under a per-key lock file, so two runs starting at
 once build it once and a crash never leaves a half-made venv where a run would use it.
 
-Imports: the standard library, `compiler.emit.requirements` (pure) and, lazily, yaml.
+Imports: the standard library, `compiler.requirements` (pure) and, lazily, yaml.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.emit.requirements import (
+from compiler.requirements import (
     PYPROJECT_TOML,
     REQUIREMENTS_TXT,
     UV_LOCK,

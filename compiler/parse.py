@@ -10,9 +10,13 @@ CPython's `ast` (C, ~10x faster) parses the whole file first, every function
 body is blanked to `...` keeping each line and column in place, and libcst
 parses that outline: spans of the outline are spans of the real file.
 
-Positions are computed lazily and cheaply: one codegen pass records plain
-character offsets, which `SourceFile` turns into lines and columns (libcst's
-PositionProvider costs several times more). Imports: libcst, source, diagnostics.
+Positions have one source for the tree, libcst's public `PositionProvider`, and
+are computed only when a span is read (`ParsedModule.span` returns a deferred
+`Span`): a chain that checks clean locates nothing. They are computed one
+top-level statement at a time, up to the statement a span needs, so a
+diagnostic near the top of a large file costs little. CPython's positions are
+used only for what libcst never sees, inside function bodies (`ast_span`).
+Imports: libcst, nesting, source, diagnostics.
 """
 
 from __future__ import annotations
@@ -21,131 +25,90 @@ import ast
 import gc
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst._nodes.internal import CodegenState
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from compiler.diagnostics import Diagnostic, InternalError, error
 from compiler.nesting import MAX_NESTING, nesting_error
-from compiler.source import SourceFile, Span
-
-
-class _OffsetCodegenState(CodegenState):
-    """Codegen that counts characters and records each node's offsets."""
-
-    def __init__(self, module: cst.Module, starts: dict[int, int], ends: dict[int, int]) -> None:
-        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
-        self.offset = 0
-        self.starts = starts
-        self.ends = ends
-        self.stack: list[int] = []
-
-    def add_indent_tokens(self) -> None:
-        for token in self.indent_tokens:
-            self.offset += len(token)
-
-    def add_token(self, value: str) -> None:
-        self.offset += len(value)
-
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        self.stack.append(self.offset)
-
-    def after_codegen(self, node: cst.CSTNode) -> None:
-        start = self.stack.pop()
-        key = id(node)
-        if key not in self.starts:
-            self.starts[key] = start
-            self.ends[key] = self.offset
-
-    def record_syntactic_position(  # type: ignore[override]  # a plain context manager, not a generator
-        self,
-        node: cst.CSTNode,
-        *,
-        start_node: cst.CSTNode | None = None,
-        end_node: cst.CSTNode | None = None,
-    ) -> _SyntacticPosition:
-        return _SyntacticPosition(self, node, start_node, end_node)
-
-
-class _SyntacticPosition:
-    """`record_syntactic_position` as a class, not a generator.
-
-    A generator-based context manager costs ~1 µs per node, which adds up
-    to a tenth of a second on large files.
-    """
-
-    __slots__ = ("end_node", "node", "start", "start_node", "state")
-
-    def __init__(
-        self,
-        state: _OffsetCodegenState,
-        node: cst.CSTNode,
-        start_node: cst.CSTNode | None,
-        end_node: cst.CSTNode | None,
-    ) -> None:
-        self.state = state
-        self.node = node
-        self.start_node = start_node
-        self.end_node = end_node
-        self.start = state.offset
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, *exc_info: object) -> None:
-        if exc_type is not None:
-            return  # the inner nodes were not recorded: a KeyError here would hide the real error
-        state = self.state
-        key = id(self.node)
-        state.starts[key] = state.starts[id(self.start_node)] if self.start_node is not None else self.start
-        state.ends[key] = state.ends[id(self.end_node)] if self.end_node is not None else state.offset
+from compiler.source import Coordinates, SourceFile, Span
 
 
 @dataclass(slots=True)
 class ParsedModule:
-    """A parsed file: its source, its CST outline, its AST and a lazy span index."""
+    """A parsed file: its source, its libcst outline, CPython's tree and lazy positions."""
 
     source: SourceFile
     #: libcst tree of the outline: function bodies are `...`, all else as written.
     module: cst.Module
     #: The complete stdlib tree, for facts about function bodies.
     tree: ast.Module
-    #: The outline text libcst parsed: offsets of the CST are offsets into it.
+    #: The outline text libcst parsed: its lines and columns are those of the source.
     outline: SourceFile
-    _starts: dict[int, int] = field(default_factory=dict, repr=False)
-    _ends: dict[int, int] = field(default_factory=dict, repr=False)
-    _indexed: bool = field(default=False, repr=False)
-    _names: dict[int, Span] | None = field(default=None, repr=False)
+    #: The line of each top-level statement of `module`, in order (from CPython's tree):
+    #: where each statement's positions, computed on their own, start.
+    statement_lines: tuple[int, ...] = ()
+    #: Coordinates of every node of the statements located so far, by `id`.
+    _positions: dict[int, Coordinates] = field(default_factory=dict, repr=False)
+    #: How many top-level statements (from the first) have been located.
+    _located: int = field(default=0, repr=False)
     _functions: dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef] | None = field(default=None, repr=False)
-
-    def _offsets(self, node: cst.CSTNode) -> tuple[int, int]:
-        if not self._indexed:
-            state = _OffsetCodegenState(self.module, self._starts, self._ends)
-            with gc_paused():
-                self.module._codegen(state)
-            self._indexed = True
-        key = id(node)
-        if key not in self._starts:
-            raise InternalError(f"node {type(node).__name__} is not in {self.source.display_path}")
-        return self._starts[key], self._ends[key]
 
     def span(self, node: cst.CSTNode) -> Span:
         """The span of `node`, which must belong to this module's tree.
 
-        Lines and columns of the outline are those of the real file. Names of
-        definitions come from the AST; anything else from the codegen index.
+        Nothing is computed until the span is read: then libcst's `PositionProvider`
+        locates the top-level statements up to the one holding `node`, each on its
+        own, so a file whose names nobody asks about is never located at all.
         """
-        if self._names is None:
-            from compiler.locate import locate_names  # noqa: PLC0415 - avoids an import cycle
+        return Span.deferred(self.source.display_path, lambda: self._coordinates(node))
 
-            self._names = locate_names(self.module, self.tree, self.source)
-        found = self._names.get(id(node))
-        if found is not None:
-            return found
-        return self.outline.span(*self._offsets(node))
+    def _coordinates(self, node: cst.CSTNode) -> Coordinates:
+        key = id(node)
+        found = self._positions.get(key)
+        body = self.module.body
+        while found is None and self._located < len(body):
+            self._locate_statement(self._located)
+            self._located += 1
+            found = self._positions.get(key)
+        if found is None and self._located == len(body):
+            # The module's header or footer (comments before the first statement, after the last).
+            self._record(self.module, 0)
+            self._located += 1
+            found = self._positions.get(key)
+        if found is None:
+            raise InternalError(f"node {type(node).__name__} is not in {self.source.display_path}")
+        return found
+
+    def _locate_statement(self, index: int) -> None:
+        """Positions of every node of top-level statement `index`, shifted to its line in the file.
+
+        A statement's positions depend only on its own text (top-level statements
+        start at column 1), so each is located in a module of its own. When the
+        statements do not line up with CPython's (never seen), the whole module is
+        located at once instead.
+        """
+        if len(self.statement_lines) != len(self.module.body):
+            if index == 0:
+                self._record(self.module, 0)
+            return
+        statement = self.module.body[index]
+        single = self.module.with_changes(header=(), body=(statement,), footer=())
+        ranges = _positions_of(single)
+        self._record_ranges(ranges, self.statement_lines[index] - ranges[statement].start.line)
+
+    def _record(self, module: cst.Module, shift: int) -> None:
+        self._record_ranges(_positions_of(module), shift)
+
+    def _record_ranges(self, ranges: Mapping[cst.CSTNode, CodeRange], shift: int) -> None:
+        positions = self._positions
+        for node, found in ranges.items():
+            start, end = found.start, found.end
+            # libcst columns are 0-based characters; a span's are 1-based.
+            positions[id(node)] = (start.line + shift, start.column + 1, end.line + shift, end.column + 1)
 
     def start_position(self, node: cst.CSTNode) -> tuple[int, int]:
         """1-based (line, column) where `node` starts."""
@@ -156,19 +119,25 @@ class ParsedModule:
         """The source code of `node`, as written (without surrounding whitespace)."""
         return self.module.code_for_node(node).strip()
 
-    def function_yields(self, line: int, name: str) -> bool:
-        """Whether the function `name` defined on `line` has `yield` in its body."""
+    def function_yields(self, function: cst.FunctionDef) -> bool:
+        """Whether `function` (of the outline) has `yield` in its body, which only CPython's tree holds.
+
+        A file that never spells `yield` has none: then the function is not located.
+        """
         from compiler import bodies  # noqa: PLC0415 - avoids an import cycle
 
         if self._functions is None:
-            self._functions = bodies.functions_by_position(self.tree)
-        function = self._functions.get((line, name))
-        if function is None:
+            # Searched once per file: most never spell `yield` at all.
+            self._functions = bodies.functions_by_position(self.tree) if "yield" in self.source.text else {}
+        if not self._functions:
             return False
-        last = function.end_lineno or function.lineno
-        text = self.source.text[self.source.line_start(function.lineno) : self.source.line_start(last)]
+        found = self._functions.get((self.span(function.name).line, function.name.value))
+        if found is None:
+            return False
+        last = found.end_lineno or found.lineno
+        text = self.source.text[self.source.line_start(found.lineno) : self.source.line_start(last)]
         # Most endpoints never spell `yield`: skip the walk for them.
-        return ("yield" in text or "yield" in self.source.line_text(last)) and bodies.yields(function)
+        return ("yield" in text or "yield" in self.source.line_text(last)) and bodies.yields(found)
 
     def ast_span(self, node: ast.expr | ast.stmt) -> Span:
         """The span of a stdlib AST node (whose columns count UTF-8 bytes)."""
@@ -185,6 +154,24 @@ class ParsedModule:
     def char_column(self, line: int, byte_offset: int) -> int:
         """1-based character column of a UTF-8 byte offset into a line."""
         return self.source.char_column(line, byte_offset)
+
+
+def _positions_of(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
+    """The positions libcst computes for every node of `module`.
+
+    libcst's position recorder turns a RecursionError inside it into a KeyError
+    (its `finally` looks up a node that was never recorded); the RecursionError is
+    what happened, and what `api`'s backstop reports (found under the KeyError of each enclosing node).
+    """
+    try:
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except KeyError as exc:
+        cause: BaseException | None = exc
+        while isinstance(cause, KeyError):  # one KeyError per enclosing node
+            cause = cause.__context__
+        if isinstance(cause, RecursionError):
+            raise cause from None
+        raise
 
 
 @contextmanager
@@ -215,7 +202,25 @@ def parse_source(source: SourceFile) -> ParsedModule | Diagnostic:
             return _libcst_syntax_error(source, exc)
         except RecursionError:  # not past the bound above; should a version of libcst need more
             return error("CSC002", "syntax error: too deeply nested for libcst's parser", Span.whole_file(source.display_path))
-    return ParsedModule(source, module, tree, outlined)
+    return ParsedModule(source, module, tree, outlined, statement_lines(tree))
+
+
+def group_statements(tree: ast.Module) -> list[list[ast.stmt]]:
+    """CPython's top-level statements grouped as libcst's are: `a = 1; b = 2` is one statement."""
+    groups: list[list[ast.stmt]] = []
+    end = 0
+    for node in tree.body:
+        if node.lineno > end or not groups:  # not on the line where the previous one ends (`; b = 2`)
+            groups.append([node])
+        else:
+            groups[-1].append(node)
+        end = node.end_lineno or node.lineno
+    return groups
+
+
+def statement_lines(tree: ast.Module) -> tuple[int, ...]:
+    """The first line of each top-level statement as libcst groups them."""
+    return tuple(group[0].lineno for group in group_statements(tree))
 
 
 def compile_source(source: SourceFile) -> ast.Module | Diagnostic:

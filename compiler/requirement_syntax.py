@@ -1,7 +1,7 @@
 r"""What a requirement string may be: a PEP 508 requirement, or what pip reads in a requirements file.
 
 Stage: front end (config checks `pip_requirements` entries and `requirements_file`
-lines) and back end (`emit.requirements` refuses, as an internal error, an entry
+lines) and back end (`requirements` refuses, as an internal error, an entry
 that the front end should have refused). Imports: the standard library and
 `packaging`.
 

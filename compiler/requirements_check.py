@@ -4,13 +4,13 @@ Stage: after validate, for chains without errors (`api` calls it, so `check` and
 `build` report the same), and from the build's load stage (`emit.inputs`), which
 hands the planner what Truss provides (CSC461) for the package's requirements. Pure: the user's requirement files are
 read through the program's root, nothing is imported or executed. Imports: ast,
-packaging, ir, resolve, diagnostics, distributions, emit.requirements, emit.slice
-(run as the planner runs it), emit.clients and emit.pycode (what the planner asks
-the slice for); no libcst, no jinja.
+packaging, ir, resolve, parse, diagnostics, distributions, requirements,
+carry (what a package carries, as the planner's slice carries it) and signatures
+(what the in-place clients' signatures read); no libcst, no jinja.
 
 What a package carries is what the slice keeps: the top-level statements the
-Chainlet needs, transitively, across local modules (`carried_statements` asks the
-slice itself, and a test holds the two together on every example).
+Chainlet needs, transitively, across local modules (`carried_statements` asks
+`carry`, the slice's own closure, and a test holds the two together on every example).
 An import counts when its statement is carried or sits inside a carried
 statement (a method, a function, an `if` block): imports inside functions run at
 call time and fail there just the same. Not counted:
@@ -42,17 +42,16 @@ from __future__ import annotations
 
 import ast
 import bisect
-import dataclasses
 import posixpath
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from compiler import carry as carrying
 from compiler import ir
 from compiler.diagnostics import Diagnostic, warning
 from compiler.distributions import (
@@ -63,19 +62,23 @@ from compiler.distributions import (
     distributions_of,
     normalized_distributions_of,
 )
-from compiler.emit import slice as slicing
-from compiler.emit.clients import endpoint_signature, module_at_path, reach_names
-from compiler.emit.pycode import Imports, default_expression
-from compiler.emit.requirements import (
+from compiler.graph import reachable
+from compiler.parse import group_statements
+from compiler.requirements import (
     PYPROJECT_TOML,
     UV_LOCK,
     declared_names,
     lock_shortfall,
     requirement_name,
 )
-from compiler.graph import reachable
 from compiler.resolve import ModuleInfo, Program
 from compiler.runtime_files import installed_constant
+from compiler.signatures import (
+    endpoint_signature,
+    local_names,
+    module_at_path,
+    reach_names,
+)
 from compiler.source import Span
 
 #: Roots of imports the slice points at the vendored runtime.
@@ -125,8 +128,8 @@ def third_party_imports(program: Program, module: ModuleInfo) -> list[ImportSite
     if not lines:
         return []
     sites: list[ImportSite] = []
-    for index, statement in enumerate(module.parsed.tree.body):
-        for node, in_class in _imports_in(statement, lines):
+    for index, group in enumerate(group_statements(module.parsed.tree)):
+        for node, in_class in (found for statement in group for found in _imports_in(statement, lines)):
             for imported, at in _imported_modules(node):
                 if not _is_third_party(program, imported) or _runtime_provides(imported):
                     continue
@@ -236,8 +239,8 @@ def slice_request(
     chain: ir.Chain,
     program: Program,
     chainlet: ir.Chainlet,
-    clients: Mapping[tuple[str, str], slicing.ClientCode] | None = None,
-) -> slicing.SliceRequest:
+    clients: Mapping[tuple[str, str], carrying.ClientCode] | None = None,
+) -> carrying.SliceRequest:
     """The slice request of a Chainlet's package, as the planner makes it (`_Planner.package`).
 
     Its own classes, the names the generated code imports (the endpoint's types and
@@ -263,72 +266,36 @@ def slice_request(
     owner = module_at_path(program.modules, chainlet.endpoint.span.path)
     for param in chainlet.endpoint.params:
         if param.default_source is not None:
-            _, needed = default_expression(param.default_source, owner, Imports())
-            extra.update((owner.name, name) for name in needed)
+            extra.update((owner.name, name) for name in local_names(param.default_source, owner))
     extra.update(top_level(d.target) for d in chainlet.dependencies)
     if clients is None:
         clients = signature_uses(chain, program)
-    return slicing.SliceRequest(own, clients, frozenset(extra))
+    return carrying.SliceRequest(own, clients, frozenset(extra))
 
 
-def signature_uses(chain: ir.Chain, program: Program) -> Mapping[tuple[str, str], slicing.ClientCode]:
+def signature_uses(chain: ir.Chain, program: Program) -> Mapping[tuple[str, str], carrying.ClientCode]:
     """Every Chainlet's in-place client, as far as the slice reads it (made on demand, once)."""
     by_class = {(c.module, c.name.split(".")[0]): c for c in chain.chainlets}
 
-    def make(key: tuple[str, str]) -> slicing.ClientCode:
+    def make(key: tuple[str, str]) -> carrying.ClientCode:
         # Only `uses` matters to the slice: what the client's signature reads.
         uses = reach_names(program, endpoint_signature(by_class[key], program.modules), key[0]).uses
-        return slicing.ClientCode(text="", imports=(), uses=uses)
+        return carrying.ClientCode(text="", imports=(), uses=uses)
 
-    return slicing.ClientsOnDemand(by_class, make)
+    return carrying.ClientsOnDemand(by_class, make)
 
 
-def carried_statements(analysis: slicing.Analysis, request: slicing.SliceRequest) -> dict[str, set[int]]:
+def carried_statements(analysis: carrying.Analysis, request: carrying.SliceRequest) -> dict[str, set[int]]:
     """Module -> indices of the top-level statements the package carries.
 
-    The slice itself decides: `slicing.slice_package` runs on the same analysis,
-    whose name -> statements tables record every statement it looks up (the
-    statements binding the names it keeps, which are the statements it keeps). A
-    statement that is only another Chainlet's class carries nothing of it: its
-    client stands there.
+    The slice's own answer (`carry.carry`). A statement that is only another
+    Chainlet's class carries nothing of it: its client stands there.
     """
-    looked_up: dict[str, dict[int, ast.stmt]] = {}
-    recording = {module: _RecordingBinders(binders, looked_up.setdefault(module, {})) for module, binders in analysis.binders.items()}
-    slicing.slice_package(analysis.modules, request, dataclasses.replace(analysis, binders=recording))
-    carried: dict[str, set[int]] = {}
-    for module, statements in looked_up.items():
-        for index, node in statements.items():
-            key = (module, node.name) if isinstance(node, ast.ClassDef) else None
-            if key is not None and key in request.client_classes and key not in request.own_classes:
-                continue
-            carried.setdefault(module, set()).add(index)
-    return carried
-
-
-class _RecordingBinders(Mapping[str, list[Any]]):
-    """A module's name -> statements table that records the statements handed out."""
-
-    def __init__(self, binders: Mapping[str, list[Any]], record: dict[int, ast.stmt]) -> None:
-        self._binders = binders
-        self._record = record
-
-    def __getitem__(self, name: str) -> list[Any]:
-        statements = self._binders[name]
-        for statement in statements:
-            self._record[statement.index] = statement.node
-        return statements
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self[name] if name in self._binders else default
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._binders
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._binders)
-
-    def __len__(self) -> int:
-        return len(self._binders)
+    carried = carrying.carry(analysis, request)
+    return {
+        module: {statement.index for statement in statements if not carrying.is_only_a_client(module, statement, request)}
+        for module, statements in carried.statements.items()
+    }
 
 
 # ---------------------------------------------------------------- the check
@@ -340,10 +307,10 @@ class RequirementsCheck:
 
     chain: ir.Chain
     program: Program
-    #: The slice analysis, when the caller has one; else made when needed.
-    analysis: slicing.Analysis | None = None
+    #: The slice analysis, when the caller has one (the load stage); else made when needed.
+    analysis: carrying.Analysis | None = None
     _sites: dict[str, list[ImportSite]] | None = None
-    _clients: Mapping[tuple[str, str], slicing.ClientCode] | None = None
+    _clients: Mapping[tuple[str, str], carrying.ClientCode] | None = None
 
     def read_file(self, relative: str) -> str:
         """A file under the chain root, as text (only through the root: `compiler.confine`)."""
@@ -409,13 +376,10 @@ class RequirementsCheck:
         """Truss's requirement lines for what the package imports and only Truss provides, sorted."""
         return tuple(sorted({f.truss_line for f in self.findings(chainlet) if f.truss_line is not None}))
 
-    def _analysis(self) -> slicing.Analysis:
+    def _analysis(self) -> carrying.Analysis:
         if self.analysis is None:
-            sources = {
-                name: slicing.ModuleSource(m.name, m.path, m.is_package, m.parsed.source.text, m.parsed.tree)
-                for name, m in self.program.modules.items()
-            }
-            self.analysis = slicing.analyse_modules(sources)
+            sources = {name: carrying.ModuleSource.of(m) for name, m in self.program.modules.items()}
+            self.analysis = carrying.analyse_modules(sources)
         return self.analysis
 
 

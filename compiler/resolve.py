@@ -54,6 +54,20 @@ _API_MODULES: dict[str, str] = {
 
 
 
+#: The Truss config modules a package imports from the vendored runtime.
+TRUSS_CONFIG_MODULES = ("truss.base.truss_config", "truss.truss_config")
+
+
+def rewritten_to_runtime(dotted: str) -> bool:
+    """Whether a package imports the module `dotted` from the vendored runtime, not as written.
+
+    The chains API (`truss_chains...`, and `runtime_lib...` as chainsc spells it) and
+    Truss's config helpers (`truss.base.truss_config`); `from truss.base import
+    truss_config` imports the module `truss.base.truss_config`.
+    """
+    return dotted.partition(".")[0] in ("truss_chains", "runtime_lib") or dotted in TRUSS_CONFIG_MODULES
+
+
 def canonical_api_path(dotted: str) -> str | None:
     """Map an imported dotted path to its canonical API path, or None if not API.
 
@@ -122,6 +136,9 @@ class ModuleInfo:
     classes: list[tuple[int, cst.ClassDef]] = field(default_factory=list)
     #: A PEP 420 namespace package: a directory without `__init__.py` (no source of its own).
     is_namespace: bool = False
+    #: What `if __name__ == "__main__":` blocks bind: nothing the chain sees (never in
+    #: `lookup`), but the slice carries such a block like any statement (`compiler.carry`).
+    script_bindings: list[Binding] = field(default_factory=list)
 
     @property
     def layout(self) -> str:
@@ -144,6 +161,22 @@ class ModuleInfo:
         """The source text of a node of this module."""
         return self.parsed.code(node)
 
+    def name_use(self, name: str) -> NameUse:
+        """Where the module-level name `name` comes from, for generated code that spells it.
+
+        One import step, as the module's own namespace has it: generated code imports
+        it from where this module got it (`from m import x`), or from this module.
+        """
+        binding = self.lookup(name)
+        if binding is None:
+            return NameUse(NameKind.FREE)
+        if binding.kind is BindingKind.IMPORT and "." in binding.target:
+            module, _, imported = binding.target.rpartition(".")
+            return NameUse(NameKind.IMPORTED, module, imported)
+        if binding.kind is BindingKind.IMPORT:
+            return NameUse(NameKind.MODULE, binding.target)
+        return NameUse(NameKind.LOCAL, self.name, name)
+
     def lookup(self, name: str, before: int | None = None) -> Binding | None:
         """The binding of `name` in effect at statement `before` (None: the last).
 
@@ -165,6 +198,30 @@ class ModuleInfo:
         if len(siblings) > 1:
             return next((b for b in siblings if b.kind is not BindingKind.ASSIGN), chosen)
         return chosen
+
+
+class NameKind(enum.Enum):
+    """What a module-level name of a module is, for code that spells it elsewhere."""
+
+    #: `from m import x`, `import a.b as x`: the name `x` of module `m` (`a`, `b`).
+    IMPORTED = "imported"
+    #: `import m`, `import m as x`: the module `m` itself.
+    MODULE = "module"
+    #: Defined in the module itself: code elsewhere imports it from there.
+    LOCAL = "local"
+    #: Bound nowhere in the module: a builtin, or nothing.
+    FREE = "free"
+
+
+@dataclass(frozen=True, slots=True)
+class NameUse:
+    """Where a name used in a module comes from (`ModuleInfo.name_use`)."""
+
+    kind: NameKind
+    #: The module it comes from (IMPORTED, MODULE; for LOCAL the module itself).
+    module: str = ""
+    #: Its name there (IMPORTED, LOCAL).
+    name: str = ""
 
 
 # ---------------------------------------------------------------- resolution targets
@@ -598,6 +655,14 @@ class Program:
             return self.attribute(self.resolve_expr(module, node.value, before), node.attr.value)
         return ExternalRef(type(node).__name__)
 
+    def resolve_dotted(self, module: ModuleInfo, dotted: str, before: int | None = None) -> Target:
+        """Resolve `a.b.c` written in `module` (a name, then attributes), as `resolve_expr` would."""
+        first, *attributes = dotted.split(".")
+        target = self.resolve_name(module, first, before)
+        for attr in attributes:
+            target = self.attribute(target, attr)
+        return target
+
     def attribute(self, target: Target, attr: str) -> Target:
         """Resolve `target.attr`."""
         if isinstance(target, ApiRef):
@@ -742,7 +807,17 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
         return True
     if isinstance(statement, cst.If):
         if _is_main_guard(statement):
-            # `if __name__ == "__main__":` never runs on import: not part of the chain.
+            # `if __name__ == "__main__":` never runs on import: not part of the chain. What it
+            # binds is recorded apart, for the slice only (`carry`), which keeps the block when a
+            # kept statement reads one of those names.
+            script = ModuleInfo(info.name, info.path, info.fs_path, info.is_package, info.parsed)
+            block: cst.CSTNode | None = statement
+            while isinstance(block, cst.If | cst.Else):
+                for inner in block.body.body:
+                    _collect_statement(script, program, inner, itertools.count(), group, is_fallback=False, is_nested=True)
+                block = block.orelse if isinstance(block, cst.If) else None
+            for found in script.bindings.values():
+                info.script_bindings.extend(found)
             return True
         defined = False
         branch: cst.CSTNode | None = statement

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler import isolate
-from compiler.emit.requirements import (
+from compiler.requirements import (
     REQUIREMENTS_TXT,
     UV_LOCK,
     logical_lines,

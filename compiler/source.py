@@ -7,30 +7,90 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, slots=True)
+#: The coordinates of a span: (line, col, end_line, end_col).
+Coordinates = tuple[int, int, int, int]
+
+
 class Span:
-    """A region of a source file, 1-based and inclusive of start, as displayed."""
+    """A region of a source file, 1-based and inclusive of start, as displayed.
+
+    A span is a value (compared and hashed by its coordinates), but its line and
+    columns may be computed on first use (`deferred`): the parser locates a node
+    only when a diagnostic or a dump reads where it is, so a chain that checks
+    clean never pays for positions.
+    """
+
+    __slots__ = ("_coordinates", "_locate", "path")
 
     #: Display path of the file (relative to the chain's root, POSIX separators).
     path: str
-    #: 1-based line of the first character.
-    line: int
-    #: 1-based column (in characters) of the first character.
-    col: int
-    #: 1-based line of the last character.
-    end_line: int
-    #: 1-based column one past the last character.
-    end_col: int
+
+    def __init__(self, path: str, line: int, col: int, end_line: int, end_col: int) -> None:
+        self.path = path
+        self._coordinates: Coordinates | None = (line, col, end_line, end_col)
+        self._locate: Callable[[], Coordinates] | None = None
+
+    @classmethod
+    def deferred(cls, path: str, locate: Callable[[], Coordinates]) -> Span:
+        """A span of `path` whose coordinates `locate` computes when first read."""
+        span = cls.__new__(cls)
+        span.path = path
+        span._coordinates = None
+        span._locate = locate
+        return span
 
     @classmethod
     def whole_file(cls, path: str) -> Span:
         """The span used for findings about a file as a whole (1:1)."""
         return cls(path, 1, 1, 1, 1)
+
+    @property
+    def coordinates(self) -> Coordinates:
+        """(line, col, end_line, end_col), computed once."""
+        found = self._coordinates
+        if found is None:
+            assert self._locate is not None
+            found = self._coordinates = self._locate()
+            self._locate = None
+        return found
+
+    @property
+    def line(self) -> int:
+        """1-based line of the first character."""
+        return self.coordinates[0]
+
+    @property
+    def col(self) -> int:
+        """1-based column (in characters) of the first character."""
+        return self.coordinates[1]
+
+    @property
+    def end_line(self) -> int:
+        """1-based line of the last character."""
+        return self.coordinates[2]
+
+    @property
+    def end_col(self) -> int:
+        """1-based column one past the last character."""
+        return self.coordinates[3]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Span):
+            return NotImplemented
+        return self.path == other.path and self.coordinates == other.coordinates
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.coordinates))
+
+    def __repr__(self) -> str:
+        line, col, end_line, end_col = self.coordinates
+        return f"Span(path={self.path!r}, line={line}, col={col}, end_line={end_line}, end_col={end_col})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ Every user file is read through the chain root (`compiler.confine.ChainRoot`), w
 guarantees: nothing outside the root is read, and a path the front end should have
 refused is an `InternalError` here, never a read.
 Imports: ir, confine, data_files, diagnostics, graph, requirements_check, resolve,
-runtime_files, emit.clients, emit.requirements.
+runtime_files, emit.clients, requirements.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from compiler.data_files import (
 )
 from compiler.diagnostics import InternalError
 from compiler.emit.clients import InPlaceSignature, in_place_signature
-from compiler.emit.requirements import PYPROJECT_TOML, UV_LOCK
 from compiler.graph import reachable
+from compiler.requirements import PYPROJECT_TOML, UV_LOCK
 from compiler.requirements_check import RequirementsCheck
 from compiler.resolve import ModuleInfo, Program
 from compiler.runtime_files import Runtime, load_runtime, load_templates

@@ -35,14 +35,11 @@ from compiler.emit.clients import (
     module_at_path,
 )
 from compiler.emit.pycode import Imports, default_expression, render_annotation
-from compiler.emit.requirements import (
-    requirements_file_name,
-    requirements_txt,
-)
 from compiler.emit.truss_config import render_config_yaml, truss_config
 from compiler.graph import reachable
 from compiler.graph_render import render_mermaid
 from compiler.ir_dump import render_signature
+from compiler.requirements import requirements_file_name, requirements_txt
 from compiler.validate import package_dir_name
 
 if TYPE_CHECKING:
@@ -247,7 +244,7 @@ class _Planner:
         by_class = {self.top_level(c.id): c for c in chainlets}
         self.client_classes = slicing.ClientsOnDemand(by_class, lambda key: self.in_place_client(by_class[key]))
         sources = {
-            name: slicing.ModuleSource(m.name, m.layout, m.is_package, m.parsed.source.text, m.parsed.tree)
+            name: slicing.ModuleSource.of(m, m.layout)
             for name, m in self.inputs.modules.items()
         }
         self.bases = {m.layout: m.base for m in self.inputs.modules.values()}

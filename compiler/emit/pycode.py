@@ -2,22 +2,20 @@
 
 Stage: back end, used by `emit.plan`. Decisions (names, aliases, import
 order) are made here in Python so templates only loop. Types are rendered by the one
-renderer, `typetext.render_type`, spelled for generated code (`ImportSpelling`).
+renderer, `typetext.render_type`, spelled for generated code (`ImportSpelling`). Where a
+name comes from is the resolver's answer (`ModuleInfo.name_use`), never worked out here.
 Imports: ir, resolve, typetext.
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from compiler import ir
-from compiler.resolve import BindingKind, ModuleInfo
+from compiler.resolve import ModuleInfo, NameKind
 from compiler.typetext import render_type
-
-_BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 @dataclass(slots=True)
@@ -165,16 +163,13 @@ def default_expression(source: str, owner: ModuleInfo, imports: Imports) -> tupl
     for node in ast.walk(tree):
         if not isinstance(node, ast.Name) or node.id in renames:
             continue
-        binding = owner.lookup(node.id)
-        if binding is None:
-            if node.id not in _BUILTIN_NAMES:
-                renames[node.id] = node.id
-            continue
-        if binding.kind is BindingKind.IMPORT and "." in binding.target:
-            module, _, name = binding.target.rpartition(".")
-            renames[node.id] = imports.name(module, name)
-        elif binding.kind is BindingKind.IMPORT:
-            renames[node.id] = imports.module(binding.target, node.id if node.id != binding.target else None)
+        use = owner.name_use(node.id)  # the resolver's answer: where the owner got the name
+        if use.kind is NameKind.FREE:
+            renames[node.id] = node.id  # a builtin, or nothing: spelled as written
+        elif use.kind is NameKind.IMPORTED:
+            renames[node.id] = imports.name(use.module, use.name)
+        elif use.kind is NameKind.MODULE:
+            renames[node.id] = imports.module(use.module, node.id if node.id != use.module else None)
         else:
             renames[node.id] = imports.name(owner.name, node.id)
             needed.add(node.id)

@@ -9,7 +9,7 @@ import pytest
 
 from compiler import check_file, ir
 from compiler.diagnostics import InternalError
-from compiler.emit.requirements import (
+from compiler.requirements import (
     Requirements,
     declared_names,
     lock_shortfall,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import ast
+import tempfile
+from pathlib import Path
 
 from compiler.emit.slice import ClientCode, ModuleSource, SliceRequest, slice_modules
+from compiler.resolve import load_program
 
 CHAIN = '''"""A chain."""
 
@@ -60,13 +62,24 @@ HELLO_CLIENT = ClientCode(
 )
 
 
-def _module(text: str, name: str = "chain", path: str = "chain.py") -> ModuleSource:
-    return ModuleSource(name, path, False, text, ast.parse(text))
+def _modules(files: dict[str, str]) -> dict[str, ModuleSource]:
+    """The modules of a chain whose files are `files` (`chain.py` first), resolved by the front end."""
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        for relative, text in files.items():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / relative).write_text(text)
+        program, main = load_program(root / "chain.py", root)
+        assert main is not None, program.diagnostics
+        for relative in files:  # every package, imported or not (a package carries its parents)
+            if relative.endswith("/__init__.py"):
+                program.find_module(relative.removesuffix("/__init__.py").replace("/", "."))
+        return {name: ModuleSource.of(module) for name, module in program.modules.items()}
 
 
 def test_slice_of_a_dependency_keeps_only_what_it_uses() -> None:
     sliced = slice_modules(
-        {"chain": _module(CHAIN)},
+        _modules({"chain.py": CHAIN}),
         SliceRequest(frozenset({("chain", "Hello")}), {("chain", "Entry"): HELLO_CLIENT}),
     )
     assert sliced == {
@@ -99,7 +112,7 @@ class Hello(chains.ChainletBase):
 
 def test_slice_of_the_entrypoint_defines_the_client_of_its_dependency_in_place() -> None:
     sliced = slice_modules(
-        {"chain": _module(CHAIN)},
+        _modules({"chain.py": CHAIN}),
         SliceRequest(frozenset({("chain", "Entry")}), {("chain", "Hello"): HELLO_CLIENT}),
     )
     text = sliced["chain.py"]
@@ -117,7 +130,7 @@ def test_slice_of_the_entrypoint_defines_the_client_of_its_dependency_in_place()
 def test_a_client_keeps_what_its_signature_reads_and_nothing_of_the_class_body() -> None:
     client = ClientCode(text="class Hello(X):\n    pass\n", imports=(), uses=frozenset({("chain", "Name")}))
     sliced = slice_modules(
-        {"chain": _module(CHAIN)},
+        _modules({"chain.py": CHAIN}),
         SliceRequest(frozenset(), {("chain", "Hello"): client}, frozenset({("chain", "Hello")})),
     )
     text = sliced["chain.py"]
@@ -132,7 +145,7 @@ def test_classes_in_the_branches_of_an_if_are_each_replaced_by_the_client() -> N
         "else:\n\n    class Hello(chains.ChainletBase):\n        def run_remote(self) -> str:\n            return 'b'\n"
     )
     sliced = slice_modules(
-        {"chain": _module(source)},
+        _modules({"chain.py": source}),
         SliceRequest(frozenset(), {("chain", "Hello"): HELLO_CLIENT}, frozenset({("chain", "Hello")})),
     )
     text = sliced["chain.py"]
@@ -146,13 +159,24 @@ def test_module_alias_attributes_pull_only_the_names_used() -> None:
     chain = "import truss_chains as chains\nfrom pkg import models\n\n\nclass A(chains.ChainletBase):\n    def run_remote(self) -> models.Out:\n        return models.Out()\n"
     models = "import pydantic\n\n\nclass Out(pydantic.BaseModel):\n    x: int = 1\n\n\nclass Other(pydantic.BaseModel):\n    y: int = 2\n"
     sliced = slice_modules(
-        {
-            "chain": _module(chain),
-            "pkg": ModuleSource("pkg", "pkg/__init__.py", True, "", ast.parse("")),
-            "pkg.models": _module(models, "pkg.models", "pkg/models.py"),
-        },
+        _modules({"chain.py": chain, "pkg/__init__.py": "", "pkg/models.py": models}),
         SliceRequest(frozenset({("chain", "A")}), {}),
     )
     assert sorted(sliced) == ["chain.py", "pkg/__init__.py", "pkg/models.py"]
     assert "class Out" in sliced["pkg/models.py"]
     assert "class Other" not in sliced["pkg/models.py"]
+
+
+def test_statements_on_one_line_are_one_statement_carried_once() -> None:
+    chain = (
+        "import truss_chains as chains; import os\n"
+        "A = 1; B = 2\n\n\n"
+        "class C(chains.ChainletBase):\n"
+        "    def run_remote(self) -> int:\n"
+        "        return A + B + len(os.sep)\n"
+    )
+    sliced = slice_modules(_modules({"chain.py": chain}), SliceRequest(frozenset({("chain", "C")}), {}))
+    text = sliced["chain.py"]
+    assert text.startswith("import chainsc_runtime as chains; import os\nA = 1; B = 2\n")
+    assert text.count("A = 1") == 1
+    compile(text, "chain.py", "exec")

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import libcst as cst
+import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from compiler.diagnostics import Diagnostic
@@ -22,13 +25,57 @@ X = {"a": [1, 2], "b": (3,)}
 '''
 
 
-def test_offsets_match_libcst_position_provider_for_every_node() -> None:
-    parsed = parse_source(SourceFile("chain.py", SAMPLE))
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(p for p in (REPO / "examples").rglob("*.py") if "def " in p.read_text())
+
+UNICODE = '''"""Docstring."""
+import truss_chains as chains  # header comment
+
+if True:
+    class Größe(chains.ChainletBase):
+        ümlaut: "int" = 1
+
+        def run_remote(self, ä: str = "é", *, b: int = 2) -> str:
+            return ä
+
+else:
+    pass
+
+try:
+    class T:
+        def m(self, dep=chains.depends(Größe), ctx=chains.depends_context()) -> None: ...
+except ImportError:
+    pass
+a = 1; b = 2
+c = (1,
+     2); d = 3
+
+
+# a comment before decorators
+@chains.mark_entrypoint  # trailing
+# between
+@other(
+    1,
+)
+class Last:  # end
+    x: int = 1
+'''
+
+
+@pytest.mark.parametrize(
+    "text",
+    [SAMPLE, UNICODE, UNICODE.replace("\n", "\r\n"), *(path.read_text() for path in EXAMPLES)],
+    ids=["sample", "unicode", "crlf", *(p.name for p in EXAMPLES)],
+)
+def test_spans_are_libcst_positions_of_the_whole_outline(text: str) -> None:
+    """Located a statement at a time, every node is where libcst places it in the whole outline."""
+    parsed = parse_source(SourceFile("chain.py", text))
     assert isinstance(parsed, ParsedModule)
     wrapper = MetadataWrapper(parsed.module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     checked = 0
-    for node, code_range in positions.items():
+    # Backwards: the last statement is located first, every earlier one on the way.
+    for node, code_range in reversed(list(positions.items())):
         if isinstance(node, cst.Module):
             continue  # libcst drops the final newline from the module's end; never reported
         span = parsed.span(node)
@@ -36,6 +83,19 @@ def test_offsets_match_libcst_position_provider_for_every_node() -> None:
         assert (span.end_line, span.end_col - 1) == (code_range.end.line, code_range.end.column), node
         checked += 1
     assert checked > 50
+
+
+def test_spans_are_computed_only_when_read_and_only_as_far_as_needed() -> None:
+    parsed = parse_source(SourceFile("chain.py", SAMPLE))
+    assert isinstance(parsed, ParsedModule)
+    first, second = parsed.module.body[0], parsed.module.body[1]
+    assert isinstance(second, cst.ClassDef)
+    span = parsed.span(second.name)
+    assert parsed._located == 0  # nothing located until the span is read
+    assert (span.line, span.col, span.end_col) == (5, 7, 12)
+    assert parsed._located == 2  # the statements up to the one holding the node
+    assert parsed.span(first).line == 1
+    assert parsed._located == 2
 
 
 def test_syntax_error_is_a_located_diagnostic_with_cpython_wording() -> None:
@@ -82,5 +142,8 @@ def test_outline_blanks_function_bodies_and_keeps_every_position() -> None:
     span = parsed.span(last.body[0])
     assert (span.line, span.col) == (10, 1)
     assert source.line_text(span.line).startswith("Z = {'ü': 1}")
-    assert parsed.function_yields(2, "f") is False
-    assert parsed.function_yields(4, "inner") is True
+    cls = parsed.module.body[0]
+    assert isinstance(cls, cst.ClassDef)
+    f, g = (statement for statement in cls.body.body if isinstance(statement, cst.FunctionDef))
+    assert parsed.function_yields(f) is False  # only its nested function yields
+    assert parsed.function_yields(g) is False

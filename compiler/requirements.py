@@ -1,7 +1,8 @@
 """A package's Python requirements: the generated `requirements.txt`, or the user's `uv.lock`.
 
-Stage: back end (plan). Called once per Chainlet by the planner; pure: files are read
-only through the `read_file` callback it is given, nothing is written here.
+Stage: shared by the planner (once per Chainlet), the requirements check (what a
+package declares and installs) and `chainsc run` (what a built package needs); pure:
+files are read only through the `read_file` callback it is given, nothing is written.
 Imports: the standard library, `packaging`, `compiler.ir`, `compiler.requirement_syntax` and
 `compiler.distributions` (no libcst, no jinja).
 
