@@ -573,9 +573,9 @@ def chainsc_setup(src: Path | None, tmp: Path | None) -> tuple[Chainsc, str]:
         checkout = src
     executable = str(chainsc_path())
     # `-P`: no script directory or cwd first on sys.path, as for the console script.
-    where = command_output([sys.executable, "-P", "-c", "import compiler; print(compiler.__file__)"], env, checkout)
+    where = command_output([sys.executable, "-P", "-c", "import chainsc; print(chainsc.__file__)"], env, checkout)
     if not where.startswith(str(checkout)):
-        raise SystemExit(f"bench_build: children import compiler from {where}, not from {checkout}")
+        raise SystemExit(f"bench_build: children import chainsc from {where}, not from {checkout}")
     version = command_output([executable, "--version"], env, checkout).split()[-1]
     return Chainsc("chainsc", env, checkout, tmp, executable=executable), f"{version} ({revision(checkout)}, {checkout})"
 
@@ -656,7 +656,7 @@ def _main(argv: Sequence[str]) -> int:
         repeat = opts.repeat_small if n <= 100 else opts.repeat_large
         generated.append(compare(f"{n} Chainlets", chain, source.count("\n"), (chainsc, run_truss), repeat=repeat, opts=opts, note=note))
 
-    chainsc_statement = "import compiler.api; import compiler.emit.plan"
+    chainsc_statement = "import chainsc.api; import chainsc.emit.plan"
     truss_statement = "import truss_chains; from truss_chains.deployment import deployment_client"
     cold = ColdStart(
         chainsc_statement=chainsc_statement,

@@ -230,9 +230,9 @@ def main() -> int:
         m = measure(f"check {n}", [chainsc, "check", str(path)], repeat=5 if n <= 100 else 3)
         checks.append((n, source.count("\n"), m))
         print(f"N={n}: median {m.median:.3f} s", file=sys.stderr)
-    # `compiler.cli` is what `--version` loads; `compiler/__init__` loads the
-    # front end (and libcst) lazily, so `compiler.api` is what `check` adds.
-    imports = {module: import_times(module) for module in ("compiler.cli", "compiler.api")}
+    # `chainsc.cli` is what `--version` loads; `compiler/__init__` loads the
+    # front end (and libcst) lazily, so `chainsc.api` is what `check` adds.
+    imports = {module: import_times(module) for module in ("chainsc.cli", "chainsc.api")}
     text = report(cold, checks, imports, (load_before, load_average()))
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(text, encoding="utf-8")

@@ -198,7 +198,7 @@ async def bare_echo(scope: Scope, receive: Receive, send: Send) -> None:
 class BareForwarder:
     """The bare one-hop baseline: POST the body upstream, reply with its reply.
 
-    It uses the HTTP client of the runtime's async calls (`runtime_lib.transport`), set
+    It uses the HTTP client of the runtime's async calls (`chainsc_runtime.transport`), set
     up the same way: one `aiohttp.ClientSession` whose `TCPConnector` keeps up to 300
     connections (`RPCOptions().concurrency_limit`), idle ones for 4 s.
     `?n=K` sends K concurrent upstream calls (the fan-out) and replies with the last.

@@ -30,10 +30,11 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # `tests.importcheck` is not installed with chainsc
 
-from compiler import api  # noqa: E402
-from compiler.api import CheckOptions  # noqa: E402
-from compiler.diagnostics import Severity  # noqa: E402
-from compiler.write import WriteRefused, write_tree  # noqa: E402
+from chainsc import api  # noqa: E402
+from chainsc.api import CheckOptions  # noqa: E402
+from chainsc.diagnostics import Severity  # noqa: E402
+from chainsc.write import WriteRefused, write_tree  # noqa: E402
+
 from tests.importcheck import ImportOutcome, check_import, check_imports  # noqa: E402
 
 

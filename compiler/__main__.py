@@ -1,7 +1,7 @@
-"""`python -m compiler`: the chainsc CLI."""
+"""`python -m chainsc`: the chainsc CLI."""
 
 from __future__ import annotations
 
-from compiler.cli import main
+from chainsc.cli import main
 
 raise SystemExit(main())

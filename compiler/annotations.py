@@ -20,11 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
-
-from compiler import ir
-from compiler.diagnostics import Diagnostic, error
-from compiler.parse import parse_expression_text
-from compiler.resolve import (
+from chainsc import ir
+from chainsc.diagnostics import Diagnostic, error
+from chainsc.parse import parse_expression_text
+from chainsc.resolve import (
     ApiRef,
     Binding,
     ClassRef,
@@ -38,7 +37,7 @@ from compiler.resolve import (
     ValueRef,
     string_value,
 )
-from compiler.source import Span
+from chainsc.source import Span
 
 _BUILTINS = frozenset({"str", "int", "float", "bool", "bytes"})
 _LIST_NAMES = frozenset({"builtins.list", "typing.List", "typing.Sequence", "typing.MutableSequence"})

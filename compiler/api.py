@@ -11,19 +11,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from compiler import ir
-from compiler.confine import absolute
-from compiler.data_files import data_file_diagnostics
-from compiler.diagnostics import Diagnostic, error, has_errors, sort_diagnostics
-from compiler.extract import ExtractOptions, extract_chain, without_shadowed
-from compiler.parse import gc_paused
-from compiler.requirements_check import requirement_diagnostics
-from compiler.resolve import Program, is_module_name, load_program
-from compiler.source import SourceFile, Span
-from compiler.validate import check_observations, validate_chain
+from chainsc import ir
+from chainsc.confine import absolute
+from chainsc.data_files import data_file_diagnostics
+from chainsc.diagnostics import Diagnostic, error, has_errors, sort_diagnostics
+from chainsc.extract import ExtractOptions, extract_chain, without_shadowed
+from chainsc.parse import gc_paused
+from chainsc.requirements_check import requirement_diagnostics
+from chainsc.resolve import Program, is_module_name, load_program
+from chainsc.source import SourceFile, Span
+from chainsc.validate import check_observations, validate_chain
 
 if TYPE_CHECKING:
-    from compiler.emit.inputs import PlanInputs
+    from chainsc.emit.inputs import PlanInputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +93,8 @@ class BuildResult:
 
 def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildResult:
     """Check a chain file and plan its packages in memory (nothing is written)."""
-    from compiler.emit.plan import plan  # noqa: PLC0415 - jinja2 only for builds
-    from compiler.emit.verify import generated_code_errors  # noqa: PLC0415 - only for builds
+    from chainsc.emit.plan import plan  # noqa: PLC0415 - jinja2 only for builds
+    from chainsc.emit.verify import generated_code_errors  # noqa: PLC0415 - only for builds
 
     backstop = recursion_backstop(path)  # made now: when it is needed, the stack is full
     with gc_paused():
@@ -116,10 +116,10 @@ def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildRe
 def build_inputs(path: str | Path, options: CheckOptions | None = None) -> tuple[CheckResult, PlanInputs | None]:
     """Check a chain file and read everything its build needs from disk (the load stage).
 
-    The inputs are None when the chain has errors; `compiler.emit.plan.plan(result.chain,
+    The inputs are None when the chain has errors; `chainsc.emit.plan.plan(result.chain,
     inputs)` then plans the build without reading anything.
     """
-    from compiler.emit.inputs import load_inputs  # noqa: PLC0415 - the back end only for builds
+    from chainsc.emit.inputs import load_inputs  # noqa: PLC0415 - the back end only for builds
 
     checked, program = _check_file(path, options or CheckOptions())
     if checked.chain is None or program is None:
@@ -134,7 +134,7 @@ RECURSION_BACKSTOP = "chainsc could not follow how deeply this chain nests"
 def recursion_backstop(path: str | Path) -> Diagnostic:
     """CSC020 for a RecursionError that escaped every stage: the input is too deep, somewhere.
 
-    Every stage bounds or iterates what the input can make deep (`compiler.nesting`,
+    Every stage bounds or iterates what the input can make deep (`chainsc.nesting`,
     the resolver and evaluator loops), so this is only a backstop: a user input is
     never an internal error, even where chainsc failed to name the place.
     """
@@ -148,7 +148,7 @@ def recursion_backstop(path: str | Path) -> Diagnostic:
 
 def _check_file(path: str | Path, options: CheckOptions) -> tuple[CheckResult, Program | None]:
     # Absolute and normalised (`..` removed as the user spelled it): paths under the
-    # root are then plain relative paths (`compiler.confine`).
+    # root are then plain relative paths (`chainsc.confine`).
     chain_path = absolute(path)
     root = absolute(options.root) if options.root is not None else default_root(chain_path)
     program, main = load_program(chain_path, root)

@@ -1,7 +1,7 @@
 """Facts about function bodies, read from the stdlib AST.
 
 Stage: used by extract. The libcst outline has no function bodies (see
-`compiler.parse`), so the few facts the front end needs from inside them come
+`chainsc.parse`), so the few facts the front end needs from inside them come
 from CPython's `ast` tree of the same file: whether a function yields, the
 calls spelled `depends(...)`/`depends_context(...)`, and class statements
 hidden inside functions, loops or `with` blocks. Imports: the standard library.

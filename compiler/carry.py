@@ -23,9 +23,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
-
-from compiler.parse import group_statements
-from compiler.resolve import (
+from chainsc.parse import group_statements
+from chainsc.resolve import (
     Binding,
     BindingKind,
     ModuleInfo,

@@ -1,4 +1,4 @@
-"""The `chainsc` command line: a thin layer over `compiler.api`.
+"""The `chainsc` command line: a thin layer over `chainsc.api`.
 
 Renders diagnostics and maps results to exit codes: 0 ok, 1 the chain has
 errors, 2 usage error (click), 3 internal error. The only module that prints.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from compiler import api
+    from chainsc import api
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -26,7 +26,7 @@ _FORMATS = click.Choice(["text", "json", "github"])
 
 
 def _emit_diagnostics(result: api.CheckResult | api.BuildResult, output_format: str) -> None:
-    from compiler.diagnostics import Severity, render_github, render_json, render_text  # noqa: PLC0415
+    from chainsc.diagnostics import Severity, render_github, render_json, render_text  # noqa: PLC0415
 
     diagnostics = result.diagnostics
     if output_format == "json":
@@ -44,7 +44,7 @@ def _emit_diagnostics(result: api.CheckResult | api.BuildResult, output_format: 
 
 def _check(chain: Path, root: Path | None, entrypoint: str | None) -> api.CheckResult:
     # Imported here so `--help` and `--version` start fast (libcst alone takes ~0.2 s).
-    from compiler import api  # noqa: PLC0415
+    from chainsc import api  # noqa: PLC0415
 
     _require_inside(chain, root)
     return api.check_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
@@ -52,7 +52,7 @@ def _check(chain: Path, root: Path | None, entrypoint: str | None) -> api.CheckR
 
 def _require_inside(chain: Path, root: Path | None) -> None:
     """A `--root` that does not contain the chain file is a usage error (the library reports CSC011)."""
-    from compiler.confine import absolute  # noqa: PLC0415
+    from chainsc.confine import absolute  # noqa: PLC0415
 
     if root is not None and not absolute(chain).is_relative_to(absolute(root)):
         raise click.BadParameter(f"`{root}` does not contain the chain file `{chain}`", param_hint="'--root'")
@@ -97,7 +97,7 @@ def check(chain: Path, root: Path | None, entrypoint: str | None, output_format:
 @click.option("--json", "as_json", is_flag=True, help="Print the IR as JSON.")
 def inspect(chain: Path, root: Path | None, entrypoint: str | None, as_json: bool) -> None:
     """Print the IR of CHAIN (a summary, or JSON with --json)."""
-    from compiler.ir_dump import dump_json, dump_text  # noqa: PLC0415 - only this command needs it
+    from chainsc.ir_dump import dump_json, dump_text  # noqa: PLC0415 - only this command needs it
 
     result = _check(chain, root, entrypoint)
     _emit_diagnostics(result, "text")
@@ -120,7 +120,7 @@ def inspect(chain: Path, root: Path | None, entrypoint: str | None, as_json: boo
 )
 def graph(chain: Path, root: Path | None, entrypoint: str | None, graph_format: str) -> None:
     """Print the dependency graph of CHAIN (Chainlets and their depends edges)."""
-    from compiler.graph_render import render_dot, render_json, render_mermaid  # noqa: PLC0415 - only this command needs it
+    from chainsc.graph_render import render_dot, render_json, render_mermaid  # noqa: PLC0415 - only this command needs it
 
     result = _check(chain, root, entrypoint)
     _emit_diagnostics(result, "text")
@@ -155,11 +155,11 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     output_format: str,
 ) -> None:
     """Compile CHAIN into one package per Chainlet under OUTPUT."""
-    from compiler import api  # noqa: PLC0415
+    from chainsc import api  # noqa: PLC0415
     # A build is one short pass that frees nothing it could reuse: the cyclic GC
     # would only walk the syntax trees again and again (0.3 s at 1,000 Chainlets).
     gc.disable()
-    from compiler.write import WriteRefused, diff_tree, write_tree  # noqa: PLC0415
+    from chainsc.write import WriteRefused, diff_tree, write_tree  # noqa: PLC0415
 
     _require_inside(chain, root)
     result = api.build_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
@@ -201,7 +201,7 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
 @click.pass_context
 def run(ctx: click.Context, out_dir: Path, port: int, isolated: bool) -> None:
     """Serve every package of a built chain on 127.0.0.1 until Ctrl-C."""
-    from compiler.run import RunError, run_chain  # noqa: PLC0415
+    from chainsc.run import RunError, run_chain  # noqa: PLC0415
 
     try:
         code = run_chain(out_dir, port, echo=click.echo, isolated=isolated, debug=bool(ctx.obj["debug"]))
@@ -217,7 +217,7 @@ def run(ctx: click.Context, out_dir: Path, port: int, isolated: bool) -> None:
 @click.option("--timeout", default=600.0, show_default=True, type=float, help="Seconds to wait for the reply.")
 def call(url: str, body: str, timeout: float) -> None:
     """Call the entrypoint of a running chain and print its reply (streams as it arrives)."""
-    from compiler.run import RunError, call_chain  # noqa: PLC0415
+    from chainsc.run import RunError, call_chain  # noqa: PLC0415
 
     stream = sys.stdout.buffer
 

@@ -1,7 +1,7 @@
 """Configuration: evaluated `remote_config` / `depends` values to IR, validated.
 
 Stage: used by extract, after `evaluate`. Every constructor is read the same way,
-from its declarative schema (`compiler.schema`: each field's name, position,
+from its declarative schema (`chainsc.schema`: each field's name, position,
 default, reader and code): an argument becomes a typed IR field through the
 reader its field names (`READERS`, type and rule), or a diagnostic at the
 sub-expression that caused it, and the field keeps its default. What spans fields
@@ -19,16 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-
-from compiler import ir
-from compiler.confine import ChainRoot, Found, PathProblem
-from compiler.diagnostics import Diagnostic, error, warning
-from compiler.evaluate import ApiCall, EnumMember, Located, PathValue, Value
-from compiler.parse import read_source
-from compiler.requirement_syntax import entry_problem, file_problems
-from compiler.schema import CONSTRUCTORS, DEPENDS, ENUMS, Constructor, Field
-from compiler.source import SourceFile, Span
-from compiler.validate import MAX_DISPLAY_NAME
+from chainsc import ir
+from chainsc.confine import ChainRoot, Found, PathProblem
+from chainsc.diagnostics import Diagnostic, error, warning
+from chainsc.evaluate import ApiCall, EnumMember, Located, PathValue, Value
+from chainsc.parse import read_source
+from chainsc.requirement_syntax import entry_problem, file_problems
+from chainsc.schema import CONSTRUCTORS, DEPENDS, ENUMS, Constructor, Field
+from chainsc.source import SourceFile, Span
+from chainsc.validate import MAX_DISPLAY_NAME
 
 #: Kubernetes quantity: a number with an optional decimal or binary suffix.
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")

@@ -1,13 +1,13 @@
 """The chain root: every file a check or a build reads resolves inside it.
 
 Stage: shared (resolve, evaluate, config, the data-file check and the build's load stage).
-Imports: the standard library and `compiler.diagnostics` (for `InternalError`).
+Imports: the standard library and `chainsc.diagnostics` (for `InternalError`).
 
 A chain file names paths in several ways (`make_abs_path_here(...)` for a
 `requirements_file`, a `data_dir` or `external_package_dirs`, string literals
 its code reads files by, the modules it imports), and any of them may pass
 through a symbolic link. chainsc reads a path only when it lies inside the
-chain's root (`--root`, or the default root `compiler.api` computes) *after*
+chain's root (`--root`, or the default root `chainsc.api` computes) *after*
 every symbolic link on the way is resolved, so a chain never makes a build copy
 a file of the build machine into its output (a CI job that builds chain files
 from pull requests and publishes `out/` would leak it):
@@ -46,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.diagnostics import InternalError
+from chainsc.diagnostics import InternalError
 
 
 class ProblemKind(enum.Enum):

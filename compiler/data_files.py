@@ -11,7 +11,7 @@ Real chain files read prompts, vocabularies and configs relative to `__file__`
 directories that string constants in its kept code name next to the module
 (`emit.plan`), never code (`.py`), hidden files or `__pycache__`. Such a name may
 pass through a symbolic link: it is carried only when the link resolves inside
-the chain root (`compiler.confine`). A kept literal that names a link out of the
+the chain root (`chainsc.confine`). A kept literal that names a link out of the
 root or a link loop (itself, or anywhere in a directory it names) is an error
 (CSC011, CSC012) at the literal, so the user learns why the file is not carried;
 literals that only look like paths (`"../x"` out of the module's tree, absolute
@@ -28,14 +28,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler import carry as carrying
-from compiler import ir
-from compiler.confine import ChainRoot, PathProblem, ProblemKind, is_portable
-from compiler.diagnostics import Diagnostic, error
-from compiler.graph import reachable
-from compiler.requirements_check import signature_uses, slice_request
-from compiler.resolve import ModuleInfo, Program
-from compiler.source import Span
+from chainsc import carry as carrying
+from chainsc import ir
+from chainsc.confine import ChainRoot, PathProblem, ProblemKind, is_portable
+from chainsc.diagnostics import Diagnostic, error
+from chainsc.graph import reachable
+from chainsc.requirements_check import signature_uses, slice_request
+from chainsc.resolve import ModuleInfo, Program
+from chainsc.source import Span
 
 #: Suffixes of code, never carried as data.
 _CODE_SUFFIXES = frozenset({".py", ".pyc"})

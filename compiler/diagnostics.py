@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from compiler.codes import CODES
-from compiler.source import SourceFile, Span
+from chainsc.codes import CODES
+from chainsc.source import SourceFile, Span
 
 
 class Severity(enum.Enum):
@@ -31,7 +31,7 @@ class InternalError(Exception):
 class Diagnostic:
     """One finding about the user's chain, located at the offending code."""
 
-    #: Stable code such as "CSC301", documented in `compiler.codes`.
+    #: Stable code such as "CSC301", documented in `chainsc.codes`.
     code: str
     severity: Severity
     #: One sentence; names the offending symbol in `backticks`.

@@ -1,7 +1,7 @@
 """Which distribution an imported module comes from, and what is installed anyway.
 
-Stage: shared by the requirements check (`compiler.requirements_check`) and the
-back end (`compiler.requirements`). Pure data and lookups; imports only
+Stage: shared by the requirements check (`chainsc.requirements_check`) and the
+back end (`chainsc.requirements`). Pure data and lookups; imports only
 the standard library and `packaging`.
 
 chainsc never imports user code nor reads installed packages, so the import
@@ -11,7 +11,7 @@ normalisation of the import's first name (`sentence_transformers` ->
 (`cv2` -> `opencv-python`). Three sets of distributions are installed whatever
 the user declares:
 
-- the runtime's (`runtime_lib.REQUIREMENTS`) and what they pull in;
+- the runtime's (`chainsc_runtime.REQUIREMENTS`) and what they pull in;
 - on Baseten, Truss's server image (truss's `templates/server/requirements.txt`)
   and, for a chain deployed with Truss Chains, the `truss` package and its
   requirements (Truss Chains adds `truss` to every Chainlet's requirements).
@@ -120,7 +120,7 @@ IMPORT_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "zmq": ("pyzmq",),
 }
 
-#: Distributions the runtime's requirements install (`runtime_lib.REQUIREMENTS`:
+#: Distributions the runtime's requirements install (`chainsc_runtime.REQUIREMENTS`:
 #: aiohttp, httpx, msgpack, pydantic) and their own requirements, normalised.
 #: `tests/unit/test_distributions.py` checks each against the installed metadata.
 RUNTIME_DISTRIBUTIONS: frozenset[str] = frozenset(

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
-
-from compiler import schema
-from compiler.confine import PathProblem, normalize
-from compiler.diagnostics import Diagnostic, error
-from compiler.resolve import (
+from chainsc import schema
+from chainsc.confine import PathProblem, normalize
+from chainsc.diagnostics import Diagnostic, error
+from chainsc.resolve import (
     ApiRef,
     Binding,
     BindingKind,
@@ -45,7 +44,7 @@ STATIC_HELP = (
     "of module-level constants, enum members and the chains/truss_config constructors"
 )
 
-#: API enums the evaluator knows, member name to value (`compiler.schema`).
+#: API enums the evaluator knows, member name to value (`chainsc.schema`).
 API_ENUMS = schema.ENUMS
 #: API constants (`truss_chains.public_types`), by canonical path: the same values as the
 #: runtime's `definitions` (`tests/frontend/test_schema.py` compares them).

@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
-
-from compiler import bodies, ir
-from compiler.annotations import TypeCollector, stdlib_outside_models, walk_type
-from compiler.config import ConfigBuilder
-from compiler.diagnostics import Diagnostic, error, warning
-from compiler.evaluate import Evaluator, Located, Value
-from compiler.graph import stable_toposort
-from compiler.observations import (
+from chainsc import bodies, ir
+from chainsc.annotations import TypeCollector, stdlib_outside_models, walk_type
+from chainsc.config import ConfigBuilder
+from chainsc.diagnostics import Diagnostic, error, warning
+from chainsc.evaluate import Evaluator, Located, Value
+from chainsc.graph import stable_toposort
+from chainsc.observations import (
     ChainletSeen,
     DecoratorSeen,
     DependencySeen,
@@ -35,8 +34,8 @@ from compiler.observations import (
     choose_entrypoint,
     takes_self,
 )
-from compiler.parse import parse_expression_text
-from compiler.resolve import (
+from chainsc.parse import parse_expression_text
+from chainsc.resolve import (
     ApiRef,
     ClassRef,
     ExternalRef,
@@ -48,11 +47,11 @@ from compiler.resolve import (
     side_effect_warnings,
     string_value,
 )
-from compiler.schema import DEPENDS
-from compiler.source import Span
-from compiler.surface import SURFACE_CODES, surface_errors
+from chainsc.schema import DEPENDS
+from chainsc.source import Span
+from chainsc.surface import SURFACE_CODES, surface_errors
 
-#: Top-level module names of the generated packages (`compiler.emit.slice`, and the Truss
+#: Top-level module names of the generated packages (`chainsc.emit.slice`, and the Truss
 #: entry `model/model.py`); a user module with one of them would shadow the generated code
 #: or be shadowed by it (Truss's `utils.py` trap; Truss reserves `model.py` too).
 _CHAINLET_BASE = "chains.ChainletBase"
@@ -592,7 +591,7 @@ class _Extractor:
             else ApiRef("<expression>")
         )
         if not isinstance(target, ClassRef):
-            from compiler.resolve import Undefined  # noqa: PLC0415 - local to this error path
+            from chainsc.resolve import Undefined  # noqa: PLC0415 - local to this error path
 
             if self.types.from_missing_module(target):
                 pass  # its import already has CSC004

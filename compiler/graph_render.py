@@ -18,8 +18,8 @@ import json
 import re
 from collections.abc import Mapping
 
-from compiler import ir
-from compiler.ir_dump import render_signature
+from chainsc import ir
+from chainsc.ir_dump import render_signature
 
 _DEFAULT_OPTIONS = ir.RPCOptions()
 _NOT_ID_CHARACTER = re.compile(r"[^A-Za-z0-9]")

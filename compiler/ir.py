@@ -2,8 +2,8 @@
 
 Stage: produced by `extract`, checked by `validate`, consumed by the back end.
 Frozen, slotted dataclasses with tuples, so the IR is immutable, hashable and
-JSON-serialisable (`compiler.ir_dump`). Imports: the standard library and
-`compiler.source` only (no libcst, no jinja).
+JSON-serialisable (`chainsc.ir_dump`). Imports: the standard library and
+`chainsc.source` only (no libcst, no jinja).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from compiler.source import Span
+from chainsc.source import Span
 
 #: A JSON scalar as it appears in configuration.
 JsonScalar = str | int | float | bool | None

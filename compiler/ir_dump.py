@@ -10,9 +10,9 @@ import enum
 import json
 from collections.abc import Mapping
 
-from compiler import ir
-from compiler.source import Span
-from compiler.typetext import render_type
+from chainsc import ir
+from chainsc.source import Span
+from chainsc.typetext import render_type
 
 
 def to_jsonable(value: object) -> object:

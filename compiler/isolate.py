@@ -13,7 +13,7 @@ is built in a temporary directory beside its final place and renamed into it whe
 complete (uv makes it relocatable), under a per-key lock file, so two runs starting at
 once build it once and a crash never leaves a half-made venv where a run would use it.
 
-Imports: the standard library, `compiler.requirements` (pure) and, lazily, yaml.
+Imports: the standard library, `chainsc.requirements` (pure) and, lazily, yaml.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.requirements import (
+from chainsc.requirements import (
     PYPROJECT_TOML,
     REQUIREMENTS_TXT,
     UV_LOCK,
@@ -42,7 +42,7 @@ from compiler.requirements import (
     normalize_name,
     requirement_name,
 )
-from compiler.runtime_files import runtime_constant
+from chainsc.runtime_files import runtime_constant
 
 #: Where the venvs live (default `$XDG_CACHE_HOME/chainsc`, else `~/.cache/chainsc`).
 CACHE_DIR_ENV_VAR = "CHAINSC_CACHE_DIR"

@@ -32,8 +32,8 @@ import io
 import tokenize
 from typing import NamedTuple
 
-from compiler.diagnostics import Diagnostic, error
-from compiler.source import SourceFile, Span
+from chainsc.diagnostics import Diagnostic, error
+from chainsc.source import SourceFile, Span
 
 #: The deepest nesting chainsc accepts, in libcst levels (see the module docstring).
 #: At this depth every recursive walker uses well under 1,000 Python frames.

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from compiler import ir
-from compiler.source import Span
+from chainsc import ir
+from chainsc.source import Span
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,11 +30,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import libcst as cst
+from chainsc.diagnostics import Diagnostic, InternalError, error
+from chainsc.nesting import MAX_NESTING, nesting_error
+from chainsc.source import Coordinates, SourceFile, Span
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-
-from compiler.diagnostics import Diagnostic, InternalError, error
-from compiler.nesting import MAX_NESTING, nesting_error
-from compiler.source import Coordinates, SourceFile, Span
 
 
 @dataclass(slots=True)
@@ -124,7 +123,7 @@ class ParsedModule:
 
         A file that never spells `yield` has none: then the function is not located.
         """
-        from compiler import bodies  # noqa: PLC0415 - avoids an import cycle
+        from chainsc import bodies  # noqa: PLC0415 - avoids an import cycle
 
         if self._functions is None:
             # Searched once per file: most never spell `yield` at all.

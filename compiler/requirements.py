@@ -3,8 +3,8 @@
 Stage: shared by the planner (once per Chainlet), the requirements check (what a
 package declares and installs) and `chainsc run` (what a built package needs); pure:
 files are read only through the `read_file` callback it is given, nothing is written.
-Imports: the standard library, `packaging`, `compiler.ir`, `compiler.requirement_syntax` and
-`compiler.distributions` (no libcst, no jinja).
+Imports: the standard library, `packaging`, `chainsc.ir`, `chainsc.requirement_syntax` and
+`chainsc.distributions` (no libcst, no jinja).
 
 `requirements.txt` is assembled as:
 
@@ -13,11 +13,11 @@ Imports: the standard library, `packaging`, `compiler.ir`, `compiler.requirement
    in source order: options apply to the whole file, so they lead (a relative path
    in `-r`, `-c` or `-e` then resolves next to the package's file, not the user's:
    Truss Chains has the same limit);
-3. the runtime's requirements (`runtime_lib.REQUIREMENTS`);
+3. the runtime's requirements (`chainsc_runtime.REQUIREMENTS`);
 4. the lines of the user's `requirements_file` (comments and blank lines dropped);
 5. `DockerImage.pip_requirements`;
 6. what Truss provides on Baseten without a declaration and the package's code
-   imports (`fastapi`, `numpy`, ...; see `compiler.distributions`), with Truss's
+   imports (`fastapi`, `numpy`, ...; see `chainsc.distributions`), with Truss's
    own version range, so the package runs the same under `server.py` and in a
    container as under Truss (the requirements check warns about each, CSC461).
 
@@ -63,14 +63,13 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from chainsc import ir
+from chainsc.diagnostics import InternalError
+from chainsc.requirement_syntax import entry_problem
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-
-from compiler import ir
-from compiler.diagnostics import InternalError
-from compiler.requirement_syntax import entry_problem
 
 #: The generated requirements file, as `config.yaml` names it.
 REQUIREMENTS_TXT = "requirements.txt"
@@ -132,7 +131,7 @@ def requirements_txt(
 
     Args:
         chainlet: the Chainlet; its `remote_config.docker_image` says what the user needs.
-        runtime_requirements: the vendored runtime's requirements (`runtime_lib.REQUIREMENTS`).
+        runtime_requirements: the vendored runtime's requirements (`chainsc_runtime.REQUIREMENTS`).
         read_file: returns the text of a file given its path relative to the chain root.
         source: display path of the chain file, for the generated header.
         additions: requirement lines of what Truss provides on Baseten and the

@@ -28,7 +28,7 @@ call time and fail there just the same. Not counted:
   `truss.base.truss_config`: the vendored runtime).
 
 An import is covered when one of the distributions that may provide it
-(`compiler.distributions`) is named by the Chainlet's requirements
+(`chainsc.distributions`) is named by the Chainlet's requirements
 (`pip_requirements`, `requirements_file`; by PEP 503 name) or installed by the
 runtime's. Otherwise, if Truss provides it on Baseten, chainsc adds Truss's
 requirement line to the package (CSC461); else it is missing (CSC460). Each is
@@ -49,12 +49,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-
-from compiler import carry as carrying
-from compiler import ir
-from compiler.diagnostics import Diagnostic, warning
-from compiler.distributions import (
+from chainsc import carry as carrying
+from chainsc import ir
+from chainsc.diagnostics import Diagnostic, warning
+from chainsc.distributions import (
     RUNTIME_DISTRIBUTIONS,
     TRUSS_PROVIDED,
     TRUSS_SERVER_REQUIREMENTS,
@@ -62,24 +60,25 @@ from compiler.distributions import (
     distributions_of,
     normalized_distributions_of,
 )
-from compiler.graph import reachable
-from compiler.parse import group_statements
-from compiler.requirements import (
+from chainsc.graph import reachable
+from chainsc.parse import group_statements
+from chainsc.requirements import (
     PYPROJECT_TOML,
     UV_LOCK,
     declared_names,
     lock_shortfall,
     requirement_name,
 )
-from compiler.resolve import ModuleInfo, Program
-from compiler.runtime_files import installed_constant
-from compiler.signatures import (
+from chainsc.resolve import ModuleInfo, Program
+from chainsc.runtime_files import installed_constant
+from chainsc.signatures import (
     endpoint_signature,
     local_names,
     module_at_path,
     reach_names,
 )
-from compiler.source import Span
+from chainsc.source import Span
+from packaging.utils import canonicalize_name
 
 #: Roots of imports the slice points at the vendored runtime.
 _RUNTIME_ROOTS = frozenset({"truss_chains", "runtime_lib", "chainsc_runtime", "chainsc_generated"})
@@ -313,7 +312,7 @@ class RequirementsCheck:
     _clients: Mapping[tuple[str, str], carrying.ClientCode] | None = None
 
     def read_file(self, relative: str) -> str:
-        """A file under the chain root, as text (only through the root: `compiler.confine`)."""
+        """A file under the chain root, as text (only through the root: `chainsc.confine`)."""
         return self.program.fs.read_text(relative)
 
     def sites(self) -> dict[str, list[ImportSite]]:
@@ -522,5 +521,5 @@ def _incomplete_lock(chainlet: ir.Chainlet, path: str, shortfall: Sequence[str],
 
 
 def runtime_requirements() -> tuple[str, ...]:
-    """`runtime_lib.REQUIREMENTS`: what every package requires for the runtime itself."""
+    """`chainsc_runtime.REQUIREMENTS`: what every package requires for the runtime itself."""
     return installed_constant("REQUIREMENTS")

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
-
-from compiler.confine import ChainRoot, PathProblem, ProblemKind
-from compiler.diagnostics import Diagnostic, error, warning
-from compiler.parse import ParsedModule, parse_source, read_source
-from compiler.source import SourceFile, Span
+from chainsc.confine import ChainRoot, PathProblem, ProblemKind
+from chainsc.diagnostics import Diagnostic, error, warning
+from chainsc.parse import ParsedModule, parse_source, read_source
+from chainsc.source import SourceFile, Span
 
 #: Imported module paths that mean the Chains authoring API, and their canonical prefix.
 _API_MODULES: dict[str, str] = {
@@ -40,8 +39,8 @@ _API_MODULES: dict[str, str] = {
     "truss_chains.streaming": "chains.streaming",
     "truss_chains.pydantic_numpy": "chains.pydantic_numpy",
     "runtime_lib": "chains",
-    "runtime_lib.streaming": "chains.streaming",
-    "runtime_lib.pydantic_numpy": "chains.pydantic_numpy",
+    "chainsc_runtime.streaming": "chains.streaming",
+    "chainsc_runtime.pydantic_numpy": "chains.pydantic_numpy",
     "truss.base.truss_config": "truss_config",
     "truss.truss_config": "truss_config",
     "truss_config": "truss_config",
@@ -71,7 +70,7 @@ def rewritten_to_runtime(dotted: str) -> bool:
 def canonical_api_path(dotted: str) -> str | None:
     """Map an imported dotted path to its canonical API path, or None if not API.
 
-    `truss_chains.ChainletBase` and `runtime_lib.ChainletBase` both become
+    `truss_chains.ChainletBase` and `chainsc_runtime.ChainletBase` both become
     `chains.ChainletBase`; `truss.base.truss_config.Accelerator` becomes
     `truss_config.Accelerator`.
     """
@@ -137,7 +136,7 @@ class ModuleInfo:
     #: A PEP 420 namespace package: a directory without `__init__.py` (no source of its own).
     is_namespace: bool = False
     #: What `if __name__ == "__main__":` blocks bind: nothing the chain sees (never in
-    #: `lookup`), but the slice carries such a block like any statement (`compiler.carry`).
+    #: `lookup`), but the slice carries such a block like any statement (`chainsc.carry`).
     script_bindings: list[Binding] = field(default_factory=list)
 
     @property
@@ -332,7 +331,7 @@ class Program:
     _missing: set[str] = field(default_factory=set)
     #: Each file read, parsed (None: unreadable or a syntax error, reported once).
     _parsed: dict[Path, ParsedModule | None] = field(default_factory=dict)
-    #: The root every file is read through (`compiler.confine`): nothing outside it is read.
+    #: The root every file is read through (`chainsc.confine`): nothing outside it is read.
     fs: ChainRoot = field(init=False)
     #: Module name -> why the file an import of it would load may not be read (a link
     #: out of the root, a link loop): such a module is never loaded, and every import

@@ -4,7 +4,7 @@ Stage: after build, outside the compile pipeline; reads only `out/` (the
 manifest and each package's `server.py`). Every package runs as its own
 process, as it would deploy: nothing is shared but the loopback network.
 With `--isolated`, each also runs in a virtualenv of its own requirements
-(`compiler.isolate`). A package that cannot be imported says so in one JSON
+(`chainsc.isolate`). A package that cannot be imported says so in one JSON
 line (its `server.py`, under `CHAINSC_STARTUP_REPORT=json`), which becomes one
 clear message here instead of a traceback per process.
 Stopping (Ctrl-C, SIGTERM, SIGHUP) goes in reverse dependency order, as the
@@ -13,7 +13,7 @@ package is sent SIGTERM only once every package that calls it has exited, so a
 request in flight finds every hop it still needs. Each package watches a pipe
 from this process (`CHAINSC_SUPERVISOR_FD`, see `runtime_lib/server.py`), so
 none outlives it, even when it is killed with SIGKILL.
-Imports: the standard library and `compiler.isolate`.
+Imports: the standard library and `chainsc.isolate`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler import isolate
-from compiler.requirements import (
+from chainsc import isolate
+from chainsc.requirements import (
     REQUIREMENTS_TXT,
     UV_LOCK,
     logical_lines,
@@ -592,7 +592,7 @@ def run_chain(
         out_dir: the built chain.
         port: the entrypoint's port.
         echo: where every line goes.
-        isolated: run each package in a venv of its own requirements (`compiler.isolate`).
+        isolated: run each package in a venv of its own requirements (`chainsc.isolate`).
         debug: print the traceback of a package that cannot start (else: to a log file).
         environ: the environment (the cache directory of `isolated`).
     """

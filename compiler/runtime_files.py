@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.diagnostics import InternalError
+from chainsc.diagnostics import InternalError
 
 #: The runtime's package file; every module of it imports this first.
 PACKAGE_INIT = "__init__.py"
@@ -179,17 +179,17 @@ def runtime_from_files(files: Mapping[str, bytes]) -> Runtime:
     literals = _literals(init.decode("utf-8"))
     version = literals.get("RUNTIME_VERSION")
     if not isinstance(version, str):
-        raise InternalError("runtime_lib.RUNTIME_VERSION is not a string literal")
+        raise InternalError("chainsc_runtime.RUNTIME_VERSION is not a string literal")
     requirements = _strings(literals.get("REQUIREMENTS"))
     server_requirements = _strings(literals.get("SERVER_REQUIREMENTS"))
     if requirements is None or server_requirements is None:
-        raise InternalError("runtime_lib.REQUIREMENTS and SERVER_REQUIREMENTS must be tuples of strings")
+        raise InternalError("chainsc_runtime.REQUIREMENTS and SERVER_REQUIREMENTS must be tuples of strings")
     lazy = literals.get("LAZY_ATTRIBUTES", {})
     if not isinstance(lazy, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in lazy.items()):
-        raise InternalError("runtime_lib.LAZY_ATTRIBUTES is not a dict of strings")
+        raise InternalError("chainsc_runtime.LAZY_ATTRIBUTES is not a dict of strings")
     for name, module in lazy.items():
         if _module_file(files, module.split(".")) is None:
-            raise InternalError(f"runtime_lib.LAZY_ATTRIBUTES: `{name}` names `{module}`, which is no module of it")
+            raise InternalError(f"chainsc_runtime.LAZY_ATTRIBUTES: `{name}` names `{module}`, which is no module of it")
     ordered = dict(sorted(files.items()))
     imports = {path: frozenset(_relative_imports(ordered, path)) for path in ordered}
     return Runtime(version, ordered, requirements, server_requirements, imports, dict(sorted(lazy.items())))

@@ -5,7 +5,7 @@ members and constants) and `config` (how each argument becomes a typed IR field 
 a located error). One declarative schema per constructor: each field's name,
 position, default, how its value is read (`reader`, a key of `config.READERS`:
 its type and rule) and the code a value that breaks the rule gets. Tests hold it
-equal to the runtime's own definitions (`runtime_lib.definitions`) and to Truss
+equal to the runtime's own definitions (`chainsc_runtime.definitions`) and to Truss
 Chains' (`tests/frontend/test_schema.py`); the compiler never imports either.
 Imports: the standard library only.
 """

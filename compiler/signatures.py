@@ -23,9 +23,9 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from compiler import ir
-from compiler.diagnostics import InternalError
-from compiler.resolve import (
+from chainsc import ir
+from chainsc.diagnostics import InternalError
+from chainsc.resolve import (
     ApiRef,
     ClassRef,
     ExternalRef,

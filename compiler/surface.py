@@ -9,11 +9,11 @@ each such name where it is written:
   such public name in truss_chains 0.18.36 (a typo, a newer truss name);
 - CSC006: a Baseten-only feature a package cannot have (`push`, `TrussChainlet`, ...).
 
-Every import form of the API is rewritten by the slice (`compiler.emit.slice`), at any
+Every import form of the API is rewritten by the slice (`chainsc.emit.slice`), at any
 depth, so no import form is refused here.
 
 What the runtime provides is read from `runtime_lib`'s own `__all__` lists (statically, as
-`compiler.emit.plan` reads its requirements), so the rule and the runtime cannot drift;
+`chainsc.emit.plan` reads its requirements), so the rule and the runtime cannot drift;
 `UNSUPPORTED` holds the deliberate gaps with what to do instead, and
 `docs/truss_chains_surface.md` the whole table. Imports: ast, resolve, diagnostics.
 """
@@ -27,10 +27,10 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from compiler.diagnostics import Diagnostic, InternalError, error
-from compiler.resolve import BindingKind, ModuleInfo
-from compiler.runtime_files import runtime_dir
-from compiler.source import Span
+from chainsc.diagnostics import Diagnostic, InternalError, error
+from chainsc.resolve import BindingKind, ModuleInfo
+from chainsc.runtime_files import runtime_dir
+from chainsc.source import Span
 
 #: The truss release whose public surface this table describes.
 TRUSS_CHAINS_VERSION = "0.18.36"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from compiler import ir
+from chainsc import ir
 
 __all__ = ["DOCS", "DocSpelling", "Spelling", "render_type"]
 

@@ -4,7 +4,7 @@ Stage: after extract. Each rule is a function over what extraction saw
 (`observations.Observations`: classes, endpoint signatures, `__init__`s, modules)
 or over the IR of a chain that has one, and yields the diagnostics of one kind of
 mistake; `RULES` and `CHAIN_RULES` list every rule with the codes it reports (documented in
-`compiler.codes`), as a linter's registry.
+`chainsc.codes`), as a linter's registry.
 What extraction cannot represent at all (an annotation that is no type, a
 configuration value that is not static, a dependency that is no Chainlet) it
 reports itself, where it meets it. Imports: ir, observations, graph, diagnostics,
@@ -18,21 +18,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from compiler import ir
-from compiler.codes import CODES
-from compiler.diagnostics import Diagnostic, error, warning
-from compiler.graph import find_cycles, reachable
-from compiler.observations import (
+from chainsc import ir
+from chainsc.codes import CODES
+from chainsc.diagnostics import Diagnostic, error, warning
+from chainsc.graph import find_cycles, reachable
+from chainsc.observations import (
     MethodSeen,
     Observations,
     ParamSeen,
     choose_entrypoint,
     takes_self,
 )
-from compiler.resolve import is_module_name, suggested_module_name
-from compiler.source import Span
+from chainsc.resolve import is_module_name, suggested_module_name
+from chainsc.source import Span
 
-#: Top-level module names of the generated packages (`compiler.emit.slice`, and the Truss
+#: Top-level module names of the generated packages (`chainsc.emit.slice`, and the Truss
 #: entry `model/model.py`); a user module with one of them would shadow the generated code
 #: or be shadowed by it (Truss's `utils.py` trap; Truss reserves `model.py` too).
 RESERVED_MODULES = frozenset({"chainsc_runtime", "chainsc_generated", "model"})
@@ -409,7 +409,7 @@ class Rule(Generic[Subject]):
 
     @property
     def summaries(self) -> tuple[str, ...]:
-        """What each code means (`compiler.codes`)."""
+        """What each code means (`chainsc.codes`)."""
         return tuple(CODES[code].summary for code in self.codes)
 
 

@@ -4,7 +4,7 @@ Stage: last. `plan` hands over a `FileTree` (relative POSIX path -> exact bytes,
 the `chain.json` manifest included); `write_tree` makes the output directory
 hold that tree (`chainsc build`), `diff_tree` compares the tree with the disk
 and never writes (`chainsc build --check`). Imports: stdlib and
-`compiler.diagnostics`; no other module may open the output directory.
+`chainsc.diagnostics`; no other module may open the output directory.
 
 Ownership: the manifest of the previous build lists every file chainsc wrote.
 Those files are chainsc's to replace or, once the new tree no longer has them,
@@ -31,7 +31,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.diagnostics import InternalError
+from chainsc.diagnostics import InternalError
 
 #: Relative POSIX path -> exact bytes; includes the manifest.
 FileTree = Mapping[str, bytes]

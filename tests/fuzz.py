@@ -38,9 +38,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler import cli
-from compiler.api import RECURSION_BACKSTOP, build_file, check_file
-from compiler.write import WriteRefused, write_tree
+from chainsc import cli
+from chainsc.api import RECURSION_BACKSTOP, build_file, check_file
+from chainsc.write import WriteRefused, write_tree
+
 from tests import hostile
 
 REPO = Path(__file__).resolve().parent.parent

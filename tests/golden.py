@@ -38,7 +38,7 @@ def runtime_module(path: str) -> str:
 
 def runtime_record() -> dict[str, object]:
     """What `golden/RUNTIME.json` must say: the runtime of this checkout (`runtime_lib/`), read from its files."""
-    from compiler.runtime_files import runtime_from_files  # noqa: PLC0415 - after conftest's path set-up
+    from chainsc.runtime_files import runtime_from_files  # noqa: PLC0415 - after conftest's path set-up
 
     files = {
         path.relative_to(RUNTIME_SOURCES).as_posix(): path.read_bytes()
@@ -87,7 +87,7 @@ def materialize(example: str, destination: Path) -> Path:
 
 
 def tree_hash(files: Mapping[str, bytes]) -> str:
-    """`chain.json`'s `package_sha256` of a package's files (as `compiler.emit.plan` computes it)."""
+    """`chain.json`'s `package_sha256` of a package's files (as `chainsc.emit.plan` computes it)."""
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(path.encode("utf-8") + b"\0" + hashlib.sha256(files[path]).digest())

@@ -299,7 +299,7 @@ def _warm() -> None:
     sys.path.insert(0, str(repo))
     try:
         with contextlib.suppress(ImportError):
-            for name in ("runtime_lib", "runtime_lib.binary", "runtime_lib.local", "runtime_lib.server"):
+            for name in ("runtime_lib", "chainsc_runtime.binary", "chainsc_runtime.local", "chainsc_runtime.server"):
                 importlib.import_module(name)
     finally:
         sys.path.remove(str(repo))

@@ -130,11 +130,11 @@ def test_internal_error_exits_3_with_report_request_and_traceback_only_with_debu
     chain = tmp_path / "chain.py"
     chain.write_text(GOOD)
     script = (
-        "import compiler.extract as e\n"
+        "import chainsc.extract as e\n"
         "def boom(*a, **k):\n    raise RuntimeError('boom')\n"
         "e.extract_chain = boom\n"
-        "import compiler.api as api\napi.extract_chain = boom\n"
-        "from compiler.cli import main\nimport sys\nraise SystemExit(main(sys.argv[1:]))\n"
+        "import chainsc.api as api\napi.extract_chain = boom\n"
+        "from chainsc.cli import main\nimport sys\nraise SystemExit(main(sys.argv[1:]))\n"
     )
     plain = subprocess.run([sys.executable, "-c", script, "check", str(chain)], capture_output=True, text=True, check=False)
     assert plain.returncode == 3

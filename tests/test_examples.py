@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from chainsc import check_file
+from chainsc.diagnostics import Severity, render_text
+from chainsc.ir_dump import dump_json, dump_text
 from syrupy.assertion import SnapshotAssertion
 
-from compiler import check_file
-from compiler.diagnostics import Severity, render_text
-from compiler.ir_dump import dump_json, dump_text
 from tests.conftest import EXAMPLES, example_chains
 
 

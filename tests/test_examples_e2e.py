@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chainsc import api
+from chainsc.write import WriteRefused, write_tree
 
-from compiler import api
-from compiler.write import WriteRefused, write_tree
 from tests.conftest import EXAMPLES, REPO
 
 pytestmark = pytest.mark.slow
@@ -185,7 +185,7 @@ def test_example_served_and_called_end_to_end(name: str, tmp_path: Path) -> None
             "CHAINSC_SECRET_ZENDESK_API_TOKEN": "test-token",
         }
         with subprocess.Popen(
-            [sys.executable, "-m", "compiler", "run", str(out), "--port", str(port)],
+            [sys.executable, "-m", "chainsc", "run", str(out), "--port", str(port)],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,

@@ -11,10 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from syrupy.assertion import SnapshotAssertion
-
-from compiler import CheckOptions, check_file, ir
-from compiler.graph_render import (
+from chainsc import CheckOptions, check_file, ir
+from chainsc.graph_render import (
     escape_dot,
     escape_mermaid,
     node_ids,
@@ -22,7 +20,9 @@ from compiler.graph_render import (
     render_json,
     render_mermaid,
 )
-from compiler.ir_dump import render_signature
+from chainsc.ir_dump import render_signature
+from syrupy.assertion import SnapshotAssertion
+
 from tests.conftest import EXAMPLES, REPO, example_chains, run_cli
 
 FORMATS = ["mermaid", "dot", "json"]
@@ -362,7 +362,7 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
     outputs = set()
     for seed in ("1", "2", "3"):
         result = subprocess.run(
-            [sys.executable, "-m", "compiler", "graph", "examples/inheritance/chain.py", "--format", "dot"],
+            [sys.executable, "-m", "chainsc", "graph", "examples/inheritance/chain.py", "--format", "dot"],
             capture_output=True,
             text=True,
             cwd=REPO,

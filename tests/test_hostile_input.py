@@ -16,10 +16,10 @@ from pathlib import Path
 from types import FrameType
 
 import pytest
+from chainsc.api import RECURSION_BACKSTOP, build_file, check_file
+from chainsc.diagnostics import Diagnostic
+from chainsc.nesting import MAX_NESTING
 
-from compiler.api import RECURSION_BACKSTOP, build_file, check_file
-from compiler.diagnostics import Diagnostic
-from compiler.nesting import MAX_NESTING
 from tests import hostile
 from tests.conftest import REPO, run_cli
 
@@ -207,7 +207,7 @@ _CRASH_SCRIPT = textwrap.dedent(
     """
     import json, sys, tempfile, pathlib
     from tests import hostile
-    from compiler.api import check_file
+    from chainsc.api import check_file
     n = int(sys.argv[1])
     out = {}
     for kind in sorted(set(hostile.EXPRESSIONS) - {"comparison_chain"}):  # flat: seconds to parse, never deep

@@ -20,54 +20,54 @@ REPO = Path(__file__).resolve().parent.parent
 #: - shared: values and pure helpers every stage uses (sources, spans, diagnostics, the IR,
 #:   graphs, the chain root, requirement files, the installed runtime's files);
 #: - front: parse -> resolve -> extract -> validate, and the checks of what packages carry;
-#: - back: the planner, the renderer and the writer (`compiler.emit`, `write`);
+#: - back: the planner, the renderer and the writer (`chainsc.emit`, `write`);
 #: - serve: `chainsc run` (`run`, `isolate`), over built packages;
 #: - entry: the library API and the CLI, which wire the stages.
 STAGES: dict[str, str] = {
-    "compiler.source": "shared",
-    "compiler.codes": "shared",
-    "compiler.diagnostics": "shared",
-    "compiler.ir": "shared",
-    "compiler.ir_dump": "shared",
-    "compiler.graph": "shared",
-    "compiler.graph_render": "shared",
-    "compiler.confine": "shared",
-    "compiler.requirement_syntax": "shared",
-    "compiler.requirements": "shared",
-    "compiler.distributions": "shared",
-    "compiler.runtime_files": "shared",
-    "compiler.typetext": "shared",
-    "compiler.parse": "front",
-    "compiler.nesting": "front",
-    "compiler.bodies": "front",
-    "compiler.resolve": "front",
-    "compiler.annotations": "front",
-    "compiler.evaluate": "front",
-    "compiler.config": "front",
-    "compiler.surface": "front",
-    "compiler.extract": "front",
-    "compiler.observations": "front",
-    "compiler.validate": "front",
-    "compiler.schema": "shared",
-    "compiler.carry": "front",
-    "compiler.signatures": "front",
-    "compiler.data_files": "front",
-    "compiler.requirements_check": "front",
-    "compiler.emit": "back",
-    "compiler.emit.inputs": "back",
-    "compiler.emit.plan": "back",
-    "compiler.emit.verify": "back",
-    "compiler.emit.slice": "back",
-    "compiler.emit.clients": "back",
-    "compiler.emit.pycode": "back",
-    "compiler.emit.truss_config": "back",
-    "compiler.write": "back",
-    "compiler.run": "serve",
-    "compiler.isolate": "serve",
+    "chainsc.source": "shared",
+    "chainsc.codes": "shared",
+    "chainsc.diagnostics": "shared",
+    "chainsc.ir": "shared",
+    "chainsc.ir_dump": "shared",
+    "chainsc.graph": "shared",
+    "chainsc.graph_render": "shared",
+    "chainsc.confine": "shared",
+    "chainsc.requirement_syntax": "shared",
+    "chainsc.requirements": "shared",
+    "chainsc.distributions": "shared",
+    "chainsc.runtime_files": "shared",
+    "chainsc.typetext": "shared",
+    "chainsc.parse": "front",
+    "chainsc.nesting": "front",
+    "chainsc.bodies": "front",
+    "chainsc.resolve": "front",
+    "chainsc.annotations": "front",
+    "chainsc.evaluate": "front",
+    "chainsc.config": "front",
+    "chainsc.surface": "front",
+    "chainsc.extract": "front",
+    "chainsc.observations": "front",
+    "chainsc.validate": "front",
+    "chainsc.schema": "shared",
+    "chainsc.carry": "front",
+    "chainsc.signatures": "front",
+    "chainsc.data_files": "front",
+    "chainsc.requirements_check": "front",
+    "chainsc.emit": "back",
+    "chainsc.emit.inputs": "back",
+    "chainsc.emit.plan": "back",
+    "chainsc.emit.verify": "back",
+    "chainsc.emit.slice": "back",
+    "chainsc.emit.clients": "back",
+    "chainsc.emit.pycode": "back",
+    "chainsc.emit.truss_config": "back",
+    "chainsc.write": "back",
+    "chainsc.run": "serve",
+    "chainsc.isolate": "serve",
     "compiler": "entry",
-    "compiler.__main__": "entry",
-    "compiler.api": "entry",
-    "compiler.cli": "entry",
+    "chainsc.__main__": "entry",
+    "chainsc.api": "entry",
+    "chainsc.cli": "entry",
 }
 
 #: The stages each stage's modules may import. The front end never imports the back
@@ -85,19 +85,19 @@ RESTRICTED: dict[str, frozenset[str]] = {
     # The parser: only the front end reads libcst trees.
     "libcst": frozenset(
         {
-            "compiler.parse",
-            "compiler.resolve",
-            "compiler.annotations",
-            "compiler.evaluate",
-            "compiler.config",
-            "compiler.extract",
-            "compiler.carry",
+            "chainsc.parse",
+            "chainsc.resolve",
+            "chainsc.annotations",
+            "chainsc.evaluate",
+            "chainsc.config",
+            "chainsc.extract",
+            "chainsc.carry",
         }
     ),
     # The renderer.
-    "jinja2": frozenset({"compiler.emit.plan"}),
-    "yaml": frozenset({"compiler.emit.truss_config", "compiler.isolate"}),
-    "click": frozenset({"compiler.cli"}),
+    "jinja2": frozenset({"chainsc.emit.plan"}),
+    "yaml": frozenset({"chainsc.emit.truss_config", "chainsc.isolate"}),
+    "click": frozenset({"chainsc.cli"}),
     # Output is black-stable by construction; only tests run black.
     "black": frozenset(),
     # The runtime's (user packages') dependencies: the compiler reads, never imports them.
@@ -110,8 +110,8 @@ RESTRICTED: dict[str, frozenset[str]] = {
 
 #: The only modules that write, delete or create files, and what.
 WRITERS: dict[str, str] = {
-    "compiler.write": "the output directory (staged, then swapped in)",
-    "compiler.isolate": "the virtualenv cache of `chainsc run --isolated`",
+    "chainsc.write": "the output directory (staged, then swapped in)",
+    "chainsc.isolate": "the virtualenv cache of `chainsc run --isolated`",
 }
 
 #: Calls that change the file system: methods of `Path` and of `os`/`shutil`.
@@ -149,7 +149,7 @@ MODULES = {_module_name(path): path for path in sorted((REPO / "compiler").rglob
 
 
 def _imported(path: Path) -> Iterator[tuple[str, int]]:
-    """(absolute module name, line) of every import, `from compiler import x` as `compiler.x`."""
+    """(absolute module name, line) of every import, `from chainsc import x` as `chainsc.x`."""
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -224,7 +224,7 @@ def test_only_the_writer_writes_files(module: str) -> None:
 
 def test_the_write_scan_sees_writes() -> None:
     """The scan is not vacuous: the writer's own writes are found."""
-    assert {call for _, call in _writes(MODULES["compiler.write"])} & {"write_bytes", "mkdir", "os.replace", "rename"}
+    assert {call for _, call in _writes(MODULES["chainsc.write"])} & {"write_bytes", "mkdir", "os.replace", "rename"}
 
 
 def test_runtime_lib_never_imports_the_compiler() -> None:

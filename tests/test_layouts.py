@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from chainsc import api
+from chainsc.diagnostics import Severity
+from chainsc.write import WriteRefused, write_tree
 
-from compiler import api
-from compiler.diagnostics import Severity
-from compiler.write import WriteRefused, write_tree
 from tests.conftest import REPO, truss_python
 from tests.importcheck import check_import, check_imports
 from tests.layouts.generate import (
@@ -290,7 +290,7 @@ def test_layout_served_with_chainsc_run_answers_through_every_hop(layout: Layout
     assert not built.errors, built.errors
     port = _free_port()
     with subprocess.Popen(
-        [sys.executable, "-m", "compiler", "run", str(built.out), "--port", str(port)],
+        [sys.executable, "-m", "chainsc", "run", str(built.out), "--port", str(port)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from compiler import api
+from chainsc import api
+
 from tests.conftest import EXAMPLES
 
 

@@ -11,9 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from compiler import api
-from compiler.write import WriteRefused, write_tree
-from runtime_lib import binary
+from chainsc import api
+from chainsc.write import WriteRefused, write_tree
+from chainsc_runtime import binary
+
 from tests.conftest import EXAMPLES
 
 SCRIPT = """

@@ -19,15 +19,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from chainsc import api
 
-from compiler import api
 from tests.conftest import REPO, example_chains
 
 _CHILD = r"""
 import builtins, hashlib, io, json, os, pathlib, sys
 
-from compiler import api
-from compiler.emit.plan import plan
+from chainsc import api
+from chainsc.emit.plan import plan
 
 checked, inputs = api.build_inputs(sys.argv[1])
 assert checked.chain is not None and inputs is not None, checked.diagnostics

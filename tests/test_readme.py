@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from compiler.codes import CODES
+from chainsc.codes import CODES
+
 from tests.conftest import REPO
 
 

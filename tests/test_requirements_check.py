@@ -10,11 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-
-from compiler.api import CheckOptions, _check_file, build_file, check_file
-from compiler.requirements_check import (
+from chainsc.api import CheckOptions, _check_file, build_file, check_file
+from chainsc.requirements_check import (
     RequirementsCheck,
     _imported_modules,
     _imports_in,
@@ -22,8 +19,11 @@ from compiler.requirements_check import (
     _runtime_provides,
     runtime_requirements,
 )
-from compiler.resolve import Program
-from compiler.validate import package_dir_name
+from chainsc.resolve import Program
+from chainsc.validate import package_dir_name
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from tests.conftest import example_chains, run_cli, truss_python
 from tests.emit.test_truss_config import TRUSS_CHECK
 

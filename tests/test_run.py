@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from chainsc import api
+from chainsc.run import plan_services
+from chainsc.write import WriteRefused, write_tree
 
-from compiler import api
-from compiler.run import plan_services
-from compiler.write import WriteRefused, write_tree
 from tests.conftest import EXAMPLES, REPO, run_cli
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,7 @@ def _processes_in(directory: Path) -> list[int]:
 
 def _start_run(out: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "compiler", "run", str(out), "--port", str(port)],
+        [sys.executable, "-m", "chainsc", "run", str(out), "--port", str(port)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

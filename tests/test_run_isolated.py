@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from chainsc import api
+from chainsc.isolate import MARKER, find_uv
 
-from compiler import api
-from compiler.isolate import MARKER, find_uv
 from tests.conftest import REPO
 from tests.test_run import _build, _free_port, _processes_in, _wait_for
 from tests.test_run_lifecycle import assert_sigkill_leaves_no_server
@@ -53,7 +53,7 @@ def _start(
     """`chainsc [--debug] run [--isolated] OUT --port PORT`, its output merged into stdout."""
     options = [*(["--debug"] * debug), "run", *(["--isolated"] * isolated)]
     return subprocess.Popen(
-        [sys.executable, "-m", "compiler", *options, str(out), "--port", str(port)],
+        [sys.executable, "-m", "chainsc", *options, str(out), "--port", str(port)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -168,7 +168,7 @@ def test_chain_using_utils_and_header_footer_streams_builds_runs_and_answers(tmp
 
     port = _free_port()
     with subprocess.Popen(
-        [sys.executable, "-m", "compiler", "run", str(out), "--port", str(port)],
+        [sys.executable, "-m", "chainsc", "run", str(out), "--port", str(port)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -11,10 +11,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-
-from compiler import write as write_module
-from compiler.diagnostics import InternalError
-from compiler.write import (
+from chainsc import write as write_module
+from chainsc.diagnostics import InternalError
+from chainsc.write import (
     FILE_MODE,
     MANIFEST_NAME,
     TreeDiff,

@@ -22,7 +22,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 def runtime_requirements() -> list[str]:
-    """`runtime_lib.REQUIREMENTS`, a plain literal, read from its source."""
+    """`chainsc_runtime.REQUIREMENTS`, a plain literal, read from its source."""
     tree = ast.parse((REPO / "runtime_lib" / "__init__.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "REQUIREMENTS":

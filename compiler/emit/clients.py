@@ -1,13 +1,13 @@
 """In-place clients: what replaces another Chainlet's class in a package's slice.
 
 Stage: back end, used by `emit.plan`. What the client's signature says and where
-its names come from is the front end's (`compiler.signatures`); this module holds
+its names come from is the front end's (`chainsc.signatures`); this module holds
 how generated code spells the client. Imports: signatures.
 """
 
 from __future__ import annotations
 
-from compiler.signatures import (
+from chainsc.signatures import (
     InPlaceSignature,
     ParamView,
     SignatureText,

@@ -13,7 +13,7 @@ nothing itself (`plan(chain, inputs)`). What a build reads:
   and which package directories have an `__init__.py`;
 - chainsc's own files: the runtime (`runtime_files.load_runtime`) and the templates.
 
-Every user file is read through the chain root (`compiler.confine.ChainRoot`), with its
+Every user file is read through the chain root (`chainsc.confine.ChainRoot`), with its
 guarantees: nothing outside the root is read, and a path the front end should have
 refused is an `InternalError` here, never a read.
 Imports: ir, confine, data_files, diagnostics, graph, requirements_check, resolve,
@@ -29,22 +29,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler import ir
-from compiler.confine import ChainRoot, PathProblem
-from compiler.data_files import (
+from chainsc import ir
+from chainsc.confine import ChainRoot, PathProblem
+from chainsc.data_files import (
     is_carried,
     kept_literals,
     literal_files,
     literal_target,
     path_literals,
 )
-from compiler.diagnostics import InternalError
-from compiler.emit.clients import InPlaceSignature, in_place_signature
-from compiler.graph import reachable
-from compiler.requirements import PYPROJECT_TOML, UV_LOCK
-from compiler.requirements_check import RequirementsCheck
-from compiler.resolve import ModuleInfo, Program
-from compiler.runtime_files import Runtime, load_runtime, load_templates
+from chainsc.diagnostics import InternalError
+from chainsc.emit.clients import InPlaceSignature, in_place_signature
+from chainsc.graph import reachable
+from chainsc.requirements import PYPROJECT_TOML, UV_LOCK
+from chainsc.requirements_check import RequirementsCheck
+from chainsc.resolve import ModuleInfo, Program
+from chainsc.runtime_files import Runtime, load_runtime, load_templates
 
 #: What a string literal in a module names: (module base, module directory under it, literal).
 LiteralKey = tuple[Path, str, str]

@@ -23,29 +23,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2
-
-from compiler import ir
-from compiler.confine import PathProblem
-from compiler.data_files import literal_target
-from compiler.diagnostics import InternalError
-from compiler.emit import slice as slicing
-from compiler.emit.clients import (
+from chainsc import ir
+from chainsc.confine import PathProblem
+from chainsc.data_files import literal_target
+from chainsc.diagnostics import InternalError
+from chainsc.emit import slice as slicing
+from chainsc.emit.clients import (
     CLIENT_BASE,
     ParamView,
     module_at_path,
 )
-from compiler.emit.pycode import Imports, default_expression, render_annotation
-from compiler.emit.truss_config import render_config_yaml, truss_config
-from compiler.graph import reachable
-from compiler.graph_render import render_mermaid
-from compiler.ir_dump import render_signature
-from compiler.requirements import requirements_file_name, requirements_txt
-from compiler.validate import package_dir_name
+from chainsc.emit.pycode import Imports, default_expression, render_annotation
+from chainsc.emit.truss_config import render_config_yaml, truss_config
+from chainsc.graph import reachable
+from chainsc.graph_render import render_mermaid
+from chainsc.ir_dump import render_signature
+from chainsc.requirements import requirements_file_name, requirements_txt
+from chainsc.validate import package_dir_name
 
 if TYPE_CHECKING:
     # Types only: the planner never calls the loaders, nor the resolver.
-    from compiler.emit.inputs import PlanInputs
-    from compiler.resolve import ModuleInfo
+    from chainsc.emit.inputs import PlanInputs
+    from chainsc.resolve import ModuleInfo
 
 #: chainsc's version, as `chain.json` records it (a test holds it equal to the package metadata's:
 #: reading that at every build costs more than the build of a small chain).
@@ -426,7 +425,7 @@ class _Planner:
         """`requirements.txt`, or the user's complete `uv.lock` and its `pyproject.toml` as they are.
 
         What Truss provides on Baseten and the package's code imports without
-        declaring it is added (`compiler.requirements_check`, CSC461). When a
+        declaring it is added (`chainsc.requirements_check`, CSC461). When a
         `uv.lock` is not complete the package gets a `requirements.txt` instead,
         and `config.yaml` (rendered before from the IR alone) is rendered again to
         name it.

@@ -13,9 +13,9 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from compiler import ir
-from compiler.resolve import ModuleInfo, NameKind
-from compiler.typetext import render_type
+from chainsc import ir
+from chainsc.resolve import ModuleInfo, NameKind
+from chainsc.typetext import render_type
 
 
 @dataclass(slots=True)

@@ -1,7 +1,7 @@
 """The slice: the text of the user's modules one Chainlet's package carries.
 
 Stage: back end, called by `emit.plan`. Which statements a package carries is
-the front end's answer (`compiler.carry`, a closure over each statement's facts);
+the front end's answer (`chainsc.carry`, a closure over each statement's facts);
 this module renders them from the original text with the positions of CPython's
 `ast`, so everything kept is byte-for-byte what the user wrote, comments included.
 Only whole top-level statements are kept or dropped, plus three rewrites: the
@@ -19,7 +19,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from compiler.carry import (
+from chainsc.carry import (
     Analysis,
     ClientCode,
     ClientsOnDemand,
@@ -31,7 +31,7 @@ from compiler.carry import (
     is_path_literal,
     is_remote_config,
 )
-from compiler.resolve import TRUSS_CONFIG_MODULES, rewritten_to_runtime
+from chainsc.resolve import TRUSS_CONFIG_MODULES, rewritten_to_runtime
 
 #: Module the vendored runtime is imported as inside a package.
 RUNTIME_MODULE = "chainsc_runtime"

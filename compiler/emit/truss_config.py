@@ -2,7 +2,7 @@
 
 Stage: back end (plan). `truss_config` maps a Chainlet's IR to the config as plain
 data; `render_config_yaml` turns that into the file's bytes (as text). Pure: no I/O.
-Imports: the standard library, PyYAML, `compiler.ir` and `compiler.requirements`
+Imports: the standard library, PyYAML, `chainsc.ir` and `chainsc.requirements`
 (never truss: the output is checked against truss's own parser in the tests instead).
 
 The mapping mirrors `truss_chains.deployment.code_gen._gen_truss_config` (truss
@@ -39,9 +39,8 @@ from collections.abc import Mapping
 from typing import TypeAlias
 
 import yaml
-
-from compiler import ir
-from compiler.requirements import requirements_file_name
+from chainsc import ir
+from chainsc.requirements import requirements_file_name
 
 #: A value of the config tree, as `yaml.safe_dump` takes it.
 ConfigValue: TypeAlias = (

@@ -1,7 +1,7 @@
 """Every generated Python file compiles, or the build is an internal error.
 
 Stage: the last step of a build, after planning and before anything is written
-(`compiler.api.build_file`). Imports: the standard library, diagnostics, source.
+(`chainsc.api.build_file`). Imports: the standard library, diagnostics, source.
 
 A package whose module does not compile is a chainsc bug, never something to
 hand the user: every generated `.py` file is compiled by CPython (never run),
@@ -34,9 +34,9 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
-from compiler.diagnostics import Diagnostic, error
-from compiler.runtime_files import runtime_dir
-from compiler.source import SourceFile, Span
+from chainsc.diagnostics import Diagnostic, error
+from chainsc.runtime_files import runtime_dir
+from chainsc.source import SourceFile, Span
 
 #: Where a part starts: a line that begins a top-level definition or decorator.
 _PART_START = re.compile(r"^(?:@|def |async def |class )", re.MULTILINE)

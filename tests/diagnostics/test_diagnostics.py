@@ -34,11 +34,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from syrupy.assertion import SnapshotAssertion
-
-from compiler.api import CheckOptions, CheckResult, check_file
-from compiler.codes import CODES
-from compiler.diagnostics import (
+from chainsc.api import CheckOptions, CheckResult, check_file
+from chainsc.codes import CODES
+from chainsc.diagnostics import (
     Diagnostic,
     Severity,
     error,
@@ -48,7 +46,8 @@ from compiler.diagnostics import (
     sort_diagnostics,
     warning,
 )
-from compiler.source import Span
+from chainsc.source import Span
+from syrupy.assertion import SnapshotAssertion
 
 CASES = Path(__file__).resolve().parent / "cases"
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from compiler.emit import truss_config
-from compiler.emit.truss_config import (
+from chainsc.emit import truss_config
+from chainsc.emit.truss_config import (
     _CDumper,
     _Dumper,
     _libyaml_safe,

@@ -6,10 +6,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
-
-from compiler import check_file, ir
-from compiler.diagnostics import InternalError
-from compiler.requirements import (
+from chainsc import check_file, ir
+from chainsc.diagnostics import InternalError
+from chainsc.requirements import (
     Requirements,
     declared_names,
     lock_shortfall,
@@ -18,6 +17,7 @@ from compiler.requirements import (
     requirements_file_name,
     requirements_txt,
 )
+
 from tests.conftest import EXAMPLES
 from tests.emit.test_truss_config import make_chainlet
 

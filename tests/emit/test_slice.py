@@ -5,8 +5,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from compiler.emit.slice import ClientCode, ModuleSource, SliceRequest, slice_modules
-from compiler.resolve import load_program
+from chainsc.emit.slice import ClientCode, ModuleSource, SliceRequest, slice_modules
+from chainsc.resolve import load_program
 
 CHAIN = '''"""A chain."""
 

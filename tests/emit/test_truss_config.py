@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import yaml
+from chainsc import check_file, ir
+from chainsc.emit.truss_config import render_config_yaml, truss_config
+from chainsc.source import Span
 
-from compiler import check_file, ir
-from compiler.emit.truss_config import render_config_yaml, truss_config
-from compiler.source import Span
 from tests.conftest import TRUSS_VERSION, example_chains, truss_python
 
 TRUSS_CHECK = Path(__file__).with_name("truss_check.py")

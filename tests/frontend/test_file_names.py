@@ -2,7 +2,7 @@
 
 The real CLI in a subprocess (`check`, then `build`), as a user runs it. A chain file
 named like a script (`my-chain.py`, `2chain.py`, `class.py`, `a b.py`) gets a valid
-module name that the generated code imports it by (`compiler.resolve`); the built
+module name that the generated code imports it by (`chainsc.resolve`); the built
 package's modules compile and the package imports in a fresh interpreter.
 """
 

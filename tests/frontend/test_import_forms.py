@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from compiler import check_file
-from compiler.ir_dump import to_jsonable
+from chainsc import check_file
+from chainsc.ir_dump import to_jsonable
 
 BODY = """
 
@@ -38,7 +37,7 @@ FORMS = {
         "try:\n    import truss_chains as chains\nexcept ImportError:\n    chains = None",
         "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context",
     ),
-    "runtime_lib": ("import runtime_lib as chains", "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context"),
+    "runtime_lib": ("import chainsc_runtime as chains", "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context"),
 }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import runtime_lib.public_types
-from compiler import check_file, ir
-from compiler.evaluate import API_CONSTANTS
+import chainsc_runtime.public_types
+from chainsc import check_file, ir
+from chainsc.evaluate import API_CONSTANTS
 
 
 def _chain(tmp_path: Path, source: str, files: dict[str, str] | None = None) -> ir.Chain:
@@ -119,7 +119,7 @@ class A(chains.ChainletBase):
     assert chainlet.remote_config.compute.predict_concurrency == 3
     assert chainlet.remote_config.assets.secret_keys == ("baseten_chain_api_key",)
     for path, value in API_CONSTANTS.items():
-        assert getattr(runtime_lib.public_types, path.removeprefix("chains.")) == value, path
+        assert getattr(chainsc_runtime.public_types, path.removeprefix("chains.")) == value, path
 
 
 def test_depends_options_and_defaults(tmp_path: Path) -> None:

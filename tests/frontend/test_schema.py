@@ -1,4 +1,4 @@
-"""The configuration schema (`compiler.schema`) agrees with the IR, the runtime and Truss Chains.
+"""The configuration schema (`chainsc.schema`) agrees with the IR, the runtime and Truss Chains.
 
 The compiler never imports the runtime or truss: it keeps one declarative schema
 per constructor, and these tests hold it equal to what the IR builds, to the
@@ -15,14 +15,14 @@ import json
 import subprocess
 from typing import Any
 
+import chainsc_runtime
+import chainsc_runtime.public_types
+import chainsc_runtime.truss_config
 import pydantic
+from chainsc import ir
+from chainsc.config import READERS
+from chainsc.schema import ALIASES, CONSTANTS, CONSTRUCTORS, DEPENDS, ENUMS, NESTED
 
-import runtime_lib
-import runtime_lib.public_types
-import runtime_lib.truss_config
-from compiler import ir
-from compiler.config import READERS
-from compiler.schema import ALIASES, CONSTANTS, CONSTRUCTORS, DEPENDS, ENUMS, NESTED
 from tests.conftest import truss_python
 
 #: The IR class each `chains` constructor builds.
@@ -102,23 +102,23 @@ def test_the_chains_constructors_are_the_runtimes() -> None:
             assert required == spec.required, f"{api}.{name}"
             if not required:
                 assert normalized(default) == normalized(spec.default), f"{api}.{name}: runtime {default!r}, schema {spec.default!r}"
-    depends = list(inspect.signature(runtime_lib.depends).parameters.values())[1:]
+    depends = list(inspect.signature(chainsc_runtime.depends).parameters.values())[1:]
     assert [(p.name, p.default) for p in depends] == [(spec.name, spec.default) for spec in DEPENDS.fields]
 
 
 def test_enums_and_constants_are_the_runtimes() -> None:
     runtime_enums: dict[str, type[enum.Enum]] = {
-        "chains.BasetenImage": runtime_lib.BasetenImage,
-        "truss_config.Accelerator": runtime_lib.truss_config.Accelerator,
-        "truss_config.ModelRepoSourceKind": runtime_lib.truss_config.ModelRepoSourceKind,
-        "truss_config.DockerAuthType": runtime_lib.truss_config.DockerAuthType,
+        "chains.BasetenImage": chainsc_runtime.BasetenImage,
+        "truss_config.Accelerator": chainsc_runtime.truss_config.Accelerator,
+        "truss_config.ModelRepoSourceKind": chainsc_runtime.truss_config.ModelRepoSourceKind,
+        "truss_config.DockerAuthType": chainsc_runtime.truss_config.DockerAuthType,
     }
     assert set(runtime_enums) == set(ENUMS)
     for api, members in ENUMS.items():
         found: dict[str, object] = {member.name: member.value for member in runtime_enums[api]}
         assert found == members, api
     for path, value in CONSTANTS.items():
-        assert getattr(runtime_lib.public_types, path.removeprefix("chains.")) == value, path
+        assert getattr(chainsc_runtime.public_types, path.removeprefix("chains.")) == value, path
 
 
 #: What truss 0.18.36 says of the same constructors, enums and constants (run in truss's venv).

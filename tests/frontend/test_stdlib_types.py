@@ -14,9 +14,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from compiler import api, ir
-from compiler.annotations import STDLIB_TYPES
-from compiler.emit.pycode import Imports, render_annotation
+from chainsc import api, ir
+from chainsc.annotations import STDLIB_TYPES
+from chainsc.emit.pycode import Imports, render_annotation
+
 from tests.conftest import run_cli, truss_python
 from tests.importcheck import import_package
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from runtime_lib.dispatch import InvalidRequestError, error_detail
-from runtime_lib.serving import ChainletModel
+from chainsc_runtime.dispatch import InvalidRequestError, error_detail
+from chainsc_runtime.serving import ChainletModel
 
 
 @dataclass

@@ -18,21 +18,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import chainsc_runtime as chains
 import msgpack
 import numpy as np
 import pydantic
 import pydantic_core
 import pytest
+from chainsc import api
+from chainsc.write import WriteRefused, write_tree
+from chainsc_runtime import binary
+from chainsc_runtime.definitions import RPCOptions
+from chainsc_runtime.errors import RemoteValidationError
+from chainsc_runtime.local import WireRoundTripError
+from chainsc_runtime.pydantic_numpy import NumpyArrayField
+from chainsc_runtime.transport import ChainletClient
 
-import runtime_lib as chains
-from compiler import api
-from compiler.write import WriteRefused, write_tree
-from runtime_lib import binary
-from runtime_lib.definitions import RPCOptions
-from runtime_lib.errors import RemoteValidationError
-from runtime_lib.local import WireRoundTripError
-from runtime_lib.pydantic_numpy import NumpyArrayField
-from runtime_lib.transport import ChainletClient
 from tests.conftest import REPO, truss_python
 from tests.runtime.test_server import Served, serve
 from tests.truss_msgpack import BLOBS_CALL, same, values
@@ -190,7 +190,7 @@ def test_codec_rejects_malformed_bodies() -> None:
 def test_numpy_is_imported_only_for_an_array() -> None:
     code = (
         "import datetime, sys\n"
-        "from runtime_lib import binary, server, serving, transport\n"
+        "from chainsc_runtime import binary, server, serving, transport\n"
         "value = {'b': b'x', 'd': datetime.date(2024, 1, 2), 'c': 1j}\n"
         "assert binary.unpackb(binary.packb(value)) == value\n"
         "assert 'numpy' not in sys.modules\n"

@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import chainsc_runtime as chains
 import pydantic
 import pytest
-
-import runtime_lib as chains
-from runtime_lib.definitions import ChainletDependencyMarker, ContextDependencyMarker
+from chainsc_runtime.definitions import (
+    ChainletDependencyMarker,
+    ContextDependencyMarker,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 

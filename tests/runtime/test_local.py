@@ -11,13 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any, cast
 
+import chainsc_runtime as chains
 import pydantic
 import pytest
-
-import runtime_lib as chains
-from runtime_lib.definitions import ChainletDependencyMarker
-from runtime_lib.errors import RemoteValidationError
-from runtime_lib.local import WireRoundTripError
+from chainsc_runtime.definitions import ChainletDependencyMarker
+from chainsc_runtime.errors import RemoteValidationError
+from chainsc_runtime.local import WireRoundTripError
 
 # The chain: Pipeline (async, context) -> Cleaner (sync), Tokenizer (async stream) -> Cleaner
 

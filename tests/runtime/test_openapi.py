@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 import pydantic
-
-from runtime_lib.openapi import openapi_document
-from runtime_lib.serving import EndpointSpec
+from chainsc_runtime.openapi import openapi_document
+from chainsc_runtime.serving import EndpointSpec
 
 
 class Result(pydantic.BaseModel):

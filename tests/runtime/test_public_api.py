@@ -18,11 +18,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from chainsc import api
+from chainsc_runtime.serving import ChainletModel
+from chainsc_runtime.transport import ChainletClient
 
-import runtime_lib
-from compiler import api
-from runtime_lib.serving import ChainletModel
-from runtime_lib.transport import ChainletClient
 from tests.conftest import EXAMPLES, REPO
 
 README = (REPO / "runtime_lib" / "README.md").read_text(encoding="utf-8")
@@ -35,7 +34,7 @@ BASES: dict[str, type[object]] = {
 
 
 def _runtime_module(name: str) -> ModuleType:
-    """`chainsc_runtime.x` (as generated code spells it) -> `runtime_lib.x`."""
+    """`chainsc_runtime.x` (as generated code spells it) -> `chainsc_runtime.x`."""
     return importlib.import_module("runtime_lib" + name.removeprefix("chainsc_runtime"))
 
 

@@ -18,11 +18,11 @@ from typing import Any, ClassVar
 
 import pydantic
 import pytest
+from chainsc_runtime import RPCOptions
+from chainsc_runtime.errors import ChainletTimeoutError, ChainletUnavailableError
+from chainsc_runtime.serving import error_detail
+from chainsc_runtime.transport import ChainletClient
 
-from runtime_lib import RPCOptions
-from runtime_lib.errors import ChainletTimeoutError, ChainletUnavailableError
-from runtime_lib.serving import error_detail
-from runtime_lib.transport import ChainletClient
 from tests.runtime.httpserver import Reply, Request, ScriptedServer
 
 ANY: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Any)
@@ -224,7 +224,7 @@ def test_retry_backoff_doubles_with_jitter_and_is_logged(
 
     handler = after(3, lambda: Reply(503, b""), "call")
     with (
-        caplog.at_level(logging.INFO, logger="runtime_lib.transport"),
+        caplog.at_level(logging.INFO, logger="chainsc_runtime.transport"),
         ScriptedServer(handler) as server,
     ):
         assert send(make(server.url, Slow, retries=4), "call") == 7

@@ -1,4 +1,4 @@
-"""The standalone server (`runtime_lib.server`), through each package's `server.py`.
+"""The standalone server (`chainsc_runtime.server`), through each package's `server.py`.
 
 A small chain is built once; each test runs `python server.py --port 0` of one package in a
 subprocess on 127.0.0.1 (the port is read from its log) and talks HTTP to it.
@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import black
+import chainsc_runtime
 import httpx
 import pydantic
 import pytest
+from chainsc import api
+from chainsc.write import WriteRefused, write_tree
+from chainsc_runtime.errors import ChainletUnavailableError, GenericRemoteException
+from chainsc_runtime.transport import ChainletClient
 
-import runtime_lib
-from compiler import api
-from compiler.write import WriteRefused, write_tree
-from runtime_lib.errors import ChainletUnavailableError, GenericRemoteException
-from runtime_lib.transport import ChainletClient
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -268,10 +268,10 @@ def test_generated_server_py_is_black_stable_and_carries_the_config(out: Path) -
 def test_server_requirements_are_dependencies_of_chainsc_itself() -> None:
     # `chainsc run` runs server.py with chainsc's own interpreter.
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
-    assert set(runtime_lib.SERVER_REQUIREMENTS) <= set(
+    assert set(chainsc_runtime.SERVER_REQUIREMENTS) <= set(
         pyproject["project"]["dependencies"]
     )
-    assert not set(runtime_lib.SERVER_REQUIREMENTS) & set(runtime_lib.REQUIREMENTS)
+    assert not set(chainsc_runtime.SERVER_REQUIREMENTS) & set(chainsc_runtime.REQUIREMENTS)
 
 
 # Calls ################################################################################

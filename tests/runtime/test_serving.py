@@ -10,13 +10,12 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+import chainsc_runtime as chains
 import pydantic
 import pytest
-
-import runtime_lib as chains
-from runtime_lib.dispatch import InvalidRequestError
-from runtime_lib.errors import MissingDependencyError
-from runtime_lib.serving import (
+from chainsc_runtime.dispatch import InvalidRequestError
+from chainsc_runtime.errors import MissingDependencyError
+from chainsc_runtime.serving import (
     ChainletModel,
     DependencySpec,
     EndpointSpec,
@@ -24,7 +23,8 @@ from runtime_lib.serving import (
     secret_env_var,
     validation_error_body,
 )
-from runtime_lib.transport import ChainletClient
+from chainsc_runtime.transport import ChainletClient
+
 from tests.runtime.httpserver import ModelServer
 
 # The chain, as a user writes it ##########################################################

@@ -10,9 +10,8 @@ from typing import Any
 import numpy as np
 import pydantic
 import pytest
-
-from runtime_lib import streaming
-from runtime_lib.pydantic_numpy import NumpyArrayField
+from chainsc_runtime import streaming
+from chainsc_runtime.pydantic_numpy import NumpyArrayField
 
 
 class Header(pydantic.BaseModel):

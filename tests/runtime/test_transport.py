@@ -16,17 +16,20 @@ from typing import Any, ClassVar, cast
 
 import pydantic
 import pytest
-
-from runtime_lib import DeployedServiceDescriptor, GenericRemoteException, RPCOptions
-from runtime_lib.errors import (
+from chainsc_runtime import (
+    DeployedServiceDescriptor,
+    GenericRemoteException,
+    RPCOptions,
+)
+from chainsc_runtime.errors import (
     ChainletCallError,
     ChainletTimeoutError,
     ChainletUnavailableError,
     MissingDependencyError,
     RemoteValidationError,
 )
-from runtime_lib.serving import error_detail
-from runtime_lib.transport import (
+from chainsc_runtime.serving import error_detail
+from chainsc_runtime.transport import (
     ChainletClient,
     ServiceTarget,
     dynamic_chainlet_config_path,
@@ -36,6 +39,7 @@ from runtime_lib.transport import (
     service_env_var,
     upper_snake,
 )
+
 from tests.runtime.httpserver import Reply, Request, ScriptedServer
 
 INT = pydantic.TypeAdapter(int)
@@ -766,7 +770,7 @@ def test_transport_one_client_across_successive_event_loops(echo: ScriptedServer
 UNCLOSED_SCRIPT = """
 import asyncio, sys
 import pydantic
-from runtime_lib.transport import ChainletClient
+from chainsc_runtime.transport import ChainletClient
 
 client = ChainletClient(service="Worker", url=sys.argv[1])
 for n in range(2):

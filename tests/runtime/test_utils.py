@@ -1,4 +1,4 @@
-"""`runtime_lib.utils`: Truss Chains' `truss_chains.utils` helpers, as chain code calls them."""
+"""`chainsc_runtime.utils`: Truss Chains' `truss_chains.utils` helpers, as chain code calls them."""
 
 from __future__ import annotations
 
@@ -10,16 +10,15 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import chainsc_runtime as chains
 import pydantic
 import pytest
-
-import runtime_lib as chains
-from runtime_lib import utils
-from runtime_lib.errors import ChainsRuntimeError
+from chainsc_runtime import utils
+from chainsc_runtime.errors import ChainsRuntimeError
 
 
 def test_utils_is_reachable_every_way_chain_code_spells_it() -> None:
-    import runtime_lib.utils as by_path  # noqa: PLC0415 - the import form under test
+    import chainsc_runtime.utils as by_path  # noqa: PLC0415 - the import form under test
 
     assert chains.utils is utils is by_path
     # The same function objects as the top level, so the caller's frame is the reference.

@@ -1,6 +1,6 @@
 """`docs/truss_chains_surface.md` agrees with the compiler's rule and with the runtime.
 
-Every row is checked three ways: `compiler.surface.check_path` gives the row's verdict
+Every row is checked three ways: `chainsc.surface.check_path` gives the row's verdict
 (provided, or the code and message written there); a chain that imports the name and
 uses it as an attribute gets exactly that code from `chainsc check` at both places; and a
 provided name exists in the runtime module that answers for its truss module. Together
@@ -15,15 +15,15 @@ import re
 from pathlib import Path
 
 import pytest
-
-from compiler import check_file
-from compiler.surface import (
+from chainsc import check_file
+from chainsc.surface import (
     RUNTIME_MODULES,
     SURFACE_CODES,
     UNSUPPORTED,
     check_path,
     runtime_names,
 )
+
 from tests.conftest import REPO
 from tests.surface.table import DOC, Row, rows
 

@@ -5,7 +5,7 @@ skipped without it, failed on CI. Two checks:
 
 - the rows of `docs/truss_chains_surface.md` are exactly truss_chains' public names
   (`truss_names.py`), and each is provided by the runtime or listed as a build error in
-  `compiler.surface.UNSUPPORTED`: a name a new truss adds cannot slip by;
+  `chainsc.surface.UNSUPPORTED`: a name a new truss adds cannot slip by;
 - `probe.py` gives the same results run against truss and against the runtime, except
   the differences the table states (`KNOWN_DIFFERENCES`).
 """
@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from compiler.surface import TRUSS_CHAINS_VERSION, UNSUPPORTED, check_path
+from chainsc.surface import TRUSS_CHAINS_VERSION, UNSUPPORTED, check_path
+
 from tests.conftest import TRUSS_VERSION, truss_python
 from tests.surface.table import rows
 
@@ -51,7 +52,7 @@ def test_the_table_lists_exactly_truss_chains_public_names_each_provided_or_a_bu
     table = {(row.module, row.name) for row in rows()}
     assert not sorted(truss - table), (
         f"public names of truss {TRUSS_VERSION} missing from docs/truss_chains_surface.md: "
-        "provide each in runtime_lib (and its `__all__`) or list it in compiler.surface.UNSUPPORTED, "
+        "provide each in runtime_lib (and its `__all__`) or list it in chainsc.surface.UNSUPPORTED, "
         "then add its row"
     )
     assert not sorted(table - truss), f"rows for names truss {TRUSS_VERSION} does not have"

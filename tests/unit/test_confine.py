@@ -1,12 +1,11 @@
-"""`compiler.confine`: what resolves inside the chain root, and that nothing else is read."""
+"""`chainsc.confine`: what resolves inside the chain root, and that nothing else is read."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from compiler.confine import (
+from chainsc.confine import (
     ChainRoot,
     Found,
     PathProblem,
@@ -15,7 +14,7 @@ from compiler.confine import (
     is_portable,
     normalize,
 )
-from compiler.diagnostics import InternalError
+from chainsc.diagnostics import InternalError
 
 
 @pytest.fixture

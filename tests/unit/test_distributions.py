@@ -8,10 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-
-from compiler.distributions import (
+from chainsc.distributions import (
     IMPORT_DISTRIBUTIONS,
     RUNTIME_DISTRIBUTIONS,
     TRUSS_PACKAGE_REQUIREMENTS,
@@ -22,7 +19,10 @@ from compiler.distributions import (
     distributions_of,
     normalized_distributions_of,
 )
-from compiler.requirements_check import runtime_requirements
+from chainsc.requirements_check import runtime_requirements
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from tests.conftest import truss_python
 
 #: The environment markers of a Linux CPython 3.11 deployment.

@@ -11,9 +11,8 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import pydantic
+from chainsc.run import example_body
 from pydantic import NegativeInt, PositiveFloat, confloat, conint, conlist, constr
-
-from compiler.run import example_body
 
 
 class Mode(enum.Enum):

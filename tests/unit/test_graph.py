@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from compiler.graph import find_cycles, reachable, stable_toposort
+from chainsc.graph import find_cycles, reachable, stable_toposort
 
 
 def test_stable_toposort_puts_dependencies_first_in_source_order() -> None:

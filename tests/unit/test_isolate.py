@@ -12,11 +12,10 @@ import os
 import shutil
 from pathlib import Path
 
+import chainsc_runtime
 import pytest
-
-import runtime_lib
-from compiler import api
-from compiler.isolate import (
+from chainsc import api
+from chainsc.isolate import (
     EnvSpec,
     IsolateError,
     cache_dir,
@@ -25,8 +24,8 @@ from compiler.isolate import (
     find_uv,
     uv_tail,
 )
-from compiler.run import Service, StartupFailure, startup_message
-from compiler.write import WriteRefused, write_tree
+from chainsc.run import Service, StartupFailure, startup_message
+from chainsc.write import WriteRefused, write_tree
 
 CHAIN = '''
 import truss_chains as chains
@@ -89,7 +88,7 @@ def test_the_spec_reads_the_requirements_and_the_vendored_server_requirements(ou
     assert helper.kind == "requirements.txt"
     assert "PyYAML>=6" in helper.requirements
     assert not any(line.startswith("#") for line in helper.requirements)  # comments are not requirements
-    assert helper.server_requirements == runtime_lib.SERVER_REQUIREMENTS
+    assert helper.server_requirements == chainsc_runtime.SERVER_REQUIREMENTS
     entry = env_spec(out / "entry", "cpython 3.11.7 /usr")
     assert entry.kind == "uv.lock"
     assert entry.requirements[0].startswith("uv.lock:")

@@ -4,11 +4,10 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from chainsc.diagnostics import Diagnostic
+from chainsc.parse import ParsedModule, parse_source
+from chainsc.source import SourceFile
 from libcst.metadata import MetadataWrapper, PositionProvider
-
-from compiler.diagnostics import Diagnostic
-from compiler.parse import ParsedModule, parse_source
-from compiler.source import SourceFile
 
 SAMPLE = '''import truss_chains as chains  # comment
 

@@ -1,10 +1,9 @@
-"""`compiler.requirement_syntax`: what pip reads as one requirement, and what it would misread."""
+"""`chainsc.requirement_syntax`: what pip reads as one requirement, and what it would misread."""
 
 from __future__ import annotations
 
 import pytest
-
-from compiler.requirement_syntax import LineProblem, entry_problem, file_problems
+from chainsc.requirement_syntax import LineProblem, entry_problem, file_problems
 
 #: `pip_requirements` entries real chains use (Truss's examples and tests among them).
 ACCEPTED = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.codes import CODES
-from compiler.validate import CHAIN_RULES, RULES, Rule
+from chainsc.codes import CODES
+from chainsc.validate import CHAIN_RULES, RULES, Rule
 
 #: Every rule, over what was seen and over the IR.
 ALL_RULES: tuple[Rule[Any], ...] = (*RULES, *CHAIN_RULES)
