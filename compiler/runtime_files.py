@@ -1,4 +1,4 @@
-"""Where chainsc's runtime (`runtime_lib/`) and templates are, and the facts the runtime's files state.
+"""Where chainsc's runtime (`chainsc_runtime`) and templates are, and the facts the runtime's files state.
 
 Shared by the front end (which names the runtime provides: `surface`) and the back end
 (what a package vendors and requires: `emit.inputs`, `emit.plan`, `requirements_check`).
@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
-import importlib.util
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,25 +28,40 @@ from chainsc.diagnostics import InternalError
 
 #: The runtime's package file; every module of it imports this first.
 PACKAGE_INIT = "__init__.py"
+#: This package's directory name, installed and in the repository, to the runtime's
+#: directory beside it: a wheel installs `chainsc/` and `chainsc_runtime/` side by side,
+#: an editable install maps them to the repository's `compiler/` and `runtime_lib/`.
+_RUNTIME_BESIDE = {"chainsc": "chainsc_runtime", "compiler": "runtime_lib"}
 
 
 @functools.cache
 def runtime_dir() -> Path:
-    """The directory of the installed `runtime_lib` (found, not imported)."""
-    return _package_dir("runtime_lib")
+    """The directory of the runtime installed with this chainsc (found, not imported).
+
+    Located from chainsc's own files, never by a `sys.path` lookup: a directory named
+    `chainsc_runtime` or `runtime_lib` where chainsc runs is a user's, not ours.
+    """
+    here = Path(__file__).resolve().parent
+    beside = _RUNTIME_BESIDE.get(here.name)
+    directory = here.parent / beside if beside else None
+    if directory is None or not (directory / PACKAGE_INIT).is_file():
+        raise InternalError(f"the runtime is not installed beside chainsc ({here})")
+    return directory
 
 
 @functools.cache
 def templates_dir() -> Path:
-    """The directory of the installed `codegen_templates` (found, not imported)."""
-    return _package_dir("codegen_templates")
+    """The directory of the templates installed with this chainsc (its package data).
 
-
-def _package_dir(name: str) -> Path:
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.origin is None:
-        raise InternalError(f"{name} is not installed next to chainsc")
-    return Path(spec.origin).parent
+    A wheel installs them as `chainsc/codegen_templates/`; an editable install maps
+    `chainsc` to the repository's `compiler/`, beside `codegen_templates/`. Never a
+    `sys.path` lookup: a `codegen_templates` package where chainsc runs is a user's.
+    """
+    here = Path(__file__).resolve().parent
+    directory = {"chainsc": here, "compiler": here.parent}.get(here.name)
+    if directory is not None and (directory / "codegen_templates" / "chainlet").is_dir():
+        return directory / "codegen_templates"
+    raise InternalError(f"the templates are not installed with chainsc ({here})")
 
 
 def runtime_constant(init_source: str, name: str) -> tuple[str, ...] | None:
@@ -88,10 +102,10 @@ def _literals(source: str) -> dict[str, object]:
 
 @functools.cache
 def installed_constant(name: str) -> tuple[str, ...]:
-    """A tuple-of-strings constant of the installed `runtime_lib/__init__.py` (only that file is read)."""
+    """A tuple-of-strings constant of the installed `chainsc_runtime/__init__.py` (only that file is read)."""
     value = runtime_constant((runtime_dir() / PACKAGE_INIT).read_text(encoding="utf-8"), name)
     if value is None:
-        raise InternalError(f"runtime_lib.{name} is not a tuple of strings")
+        raise InternalError(f"chainsc_runtime.{name} is not a tuple of strings")
     return value
 
 
@@ -197,7 +211,7 @@ def runtime_from_files(files: Mapping[str, bytes]) -> Runtime:
 
 @functools.cache
 def load_runtime() -> Runtime:
-    """The installed runtime's `Runtime`: every `.py` file of `runtime_lib`, read once per process."""
+    """The installed runtime's `Runtime`: every `.py` file of `chainsc_runtime`, read once per process."""
     root = runtime_dir()
     files = {
         path.relative_to(root).as_posix(): path.read_bytes()
@@ -209,7 +223,7 @@ def load_runtime() -> Runtime:
 
 @functools.cache
 def load_templates() -> Mapping[str, str]:
-    """Every template of `codegen_templates` (`chainlet/server.py.jinja`, ...) by its name, read once."""
+    """Every template of chainsc's `codegen_templates` (`chainlet/server.py.jinja`, ...) by its name, read once."""
     root = templates_dir()
     return {
         path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")

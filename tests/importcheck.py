@@ -292,18 +292,13 @@ def _child(package: Path) -> int:
 
 def _warm() -> None:
     """Import what every package's runtime imports from outside the package, then forget
-    `runtime_lib` itself: the children import their own `chainsc_runtime` copy."""
-    repo = Path(__file__).resolve().parent.parent
-    if not (repo / "runtime_lib" / "__init__.py").is_file():
-        return
-    sys.path.insert(0, str(repo))
+    the installed `chainsc_runtime` itself: the children import their own vendored copy."""
     try:
         with contextlib.suppress(ImportError):
-            for name in ("runtime_lib", "chainsc_runtime.binary", "chainsc_runtime.local", "chainsc_runtime.server"):
+            for name in ("chainsc_runtime", "chainsc_runtime.binary", "chainsc_runtime.local", "chainsc_runtime.server"):
                 importlib.import_module(name)
     finally:
-        sys.path.remove(str(repo))
-        for name in [name for name in sys.modules if name == "runtime_lib" or name.startswith("runtime_lib.")]:
+        for name in [name for name in sys.modules if name == "chainsc_runtime" or name.startswith("chainsc_runtime.")]:
             del sys.modules[name]
 
 

@@ -37,7 +37,8 @@ FORMS = {
         "try:\n    import truss_chains as chains\nexcept ImportError:\n    chains = None",
         "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context",
     ),
-    "runtime_lib": ("import chainsc_runtime as chains", "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context"),
+    "chainsc_runtime": ("import chainsc_runtime as chains", "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context"),
+    "runtime_lib": ("import runtime_lib as chains", "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context"),
 }
 
 
