@@ -8,7 +8,9 @@ install: venv
 	$(PY) -m pip install --quiet -e '.[dev]'
 
 # Main job on a bundled example: check it, graph it, build its packages, serve them, call them.
-demo: install
+# Only what a user needs for that: chainsc and its serving stack (the `run` extra).
+demo: venv
+	$(PY) -m pip install --quiet -e '.[run]'
 	$(PY) examples/demo.py
 
 lint:

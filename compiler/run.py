@@ -44,6 +44,7 @@ from chainsc.requirements import (
     normalize_name,
     requirement_name,
 )
+from chainsc.runtime_files import installed_constant
 
 #: How long a package may take to report ready (its `__init__` loads models).
 READY_TIMEOUT_SEC = 120.0
@@ -78,6 +79,29 @@ _STOP_SIGNALS = tuple(
 
 class RunError(Exception):
     """A user-facing problem running a chain (bad `out/`, a process that died)."""
+
+
+def missing_serving_stack() -> list[str]:
+    """The distributions the packages' servers need that this interpreter lacks.
+
+    What the vendored runtime and its server require (`chainsc_runtime.REQUIREMENTS`,
+    `SERVER_REQUIREMENTS`), for this platform; a plain `pip install chainsc` has none of
+    them (they come with the `run` extra).
+    """
+    import importlib.metadata  # noqa: PLC0415 - only `run` asks
+
+    from packaging.requirements import Requirement  # noqa: PLC0415
+
+    missing = []
+    for line in (*installed_constant("REQUIREMENTS"), *installed_constant("SERVER_REQUIREMENTS")):
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        try:
+            importlib.metadata.distribution(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(requirement.name)
+    return sorted(missing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -597,6 +621,14 @@ def run_chain(
         environ: the environment (the cache directory of `isolated`).
     """
     services = plan_services(out_dir, port)
+    if not isolated:
+        missing = missing_serving_stack()
+        if missing:
+            raise RunError(
+                f"`chainsc run` serves the packages with this Python ({sys.executable}), which lacks "
+                f"{', '.join(missing)}: install the serving stack with `pip install 'chainsc[run]'`, "
+                "or run each package in a virtualenv of its own with `chainsc run --isolated`"
+            )
     if isolated:
         try:
             venvs = isolate.prepare([s.directory for s in services], environ=environ, echo=echo)
