@@ -13,7 +13,7 @@ Tools, each run as a child process, cold start included:
 - ``TRUSS_PYTHON bench/truss_generate.py CHAIN --out OUT``: the generate-only
   path of ``truss chains push --dryrun`` (it imports the chain, as truss does).
   TRUSS_PYTHON is ``$CHAINSC_TRUSS_PYTHON``, else ``.ci-truss-venv/bin/python``,
-  else ``/work/scratch/truss-venv/bin/python``, else a ``bench/.truss-venv``
+  else a ``bench/.truss-venv``
   created here with ``truss==0.18.36``. truss's generator shells out to
   ``ruff``: the child's PATH starts with this interpreter's bin directory,
   which has chainsc's pinned ruff.
@@ -275,13 +275,13 @@ def measure(tool: Tool, chain: Path, repeat: int, opts: Options) -> Measurement:
 
 
 def truss_python() -> str:
-    """The truss interpreter: env var, CI venv, scratch venv, or a new local venv."""
+    """The truss interpreter: env var, CI venv, or a new local venv."""
     configured = os.environ.get("CHAINSC_TRUSS_PYTHON")
     if configured:
         return configured
-    for candidate in (REPO_ROOT / ".ci-truss-venv/bin/python", Path("/work/scratch/truss-venv/bin/python")):
-        if candidate.exists():
-            return str(candidate)
+    candidate = REPO_ROOT / ".ci-truss-venv/bin/python"
+    if candidate.exists():
+        return str(candidate)
     local = LOCAL_TRUSS_VENV / "bin" / "python"
     if not local.exists():
         base = os.environ.get("TRUSS_BASE_PY", "python3")

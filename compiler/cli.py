@@ -7,6 +7,7 @@ errors, 2 usage error (click), 3 internal error. The only module that prints.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import sys
 import traceback
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
+EXIT_USAGE = 2  # click's own code for a bad option or argument
 EXIT_INTERNAL = 3
 
 _FORMATS = click.Choice(["text", "json", "github"])
@@ -183,7 +185,7 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     written = write_tree(out_dir, result.files, force=force)
     if isinstance(written, WriteRefused):
         click.echo(f"chainsc: {written.reason}", err=True)
-        raise SystemExit(EXIT_ERRORS)
+        raise SystemExit(EXIT_USAGE if written.bad_output_path else EXIT_ERRORS)
     click.echo(
         f"{out_dir}: {len(written.written)} written, {len(written.unchanged)} unchanged, {len(written.removed)} removed",
         err=True,
@@ -219,6 +221,10 @@ def call(url: str, body: str, timeout: float) -> None:
     """Call the entrypoint of a running chain and print its reply (streams as it arrives)."""
     from chainsc.run import RunError, call_chain  # noqa: PLC0415
 
+    try:
+        json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="'--json'") from None
     stream = sys.stdout.buffer
 
     def write(chunk: bytes) -> None:

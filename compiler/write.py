@@ -69,6 +69,9 @@ class WriteRefused:
 
     #: One user-facing sentence, naming the directory as the caller spelled it.
     reason: str
+    #: The output path was the wrong choice (a file, a root, someone else's directory):
+    #: a usage error (exit 2). False when the file system failed (exit 1).
+    bad_output_path: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +142,14 @@ def write_tree(
     except _SwapError as err:
         return WriteRefused(
             f"could not replace {shown} ({err.__cause__}); "
-            f"its previous contents are in `{err.old}`"
+            f"its previous contents are in `{err.old}`",
+            bad_output_path=False,
         )
     except OSError as err:
-        return WriteRefused(f"could not write {shown} ({err}); it was left unchanged")
+        return WriteRefused(
+            f"could not write {shown} ({err}); it was left unchanged",
+            bad_output_path=False,
+        )
     return WriteResult(
         written=tuple(plan.written),
         removed=tuple(plan.removed),

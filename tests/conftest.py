@@ -41,17 +41,16 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 #: The published truss the fidelity tests compare with, in a venv of its own.
 TRUSS_VERSION = "0.18.36"
-DEFAULT_TRUSS_PYTHON = Path("/work/scratch/truss-venv/bin/python")
+DEFAULT_TRUSS_PYTHON = REPO / ".ci-truss-venv" / "bin" / "python"
 
 
 def truss_python() -> Path:
-    """The Python of a venv with truss: CHAINSC_TRUSS_PYTHON, else the development VM's
-    truss venv, else `make truss-venv`'s.
+    """The Python of a venv with truss: CHAINSC_TRUSS_PYTHON, else `make truss-venv`'s.
 
     When there is none, the calling test is skipped, or fails on CI (`CI=true`).
     """
     configured = os.environ.get("CHAINSC_TRUSS_PYTHON")
-    candidates = [Path(configured)] if configured else [DEFAULT_TRUSS_PYTHON, REPO / ".ci-truss-venv" / "bin" / "python"]
+    candidates = [Path(configured)] if configured else [DEFAULT_TRUSS_PYTHON]
     found = next((candidate for candidate in candidates if candidate.exists()), None)
     if found is None:
         skip_or_fail(

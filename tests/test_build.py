@@ -87,7 +87,7 @@ def test_build_refuses_a_foreign_directory_unless_forced_and_keeps_user_files(tm
     out.mkdir()
     (out / "notes.md").write_text("mine\n")
     refused = run_cli("build", str(chain), "-o", str(out))
-    assert refused.returncode == 1
+    assert refused.returncode == 2  # a usage error: the README's exit codes
     assert "not written by chainsc" in refused.stderr
     assert sorted(p.name for p in out.iterdir()) == ["notes.md"]
     forced = run_cli("build", str(chain), "-o", str(out), "--force")

@@ -140,7 +140,7 @@ def test_run_and_call_give_clear_errors(tmp_path: Path) -> None:
     assert no_manifest.returncode == 1
     assert "has no chain.json" in no_manifest.stderr
     bad_json = run_cli("call", "--json", "{nope")
-    assert bad_json.returncode == 1
+    assert bad_json.returncode == 2  # a usage error
     assert "not valid JSON" in bad_json.stderr
     unreachable = run_cli("call", "--url", f"http://127.0.0.1:{_free_port()}", "--json", "{}")
     assert unreachable.returncode == 1

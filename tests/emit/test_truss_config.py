@@ -11,7 +11,7 @@ from chainsc import check_file, ir
 from chainsc.emit.truss_config import render_config_yaml, truss_config
 from chainsc.source import Span
 
-from tests.conftest import TRUSS_VERSION, example_chains, truss_python
+from tests.conftest import REPO, TRUSS_VERSION, example_chains, truss_python
 
 TRUSS_CHECK = Path(__file__).with_name("truss_check.py")
 
@@ -385,8 +385,9 @@ def test_truss_config_examples_never_carry_random_or_absolute_values() -> None:
     for name, config in example_configs().items():
         assert config["model_name"] == name.split("/", 1)[1]
         text = render_config_yaml(config, "chain.py")
-        assert "/work/" not in text
+        assert str(REPO) not in text
         assert str(Path.cwd()) not in text
+        assert str(Path.home()) not in text
 
 
 # -- the YAML ------------------------------------------------------------------
