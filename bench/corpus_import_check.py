@@ -34,7 +34,6 @@ from chainsc import api  # noqa: E402
 from chainsc.api import CheckOptions  # noqa: E402
 from chainsc.diagnostics import Severity  # noqa: E402
 from chainsc.write import WriteRefused, write_tree  # noqa: E402
-
 from tests.importcheck import ImportOutcome, check_import, check_imports  # noqa: E402
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
+
 from chainsc import ir
 from chainsc.diagnostics import Diagnostic, error
 from chainsc.parse import parse_expression_text

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
+
 from chainsc.parse import group_statements
 from chainsc.resolve import (
     Binding,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
+
 from chainsc import ir
 from chainsc.confine import ChainRoot, Found, PathProblem
 from chainsc.diagnostics import Diagnostic, error, warning

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
+
 from chainsc import schema
 from chainsc.confine import PathProblem, normalize
 from chainsc.diagnostics import Diagnostic, error

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
+
 from chainsc import bodies, ir
 from chainsc.annotations import TypeCollector, stdlib_outside_models, walk_type
 from chainsc.config import ConfigBuilder

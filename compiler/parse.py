@@ -30,10 +30,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
 from chainsc.diagnostics import Diagnostic, InternalError, error
 from chainsc.nesting import MAX_NESTING, nesting_error
 from chainsc.source import Coordinates, SourceFile, Span
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 
 @dataclass(slots=True)

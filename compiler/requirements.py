@@ -63,13 +63,14 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from chainsc import ir
-from chainsc.diagnostics import InternalError
-from chainsc.requirement_syntax import entry_problem
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from chainsc import ir
+from chainsc.diagnostics import InternalError
+from chainsc.requirement_syntax import entry_problem
 
 #: The generated requirements file, as `config.yaml` names it.
 REQUIREMENTS_TXT = "requirements.txt"

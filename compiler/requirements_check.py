@@ -49,6 +49,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from chainsc import carry as carrying
 from chainsc import ir
 from chainsc.diagnostics import Diagnostic, warning
@@ -78,7 +80,6 @@ from chainsc.signatures import (
     reach_names,
 )
 from chainsc.source import Span
-from packaging.utils import canonicalize_name
 
 #: Roots of imports the slice points at the vendored runtime.
 _RUNTIME_ROOTS = frozenset({"truss_chains", "runtime_lib", "chainsc_runtime", "chainsc_generated"})

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
+
 from chainsc.confine import ChainRoot, PathProblem, ProblemKind
 from chainsc.diagnostics import Diagnostic, error, warning
 from chainsc.parse import ParsedModule, parse_source, read_source
@@ -56,6 +57,8 @@ _API_MODULES: dict[str, str] = {
 }
 
 
+#: Imported module roots that mean the chains API (the runtime by its old name too).
+_API_ROOTS = frozenset({"truss_chains", "chainsc_runtime", "runtime_lib"})
 
 #: The Truss config modules a package imports from the vendored runtime.
 TRUSS_CONFIG_MODULES = ("truss.base.truss_config", "truss.truss_config")
@@ -64,11 +67,12 @@ TRUSS_CONFIG_MODULES = ("truss.base.truss_config", "truss.truss_config")
 def rewritten_to_runtime(dotted: str) -> bool:
     """Whether a package imports the module `dotted` from the vendored runtime, not as written.
 
-    The chains API (`truss_chains...`, and `runtime_lib...` as chainsc spells it) and
+    The chains API (`truss_chains...`, and `chainsc_runtime...` or the older `runtime_lib...`
+    as chainsc spells it) and
     Truss's config helpers (`truss.base.truss_config`); `from truss.base import
     truss_config` imports the module `truss.base.truss_config`.
     """
-    return dotted.partition(".")[0] in ("truss_chains", "runtime_lib") or dotted in TRUSS_CONFIG_MODULES
+    return dotted.partition(".")[0] in _API_ROOTS or dotted in TRUSS_CONFIG_MODULES
 
 
 def canonical_api_path(dotted: str) -> str | None:

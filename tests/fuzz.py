@@ -41,7 +41,6 @@ from pathlib import Path
 from chainsc import cli
 from chainsc.api import RECURSION_BACKSTOP, build_file, check_file
 from chainsc.write import WriteRefused, write_tree
-
 from tests import hostile
 
 REPO = Path(__file__).resolve().parent.parent

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from chainsc import api
 from chainsc.diagnostics import InternalError
 from chainsc.emit.inputs import load_inputs
-
 from tests.conftest import run_cli
 from tests.importcheck import import_package
 

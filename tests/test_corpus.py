@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from chainsc import api
 from chainsc.api import CheckOptions
 from chainsc.diagnostics import Severity
 from chainsc.write import WriteRefused, write_tree
-
 from tests.conftest import truss_python
 from tests.importcheck import check_imports
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
+
 from chainsc import check_file
 from chainsc.diagnostics import Severity, render_text
 from chainsc.ir_dump import dump_json, dump_text
-from syrupy.assertion import SnapshotAssertion
-
 from tests.conftest import EXAMPLES, example_chains
-
 
 #: The one example whose full IR JSON is pinned (the one using the most features); the
 #: others pin the readable summary, which is what a reviewer of a front-end change reads.

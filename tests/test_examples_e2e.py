@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from chainsc import api
 from chainsc.write import WriteRefused, write_tree
-
 from tests.conftest import EXAMPLES, REPO
 
 pytestmark = pytest.mark.slow

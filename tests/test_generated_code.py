@@ -8,9 +8,9 @@ from pathlib import Path
 
 import black
 import pytest
+
 from chainsc import api
 from chainsc.write import WriteRefused, write_tree
-
 from tests.conftest import REPO, example_chains
 
 MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311}, line_length=88)

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from chainsc import api
 
+from chainsc import api
 from tests.conftest import EXAMPLES, example_chains
 from tests.golden import (
     GOLDEN,

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
+
 from chainsc import CheckOptions, check_file, ir
 from chainsc.graph_render import (
     escape_dot,
@@ -21,8 +23,6 @@ from chainsc.graph_render import (
     render_mermaid,
 )
 from chainsc.ir_dump import render_signature
-from syrupy.assertion import SnapshotAssertion
-
 from tests.conftest import EXAMPLES, REPO, example_chains, run_cli
 
 FORMATS = ["mermaid", "dot", "json"]

@@ -16,10 +16,10 @@ from pathlib import Path
 from types import FrameType
 
 import pytest
+
 from chainsc.api import RECURSION_BACKSTOP, build_file, check_file
 from chainsc.diagnostics import Diagnostic
 from chainsc.nesting import MAX_NESTING
-
 from tests import hostile
 from tests.conftest import REPO, run_cli
 

@@ -12,9 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from chainsc import api
 from chainsc.write import WriteRefused, write_tree
-
 from tests.conftest import EXAMPLES, example_chains
 from tests.importcheck import import_package
 from tests.realworld_chains import PROJECTS, write_project

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from chainsc import api
 from chainsc.diagnostics import Severity
 from chainsc.write import WriteRefused, write_tree
-
 from tests.conftest import REPO, truss_python
 from tests.importcheck import check_import, check_imports
 from tests.layouts.generate import (

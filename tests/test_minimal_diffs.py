@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 from chainsc import api
-
 from tests.conftest import EXAMPLES
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from chainsc import api
 from chainsc.write import WriteRefused, write_tree
 from chainsc_runtime import binary
-
 from tests.conftest import EXAMPLES
 
 SCRIPT = """

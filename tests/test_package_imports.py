@@ -14,9 +14,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from chainsc import api
 from chainsc.write import WriteRefused, write_tree
-
 from tests.conftest import example_chains
 from tests.golden import GOLDEN, materialize
 from tests.importcheck import ImportOutcome, check_imports

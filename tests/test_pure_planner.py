@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from chainsc import api
 
+from chainsc import api
 from tests.conftest import REPO, example_chains
 
 _CHILD = r"""

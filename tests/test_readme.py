@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from chainsc.codes import CODES
-
 from tests.conftest import REPO
 
 

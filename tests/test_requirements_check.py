@@ -10,6 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from chainsc.api import CheckOptions, _check_file, build_file, check_file
 from chainsc.requirements_check import (
     RequirementsCheck,
@@ -21,9 +24,6 @@ from chainsc.requirements_check import (
 )
 from chainsc.resolve import Program
 from chainsc.validate import package_dir_name
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-
 from tests.conftest import example_chains, run_cli, truss_python
 from tests.emit.test_truss_config import TRUSS_CHECK
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from chainsc import api
 from chainsc.run import plan_services
 from chainsc.write import WriteRefused, write_tree
-
 from tests.conftest import EXAMPLES, REPO, run_cli
 
 pytestmark = pytest.mark.slow

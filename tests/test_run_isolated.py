@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from chainsc import api
 from chainsc.isolate import MARKER, find_uv
-
 from tests.conftest import REPO
 from tests.test_run import _build, _free_port, _processes_in, _wait_for
 from tests.test_run_lifecycle import assert_sigkill_leaves_no_server

@@ -37,11 +37,11 @@ import httpx
 import numpy as np
 import pydantic
 import pytest
+
 from chainsc_runtime import binary
 from chainsc_runtime.definitions import RPCOptions
 from chainsc_runtime.pydantic_numpy import NumpyArrayField
 from chainsc_runtime.transport import ChainletClient, ServiceTarget
-
 from tests.conftest import REPO, run_cli, skip_or_fail, truss_python
 from tests.runtime.httpserver import Reply, Request, ScriptedServer
 from tests.runtime.test_server import serve

@@ -22,11 +22,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from chainsc import api
 from chainsc.emit.plan import CHAINSC_VERSION
 from chainsc.runtime_files import load_runtime, runtime_from_files
 from chainsc.write import WriteRefused, write_tree
-
 from tests.conftest import example_chains, run_cli
 from tests.importcheck import check_import
 

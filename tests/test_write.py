@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
+
 from chainsc import write as write_module
 from chainsc.diagnostics import InternalError
 from chainsc.write import (

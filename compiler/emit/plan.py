@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2
+
 from chainsc import ir
 from chainsc.confine import PathProblem
 from chainsc.data_files import literal_target

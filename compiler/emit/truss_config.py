@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from typing import TypeAlias
 
 import yaml
+
 from chainsc import ir
 from chainsc.requirements import requirements_file_name
 

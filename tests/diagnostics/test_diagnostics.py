@@ -34,6 +34,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
+
 from chainsc.api import CheckOptions, CheckResult, check_file
 from chainsc.codes import CODES
 from chainsc.diagnostics import (
@@ -47,7 +49,6 @@ from chainsc.diagnostics import (
     warning,
 )
 from chainsc.source import Span
-from syrupy.assertion import SnapshotAssertion
 
 CASES = Path(__file__).resolve().parent / "cases"
 

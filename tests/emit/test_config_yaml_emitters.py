@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from chainsc.emit import truss_config
 from chainsc.emit.truss_config import (
     _CDumper,

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+
 from chainsc import check_file, ir
 from chainsc.diagnostics import InternalError
 from chainsc.requirements import (
@@ -17,7 +18,6 @@ from chainsc.requirements import (
     requirements_file_name,
     requirements_txt,
 )
-
 from tests.conftest import EXAMPLES
 from tests.emit.test_truss_config import make_chainlet
 

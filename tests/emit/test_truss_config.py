@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import yaml
+
 from chainsc import check_file, ir
 from chainsc.emit.truss_config import render_config_yaml, truss_config
 from chainsc.source import Span
-
 from tests.conftest import REPO, TRUSS_VERSION, example_chains, truss_python
 
 TRUSS_CHECK = Path(__file__).with_name("truss_check.py")

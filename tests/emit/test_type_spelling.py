@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from chainsc import api, ir
 from chainsc.emit.pycode import Imports, render_annotation
 from chainsc.ir_dump import render_signature
 from chainsc.source import Span
 from chainsc.typetext import render_type
-
 from tests.conftest import EXAMPLES
 
 SPAN = Span("m.py", 1, 0, 1, 1)

@@ -12,6 +12,7 @@ import py_compile
 from pathlib import Path
 
 import pytest
+
 from chainsc.emit.verify import _compiled_by_python, generated_code_errors
 
 MANIFEST = {"chain.json": b"{}\n"}

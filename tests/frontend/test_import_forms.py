@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from chainsc import check_file
 from chainsc.ir_dump import to_jsonable
 

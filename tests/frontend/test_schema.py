@@ -2,7 +2,7 @@
 
 The compiler never imports the runtime or truss: it keeps one declarative schema
 per constructor, and these tests hold it equal to what the IR builds, to the
-runtime's own definitions (`runtime_lib`, what a package runs) and to truss's
+runtime's own definitions (`chainsc_runtime`, what a package runs) and to truss's
 (`truss_chains`, `truss.base.truss_config`, in a venv of its own: `truss_python`).
 """
 
@@ -15,14 +15,14 @@ import json
 import subprocess
 from typing import Any
 
+import pydantic
+
 import chainsc_runtime
 import chainsc_runtime.public_types
 import chainsc_runtime.truss_config
-import pydantic
 from chainsc import ir
 from chainsc.config import READERS
 from chainsc.schema import ALIASES, CONSTANTS, CONSTRUCTORS, DEPENDS, ENUMS, NESTED
-
 from tests.conftest import truss_python
 
 #: The IR class each `chains` constructor builds.
@@ -96,7 +96,7 @@ def test_the_chains_constructors_are_the_runtimes() -> None:
     for api, constructor in CONSTRUCTORS.items():
         if not api.startswith("chains."):
             continue
-        runtime = _runtime_fields(getattr(runtime_lib, api.removeprefix("chains.")))
+        runtime = _runtime_fields(getattr(chainsc_runtime, api.removeprefix("chains.")))
         assert [name for name, _, _ in runtime] == list(constructor.names), api
         for (name, default, required), spec in zip(runtime, constructor.fields, strict=True):
             assert required == spec.required, f"{api}.{name}"

@@ -17,7 +17,6 @@ from typing import Any
 from chainsc import api, ir
 from chainsc.annotations import STDLIB_TYPES
 from chainsc.emit.pycode import Imports, render_annotation
-
 from tests.conftest import run_cli, truss_python
 from tests.importcheck import import_package
 

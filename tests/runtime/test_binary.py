@@ -18,12 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import chainsc_runtime as chains
 import msgpack
 import numpy as np
 import pydantic
 import pydantic_core
 import pytest
+
+import chainsc_runtime as chains
 from chainsc import api
 from chainsc.write import WriteRefused, write_tree
 from chainsc_runtime import binary
@@ -32,7 +33,6 @@ from chainsc_runtime.errors import RemoteValidationError
 from chainsc_runtime.local import WireRoundTripError
 from chainsc_runtime.pydantic_numpy import NumpyArrayField
 from chainsc_runtime.transport import ChainletClient
-
 from tests.conftest import REPO, truss_python
 from tests.runtime.test_server import Served, serve
 from tests.truss_msgpack import BLOBS_CALL, same, values

@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import chainsc_runtime as chains
 import pydantic
 import pytest
+
+import chainsc_runtime as chains
 from chainsc_runtime.definitions import (
     ChainletDependencyMarker,
     ContextDependencyMarker,
@@ -191,7 +192,7 @@ def test_definitions_runtime_constants() -> None:
 
 
 def test_definitions_runtime_works_vendored_under_another_name(tmp_path: Path) -> None:
-    """Copied as `chainsc_runtime` (as the emitter does), it imports and serves alone."""
+    """Copied into a package (as the emitter does), the copy is what imports and serves, not the installed one."""
     target = tmp_path / "chainsc_runtime"
     target.mkdir()
     for path in sorted((REPO / "runtime_lib").glob("*.py")):
@@ -208,7 +209,8 @@ def test_definitions_runtime_works_vendored_under_another_name(tmp_path: Path) -
         "    chainlet_cls = Hello\n"
         "    endpoint = serving.EndpointSpec('run_remote', False, False, Input, pydantic.TypeAdapter(str))\n"
         "m = Model(); m.load(); print(m.dispatcher.handle({'name': 'x'}))\n"
-        "assert 'runtime_lib' not in sys.modules\n"
+        "import os\n"
+        "assert os.path.dirname(chains.__file__) == os.path.join(os.getcwd(), 'chainsc_runtime'), chains.__file__\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-import chainsc_runtime as chains
 import pydantic
 import pytest
+
+import chainsc_runtime as chains
 from chainsc_runtime.definitions import ChainletDependencyMarker
 from chainsc_runtime.errors import RemoteValidationError
 from chainsc_runtime.local import WireRoundTripError

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pydantic
+
 from chainsc_runtime.openapi import openapi_document
 from chainsc_runtime.serving import EndpointSpec
 

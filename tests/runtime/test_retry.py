@@ -18,11 +18,11 @@ from typing import Any, ClassVar
 
 import pydantic
 import pytest
+
 from chainsc_runtime import RPCOptions
 from chainsc_runtime.errors import ChainletTimeoutError, ChainletUnavailableError
 from chainsc_runtime.serving import error_detail
 from chainsc_runtime.transport import ChainletClient
-
 from tests.runtime.httpserver import Reply, Request, ScriptedServer
 
 ANY: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Any)

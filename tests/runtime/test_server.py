@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import Any
 
 import black
-import chainsc_runtime
 import httpx
 import pydantic
 import pytest
+
+import chainsc_runtime
 from chainsc import api
 from chainsc.write import WriteRefused, write_tree
 from chainsc_runtime.errors import ChainletUnavailableError, GenericRemoteException
 from chainsc_runtime.transport import ChainletClient
-
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-import chainsc_runtime as chains
 import pydantic
 import pytest
+
+import chainsc_runtime as chains
 from chainsc_runtime.dispatch import InvalidRequestError
 from chainsc_runtime.errors import MissingDependencyError
 from chainsc_runtime.serving import (
@@ -24,7 +25,6 @@ from chainsc_runtime.serving import (
     validation_error_body,
 )
 from chainsc_runtime.transport import ChainletClient
-
 from tests.runtime.httpserver import ModelServer
 
 # The chain, as a user writes it ##########################################################

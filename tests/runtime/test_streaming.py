@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pydantic
 import pytest
+
 from chainsc_runtime import streaming
 from chainsc_runtime.pydantic_numpy import NumpyArrayField
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, cast
 
 import pydantic
 import pytest
+
 from chainsc_runtime import (
     DeployedServiceDescriptor,
     GenericRemoteException,
@@ -39,7 +40,6 @@ from chainsc_runtime.transport import (
     service_env_var,
     upper_snake,
 )
-
 from tests.runtime.httpserver import Reply, Request, ScriptedServer
 
 INT = pydantic.TypeAdapter(int)

@@ -10,9 +10,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import chainsc_runtime as chains
 import pydantic
 import pytest
+
+import chainsc_runtime as chains
 from chainsc_runtime import utils
 from chainsc_runtime.errors import ChainsRuntimeError
 

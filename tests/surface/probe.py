@@ -1,7 +1,7 @@
-"""Run the same calls against `truss_chains` or `runtime_lib` and print the results as JSON.
+"""Run the same calls against `truss_chains` or `chainsc_runtime` and print the results as JSON.
 
 `test_truss_surface.py` runs it twice, with truss's Python (`probe.py truss_chains`) and
-with chainsc's (`probe.py runtime_lib`), and compares the outputs: the runtime's versions
+with chainsc's (`probe.py chainsc_runtime`), and compares the outputs: the runtime's versions
 of the names chain code calls behave like truss's, shown by running identical code. Each
 probe records a value or the exception (class name; message unless marked otherwise).
 Only the standard library, pydantic and numpy; never imports chainsc.
@@ -28,7 +28,7 @@ from typing import Any
 
 import pydantic
 
-ROOT = sys.argv[1] if __name__ == "__main__" else "runtime_lib"
+ROOT = sys.argv[1] if __name__ == "__main__" else "chainsc_runtime"
 chains: Any = importlib.import_module(ROOT)
 streaming: Any = importlib.import_module(f"{ROOT}.streaming")
 utils: Any = importlib.import_module(f"{ROOT}.utils")

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from chainsc import check_file
 from chainsc.surface import (
     RUNTIME_MODULES,
@@ -23,7 +24,6 @@ from chainsc.surface import (
     check_path,
     runtime_names,
 )
-
 from tests.conftest import REPO
 from tests.surface.table import DOC, Row, rows
 
@@ -32,7 +32,7 @@ ROWS = rows()
 
 def _runtime_module(truss_module: str) -> object:
     stem = RUNTIME_MODULES[truss_module]
-    return importlib.import_module("runtime_lib" if stem == "__init__" else f"runtime_lib.{stem}")
+    return importlib.import_module("chainsc_runtime" if stem == "__init__" else f"chainsc_runtime.{stem}")
 
 
 def test_the_table_has_one_row_per_name() -> None:
@@ -68,7 +68,7 @@ def test_runtime_all_lists_are_what_the_compiler_reads_and_exist() -> None:
         missing = [name for name in declared if not hasattr(module, name)]
         assert not missing, f"runtime_lib/{stem}.py: __all__ names {missing} that do not exist"
     # Chain code reaches the submodules as attributes too (`chains.utils.random_fail`).
-    top = importlib.import_module("runtime_lib")
+    top = importlib.import_module("chainsc_runtime")
     for truss_module in RUNTIME_MODULES:
         if truss_module != "truss_chains":
             assert hasattr(top, truss_module.rpartition(".")[2]), truss_module

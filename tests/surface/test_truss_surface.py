@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from chainsc.surface import TRUSS_CHAINS_VERSION, UNSUPPORTED, check_path
-
 from tests.conftest import TRUSS_VERSION, truss_python
 from tests.surface.table import rows
 
@@ -52,7 +51,7 @@ def test_the_table_lists_exactly_truss_chains_public_names_each_provided_or_a_bu
     table = {(row.module, row.name) for row in rows()}
     assert not sorted(truss - table), (
         f"public names of truss {TRUSS_VERSION} missing from docs/truss_chains_surface.md: "
-        "provide each in runtime_lib (and its `__all__`) or list it in chainsc.surface.UNSUPPORTED, "
+        "provide each in chainsc_runtime (and its `__all__`) or list it in chainsc.surface.UNSUPPORTED, "
         "then add its row"
     )
     assert not sorted(table - truss), f"rows for names truss {TRUSS_VERSION} does not have"
@@ -63,7 +62,7 @@ def test_the_table_lists_exactly_truss_chains_public_names_each_provided_or_a_bu
 
 def test_the_runtime_answers_the_probe_as_truss_does() -> None:
     theirs = _run(truss_python(), "probe.py", "truss_chains")
-    ours = _run(sys.executable, "probe.py", "runtime_lib")
+    ours = _run(sys.executable, "probe.py", "chainsc_runtime")
     assert set(theirs) == set(ours)
     assert not [key for key, result in ours.items() if "skipped" in result]
     # numpy is optional next to truss: without it, its probes run on our side only.

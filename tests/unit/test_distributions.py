@@ -8,6 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from chainsc.distributions import (
     IMPORT_DISTRIBUTIONS,
     RUNTIME_DISTRIBUTIONS,
@@ -20,9 +23,6 @@ from chainsc.distributions import (
     normalized_distributions_of,
 )
 from chainsc.requirements_check import runtime_requirements
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-
 from tests.conftest import truss_python
 
 #: The environment markers of a Linux CPython 3.11 deployment.

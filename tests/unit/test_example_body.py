@@ -11,8 +11,9 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import pydantic
-from chainsc.run import example_body
 from pydantic import NegativeInt, PositiveFloat, confloat, conint, conlist, constr
+
+from chainsc.run import example_body
 
 
 class Mode(enum.Enum):

@@ -12,8 +12,9 @@ import os
 import shutil
 from pathlib import Path
 
-import chainsc_runtime
 import pytest
+
+import chainsc_runtime
 from chainsc import api
 from chainsc.isolate import (
     EnvSpec,

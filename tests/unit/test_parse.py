@@ -4,10 +4,11 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
 from chainsc.diagnostics import Diagnostic
 from chainsc.parse import ParsedModule, parse_source
 from chainsc.source import SourceFile
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 SAMPLE = '''import truss_chains as chains  # comment
 

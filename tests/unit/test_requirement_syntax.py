@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from chainsc.requirement_syntax import LineProblem, entry_problem, file_problems
 
 #: `pip_requirements` entries real chains use (Truss's examples and tests among them).
