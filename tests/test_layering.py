@@ -64,7 +64,7 @@ STAGES: dict[str, str] = {
     "chainsc.write": "back",
     "chainsc.run": "serve",
     "chainsc.isolate": "serve",
-    "compiler": "entry",
+    "chainsc": "entry",
     "chainsc.__main__": "entry",
     "chainsc.api": "entry",
     "chainsc.cli": "entry",
@@ -102,6 +102,7 @@ RESTRICTED: dict[str, frozenset[str]] = {
     "black": frozenset(),
     # The runtime's (user packages') dependencies: the compiler reads, never imports them.
     "pydantic": frozenset(),
+    "chainsc_runtime": frozenset(),
     "runtime_lib": frozenset(),
     "uvicorn": frozenset(),
     "httpx": frozenset(),
@@ -139,7 +140,8 @@ _OS_WRITES = frozenset({"replace", "remove", "link", "symlink", "rename", "maked
 
 
 def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    """The installed name of a file of `compiler/` (installed as `chainsc`)."""
+    parts = ["chainsc", *path.relative_to(REPO / "compiler").with_suffix("").parts]
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -161,7 +163,7 @@ def _imported(path: Path) -> Iterator[tuple[str, int]]:
 
 
 def _owner(imported: str) -> str | None:
-    """The `compiler` module an import names (the longest known prefix), or None if not ours."""
+    """The `chainsc` module an import names (the longest known prefix), or None if not ours."""
     parts = imported.split(".")
     for cut in range(len(parts), 0, -1):
         prefix = ".".join(parts[:cut])
@@ -230,7 +232,7 @@ def test_the_write_scan_sees_writes() -> None:
 def test_runtime_lib_never_imports_the_compiler() -> None:
     for path in (REPO / "runtime_lib").rglob("*.py"):
         imported = {name.split(".")[0] for name, _ in _imported(path)}
-        assert not imported & {"compiler", "codegen_templates"}, path
+        assert not imported & {"chainsc", "compiler", "codegen_templates"}, path
 
 
 def test_only_cli_prints() -> None:
