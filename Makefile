@@ -13,8 +13,10 @@ demo: venv
 	$(PY) -m pip install --quiet -e '.[run]'
 	$(PY) examples/demo.py
 
+# Lint and formatting (ruff, the settings in pyproject.toml; `ruff format .` fixes the latter).
 lint:
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 typecheck:
 	$(PY) -m mypy

@@ -153,12 +153,19 @@ class ChildFailedError(Exception):
 # ------------------------------------------------------------------ children
 
 
-def run_child(argv: Sequence[str], env: dict[str, str], timeout: float, cwd: Path = REPO_ROOT) -> tuple[Run, str]:
+def run_child(
+    argv: Sequence[str], env: dict[str, str], timeout: float, cwd: Path = REPO_ROOT
+) -> tuple[Run, str]:
     """Run `argv` in a session of its own; (its Run, its output). Raises ChildFailedError."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env, start_new_session=True,
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
         )
         # Kill the whole session (truss's ruff children included) on timeout.
         timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
@@ -172,10 +179,19 @@ def run_child(argv: Sequence[str], env: dict[str, str], timeout: float, cwd: Pat
         out.seek(0)
         output = out.read().decode(errors="replace")
     if proc.returncode != 0:
-        reason = f"killed after {timeout:.0f} s" if wall >= timeout else f"exited {proc.returncode}"
+        reason = (
+            f"killed after {timeout:.0f} s"
+            if wall >= timeout
+            else f"exited {proc.returncode}"
+        )
         raise ChildFailedError(f"{' '.join(argv)} {reason}:\n{output[-4000:]}")
     # Linux: KiB, the max over the child and the descendants it reaped.
-    return Run(wall=wall, user=usage.ru_utime, sys=usage.ru_stime, max_rss_mib=usage.ru_maxrss / 1024), output
+    return Run(
+        wall=wall,
+        user=usage.ru_utime,
+        sys=usage.ru_stime,
+        max_rss_mib=usage.ru_maxrss / 1024,
+    ), output
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,15 +243,26 @@ class Truss(Tool):
 
     def chainlets(self, out: Path, output: str) -> int:
         """The count `truss_generate.py` prints, checked against the directories."""
-        printed = next(int(line.split()[0]) for line in output.splitlines() if line.endswith(".chains_generated"))
+        printed = next(
+            int(line.split()[0])
+            for line in output.splitlines()
+            if line.endswith(".chains_generated")
+        )
         dirs = len(list((out / ".chains_generated").glob("*/chainlet_*")))
         if dirs != printed:
-            raise ChildFailedError(f"truss reported {printed} Chainlets but wrote {dirs} packages under {out}")
+            raise ChildFailedError(
+                f"truss reported {printed} Chainlets but wrote {dirs} packages under {out}"
+            )
         return printed
 
 
 def run_tool(
-    tool: Tool, chain: Path, timeout: float, *, warmup: bool = False, delete_now: bool = False
+    tool: Tool,
+    chain: Path,
+    timeout: float,
+    *,
+    warmup: bool = False,
+    delete_now: bool = False,
 ) -> tuple[Run, int]:
     """One run into a fresh output directory.
 
@@ -247,7 +274,9 @@ def run_tool(
     scratch = Path(tempfile.mkdtemp(prefix=f"bench-build-{tool.name}-", dir=tool.tmp))
     out = scratch / "out"
     try:
-        run, output = run_child(tool.argv(chain, out, warmup=warmup), tool.env, timeout, tool.cwd)
+        run, output = run_child(
+            tool.argv(chain, out, warmup=warmup), tool.env, timeout, tool.cwd
+        )
         return run, tool.chainlets(out, output)
     finally:
         if delete_now:
@@ -264,10 +293,15 @@ def remove_finished_outputs() -> None:
 
 def measure(tool: Tool, chain: Path, repeat: int, opts: Options) -> Measurement:
     """A discarded warm-up run, then `repeat` runs; a long warm-up is the only run."""
-    first, chainlets = run_tool(tool, chain, opts.timeout, warmup=True, delete_now=opts.delete_each_run)
+    first, chainlets = run_tool(
+        tool, chain, opts.timeout, warmup=True, delete_now=opts.delete_each_run
+    )
     if first.wall > opts.long:
         return Measurement((first,), chainlets)
-    runs = tuple(run_tool(tool, chain, opts.timeout, delete_now=opts.delete_each_run)[0] for _ in range(repeat))
+    runs = tuple(
+        run_tool(tool, chain, opts.timeout, delete_now=opts.delete_each_run)[0]
+        for _ in range(repeat)
+    )
     return Measurement(runs, chainlets)
 
 
@@ -285,9 +319,15 @@ def truss_python() -> str:
     local = LOCAL_TRUSS_VENV / "bin" / "python"
     if not local.exists():
         base = os.environ.get("TRUSS_BASE_PY", "python3")
-        print(f"creating {LOCAL_TRUSS_VENV} with truss=={TRUSS_VERSION} ...", file=sys.stderr)
+        print(
+            f"creating {LOCAL_TRUSS_VENV} with truss=={TRUSS_VERSION} ...",
+            file=sys.stderr,
+        )
         subprocess.run([base, "-m", "venv", str(LOCAL_TRUSS_VENV)], check=True)
-        subprocess.run([str(local), "-m", "pip", "install", "--quiet", f"truss=={TRUSS_VERSION}"], check=True)
+        subprocess.run(
+            [str(local), "-m", "pip", "install", "--quiet", f"truss=={TRUSS_VERSION}"],
+            check=True,
+        )
     return str(local)
 
 
@@ -299,10 +339,20 @@ def unshare_prefix() -> tuple[str, ...]:
     return ("unshare", "-rn") if probe.returncode == 0 else ()
 
 
-def command_output(argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path = REPO_ROOT) -> str:
+def command_output(
+    argv: Sequence[str], env: dict[str, str] | None = None, cwd: Path = REPO_ROOT
+) -> str:
     """Stripped stdout of a short command, or "unknown"."""
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, check=True, env=env, cwd=cwd, timeout=120)
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+            cwd=cwd,
+            timeout=120,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return proc.stdout.strip() or "unknown"
@@ -311,11 +361,18 @@ def command_output(argv: Sequence[str], env: dict[str, str] | None = None, cwd: 
 # ------------------------------------------------------------------ cold start
 
 
-def import_times(python: str, statement: str, tool: Tool, top: int = 5) -> list[tuple[str, int, int]]:
+def import_times(
+    python: str, statement: str, tool: Tool, top: int = 5
+) -> list[tuple[str, int, int]]:
     """Top imports of `statement` by cumulative time: (module, self µs, cumulative µs)."""
     proc = subprocess.run(
         [python, "-X", "importtime", "-c", statement],
-        capture_output=True, text=True, check=True, cwd=tool.cwd, env=tool.env, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tool.cwd,
+        env=tool.env,
+        timeout=120,
     )
     rows: list[tuple[str, int, int]] = []
     for line in proc.stderr.splitlines():
@@ -327,11 +384,15 @@ def import_times(python: str, statement: str, tool: Tool, top: int = 5) -> list[
     return rows[:top]
 
 
-def measure_imports(python: str, statement: str, tool: Tool, repeat: int = 5) -> Measurement:
+def measure_imports(
+    python: str, statement: str, tool: Tool, repeat: int = 5
+) -> Measurement:
     """A child that only runs `statement`: warm-up, then `repeat` runs."""
     argv = [python, "-c", statement]
     run_child(argv, tool.env, 120, tool.cwd)
-    return Measurement(tuple(run_child(argv, tool.env, 120, tool.cwd)[0] for _ in range(repeat)), 0)
+    return Measurement(
+        tuple(run_child(argv, tool.env, 120, tool.cwd)[0] for _ in range(repeat)), 0
+    )
 
 
 # ------------------------------------------------------------------ report
@@ -400,7 +461,11 @@ def generated_table(rows: Sequence[Row]) -> list[str]:
     ]
     for row in rows:
         c, t = row.chainsc, row.truss
-        truss_cells = f"{_seconds(t)} | {t.cpu} | {t.peak_rss:.0f}" if t else f"{row.note or '-'} | - | - | -"
+        truss_cells = (
+            f"{_seconds(t)} | {t.cpu} | {t.peak_rss:.0f}"
+            if t
+            else f"{row.note or '-'} | - | - | -"
+        )
         lines.append(
             f"| {row.chainlets:,} | {row.lines:,} | {_runs(c)} / {_runs(t)} | {_seconds(c)} | {c.cpu} | {c.peak_rss:.0f} "
             f"| {truss_cells} | {_speedup(row)} |"
@@ -432,6 +497,7 @@ def linearity(rows: Sequence[Row]) -> list[str]:
 
 def targets(examples: Sequence[Row], generated: Sequence[Row]) -> list[str]:
     """Met / missed lines for the issue's targets."""
+
     def verdict(ok: bool) -> str:
         return "met" if ok else "**MISSED**"
 
@@ -471,8 +537,16 @@ def targets(examples: Sequence[Row], generated: Sequence[Row]) -> list[str]:
 
 def import_table(title: str, rows: Sequence[tuple[str, int, int]]) -> list[str]:
     """Markdown: the top imports of one statement."""
-    lines = ["", title, "", "| Module | Self (ms) | Cumulative (ms) |", "|---|---:|---:|"]
-    lines += [f"| `{name.strip()}` | {s / 1000:.1f} | {c / 1000:.1f} |" for name, s, c in rows]
+    lines = [
+        "",
+        title,
+        "",
+        "| Module | Self (ms) | Cumulative (ms) |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| `{name.strip()}` | {s / 1000:.1f} | {c / 1000:.1f} |" for name, s, c in rows
+    ]
     return lines
 
 
@@ -483,10 +557,20 @@ def report(
     cold: ColdStart,
 ) -> str:
     """The markdown report."""
-    lines = ["## `chainsc build` vs truss's generator", "", "| Machine | |", "|---|---|"]
+    lines = [
+        "## `chainsc build` vs truss's generator",
+        "",
+        "| Machine | |",
+        "|---|---|",
+    ]
     lines += [f"| {key} | {value} |" for key, value in machine]
     lines += ["", "### Examples", "", *example_table(examples)]
-    lines += ["", "### Generated chains (`gen_chain.py --truss-compatible`)", "", *generated_table(generated)]
+    lines += [
+        "",
+        "### Generated chains (`gen_chain.py --truss-compatible`)",
+        "",
+        *generated_table(generated),
+    ]
     lines += ["", "Growth:", "", *linearity(generated)]
     lines += ["", "### Targets", "", *targets(examples, generated)]
     lines += [
@@ -501,9 +585,15 @@ def report(
         lines.append(
             f"| truss | `{cold.truss_statement}` | {len(cold.truss.runs)} | {_seconds(cold.truss)} | {cold.truss.peak_rss:.0f} |"
         )
-    lines += import_table(f'chainsc: `python -X importtime -c "{cold.chainsc_statement}"`, top 5 by cumulative time:', cold.chainsc_top)
+    lines += import_table(
+        f'chainsc: `python -X importtime -c "{cold.chainsc_statement}"`, top 5 by cumulative time:',
+        cold.chainsc_top,
+    )
     if cold.truss_top:
-        lines += import_table(f'truss: `python -X importtime -c "{cold.truss_statement}"`, top 5 by cumulative time:', cold.truss_top)
+        lines += import_table(
+            f'truss: `python -X importtime -c "{cold.truss_statement}"`, top 5 by cumulative time:',
+            cold.truss_top,
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -512,16 +602,48 @@ def report(
 
 def parse_args(argv: Sequence[str]) -> Options:
     """Command-line options."""
-    parser = argparse.ArgumentParser(description="Benchmark chainsc build against truss's chain code generator.")
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="generated chain sizes (comma-separated)")
-    parser.add_argument("--skip-truss", action="store_true", help="measure chainsc only")
-    parser.add_argument("--truss-limit", type=float, default=60.0, help="largest projected seconds per truss run above 100 Chainlets")
-    parser.add_argument("--long", type=float, default=30.0, help="a warm-up longer than this (s) is the only run")
-    parser.add_argument("--timeout", type=float, default=1200.0, help="seconds before a run is killed")
-    parser.add_argument("--repeat-small", type=int, default=5, help="runs up to 100 Chainlets")
-    parser.add_argument("--repeat-large", type=int, default=3, help="runs above 100 Chainlets")
-    parser.add_argument("--chainsc-src", type=Path, help="measure the chainsc sources in this checkout (PYTHONPATH)")
-    parser.add_argument("--tmp", type=Path, help="create output directories here (default: the system temp dir)")
+    parser = argparse.ArgumentParser(
+        description="Benchmark chainsc build against truss's chain code generator."
+    )
+    parser.add_argument(
+        "--sizes",
+        default=",".join(map(str, SIZES)),
+        help="generated chain sizes (comma-separated)",
+    )
+    parser.add_argument(
+        "--skip-truss", action="store_true", help="measure chainsc only"
+    )
+    parser.add_argument(
+        "--truss-limit",
+        type=float,
+        default=60.0,
+        help="largest projected seconds per truss run above 100 Chainlets",
+    )
+    parser.add_argument(
+        "--long",
+        type=float,
+        default=30.0,
+        help="a warm-up longer than this (s) is the only run",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1200.0, help="seconds before a run is killed"
+    )
+    parser.add_argument(
+        "--repeat-small", type=int, default=5, help="runs up to 100 Chainlets"
+    )
+    parser.add_argument(
+        "--repeat-large", type=int, default=3, help="runs above 100 Chainlets"
+    )
+    parser.add_argument(
+        "--chainsc-src",
+        type=Path,
+        help="measure the chainsc sources in this checkout (PYTHONPATH)",
+    )
+    parser.add_argument(
+        "--tmp",
+        type=Path,
+        help="create output directories here (default: the system temp dir)",
+    )
     parser.add_argument(
         "--delete-each-run",
         action="store_true",
@@ -529,7 +651,9 @@ def parse_args(argv: Sequence[str]) -> Options:
     )
     args = parser.parse_args(argv)
     return Options(
-        sizes=tuple(sorted({int(part) for part in args.sizes.split(",") if part.strip()})),
+        sizes=tuple(
+            sorted({int(part) for part in args.sizes.split(",") if part.strip()})
+        ),
         skip_truss=args.skip_truss,
         truss_limit=args.truss_limit,
         long=args.long,
@@ -544,12 +668,20 @@ def parse_args(argv: Sequence[str]) -> Options:
 
 def revision(checkout: Path) -> str:
     """The commit of `checkout`, flagging uncommitted changes to its compiler."""
+
     def git(*args: str) -> str:
-        proc = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(checkout), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         return proc.stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--", "compiler", "codegen_templates", "runtime_lib")
+    dirty = git(
+        "status", "--porcelain", "--", "compiler", "codegen_templates", "runtime_lib"
+    )
     return f"{commit} + uncommitted changes" if dirty else commit
 
 
@@ -559,7 +691,11 @@ def filesystem(path: Path) -> str:
     mounts = Path("/proc/mounts")
     for line in mounts.read_text().splitlines() if mounts.exists() else []:
         fields = line.split()
-        if len(fields) >= 3 and (str(path) + "/").startswith(fields[1].rstrip("/") + "/") and len(fields[1]) > len(best):
+        if (
+            len(fields) >= 3
+            and (str(path) + "/").startswith(fields[1].rstrip("/") + "/")
+            and len(fields[1]) > len(best)
+        ):
             best, kind = fields[1], fields[2]
     return f"{path} ({kind})"
 
@@ -573,16 +709,26 @@ def chainsc_setup(src: Path | None, tmp: Path | None) -> tuple[Chainsc, str]:
         checkout = src
     executable = str(chainsc_path())
     # `-P`: no script directory or cwd first on sys.path, as for the console script.
-    where = command_output([sys.executable, "-P", "-c", "import chainsc; print(chainsc.__file__)"], env, checkout)
+    where = command_output(
+        [sys.executable, "-P", "-c", "import chainsc; print(chainsc.__file__)"],
+        env,
+        checkout,
+    )
     if not where.startswith(str(checkout)):
-        raise SystemExit(f"bench_build: children import chainsc from {where}, not from {checkout}")
+        raise SystemExit(
+            f"bench_build: children import chainsc from {where}, not from {checkout}"
+        )
     version = command_output([executable, "--version"], env, checkout).split()[-1]
-    return Chainsc("chainsc", env, checkout, tmp, executable=executable), f"{version} ({revision(checkout)}, {checkout})"
+    return Chainsc(
+        "chainsc", env, checkout, tmp, executable=executable
+    ), f"{version} ({revision(checkout)}, {checkout})"
 
 
 def projected(done: Sequence[Row], n: int) -> float | None:
     """Linear projection of truss's median at `n` from the last two sizes measured."""
-    points = [(row.chainlets, row.truss.median) for row in done if row.truss is not None]
+    points = [
+        (row.chainlets, row.truss.median) for row in done if row.truss is not None
+    ]
     if len(points) < 2:
         return None
     (n0, t0), (n1, t1) = points[-2:]
@@ -590,7 +736,14 @@ def projected(done: Sequence[Row], n: int) -> float | None:
 
 
 def compare(
-    label: str, chain: Path, lines: int, tools: tuple[Tool, Tool | None], *, repeat: int, opts: Options, note: str = ""
+    label: str,
+    chain: Path,
+    lines: int,
+    tools: tuple[Tool, Tool | None],
+    *,
+    repeat: int,
+    opts: Options,
+    note: str = "",
 ) -> Row:
     """Measure both tools on one chain; they must generate the same Chainlets."""
     chainsc, truss = tools
@@ -617,28 +770,72 @@ def _main(argv: Sequence[str]) -> int:
     bin_dir = str(Path(sys.executable).parent)
     chainsc, chainsc_description = chainsc_setup(opts.chainsc_src, opts.tmp)
     truss: Truss | None = None
-    machine = [(key, chainsc_description if key == "chainsc" else value) for key, value in machine_info()]
-    machine.append(("output directories on", filesystem(opts.tmp or Path(tempfile.gettempdir()).resolve())))
-    machine.append(("outputs removed", "after each run" if opts.delete_each_run else "when the benchmark ends"))
+    machine = [
+        (key, chainsc_description if key == "chainsc" else value)
+        for key, value in machine_info()
+    ]
+    machine.append(
+        (
+            "output directories on",
+            filesystem(opts.tmp or Path(tempfile.gettempdir()).resolve()),
+        )
+    )
+    machine.append(
+        (
+            "outputs removed",
+            "after each run" if opts.delete_each_run else "when the benchmark ends",
+        )
+    )
     if not opts.skip_truss:
         python = truss_python()
         # truss's generator runs `ruff`: chainsc's venv (ruff pinned there) first on PATH.
-        env = {**CHILD_ENV, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+        env = {
+            **CHILD_ENV,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
         unshare = unshare_prefix()
         truss = Truss("truss", env, REPO_ROOT, opts.tmp, python=python, unshare=unshare)
-        versions = command_output([python, "-c", "import importlib.metadata as m, platform; print(m.version('truss'), platform.python_version())"])
+        versions = command_output(
+            [
+                python,
+                "-c",
+                "import importlib.metadata as m, platform; print(m.version('truss'), platform.python_version())",
+            ]
+        )
         truss_version, _, truss_py = versions.partition(" ")
         machine += [
-            ("truss", f"{truss_version} (its own venv, CPython {truss_py or '?'}: {python})"),
-            ("ruff on truss's PATH", f"{command_output([str(Path(bin_dir) / 'ruff'), '--version'])} ({bin_dir})"),
-            ("network check (truss warm-ups)", "audit hook exits on any DNS lookup / socket connect" + (" + `unshare -rn`" if unshare else "")),
+            (
+                "truss",
+                f"{truss_version} (its own venv, CPython {truss_py or '?'}: {python})",
+            ),
+            (
+                "ruff on truss's PATH",
+                f"{command_output([str(Path(bin_dir) / 'ruff'), '--version'])} ({bin_dir})",
+            ),
+            (
+                "network check (truss warm-ups)",
+                "audit hook exits on any DNS lookup / socket connect"
+                + (" + `unshare -rn`" if unshare else ""),
+            ),
         ]
 
     examples: list[Row] = []
     for chain in sorted(REPO_ROOT.glob("examples/*/chain.py")):
         label = str(chain.relative_to(REPO_ROOT))
-        lines = sum(path.read_text(encoding="utf-8").count("\n") for path in chain.parent.rglob("*.py"))
-        examples.append(compare(label, chain, lines, (chainsc, truss), repeat=opts.repeat_small, opts=opts))
+        lines = sum(
+            path.read_text(encoding="utf-8").count("\n")
+            for path in chain.parent.rglob("*.py")
+        )
+        examples.append(
+            compare(
+                label,
+                chain,
+                lines,
+                (chainsc, truss),
+                repeat=opts.repeat_small,
+                opts=opts,
+            )
+        )
 
     generated: list[Row] = []
     for n in opts.sizes:
@@ -652,12 +849,28 @@ def _main(argv: Sequence[str]) -> int:
             guess = projected(generated, n)
             if guess is None or guess >= opts.truss_limit:
                 run_truss = None
-                note = f"skipped (projected {guess:.0f} s)" if guess is not None else "skipped"
+                note = (
+                    f"skipped (projected {guess:.0f} s)"
+                    if guess is not None
+                    else "skipped"
+                )
         repeat = opts.repeat_small if n <= 100 else opts.repeat_large
-        generated.append(compare(f"{n} Chainlets", chain, source.count("\n"), (chainsc, run_truss), repeat=repeat, opts=opts, note=note))
+        generated.append(
+            compare(
+                f"{n} Chainlets",
+                chain,
+                source.count("\n"),
+                (chainsc, run_truss),
+                repeat=repeat,
+                opts=opts,
+                note=note,
+            )
+        )
 
     chainsc_statement = "import chainsc.api; import chainsc.emit.plan"
-    truss_statement = "import truss_chains; from truss_chains.deployment import deployment_client"
+    truss_statement = (
+        "import truss_chains; from truss_chains.deployment import deployment_client"
+    )
     cold = ColdStart(
         chainsc_statement=chainsc_statement,
         chainsc=measure_imports(sys.executable, chainsc_statement, chainsc),
@@ -666,7 +879,9 @@ def _main(argv: Sequence[str]) -> int:
         truss=measure_imports(truss.python, truss_statement, truss) if truss else None,
         truss_top=import_times(truss.python, truss_statement, truss) if truss else [],
     )
-    machine.append(("load average (1 min) before / after", f"{load_before} / {load_average()}"))
+    machine.append(
+        ("load average (1 min) before / after", f"{load_before} / {load_average()}")
+    )
     text = report(machine, examples, generated, cold)
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(text, encoding="utf-8")

@@ -81,14 +81,18 @@ def chainsc_path() -> Path:
 #: Children keep compiled bytecode like an installed tool does: with
 #: PYTHONDONTWRITEBYTECODE set (as on some CI images) every run would recompile
 #: chainsc's own modules, ~30 ms that no installed copy pays.
-CHILD_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+CHILD_ENV = {
+    key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"
+}
 
 
 def run_once(argv: list[str]) -> Run:
     """Run `argv` as a child; fail unless it exits 0 with no output."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=CHILD_ENV)
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=CHILD_ENV
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)  # Already reaped.
@@ -109,7 +113,10 @@ def import_times(module: str, top: int = 5) -> list[tuple[str, int, int]]:
     """Top imports of `module` by cumulative time: (module, self µs, cumulative µs)."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-        capture_output=True, text=True, check=True, cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
     )
     rows: list[tuple[str, int, int]] = []
     for line in proc.stderr.splitlines():
@@ -123,8 +130,11 @@ def import_times(module: str, top: int = 5) -> list[tuple[str, int, int]]:
 
 def source_revision() -> str:
     """The commit measured, flagging uncommitted changes to the compiler."""
+
     def git(*args: str) -> str:
-        proc = subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+        proc = subprocess.run(
+            ["git", *args], capture_output=True, text=True, cwd=REPO_ROOT, check=False
+        )
         return proc.stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
@@ -146,7 +156,11 @@ def machine_info() -> list[tuple[str, str]]:
             if line.startswith("model name"):
                 cpu_model = line.split(":", 1)[1].strip()
                 break
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    usable = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count()
+    )
     return [
         ("CPU", cpu_model),
         ("nproc (usable / online)", f"{usable} / {os.cpu_count()}"),
@@ -193,9 +207,15 @@ def report(
         if n in medians:
             best = next(m.best for k, _, m in checks if k == n)
             verdict = "met" if medians[n] < limit else "**MISSED**"
-            lines.append(f"- {n} Chainlets < {limit} s: median {medians[n]:.3f} s (best {best:.3f} s), {verdict}")
+            lines.append(
+                f"- {n} Chainlets < {limit} s: median {medians[n]:.3f} s (best {best:.3f} s), {verdict}"
+            )
     points = sorted(medians.items())
-    slopes = [(a[0], b[0], slope_ms(a, b)) for a, b in itertools.pairwise(points) if a[0] >= 10]
+    slopes = [
+        (a[0], b[0], slope_ms(a, b))
+        for a, b in itertools.pairwise(points)
+        if a[0] >= 10
+    ]
     if len(slopes) >= 2:
         ratio = slopes[-1][2] / slopes[0][2] if slopes[0][2] > 0 else float("inf")
         verdict = "linear" if ratio <= LINEAR_TOLERANCE else "**super-linear**"
@@ -207,12 +227,15 @@ def report(
     for module, rows in imports.items():
         lines += [
             "",
-            f"`python -X importtime -c \"import {module}\"`, top 5 by cumulative time:",
+            f'`python -X importtime -c "import {module}"`, top 5 by cumulative time:',
             "",
             "| Module | Self (ms) | Cumulative (ms) |",
             "|---|---:|---:|",
         ]
-        lines += [f"| `{name.strip()}` | {s / 1000:.1f} | {c / 1000:.1f} |" for name, s, c in rows]
+        lines += [
+            f"| `{name.strip()}` | {s / 1000:.1f} | {c / 1000:.1f} |"
+            for name, s, c in rows
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -227,12 +250,16 @@ def main() -> int:
         path = GENERATED_DIR / f"chain_{n}.py"
         source = generate(n)
         path.write_text(source, encoding="utf-8")
-        m = measure(f"check {n}", [chainsc, "check", str(path)], repeat=5 if n <= 100 else 3)
+        m = measure(
+            f"check {n}", [chainsc, "check", str(path)], repeat=5 if n <= 100 else 3
+        )
         checks.append((n, source.count("\n"), m))
         print(f"N={n}: median {m.median:.3f} s", file=sys.stderr)
     # `chainsc.cli` is what `--version` loads; `compiler/__init__` loads the
     # front end (and libcst) lazily, so `chainsc.api` is what `check` adds.
-    imports = {module: import_times(module) for module in ("chainsc.cli", "chainsc.api")}
+    imports = {
+        module: import_times(module) for module in ("chainsc.cli", "chainsc.api")
+    }
     text = report(cold, checks, imports, (load_before, load_average()))
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(text, encoding="utf-8")

@@ -213,7 +213,9 @@ class BareForwarder:
         if self.session is None:
             self.session = aiohttp.ClientSession(
                 headers=HEADERS,
-                connector=aiohttp.TCPConnector(limit=300, limit_per_host=0, keepalive_timeout=4.0),
+                connector=aiohttp.TCPConnector(
+                    limit=300, limit_per_host=0, keepalive_timeout=4.0
+                ),
                 timeout=aiohttp.ClientTimeout(total=600.0),
                 trust_env=False,
             )
@@ -234,7 +236,9 @@ class BareForwarder:
         await _reply(send, content, status)
 
 
-def serve_bare(app: Callable[[Scope, Receive, Send], Awaitable[None]], port: int) -> None:
+def serve_bare(
+    app: Callable[[Scope, Receive, Send], Awaitable[None]], port: int
+) -> None:
     """Serve `app` like the runtime does: uvicorn, httptools, uvloop, no access log."""
     import uvicorn  # noqa: PLC0415
 
@@ -327,7 +331,9 @@ def free_port() -> int:
         return port
 
 
-def start(name: str, argv: list[str], url: str, work: Path, env: dict[str, str]) -> Server:
+def start(
+    name: str, argv: list[str], url: str, work: Path, env: dict[str, str]
+) -> Server:
     """Start one server process, its output to a log file."""
     log = work / f"{name}.log"
     with log.open("wb") as out:
@@ -359,7 +365,9 @@ def wait_ready(servers: list[Server], ready_path: dict[str, str]) -> None:
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"{server.name} not ready after {STARTUP_TIMEOUT} s")
+                    raise SystemExit(
+                        f"{server.name} not ready after {STARTUP_TIMEOUT} s"
+                    )
                 time.sleep(0.05)
 
 
@@ -381,9 +389,21 @@ def run_wrk(target: Target, connections: int, seconds: int, work: Path) -> WrkRe
     script = work / f"wrk_{target.label.split()[0]}_{len(target.body)}.lua"
     script.write_text(WRK_SCRIPT % target.body.decode(), encoding="utf-8")
     proc = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-         "-s", str(script), target.url],
-        capture_output=True, text=True, check=True, timeout=seconds + 60,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            target.url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     )
     line = next(x for x in proc.stdout.splitlines() if x.startswith("WRKJSON "))
     data = json.loads(line.removeprefix("WRKJSON "))
@@ -395,7 +415,9 @@ def run_wrk(target: Target, connections: int, seconds: int, work: Path) -> WrkRe
         p999=data["p999"] / 1000,
         max=data["max"] / 1000,
         requests=int(data["requests"]),
-        errors=sum(int(data[k]) for k in ("connect", "read", "write", "status", "timeout")),
+        errors=sum(
+            int(data[k]) for k in ("connect", "read", "write", "status", "timeout")
+        ),
     )
 
 
@@ -410,7 +432,9 @@ class Sequential:
     errors: int
 
 
-def sequential(targets: list[Target], rounds: int, seconds: int, work: Path) -> dict[str, Sequential]:
+def sequential(
+    targets: list[Target], rounds: int, seconds: int, work: Path
+) -> dict[str, Sequential]:
     """wrk with one connection, targets interleaved in rounds so drift hits all alike."""
     for target in targets:  # warm-up
         run_wrk(target, 1, 1, work)
@@ -457,7 +481,9 @@ def build_chain(work: Path) -> Path:
     out = work / "out"
     subprocess.run(
         [str(chainsc), "build", str(work / "chain.py"), "-o", str(out)],
-        check=True, capture_output=True, timeout=120,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return out
 
@@ -471,20 +497,30 @@ def machine_info() -> list[tuple[str, str]]:
             break
 
     def git(*args: str) -> str:
-        proc = subprocess.run(["git", *args], capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+        proc = subprocess.run(
+            ["git", *args], capture_output=True, text=True, cwd=REPO_ROOT, check=False
+        )
         return proc.stdout.strip()
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    if git("status", "--porcelain", "--", "runtime_lib", "compiler", "codegen_templates"):
+    if git(
+        "status", "--porcelain", "--", "runtime_lib", "compiler", "codegen_templates"
+    ):
         commit += " + uncommitted changes to the runtime or compiler"
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    wrk = subprocess.run(
+        ["wrk", "--version"], capture_output=True, text=True, check=False
+    )
     wrk_version = (wrk.stdout + wrk.stderr).split(" [")[0].strip()
     versions = ", ".join(
-        f"{name} {metadata.version(name)}" for name in ("uvicorn", "httptools", "uvloop", "aiohttp", "httpx", "pydantic")
+        f"{name} {metadata.version(name)}"
+        for name in ("uvicorn", "httptools", "uvloop", "aiohttp", "httpx", "pydantic")
     )
     return [
         ("CPU", cpu_model),
-        ("nproc (usable / online)", f"{len(os.sched_getaffinity(0))} / {os.cpu_count()}"),
+        (
+            "nproc (usable / online)",
+            f"{len(os.sched_getaffinity(0))} / {os.cpu_count()}",
+        ),
         ("OS", f"{platform.system()} {platform.release()} {platform.machine()}"),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
         ("chainsc", f"{metadata.version('chainsc')} ({commit})"),
@@ -522,7 +558,9 @@ def report(targets: list[Target], res: Results, args: argparse.Namespace) -> str
     """The markdown report."""
     lines = ["## chainsc runtime benchmark", "", "| Machine | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in machine_info()]
-    lines.append(f"| load average (1 min) before / after | {res.loads[0]:.2f} / {res.loads[1]:.2f} |")
+    lines.append(
+        f"| load average (1 min) before / after | {res.loads[0]:.2f} / {res.loads[1]:.2f} |"
+    )
     lines += [
         "",
         f"Latency in ms. Sequential: one connection, {args.rounds} rounds of {args.seq_seconds} s per "
@@ -582,8 +620,10 @@ def report(targets: list[Target], res: Results, args: argparse.Namespace) -> str
     w1, wb = res.c32[targets[3].label], res.c32[targets[2].label]
     growth = max(v[2] - v[1] for v in res.rss.values())
     errors = (
-        sum(s.errors for s in res.seq.values()) + sum(w.errors for w in res.c32.values())
-        + sum(w.errors for w in res.fan.values()) + res.rss_errors
+        sum(s.errors for s in res.seq.values())
+        + sum(w.errors for w in res.c32.values())
+        + sum(w.errors for w in res.fan.values())
+        + res.rss_errors
     )
     lines += [
         "",
@@ -606,7 +646,9 @@ def report(targets: list[Target], res: Results, args: argparse.Namespace) -> str
 def launch(work: Path, out: Path) -> tuple[list[Server], list[Target], list[Target]]:
     """Start the four servers; the latency targets and the fan-out targets."""
     me = str(Path(__file__).resolve())
-    port = {name: free_port() for name in ("bare echo", "bare forwarder", "Echo", "Front")}
+    port = {
+        name: free_port() for name in ("bare echo", "bare forwarder", "Echo", "Front")
+    }
     url = {name: f"http://127.0.0.1:{p}" for name, p in port.items()}
     services = {"CHAINSC_SERVICES": json.dumps({"Echo": url["Echo"]})}
     py = sys.executable
@@ -614,44 +656,127 @@ def launch(work: Path, out: Path) -> tuple[list[Server], list[Target], list[Targ
     def gc_file(name: str) -> str:
         return str(work / f"{name}.gc.json")
 
-    bare_echo_s = start("bare echo", [py, me, "_echo", str(port["bare echo"]), gc_file("bare echo")], url["bare echo"], work, {})
+    bare_echo_s = start(
+        "bare echo",
+        [py, me, "_echo", str(port["bare echo"]), gc_file("bare echo")],
+        url["bare echo"],
+        work,
+        {},
+    )
     bare_fwd_s = start(
         "bare forwarder",
-        [py, me, "_forward", str(port["bare forwarder"]), url["bare echo"], gc_file("bare forwarder")],
-        url["bare forwarder"], work, {},
+        [
+            py,
+            me,
+            "_forward",
+            str(port["bare forwarder"]),
+            url["bare echo"],
+            gc_file("bare forwarder"),
+        ],
+        url["bare forwarder"],
+        work,
+        {},
     )
     echo_s = start(
         "chainsc Echo",
-        [py, me, "_wrap", gc_file("chainsc Echo"), str(out / "echo" / "server.py"), "--port", str(port["Echo"])],
-        url["Echo"], work, services,
+        [
+            py,
+            me,
+            "_wrap",
+            gc_file("chainsc Echo"),
+            str(out / "echo" / "server.py"),
+            "--port",
+            str(port["Echo"]),
+        ],
+        url["Echo"],
+        work,
+        services,
     )
     front_s = start(
         "chainsc Front",
-        [py, me, "_wrap", gc_file("chainsc Front"), str(out / "front" / "server.py"), "--port", str(port["Front"])],
-        url["Front"], work, services,
+        [
+            py,
+            me,
+            "_wrap",
+            gc_file("chainsc Front"),
+            str(out / "front" / "server.py"),
+            "--port",
+            str(port["Front"]),
+        ],
+        url["Front"],
+        work,
+        services,
     )
     servers = [bare_echo_s, bare_fwd_s, echo_s, front_s]
-    wait_ready(servers, {"bare echo": "/", "bare forwarder": "/", "chainsc Echo": "/readyz", "chainsc Front": "/readyz"})
+    wait_ready(
+        servers,
+        {
+            "bare echo": "/",
+            "bare forwarder": "/",
+            "chainsc Echo": "/readyz",
+            "chainsc Front": "/readyz",
+        },
+    )
     targets = [
         Target("bare echo", 0, url["bare echo"] + "/run_remote", BODY, [bare_echo_s]),
         Target("chainsc Echo", 0, url["Echo"] + "/run_remote", BODY, [echo_s]),
-        Target("bare forwarder → echo", 1, url["bare forwarder"] + "/run_remote", BODY, [bare_fwd_s, bare_echo_s]),
-        Target("chainsc Front → Echo", 1, url["Front"] + "/run_remote", BODY, [front_s, echo_s]),
+        Target(
+            "bare forwarder → echo",
+            1,
+            url["bare forwarder"] + "/run_remote",
+            BODY,
+            [bare_fwd_s, bare_echo_s],
+        ),
+        Target(
+            "chainsc Front → Echo",
+            1,
+            url["Front"] + "/run_remote",
+            BODY,
+            [front_s, echo_s],
+        ),
     ]
     fan = [
-        Target(f"bare forwarder → echo, {FAN_OUT} calls", 1, f"{url['bare forwarder']}/run_remote?n={FAN_OUT}", BODY, []),
-        Target(f"chainsc Front → Echo, {FAN_OUT} calls", 1, url["Front"] + "/run_remote", FAN_BODY, []),
+        Target(
+            f"bare forwarder → echo, {FAN_OUT} calls",
+            1,
+            f"{url['bare forwarder']}/run_remote?n={FAN_OUT}",
+            BODY,
+            [],
+        ),
+        Target(
+            f"chainsc Front → Echo, {FAN_OUT} calls",
+            1,
+            url["Front"] + "/run_remote",
+            FAN_BODY,
+            [],
+        ),
     ]
     return servers, targets, fan
 
 
 def main() -> int:
     """Build, start, measure, stop, report."""
-    parser = argparse.ArgumentParser(description="By-hand benchmark of the chainsc runtime.")
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per target at concurrency 32")
-    parser.add_argument("--seq-seconds", type=int, default=3, help="wrk duration of one sequential round")
-    parser.add_argument("--rounds", type=int, default=3, help="sequential rounds per target")
-    parser.add_argument("--fan-seconds", type=int, default=10, help="wrk duration per fan-out target")
+    parser = argparse.ArgumentParser(
+        description="By-hand benchmark of the chainsc runtime."
+    )
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=10,
+        help="wrk duration per target at concurrency 32",
+    )
+    parser.add_argument(
+        "--seq-seconds",
+        type=int,
+        default=3,
+        help="wrk duration of one sequential round",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="sequential rounds per target"
+    )
+    parser.add_argument(
+        "--fan-seconds", type=int, default=10, help="wrk duration per fan-out target"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -690,7 +815,16 @@ def main() -> int:
             for s in servers
             if s.gc_report.exists()
         }
-        results = Results(seq, c32, fan, rss, rss_counts, rss_errors, gc_stats, (load_before, os.getloadavg()[0]))
+        results = Results(
+            seq,
+            c32,
+            fan,
+            rss,
+            rss_counts,
+            rss_errors,
+            gc_stats,
+            (load_before, os.getloadavg()[0]),
+        )
         text = report(targets, results, args)
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_FILE.write_text(text, encoding="utf-8")

@@ -42,7 +42,9 @@ def chain_files(directories: list[Path], include_tests: bool) -> list[Path]:
     found = []
     for directory in directories:
         for path in sorted(directory.rglob("*.py")):
-            if not include_tests and (path.name.startswith("test_") or path.name == "conftest.py"):
+            if not include_tests and (
+                path.name.startswith("test_") or path.name == "conftest.py"
+            ):
                 continue
             text = path.read_text(encoding="utf-8", errors="replace")
             if "ChainletBase" in text or "ModelBase" in text:
@@ -60,19 +62,29 @@ def root_candidates(path: Path) -> list[str]:
     depended = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and node.args:
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            name = (
+                node.func.attr
+                if isinstance(node.func, ast.Attribute)
+                else getattr(node.func, "id", "")
+            )
             if name == "depends" and isinstance(node.args[0], ast.Name | ast.Attribute):
                 target = node.args[0]
-                depended.add(target.attr if isinstance(target, ast.Attribute) else target.id)
+                depended.add(
+                    target.attr if isinstance(target, ast.Attribute) else target.id
+                )
     return [name for name in classes if name not in depended]
 
 
-def build(path: Path, out: Path, entrypoint: str | None) -> tuple[list[Path], list[str]]:
+def build(
+    path: Path, out: Path, entrypoint: str | None
+) -> tuple[list[Path], list[str]]:
     """Build one chain file: (package directories, error lines)."""
     result = api.build_file(path, CheckOptions(entrypoint=entrypoint))
     if result.files is None:
         errors = [d for d in result.diagnostics if d.severity == Severity.ERROR]
-        return [], [f"{d.code} {d.span.path}:{d.span.line}: {d.message}" for d in errors]
+        return [], [
+            f"{d.code} {d.span.path}:{d.span.line}: {d.message}" for d in errors
+        ]
     if isinstance(write_tree(out, result.files), WriteRefused):
         return [], [f"cannot write {out}"]
     return sorted(model.parent.parent for model in out.glob("*/model/model.py")), []
@@ -82,12 +94,25 @@ def main(argv: list[str]) -> int:
     """Build, import, print failures and the summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directories", nargs="+", type=Path)
-    parser.add_argument("--include-tests", action="store_true", help="also build test_*.py and conftest.py")
-    parser.add_argument("--fresh", action="store_true", help="a new interpreter per package instead of forks of a warmed one")
+    parser.add_argument(
+        "--include-tests",
+        action="store_true",
+        help="also build test_*.py and conftest.py",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="a new interpreter per package instead of forks of a warmed one",
+    )
     parser.add_argument("--jobs", type=int, default=None)
     options = parser.parse_args(argv)
-    files = chain_files([directory.resolve() for directory in options.directories], options.include_tests)
-    common = Path(os.path.commonpath([path.parent for path in files])) if files else Path()
+    files = chain_files(
+        [directory.resolve() for directory in options.directories],
+        options.include_tests,
+    )
+    common = (
+        Path(os.path.commonpath([path.parent for path in files])) if files else Path()
+    )
     packages: list[tuple[str, Path]] = []
     build_failures = 0
     with tempfile.TemporaryDirectory(prefix="chainsc-corpus-") as temporary:
@@ -97,7 +122,9 @@ def main(argv: list[str]) -> int:
             if any(error.startswith("CSC102") for error in errors):
                 built, errors = [], []
                 for index, candidate in enumerate(root_candidates(path)):
-                    more, failed = build(path, Path(temporary) / f"{number}-{index}", candidate)
+                    more, failed = build(
+                        path, Path(temporary) / f"{number}-{index}", candidate
+                    )
                     if any(error.startswith("CSC104") for error in failed):
                         continue  # not a Chainlet (a pydantic model, a helper class)
                     built += more
@@ -109,9 +136,13 @@ def main(argv: list[str]) -> int:
         outcomes: list[ImportOutcome]
         if options.fresh:
             with ThreadPoolExecutor(max_workers=options.jobs or 2) as pool:
-                outcomes = list(pool.map(check_import, [package for _, package in packages]))
+                outcomes = list(
+                    pool.map(check_import, [package for _, package in packages])
+                )
         else:
-            outcomes = check_imports([package for _, package in packages], jobs=options.jobs)
+            outcomes = check_imports(
+                [package for _, package in packages], jobs=options.jobs
+            )
         for (label, _), outcome in zip(packages, outcomes, strict=True):
             if not outcome.ok:
                 where = f"  [at {outcome.where}]" if outcome.where else ""

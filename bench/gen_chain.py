@@ -27,14 +27,28 @@ SEED = 20240613
 
 #: Name stems; the Chainlet index is appended, so names stay unique.
 _STEMS = (
-    "Tokenizer", "Embedder", "Ranker", "Filter", "Normalizer", "Scorer",
-    "Router", "Aggregator", "Enricher", "Validator", "Summarizer", "Classifier",
+    "Tokenizer",
+    "Embedder",
+    "Ranker",
+    "Filter",
+    "Normalizer",
+    "Scorer",
+    "Router",
+    "Aggregator",
+    "Enricher",
+    "Validator",
+    "Summarizer",
+    "Classifier",
 )
 
 #: Extra pip requirements, picked per Chainlet.
 _EXTRA_REQS = (
-    "httpx==0.27.2", "numpy==1.26.4", "regex==2024.11.6", "orjson==3.10.7",
-    "tenacity==9.0.0", "scikit-learn==1.5.2",
+    "httpx==0.27.2",
+    "numpy==1.26.4",
+    "regex==2024.11.6",
+    "orjson==3.10.7",
+    "tenacity==9.0.0",
+    "scikit-learn==1.5.2",
 )
 
 #: Kinds of `run_remote` signatures: (params, return annotation).
@@ -59,6 +73,7 @@ def _signature(kind: str, truss_compatible: bool) -> tuple[str, str]:
     if truss_compatible and kind in _TRUSS_SIGNATURES:
         return _TRUSS_SIGNATURES[kind]
     return _SIGNATURES[kind]
+
 
 _HEADER = '''\
 """Generated benchmark chain with {n} Chainlets (bench/gen_chain.py{variant}, seed {seed}).
@@ -138,7 +153,9 @@ def _call(dep: Worker, caller_async: bool) -> str:
     args = {
         "text": 'f"{SERVICE_NAME}-{len(items)}", repeat=2',
         "vector": "[float(len(items)), 1.0, 0.5], scale=0.5",
-        "batch": 'Batch(items=items, meta={"source": "' + dep.name + '"}), mode=Mode.ACCURATE',
+        "batch": 'Batch(items=items, meta={"source": "'
+        + dep.name
+        + '"}), mode=Mode.ACCURATE',
         "items": "items, limit=8",
     }[dep.kind]
     attr = f"self._{dep.name.lower()}"
@@ -153,13 +170,13 @@ def _items_prelude(kind: str, truss_compatible: bool) -> list[str]:
     """Body lines turning the endpoint's parameters into `items: list[Item]`."""
     if kind == "text":
         return [
-            "words = [w.strip(\".,;:!?\").lower() for w in text.split()] * repeat",
+            'words = [w.strip(".,;:!?").lower() for w in text.split()] * repeat',
             "items = [Item(id=i, text=w, tags=[w[:1]]) for i, w in enumerate(words) if w]",
         ]
     if kind == "vector":
         return [
             "norm = math.sqrt(sum(v * v for v in values)) or 1.0",
-            "items = [Item(id=i, text=f\"{v:.3f}\", score=_clip(v * scale / norm)) for i, v in enumerate(values)]",
+            'items = [Item(id=i, text=f"{v:.3f}", score=_clip(v * scale / norm)) for i, v in enumerate(values)]',
         ]
     if kind == "batch":
         return [
@@ -177,9 +194,14 @@ def _items_prelude(kind: str, truss_compatible: bool) -> list[str]:
 def _use_result(dep: Worker, var: str) -> list[str]:
     """Body lines folding a dependency's result into `items`."""
     if dep.kind == "text":
-        return [f"items.append(Item(id=len(items), text={var}[:64], tags=[\"{dep.name}\"]))"]
+        return [
+            f'items.append(Item(id=len(items), text={var}[:64], tags=["{dep.name}"]))'
+        ]
     if dep.kind == "vector":
-        return ["for item in items:", f"    item.score = _clip(item.score + {var}.get(\"mean\", 0.0))"]
+        return [
+            "for item in items:",
+            f'    item.score = _clip(item.score + {var}.get("mean", 0.0))',
+        ]
     if dep.kind == "batch":
         return [f"items.extend({var}.items[:4])"]
     return [f"items = {var} or items"]
@@ -189,24 +211,24 @@ def _epilogue(kind: str, name: str) -> list[str]:
     """Body lines computing the return value of the given signature kind."""
     if kind == "text":
         return [
-            "joined = \" \".join(item.text for item in items)",
-            f"return f\"{name}: {{joined}}\"",
+            'joined = " ".join(item.text for item in items)',
+            f'return f"{name}: {{joined}}"',
         ]
     if kind == "vector":
         return [
             "scores = [item.score for item in items] or [0.0]",
             "mean = sum(scores) / len(scores)",
-            "return {\"mean\": mean, \"max\": max(scores), \"count\": float(len(scores))}",
+            'return {"mean": mean, "max": max(scores), "count": float(len(scores))}',
         ]
     if kind == "batch":
         return [
             "meta = dict(batch.meta)",
-            f"meta[\"stage\"] = \"{name}\"",
+            f'meta["stage"] = "{name}"',
             "return Batch(items=items, meta=meta, mode=mode)",
         ]
     return [
         "for rank, item in enumerate(items):",
-        "    item.tags = [*item.tags, f\"rank{rank}\"]",
+        '    item.tags = [*item.tags, f"rank{rank}"]',
         "return items",
     ]
 
@@ -236,15 +258,28 @@ def _init(deps: list[Worker], uses_context: bool, rng: random.Random) -> list[st
         return []
     lines = ["def __init__(", "    self,"]
     for dep in deps:
-        options = rng.choice(("", ", retries=DEFAULT_RETRIES", ", retries=3, timeout_sec=30", ", timeout_sec=60"))
-        lines.append(f"    {dep.name.lower()}: {dep.name} = chains.depends({dep.name}{options}),")
+        options = rng.choice(
+            (
+                "",
+                ", retries=DEFAULT_RETRIES",
+                ", retries=3, timeout_sec=30",
+                ", timeout_sec=60",
+            )
+        )
+        lines.append(
+            f"    {dep.name.lower()}: {dep.name} = chains.depends({dep.name}{options}),"
+        )
     if uses_context:
-        lines.append("    context: chains.DeploymentContext = chains.depends_context(),")
+        lines.append(
+            "    context: chains.DeploymentContext = chains.depends_context(),"
+        )
     lines.append(") -> None:")
     for dep in deps:
         lines.append(f"    self._{dep.name.lower()} = {dep.name.lower()}")
     if uses_context:
-        lines.append("    self._environment = context.environment.name if context.environment else \"dev\"")
+        lines.append(
+            '    self._environment = context.environment.name if context.environment else "dev"'
+        )
         lines.append("    self._secrets = context.secrets")
     else:
         lines.append("    self._calls = 0")
@@ -256,25 +291,34 @@ def _indent(lines: list[str], levels: int) -> list[str]:
     return [pad + line if line else "" for line in lines]
 
 
-def _worker_source(worker: Worker, rng: random.Random, truss_compatible: bool) -> list[str]:
+def _worker_source(
+    worker: Worker, rng: random.Random, truss_compatible: bool
+) -> list[str]:
     """The full source of one worker Chainlet."""
     params, returns = _signature(worker.kind, truss_compatible)
     body = _items_prelude(worker.kind, truss_compatible)
-    body.extend(["if not items:", f'    items = [Item(id=0, text="{worker.name}: empty input")]'])
+    body.extend(
+        [
+            "if not items:",
+            f'    items = [Item(id=0, text="{worker.name}: empty input")]',
+        ]
+    )
     for n, dep in enumerate(worker.deps):
         var = f"result{n}"
         body.append(f"{var} = {_call(dep, worker.is_async)}")
         body.extend(_use_result(dep, var))
     if not worker.deps:
-        body.extend([
-            "seen: set[str] = set()",
-            "unique = []",
-            "for item in items:",
-            "    if item.text not in seen:",
-            "        seen.add(item.text)",
-            "        unique.append(item)",
-            "items = unique",
-        ])
+        body.extend(
+            [
+                "seen: set[str] = set()",
+                "unique = []",
+                "for item in items:",
+                "    if item.text not in seen:",
+                "        seen.add(item.text)",
+                "        unique.append(item)",
+                "items = unique",
+            ]
+        )
     body.extend(_epilogue(worker.kind, worker.name))
     doc = f'"""{worker.name}: stage {worker.index} of the pipeline ({worker.kind} in, {returns} out)."""'
     prefix = "async def" if worker.is_async else "def"
@@ -284,7 +328,9 @@ def _worker_source(worker: Worker, rng: random.Random, truss_compatible: bool) -
         f"class {worker.name}(chains.ChainletBase):",
         *_indent([doc, "", *_remote_config(worker, rng), ""], 1),
         *_indent(_init(worker.deps, worker.uses_context, rng), 1),
-        *_indent([f"{prefix} run_remote(self, {params}) -> {returns}:", *_indent(body, 1)], 1),
+        *_indent(
+            [f"{prefix} run_remote(self, {params}) -> {returns}:", *_indent(body, 1)], 1
+        ),
     ]
 
 
@@ -323,7 +369,9 @@ def _plan(n_workers: int, rng: random.Random) -> tuple[list[Worker], list[Worker
     return workers, pending
 
 
-def _entrypoint_source(deps: list[Worker], rng: random.Random, truss_compatible: bool) -> list[str]:
+def _entrypoint_source(
+    deps: list[Worker], rng: random.Random, truss_compatible: bool
+) -> list[str]:
     """The entrypoint Chainlet, which depends on `deps` (possibly none)."""
     body = [
         "items = list(batch.items)",
@@ -332,15 +380,17 @@ def _entrypoint_source(deps: list[Worker], rng: random.Random, truss_compatible:
     for n, dep in enumerate(deps):
         var = f"result{n}"
         body.append(f"{var} = {_call(dep, caller_async=True)}")
-        body.append(f"outputs[\"{dep.name}\"] = str({var})[:80]")
+        body.append(f'outputs["{dep.name}"] = str({var})[:80]')
         body.extend(_use_result(dep, var))
-    body.extend([
-        "self._runs += 1",
-        "if mode == Mode.ACCURATE:",
-        "    items = [item for item in items if item.score >= 0.0]",
-        "out = Batch(items=items, meta={**batch.meta, \"service\": SERVICE_NAME}, mode=mode)",
-        f"return PipelineResult(batch=out, stage_outputs=outputs, elapsed_stages={len(deps)})",
-    ])
+    body.extend(
+        [
+            "self._runs += 1",
+            "if mode == Mode.ACCURATE:",
+            "    items = [item for item in items if item.score >= 0.0]",
+            'out = Batch(items=items, meta={**batch.meta, "service": SERVICE_NAME}, mode=mode)',
+            f"return PipelineResult(batch=out, stage_outputs=outputs, elapsed_stages={len(deps)})",
+        ]
+    )
     init = _init(deps, True, rng)
     init.insert(-1, "    self._runs = 0")
     mode = 'mode: str = "fast"' if truss_compatible else "mode: Mode = Mode.FAST"
@@ -349,18 +399,21 @@ def _entrypoint_source(deps: list[Worker], rng: random.Random, truss_compatible:
         "",
         "@chains.mark_entrypoint",
         "class Pipeline(chains.ChainletBase):",
-        *_indent([
-            '"""Entrypoint: runs a batch through the final stages of the pipeline."""',
-            "",
-            "remote_config = chains.RemoteConfig(",
-            "    docker_image=SHARED_IMAGE,",
-            "    compute=chains.Compute(cpu_count=LARGE_CPU, memory=DEFAULT_MEMORY),",
-            ")",
-            "",
-            *init,
-            f"async def run_remote(self, batch: Batch, {mode}) -> PipelineResult:",
-            *_indent(body, 1),
-        ], 1),
+        *_indent(
+            [
+                '"""Entrypoint: runs a batch through the final stages of the pipeline."""',
+                "",
+                "remote_config = chains.RemoteConfig(",
+                "    docker_image=SHARED_IMAGE,",
+                "    compute=chains.Compute(cpu_count=LARGE_CPU, memory=DEFAULT_MEMORY),",
+                ")",
+                "",
+                *init,
+                f"async def run_remote(self, batch: Batch, {mode}) -> PipelineResult:",
+                *_indent(body, 1),
+            ],
+            1,
+        ),
     ]
 
 
@@ -393,7 +446,10 @@ def main(argv: list[str]) -> int:
     truss_compatible = "--truss-compatible" in argv
     args = [arg for arg in argv if arg != "--truss-compatible"]
     if len(args) != 2 or not args[0].isdigit():
-        print("usage: python bench/gen_chain.py [--truss-compatible] N OUT.py", file=sys.stderr)
+        print(
+            "usage: python bench/gen_chain.py [--truss-compatible] N OUT.py",
+            file=sys.stderr,
+        )
         return 2
     out = Path(args[1])
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -33,14 +33,16 @@ import traceback
 from pathlib import Path
 
 #: Audit events that mean "this process is about to use the network".
-_NETWORK_EVENTS = frozenset({
-    "socket.connect",
-    "socket.getaddrinfo",
-    "socket.gethostbyname",
-    "socket.gethostbyaddr",
-    "socket.sendto",
-    "socket.sendmsg",
-})
+_NETWORK_EVENTS = frozenset(
+    {
+        "socket.connect",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.gethostbyaddr",
+        "socket.sendto",
+        "socket.sendmsg",
+    }
+)
 
 
 def _forbid_network() -> None:
@@ -49,7 +51,9 @@ def _forbid_network() -> None:
     def hook(event: str, args: tuple[object, ...]) -> None:
         if event in _NETWORK_EVENTS:
             stack = "".join(traceback.format_stack())
-            sys.stderr.write(f"truss_generate: network use during generation: {event}{args!r}\n{stack}")
+            sys.stderr.write(
+                f"truss_generate: network use during generation: {event}{args!r}\n{stack}"
+            )
             sys.stderr.flush()
             os._exit(4)
 
@@ -82,15 +86,25 @@ def generate(source: Path, entrypoint: str | None, out: Path) -> int:
 
 def main(argv: list[str]) -> int:
     """CLI entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0] if __doc__ else None
+    )
     parser.add_argument("source", type=Path)
     parser.add_argument("entrypoint", nargs="?")
-    parser.add_argument("--out", type=Path, help="output root (default: a new temporary directory)")
-    parser.add_argument("--forbid-network", action="store_true", help="exit 4 on any network use")
+    parser.add_argument(
+        "--out", type=Path, help="output root (default: a new temporary directory)"
+    )
+    parser.add_argument(
+        "--forbid-network", action="store_true", help="exit 4 on any network use"
+    )
     args = parser.parse_args(argv)
     if args.forbid_network:
         _forbid_network()
-    out: Path = args.out if args.out is not None else Path(tempfile.mkdtemp(prefix="truss-gen-"))
+    out: Path = (
+        args.out
+        if args.out is not None
+        else Path(tempfile.mkdtemp(prefix="truss-gen-"))
+    )
     out.mkdir(parents=True, exist_ok=True)
     count = generate(args.source, args.entrypoint, out.resolve())
     print(f"{count} chainlets -> {out / '.chains_generated'}")

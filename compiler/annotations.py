@@ -41,13 +41,28 @@ from chainsc.resolve import (
 from chainsc.source import Span
 
 _BUILTINS = frozenset({"str", "int", "float", "bool", "bytes"})
-_LIST_NAMES = frozenset({"builtins.list", "typing.List", "typing.Sequence", "typing.MutableSequence"})
-_DICT_NAMES = frozenset({"builtins.dict", "typing.Dict", "typing.Mapping", "typing.MutableMapping"})
+_LIST_NAMES = frozenset(
+    {"builtins.list", "typing.List", "typing.Sequence", "typing.MutableSequence"}
+)
+_DICT_NAMES = frozenset(
+    {"builtins.dict", "typing.Dict", "typing.Mapping", "typing.MutableMapping"}
+)
 _TUPLE_NAMES = frozenset({"builtins.tuple", "typing.Tuple"})
 _ITERATOR_NAMES = frozenset({"typing.Iterator", "typing.Generator", "typing.Iterable"})
-_ASYNC_ITERATOR_NAMES = frozenset({"typing.AsyncIterator", "typing.AsyncGenerator", "typing.AsyncIterable"})
+_ASYNC_ITERATOR_NAMES = frozenset(
+    {"typing.AsyncIterator", "typing.AsyncGenerator", "typing.AsyncIterable"}
+)
 #: `chains.StrEnum` is `truss_chains.utils.StrEnum` (the runtime's `utils` has it too).
-_ENUM_BASES = frozenset({"enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag", "chains.StrEnum"})
+_ENUM_BASES = frozenset(
+    {
+        "enum.Enum",
+        "enum.IntEnum",
+        "enum.StrEnum",
+        "enum.Flag",
+        "enum.IntFlag",
+        "chains.StrEnum",
+    }
+)
 #: Standard-library types pydantic validates and writes as JSON (an ISO 8601 string, a
 #: decimal string, a UUID, path or IP address string): I/O types inside pydantic models,
 #: as in Truss Chains, which refuses them as an endpoint's own parameter or return types.
@@ -73,14 +88,28 @@ STDLIB_TYPES = frozenset(
 )
 #: pydantic's constrained scalar types (`pydantic.PositiveFloat`), by the type they constrain.
 _PYDANTIC_SCALARS = {
-    **dict.fromkeys(("StrictInt", "PositiveInt", "NegativeInt", "NonNegativeInt", "NonPositiveInt"), "int"),
     **dict.fromkeys(
-        ("StrictFloat", "PositiveFloat", "NegativeFloat", "NonNegativeFloat", "NonPositiveFloat", "FiniteFloat"), "float"
+        ("StrictInt", "PositiveInt", "NegativeInt", "NonNegativeInt", "NonPositiveInt"),
+        "int",
+    ),
+    **dict.fromkeys(
+        (
+            "StrictFloat",
+            "PositiveFloat",
+            "NegativeFloat",
+            "NonNegativeFloat",
+            "NonPositiveFloat",
+            "FiniteFloat",
+        ),
+        "float",
     ),
     "StrictStr": "str",
     "StrictBool": "bool",
     "StrictBytes": "bytes",
-    **dict.fromkeys(("AwareDatetime", "NaiveDatetime", "PastDatetime", "FutureDatetime"), "datetime.datetime"),
+    **dict.fromkeys(
+        ("AwareDatetime", "NaiveDatetime", "PastDatetime", "FutureDatetime"),
+        "datetime.datetime",
+    ),
     **dict.fromkeys(("PastDate", "FutureDate"), "datetime.date"),
     **dict.fromkeys(("UUID1", "UUID3", "UUID4", "UUID5"), "uuid.UUID"),
     **dict.fromkeys(("FilePath", "DirectoryPath", "NewPath"), "pathlib.Path"),
@@ -130,7 +159,12 @@ class TypeCollector:
 
     # -- public ---------------------------------------------------------------
 
-    def convert(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None = None) -> ir.TypeRef:
+    def convert(
+        self,
+        module: ModuleInfo,
+        node: cst.BaseExpression,
+        scope: ClassRef | None = None,
+    ) -> ir.TypeRef:
         """Convert one annotation expression; problems become diagnostics."""
         return self._convert(module, node, scope)
 
@@ -140,7 +174,10 @@ class TypeCollector:
         stack = [r for ref in refs for r in _walk(ref)]
         while stack:
             ref = stack.pop()
-            if ref.name in seen or ref.kind not in (ir.TypeKind.USER, ir.TypeKind.ALIAS):
+            if ref.name in seen or ref.kind not in (
+                ir.TypeKind.USER,
+                ir.TypeKind.ALIAS,
+            ):
                 continue
             typedef = self.types.get(ref.name)
             if ref.kind is ir.TypeKind.ALIAS and typedef is None:
@@ -165,15 +202,29 @@ class TypeCollector:
         else:
             return False
         parts = path.split(".")
-        return any(".".join(parts[:cut]) in self.missing_modules for cut in range(1, len(parts) + 1))
+        return any(
+            ".".join(parts[:cut]) in self.missing_modules
+            for cut in range(1, len(parts) + 1)
+        )
 
-    def _fail(self, code: str, message: str, module: ModuleInfo, node: cst.CSTNode, help_text: str | None = None) -> ir.TypeRef:
+    def _fail(
+        self,
+        code: str,
+        message: str,
+        module: ModuleInfo,
+        node: cst.CSTNode,
+        help_text: str | None = None,
+    ) -> ir.TypeRef:
         if help_text is None and code == "CSC206":
             help_text = _ALLOWED_HELP
-        self.diagnostics.append(error(code, message, self._span(module, node), help=help_text))
+        self.diagnostics.append(
+            error(code, message, self._span(module, node), help=help_text)
+        )
         return ir.TypeRef(ir.TypeKind.ANY, "Any")
 
-    def _resolve(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None) -> Target:
+    def _resolve(
+        self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None
+    ) -> Target:
         if scope is not None and isinstance(node, cst.Name):
             # Names inside a class body see the class's nested classes first.
             nested = self.program.attribute(scope, node.value)
@@ -188,8 +239,13 @@ class TypeCollector:
             return self._convert_string(module, node, scope)
         if isinstance(node, cst.Name) and node.value == "None":
             return ir.TypeRef(ir.TypeKind.NONE, "None")
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
-            members = [self._convert(module, node.left, scope), self._convert(module, node.right, scope)]
+        if isinstance(node, cst.BinaryOperation) and isinstance(
+            node.operator, cst.BitOr
+        ):
+            members = [
+                self._convert(module, node.left, scope),
+                self._convert(module, node.right, scope),
+            ]
             return _union(members)
         if isinstance(node, cst.Subscript):
             return self._convert_subscript(module, node, scope)
@@ -198,19 +254,39 @@ class TypeCollector:
         if isinstance(node, cst.Call):
             return self._convert_call(module, node, scope)
         written = module.code(node)
-        return self._fail("CSC206", f"`{written}` is not a supported I/O type annotation", module, node)
+        return self._fail(
+            "CSC206",
+            f"`{written}` is not a supported I/O type annotation",
+            module,
+            node,
+        )
 
-    def _convert_string(self, module: ModuleInfo, node: cst.SimpleString | cst.ConcatenatedString, scope: ClassRef | None) -> ir.TypeRef:
+    def _convert_string(
+        self,
+        module: ModuleInfo,
+        node: cst.SimpleString | cst.ConcatenatedString,
+        scope: ClassRef | None,
+    ) -> ir.TypeRef:
         value = string_value(node)
         if not isinstance(value, str):
-            return self._fail("CSC212", "a bytes literal is not a type annotation", module, node)
+            return self._fail(
+                "CSC212", "a bytes literal is not a type annotation", module, node
+            )
         inner = parse_expression_text(value.strip())
         if isinstance(inner, str):
-            return self._fail("CSC212", f"string annotation `{_shorten(value)}` {inner}", module, node)
+            return self._fail(
+                "CSC212", f"string annotation `{_shorten(value)}` {inner}", module, node
+            )
         # Positions inside the string are not in the module's tree: report at the string.
         return self._convert_detached(module, inner, scope, node)
 
-    def _convert_detached(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, anchor: cst.CSTNode) -> ir.TypeRef:
+    def _convert_detached(
+        self,
+        module: ModuleInfo,
+        node: cst.BaseExpression,
+        scope: ClassRef | None,
+        anchor: cst.CSTNode,
+    ) -> ir.TypeRef:
         """Convert an expression parsed from a string; findings point at `anchor`."""
         outer = self._anchor
         self._anchor = anchor if outer is None else outer
@@ -223,12 +299,16 @@ class TypeCollector:
         # Nodes parsed from a string annotation have no position of their own.
         return module.span(self._anchor if self._anchor is not None else node)
 
-    def _convert_named(self, module: ModuleInfo, node: cst.Name | cst.Attribute, scope: ClassRef | None) -> ir.TypeRef:
+    def _convert_named(
+        self, module: ModuleInfo, node: cst.Name | cst.Attribute, scope: ClassRef | None
+    ) -> ir.TypeRef:
         target = self._resolve(module, node, scope)
         written = module.code(node)
         return self._convert_target(module, node, target, written)
 
-    def _convert_target(self, module: ModuleInfo, node: cst.CSTNode, target: Target, written: str) -> ir.TypeRef:
+    def _convert_target(
+        self, module: ModuleInfo, node: cst.CSTNode, target: Target, written: str
+    ) -> ir.TypeRef:
         if isinstance(target, ApiRef):
             path = target.path
             short = path.rpartition(".")[2]
@@ -237,21 +317,42 @@ class TypeCollector:
             if path == "typing.Any":
                 return ir.TypeRef(ir.TypeKind.ANY, "Any")
             if path in _LIST_NAMES:
-                return ir.TypeRef(ir.TypeKind.LIST, "list", (ir.TypeRef(ir.TypeKind.ANY, "Any"),))
+                return ir.TypeRef(
+                    ir.TypeKind.LIST, "list", (ir.TypeRef(ir.TypeKind.ANY, "Any"),)
+                )
             if path in _DICT_NAMES:
                 any_ = ir.TypeRef(ir.TypeKind.ANY, "Any")
-                return ir.TypeRef(ir.TypeKind.DICT, "dict", (ir.TypeRef(ir.TypeKind.BUILTIN, "str"), any_))
+                return ir.TypeRef(
+                    ir.TypeKind.DICT,
+                    "dict",
+                    (ir.TypeRef(ir.TypeKind.BUILTIN, "str"), any_),
+                )
             if path == "chains.pydantic_numpy.NumpyArrayField":
                 return ir.TypeRef(ir.TypeKind.NUMPY_ARRAY, "NumpyArrayField")
             if _is_pydantic(path) and short in _PYDANTIC_SCALARS:
                 # Imported from pydantic by generated code: the constraint is the type's.
-                return ir.TypeRef(ir.TypeKind.ALIAS, f"pydantic.{short}", (_scalar(_PYDANTIC_SCALARS[short]),))
+                return ir.TypeRef(
+                    ir.TypeKind.ALIAS,
+                    f"pydantic.{short}",
+                    (_scalar(_PYDANTIC_SCALARS[short]),),
+                )
             if path in _ITERATOR_NAMES | _ASYNC_ITERATOR_NAMES:
-                self._fail("CSC210", f"`{written}` must say what it yields: `{short}[str]` or `{short}[bytes]`", module, node)
+                self._fail(
+                    "CSC210",
+                    f"`{written}` must say what it yields: `{short}[str]` or `{short}[bytes]`",
+                    module,
+                    node,
+                )
                 # Still an iterator: `yield` in the body is right and must not be reported too.
-                kind = ir.TypeKind.ITERATOR if path in _ITERATOR_NAMES else ir.TypeKind.ASYNC_ITERATOR
+                kind = (
+                    ir.TypeKind.ITERATOR
+                    if path in _ITERATOR_NAMES
+                    else ir.TypeKind.ASYNC_ITERATOR
+                )
                 return ir.TypeRef(kind, short, (ir.TypeRef(ir.TypeKind.ANY, "Any"),))
-            return self._fail("CSC206", f"`{written}` is not a supported I/O type", module, node)
+            return self._fail(
+                "CSC206", f"`{written}` is not a supported I/O type", module, node
+            )
         if isinstance(target, ClassRef):
             return self._convert_class(module, node, target, written)
         if isinstance(target, ValueRef):
@@ -259,14 +360,21 @@ class TypeCollector:
         if self.from_missing_module(target):
             return ir.TypeRef(ir.TypeKind.ANY, "Any")  # its import already has CSC004
         if isinstance(target, Undefined):
-            return self._fail("CSC207", f"I/O type `{written}` is not defined", module, node)
+            return self._fail(
+                "CSC207", f"I/O type `{written}` is not defined", module, node
+            )
         if isinstance(target, FunctionRef | ModuleRef):
             return self._fail("CSC206", f"`{written}` is not a type", module, node)
         assert isinstance(target, ExternalRef)
         if target.path in STDLIB_TYPES:
             return ir.TypeRef(ir.TypeKind.STDLIB, target.path)
         if target.path.partition(".")[0] in sys.stdlib_module_names:
-            return self._fail("CSC206", f"`{written}` is `{target.path}` of the standard library, which is not a supported I/O type", module, node)
+            return self._fail(
+                "CSC206",
+                f"`{written}` is `{target.path}` of the standard library, which is not a supported I/O type",
+                module,
+                node,
+            )
         return self._fail(
             "CSC206",
             f"`{written}` is not defined in the chain's sources (`{self.program.first_missing_module(target.path)}` is not a module under the chain root)",
@@ -275,7 +383,9 @@ class TypeCollector:
             "define I/O types in the chain file or a local module; pass `--root` if the package root is higher up",
         )
 
-    def _convert_class(self, module: ModuleInfo, node: cst.CSTNode, cls: ClassRef, written: str) -> ir.TypeRef:
+    def _convert_class(
+        self, module: ModuleInfo, node: cst.CSTNode, cls: ClassRef, written: str
+    ) -> ir.TypeRef:
         kind = self.user_type_kind(cls)
         if kind is None:
             return self._fail(
@@ -287,38 +397,79 @@ class TypeCollector:
         self._define(cls, kind)
         return ir.TypeRef(ir.TypeKind.USER, cls.id)
 
-    def _convert_subscript(self, module: ModuleInfo, node: cst.Subscript, scope: ClassRef | None) -> ir.TypeRef:
+    def _convert_subscript(
+        self, module: ModuleInfo, node: cst.Subscript, scope: ClassRef | None
+    ) -> ir.TypeRef:
         head = node.value
         written = module.code(head)
-        target = self._resolve(module, head, scope) if isinstance(head, cst.Name | cst.Attribute) else ExternalRef("?")
+        target = (
+            self._resolve(module, head, scope)
+            if isinstance(head, cst.Name | cst.Attribute)
+            else ExternalRef("?")
+        )
         path = target.path if isinstance(target, ApiRef) else ""
         elements = [element.slice for element in node.slice]
         values = [e.value for e in elements if isinstance(e, cst.Index)]
         if len(values) != len(elements):
-            return self._fail("CSC206", f"`{module.code(node)}` uses a slice, not a type", module, node)
+            return self._fail(
+                "CSC206",
+                f"`{module.code(node)}` uses a slice, not a type",
+                module,
+                node,
+            )
+
         def args() -> list[ir.TypeRef]:
             return [self._convert(module, v, scope) for v in values]
 
-        if path in _LIST_NAMES or path in ("builtins.set", "builtins.frozenset", "typing.Set", "typing.FrozenSet"):
+        if path in _LIST_NAMES or path in (
+            "builtins.set",
+            "builtins.frozenset",
+            "typing.Set",
+            "typing.FrozenSet",
+        ):
             if path.endswith(("set", "Set", "FrozenSet")):
-                return self._fail("CSC206", f"`{written}` is not JSON-compatible; use `list[...]`", module, head)
+                return self._fail(
+                    "CSC206",
+                    f"`{written}` is not JSON-compatible; use `list[...]`",
+                    module,
+                    head,
+                )
             if len(values) != 1:
-                return self._fail("CSC206", f"`{written}[...]` takes exactly one type", module, node)
+                return self._fail(
+                    "CSC206", f"`{written}[...]` takes exactly one type", module, node
+                )
             return ir.TypeRef(ir.TypeKind.LIST, "list", tuple(args()))
         if path in _DICT_NAMES:
             if len(values) != 2:
-                return self._fail("CSC206", f"`{written}[...]` takes a key and a value type", module, node)
+                return self._fail(
+                    "CSC206",
+                    f"`{written}[...]` takes a key and a value type",
+                    module,
+                    node,
+                )
             key, value = args()
             if key != ir.TypeRef(ir.TypeKind.BUILTIN, "str"):
-                return self._fail("CSC206", "dictionary keys must be `str` to be JSON-compatible", module, values[0])
+                return self._fail(
+                    "CSC206",
+                    "dictionary keys must be `str` to be JSON-compatible",
+                    module,
+                    values[0],
+                )
             return ir.TypeRef(ir.TypeKind.DICT, "dict", (key, value))
         if path in _TUPLE_NAMES:
             if len(values) == 2 and isinstance(values[1], cst.Ellipsis):
-                return ir.TypeRef(ir.TypeKind.TUPLE, "tuple", (self._convert(module, values[0], scope),), is_variadic=True)
+                return ir.TypeRef(
+                    ir.TypeKind.TUPLE,
+                    "tuple",
+                    (self._convert(module, values[0], scope),),
+                    is_variadic=True,
+                )
             return ir.TypeRef(ir.TypeKind.TUPLE, "tuple", tuple(args()))
         if path == "typing.Optional":
             if len(values) != 1:
-                return self._fail("CSC206", "`Optional[...]` takes exactly one type", module, node)
+                return self._fail(
+                    "CSC206", "`Optional[...]` takes exactly one type", module, node
+                )
             return _union([*args(), ir.TypeRef(ir.TypeKind.NONE, "None")])
         if path == "typing.Union":
             return _union(args())
@@ -327,16 +478,30 @@ class TypeCollector:
         if path == "typing.Annotated":
             # `Annotated[T, Field(...)]`: T, with metadata that only pydantic reads.
             if len(values) < 2:
-                return self._fail("CSC206", "`Annotated[...]` takes a type and at least one annotation", module, node)
+                return self._fail(
+                    "CSC206",
+                    "`Annotated[...]` takes a type and at least one annotation",
+                    module,
+                    node,
+                )
             inner = self._convert(module, values[0], scope)
             if inner.kind in _ITERATOR_KINDS:
                 return inner  # a stream is not validated: the metadata has nothing to apply to
-            return ir.TypeRef(ir.TypeKind.CONSTRAINED, _expression_text(module, node), (inner,))
+            return ir.TypeRef(
+                ir.TypeKind.CONSTRAINED, _expression_text(module, node), (inner,)
+            )
         if path in _ITERATOR_NAMES or path in _ASYNC_ITERATOR_NAMES:
-            kind = ir.TypeKind.ITERATOR if path in _ITERATOR_NAMES else ir.TypeKind.ASYNC_ITERATOR
+            kind = (
+                ir.TypeKind.ITERATOR
+                if path in _ITERATOR_NAMES
+                else ir.TypeKind.ASYNC_ITERATOR
+            )
             # Streamed chunks are not validated: an alias of `str` streams `str`.
             item = base_type(self._convert(module, values[0], scope))
-            if item.kind is not ir.TypeKind.BUILTIN or item.name not in ("str", "bytes"):
+            if item.kind is not ir.TypeKind.BUILTIN or item.name not in (
+                "str",
+                "bytes",
+            ):
                 self.diagnostics.append(
                     error(
                         "CSC210",
@@ -347,45 +512,103 @@ class TypeCollector:
                 )
             return ir.TypeRef(kind, path.rpartition(".")[2], (item,))
         if isinstance(target, Undefined):
-            return self._fail("CSC207", f"I/O type `{written}` is not defined", module, head)
-        if isinstance(target, ApiRef) and target.path in ("typing.Callable", "collections.abc.Callable"):
-            return self._fail("CSC206", "`Callable` is not a supported I/O type", module, node)
-        return self._fail("CSC206", f"`{module.code(node)}` is not a supported I/O type", module, node)
+            return self._fail(
+                "CSC207", f"I/O type `{written}` is not defined", module, head
+            )
+        if isinstance(target, ApiRef) and target.path in (
+            "typing.Callable",
+            "collections.abc.Callable",
+        ):
+            return self._fail(
+                "CSC206", "`Callable` is not a supported I/O type", module, node
+            )
+        return self._fail(
+            "CSC206", f"`{module.code(node)}` is not a supported I/O type", module, node
+        )
 
-    def _convert_call(self, module: ModuleInfo, node: cst.Call, scope: ClassRef | None) -> ir.TypeRef:
+    def _convert_call(
+        self, module: ModuleInfo, node: cst.Call, scope: ClassRef | None
+    ) -> ir.TypeRef:
         """`type(None)`, pydantic's `constr(...)` family, `NewType(...)`/`TypeAliasType(...)`."""
         written = module.code(node)
         func = node.func
-        target = self._resolve(module, func, scope) if isinstance(func, cst.Name | cst.Attribute) else ExternalRef("?")
+        target = (
+            self._resolve(module, func, scope)
+            if isinstance(func, cst.Name | cst.Attribute)
+            else ExternalRef("?")
+        )
         path = target.path if isinstance(target, ApiRef) else ""
         short = path.rpartition(".")[2]
-        positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
-        keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        positional = [
+            arg.value for arg in node.args if arg.keyword is None and not arg.star
+        ]
+        keywords = {
+            arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None
+        }
         if path == "builtins.type":
             argument = positional[0] if len(node.args) == 1 and positional else None
             if isinstance(argument, cst.Name) and argument.value == "None":
-                return ir.TypeRef(ir.TypeKind.NONE, "None")  # `type(None)` is NoneType, which pydantic reads as None
-            return self._fail("CSC206", f"`{written}` is not a supported I/O type annotation", module, node)
+                return ir.TypeRef(
+                    ir.TypeKind.NONE, "None"
+                )  # `type(None)` is NoneType, which pydantic reads as None
+            return self._fail(
+                "CSC206",
+                f"`{written}` is not a supported I/O type annotation",
+                module,
+                node,
+            )
         if path in _TYPE_NAMING_CALLS:
-            aliased = positional[1] if len(positional) >= 2 else keywords.get("tp", keywords.get("value"))
+            aliased = (
+                positional[1]
+                if len(positional) >= 2
+                else keywords.get("tp", keywords.get("value"))
+            )
             if aliased is None:
-                return self._fail("CSC206", f"`{written}` does not say which type it names", module, node)
+                return self._fail(
+                    "CSC206",
+                    f"`{written}` does not say which type it names",
+                    module,
+                    node,
+                )
             return self._convert(module, aliased, scope)
         if _is_pydantic(path) and short in _PYDANTIC_UNSUPPORTED:
-            return self._fail("CSC206", f"`{written}` is not a supported I/O type: {_PYDANTIC_UNSUPPORTED[short]}", module, node)
+            return self._fail(
+                "CSC206",
+                f"`{written}` is not a supported I/O type: {_PYDANTIC_UNSUPPORTED[short]}",
+                module,
+                node,
+            )
         if not (_is_pydantic(path) and short in _PYDANTIC_CONSTRAINERS):
-            return self._fail("CSC206", f"`{written}` is not a supported I/O type annotation", module, node)
+            return self._fail(
+                "CSC206",
+                f"`{written}` is not a supported I/O type annotation",
+                module,
+                node,
+            )
         base = _PYDANTIC_CONSTRAINERS[short]
         if base != "list":
-            return ir.TypeRef(ir.TypeKind.CONSTRAINED, _expression_text(module, node), (_scalar(base),))
+            return ir.TypeRef(
+                ir.TypeKind.CONSTRAINED,
+                _expression_text(module, node),
+                (_scalar(base),),
+            )
         item_node = positional[0] if positional else keywords.get("item_type")
         if item_node is None:
-            return self._fail("CSC206", f"`{written}` does not say the type of its items", module, node)
+            return self._fail(
+                "CSC206",
+                f"`{written}` does not say the type of its items",
+                module,
+                node,
+            )
         item = self._convert(module, item_node, scope)
         inner = ir.TypeRef(ir.TypeKind.LIST, "list", (item,))
-        return ir.TypeRef(ir.TypeKind.CONSTRAINED, _expression_text(module, node), (inner,))
+        return ir.TypeRef(
+            ir.TypeKind.CONSTRAINED, _expression_text(module, node), (inner,)
+        )
 
-    def _convert_alias(self, module: ModuleInfo, node: cst.CSTNode, value: ValueRef, written: str) -> ir.TypeRef:
+    def _convert_alias(
+        self, module: ModuleInfo, node: cst.CSTNode, value: ValueRef, written: str
+    ) -> ir.TypeRef:
         """A module-level `Name = <type expression>`: an ALIAS of that type, converted once."""
         binding = value.binding
         owner = value.module
@@ -426,12 +649,19 @@ class TypeCollector:
         )
         return _alias_ref(alias_id, aliased)
 
-    def _convert_literal(self, module: ModuleInfo, values: list[cst.BaseExpression]) -> ir.TypeRef:
+    def _convert_literal(
+        self, module: ModuleInfo, values: list[cst.BaseExpression]
+    ) -> ir.TypeRef:
         literals: list[ir.JsonScalar] = []
         for value in values:
             literal = _literal_value(value)
             if literal is _NOT_LITERAL:
-                self._fail("CSC206", f"`{module.code(value)}` is not a literal value", module, value)
+                self._fail(
+                    "CSC206",
+                    f"`{module.code(value)}` is not a literal value",
+                    module,
+                    value,
+                )
                 continue
             assert not isinstance(literal, _NotLiteral)
             literals.append(literal)
@@ -449,7 +679,9 @@ class TypeCollector:
         if cls.id in self._kinds:
             return self._kinds[cls.id]
         visited = {cls.id}
-        path: list[str] = []  # ids of the user bases from `cls` to the class whose bases are searched
+        path: list[
+            str
+        ] = []  # ids of the user bases from `cls` to the class whose bases are searched
         frames: list[Iterator[Target]] = [self.program.chainlet_bases(cls)]
         found: ir.TypeDefKind | None = None
         while frames and found is None:
@@ -511,16 +743,28 @@ class TypeCollector:
                 continue
             for small in statement.body:
                 if kind is ir.TypeDefKind.PYDANTIC and isinstance(small, cst.AnnAssign):
-                    if not isinstance(small.target, cst.Name) or _is_classvar(self.program, module, small.annotation.annotation):
+                    if not isinstance(small.target, cst.Name) or _is_classvar(
+                        self.program, module, small.annotation.annotation
+                    ):
                         continue
                     name = small.target.value
                     type_ref = self._convert(module, small.annotation.annotation, cls)
-                    default = module.code(small.value) if small.value is not None else None
-                    fields.append(ir.Field(name, type_ref, default, module.span(small.target)))
+                    default = (
+                        module.code(small.value) if small.value is not None else None
+                    )
+                    fields.append(
+                        ir.Field(name, type_ref, default, module.span(small.target))
+                    )
                 elif kind is ir.TypeDefKind.ENUM and isinstance(small, cst.Assign):
                     for assign_target in small.targets:
-                        if isinstance(assign_target.target, cst.Name) and not assign_target.target.value.startswith("_"):
-                            members.append(ir.EnumMember(assign_target.target.value, module.code(small.value)))
+                        if isinstance(
+                            assign_target.target, cst.Name
+                        ) and not assign_target.target.value.startswith("_"):
+                            members.append(
+                                ir.EnumMember(
+                                    assign_target.target.value, module.code(small.value)
+                                )
+                            )
         self.types[cls.id] = ir.TypeDef(
             id=cls.id,
             module=module.name,
@@ -531,8 +775,6 @@ class TypeCollector:
             fields=tuple(fields),
             members=tuple(members),
         )
-
-
 
 
 class _NotLiteral:
@@ -550,7 +792,11 @@ def _literal_value(node: cst.BaseExpression) -> ir.JsonScalar | _NotLiteral:
         return int(node.value, 0)
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+    if (
+        isinstance(node, cst.UnaryOperation)
+        and isinstance(node.operator, cst.Minus)
+        and isinstance(node.expression, cst.Integer)
+    ):
         return -int(node.expression.value, 0)
     return _NOT_LITERAL
 
@@ -597,7 +843,10 @@ def _alias_name(binding: Binding) -> cst.Name | None:
         targets = [target.target for target in statement.targets]
     elif isinstance(statement, cst.AnnAssign):
         targets = [statement.target]
-    return next((t for t in targets if isinstance(t, cst.Name) and t.value == binding.name), None)
+    return next(
+        (t for t in targets if isinstance(t, cst.Name) and t.value == binding.name),
+        None,
+    )
 
 
 def _expression_text(module: ModuleInfo, node: cst.CSTNode) -> str:
@@ -611,7 +860,11 @@ def _expression_text(module: ModuleInfo, node: cst.CSTNode) -> str:
 def _shorten(text: str, limit: int = 80) -> str:
     """Source text for a message: long text is cut in the middle."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else f"{text[: limit // 2 - 2]} ... {text[-(limit // 2 - 3) :]}"
+    return (
+        text
+        if len(text) <= limit
+        else f"{text[: limit // 2 - 2]} ... {text[-(limit // 2 - 3) :]}"
+    )
 
 
 def base_type(ref: ir.TypeRef) -> ir.TypeRef:
@@ -621,7 +874,9 @@ def base_type(ref: ir.TypeRef) -> ir.TypeRef:
     return ref
 
 
-def _is_classvar(program: Program, module: ModuleInfo, node: cst.BaseExpression) -> bool:
+def _is_classvar(
+    program: Program, module: ModuleInfo, node: cst.BaseExpression
+) -> bool:
     head = node.value if isinstance(node, cst.Subscript) else node
     target = program.resolve_expr(module, head)
     return isinstance(target, ApiRef) and target.path == "typing.ClassVar"

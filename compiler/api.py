@@ -59,7 +59,11 @@ def default_root(chain_path: Path) -> Path:
     whatever it holds: the root stops there, so every module name is importable.
     """
     directory = chain_path.parent
-    while (directory / "__init__.py").is_file() and is_module_name(directory.name) and directory.parent != directory:
+    while (
+        (directory / "__init__.py").is_file()
+        and is_module_name(directory.name)
+        and directory.parent != directory
+    ):
         directory = directory.parent
     return directory
 
@@ -68,7 +72,9 @@ def check_file(path: str | Path, options: CheckOptions | None = None) -> CheckRe
     """Read, resolve, extract and validate a chain file without running it."""
     # The trees make ~100 objects a source line and no garbage cycles: with the
     # cyclic GC on, its full passes over them cost more than the parse.
-    backstop = recursion_backstop(path)  # made now: when it is needed, the stack is full
+    backstop = recursion_backstop(
+        path
+    )  # made now: when it is needed, the stack is full
     with gc_paused():
         try:
             return _check_file(path, options or CheckOptions())[0]
@@ -96,7 +102,9 @@ def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildRe
     from chainsc.emit.plan import plan  # noqa: PLC0415 - jinja2 only for builds
     from chainsc.emit.verify import generated_code_errors  # noqa: PLC0415 - only for builds
 
-    backstop = recursion_backstop(path)  # made now: when it is needed, the stack is full
+    backstop = recursion_backstop(
+        path
+    )  # made now: when it is needed, the stack is full
     with gc_paused():
         try:
             checked, inputs = build_inputs(path, options)
@@ -109,11 +117,17 @@ def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildRe
         # A package that does not compile is a chainsc bug (CSC901), never an output.
         broken, generated = generated_code_errors(files)
         if broken:
-            return BuildResult(sort_diagnostics([*checked.diagnostics, *broken]), None, {**checked.sources, **generated})
+            return BuildResult(
+                sort_diagnostics([*checked.diagnostics, *broken]),
+                None,
+                {**checked.sources, **generated},
+            )
         return BuildResult(checked.diagnostics, files, checked.sources)
 
 
-def build_inputs(path: str | Path, options: CheckOptions | None = None) -> tuple[CheckResult, PlanInputs | None]:
+def build_inputs(
+    path: str | Path, options: CheckOptions | None = None
+) -> tuple[CheckResult, PlanInputs | None]:
     """Check a chain file and read everything its build needs from disk (the load stage).
 
     The inputs are None when the chain has errors; `chainsc.emit.plan.plan(result.chain,
@@ -146,21 +160,33 @@ def recursion_backstop(path: str | Path) -> Diagnostic:
     )
 
 
-def _check_file(path: str | Path, options: CheckOptions) -> tuple[CheckResult, Program | None]:
+def _check_file(
+    path: str | Path, options: CheckOptions
+) -> tuple[CheckResult, Program | None]:
     # Absolute and normalised (`..` removed as the user spelled it): paths under the
     # root are then plain relative paths (`chainsc.confine`).
     chain_path = absolute(path)
-    root = absolute(options.root) if options.root is not None else default_root(chain_path)
+    root = (
+        absolute(options.root) if options.root is not None else default_root(chain_path)
+    )
     program, main = load_program(chain_path, root)
     if main is None:
-        return CheckResult(sort_diagnostics(program.diagnostics), None, dict(program.sources)), None
-    extracted = extract_chain(program, main, ExtractOptions(entrypoint=options.entrypoint))
+        return CheckResult(
+            sort_diagnostics(program.diagnostics), None, dict(program.sources)
+        ), None
+    extracted = extract_chain(
+        program, main, ExtractOptions(entrypoint=options.entrypoint)
+    )
     if program.diagnostics:
         # A local module that cannot be read or parsed: the other findings would be
         # guesses about names it defines (`X` "is not defined"), so report only that.
-        return CheckResult(sort_diagnostics(program.diagnostics), None, dict(program.sources)), None
+        return CheckResult(
+            sort_diagnostics(program.diagnostics), None, dict(program.sources)
+        ), None
     # What extraction could not represent, and what the rules find in what it saw.
-    diagnostics = without_shadowed([*extracted.diagnostics, *check_observations(extracted.observations)])
+    diagnostics = without_shadowed(
+        [*extracted.diagnostics, *check_observations(extracted.observations)]
+    )
     if extracted.chain is not None:
         diagnostics.extend(validate_chain(extracted.chain))
         if not has_errors(diagnostics):

@@ -24,7 +24,9 @@ _SCOPES: dict[type[ast.AST], str] = {
 }
 
 
-def functions_by_position(tree: ast.Module) -> dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef]:
+def functions_by_position(
+    tree: ast.Module,
+) -> dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef]:
     """Every function statement by (def line, name), found by walking statements only."""
     found: dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef] = {}
     stack: list[ast.AST] = list(tree.body)
@@ -32,7 +34,11 @@ def functions_by_position(tree: ast.Module) -> dict[tuple[int, str], ast.Functio
         node = stack.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             found[(node.lineno, node.name)] = node
-        stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case))
+        stack.extend(
+            child
+            for child in ast.iter_child_nodes(node)
+            if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
+        )
     return found
 
 
@@ -43,7 +49,9 @@ def yields(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         node = stack.pop()
         if isinstance(node, ast.Yield | ast.YieldFrom):
             return True
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+        if isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef
+        ):
             continue  # a nested scope's yields are its own
         stack.extend(ast.iter_child_nodes(node))
     return False
@@ -63,13 +71,23 @@ def marker_calls(tree: ast.Module) -> Iterator[tuple[ast.Call, bool]]:
         node, in_body = stack.pop()
         if isinstance(node, ast.Call):
             func = node.func
-            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else None
+            )
             if name in MARKER_NAMES:
                 yield node, in_body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not in_body:
             for field_name, value in ast.iter_fields(node):
                 children = value if isinstance(value, list) else [value]
-                stack.extend((child, field_name == "body") for child in children if isinstance(child, ast.AST))
+                stack.extend(
+                    (child, field_name == "body")
+                    for child in children
+                    if isinstance(child, ast.AST)
+                )
             continue
         stack.extend((child, in_body) for child in ast.iter_child_nodes(node))
 

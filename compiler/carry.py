@@ -52,7 +52,10 @@ class ModuleSource:
     def of(cls, module: ModuleInfo, path: str | None = None) -> ModuleSource:
         """The facts source of a resolved module, carried at `path` (default: its display path)."""
         bindings: dict[int, list[Binding]] = {}
-        for binding in (*(b for found in module.bindings.values() for b in found), *module.script_bindings):
+        for binding in (
+            *(b for found in module.bindings.values() for b in found),
+            *module.script_bindings,
+        ):
             bindings.setdefault(binding.group, []).append(binding)
         parsed = module.parsed
         return cls(
@@ -88,7 +91,11 @@ class ClientsOnDemand(Mapping[tuple[str, str], ClientCode]):
     per build and only if some package needs it.
     """
 
-    def __init__(self, keys: Iterable[tuple[str, str]], make: Callable[[tuple[str, str]], ClientCode]) -> None:
+    def __init__(
+        self,
+        keys: Iterable[tuple[str, str]],
+        make: Callable[[tuple[str, str]], ClientCode],
+    ) -> None:
         self._keys = frozenset(keys)
         self._make = make
         self._made: dict[tuple[str, str], ClientCode] = {}
@@ -201,8 +208,14 @@ class Analysis:
 
 def analyse_modules(modules: Mapping[str, ModuleSource]) -> Analysis:
     """Analyse every module once (the slices of all packages share it)."""
-    prefixes = frozenset(".".join(name.split(".")[:cut]) for name in modules for cut in range(1, name.count(".") + 2))
-    statements = {name: _analyse(module, modules, prefixes) for name, module in modules.items()}
+    prefixes = frozenset(
+        ".".join(name.split(".")[:cut])
+        for name in modules
+        for cut in range(1, name.count(".") + 2)
+    )
+    statements = {
+        name: _analyse(module, modules, prefixes) for name, module in modules.items()
+    }
     binders: dict[str, dict[str, list[Statement]]] = {}
     aliases: dict[str, dict[str, str]] = {}
     for name, module_statements in statements.items():
@@ -239,7 +252,10 @@ def carry(analysis: Analysis, request: SliceRequest) -> Carried:
     wanted: dict[str, set[str]] = {}
     whole: set[str] = set()
     done: set[int] = set()
-    queue: list[tuple[str, str]] = [*sorted(request.own_classes), *sorted(request.extra_names)]
+    queue: list[tuple[str, str]] = [
+        *sorted(request.own_classes),
+        *sorted(request.extra_names),
+    ]
     while queue:
         module_name, symbol = queue.pop()
         if module_name not in analysis.statements:
@@ -279,7 +295,10 @@ def carry(analysis: Analysis, request: SliceRequest) -> Carried:
                 # A kept `from local import a, b` is kept whole, so every name it imports must exist.
                 for source_module, imported in statement.from_imports.values():
                     queue.append((source_module, imported))
-                for local in (*statement.module_aliases.values(), *statement.imported_modules):
+                for local in (
+                    *statement.module_aliases.values(),
+                    *statement.imported_modules,
+                ):
                     queue.append((local, PACKAGE_NAME))
 
     statements: dict[str, list[Statement]] = {}
@@ -291,7 +310,11 @@ def carry(analysis: Analysis, request: SliceRequest) -> Carried:
         # scanning the module: a slice costs what it keeps, not the size of the file.
         binders = analysis.binders[module_name]
         kept = sorted(
-            {id(statement): statement for name in keep for statement in binders.get(name, ())}.values(),
+            {
+                id(statement): statement
+                for name in keep
+                for statement in binders.get(name, ())
+            }.values(),
             key=lambda statement: statement.index,
         )
         statements[module_name] = kept
@@ -301,7 +324,9 @@ def carry(analysis: Analysis, request: SliceRequest) -> Carried:
     return Carried(statements, literals, frozenset(spelled))
 
 
-def _add_spelled(module_name: str, statement: Statement, request: SliceRequest, spelled: set[str]) -> None:
+def _add_spelled(
+    module_name: str, statement: Statement, request: SliceRequest, spelled: set[str]
+) -> None:
     """Add the identifiers a carried statement spells, as the slice renders it (`Carried.spelled`)."""
     spelled |= statement.outer_uses
     spelled |= statement.outer_words
@@ -315,11 +340,17 @@ def _add_spelled(module_name: str, statement: Statement, request: SliceRequest, 
             spelled |= parts.words
 
 
-def is_only_a_client(module_name: str, statement: Statement, request: SliceRequest) -> bool:
+def is_only_a_client(
+    module_name: str, statement: Statement, request: SliceRequest
+) -> bool:
     """Whether a carried statement is another Chainlet's class, which its client replaces."""
     node = statement.node
     key = (module_name, node.name) if isinstance(node, ast.ClassDef) else None
-    return key is not None and key in request.client_classes and key not in request.own_classes
+    return (
+        key is not None
+        and key in request.client_classes
+        and key not in request.own_classes
+    )
 
 
 def kept_parts(
@@ -355,7 +386,9 @@ def kept_parts(
     return (None if only_clients else uses), frozenset(literals)
 
 
-def _kept_literals(module_name: str, kept: Sequence[Statement], request: SliceRequest) -> frozenset[str]:
+def _kept_literals(
+    module_name: str, kept: Sequence[Statement], request: SliceRequest
+) -> frozenset[str]:
     """The path literals of the kept statements, as the slice renders them."""
     found: set[str] = set()
     for statement in kept:
@@ -363,7 +396,9 @@ def _kept_literals(module_name: str, kept: Sequence[Statement], request: SliceRe
     return frozenset(found)
 
 
-def _reach(module: str, path: tuple[str, ...], prefixes: frozenset[str]) -> tuple[str, str]:
+def _reach(
+    module: str, path: tuple[str, ...], prefixes: frozenset[str]
+) -> tuple[str, str]:
     """(module, name) that `module.a.b...` reaches: through submodules, then a name."""
     for index, attr in enumerate(path):
         if f"{module}.{attr}" not in prefixes:
@@ -377,13 +412,19 @@ def _reach(module: str, path: tuple[str, ...], prefixes: frozenset[str]) -> tupl
 def _parents_of(module_name: str, modules: Mapping[str, ModuleSource]) -> list[str]:
     """The packages of `module_name` that are modules of the chain (carried with it)."""
     parts = module_name.split(".")
-    return [".".join(parts[:cut]) for cut in range(1, len(parts)) if ".".join(parts[:cut]) in modules]
+    return [
+        ".".join(parts[:cut])
+        for cut in range(1, len(parts))
+        if ".".join(parts[:cut]) in modules
+    ]
 
 
 # ---------------------------------------------------------------- analysis
 
 
-def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource], prefixes: frozenset[str]) -> list[Statement]:
+def _analyse(
+    module: ModuleSource, modules: Mapping[str, ModuleSource], prefixes: frozenset[str]
+) -> list[Statement]:
     statements: list[Statement] = []
     for index, nodes in enumerate(module.statements):
         statement = Statement(index, nodes)
@@ -405,7 +446,12 @@ def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource], prefixes
             config_names: set[str] = set()
             config_literals: set[str] = set()
             config_words: set[str] = set()
-            for part in [*cls.bases, *cls.keywords, *cls.decorator_list, *getattr(cls, "type_params", [])]:
+            for part in [
+                *cls.bases,
+                *cls.keywords,
+                *cls.decorator_list,
+                *getattr(cls, "type_params", []),
+            ]:
                 tracker.scan(part, kept_names, kept_literals, kept_words)
             for item in cls.body:
                 if is_remote_config(item):
@@ -440,7 +486,9 @@ def _analyse(module: ModuleSource, modules: Mapping[str, ModuleSource], prefixes
             statement.uses |= parts.uses
             literals |= parts.literals
         statement.path_literals = frozenset(literals)
-        if _is_docstring(nodes[0], index) or any(_is_future_import(node) for node in nodes):
+        if _is_docstring(nodes[0], index) or any(
+            _is_future_import(node) for node in nodes
+        ):
             statement.binds.add(PACKAGE_NAME)
         statements.append(statement)
     return statements
@@ -455,12 +503,18 @@ def _defined_classes(node: ast.stmt) -> list[ast.ClassDef]:
         return [node]
     if not isinstance(node, _COMPOUND):
         return []
-    return [cls for child in _branch_statements(node) for cls in _defined_classes(child)]
+    return [
+        cls for child in _branch_statements(node) for cls in _defined_classes(child)
+    ]
 
 
 def _branch_statements(node: ast.stmt) -> list[ast.stmt]:
     """The statements directly in a compound statement's branches."""
-    body: list[ast.stmt] = [*getattr(node, "body", []), *getattr(node, "orelse", []), *getattr(node, "finalbody", [])]
+    body: list[ast.stmt] = [
+        *getattr(node, "body", []),
+        *getattr(node, "orelse", []),
+        *getattr(node, "finalbody", []),
+    ]
     for handler in getattr(node, "handlers", []):
         body.extend(handler.body)
     return body
@@ -533,7 +587,9 @@ class _NameTracker:
         self.loads: dict[str, int] = {}
         self.as_base: dict[str, int] = {}
 
-    def scan(self, node: ast.AST, used: set[str], literals: set[str], words: set[str]) -> None:
+    def scan(
+        self, node: ast.AST, used: set[str], literals: set[str], words: set[str]
+    ) -> None:
         """Add every name read in `node` (string annotations included) and its path literals.
 
         `words` gets the other identifiers it spells: attribute names, imported modules and names.
@@ -580,13 +636,24 @@ class _NameTracker:
     def finish(self, statement: Statement) -> None:
         """Record the `name.attr` reads and the names read bare on `statement`."""
         statement.attributes = self.attributes
-        statement.api_imports = sorted(self.api_imports, key=lambda node: (node.lineno, node.col_offset))
-        statement.bare = {name for name, count in self.loads.items() if count > self.as_base.get(name, 0)}
+        statement.api_imports = sorted(
+            self.api_imports, key=lambda node: (node.lineno, node.col_offset)
+        )
+        statement.bare = {
+            name
+            for name, count in self.loads.items()
+            if count > self.as_base.get(name, 0)
+        }
 
 
 def is_path_literal(value: str) -> bool:
     """Could this string constant be a relative file or directory name?"""
-    return 0 < len(value) < 200 and "\n" not in value and "://" not in value and not value.startswith("/")
+    return (
+        0 < len(value) < 200
+        and "\n" not in value
+        and "://" not in value
+        and not value.startswith("/")
+    )
 
 
 _IDENTIFIER_EXPR = re.compile(r"^[A-Za-z_][\w.\[\], |]*$")
@@ -597,13 +664,16 @@ def _looks_like_annotation(text: str) -> bool:
 
 
 def _is_docstring(node: ast.stmt, index: int) -> bool:
-    return index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+    return (
+        index == 0
+        and isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
 
 
 def _is_future_import(node: ast.stmt) -> bool:
     return isinstance(node, ast.ImportFrom) and node.module == "__future__"
-
-
 
 
 def _imports_api(node: ast.Import | ast.ImportFrom) -> bool:
@@ -613,7 +683,9 @@ def _imports_api(node: ast.Import | ast.ImportFrom) -> bool:
     if node.level:
         return False
     module = node.module or ""
-    return rewritten_to_runtime(module) or any(rewritten_to_runtime(f"{module}.{alias.name}") for alias in node.names)
+    return rewritten_to_runtime(module) or any(
+        rewritten_to_runtime(f"{module}.{alias.name}") for alias in node.names
+    )
 
 
 def is_remote_config(statement: ast.stmt) -> bool:

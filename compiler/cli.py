@@ -27,7 +27,9 @@ EXIT_INTERNAL = 3
 _FORMATS = click.Choice(["text", "json", "github"])
 
 
-def _emit_diagnostics(result: api.CheckResult | api.BuildResult, output_format: str) -> None:
+def _emit_diagnostics(
+    result: api.CheckResult | api.BuildResult, output_format: str
+) -> None:
     from chainsc.diagnostics import Severity, render_github, render_json, render_text  # noqa: PLC0415
 
     diagnostics = result.diagnostics
@@ -41,7 +43,10 @@ def _emit_diagnostics(result: api.CheckResult | api.BuildResult, output_format: 
         click.echo(render_text(diagnostics, result.sources), nl=False, err=True)
         errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
         warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
-        click.echo(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", err=True)
+        click.echo(
+            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
+            err=True,
+        )
 
 
 def _check(chain: Path, root: Path | None, entrypoint: str | None) -> api.CheckResult:
@@ -57,17 +62,32 @@ def _require_inside(chain: Path, root: Path | None) -> None:
     from chainsc.confine import absolute  # noqa: PLC0415
 
     if root is not None and not absolute(chain).is_relative_to(absolute(root)):
-        raise click.BadParameter(f"`{root}` does not contain the chain file `{chain}`", param_hint="'--root'")
+        raise click.BadParameter(
+            f"`{root}` does not contain the chain file `{chain}`", param_hint="'--root'"
+        )
 
 
-_chain_argument = click.argument("chain", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+_chain_argument = click.argument(
+    "chain", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 _root_option = click.option(
     "--root",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Package root the chain's imports are relative to, and the only directory it may read files from (default: nearest ancestor that is not a package).",
 )
-_entrypoint_option = click.option("--entrypoint", metavar="NAME", help="Entrypoint Chainlet, for files that mark none.")
-_format_option = click.option("--format", "output_format", type=_FORMATS, default="text", show_default=True, help="Diagnostics format.")
+_entrypoint_option = click.option(
+    "--entrypoint",
+    metavar="NAME",
+    help="Entrypoint Chainlet, for files that mark none.",
+)
+_format_option = click.option(
+    "--format",
+    "output_format",
+    type=_FORMATS,
+    default="text",
+    show_default=True,
+    help="Diagnostics format.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,7 +104,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @_root_option
 @_entrypoint_option
 @_format_option
-def check(chain: Path, root: Path | None, entrypoint: str | None, output_format: str) -> None:
+def check(
+    chain: Path, root: Path | None, entrypoint: str | None, output_format: str
+) -> None:
     """Check CHAIN and report diagnostics; exit 1 on errors."""
     result = _check(chain, root, entrypoint)
     _emit_diagnostics(result, output_format)
@@ -97,7 +119,9 @@ def check(chain: Path, root: Path | None, entrypoint: str | None, output_format:
 @_root_option
 @_entrypoint_option
 @click.option("--json", "as_json", is_flag=True, help="Print the IR as JSON.")
-def inspect(chain: Path, root: Path | None, entrypoint: str | None, as_json: bool) -> None:
+def inspect(
+    chain: Path, root: Path | None, entrypoint: str | None, as_json: bool
+) -> None:
     """Print the IR of CHAIN (a summary, or JSON with --json)."""
     from chainsc.ir_dump import dump_json, dump_text  # noqa: PLC0415 - only this command needs it
 
@@ -105,7 +129,9 @@ def inspect(chain: Path, root: Path | None, entrypoint: str | None, as_json: boo
     _emit_diagnostics(result, "text")
     if result.chain is None:
         raise SystemExit(EXIT_ERRORS)
-    click.echo(dump_json(result.chain) if as_json else dump_text(result.chain), nl=False)
+    click.echo(
+        dump_json(result.chain) if as_json else dump_text(result.chain), nl=False
+    )
 
 
 @cli.command()
@@ -120,7 +146,9 @@ def inspect(chain: Path, root: Path | None, entrypoint: str | None, as_json: boo
     show_default=True,
     help="Graph format: a Mermaid flowchart, Graphviz DOT, or JSON.",
 )
-def graph(chain: Path, root: Path | None, entrypoint: str | None, graph_format: str) -> None:
+def graph(
+    chain: Path, root: Path | None, entrypoint: str | None, graph_format: str
+) -> None:
     """Print the dependency graph of CHAIN (Chainlets and their depends edges)."""
     from chainsc.graph_render import render_dot, render_json, render_mermaid  # noqa: PLC0415 - only this command needs it
 
@@ -144,8 +172,17 @@ def graph(chain: Path, root: Path | None, entrypoint: str | None, graph_format: 
 )
 @_root_option
 @_entrypoint_option
-@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 with a diff if OUTPUT differs from a fresh build.")
-@click.option("--force", is_flag=True, help="Use a non-empty OUTPUT that chainsc did not write (never deletes files it did not write).")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 with a diff if OUTPUT differs from a fresh build.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Use a non-empty OUTPUT that chainsc did not write (never deletes files it did not write).",
+)
 @_format_option
 def build(  # noqa: PLR0917 - click passes every option as a parameter
     chain: Path,
@@ -158,6 +195,7 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
 ) -> None:
     """Compile CHAIN into one package per Chainlet under OUTPUT."""
     from chainsc import api  # noqa: PLC0415
+
     # A build is one short pass that frees nothing it could reuse: the cyclic GC
     # would only walk the syntax trees again and again (0.3 s at 1,000 Chainlets).
     gc.disable()
@@ -167,7 +205,9 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     result = api.build_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
     _emit_diagnostics(result, output_format)
     if any(diagnostic.code == "CSC901" for diagnostic in result.diagnostics):
-        raise SystemExit(EXIT_INTERNAL)  # generated code that does not compile: a chainsc bug
+        raise SystemExit(
+            EXIT_INTERNAL
+        )  # generated code that does not compile: a chainsc bug
     if result.files is None:
         raise SystemExit(EXIT_ERRORS)
     if check_only:
@@ -193,8 +233,16 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
 
 
 @cli.command()
-@click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port of the entrypoint (others get free loopback ports).")
+@click.argument(
+    "out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port of the entrypoint (others get free loopback ports).",
+)
 @click.option(
     "--isolated",
     is_flag=True,
@@ -206,7 +254,13 @@ def run(ctx: click.Context, out_dir: Path, port: int, isolated: bool) -> None:
     from chainsc.run import RunError, run_chain  # noqa: PLC0415
 
     try:
-        code = run_chain(out_dir, port, echo=click.echo, isolated=isolated, debug=bool(ctx.obj["debug"]))
+        code = run_chain(
+            out_dir,
+            port,
+            echo=click.echo,
+            isolated=isolated,
+            debug=bool(ctx.obj["debug"]),
+        )
     except RunError as exc:
         click.echo(f"chainsc: {exc}", err=True)
         raise SystemExit(EXIT_ERRORS) from None
@@ -214,9 +268,26 @@ def run(ctx: click.Context, out_dir: Path, port: int, isolated: bool) -> None:
 
 
 @cli.command()
-@click.option("--url", default="http://127.0.0.1:8000", show_default=True, help="Base URL of the entrypoint.")
-@click.option("--json", "body", required=True, metavar="JSON", help="The arguments of the entrypoint, by name.")
-@click.option("--timeout", default=600.0, show_default=True, type=float, help="Seconds to wait for the reply.")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="Base URL of the entrypoint.",
+)
+@click.option(
+    "--json",
+    "body",
+    required=True,
+    metavar="JSON",
+    help="The arguments of the entrypoint, by name.",
+)
+@click.option(
+    "--timeout",
+    default=600.0,
+    show_default=True,
+    type=float,
+    help="Seconds to wait for the reply.",
+)
 def call(url: str, body: str, timeout: float) -> None:
     """Call the entrypoint of a running chain and print its reply (streams as it arrives)."""
     from chainsc.run import RunError, call_chain  # noqa: PLC0415
@@ -224,7 +295,9 @@ def call(url: str, body: str, timeout: float) -> None:
     try:
         json.loads(body)
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", param_hint="'--json'") from None
+        raise click.BadParameter(
+            f"not valid JSON: {exc}", param_hint="'--json'"
+        ) from None
     stream = sys.stdout.buffer
 
     def write(chunk: bytes) -> None:

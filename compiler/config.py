@@ -63,12 +63,29 @@ class ConfigBuilder:
 
     # -- helpers --------------------------------------------------------------
 
-    def _error(self, code: str, message: str, value: Value | ApiCall, help_text: str | None = None) -> None:
+    def _error(
+        self,
+        code: str,
+        message: str,
+        value: Value | ApiCall,
+        help_text: str | None = None,
+    ) -> None:
         at = value.at
-        self.diagnostics.append(error(code, message, at.module.span(at.node), help=help_text))
+        self.diagnostics.append(
+            error(code, message, at.module.span(at.node), help=help_text)
+        )
 
-    def _error_at(self, code: str, message: str, call: ApiCall, node: cst.CSTNode, help_text: str | None = None) -> None:
-        self.diagnostics.append(error(code, message, call.at.module.span(node), help=help_text))
+    def _error_at(
+        self,
+        code: str,
+        message: str,
+        call: ApiCall,
+        node: cst.CSTNode,
+        help_text: str | None = None,
+    ) -> None:
+        self.diagnostics.append(
+            error(code, message, call.at.module.span(node), help=help_text)
+        )
 
     def _short(self, api: str) -> str:
         return api.rpartition(".")[2]
@@ -81,12 +98,18 @@ class ConfigBuilder:
         positional = known if constructor.positional else ()
         result: dict[str, Value] = {}
         if call.args and not positional:
-            self._error("CSC410", f"`{name}(...)` takes keyword arguments only", call.args[0])
+            self._error(
+                "CSC410", f"`{name}(...)` takes keyword arguments only", call.args[0]
+            )
         for index, value in enumerate(call.args):
             if index < len(positional):
                 result[positional[index]] = value
             elif positional:
-                self._error("CSC410", f"`{name}(...)` takes at most {len(positional)} positional arguments", value)
+                self._error(
+                    "CSC410",
+                    f"`{name}(...)` takes at most {len(positional)} positional arguments",
+                    value,
+                )
         for keyword, value, arg in call.kwargs:
             if keyword not in known:
                 assert arg.keyword is not None
@@ -96,7 +119,9 @@ class ConfigBuilder:
                     f"`{name}` has no parameter `{keyword}`",
                     call,
                     arg.keyword,
-                    f"did you mean `{suggestion}`?" if suggestion else f"known parameters: {', '.join(known)}",
+                    f"did you mean `{suggestion}`?"
+                    if suggestion
+                    else f"known parameters: {', '.join(known)}",
                 )
                 continue
             result[keyword] = value
@@ -105,7 +130,9 @@ class ConfigBuilder:
                 self._error("CSC403", f"`{name}(...)` needs `{required}`", call)
         return result
 
-    def read(self, arguments: Mapping[str, Value], constructor: Constructor) -> dict[str, Any]:
+    def read(
+        self, arguments: Mapping[str, Value], constructor: Constructor
+    ) -> dict[str, Any]:
         """Each given field of `constructor` read by its reader; a field left out or reported keeps its default."""
         values: dict[str, Any] = {}
         for spec in constructor.fields:
@@ -124,8 +151,12 @@ class ConfigBuilder:
         if kind == "list":
             return lambda builder, value, spec: builder._objects(value, spec, api)
         if kind == "optional":
-            wanted = api if api in CONSTRUCTORS else None  # `optional:truss_config`: any helper
-            return lambda builder, value, spec: None if value.data is None else builder.truss_object(value, wanted)
+            wanted = (
+                api if api in CONSTRUCTORS else None
+            )  # `optional:truss_config`: any helper
+            return lambda builder, value, spec: (
+                None if value.data is None else builder.truss_object(value, wanted)
+            )
         if api in _NESTED:
             return lambda builder, value, spec: _NESTED[api](builder, value)
         return lambda builder, value, spec: builder.truss_object(value, api)
@@ -134,13 +165,19 @@ class ConfigBuilder:
         data = value.data
         if isinstance(data, ApiCall) and data.api == api:
             return data
-        self._error("CSC403", f"expected `{self._short(api)}(...)`, got `{_describe(value)}`", value)
+        self._error(
+            "CSC403",
+            f"expected `{self._short(api)}(...)`, got `{_describe(value)}`",
+            value,
+        )
         return None
 
     def _str(self, value: Value, what: str) -> str | None:
         if isinstance(value.data, str):
             return value.data
-        self._error("CSC403", f"`{what}` must be a string, got `{_describe(value)}`", value)
+        self._error(
+            "CSC403", f"`{what}` must be a string, got `{_describe(value)}`", value
+        )
         return None
 
     def _opt_str(self, value: Value | None, what: str) -> str | None:
@@ -151,41 +188,63 @@ class ConfigBuilder:
     def _int(self, value: Value, what: str) -> int | None:
         if isinstance(value.data, int) and not isinstance(value.data, bool):
             return value.data
-        self._error("CSC403", f"`{what}` must be an integer, got `{_describe(value)}`", value)
+        self._error(
+            "CSC403", f"`{what}` must be an integer, got `{_describe(value)}`", value
+        )
         return None
 
     def _number(self, value: Value, what: str) -> float | None:
         if isinstance(value.data, int | float) and not isinstance(value.data, bool):
             return float(value.data)
-        self._error("CSC403", f"`{what}` must be a number, got `{_describe(value)}`", value)
+        self._error(
+            "CSC403", f"`{what}` must be a number, got `{_describe(value)}`", value
+        )
         return None
 
     def _bool(self, value: Value, what: str) -> bool | None:
         if isinstance(value.data, bool):
             return value.data
-        self._error("CSC403", f"`{what}` must be `True` or `False`, got `{_describe(value)}`", value)
+        self._error(
+            "CSC403",
+            f"`{what}` must be `True` or `False`, got `{_describe(value)}`",
+            value,
+        )
         return None
 
     def _str_list(self, value: Value, what: str) -> tuple[str, ...]:
         if not isinstance(value.data, list):
-            self._error("CSC403", f"`{what}` must be a list of strings, got `{_describe(value)}`", value)
+            self._error(
+                "CSC403",
+                f"`{what}` must be a list of strings, got `{_describe(value)}`",
+                value,
+            )
             return ()
-        items = [self._str(item, f"{what}[{index}]") for index, item in enumerate(value.data)]
+        items = [
+            self._str(item, f"{what}[{index}]") for index, item in enumerate(value.data)
+        ]
         return tuple(item for item in items if item is not None)
 
-    def _path(self, value: Value, what: str, *, is_dir: bool | None = None) -> str | None:
+    def _path(
+        self, value: Value, what: str, *, is_dir: bool | None = None
+    ) -> str | None:
         """A checked `make_abs_path_here` path; `is_dir`: it must be a directory (True) or a file (False)."""
         if isinstance(value.data, PathValue):
             if is_dir is not None and value.data.is_dir != is_dir:
-                kind, other = ("a directory", "a file") if is_dir else ("a file", "a directory")
-                self._error("CSC403", f"`{what}` must be {kind}, but `{value.data.path}` is {other}", value)
+                kind, other = (
+                    ("a directory", "a file") if is_dir else ("a file", "a directory")
+                )
+                self._error(
+                    "CSC403",
+                    f"`{what}` must be {kind}, but `{value.data.path}` is {other}",
+                    value,
+                )
                 return None
             return value.data.path
         self._error(
             "CSC403",
             f"`{what}` must be made with `chains.make_abs_path_here(...)`",
             value,
-            "paths are relative to the file that defines them: `chains.make_abs_path_here(\"requirements.txt\")`",
+            'paths are relative to the file that defines them: `chains.make_abs_path_here("requirements.txt")`',
         )
         return None
 
@@ -196,7 +255,9 @@ class ConfigBuilder:
         if isinstance(data, list):
             return tuple(self._json(item, what) for item in data)
         if isinstance(data, dict):
-            return ir.JsonObject(tuple((key, self._json(item, what)) for key, item in data.items()))
+            return ir.JsonObject(
+                tuple((key, self._json(item, what)) for key, item in data.items())
+            )
         if isinstance(data, EnumMember):
             return data.value
         if isinstance(data, ApiCall):
@@ -209,7 +270,9 @@ class ConfigBuilder:
         data = value.data
         if not isinstance(data, ApiCall) or (api is not None and data.api != api):
             expected = self._short(api) if api else "a truss_config object"
-            self._error("CSC403", f"expected `{expected}(...)`, got `{_describe(value)}`", value)
+            self._error(
+                "CSC403", f"expected `{expected}(...)`, got `{_describe(value)}`", value
+            )
             return ir.JsonObject()
         arguments = self.arguments(data)
         items = [(key, self._json(item, key)) for key, item in arguments.items()]
@@ -223,13 +286,20 @@ class ConfigBuilder:
                 )
             )
             items.append(("use_volume", False))
-        if data.api == "truss_config.ModelRepo" and arguments.get("use_volume") is not None:
+        if (
+            data.api == "truss_config.ModelRepo"
+            and arguments.get("use_volume") is not None
+        ):
             use_volume = arguments["use_volume"]
             if use_volume.data is True and "volume_folder" not in arguments:
-                self._error("CSC403", "`ModelRepo(use_volume=True)` needs `volume_folder`", data)
+                self._error(
+                    "CSC403", "`ModelRepo(use_volume=True)` needs `volume_folder`", data
+                )
         return ir.JsonObject(tuple(sorted(items)))
 
-    def _objects(self, value: Value, spec: Field, api: str) -> tuple[ir.JsonObject, ...]:
+    def _objects(
+        self, value: Value, spec: Field, api: str
+    ) -> tuple[ir.JsonObject, ...]:
         """A list of Truss config helper calls (`Assets(cached=[ModelRepo(...)])`)."""
         if not isinstance(value.data, list):
             self._error("CSC403", f"`{spec.name}` must be a list", value)
@@ -262,7 +332,11 @@ class ConfigBuilder:
     def _read_positive_int(self, value: Value, spec: Field) -> object:
         parsed = self._int(value, spec.name)
         if parsed is not None and parsed <= 0:
-            self._error(spec.code, f"`{spec.name}` must be a positive integer, got `{parsed}`", value)
+            self._error(
+                spec.code,
+                f"`{spec.name}` must be a positive integer, got `{parsed}`",
+                value,
+            )
             return INVALID
         return INVALID if parsed is None else parsed
 
@@ -277,7 +351,7 @@ class ConfigBuilder:
                 spec.code,
                 f"`memory` of `{parsed}` is in thousandths of a byte (unit `m`)",
                 value,
-                f"for mebibytes write \"{parsed[:-1]}Mi\" (or \"{parsed[:-1]}M\" for megabytes)",
+                f'for mebibytes write "{parsed[:-1]}Mi" (or "{parsed[:-1]}M" for megabytes)',
             )
             return INVALID
         if not _QUANTITY.match(parsed):
@@ -285,7 +359,7 @@ class ConfigBuilder:
                 spec.code,
                 f"`memory` must be a Kubernetes quantity, got `{_describe(value)}`",
                 value,
-                "for example \"512Mi\", \"2Gi\" or \"16G\"",
+                'for example "512Mi", "2Gi" or "16G"',
             )
             return INVALID
         return parsed
@@ -305,10 +379,15 @@ class ConfigBuilder:
                 spec.code,
                 f"unknown GPU type `{data}`",
                 value,
-                (f"did you mean `{suggestion}`? " if suggestion else "") + f"known types: {', '.join(_GPU_TYPES)}",
+                (f"did you mean `{suggestion}`? " if suggestion else "")
+                + f"known types: {', '.join(_GPU_TYPES)}",
             )
             return INVALID
-        self._error("CSC403", f"`gpu` must be a GPU type name or `truss_config.Accelerator`, got `{_describe(value)}`", value)
+        self._error(
+            "CSC403",
+            f"`gpu` must be a GPU type name or `truss_config.Accelerator`, got `{_describe(value)}`",
+            value,
+        )
         return INVALID
 
     def _read_concurrency(self, value: Value, spec: Field) -> object:
@@ -320,7 +399,7 @@ class ConfigBuilder:
             return data
         self._error(
             spec.code,
-            f"`predict_concurrency` must be a positive integer or \"cpu_count\", got `{_describe(value)}`",
+            f'`predict_concurrency` must be a positive integer or "cpu_count", got `{_describe(value)}`',
             value,
         )
         return INVALID
@@ -387,27 +466,39 @@ class ConfigBuilder:
         """`retries`: the total number of attempts; Truss Chains treats 0 like 1, only negatives are wrong."""
         parsed = self._int(value, spec.name)
         if parsed is not None and parsed < 0:
-            self._error(spec.code, f"`retries` is the total number of attempts and cannot be negative, got `{parsed}`", value)
+            self._error(
+                spec.code,
+                f"`retries` is the total number of attempts and cannot be negative, got `{parsed}`",
+                value,
+            )
             return INVALID
         return INVALID if parsed is None else parsed
 
     def _read_positive_number(self, value: Value, spec: Field) -> object:
         number = self._number(value, spec.name)
         if number is not None and number <= 0:
-            self._error(spec.code, f"`{spec.name}` must be positive, got `{value.plain()}`", value)
+            self._error(
+                spec.code,
+                f"`{spec.name}` must be positive, got `{value.plain()}`",
+                value,
+            )
             return INVALID
         return INVALID if number is None else number
 
     def _read_at_least_one(self, value: Value, spec: Field) -> object:
         parsed = self._int(value, spec.name)
         if parsed is not None and parsed < 1:
-            self._error(spec.code, f"`{spec.name}` must be at least 1, got `{parsed}`", value)
+            self._error(
+                spec.code, f"`{spec.name}` must be at least 1, got `{parsed}`", value
+            )
             return INVALID
         return INVALID if parsed is None else parsed
 
     # -- constructors: the schema's fields, then what spans fields -------------------------
 
-    def remote_config(self, value: Value, written: Located | None = None) -> ir.RemoteConfig:
+    def remote_config(
+        self, value: Value, written: Located | None = None
+    ) -> ir.RemoteConfig:
         """`RemoteConfig(...)` to IR; `written` is the class attribute's value (for CSC411)."""
         call = value.data
         if not isinstance(call, ApiCall) or call.api != "chains.RemoteConfig":
@@ -420,7 +511,9 @@ class ConfigBuilder:
                 )
             )
             return ir.RemoteConfig()
-        return ir.RemoteConfig(**self.read(self.arguments(call), CONSTRUCTORS[call.api]))
+        return ir.RemoteConfig(
+            **self.read(self.arguments(call), CONSTRUCTORS[call.api])
+        )
 
     def docker_image(self, value: Value) -> ir.DockerImage:
         """`DockerImage(...)` to IR (with the deprecated `pip_requirements_file` accepted)."""
@@ -440,7 +533,11 @@ class ConfigBuilder:
                 )
             )
             if "requirements_file" in args:
-                self._error("CSC403", "give `requirements_file` only, not also `pip_requirements_file`", legacy)
+                self._error(
+                    "CSC403",
+                    "give `requirements_file` only, not also `pip_requirements_file`",
+                    legacy,
+                )
             else:
                 found = self._path(legacy, "pip_requirements_file", is_dir=False)
                 if found is not None:
@@ -456,9 +553,16 @@ class ConfigBuilder:
         args = self.arguments(call)
         values = self.read(args, CONSTRUCTORS[call.api])
         if "gpu_count" in values and "gpu" not in args:
-            self._error("CSC407", "`gpu_count` is set but no `gpu` type is given", args["gpu_count"], "add `gpu=\"A10G\"` (or another type)")
+            self._error(
+                "CSC407",
+                "`gpu_count` is set but no `gpu` type is given",
+                args["gpu_count"],
+                'add `gpu="A10G"` (or another type)',
+            )
         if values.get("predict_concurrency") == _CPU_COUNT:
-            values["predict_concurrency"] = values.get("cpu_count", ir.Compute().cpu_count)
+            values["predict_concurrency"] = values.get(
+                "cpu_count", ir.Compute().cpu_count
+            )
         return ir.Compute(**values)
 
     def assets(self, value: Value) -> ir.Assets:
@@ -473,7 +577,9 @@ class ConfigBuilder:
         call = self._expect_call(value, "chains.ChainletOptions")
         if call is None:
             return ir.ChainletOptions()
-        return ir.ChainletOptions(**self.read(self.arguments(call), CONSTRUCTORS[call.api]))
+        return ir.ChainletOptions(
+            **self.read(self.arguments(call), CONSTRUCTORS[call.api])
+        )
 
     def rpc_options(self, values: dict[str, Value]) -> ir.RPCOptions:
         """`depends(..., retries=, timeout_sec=, use_binary=, concurrency_limit=)` to IR."""
@@ -484,7 +590,10 @@ class ConfigBuilder:
         entries = self._str_list(value, "pip_requirements")
         if isinstance(value.data, list):
             for item in value.data:
-                if isinstance(item.data, str) and (problem := entry_problem(item.data)) is not None:
+                if (
+                    isinstance(item.data, str)
+                    and (problem := entry_problem(item.data)) is not None
+                ):
                     self._error(
                         "CSC413",
                         f"`pip_requirements` entry {item.data!r} is not one requirement: {problem}",
@@ -533,7 +642,13 @@ class ConfigBuilder:
                 error(
                     "CSC414",
                     problem.message,
-                    Span(relative, problem.line, problem.col, problem.line, problem.end_col),
+                    Span(
+                        relative,
+                        problem.line,
+                        problem.col,
+                        problem.line,
+                        problem.end_col,
+                    ),
                     help="one requirement (PEP 508, a URL or a path) or pip option per line: docs/requirements.md",
                 )
             )
@@ -542,7 +657,9 @@ class ConfigBuilder:
         assert self.root is not None
         found = self.root.lookup(relative)
         if not isinstance(found, Found) or not found.is_file:
-            return None  # checked by the evaluator: only a change on disk since gets here
+            return (
+                None  # checked by the evaluator: only a change on disk since gets here
+            )
         source = read_source(str(found.real), relative)
         if isinstance(source, Diagnostic):
             self.diagnostics.append(source)
@@ -572,9 +689,16 @@ class ConfigBuilder:
         """A `data_dir` is copied whole: no link in it may lead out of the root or loop."""
         if self.root is None:
             return
-        walked = self.root.walk(relative, include=lambda path: "__pycache__" not in path.split("/"))
+        walked = self.root.walk(
+            relative, include=lambda path: "__pycache__" not in path.split("/")
+        )
         if isinstance(walked, PathProblem):
-            self._error(walked.code, f"`data_dir` cannot be copied: {walked.describe()}", value, walked.help)
+            self._error(
+                walked.code,
+                f"`data_dir` cannot be copied: {walked.describe()}",
+                value,
+                walked.help,
+            )
 
     def base_image(self, value: Value) -> ir.BaseImage:
         """`BasetenImage.PY311`, `CustomImage(...)`, or a deprecated plain string."""
@@ -594,17 +718,28 @@ class ConfigBuilder:
         if isinstance(data, ApiCall) and data.api == "chains.CustomImage":
             args = self.arguments(data)
             image = self._str(args["image"], "image") if "image" in args else None
-            auth = self.truss_object(args["docker_auth"], "truss_config.DockerAuthSettings") if "docker_auth" in args and args["docker_auth"].data is not None else None
+            auth = (
+                self.truss_object(
+                    args["docker_auth"], "truss_config.DockerAuthSettings"
+                )
+                if "docker_auth" in args and args["docker_auth"].data is not None
+                else None
+            )
             return ir.BaseImage(
                 ir.BaseImageKind.CUSTOM,
                 image or "",
                 _python_version_of(image or ""),
-                self._opt_str(args.get("python_executable_path"), "python_executable_path"),
+                self._opt_str(
+                    args.get("python_executable_path"), "python_executable_path"
+                ),
                 auth,
             )
-        self._error("CSC403", f"`base_image` must be `BasetenImage.<version>` or `CustomImage(...)`, got `{_describe(value)}`", value)
+        self._error(
+            "CSC403",
+            f"`base_image` must be `BasetenImage.<version>` or `CustomImage(...)`, got `{_describe(value)}`",
+            value,
+        )
         return ir.BaseImage()
-
 
 
 #: How each kind of field is read (`schema.Field.reader`): its type and rule. A reader
@@ -669,4 +804,3 @@ def _closest(word: str, candidates: Sequence[str]) -> str | None:
 
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
-

@@ -97,15 +97,24 @@ class PathProblem:
         if self.kind is ProblemKind.LINK_OUTSIDE:
             return f"`{self.path}` is a symbolic link to `{self.target}`, outside the chain root"
         if self.kind is ProblemKind.LOOP:
-            return f"`{self.path}` is a symbolic link loop" + (f" (to `{self.target}`)" if self.target else "")
+            return f"`{self.path}` is a symbolic link loop" + (
+                f" (to `{self.target}`)" if self.target else ""
+            )
         if self.kind is ProblemKind.UNPORTABLE:
-            shown = f"`{self.path}`" if self.path.isprintable() and _is_utf8(self.path) else repr(self.path)
+            shown = (
+                f"`{self.path}`"
+                if self.path.isprintable() and _is_utf8(self.path)
+                else repr(self.path)
+            )
             return f"the file name {shown} cannot be carried into a package (not UTF-8, a backslash or a control character)"
         return f"{self.path!r} is not a valid file name"
 
     def about(self, asked: str) -> str:
         """A whole message about the path the user asked for (`asked`, as written)."""
-        if self.kind in (ProblemKind.ABSOLUTE, ProblemKind.PARENT, ProblemKind.INVALID) or self.path == asked:
+        if (
+            self.kind in (ProblemKind.ABSOLUTE, ProblemKind.PARENT, ProblemKind.INVALID)
+            or self.path == asked
+        ):
             return self.describe()
         return f"`{asked}` cannot be read: {self.describe()}"
 
@@ -251,10 +260,14 @@ class ChainRoot:
             return None
         if not self.contains_real(real):
             # Every link on the way was checked: only a change on disk since can get here.
-            raise InternalError(f"`{path}` resolved outside the chain root while it was checked")
+            raise InternalError(
+                f"`{path}` resolved outside the chain root while it was checked"
+            )
         return Found(Path(real), stat.S_ISDIR(mode), stat.S_ISREG(mode))
 
-    def walk(self, relative: str, include: Callable[[str], bool] = lambda _: True) -> list[tuple[str, Path]] | PathProblem:
+    def walk(
+        self, relative: str, include: Callable[[str], bool] = lambda _: True
+    ) -> list[tuple[str, Path]] | PathProblem:
         """Every regular file under the directory `relative`, as (root-relative POSIX path, resolved path).
 
         Sorted by path. Entries `include` refuses (given the root-relative path) are
@@ -268,7 +281,9 @@ class ChainRoot:
         assert walked is not None  # only a budget runs out
         return walked
 
-    def is_clean(self, relative: str, include: Callable[[str], bool], budget: int) -> bool:
+    def is_clean(
+        self, relative: str, include: Callable[[str], bool], budget: int
+    ) -> bool:
         """Whether `walk(relative)` surely finds no problem, looking at no more than `budget` entries.
 
         False when it finds one, or when the tree is larger than the budget (so the
@@ -277,7 +292,9 @@ class ChainRoot:
         walked = self._walk(relative, include, budget)
         return walked is not None and not isinstance(walked, PathProblem)
 
-    def _walk(self, relative: str, include: Callable[[str], bool], budget: int | None) -> list[tuple[str, Path]] | PathProblem | None:
+    def _walk(
+        self, relative: str, include: Callable[[str], bool], budget: int | None
+    ) -> list[tuple[str, Path]] | PathProblem | None:
         start = self.lookup(relative)
         if start is None or isinstance(start, PathProblem):
             return [] if start is None else start
@@ -285,7 +302,9 @@ class ChainRoot:
             return [(relative, start.real)] if start.is_file else []
         files: list[tuple[str, Path]] = []
         prefix = "" if relative == "." else f"{relative}/"
-        stack: list[tuple[str, Path, Path, frozenset[str]]] = [(prefix, self.path / relative, start.real, frozenset({str(start.real)}))]
+        stack: list[tuple[str, Path, Path, frozenset[str]]] = [
+            (prefix, self.path / relative, start.real, frozenset({str(start.real)}))
+        ]
         while stack:
             shown_dir, lexical_dir, real_dir, ancestors = stack.pop()
             try:
@@ -344,9 +363,13 @@ class ChainRoot:
         """
         found = self.lookup(relative)
         if isinstance(found, PathProblem):
-            raise InternalError(f"`{relative}` was read without being checked: {found.describe()}")
+            raise InternalError(
+                f"`{relative}` was read without being checked: {found.describe()}"
+            )
         if found is None:
-            raise FileNotFoundError(errno.ENOENT, "no such file inside the chain root", relative)
+            raise FileNotFoundError(
+                errno.ENOENT, "no such file inside the chain root", relative
+            )
         if not found.is_file:
             raise IsADirectoryError(errno.EISDIR, "not a regular file", relative)
         return self.read_resolved(found.real)
@@ -359,7 +382,9 @@ class ChainRoot:
         """The bytes of a resolved path `walk` or `lookup` returned, opened without following a link."""
         if not self.contains_real(real):
             raise InternalError(f"refusing to read `{real}`: outside the chain root")
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        flags = (
+            os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        )
         descriptor = os.open(real, flags)
         try:
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):
@@ -380,7 +405,9 @@ def is_portable(name: str) -> bool:
 def _is_utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
-    except UnicodeEncodeError:  # a byte the file system gave that is not UTF-8 (surrogateescape)
+    except (
+        UnicodeEncodeError
+    ):  # a byte the file system gave that is not UTF-8 (surrogateescape)
         return False
     return True
 

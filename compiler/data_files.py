@@ -44,12 +44,16 @@ _CODE_SUFFIXES = frozenset({".py", ".pyc"})
 def is_carried(root_relative: str) -> bool:
     """Whether a path under the root may be carried as data: not hidden, not `__pycache__`, not code."""
     parts = root_relative.split("/")
-    if any(part.startswith(".") or part == "__pycache__" for part in parts if part != "."):
+    if any(
+        part.startswith(".") or part == "__pycache__" for part in parts if part != "."
+    ):
         return False
     return posixpath.splitext(parts[-1])[1] not in _CODE_SUFFIXES
 
 
-def literal_files(root: ChainRoot, base: Path, directory: str, literal: str) -> tuple[tuple[str, Path], ...] | PathProblem:
+def literal_files(
+    root: ChainRoot, base: Path, directory: str, literal: str
+) -> tuple[tuple[str, Path], ...] | PathProblem:
     """The files `literal`, written in a module at `base / directory`, names: (path relative to `base`, resolved path).
 
     A file, or every file under a directory, read through the chain root; nothing
@@ -66,7 +70,10 @@ def literal_files(root: ChainRoot, base: Path, directory: str, literal: str) -> 
     target = posixpath.normpath(f"{prefix}{relative}")
     if not is_carried(target):
         return ()
-    if not all(is_portable(part) for part in relative.split("/")) and root.lookup(target) is not None:
+    if (
+        not all(is_portable(part) for part in relative.split("/"))
+        and root.lookup(target) is not None
+    ):
         return PathProblem(ProblemKind.UNPORTABLE, target)
     walked = root.walk(target, include=is_carried)
     if isinstance(walked, PathProblem):
@@ -146,10 +153,16 @@ def _suspect_entries(root: ChainRoot, base: Path) -> frozenset[str]:
             mode = entry.stat(follow_symlinks=False).st_mode
         except OSError:
             continue
-        if stat.S_ISLNK(mode) or not is_portable(entry.name) or (
-            stat.S_ISDIR(mode)
-            and is_carried(entry.name)
-            and not root.is_clean(f"{prefix}{entry.name}", is_carried, _CLEAN_WALK_BUDGET)
+        if (
+            stat.S_ISLNK(mode)
+            or not is_portable(entry.name)
+            or (
+                stat.S_ISDIR(mode)
+                and is_carried(entry.name)
+                and not root.is_clean(
+                    f"{prefix}{entry.name}", is_carried, _CLEAN_WALK_BUDGET
+                )
+            )
         ):
             found.add(entry.name)
     return frozenset(found)
@@ -176,7 +189,9 @@ def data_file_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnostic]
     """
     root = program.fs
     entries: dict[Path, frozenset[str]] = {}
-    answers: dict[tuple[Path, str, str], tuple[tuple[str, Path], ...] | PathProblem] = {}
+    answers: dict[
+        tuple[Path, str, str], tuple[tuple[str, Path], ...] | PathProblem
+    ] = {}
     flagged: list[_Flagged] = []
     for module in program.modules.values():
         if module.is_namespace:
@@ -208,7 +223,10 @@ def data_file_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnostic]
             continue
         at = (item.module.name, item.literal)
         earlier = first.get(at)
-        if earlier is None or (item.node.lineno, item.node.col_offset) < (earlier.node.lineno, earlier.node.col_offset):
+        if earlier is None or (item.node.lineno, item.node.col_offset) < (
+            earlier.node.lineno,
+            earlier.node.col_offset,
+        ):
             first[at] = item
     for item in first.values():
         problem = item.problem
@@ -225,7 +243,12 @@ def data_file_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnostic]
 
 def kept_literals(chain: ir.Chain, program: Program) -> Mapping[str, frozenset[str]]:
     """Module layout -> the path literals some deployed package keeps (the planner's slices)."""
-    analysis = carrying.analyse_modules({name: carrying.ModuleSource.of(m, m.layout) for name, m in program.modules.items()})
+    analysis = carrying.analyse_modules(
+        {
+            name: carrying.ModuleSource.of(m, m.layout)
+            for name, m in program.modules.items()
+        }
+    )
     clients = signature_uses(chain, program)
     edges = {c.id: [d.target for d in c.dependencies] for c in chain.chainlets}
     deployed = reachable(edges, chain.entrypoint)

@@ -40,7 +40,12 @@ IMPORT_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "Crypto": ("pycryptodome", "pycrypto"),
     "Cryptodome": ("pycryptodomex",),
     "cupy": ("cupy-cuda12x", "cupy-cuda11x", "cupy"),
-    "cv2": ("opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"),
+    "cv2": (
+        "opencv-python",
+        "opencv-python-headless",
+        "opencv-contrib-python",
+        "opencv-contrib-python-headless",
+    ),
     "dateutil": ("python-dateutil",),
     "discord": ("discord.py",),
     "dns": ("dnspython",),
@@ -105,7 +110,14 @@ IMPORT_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "speech_recognition": ("SpeechRecognition",),
     "Stemmer": ("PyStemmer",),
     "telegram": ("python-telegram-bot",),
-    "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-macos", "tensorflow-intel", "tf-nightly"),
+    "tensorflow": (
+        "tensorflow",
+        "tensorflow-cpu",
+        "tensorflow-gpu",
+        "tensorflow-macos",
+        "tensorflow-intel",
+        "tf-nightly",
+    ),
     "umap": ("umap-learn",),
     "upath": ("universal-pathlib",),
     "usb": ("pyusb",),
@@ -247,7 +259,11 @@ def _name_of(line: str) -> str:
 
 def _truss_provided() -> dict[str, str]:
     provided: dict[str, str] = {}
-    for line in (*TRUSS_SERVER_REQUIREMENTS, *TRUSS_PACKAGE_REQUIREMENTS, *TRUSS_TRANSITIVE_DISTRIBUTIONS):
+    for line in (
+        *TRUSS_SERVER_REQUIREMENTS,
+        *TRUSS_PACKAGE_REQUIREMENTS,
+        *TRUSS_TRANSITIVE_DISTRIBUTIONS,
+    ):
         provided.setdefault(_name_of(line), line)
     return provided
 

@@ -90,7 +90,18 @@ class ApiCall:
     at: Located
 
 
-Data = str | int | float | bool | None | list["Value"] | dict[str, "Value"] | EnumMember | PathValue | ApiCall
+Data = (
+    str
+    | int
+    | float
+    | bool
+    | None
+    | list["Value"]
+    | dict[str, "Value"]
+    | EnumMember
+    | PathValue
+    | ApiCall
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +175,13 @@ class Evaluator:
     #: How many `_eval` calls are on the stack, across the names followed.
     _depth: int = 0
 
-    def evaluate(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None = None, before: int | None = None) -> Value | Diagnostic:
+    def evaluate(
+        self,
+        module: ModuleInfo,
+        node: cst.BaseExpression,
+        scope: ClassRef | None = None,
+        before: int | None = None,
+    ) -> Value | Diagnostic:
         """Evaluate `node`; a non-static part comes back as a diagnostic."""
         try:
             return self._eval(module, node, scope, before)
@@ -175,10 +192,24 @@ class Evaluator:
 
     # -- internals ------------------------------------------------------------
 
-    def _fail(self, module: ModuleInfo, node: cst.CSTNode, message: str, help_text: str | None = STATIC_HELP) -> EvaluationError:
-        return EvaluationError(error("CSC401", message, module.span(node), help=help_text))
+    def _fail(
+        self,
+        module: ModuleInfo,
+        node: cst.CSTNode,
+        message: str,
+        help_text: str | None = STATIC_HELP,
+    ) -> EvaluationError:
+        return EvaluationError(
+            error("CSC401", message, module.span(node), help=help_text)
+        )
 
-    def _eval(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, before: int | None) -> Value:
+    def _eval(
+        self,
+        module: ModuleInfo,
+        node: cst.BaseExpression,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> Value:
         # Each expression nests at most MAX_NESTING deep (parse checks it), but names make
         # values of values (`A = [B]`, `B = [C]`, ...): a bound, not the interpreter's limit.
         if self._depth >= _MAX_DEPTH:
@@ -190,22 +221,36 @@ class Evaluator:
                 return Value(int(node.value.replace("_", ""), 0), at)
             if isinstance(node, cst.Float):
                 return Value(float(node.value.replace("_", "")), at)
-            if isinstance(node, cst.SimpleString | cst.ConcatenatedString) and not _has_fstring(node):
+            if isinstance(
+                node, cst.SimpleString | cst.ConcatenatedString
+            ) and not _has_fstring(node):
                 value = string_value(node)
                 if not isinstance(value, str):
-                    raise self._fail(module, node, "bytes literals are not allowed in configuration", None)
+                    raise self._fail(
+                        module,
+                        node,
+                        "bytes literals are not allowed in configuration",
+                        None,
+                    )
                 return Value(value, at)
             if isinstance(node, cst.FormattedString | cst.ConcatenatedString):
                 return Value(self._fstring(module, node, scope, before), at)
             if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
-                return Value({"True": True, "False": False, "None": None}[node.value], at)
+                return Value(
+                    {"True": True, "False": False, "None": None}[node.value], at
+                )
             if isinstance(node, cst.List | cst.Tuple | cst.Set):
                 items: list[Value] = []
                 for element in node.elements:
                     if isinstance(element, cst.StarredElement):
                         spread = self._eval(module, element.value, scope, before)
                         if not isinstance(spread.data, list):
-                            raise self._fail(module, element.value, "only a list can be unpacked here", None)
+                            raise self._fail(
+                                module,
+                                element.value,
+                                "only a list can be unpacked here",
+                                None,
+                            )
                         items.extend(spread.data)
                     else:
                         items.append(self._eval(module, element.value, scope, before))
@@ -216,14 +261,26 @@ class Evaluator:
                     if isinstance(dict_element, cst.StarredDictElement):
                         spread = self._eval(module, dict_element.value, scope, before)
                         if not isinstance(spread.data, dict):
-                            raise self._fail(module, dict_element.value, "only a dict can be unpacked here", None)
+                            raise self._fail(
+                                module,
+                                dict_element.value,
+                                "only a dict can be unpacked here",
+                                None,
+                            )
                         mapping.update(spread.data)
                         continue
                     assert isinstance(dict_element, cst.DictElement)
                     key = self._eval(module, dict_element.key, scope, before)
                     if not isinstance(key.data, str):
-                        raise self._fail(module, dict_element.key, "configuration dict keys must be strings", None)
-                    mapping[key.data] = self._eval(module, dict_element.value, scope, before)
+                        raise self._fail(
+                            module,
+                            dict_element.key,
+                            "configuration dict keys must be strings",
+                            None,
+                        )
+                    mapping[key.data] = self._eval(
+                        module, dict_element.value, scope, before
+                    )
                 return Value(mapping, at)
             if isinstance(node, cst.UnaryOperation):
                 return Value(self._unary(module, node, scope, before), at)
@@ -234,22 +291,45 @@ class Evaluator:
             if isinstance(node, cst.Call):
                 return self._call(module, node, scope, before)
             if isinstance(node, cst.Subscript):
-                raise self._fail(module, node, f"`{_shorten(module.code(node))}` is looked up at run time and is not static")
-            raise self._fail(module, node, f"`{_shorten(module.code(node))}` is not a static value")
+                raise self._fail(
+                    module,
+                    node,
+                    f"`{_shorten(module.code(node))}` is looked up at run time and is not static",
+                )
+            raise self._fail(
+                module, node, f"`{_shorten(module.code(node))}` is not a static value"
+            )
         finally:
             self._depth -= 1
 
-    def _fstring(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, before: int | None) -> str:
+    def _fstring(
+        self,
+        module: ModuleInfo,
+        node: cst.BaseExpression,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> str:
         parts: list[str] = []
         for piece in _string_pieces(node):
             parts.append(self._fstring_piece(module, piece, scope, before))
         return "".join(parts)
 
-    def _fstring_piece(self, module: ModuleInfo, node: cst.BaseString, scope: ClassRef | None, before: int | None) -> str:
+    def _fstring_piece(
+        self,
+        module: ModuleInfo,
+        node: cst.BaseString,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> str:
         if isinstance(node, cst.SimpleString):
             value = string_value(node)
             if not isinstance(value, str):
-                raise self._fail(module, node, "bytes literals are not allowed in configuration", None)
+                raise self._fail(
+                    module,
+                    node,
+                    "bytes literals are not allowed in configuration",
+                    None,
+                )
             return value
         assert isinstance(node, cst.FormattedString)
         parts: list[str] = []
@@ -260,14 +340,30 @@ class Evaluator:
             assert isinstance(part, cst.FormattedStringExpression)
             data = self._eval(module, part.expression, scope, before).data
             if part.format_spec:
-                raise self._fail(module, part, "format specs in configuration f-strings are not supported", None)
+                raise self._fail(
+                    module,
+                    part,
+                    "format specs in configuration f-strings are not supported",
+                    None,
+                )
             if isinstance(data, list | dict | ApiCall | PathValue):
-                raise self._fail(module, part.expression, "only scalars can be formatted into a string", None)
+                raise self._fail(
+                    module,
+                    part.expression,
+                    "only scalars can be formatted into a string",
+                    None,
+                )
             scalar = data.value if isinstance(data, EnumMember) else data
             parts.append(repr(scalar) if part.conversion == "r" else str(scalar))
         return "".join(parts)
 
-    def _unary(self, module: ModuleInfo, node: cst.UnaryOperation, scope: ClassRef | None, before: int | None) -> Data:
+    def _unary(
+        self,
+        module: ModuleInfo,
+        node: cst.UnaryOperation,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> Data:
         # `- - - 1` nests one node per operator: applied in a loop, innermost first.
         chain = [node]
         while isinstance(chain[-1].expression, cst.UnaryOperation):
@@ -281,10 +377,20 @@ class Evaluator:
             elif isinstance(unary.operator, cst.Not):
                 data = not data
             else:
-                raise self._fail(module, unary, f"`{_shorten(module.code(unary))}` cannot be evaluated statically")
+                raise self._fail(
+                    module,
+                    unary,
+                    f"`{_shorten(module.code(unary))}` cannot be evaluated statically",
+                )
         return data
 
-    def _binary(self, module: ModuleInfo, node: cst.BinaryOperation, scope: ClassRef | None, before: int | None) -> Data:
+    def _binary(
+        self,
+        module: ModuleInfo,
+        node: cst.BinaryOperation,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> Data:
         # `a + b + c` nests to the left, one node per operator: folded in a loop.
         chain = [node]
         while isinstance(chain[-1].left, cst.BinaryOperation):
@@ -295,33 +401,78 @@ class Evaluator:
             left = self._apply(module, binary, left, right)
         return left
 
-    def _apply(self, module: ModuleInfo, node: cst.BinaryOperation, left: Data, right: Data) -> Data:
+    def _apply(
+        self, module: ModuleInfo, node: cst.BinaryOperation, left: Data, right: Data
+    ) -> Data:
         func = _BINARY.get(type(node.operator))
         plain_types = (str, int, float, list)
-        if func is None or not isinstance(left, plain_types) or not isinstance(right, plain_types):
-            raise self._fail(module, node, f"`{_shorten(module.code(node))}` cannot be evaluated statically")
+        if (
+            func is None
+            or not isinstance(left, plain_types)
+            or not isinstance(right, plain_types)
+        ):
+            raise self._fail(
+                module,
+                node,
+                f"`{_shorten(module.code(node))}` cannot be evaluated statically",
+            )
         if _too_large(node.operator, left, right):
             raise self._fail(
-                module, node, f"`{_shorten(module.code(node))}` makes a value too large for configuration", None
+                module,
+                node,
+                f"`{_shorten(module.code(node))}` makes a value too large for configuration",
+                None,
             )
         try:
             result = func(left, right)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError, MemoryError) as exc:
-            raise self._fail(module, node, f"`{_shorten(module.code(node))}` fails: {str(exc) or type(exc).__name__}", None) from exc
+        except (
+            TypeError,
+            ValueError,
+            ZeroDivisionError,
+            OverflowError,
+            MemoryError,
+        ) as exc:
+            raise self._fail(
+                module,
+                node,
+                f"`{_shorten(module.code(node))}` fails: {str(exc) or type(exc).__name__}",
+                None,
+            ) from exc
         if isinstance(result, str | int | float | list):
             return result
-        raise self._fail(module, node, f"`{_shorten(module.code(node))}` cannot be evaluated statically")
+        raise self._fail(
+            module,
+            node,
+            f"`{_shorten(module.code(node))}` cannot be evaluated statically",
+        )
 
-    def _lookup(self, module: ModuleInfo, node: cst.BaseExpression, scope: ClassRef | None, before: int | None) -> Target:
+    def _lookup(
+        self,
+        module: ModuleInfo,
+        node: cst.BaseExpression,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> Target:
         if scope is not None and isinstance(node, cst.Name):
             binding = _class_binding(scope.node, node.value, before_node=None)
             if binding is not None:
-                return ValueRef(module, Binding(node.value, BindingKind.ASSIGN, binding, scope.order))
+                return ValueRef(
+                    module,
+                    Binding(node.value, BindingKind.ASSIGN, binding, scope.order),
+                )
         if isinstance(node, cst.Attribute):
-            return self.program.attribute(self._lookup(module, node.value, scope, before), node.attr.value)
+            return self.program.attribute(
+                self._lookup(module, node.value, scope, before), node.attr.value
+            )
         return self.program.resolve_expr(module, node, before)
 
-    def _named(self, module: ModuleInfo, node: cst.Name | cst.Attribute, scope: ClassRef | None, before: int | None) -> Value:
+    def _named(
+        self,
+        module: ModuleInfo,
+        node: cst.Name | cst.Attribute,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> Value:
         target = self._lookup(module, node, scope, before)
         written = _shorten(module.code(node))
         at = Located(module, node)
@@ -348,9 +499,19 @@ class Evaluator:
             if isinstance(binding.node, cst.For | cst.While | cst.With | cst.Match):
                 block = _BLOCK_NAMES[type(binding.node)]
                 line = origin.span(binding.node).line
-                raise self._fail(module, node, f"`{written}` is assigned in {block} (line {line}) and is not static")
-            if binding.kind is not BindingKind.ASSIGN or isinstance(binding.node, cst.AugAssign):
-                raise self._fail(origin, binding.node, f"`{binding.name}` is modified after assignment and is not static")
+                raise self._fail(
+                    module,
+                    node,
+                    f"`{written}` is assigned in {block} (line {line}) and is not static",
+                )
+            if binding.kind is not BindingKind.ASSIGN or isinstance(
+                binding.node, cst.AugAssign
+            ):
+                raise self._fail(
+                    origin,
+                    binding.node,
+                    f"`{binding.name}` is modified after assignment and is not static",
+                )
             key = id(binding.node)
             if key in self._active:
                 raise self._fail(module, node, f"`{written}` refers to itself")
@@ -369,14 +530,28 @@ class Evaluator:
         if isinstance(target, Undefined):
             raise self._fail(module, node, f"`{written}` is not defined", None)
         if isinstance(target, ExternalRef):
-            raise self._fail(module, node, f"`{written}` comes from a third-party module and is not statically known")
+            raise self._fail(
+                module,
+                node,
+                f"`{written}` comes from a third-party module and is not statically known",
+            )
         if isinstance(target, ClassRef | FunctionRef | ModuleRef):
             raise self._fail(module, node, f"`{written}` is not a configuration value")
         raise self._fail(module, node, f"`{written}` is not a static value")
 
-    def _call(self, module: ModuleInfo, node: cst.Call, scope: ClassRef | None, before: int | None) -> Value:
+    def _call(
+        self,
+        module: ModuleInfo,
+        node: cst.Call,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> Value:
         func = node.func
-        target = self._lookup(module, func, scope, before) if isinstance(func, cst.Name | cst.Attribute) else None
+        target = (
+            self._lookup(module, func, scope, before)
+            if isinstance(func, cst.Name | cst.Attribute)
+            else None
+        )
         at = Located(module, node)
         if isinstance(target, ApiRef) and target.path == "chains.make_abs_path_here":
             return Value(self._abs_path(module, node, scope, before), at)
@@ -385,7 +560,9 @@ class Evaluator:
             kwargs: list[tuple[str, Value, cst.Arg]] = []
             for arg in node.args:
                 if arg.star:
-                    raise self._fail(module, arg, "`*`/`**` arguments are not static", None)
+                    raise self._fail(
+                        module, arg, "`*`/`**` arguments are not static", None
+                    )
                 value = self._eval(module, arg.value, scope, before)
                 if arg.keyword is None:
                     args.append(value)
@@ -393,7 +570,11 @@ class Evaluator:
                     kwargs.append((arg.keyword.value, value, arg))
             api = schema.ALIASES.get(target.path, target.path)
             return Value(ApiCall(api, tuple(args), tuple(kwargs), at), at)
-        if isinstance(target, ApiRef) and target.path.rpartition(".")[0] in API_ENUMS and len(node.args) == 1:
+        if (
+            isinstance(target, ApiRef)
+            and target.path.rpartition(".")[0] in API_ENUMS
+            and len(node.args) == 1
+        ):
             # `truss_config.Accelerator("H100")`: an enum looked up by value.
             enum_name = target.path
             value = self._eval(module, node.args[0].value, scope, before)
@@ -402,24 +583,49 @@ class Evaluator:
                 if member_value == value.data:
                     return Value(EnumMember(enum_name, member, member_value), at)
         written = _shorten(module.code(func))
-        raise self._fail(module, node, f"the call `{written}(...)` is evaluated at run time and is not static")
+        raise self._fail(
+            module,
+            node,
+            f"the call `{written}(...)` is evaluated at run time and is not static",
+        )
 
-    def _abs_path(self, module: ModuleInfo, node: cst.Call, scope: ClassRef | None, before: int | None) -> PathValue:
+    def _abs_path(
+        self,
+        module: ModuleInfo,
+        node: cst.Call,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> PathValue:
         keyword = node.args[0].keyword if node.args else None
-        if len(node.args) != 1 or (keyword is not None and keyword.value != "file_path"):
-            raise self._fail(module, node, "`make_abs_path_here` takes exactly one path", None)
+        if len(node.args) != 1 or (
+            keyword is not None and keyword.value != "file_path"
+        ):
+            raise self._fail(
+                module, node, "`make_abs_path_here` takes exactly one path", None
+            )
         value = self._eval(module, node.args[0].value, scope, before)
         if not isinstance(value.data, str):
-            raise self._fail(module, node.args[0].value, "`make_abs_path_here` takes a string path", None)
+            raise self._fail(
+                module,
+                node.args[0].value,
+                "`make_abs_path_here` takes a string path",
+                None,
+            )
         written = value.data
         at = module.span(node.args[0].value)
         # Relative to the calling file, as Truss resolves it; then confined to the chain root.
         relative = normalize(written, posixpath.dirname(module.path))
-        found = self.program.fs.lookup(relative) if isinstance(relative, str) else relative
+        found = (
+            self.program.fs.lookup(relative) if isinstance(relative, str) else relative
+        )
         if isinstance(found, PathProblem):
-            raise EvaluationError(error(found.code, found.about(written), at, help=found.help))
+            raise EvaluationError(
+                error(found.code, found.about(written), at, help=found.help)
+            )
         assert isinstance(relative, str)
-        if found is None or not (found.is_file or (found.is_dir and _has_entries(found.real))):
+        if found is None or not (
+            found.is_file or (found.is_dir and _has_entries(found.real))
+        ):
             looked_for = f" (looked for `{relative}`)" if relative != written else ""
             raise EvaluationError(
                 error(
@@ -432,7 +638,9 @@ class Evaluator:
         return PathValue(relative, found.is_dir)
 
 
-def _class_binding(node: cst.ClassDef, name: str, before_node: cst.CSTNode | None) -> cst.BaseExpression | cst.BaseCompoundStatement | None:
+def _class_binding(
+    node: cst.ClassDef, name: str, before_node: cst.CSTNode | None
+) -> cst.BaseExpression | cst.BaseCompoundStatement | None:
     """The value assigned to `name` in a class body (the last assignment)."""
     found: cst.BaseExpression | cst.BaseCompoundStatement | None = None
     for statement in node.body.body:
@@ -447,9 +655,17 @@ def _class_binding(node: cst.ClassDef, name: str, before_node: cst.CSTNode | Non
         for small in statement.body:
             if isinstance(small, cst.Assign):
                 for target in small.targets:
-                    if isinstance(target.target, cst.Name) and target.target.value == name:
+                    if (
+                        isinstance(target.target, cst.Name)
+                        and target.target.value == name
+                    ):
                         found = small.value
-            elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name) and small.target.value == name:
+            elif (
+                isinstance(small, cst.AnnAssign)
+                and small.value is not None
+                and isinstance(small.target, cst.Name)
+                and small.target.value == name
+            ):
                 found = small.value
     return found
 
@@ -476,8 +692,14 @@ def _too_large(operator: cst.BaseBinaryOp, left: object, right: object) -> bool:
     `"x" * 10**9`, `2 ** 10**10` or a string doubled through thirty names would take the
     build's memory or minutes: configuration values are never that large.
     """
-    sizes = [len(value) if isinstance(value, str | list) else 0 for value in (left, right)]
-    counts = [value for value in (left, right) if isinstance(value, int) and not isinstance(value, bool)]
+    sizes = [
+        len(value) if isinstance(value, str | list) else 0 for value in (left, right)
+    ]
+    counts = [
+        value
+        for value in (left, right)
+        if isinstance(value, int) and not isinstance(value, bool)
+    ]
     if isinstance(operator, cst.Add):
         return sum(sizes) > _MAX_SIZE
     if isinstance(operator, cst.Multiply):
@@ -489,7 +711,9 @@ def _too_large(operator: cst.BaseBinaryOp, left: object, right: object) -> bool:
         return abs(base) > 1 and exponent * abs(base).bit_length() > _MAX_BITS
     if isinstance(operator, cst.Modulo) and isinstance(left, str):
         # `"%999999999d" % 1`: printf-style widths and precisions are characters to make.
-        numbers = [number for pair in _FORMAT_WIDTHS.findall(left) for number in pair if number]
+        numbers = [
+            number for pair in _FORMAT_WIDTHS.findall(left) for number in pair if number
+        ]
         if "*" in left or any(len(number) > 7 for number in numbers):
             return True
         return sum(int(number) for number in numbers) + sizes[0] > _MAX_SIZE
@@ -516,7 +740,11 @@ def _string_pieces(node: cst.BaseExpression) -> list[cst.BaseString]:
 def _shorten(text: str, limit: int = 80) -> str:
     """Source text for a message: long expressions are cut in the middle."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else f"{text[: limit // 2 - 2]} ... {text[-(limit // 2 - 3) :]}"
+    return (
+        text
+        if len(text) <= limit
+        else f"{text[: limit // 2 - 2]} ... {text[-(limit // 2 - 3) :]}"
+    )
 
 
 def _is_number(value: object) -> bool:

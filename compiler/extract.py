@@ -79,7 +79,9 @@ class _Candidate:
     kind: str
     #: User Chainlet base classes, nearest first.
     bases: list[ClassRef]
-    entrypoint_marks: list[tuple[cst.Decorator, str | None]] = field(default_factory=list)
+    entrypoint_marks: list[tuple[cst.Decorator, str | None]] = field(
+        default_factory=list
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,9 @@ class _Extractor:
         self.configs.sources = self.program.sources
         # CSC004 first: a name imported from a missing local module is reported once, there.
         self.missing_imports = [
-            found for module in list(self.program.modules.values()) for found in missing_module_errors(self.program, module)
+            found
+            for module in list(self.program.modules.values())
+            for found in missing_module_errors(self.program, module)
         ]
         self.types.missing_modules = {name for name, _ in self.missing_imports}
 
@@ -168,10 +172,18 @@ class _Extractor:
         self._kinds[cls.id] = found
         return found
 
-    def _classify_bases(self, bases: Iterator[Target], visited: set[str]) -> tuple[str | None, list[ClassRef]]:
+    def _classify_bases(
+        self, bases: Iterator[Target], visited: set[str]
+    ) -> tuple[str | None, list[ClassRef]]:
         """(kind, user chainlet bases) of a class whose bases resolve to `bases`."""
-        kinds = {_CHAINLET_BASE: ClassKind.CHAINLET, _MODEL_BASE: ClassKind.MODEL, _STUB_BASE: ClassKind.STUB}
-        path: list[ClassRef] = []  # the user bases from the class to the class whose bases are searched
+        kinds = {
+            _CHAINLET_BASE: ClassKind.CHAINLET,
+            _MODEL_BASE: ClassKind.MODEL,
+            _STUB_BASE: ClassKind.STUB,
+        }
+        path: list[
+            ClassRef
+        ] = []  # the user bases from the class to the class whose bases are searched
         frames: list[Iterator[Target]] = [bases]
         found: tuple[str | None, list[ClassRef]] = (None, [])
         while frames:
@@ -195,7 +207,9 @@ class _Extractor:
                     frames.append(self.program.chainlet_bases(base))
         kind, chain = found
         if kind is not None:
-            for index, on_path in enumerate(path):  # the rest of `chain` is known already
+            for index, on_path in enumerate(
+                path
+            ):  # the rest of `chain` is known already
                 self._kinds.setdefault(on_path.id, (kind, chain[index + 1 :]))
         return found
 
@@ -224,7 +238,9 @@ class _Extractor:
                 kind, _ = self.classify(cls)
                 if kind == ClassKind.STUB:
                     stubs.append(self._stub(cls))
-                self.seen.marked_non_chainlets.extend((cls.qualname, main.span(decorator)) for decorator, _name in marks)
+                self.seen.marked_non_chainlets.extend(
+                    (cls.qualname, main.span(decorator)) for decorator, _name in marks
+                )
                 continue
             found.entrypoint_marks = marks
 
@@ -232,11 +248,19 @@ class _Extractor:
         self.seen.has_chainlets = bool(main_ids)
         if not main_ids:
             self._check_modules()
-            return self._finish(None)  # no Chainlet: `validate.check_entrypoint` says so
+            return self._finish(
+                None
+            )  # no Chainlet: `validate.check_entrypoint` says so
 
         # Chainlets used only as base classes of others are abstract: not deployed.
-        base_ids = {base.id for cand in list(self.candidates.values()) for base in cand.bases}
-        concrete = [cid for cid in main_ids if cid not in base_ids or self.candidates[cid].entrypoint_marks]
+        base_ids = {
+            base.id for cand in list(self.candidates.values()) for base in cand.bases
+        }
+        concrete = [
+            cid
+            for cid in main_ids
+            if cid not in base_ids or self.candidates[cid].entrypoint_marks
+        ]
 
         built: dict[str, ir.Chainlet] = {}
         edges: dict[str, list[str]] = {}
@@ -248,14 +272,19 @@ class _Extractor:
             chainlet = self._chainlet(self.candidates[chainlet_id])
             built[chainlet_id] = chainlet
             edges[chainlet_id] = [dep.target for dep in chainlet.dependencies]
-            queue.extend(dep.target for dep in chainlet.dependencies if dep.target not in built)
+            queue.extend(
+                dep.target for dep in chainlet.dependencies if dep.target not in built
+            )
 
         self.seen.chainlets = [
             ChainletSeen(
                 cid,
                 chainlet.name,
                 chainlet.span,
-                tuple((self.candidates[cid].cls.module.span(decorator), name) for decorator, name in self.candidates[cid].entrypoint_marks),
+                tuple(
+                    (self.candidates[cid].cls.module.span(decorator), name)
+                    for decorator, name in self.candidates[cid].entrypoint_marks
+                ),
                 cid in concrete,
                 (chainlet.name, chainlet.display_name, cid),
             )
@@ -281,25 +310,38 @@ class _Extractor:
             for cid in ordered
         )
         entry = built[entrypoint_id]
-        stub_types = {tid for s in stubs if s.endpoint for tid in self.types.closure(_endpoint_types(s.endpoint))}
+        stub_types = {
+            tid
+            for s in stubs
+            if s.endpoint
+            for tid in self.types.closure(_endpoint_types(s.endpoint))
+        }
         type_ids = sorted({tid for c in chainlets for tid in c.types} | stub_types)
         chain = ir.Chain(
             name=chain_name or entry.display_name,
             source=main.path,
             entrypoint=entrypoint_id,
             chainlets=chainlets,
-            types=tuple(self.types.types[tid] for tid in type_ids if tid in self.types.types),
+            types=tuple(
+                self.types.types[tid] for tid in type_ids if tid in self.types.types
+            ),
             stubs=tuple(stubs),
             modules=tuple(
                 ir.Module(m.name, m.path, m.is_package)
                 # A file imported under two names (`helpers`, `app.helpers`) is two modules.
-                for m in sorted(self.program.modules.values(), key=lambda m: (m.path, m.name))
+                for m in sorted(
+                    self.program.modules.values(), key=lambda m: (m.path, m.name)
+                )
             ),
         )
         return self._finish(chain)
 
     def _finish(self, chain: ir.Chain | None) -> ExtractResult:
-        diagnostics = [*self.diagnostics, *self.types.diagnostics, *self.configs.diagnostics]
+        diagnostics = [
+            *self.diagnostics,
+            *self.types.diagnostics,
+            *self.configs.diagnostics,
+        ]
         return ExtractResult(chain, diagnostics, self._observations())
 
     def _observations(self) -> Observations:
@@ -314,7 +356,10 @@ class _Extractor:
             methods=tuple(seen.methods),
             health_checks=tuple(seen.health_checks),
             inits=tuple(seen.inits.values()),
-            modules=tuple(ModuleSeen(m.name, m.path, m.is_package) for m in self.program.modules.values()),
+            modules=tuple(
+                ModuleSeen(m.name, m.path, m.is_package)
+                for m in self.program.modules.values()
+            ),
             hidden_classes=tuple(seen.hidden_classes),
             misplaced_markers=tuple(seen.misplaced_markers),
             dependencies=tuple(seen.dependencies),
@@ -322,7 +367,9 @@ class _Extractor:
 
     # -- entrypoint -----------------------------------------------------------------
 
-    def _entrypoint_marks(self, cls: ClassRef) -> list[tuple[cst.Decorator, str | None]]:
+    def _entrypoint_marks(
+        self, cls: ClassRef
+    ) -> list[tuple[cst.Decorator, str | None]]:
         marks: list[tuple[cst.Decorator, str | None]] = []
         for decorator in cls.node.decorators:
             expr = decorator.decorator
@@ -339,24 +386,38 @@ class _Extractor:
 
     # -- one chainlet -----------------------------------------------------------------
 
-    def _member(self, cand: _Candidate, name: str) -> tuple[ClassRef, cst.FunctionDef] | None:
+    def _member(
+        self, cand: _Candidate, name: str
+    ) -> tuple[ClassRef, cst.FunctionDef] | None:
         for owner in (cand.cls, *cand.bases):
             for statement in owner.node.body.body:
-                if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+                if (
+                    isinstance(statement, cst.FunctionDef)
+                    and statement.name.value == name
+                ):
                     return owner, statement
         return None
 
-    def _remote_config_value(self, cand: _Candidate) -> tuple[ClassRef, cst.BaseExpression] | None:
+    def _remote_config_value(
+        self, cand: _Candidate
+    ) -> tuple[ClassRef, cst.BaseExpression] | None:
         for owner in (cand.cls, *cand.bases):
             for statement in owner.node.body.body:
                 if not isinstance(statement, cst.SimpleStatementLine):
                     continue
                 for small in statement.body:
                     if isinstance(small, cst.Assign) and any(
-                        isinstance(t.target, cst.Name) and t.target.value == "remote_config" for t in small.targets
+                        isinstance(t.target, cst.Name)
+                        and t.target.value == "remote_config"
+                        for t in small.targets
                     ):
                         return owner, small.value
-                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.target.value == "remote_config" and small.value is not None:
+                    if (
+                        isinstance(small, cst.AnnAssign)
+                        and isinstance(small.target, cst.Name)
+                        and small.target.value == "remote_config"
+                        and small.value is not None
+                    ):
                         return owner, small.value
         return None
 
@@ -367,11 +428,15 @@ class _Extractor:
         found_config = self._remote_config_value(cand)
         if found_config is not None:
             owner, expr = found_config
-            value = self.evaluator.evaluate(owner.module, expr, scope=owner, before=owner.order)
+            value = self.evaluator.evaluate(
+                owner.module, expr, scope=owner, before=owner.order
+            )
             if isinstance(value, Diagnostic):
                 self.diagnostics.append(value)
             else:
-                remote_config = self.configs.remote_config(value, Located(owner.module, expr))
+                remote_config = self.configs.remote_config(
+                    value, Located(owner.module, expr)
+                )
         endpoint_name = "predict" if cand.kind == ClassKind.MODEL else "run_remote"
         endpoint = self._endpoint(cand, endpoint_name)
         dependencies, context_param = self._init(cand)
@@ -385,7 +450,9 @@ class _Extractor:
             display_name=display_name,
             module=module.name,
             span=module.span(cls.node.name),
-            kind=ir.ChainletKind.MODEL if cand.kind == ClassKind.MODEL else ir.ChainletKind.CHAINLET,
+            kind=ir.ChainletKind.MODEL
+            if cand.kind == ClassKind.MODEL
+            else ir.ChainletKind.CHAINLET,
             bases=tuple(base.id for base in cand.bases),
             remote_config=remote_config,
             dependencies=dependencies,
@@ -398,32 +465,59 @@ class _Extractor:
     def _stub(self, cls: ClassRef) -> ir.Stub:
         endpoint: ir.Endpoint | None = None
         for statement in cls.node.body.body:
-            if isinstance(statement, cst.FunctionDef) and statement.name.value == "run_remote":
+            if (
+                isinstance(statement, cst.FunctionDef)
+                and statement.name.value == "run_remote"
+            ):
                 # A stub's method is the user's own code: Truss checks no types there.
                 endpoint = self._signature(cls, statement, is_stub=True)
-        return ir.Stub(cls.id, cls.qualname, cls.module.name, cls.module.span(cls.node.name), endpoint)
+        return ir.Stub(
+            cls.id,
+            cls.qualname,
+            cls.module.name,
+            cls.module.span(cls.node.name),
+            endpoint,
+        )
 
     def _endpoint(self, cand: _Candidate, name: str) -> ir.Endpoint:
         member = self._member(cand, name)
         cls = cand.cls
         if member is None:
-            self.seen.missing_endpoints.append((cls.qualname, name, cls.module.span(cls.node.name)))
-            return ir.Endpoint(name, False, False, (), ir.TypeRef(ir.TypeKind.NONE, "None"), cls.module.span(cls.node.name))
+            self.seen.missing_endpoints.append(
+                (cls.qualname, name, cls.module.span(cls.node.name))
+            )
+            return ir.Endpoint(
+                name,
+                False,
+                False,
+                (),
+                ir.TypeRef(ir.TypeKind.NONE, "None"),
+                cls.module.span(cls.node.name),
+            )
         owner, func = member
         return self._signature(owner, func)
 
-    def _decorators(self, module: ModuleInfo, func: cst.FunctionDef) -> tuple[DecoratorSeen, ...]:
+    def _decorators(
+        self, module: ModuleInfo, func: cst.FunctionDef
+    ) -> tuple[DecoratorSeen, ...]:
         """The decorators that make `func` no instance method (`@staticmethod`, `@classmethod`, `@property`)."""
         found: list[DecoratorSeen] = []
         for decorator in func.decorators:
-            target = self.program.resolve_expr(module, decorator.decorator if not isinstance(decorator.decorator, cst.Call) else decorator.decorator.func)
+            target = self.program.resolve_expr(
+                module,
+                decorator.decorator
+                if not isinstance(decorator.decorator, cst.Call)
+                else decorator.decorator.func,
+            )
             kind = _decorator_kind(target)
             if kind is not None:
                 found.append(DecoratorSeen(kind, module.span(decorator)))
         return tuple(found)
 
     def _param(self, module: ModuleInfo, param: cst.Param) -> ParamSeen:
-        annotation = param.annotation.annotation if param.annotation is not None else None
+        annotation = (
+            param.annotation.annotation if param.annotation is not None else None
+        )
         return ParamSeen(
             param.name.value,
             module.span(param),
@@ -432,7 +526,9 @@ class _Extractor:
             module.code(annotation) if annotation is not None else "",
         )
 
-    def _signature(self, owner: ClassRef, func: cst.FunctionDef, *, is_stub: bool = False) -> ir.Endpoint:
+    def _signature(
+        self, owner: ClassRef, func: cst.FunctionDef, *, is_stub: bool = False
+    ) -> ir.Endpoint:
         """The endpoint of `func`; what it looks like is recorded for the rules (`MethodSeen`)."""
         module = owner.module
         name = func.name.value
@@ -446,12 +542,18 @@ class _Extractor:
         positional = [*params.posonly_params, *params.params]
         seen_positional = [self._param(module, param) for param in positional]
         if takes_self(decorators, positional[0].name.value if positional else None):
-            positional = positional[1:]  # `self` (`cls`): not a parameter of the endpoint
+            positional = positional[
+                1:
+            ]  # `self` (`cls`): not a parameter of the endpoint
         ir_params: list[ir.Param] = []
         seen_params: dict[int, ParamSeen] = {}
-        for param in [p for p in (*positional, *params.kwonly_params) if p.name.value != "self"]:
+        for param in [
+            p for p in (*positional, *params.kwonly_params) if p.name.value != "self"
+        ]:
             if param.annotation is None:
-                type_ref = ir.TypeRef(ir.TypeKind.ANY, "Any")  # `validate.check_endpoint_parameters` reports it
+                type_ref = ir.TypeRef(
+                    ir.TypeKind.ANY, "Any"
+                )  # `validate.check_endpoint_parameters` reports it
             else:
                 type_ref = self.types.convert(module, param.annotation.annotation)
                 seen_params[id(param)] = replace(
@@ -460,7 +562,9 @@ class _Extractor:
                     stdlib_outside_models=stdlib_outside_models(type_ref),
                 )
             default = module.code(param.default) if param.default is not None else None
-            ir_params.append(ir.Param(param.name.value, type_ref, default, module.span(param.name)))
+            ir_params.append(
+                ir.Param(param.name.value, type_ref, default, module.span(param.name))
+            )
         is_async = func.asynchronous is not None
         if func.returns is None:
             returns = ir.TypeRef(ir.TypeKind.ANY, "Any")
@@ -488,31 +592,57 @@ class _Extractor:
                 stars=stars,
                 positional_only=tuple(seen_positional[: len(params.posonly_params)]),
                 positional=tuple(
-                    seen_params.get(id(param), seen) for param, seen in zip([*params.posonly_params, *params.params], seen_positional, strict=True)
+                    seen_params.get(id(param), seen)
+                    for param, seen in zip(
+                        [*params.posonly_params, *params.params],
+                        seen_positional,
+                        strict=True,
+                    )
                 ),
-                keyword_only=tuple(seen_params.get(id(param)) or self._param(module, param) for param in params.kwonly_params),
+                keyword_only=tuple(
+                    seen_params.get(id(param)) or self._param(module, param)
+                    for param in params.kwonly_params
+                ),
                 returns=seen_returns,
                 yields=module.parsed.function_yields(func),
             )
         )
-        is_streaming = returns.kind in (ir.TypeKind.ITERATOR, ir.TypeKind.ASYNC_ITERATOR)
-        return ir.Endpoint(name, is_async, is_streaming, tuple(ir_params), returns, module.span(func.name))
+        is_streaming = returns.kind in (
+            ir.TypeKind.ITERATOR,
+            ir.TypeKind.ASYNC_ITERATOR,
+        )
+        return ir.Endpoint(
+            name,
+            is_async,
+            is_streaming,
+            tuple(ir_params),
+            returns,
+            module.span(func.name),
+        )
 
     def _health(self, module: ModuleInfo, func: cst.FunctionDef) -> None:
         """Record what `is_healthy` looks like (`validate.check_health_check`)."""
         params = func.params
         extra = [*params.posonly_params, *params.params, *params.kwonly_params][1:]
-        stars = [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+        stars = [
+            p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)
+        ]
         returns_bool = False
         if func.returns is not None:
-            target = self.program.resolve_expr(module, func.returns.annotation, None) if isinstance(func.returns.annotation, cst.Name | cst.Attribute) else None
+            target = (
+                self.program.resolve_expr(module, func.returns.annotation, None)
+                if isinstance(func.returns.annotation, cst.Name | cst.Attribute)
+                else None
+            )
             returns_bool = isinstance(target, ApiRef) and target.path == "builtins.bool"
         self.seen.health_checks.append(
             HealthSeen(
                 tuple(module.span(p) for p in extra),
                 tuple(module.span(p) for p in stars),
                 returns_bool,
-                module.span(func.returns.annotation) if func.returns is not None else None,
+                module.span(func.returns.annotation)
+                if func.returns is not None
+                else None,
                 module.span(func.name),
             )
         )
@@ -536,7 +666,12 @@ class _Extractor:
         for param in all_params:
             default = param.default
             call_target = self._marker(module, default, owner.order)
-            seen = InitParamSeen(param.name.value, module.span(param), module.span(param.name), call_target)
+            seen = InitParamSeen(
+                param.name.value,
+                module.span(param),
+                module.span(param.name),
+                call_target,
+            )
             if call_target == _DEPENDS_CONTEXT:
                 assert isinstance(default, cst.Call)
                 self._allow(module, default)
@@ -546,7 +681,11 @@ class _Extractor:
                 self._allow(module, default)
                 dependency = self._dependency(owner, param, default)
                 if dependency is not None:
-                    at = module.span(default.args[0].value) if default.args else module.span(default)
+                    at = (
+                        module.span(default.args[0].value)
+                        if default.args
+                        else module.span(default)
+                    )
                     seen = replace(seen, target=dependency.target, target_span=at)
                     # Each Chainlet is bound once (`validate.check_init_parameters`): the first binding.
                     if all(dependency.target != d.target for d in dependencies):
@@ -557,11 +696,18 @@ class _Extractor:
             InitSeen(
                 owner.qualname,
                 tuple(
-                    ("*" if star is params.star_arg else "**", self._param(module, star))
+                    (
+                        "*" if star is params.star_arg else "**",
+                        self._param(module, star),
+                    )
                     for star in (params.star_arg, params.star_kwarg)
                     if isinstance(star, cst.Param)
                 ),
-                tuple(self._param(module, p) for p in params.posonly_params if p.name.value != "self"),
+                tuple(
+                    self._param(module, p)
+                    for p in params.posonly_params
+                    if p.name.value != "self"
+                ),
                 tuple(seen_params),
             ),
         )
@@ -571,18 +717,33 @@ class _Extractor:
         self.allowed_markers.add(id(call))
         self.allowed_calls.setdefault(module.path, []).append(call)
 
-    def _marker(self, module: ModuleInfo, node: cst.BaseExpression | None, before: int | None) -> str | None:
-        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Name | cst.Attribute):
+    def _marker(
+        self, module: ModuleInfo, node: cst.BaseExpression | None, before: int | None
+    ) -> str | None:
+        if not isinstance(node, cst.Call) or not isinstance(
+            node.func, cst.Name | cst.Attribute
+        ):
             return None
         target = self.program.resolve_expr(module, node.func, before)
         if isinstance(target, ApiRef) and target.path in (_DEPENDS, _DEPENDS_CONTEXT):
             return target.path
         return None
 
-    def _dependency(self, owner: ClassRef, param: cst.Param, call: cst.Call) -> ir.Dependency | None:
+    def _dependency(
+        self, owner: ClassRef, param: cst.Param, call: cst.Call
+    ) -> ir.Dependency | None:
         module = owner.module
-        if not call.args or (call.args[0].keyword is not None and call.args[0].keyword.value != "chainlet_cls"):
-            self.diagnostics.append(error("CSC301", "`depends(...)` needs the Chainlet class as its first argument", module.span(call)))
+        if not call.args or (
+            call.args[0].keyword is not None
+            and call.args[0].keyword.value != "chainlet_cls"
+        ):
+            self.diagnostics.append(
+                error(
+                    "CSC301",
+                    "`depends(...)` needs the Chainlet class as its first argument",
+                    module.span(call),
+                )
+            )
             return None
         target_node = call.args[0].value
         written = module.code(target_node)
@@ -597,7 +758,13 @@ class _Extractor:
             if self.types.from_missing_module(target):
                 pass  # its import already has CSC004
             elif isinstance(target, Undefined):
-                self.diagnostics.append(error("CSC301", f"dependency `{written}` is not defined", module.span(target_node)))
+                self.diagnostics.append(
+                    error(
+                        "CSC301",
+                        f"dependency `{written}` is not defined",
+                        module.span(target_node),
+                    )
+                )
             elif isinstance(target, ExternalRef):
                 self.diagnostics.append(
                     error(
@@ -608,20 +775,39 @@ class _Extractor:
                     )
                 )
             else:
-                self.diagnostics.append(error("CSC302", f"dependency `{written}` is not a Chainlet class", module.span(target_node)))
+                self.diagnostics.append(
+                    error(
+                        "CSC302",
+                        f"dependency `{written}` is not a Chainlet class",
+                        module.span(target_node),
+                    )
+                )
             return None
         candidate = self.candidate(target)
         if candidate is None:
             kind, _ = self.classify(target)
-            hint = "stubs are created with `Stub.from_url(...)` in `__init__`, not with `depends`" if kind == ClassKind.STUB else "derive it from `chains.ChainletBase`"
-            self.diagnostics.append(error("CSC302", f"dependency `{written}` is not a Chainlet", module.span(target_node), help=hint))
+            hint = (
+                "stubs are created with `Stub.from_url(...)` in `__init__`, not with `depends`"
+                if kind == ClassKind.STUB
+                else "derive it from `chains.ChainletBase`"
+            )
+            self.diagnostics.append(
+                error(
+                    "CSC302",
+                    f"dependency `{written}` is not a Chainlet",
+                    module.span(target_node),
+                    help=hint,
+                )
+            )
             return None
         seen = DependencySeen(
             owner.qualname,
             written,
             target.qualname,
             module.span(target_node),
-            is_defined_after=target.module is module and target.order >= owner.order and target.id != owner.id,
+            is_defined_after=target.module is module
+            and target.order >= owner.order
+            and target.id != owner.id,
         )
         options: dict[str, Value] = {}
         positional_names = DEPENDS.names  # after the class, as `RPCOptions` takes them
@@ -633,10 +819,17 @@ class _Extractor:
             if key not in positional_names:
                 node = arg.keyword if arg.keyword is not None else arg.value
                 self.diagnostics.append(
-                    error("CSC402", f"`depends` has no parameter `{key or module.code(arg.value)}`", module.span(node), help=f"known parameters: {', '.join(positional_names)}")
+                    error(
+                        "CSC402",
+                        f"`depends` has no parameter `{key or module.code(arg.value)}`",
+                        module.span(node),
+                        help=f"known parameters: {', '.join(positional_names)}",
+                    )
                 )
                 continue
-            value = self.evaluator.evaluate(module, arg.value, scope=None, before=owner.order)
+            value = self.evaluator.evaluate(
+                module, arg.value, scope=None, before=owner.order
+            )
             if isinstance(value, Diagnostic):
                 self.diagnostics.append(value)
                 continue
@@ -653,7 +846,9 @@ class _Extractor:
         self.seen.dependencies.append(replace(seen, param=param.name.value))
         return ir.Dependency(param.name.value, target.id, rpc, module.span(param.name))
 
-    def _annotation_fits(self, owner: ClassRef, annotation: cst.BaseExpression, target: _Candidate) -> bool:
+    def _annotation_fits(
+        self, owner: ClassRef, annotation: cst.BaseExpression, target: _Candidate
+    ) -> bool:
         """Whether a dependency's annotation names its Chainlet, a base of it, a Protocol, `ChainletBase` or `Any`.
 
         A string annotation that is no name cannot be told (True).
@@ -666,7 +861,11 @@ class _Extractor:
             parsed = parse_expression_text(value)
             if isinstance(parsed, str):
                 return True  # CSC212, from the annotation's conversion
-            resolved = self.program.resolve_expr(module, parsed) if isinstance(parsed, cst.Name | cst.Attribute) else None
+            resolved = (
+                self.program.resolve_expr(module, parsed)
+                if isinstance(parsed, cst.Name | cst.Attribute)
+                else None
+            )
         elif isinstance(annotation, cst.Name | cst.Attribute):
             resolved = self.program.resolve_expr(module, annotation)
         else:
@@ -674,7 +873,10 @@ class _Extractor:
         if isinstance(resolved, ClassRef):
             allowed = {target.cls.id, *(base.id for base in target.bases)}
             return resolved.id in allowed or self._is_protocol(resolved)
-        return isinstance(resolved, ApiRef) and resolved.path in (_CHAINLET_BASE, "typing.Any")
+        return isinstance(resolved, ApiRef) and resolved.path in (
+            _CHAINLET_BASE,
+            "typing.Any",
+        )
 
     def _is_protocol(self, cls: ClassRef) -> bool:
         for base in self.program.chainlet_bases(cls):
@@ -683,7 +885,9 @@ class _Extractor:
             if isinstance(base, cst.Subscript):
                 return False
         for arg in cls.node.bases:
-            head = arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
+            head = (
+                arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
+            )
             target = self.program.resolve_expr(cls.module, head)
             if isinstance(target, ApiRef) and target.path == "typing.Protocol":
                 return True
@@ -713,15 +917,28 @@ class _Extractor:
             # bindings (the class is not in the outline); a base that is no dotted name
             # (`Generic[T]`, a call) is nothing the chains API defines.
             bases = (
-                program.resolve_dotted(module, dotted) if (dotted := bodies.dotted_name(base)) is not None else ExternalRef("?")
+                program.resolve_dotted(module, dotted)
+                if (dotted := bodies.dotted_name(base)) is not None
+                else ExternalRef("?")
                 for base in node.bases
             )
             kind, _ = self._classify_bases(bases, set())
             if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
                 continue
             line_text = parsed.source.line_text(node.lineno)
-            name_col = line_text.find(node.name, parsed.char_column(node.lineno, node.col_offset) - 1) + 1
-            span = Span(module.path, node.lineno, name_col, node.lineno, name_col + len(node.name))
+            name_col = (
+                line_text.find(
+                    node.name, parsed.char_column(node.lineno, node.col_offset) - 1
+                )
+                + 1
+            )
+            span = Span(
+                module.path,
+                node.lineno,
+                name_col,
+                node.lineno,
+                name_col + len(node.name),
+            )
             self.seen.hidden_classes.append(HiddenClassSeen(node.name, span, where))
 
     def _misplaced_markers(self) -> None:
@@ -732,8 +949,16 @@ class _Extractor:
         """
         for module in self.program.modules.values():
             parsed = module.parsed
-            allowed = list({id(call): call for call in self.allowed_calls.get(module.path, ())}.values())
-            by_name = [call for call in allowed if _callee_name(call).value in bodies.MARKER_NAMES]
+            allowed = list(
+                {
+                    id(call): call for call in self.allowed_calls.get(module.path, ())
+                }.values()
+            )
+            by_name = [
+                call
+                for call in allowed
+                if _callee_name(call).value in bodies.MARKER_NAMES
+            ]
             spelled = sum(1 for _ in bodies.MARKER_TEXT.finditer(parsed.source.text))
             if spelled == len(allowed) and all(_spelled_once(call) for call in allowed):
                 continue  # each `depends(` written here is an allowed call's, once each
@@ -741,7 +966,11 @@ class _Extractor:
             outline_calls = [call for call, in_body in calls if not in_body]
             # Every allowed call is a marker call of the outline: as many means the same ones.
             all_allowed = len(outline_calls) == len(by_name)
-            positions = set() if all_allowed else {parsed.start_position(_callee_name(call)) for call in allowed}
+            positions = (
+                set()
+                if all_allowed
+                else {parsed.start_position(_callee_name(call)) for call in allowed}
+            )
             for call, in_body in calls:
                 if not in_body and all_allowed:
                     continue
@@ -749,8 +978,15 @@ class _Extractor:
                 if (line, parsed.char_column(line, byte_col)) in positions:
                     continue
                 dotted = bodies.dotted_name(call.func)
-                target = self.program.resolve_dotted(module, dotted) if dotted is not None else None
-                if not isinstance(target, ApiRef) or target.path not in (_DEPENDS, _DEPENDS_CONTEXT):
+                target = (
+                    self.program.resolve_dotted(module, dotted)
+                    if dotted is not None
+                    else None
+                )
+                if not isinstance(target, ApiRef) or target.path not in (
+                    _DEPENDS,
+                    _DEPENDS_CONTEXT,
+                ):
                     continue
                 self.seen.misplaced_markers.append((target.path, parsed.ast_span(call)))
 
@@ -769,7 +1005,9 @@ def _callee_name(call: cst.Call) -> cst.Name:
     """The name token of a call's callee: `depends` in `chains.depends(...)`."""
     func = call.func
     name = func.attr if isinstance(func, cst.Attribute) else func
-    assert isinstance(name, cst.Name)  # an allowed call's callee resolves, so it is a name
+    assert isinstance(
+        name, cst.Name
+    )  # an allowed call's callee resolves, so it is a name
     return name
 
 
@@ -788,7 +1026,9 @@ def _spelled_once(call: cst.Call) -> bool:
 
 
 def _endpoint_types(endpoint: ir.Endpoint) -> list[ir.TypeRef]:
-    return [ref for param in endpoint.params for ref in walk_type(param.type)] + list(walk_type(endpoint.returns))
+    return [ref for param in endpoint.params for ref in walk_type(param.type)] + list(
+        walk_type(endpoint.returns)
+    )
 
 
 def _file_span(module: ModuleInfo) -> Span:
@@ -805,9 +1045,17 @@ def without_shadowed(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diagnostics if d.code in SURFACE_CODES or d.span not in surface]
 
 
-def extract_chain(program: Program, main: ModuleInfo, options: ExtractOptions) -> ExtractResult:
+def extract_chain(
+    program: Program, main: ModuleInfo, options: ExtractOptions
+) -> ExtractResult:
     """Extract the chain defined by `main` (and the local modules it uses)."""
     return _Extractor(program, main, options).run()
 
 
-__all__ = ["ExtractOptions", "ExtractResult", "extract_chain", "warning", "without_shadowed"]
+__all__ = [
+    "ExtractOptions",
+    "ExtractResult",
+    "extract_chain",
+    "warning",
+    "without_shadowed",
+]

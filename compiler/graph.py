@@ -95,7 +95,9 @@ def find_cycles(edges: Mapping[str, Sequence[str]]) -> list[list[str]]:
     return components
 
 
-def _cycle_path(component: list[str], edges: Mapping[str, Sequence[str]], rank: Mapping[str, int]) -> list[str]:
+def _cycle_path(
+    component: list[str], edges: Mapping[str, Sequence[str]], rank: Mapping[str, int]
+) -> list[str]:
     """A concrete cycle through the component, starting at its earliest node."""
     members = set(component)
     start = min(component, key=lambda node: rank.get(node, 0))

@@ -111,7 +111,11 @@ def node_label(chainlet: ir.Chainlet) -> str:
     Returns:
         The unescaped label text.
     """
-    return f"{chainlet.display_name} (streaming)" if chainlet.endpoint.is_streaming else chainlet.display_name
+    return (
+        f"{chainlet.display_name} (streaming)"
+        if chainlet.endpoint.is_streaming
+        else chainlet.display_name
+    )
 
 
 def escape_mermaid(text: str) -> str:
@@ -161,7 +165,9 @@ def render_mermaid(chain: ir.Chain) -> str:
         shape = f"[[{label}]]" if chainlet.is_entrypoint else f"[{label}]"
         lines.append(f"    {ids[chainlet.id]}{shape}")
     for chainlet, dependency in _edges(chain, ids):
-        lines.append(f'    {ids[chainlet.id]} -->|"{escape_mermaid(edge_label(dependency))}"| {ids[dependency.target]}')
+        lines.append(
+            f'    {ids[chainlet.id]} -->|"{escape_mermaid(edge_label(dependency))}"| {ids[dependency.target]}'
+        )
     streaming = [ids[c.id] for c in chain.chainlets if c.endpoint.is_streaming]
     lines.append("    classDef entrypoint stroke-width:3px")
     if streaming:
@@ -185,17 +191,25 @@ def render_dot(chain: ir.Chain) -> str:
         DOT source with a trailing newline.
     """
     ids = node_ids(chain)
-    lines = [f'digraph "{escape_dot(chain.name)}" {{', "    rankdir=TB;", "    node [shape=box];"]
+    lines = [
+        f'digraph "{escape_dot(chain.name)}" {{',
+        "    rankdir=TB;",
+        "    node [shape=box];",
+    ]
     for chainlet in chain.chainlets:
         attributes = [f'label="{escape_dot(node_label(chainlet))}"']
-        styles = (["bold"] if chainlet.is_entrypoint else []) + (["dashed"] if chainlet.endpoint.is_streaming else [])
+        styles = (["bold"] if chainlet.is_entrypoint else []) + (
+            ["dashed"] if chainlet.endpoint.is_streaming else []
+        )
         if chainlet.is_entrypoint:
             attributes.append("peripheries=2")
         if styles:
             attributes.append(f'style="{",".join(styles)}"')
         lines.append(f"    {ids[chainlet.id]} [{', '.join(attributes)}];")
     for chainlet, dependency in _edges(chain, ids):
-        lines.append(f'    {ids[chainlet.id]} -> {ids[dependency.target]} [label="{escape_dot(edge_label(dependency))}"];')
+        lines.append(
+            f'    {ids[chainlet.id]} -> {ids[dependency.target]} [label="{escape_dot(edge_label(dependency))}"];'
+        )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -238,11 +252,18 @@ def render_json(chain: ir.Chain) -> str:
         }
         for chainlet, dependency in _edges(chain, node_ids(chain))
     ]
-    payload = {"chain": chain.name, "entrypoint": chain.entrypoint, "nodes": nodes, "edges": edges}
+    payload = {
+        "chain": chain.name,
+        "entrypoint": chain.entrypoint,
+        "nodes": nodes,
+        "edges": edges,
+    }
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
 
-def _edges(chain: ir.Chain, ids: Mapping[str, str]) -> list[tuple[ir.Chainlet, ir.Dependency]]:
+def _edges(
+    chain: ir.Chain, ids: Mapping[str, str]
+) -> list[tuple[ir.Chainlet, ir.Dependency]]:
     """Every (caller, dependency) pair, callers in chain order, then parameter order."""
     edges: list[tuple[ir.Chainlet, ir.Dependency]] = []
     for chainlet in chain.chainlets:

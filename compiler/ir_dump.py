@@ -21,9 +21,18 @@ def to_jsonable(value: object) -> object:
         return {key: to_jsonable(item) for key, item in value.items}
     if isinstance(value, Span):
         line, col, end_line, end_col = value.coordinates
-        return {"path": value.path, "line": line, "col": col, "end_line": end_line, "end_col": end_col}
+        return {
+            "path": value.path,
+            "line": line,
+            "col": col,
+            "end_line": end_line,
+            "end_col": end_col,
+        }
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+        }
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, tuple | list):
@@ -41,26 +50,38 @@ def render_signature(endpoint: ir.Endpoint, types: Mapping[str, ir.TypeDef]) -> 
     params = ", ".join(
         ["self"]
         + [
-            f"{p.name}: {render_type(p.type, types)}" + (f" = {' '.join(p.default_source.split())}" if p.default_source is not None else "")
+            f"{p.name}: {render_type(p.type, types)}"
+            + (
+                f" = {' '.join(p.default_source.split())}"
+                if p.default_source is not None
+                else ""
+            )
             for p in endpoint.params
         ]
     )
     prefix = "async def" if endpoint.is_async else "def"
-    return f"{prefix} {endpoint.name}({params}) -> {render_type(endpoint.returns, types)}"
+    return (
+        f"{prefix} {endpoint.name}({params}) -> {render_type(endpoint.returns, types)}"
+    )
 
 
 def dump_text(chain: ir.Chain) -> str:
     """A human summary of the chain: one block per Chainlet."""
     by_id = {c.id: c for c in chain.chainlets}
     types = {t.id: t for t in chain.types}
-    lines = [f"chain {chain.name!r} from {chain.source}", f"  entrypoint: {by_id[chain.entrypoint].name}"]
+    lines = [
+        f"chain {chain.name!r} from {chain.source}",
+        f"  entrypoint: {by_id[chain.entrypoint].name}",
+    ]
     for chainlet in chain.chainlets:
         config = chainlet.remote_config
         compute = config.compute
         gpu = f", gpu {compute.gpu}:{compute.gpu_count}" if compute.gpu else ""
         lines.append("")
         marker = " (entrypoint)" if chainlet.is_entrypoint else ""
-        lines.append(f"{chainlet.kind.value} {chainlet.display_name} [{chainlet.id}]{marker}  {chainlet.span.path}:{chainlet.span.line}")
+        lines.append(
+            f"{chainlet.kind.value} {chainlet.display_name} [{chainlet.id}]{marker}  {chainlet.span.path}:{chainlet.span.line}"
+        )
         lines.append(f"  {render_signature(chainlet.endpoint, types)}")
         for dependency in chainlet.dependencies:
             o = dependency.options
@@ -82,17 +103,23 @@ def dump_text(chain: ir.Chain) -> str:
     if chain.stubs:
         lines.append("")
         for stub in chain.stubs:
-            signature = render_signature(stub.endpoint, types) if stub.endpoint else "(untyped)"
+            signature = (
+                render_signature(stub.endpoint, types) if stub.endpoint else "(untyped)"
+            )
             lines.append(f"stub {stub.name} [{stub.id}]  {signature}")
     if chain.types:
         lines.append("")
         for typedef in chain.types:
             if typedef.aliased is not None:
-                lines.append(f"{typedef.kind.value} {typedef.id} = {render_type(typedef.aliased, types)}")
+                lines.append(
+                    f"{typedef.kind.value} {typedef.id} = {render_type(typedef.aliased, types)}"
+                )
                 continue
             if typedef.kind is ir.TypeDefKind.ENUM:
                 detail = ", ".join(m.name for m in typedef.members)
             else:
-                detail = ", ".join(f"{f.name}: {render_type(f.type, types)}" for f in typedef.fields)
+                detail = ", ".join(
+                    f"{f.name}: {render_type(f.type, types)}" for f in typedef.fields
+                )
             lines.append(f"{typedef.kind.value} {typedef.id}({detail})")
     return "\n".join(lines) + "\n"

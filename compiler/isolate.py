@@ -86,7 +86,9 @@ class EnvSpec:
             "server_requirements": list(self.server_requirements),
             "python": self.python,
         }
-        digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(
+            json.dumps(document, sort_keys=True).encode("utf-8")
+        ).hexdigest()
         return digest[:_KEY_LENGTH]
 
 
@@ -143,14 +145,31 @@ def env_spec(package_dir: Path, python: str) -> EnvSpec:
     kind = requirements_file(package_dir)
     if kind in (PYPROJECT_TOML, UV_LOCK):
         names = (UV_LOCK, PYPROJECT_TOML) if kind == UV_LOCK else (PYPROJECT_TOML,)
-        requirements = tuple(f"{name}:{hashlib.sha256(_read_bytes(package_dir / name)).hexdigest()}" for name in names)
+        requirements = tuple(
+            f"{name}:{hashlib.sha256(_read_bytes(package_dir / name)).hexdigest()}"
+            for name in names
+        )
     else:
         path = package_dir / kind
-        requirements = tuple(logical_lines(_read_bytes(path).decode("utf-8", errors="replace").splitlines())) if path.exists() else ()
+        requirements = (
+            tuple(
+                logical_lines(
+                    _read_bytes(path).decode("utf-8", errors="replace").splitlines()
+                )
+            )
+            if path.exists()
+            else ()
+        )
     init = package_dir / _VENDORED_RUNTIME_INIT
-    server = runtime_constant(init.read_text(encoding="utf-8"), "SERVER_REQUIREMENTS") if init.is_file() else None
+    server = (
+        runtime_constant(init.read_text(encoding="utf-8"), "SERVER_REQUIREMENTS")
+        if init.is_file()
+        else None
+    )
     if server is None:
-        raise IsolateError(f"`{init}` has no SERVER_REQUIREMENTS: rebuild the chain with this chainsc")
+        raise IsolateError(
+            f"`{init}` has no SERVER_REQUIREMENTS: rebuild the chain with this chainsc"
+        )
     return EnvSpec(kind, requirements, server, python)
 
 
@@ -274,7 +293,11 @@ class InstallError(IsolateError):
 
 def _uv_environment() -> dict[str, str]:
     """The environment of uv: never download an interpreter, no progress bars, no venv of ours."""
-    env = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "CONDA_PREFIX")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("VIRTUAL_ENV", "CONDA_PREFIX")
+    }
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["UV_NO_PROGRESS"] = "1"
     return env
@@ -291,11 +314,15 @@ def _uv(uv: str, args: Sequence[str], *, cwd: Path | None = None) -> None:
         check=False,
     )
     if process.returncode != 0:
-        command = " ".join(arg for arg in args[:2] if not arg.startswith("-"))  # `pip install`, `venv`, `export`
+        command = " ".join(
+            arg for arg in args[:2] if not arg.startswith("-")
+        )  # `pip install`, `venv`, `export`
         raise InstallError(command, process.stdout.decode("utf-8", errors="replace"))
 
 
-def _build(spec: EnvSpec, package_dir: Path, venv: Path, *, uv: str, python: str) -> None:
+def _build(
+    spec: EnvSpec, package_dir: Path, venv: Path, *, uv: str, python: str
+) -> None:
     """Make a venv at `venv` with the package's requirements and the server's, as Truss installs them.
 
     `requirements.txt` and `pyproject.toml` are installed with `uv pip install -r`;
@@ -308,8 +335,17 @@ def _build(spec: EnvSpec, package_dir: Path, venv: Path, *, uv: str, python: str
         requirements = venv / "chainsc-uv-lock-requirements.txt"
         _uv(
             uv,
-            ["export", "--frozen", "--format", "requirements-txt", "--no-hashes", "--no-emit-project",
-             "--quiet", "--output-file", str(requirements)],
+            [
+                "export",
+                "--frozen",
+                "--format",
+                "requirements-txt",
+                "--no-hashes",
+                "--no-emit-project",
+                "--quiet",
+                "--output-file",
+                str(requirements),
+            ],
             cwd=package_dir,
         )
     command = ["pip", "install", "--python", str(venv_python(venv))]
@@ -325,18 +361,27 @@ def failed_requirements(output: str, package_dir: Path, spec: EnvSpec) -> list[s
     requirement line whose name appears in that output is listed, the package's own
     lines first (with their line number in its requirements file), then the server's.
     """
-    mentioned = {normalize_name(word) for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9._-]*", output)}
+    mentioned = {
+        normalize_name(word)
+        for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9._-]*", output)
+    }
     found: list[str] = []
     if spec.kind == REQUIREMENTS_TXT:
         path = package_dir / REQUIREMENTS_TXT
-        text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-        section = ""  # the generated file's section comments say where a line comes from
+        text = (
+            path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        )
+        section = (
+            ""  # the generated file's section comments say where a line comes from
+        )
         for number, line in enumerate(text.splitlines(), start=1):
             if line.startswith("# from ") or line == "# chainsc runtime":
                 section = f", {line[2:]}"
             for requirement in logical_lines([line]):
                 if requirement_name(requirement) in mentioned:
-                    found.append(f"`{requirement}` ({package_dir.name}/{REQUIREMENTS_TXT} line {number}{section})")
+                    found.append(
+                        f"`{requirement}` ({package_dir.name}/{REQUIREMENTS_TXT} line {number}{section})"
+                    )
     elif spec.kind in (PYPROJECT_TOML, UV_LOCK):
         found += _project_requirements(package_dir / PYPROJECT_TOML, mentioned)
     for requirement in spec.server_requirements:
@@ -363,7 +408,11 @@ def _project_requirements(path: Path, mentioned: set[str]) -> list[str]:
 
 def uv_tail(output: str, lines: int = UV_TAIL_LINES) -> list[str]:
     """The last meaningful lines of uv's output (not its `Using Python ...` preamble)."""
-    kept = [line.rstrip() for line in output.splitlines() if line.strip() and not line.startswith("Using Python")]
+    kept = [
+        line.rstrip()
+        for line in output.splitlines()
+        if line.strip() and not line.startswith("Using Python")
+    ]
     return kept[-lines:]
 
 
@@ -406,15 +455,21 @@ def prepare(
                 cache,
                 python=python,
                 find=find,
-                on_wait=functools.partial(echo, f"chainsc run: {label}: waiting for another chainsc that is creating it"),
+                on_wait=functools.partial(
+                    echo,
+                    f"chainsc run: {label}: waiting for another chainsc that is creating it",
+                ),
                 on_create=functools.partial(
-                    echo, f"chainsc run: {label}: creating {final} with uv (the first run takes a while; later runs reuse it)"
+                    echo,
+                    f"chainsc run: {label}: creating {final} with uv (the first run takes a while; later runs reuse it)",
                 ),
             )
         except InstallError as exc:
             raise IsolateError(_install_failure_message(exc, members, spec)) from None
         except OSError as exc:
-            raise IsolateError(f"cannot create the {label} under {cache}: {exc}") from exc
+            raise IsolateError(
+                f"cannot create the {label} under {cache}: {exc}"
+            ) from exc
         if environment.outcome == "created":
             echo(f"chainsc run: {label}: created in {time.monotonic() - started:.1f} s")
         else:
@@ -424,11 +479,17 @@ def prepare(
     return venvs
 
 
-def _install_failure_message(exc: InstallError, members: Sequence[Path], spec: EnvSpec) -> str:
+def _install_failure_message(
+    exc: InstallError, members: Sequence[Path], spec: EnvSpec
+) -> str:
     """The packages, the requirement(s) uv names, and uv's last lines."""
     names = ", ".join(f"'{member.name}'" for member in members)
     plural = "s" if len(members) > 1 else ""
     failed = failed_requirements(exc.output, members[0], spec)
-    what = f"; failed requirement{'s' * (len(failed) > 1)}: {', '.join(failed)}" if failed else ""
+    what = (
+        f"; failed requirement{'s' * (len(failed) > 1)}: {', '.join(failed)}"
+        if failed
+        else ""
+    )
     tail = "\n".join(f"  uv | {line}" for line in uv_tail(exc.output))
     return f"cannot install the requirements of package{plural} {names} (`uv {exc.command}`){what}\n{tail}"

@@ -54,7 +54,9 @@ _ELEMENT_COST: dict[type[ast.AST], int] = {
 def nesting_error(source: SourceFile, tree: ast.Module) -> Diagnostic | None:
     """CSC020 at the first construct nested deeper than `MAX_NESTING`, if any."""
     line_start = source.line_start
-    stack: list[_Item] = [_Item(statement, 1, _OUTLINE | _SKIPPABLE, None) for statement in tree.body]
+    stack: list[_Item] = [
+        _Item(statement, 1, _OUTLINE | _SKIPPABLE, None) for statement in tree.body
+    ]
     while stack:
         item = stack.pop()
         node, depth, flags = item.node, item.depth, item.flags
@@ -64,8 +66,13 @@ def nesting_error(source: SourceFile, tree: ast.Module) -> Diagnostic | None:
             line: int = node.lineno  # type: ignore[attr-defined]
             end_line: int = node.end_lineno or line  # type: ignore[attr-defined]
             end_col: int = node.end_col_offset or 0  # type: ignore[attr-defined]
+            col: int = node.col_offset  # type: ignore[attr-defined]
             # UTF-8 bytes, at least the characters; from the start of its first line if it spans lines.
-            size = end_col - node.col_offset if end_line == line else line_start(end_line) - line_start(line) + end_col  # type: ignore[attr-defined]
+            size = (
+                end_col - col
+                if end_line == line
+                else line_start(end_line) - line_start(line) + end_col
+            )
             if depth + size + 2 <= MAX_NESTING:
                 continue
         extra = _extra_levels(source, node, flags)
@@ -76,20 +83,30 @@ def nesting_error(source: SourceFile, tree: ast.Module) -> Diagnostic | None:
         element_cost = _ELEMENT_COST.get(type(node), 0)
         inherited = flags & ~_SKIPPABLE
         if isinstance(node, ast.JoinedStr):
-            inherited |= _IN_FSTRING  # positions inside f-strings are not reliable (Python 3.11)
+            inherited |= (
+                _IN_FSTRING  # positions inside f-strings are not reliable (Python 3.11)
+            )
         for name, value in ast.iter_fields(node):
             children = value if isinstance(value, list) else [value]
             for child in children:
-                if not isinstance(child, ast.AST) or isinstance(child, ast.expr_context):
+                if not isinstance(child, ast.AST) or isinstance(
+                    child, ast.expr_context
+                ):
                     continue
                 child_depth = depth + 1
-                if element_cost and flags & _OUTLINE and name not in ("value", "func"):  # not `a` of `a[i]`
+                if (
+                    element_cost and flags & _OUTLINE and name not in ("value", "func")
+                ):  # not `a` of `a[i]`
                     child_depth += element_cost  # libcst's wrappers (`Element`, `Arg`): outside function bodies
                 child_flags = inherited
                 if is_function and name == "body":
-                    child_flags &= ~_OUTLINE  # function bodies are not in libcst's outline
+                    child_flags &= (
+                        ~_OUTLINE
+                    )  # function bodies are not in libcst's outline
                 if not child_flags & _IN_FSTRING and hasattr(child, "end_lineno"):
-                    child_flags |= _SKIPPABLE  # a position to measure (exact outside f-strings)
+                    child_flags |= (
+                        _SKIPPABLE  # a position to measure (exact outside f-strings)
+                    )
                 stack.append(_Item(child, child_depth, child_flags, item))
     return None
 
@@ -120,7 +137,9 @@ def _extra_levels(source: SourceFile, node: ast.AST, flags: int) -> int:
         if isinstance(node, ast.ImportFrom) and node.module:
             names.append(node.module)
         return max(name.count(".") for name in names)
-    is_string = isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str | bytes))
+    is_string = isinstance(node, ast.JoinedStr) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, str | bytes)
+    )
     if is_string and not flags & _IN_FSTRING:
         assert isinstance(node, ast.expr)
         return _string_pieces(source, node) - 1
@@ -130,10 +149,21 @@ def _extra_levels(source: SourceFile, node: ast.AST, flags: int) -> int:
 def _string_pieces(source: SourceFile, node: ast.expr) -> int:
     """How many string literals make up `node` (`"a" "b"` is two)."""
     end_line = node.end_lineno or node.lineno
-    if end_line == node.lineno and (node.end_col_offset or 0) - node.col_offset < 2 * MAX_NESTING:
+    if (
+        end_line == node.lineno
+        and (node.end_col_offset or 0) - node.col_offset < 2 * MAX_NESTING
+    ):
         return 1  # too short to hold many pieces: the common case, no tokenizing
-    start = source.line_start(node.lineno) + source.char_column(node.lineno, node.col_offset) - 1
-    end = source.line_start(end_line) + source.char_column(end_line, node.end_col_offset or 0) - 1
+    start = (
+        source.line_start(node.lineno)
+        + source.char_column(node.lineno, node.col_offset)
+        - 1
+    )
+    end = (
+        source.line_start(end_line)
+        + source.char_column(end_line, node.end_col_offset or 0)
+        - 1
+    )
     text = source.text[start:end]
     # Every piece has at least two quote characters: most long strings are one piece.
     if text.count('"') + text.count("'") < 2 * MAX_NESTING:
@@ -152,7 +182,9 @@ def _string_pieces(source: SourceFile, node: ast.expr) -> int:
 
 def _too_deep(source: SourceFile, item: _Item) -> Diagnostic:
     """CSC020 at the outermost of the run of like nodes `item` is in: the start of a long chain."""
-    while item.parent is not None and (not hasattr(item.node, "lineno") or type(item.parent.node) is type(item.node)):
+    while item.parent is not None and (
+        not hasattr(item.node, "lineno") or type(item.parent.node) is type(item.node)
+    ):
         item = item.parent
     node = item.node
     line: int = node.lineno  # type: ignore[attr-defined]

@@ -201,9 +201,15 @@ def choose_entrypoint(seen: Observations) -> tuple[str | None, str | None]:
     why there is none.
     """
     if seen.entrypoint_option is not None:
-        found = next((c for c in seen.chainlets if seen.entrypoint_option in c.names), None)
+        found = next(
+            (c for c in seen.chainlets if seen.entrypoint_option in c.names), None
+        )
         return (found.id, None) if found is not None else (None, None)
-    marked = [(chainlet, name) for chainlet in seen.chainlets for _span, name in chainlet.marks]
+    marked = [
+        (chainlet, name)
+        for chainlet in seen.chainlets
+        for _span, name in chainlet.marks
+    ]
     if len(marked) == 1:
         return marked[0][0].id, marked[0][1]
     concrete = [chainlet for chainlet in seen.chainlets if chainlet.is_concrete]
@@ -219,4 +225,6 @@ def takes_self(decorators: Sequence[DecoratorSeen], first: str | None) -> bool:
     `@staticmethod` or `@property` endpoint (reported) has none.
     """
     kind = decorators[-1].kind if decorators else None
-    return (kind == "@classmethod" and first is not None) or (kind is None and first == "self")
+    return (kind == "@classmethod" and first is not None) or (
+        kind is None and first == "self"
+    )

@@ -55,7 +55,9 @@ class ParsedModule:
     _positions: dict[int, Coordinates] = field(default_factory=dict, repr=False)
     #: How many top-level statements (from the first) have been located.
     _located: int = field(default=0, repr=False)
-    _functions: dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef] | None = field(default=None, repr=False)
+    _functions: dict[tuple[int, str], ast.FunctionDef | ast.AsyncFunctionDef] | None = (
+        field(default=None, repr=False)
+    )
 
     def span(self, node: cst.CSTNode) -> Span:
         """The span of `node`, which must belong to this module's tree.
@@ -80,7 +82,9 @@ class ParsedModule:
             self._located += 1
             found = self._positions.get(key)
         if found is None:
-            raise InternalError(f"node {type(node).__name__} is not in {self.source.display_path}")
+            raise InternalError(
+                f"node {type(node).__name__} is not in {self.source.display_path}"
+            )
         return found
 
     def _locate_statement(self, index: int) -> None:
@@ -98,17 +102,26 @@ class ParsedModule:
         statement = self.module.body[index]
         single = self.module.with_changes(header=(), body=(statement,), footer=())
         ranges = _positions_of(single)
-        self._record_ranges(ranges, self.statement_lines[index] - ranges[statement].start.line)
+        self._record_ranges(
+            ranges, self.statement_lines[index] - ranges[statement].start.line
+        )
 
     def _record(self, module: cst.Module, shift: int) -> None:
         self._record_ranges(_positions_of(module), shift)
 
-    def _record_ranges(self, ranges: Mapping[cst.CSTNode, CodeRange], shift: int) -> None:
+    def _record_ranges(
+        self, ranges: Mapping[cst.CSTNode, CodeRange], shift: int
+    ) -> None:
         positions = self._positions
         for node, found in ranges.items():
             start, end = found.start, found.end
             # libcst columns are 0-based characters; a span's are 1-based.
-            positions[id(node)] = (start.line + shift, start.column + 1, end.line + shift, end.column + 1)
+            positions[id(node)] = (
+                start.line + shift,
+                start.column + 1,
+                end.line + shift,
+                end.column + 1,
+            )
 
     def start_position(self, node: cst.CSTNode) -> tuple[int, int]:
         """1-based (line, column) where `node` starts."""
@@ -128,21 +141,33 @@ class ParsedModule:
 
         if self._functions is None:
             # Searched once per file: most never spell `yield` at all.
-            self._functions = bodies.functions_by_position(self.tree) if "yield" in self.source.text else {}
+            self._functions = (
+                bodies.functions_by_position(self.tree)
+                if "yield" in self.source.text
+                else {}
+            )
         if not self._functions:
             return False
-        found = self._functions.get((self.span(function.name).line, function.name.value))
+        found = self._functions.get(
+            (self.span(function.name).line, function.name.value)
+        )
         if found is None:
             return False
         last = found.end_lineno or found.lineno
-        text = self.source.text[self.source.line_start(found.lineno) : self.source.line_start(last)]
+        text = self.source.text[
+            self.source.line_start(found.lineno) : self.source.line_start(last)
+        ]
         # Most endpoints never spell `yield`: skip the walk for them.
-        return ("yield" in text or "yield" in self.source.line_text(last)) and bodies.yields(found)
+        return (
+            "yield" in text or "yield" in self.source.line_text(last)
+        ) and bodies.yields(found)
 
     def ast_span(self, node: ast.expr | ast.stmt) -> Span:
         """The span of a stdlib AST node (whose columns count UTF-8 bytes)."""
         end_line = node.end_lineno or node.lineno
-        end_col = node.end_col_offset if node.end_col_offset is not None else node.col_offset
+        end_col = (
+            node.end_col_offset if node.end_col_offset is not None else node.col_offset
+        )
         return Span(
             self.source.display_path,
             node.lineno,
@@ -200,8 +225,14 @@ def parse_source(source: SourceFile) -> ParsedModule | Diagnostic:
             module = cst.parse_module(outlined.text)
         except cst.ParserSyntaxError as exc:
             return _libcst_syntax_error(source, exc)
-        except RecursionError:  # not past the bound above; should a version of libcst need more
-            return error("CSC002", "syntax error: too deeply nested for libcst's parser", Span.whole_file(source.display_path))
+        except (
+            RecursionError
+        ):  # not past the bound above; should a version of libcst need more
+            return error(
+                "CSC002",
+                "syntax error: too deeply nested for libcst's parser",
+                Span.whole_file(source.display_path),
+            )
     return ParsedModule(source, module, tree, outlined, statement_lines(tree))
 
 
@@ -210,7 +241,9 @@ def group_statements(tree: ast.Module) -> list[list[ast.stmt]]:
     groups: list[list[ast.stmt]] = []
     end = 0
     for node in tree.body:
-        if node.lineno > end or not groups:  # not on the line where the previous one ends (`; b = 2`)
+        if (
+            node.lineno > end or not groups
+        ):  # not on the line where the previous one ends (`; b = 2`)
             groups.append([node])
         else:
             groups[-1].append(node)
@@ -236,7 +269,9 @@ def compile_source(source: SourceFile) -> ast.Module | Diagnostic:
     """
     display = source.display_path
     if "\0" in source.text:
-        return _null_byte_error(source)  # CPython names no position (a ValueError before 3.11.4)
+        return _null_byte_error(
+            source
+        )  # CPython names no position (a ValueError before 3.11.4)
     try:
         # Warnings (`"\d"`, `x is 1`) are Python's to give when the code runs; under
         # `-W error` they would even become SyntaxErrors.
@@ -300,7 +335,11 @@ def outline(source: SourceFile, tree: ast.Module) -> str:
                 )
             )
             continue  # nested functions are inside the blanked region
-        stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case))
+        stack.extend(
+            child
+            for child in ast.iter_child_nodes(node)
+            if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
+        )
     if not regions:
         return source.text
     text = source.text
@@ -382,7 +421,11 @@ def read_source(path: str, display_path: str) -> SourceFile | Diagnostic:
         with open(path, "rb") as handle:  # noqa: PTH123
             data = handle.read()
     except OSError as exc:
-        return error("CSC001", f"cannot read `{display_path}`: {exc.strerror}", Span.whole_file(display_path))
+        return error(
+            "CSC001",
+            f"cannot read `{display_path}`: {exc.strerror}",
+            Span.whole_file(display_path),
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -101,7 +101,11 @@ def _parser() -> _Parser:
     parser = _Parser(add_help_option=False)
     for short, long, takes_value in (*_FILE_OPTIONS, *_REQUIREMENT_OPTIONS):
         names = [name for name in (short, long) if name is not None]
-        parser.add_option(*names, action="append" if takes_value else "store_true", dest=long[2:].replace("-", "_"))
+        parser.add_option(
+            *names,
+            action="append" if takes_value else "store_true",
+            dest=long[2:].replace("-", "_"),
+        )
     return parser
 
 
@@ -125,7 +129,11 @@ def _option_problem(options: str, *, requirement_only: bool) -> str | None:
     except _OptionError as exc:
         return f"pip does not accept `{options}` ({exc})"
     if requirement_only:
-        ignored = sorted(name for name, value in vars(parsed).items() if value and name not in _REQUIREMENT_OPTION_DESTS)
+        ignored = sorted(
+            name
+            for name, value in vars(parsed).items()
+            if value and name not in _REQUIREMENT_OPTION_DESTS
+        )
         if ignored:
             names = ", ".join(f"`--{name.replace('_', '-')}`" for name in ignored)
             return f"pip ignores {names} after a requirement (only `--hash`, `--config-settings` and `--global-option` apply to it)"
@@ -147,7 +155,12 @@ def requirement_problem(text: str) -> str | None:
 
 
 def _is_path(text: str) -> bool:
-    return text.startswith((".", "/", "~")) or "/" in text or "\\" in text or text.lower().endswith(_ARCHIVE)
+    return (
+        text.startswith((".", "/", "~"))
+        or "/" in text
+        or "\\" in text
+        or text.lower().endswith(_ARCHIVE)
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -160,7 +173,10 @@ def entry_problem(entry: str) -> str | None:
     breaks = sorted({char for char in entry if char in _LINE_BREAKS})
     if breaks:
         return f"it contains a line break ({', '.join(repr(char) for char in breaks)}): pip would read what follows as another line"
-    control = next((char for char in entry if char != "\t" and unicodedata.category(char) == "Cc"), None)
+    control = next(
+        (char for char in entry if char != "\t" and unicodedata.category(char) == "Cc"),
+        None,
+    )
     if control is not None:
         return f"it contains the control character {control!r}"
     text = _COMMENT.sub("", entry).strip()
@@ -188,20 +204,37 @@ def file_problems(text: str) -> list[LineProblem]:
         raw = lines[index]
         joined = raw
         # pip joins a line ending in `\` with the next one (not after a comment).
-        while joined.endswith("\\") and not _COMMENT.match(joined) and index + 1 < len(lines):
+        while (
+            joined.endswith("\\")
+            and not _COMMENT.match(joined)
+            and index + 1 < len(lines)
+        ):
             index += 1
             joined = joined[:-1] + lines[index]
         index += 1
         line = _COMMENT.sub("", joined).strip()
         if not line:
             continue
-        control = next((char for char in line if char != "\t" and unicodedata.category(char) == "Cc"), None)
+        control = next(
+            (
+                char
+                for char in line
+                if char != "\t" and unicodedata.category(char) == "Cc"
+            ),
+            None,
+        )
         requirement, options = _split(line)
         requirement = requirement.strip()
         problem: str | None
         if control is not None:
             problem = f"the line contains the control character {control!r}"
-        elif options and (problem := _option_problem(options, requirement_only=bool(requirement))) is not None:
+        elif (
+            options
+            and (
+                problem := _option_problem(options, requirement_only=bool(requirement))
+            )
+            is not None
+        ):
             pass
         else:
             problem = requirement_problem(requirement) if requirement else None

@@ -147,25 +147,43 @@ def requirements_txt(
         # option would become an option line here.
         if entry_problem(entry) is not None:
             raise InternalError(f"`pip_requirements` entry {entry!r} was not checked")
-    sections: list[tuple[str, list[str]]] = [("chainsc runtime", logical_lines(runtime_requirements))]
+    sections: list[tuple[str, list[str]]] = [
+        ("chainsc runtime", logical_lines(runtime_requirements))
+    ]
     shortfall: tuple[str, ...] = ()
     path = image.requirements_file
     if path is not None:
         base = posixpath.basename(path)
         if base == UV_LOCK:
-            shortfall = lock_shortfall(image, runtime_requirements, additions, read_file)
+            shortfall = lock_shortfall(
+                image, runtime_requirements, additions, read_file
+            )
             pyproject = _sibling_pyproject(path)
             if not shortfall:
                 return Requirements(UV_LOCK, None, (path, pyproject))
             title = f"from {pyproject} [project].dependencies ({path} lacks {', '.join(_names(shortfall))})"
             sections.append((title, project_dependencies(pyproject, read_file)))
         elif base == PYPROJECT_TOML:
-            sections.append((f"from {path} [project].dependencies", project_dependencies(path, read_file)))
+            sections.append(
+                (
+                    f"from {path} [project].dependencies",
+                    project_dependencies(path, read_file),
+                )
+            )
         else:
-            sections.append((f"from {path}", logical_lines(read_file(path).splitlines())))
+            sections.append(
+                (f"from {path}", logical_lines(read_file(path).splitlines()))
+            )
     sections.append(("from pip_requirements", logical_lines(image.pip_requirements)))
-    sections.append(("provided by Truss on Baseten and imported by the code (chainsc adds them)", logical_lines(additions)))
-    return Requirements(REQUIREMENTS_TXT, _render(sections, source), lock_shortfall=shortfall)
+    sections.append(
+        (
+            "provided by Truss on Baseten and imported by the code (chainsc adds them)",
+            logical_lines(additions),
+        )
+    )
+    return Requirements(
+        REQUIREMENTS_TXT, _render(sections, source), lock_shortfall=shortfall
+    )
 
 
 def lock_shortfall(
@@ -181,7 +199,11 @@ def lock_shortfall(
     code imports) when the lock has no such package; every `pip_requirements`
     entry, since a lock cannot hold it. A lock that cannot be read locks nothing.
     """
-    locked = locked_versions(image.requirements_file, read_file) if image.requirements_file else {}
+    locked = (
+        locked_versions(image.requirements_file, read_file)
+        if image.requirements_file
+        else {}
+    )
     lacking: list[str] = []
     for line in logical_lines(runtime_requirements):
         name = requirement_name(line)
@@ -196,7 +218,9 @@ def lock_shortfall(
     return tuple(lacking)
 
 
-def declared_names(image: ir.DockerImage, read_file: Callable[[str], str]) -> frozenset[str]:
+def declared_names(
+    image: ir.DockerImage, read_file: Callable[[str], str]
+) -> frozenset[str]:
     """The distributions a Chainlet's requirements name (PEP 503 normalised).
 
     `pip_requirements` and the `requirements_file`: the lines of a requirements
@@ -248,7 +272,10 @@ def locked_versions(path: str, read_file: Callable[[str], str]) -> dict[str, str
     for package in packages if isinstance(packages, list) else []:
         if isinstance(package, dict) and isinstance(package.get("name"), str):
             version = package.get("version")
-            locked.setdefault(canonicalize_name(package["name"]), version if isinstance(version, str) else "")
+            locked.setdefault(
+                canonicalize_name(package["name"]),
+                version if isinstance(version, str) else "",
+            )
     return locked
 
 
@@ -360,7 +387,9 @@ def _render(sections: Sequence[tuple[str, list[str]]], source: str) -> str:
                 continue
             replacement = _user_replacement(requirement, user) if index == 0 else None
             if replacement is not None:
-                body.append(f"# chainsc: runtime requirement `{requirement.text}` replaced by the user's `{replacement.text}`")
+                body.append(
+                    f"# chainsc: runtime requirement `{requirement.text}` replaced by the user's `{replacement.text}`"
+                )
                 continue
             seen.add(requirement.key)
             body.append(requirement.text)
@@ -404,7 +433,13 @@ def _parse(text: str) -> _Line:
     if match is None or not _REST.match(match["rest"].strip()):
         return _Line(text, None, _WHITESPACE.sub("", text))
     name = normalize_name(match["name"])
-    extras = ",".join(sorted(part.strip().lower() for part in (match["extras"] or "[]")[1:-1].split(",") if part.strip()))
+    extras = ",".join(
+        sorted(
+            part.strip().lower()
+            for part in (match["extras"] or "[]")[1:-1].split(",")
+            if part.strip()
+        )
+    )
     rest = _WHITESPACE.sub("", match["rest"])
     specifier, semicolon, marker = rest.partition(";")
     if specifier.startswith("(") and specifier.endswith(")"):
@@ -412,4 +447,6 @@ def _parse(text: str) -> _Line:
     if not specifier.startswith("@"):
         specifier = ",".join(sorted(specifier.split(",")))
     key = f"{name}[{extras}]{specifier}{semicolon}{marker}"
-    return _Line(text, name, key, is_constrained=specifier[:1] in ("<", ">", "=", "!", "~", "@"))
+    return _Line(
+        text, name, key, is_constrained=specifier[:1] in ("<", ">", "=", "!", "~", "@")
+    )

@@ -82,10 +82,14 @@ from chainsc.signatures import (
 from chainsc.source import Span
 
 #: Roots of imports the slice points at the vendored runtime.
-_RUNTIME_ROOTS = frozenset({"truss_chains", "runtime_lib", "chainsc_runtime", "chainsc_generated"})
+_RUNTIME_ROOTS = frozenset(
+    {"truss_chains", "runtime_lib", "chainsc_runtime", "chainsc_generated"}
+)
 _TRUSS_CONFIG_MODULES = frozenset({"truss.base.truss_config", "truss.truss_config"})
 #: Exceptions whose handler makes the imports of a `try` optional.
-_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+_IMPORT_ERRORS = frozenset(
+    {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+)
 #: A line that starts an import statement: a cheap filter before any tree walk.
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:import|from)[ \t\\]", re.MULTILINE)
 _SERVER_NAMES = frozenset(requirement_name(line) for line in TRUSS_SERVER_REQUIREMENTS)
@@ -124,16 +128,29 @@ class Finding:
 def third_party_imports(program: Program, module: ModuleInfo) -> list[ImportSite]:
     """Every import in `module` that is not optional, local, standard, the Chains API or the runtime's."""
     source = module.parsed.source
-    lines = sorted({source.position(match.start())[0] for match in _IMPORT_LINE.finditer(source.text)})
+    lines = sorted(
+        {
+            source.position(match.start())[0]
+            for match in _IMPORT_LINE.finditer(source.text)
+        }
+    )
     if not lines:
         return []
     sites: list[ImportSite] = []
     for index, group in enumerate(group_statements(module.parsed.tree)):
-        for node, in_class in (found for statement in group for found in _imports_in(statement, lines)):
+        for node, in_class in (
+            found for statement in group for found in _imports_in(statement, lines)
+        ):
             for imported, at in _imported_modules(node):
-                if not _is_third_party(program, imported) or _runtime_provides(imported):
+                if not _is_third_party(program, imported) or _runtime_provides(
+                    imported
+                ):
                     continue
-                sites.append(ImportSite(module.name, index, imported, _span(module, at), in_class))
+                sites.append(
+                    ImportSite(
+                        module.name, index, imported, _span(module, at), in_class
+                    )
+                )
     return sites
 
 
@@ -141,12 +158,22 @@ def _span(module: ModuleInfo, node: ast.stmt | ast.alias) -> Span:
     if isinstance(node, ast.stmt):
         return module.parsed.ast_span(node)
     end_line = node.end_lineno or node.lineno
-    end_col = node.end_col_offset if node.end_col_offset is not None else node.col_offset
+    end_col = (
+        node.end_col_offset if node.end_col_offset is not None else node.col_offset
+    )
     parsed = module.parsed
-    return Span(module.path, node.lineno, parsed.char_column(node.lineno, node.col_offset), end_line, parsed.char_column(end_line, end_col))
+    return Span(
+        module.path,
+        node.lineno,
+        parsed.char_column(node.lineno, node.col_offset),
+        end_line,
+        parsed.char_column(end_line, end_col),
+    )
 
 
-def _imports_in(statement: ast.stmt, lines: Sequence[int]) -> Iterator[tuple[ast.Import | ast.ImportFrom, str | None]]:
+def _imports_in(
+    statement: ast.stmt, lines: Sequence[int]
+) -> Iterator[tuple[ast.Import | ast.ImportFrom, str | None]]:
     """The non-optional imports in `statement`, each with the outermost class that holds it.
 
     Only blocks that hold an import line are visited.
@@ -167,7 +194,9 @@ def _imports_in(statement: ast.stmt, lines: Sequence[int]) -> Iterator[tuple[ast
         elif isinstance(node, ast.Try | ast.TryStar):
             if not any(_catches_import_error(handler) for handler in node.handlers):
                 children += node.body
-                children += [inner for handler in node.handlers for inner in handler.body]
+                children += [
+                    inner for handler in node.handlers for inner in handler.body
+                ]
             children += node.orelse + node.finalbody
         elif isinstance(node, ast.If):
             if not _is_type_checking(node.test):
@@ -180,7 +209,11 @@ def _imports_in(statement: ast.stmt, lines: Sequence[int]) -> Iterator[tuple[ast
             children += node.body
         else:
             for field in ("body", "orelse", "finalbody"):
-                children += [child for child in getattr(node, field, ()) if isinstance(child, ast.stmt)]
+                children += [
+                    child
+                    for child in getattr(node, field, ())
+                    if isinstance(child, ast.stmt)
+                ]
         stack.extend((child, owner) for child in children)
 
 
@@ -202,7 +235,9 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _imported_modules(node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, ast.stmt | ast.alias]]:
+def _imported_modules(
+    node: ast.Import | ast.ImportFrom,
+) -> Iterator[tuple[str, ast.stmt | ast.alias]]:
     """(absolute module, node to point at) of each module an import statement loads."""
     if isinstance(node, ast.Import):
         for alias in node.names:
@@ -210,7 +245,9 @@ def _imported_modules(node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, 
         return
     if node.level or node.module is None:
         return  # relative: a local module
-    if node.module in ("truss", "truss.base") and all(alias.name == "truss_config" for alias in node.names):
+    if node.module in ("truss", "truss.base") and all(
+        alias.name == "truss_config" for alias in node.names
+    ):
         return  # `from truss.base import truss_config`: the runtime's copy
     yield node.module, node
 
@@ -222,14 +259,22 @@ def _runtime_provides(imported: str) -> bool:
 
 def _is_third_party(program: Program, imported: str) -> bool:
     first = imported.partition(".")[0]
-    if first == "__future__" or first in sys.stdlib_module_names or first in _RUNTIME_ROOTS:
+    if (
+        first == "__future__"
+        or first in sys.stdlib_module_names
+        or first in _RUNTIME_ROOTS
+    ):
         return False
-    if imported in _TRUSS_CONFIG_MODULES or any(imported.startswith(f"{module}.") for module in _TRUSS_CONFIG_MODULES):
+    if imported in _TRUSS_CONFIG_MODULES or any(
+        imported.startswith(f"{module}.") for module in _TRUSS_CONFIG_MODULES
+    ):
         return False
     if program.locate_module(first) is not None:
         return False
     # A directory under the root is a namespace package (PEP 420), as resolve reads it.
-    return not any((base / first).is_dir() for base in (program.chain_dir, program.root))
+    return not any(
+        (base / first).is_dir() for base in (program.chain_dir, program.root)
+    )
 
 
 # ---------------------------------------------------------------- what a package carries
@@ -261,31 +306,45 @@ def slice_request(
             name = parent
         return module, name
 
-    own = frozenset(top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases))
-    extra = {(types[t].module, types[t].qualname.split(".")[0]) for t in chainlet.types if t in types}
+    own = frozenset(
+        top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases)
+    )
+    extra = {
+        (types[t].module, types[t].qualname.split(".")[0])
+        for t in chainlet.types
+        if t in types
+    }
     owner = module_at_path(program.modules, chainlet.endpoint.span.path)
     for param in chainlet.endpoint.params:
         if param.default_source is not None:
-            extra.update((owner.name, name) for name in local_names(param.default_source, owner))
+            extra.update(
+                (owner.name, name) for name in local_names(param.default_source, owner)
+            )
     extra.update(top_level(d.target) for d in chainlet.dependencies)
     if clients is None:
         clients = signature_uses(chain, program)
     return carrying.SliceRequest(own, clients, frozenset(extra))
 
 
-def signature_uses(chain: ir.Chain, program: Program) -> Mapping[tuple[str, str], carrying.ClientCode]:
+def signature_uses(
+    chain: ir.Chain, program: Program
+) -> Mapping[tuple[str, str], carrying.ClientCode]:
     """Every Chainlet's in-place client, as far as the slice reads it (made on demand, once)."""
     by_class = {(c.module, c.name.split(".")[0]): c for c in chain.chainlets}
 
     def make(key: tuple[str, str]) -> carrying.ClientCode:
         # Only `uses` matters to the slice: what the client's signature reads.
-        uses = reach_names(program, endpoint_signature(by_class[key], program.modules), key[0]).uses
+        uses = reach_names(
+            program, endpoint_signature(by_class[key], program.modules), key[0]
+        ).uses
         return carrying.ClientCode(text="", imports=(), uses=uses)
 
     return carrying.ClientsOnDemand(by_class, make)
 
 
-def carried_statements(analysis: carrying.Analysis, request: carrying.SliceRequest) -> dict[str, set[int]]:
+def carried_statements(
+    analysis: carrying.Analysis, request: carrying.SliceRequest
+) -> dict[str, set[int]]:
     """Module -> indices of the top-level statements the package carries.
 
     The slice's own answer (`carry.carry`). A statement that is only another
@@ -293,7 +352,11 @@ def carried_statements(analysis: carrying.Analysis, request: carrying.SliceReque
     """
     carried = carrying.carry(analysis, request)
     return {
-        module: {statement.index for statement in statements if not carrying.is_only_a_client(module, statement, request)}
+        module: {
+            statement.index
+            for statement in statements
+            if not carrying.is_only_a_client(module, statement, request)
+        }
         for module, statements in carried.statements.items()
     }
 
@@ -343,24 +406,37 @@ class RequirementsCheck:
         for site in kept:
             distributions = distributions_of(site.imported)
             normalized = normalized_distributions_of(site.imported)
-            provided = next((name for name in normalized if name in TRUSS_PROVIDED), None)
+            provided = next(
+                (name for name in normalized if name in TRUSS_PROVIDED), None
+            )
             key = provided or normalized[0]
             if key not in findings:
                 truss_line = TRUSS_PROVIDED[provided] if provided is not None else None
                 findings[key] = Finding(chainlet, site, distributions, truss_line)
         return list(findings.values())
 
-    def carried_sites(self, chainlet: ir.Chainlet, sites: Sequence[ImportSite] | None = None) -> list[ImportSite]:
+    def carried_sites(
+        self, chainlet: ir.Chainlet, sites: Sequence[ImportSite] | None = None
+    ) -> list[ImportSite]:
         """The `sites` (default: all) that run in `chainlet`'s package, in source order."""
         if sites is None:
-            sites = [site for module_sites in self.sites().values() for site in module_sites]
+            sites = [
+                site for module_sites in self.sites().values() for site in module_sites
+            ]
         if self._clients is None:
             self._clients = signature_uses(self.chain, self.program)
-        carried = carried_statements(self._analysis(), slice_request(self.chain, self.program, chainlet, self._clients))
+        carried = carried_statements(
+            self._analysis(),
+            slice_request(self.chain, self.program, chainlet, self._clients),
+        )
         # Another Chainlet's class is replaced by its client where it stands (also inside
         # an `if` the package carries): nothing inside it runs in this package.
         own = {(chainlet.module, chainlet.name.split(".")[0])}
-        own.update((c.module, c.name.split(".")[0]) for c in self.chain.chainlets if c.id in chainlet.bases)
+        own.update(
+            (c.module, c.name.split(".")[0])
+            for c in self.chain.chainlets
+            if c.id in chainlet.bases
+        )
         others = {(c.module, c.name.split(".")[0]) for c in self.chain.chainlets} - own
         return sorted(
             (
@@ -374,11 +450,22 @@ class RequirementsCheck:
 
     def additions(self, chainlet: ir.Chainlet) -> tuple[str, ...]:
         """Truss's requirement lines for what the package imports and only Truss provides, sorted."""
-        return tuple(sorted({f.truss_line for f in self.findings(chainlet) if f.truss_line is not None}))
+        return tuple(
+            sorted(
+                {
+                    f.truss_line
+                    for f in self.findings(chainlet)
+                    if f.truss_line is not None
+                }
+            )
+        )
 
     def _analysis(self) -> carrying.Analysis:
         if self.analysis is None:
-            sources = {name: carrying.ModuleSource.of(m) for name, m in self.program.modules.items()}
+            sources = {
+                name: carrying.ModuleSource.of(m)
+                for name, m in self.program.modules.items()
+            }
             self.analysis = carrying.analyse_modules(sources)
         return self.analysis
 
@@ -393,7 +480,13 @@ _SITES_CACHE_LIMIT = 4096
 def _program_sites(program: Program) -> dict[str, list[ImportSite]]:
     sites: dict[str, list[ImportSite]] = {}
     for name, module in program.modules.items():
-        key = (program.root, program.chain_dir, name, module.path, module.parsed.source.text)
+        key = (
+            program.root,
+            program.chain_dir,
+            name,
+            module.path,
+            module.parsed.source.text,
+        )
         found = _SITES_CACHE.get(key)
         if found is None:
             if len(_SITES_CACHE) >= _SITES_CACHE_LIMIT:
@@ -430,11 +523,25 @@ def requirement_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnosti
             key = (site.span, finding.distributions[0], finding.truss_line)
             grouped.setdefault(key, []).append(finding)
         image = chainlet.remote_config.docker_image
-        if image.requirements_file is not None and posixpath.basename(image.requirements_file) == UV_LOCK:
-            additions = tuple(sorted({f.truss_line for f in findings if f.truss_line is not None}))
-            shortfall = lock_shortfall(image, runtime_requirements(), additions, check.read_file)
+        if (
+            image.requirements_file is not None
+            and posixpath.basename(image.requirements_file) == UV_LOCK
+        ):
+            additions = tuple(
+                sorted({f.truss_line for f in findings if f.truss_line is not None})
+            )
+            shortfall = lock_shortfall(
+                image, runtime_requirements(), additions, check.read_file
+            )
             if shortfall:
-                diagnostics.append(_incomplete_lock(chainlet, image.requirements_file, shortfall, image.pip_requirements))
+                diagnostics.append(
+                    _incomplete_lock(
+                        chainlet,
+                        image.requirements_file,
+                        shortfall,
+                        image.pip_requirements,
+                    )
+                )
     for group in grouped.values():
         diagnostics.append(_finding_diagnostic(group))
     return diagnostics
@@ -447,13 +554,22 @@ def _finding_diagnostic(group: Sequence[Finding]) -> Diagnostic:
     names = _chainlet_names(chainlets)
     if first.truss_line is not None:
         provided = requirement_name(first.truss_line) or first.distributions[0]
-        spelled = next((name for name in first.distributions if canonicalize_name(name) == provided), provided)
+        spelled = next(
+            (
+                name
+                for name in first.distributions
+                if canonicalize_name(name) == provided
+            ),
+            provided,
+        )
         origin = (
             "Truss's server image provides it"
             if provided in _SERVER_NAMES
             else "Truss Chains installs it with the `truss` package in every Chainlet"
         )
-        version = f" (truss {TRUSS_VERSION}'s range)" if first.truss_line != provided else ""
+        version = (
+            f" (truss {TRUSS_VERSION}'s range)" if first.truss_line != provided else ""
+        )
         return warning(
             "CSC461",
             f"`{site.imported}` is imported, but {names} do not declare `{spelled}`: {origin}, so it works on "
@@ -501,10 +617,17 @@ def _where(chainlets: Sequence[ir.Chainlet]) -> str:
         places.setdefault(place, []).append(f"`{chainlet.display_name}`")
     if len(places) == 1:
         return next(iter(places))
-    return " and ".join(f"{place} for {', '.join(owners)}" for place, owners in places.items())
+    return " and ".join(
+        f"{place} for {', '.join(owners)}" for place, owners in places.items()
+    )
 
 
-def _incomplete_lock(chainlet: ir.Chainlet, path: str, shortfall: Sequence[str], pip_requirements: Sequence[str]) -> Diagnostic:
+def _incomplete_lock(
+    chainlet: ir.Chainlet,
+    path: str,
+    shortfall: Sequence[str],
+    pip_requirements: Sequence[str],
+) -> Diagnostic:
     lacking = [line for line in shortfall if line not in pip_requirements]
     parts = []
     if lacking:

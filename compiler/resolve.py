@@ -89,7 +89,11 @@ def canonical_api_path(dotted: str) -> str | None:
         if canonical is not None:
             return ".".join([canonical, *parts[cut:]])
     # `from truss import truss_config` style: only config helpers matter.
-    if parts[0] == "truss" and len(parts) >= 2 and (parts[1:3] == ["base", "truss_config"] or parts[1] == "truss_config"):
+    if (
+        parts[0] == "truss"
+        and len(parts) >= 2
+        and (parts[1:3] == ["base", "truss_config"] or parts[1] == "truss_config")
+    ):
         rest = parts[3:] if parts[1] == "base" else parts[2:]
         return ".".join(["truss_config", *rest])
     return None
@@ -203,7 +207,9 @@ class ModuleInfo:
         # function or import there wins over a placeholder assignment.
         siblings = [b for b in primary if b.group == chosen.group]
         if len(siblings) > 1:
-            return next((b for b in siblings if b.kind is not BindingKind.ASSIGN), chosen)
+            return next(
+                (b for b in siblings if b.kind is not BindingKind.ASSIGN), chosen
+            )
         return chosen
 
 
@@ -293,7 +299,9 @@ class Undefined:
     name: str
 
 
-Target = ApiRef | ClassRef | ValueRef | FunctionRef | ModuleRef | ExternalRef | Undefined
+Target = (
+    ApiRef | ClassRef | ValueRef | FunctionRef | ModuleRef | ExternalRef | Undefined
+)
 
 
 def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> str | bytes | None:
@@ -302,7 +310,11 @@ def string_value(node: cst.SimpleString | cst.ConcatenatedString) -> str | bytes
     libcst's `evaluated_value` runs `ast.literal_eval` (a `compile` per call);
     plain strings without escapes or prefixes are common enough to read directly.
     """
-    if isinstance(node, cst.SimpleString) and not node.prefix and "\\" not in node.value:
+    if (
+        isinstance(node, cst.SimpleString)
+        and not node.prefix
+        and "\\" not in node.value
+    ):
         quote = node.quote
         return node.value[len(quote) : -len(quote)]
     return node.evaluated_value
@@ -396,7 +408,10 @@ class Program:
         stem = rel.with_suffix("").name
         if not is_module_name(stem):
             generated = suggested_module_name(stem)
-            if not any(os.path.lexists(fs_path.parent / entry) for entry in (f"{generated}.py", generated)):
+            if not any(
+                os.path.lexists(fs_path.parent / entry)
+                for entry in (f"{generated}.py", generated)
+            ):
                 stem = generated
         return ".".join([*directories, stem])
 
@@ -424,12 +439,23 @@ class Program:
 
     def _read(self, fs_path: Path, display: str) -> SourceFile | Diagnostic:
         relative = self.fs.relative(fs_path)
-        found = self.fs.lookup(relative) if relative is not None else PathProblem(ProblemKind.PARENT, display)
+        found = (
+            self.fs.lookup(relative)
+            if relative is not None
+            else PathProblem(ProblemKind.PARENT, display)
+        )
         if isinstance(found, PathProblem):
-            return error(found.code, found.about(display), Span.whole_file(display), help=found.help)
+            return error(
+                found.code,
+                found.about(display),
+                Span.whole_file(display),
+                help=found.help,
+            )
         if found is None or not found.is_file:
             reason = "it is not a file" if found is not None else "it does not exist"
-            return error("CSC001", f"cannot read `{display}`: {reason}", Span.whole_file(display))
+            return error(
+                "CSC001", f"cannot read `{display}`: {reason}", Span.whole_file(display)
+            )
         return read_source(str(found.real), display)
 
     def find_module(self, name: str) -> ModuleInfo | None:
@@ -475,7 +501,9 @@ class Program:
         self._located[name] = located
         return located
 
-    def _candidates(self, parts: Sequence[str], suffixes: Sequence[str]) -> Iterator[str]:
+    def _candidates(
+        self, parts: Sequence[str], suffixes: Sequence[str]
+    ) -> Iterator[str]:
         """The root-relative path of each place a module of these parts may be, in lookup order."""
         if not all(parts):
             return
@@ -509,7 +537,9 @@ class Program:
                 display = candidate
                 parsed = parse_source(SourceFile(display, ""))
                 assert isinstance(parsed, ParsedModule)
-                info = ModuleInfo(name, display, directory, True, parsed, is_namespace=True)
+                info = ModuleInfo(
+                    name, display, directory, True, parsed, is_namespace=True
+                )
                 self.namespaces[name] = info
                 return info
         return None
@@ -555,7 +585,9 @@ class Program:
             return target
         return ExternalRef(dotted)
 
-    def resolve_name(self, module: ModuleInfo, name: str, before: int | None = None) -> Target:
+    def resolve_name(
+        self, module: ModuleInfo, name: str, before: int | None = None
+    ) -> Target:
         """What `name` means at module level of `module` (before statement `before`)."""
         binding = module.lookup(name, before)
         if binding is None:
@@ -588,25 +620,35 @@ class Program:
                         first_assign = (module, binding)
                     module, binding = step
                     continue
-                if binding.kind is BindingKind.ASSIGN and first_assign is None and _alias_of(binding) is not None:
+                if (
+                    binding.kind is BindingKind.ASSIGN
+                    and first_assign is None
+                    and _alias_of(binding) is not None
+                ):
                     first_assign = (module, binding)
                 result = step
                 break
         finally:
             self._resolving.difference_update(visited)
-        if first_assign is not None and not isinstance(result, ClassRef | ApiRef | ModuleRef):
+        if first_assign is not None and not isinstance(
+            result, ClassRef | ApiRef | ModuleRef
+        ):
             # `Alias = SomeClass` re-binds a class or an API name; anything else is a value.
             return ValueRef(*first_assign)
         return result
 
-    def alias_origin(self, module: ModuleInfo, binding: Binding) -> tuple[ModuleInfo, Binding]:
+    def alias_origin(
+        self, module: ModuleInfo, binding: Binding
+    ) -> tuple[ModuleInfo, Binding]:
         """Where an alias or import chain (`B = A`, `from m import A`) ends.
 
         That is the binding that assigns a value, defines, or cannot be followed
         further. In a loop: chains are as long as the input makes them.
         """
         seen: set[int] = set()
-        while id(binding) not in seen and not (binding.kind is BindingKind.ASSIGN and _alias_of(binding) is None):
+        while id(binding) not in seen and not (
+            binding.kind is BindingKind.ASSIGN and _alias_of(binding) is None
+        ):
             seen.add(id(binding))
             if binding.kind in (BindingKind.CLASS, BindingKind.FUNCTION):
                 break
@@ -616,7 +658,9 @@ class Program:
             module, binding = step
         return module, binding
 
-    def _binding_step(self, module: ModuleInfo, binding: Binding) -> Target | tuple[ModuleInfo, Binding]:
+    def _binding_step(
+        self, module: ModuleInfo, binding: Binding
+    ) -> Target | tuple[ModuleInfo, Binding]:
         """What a binding denotes, or the next binding of its alias or import chain."""
         if binding.kind is BindingKind.CLASS:
             assert isinstance(binding.node, cst.ClassDef)
@@ -631,7 +675,11 @@ class Program:
             if isinstance(aliased, cst.Name):
                 following = module.lookup(aliased.value, binding.order)
                 if following is None:
-                    return ApiRef(f"builtins.{aliased.value}") if aliased.value in _BUILTIN_NAMES else Undefined(aliased.value)
+                    return (
+                        ApiRef(f"builtins.{aliased.value}")
+                        if aliased.value in _BUILTIN_NAMES
+                        else Undefined(aliased.value)
+                    )
                 return module, following
             assert isinstance(aliased, cst.Attribute)
             owner = self.resolve_expr(module, aliased.value, binding.order)
@@ -641,12 +689,18 @@ class Program:
         if api is not None:
             return ApiRef(api)
         path, _, last = binding.target.rpartition(".")
-        if path and canonical_api_path(path) is None and self.find_module(binding.target) is None:
+        if (
+            path
+            and canonical_api_path(path) is None
+            and self.find_module(binding.target) is None
+        ):
             owner = self.resolve_path(path)
             return self._member_step(owner, last)
         return self.resolve_path(binding.target)
 
-    def _member_step(self, owner: Target, attr: str) -> Target | tuple[ModuleInfo, Binding]:
+    def _member_step(
+        self, owner: Target, attr: str
+    ) -> Target | tuple[ModuleInfo, Binding]:
         """`owner.attr`, or the binding of `attr` in `owner` when it is a module."""
         if isinstance(owner, ModuleRef):
             binding = owner.module.lookup(attr)
@@ -654,15 +708,21 @@ class Program:
                 return owner.module, binding
         return self.attribute(owner, attr)
 
-    def resolve_expr(self, module: ModuleInfo, node: cst.BaseExpression, before: int | None = None) -> Target:
+    def resolve_expr(
+        self, module: ModuleInfo, node: cst.BaseExpression, before: int | None = None
+    ) -> Target:
         """Resolve a Name/Attribute chain; other expressions are external."""
         if isinstance(node, cst.Name):
             return self.resolve_name(module, node.value, before)
         if isinstance(node, cst.Attribute):
-            return self.attribute(self.resolve_expr(module, node.value, before), node.attr.value)
+            return self.attribute(
+                self.resolve_expr(module, node.value, before), node.attr.value
+            )
         return ExternalRef(type(node).__name__)
 
-    def resolve_dotted(self, module: ModuleInfo, dotted: str, before: int | None = None) -> Target:
+    def resolve_dotted(
+        self, module: ModuleInfo, dotted: str, before: int | None = None
+    ) -> Target:
         """Resolve `a.b.c` written in `module` (a name, then attributes), as `resolve_expr` would."""
         first, *attributes = dotted.split(".")
         target = self.resolve_name(module, first, before)
@@ -678,16 +738,27 @@ class Program:
             binding = target.module.lookup(attr)
             if binding is not None:
                 return self.binding_target(target.module, binding)
-            sub = self.find_module(f"{target.module.name}.{attr}") if target.module.is_package else None
+            sub = (
+                self.find_module(f"{target.module.name}.{attr}")
+                if target.module.is_package
+                else None
+            )
             if sub is not None:
                 return ModuleRef(sub)
             if target.module.is_namespace:
-                return ExternalRef(f"{target.module.name}.{attr}")  # another portion may have it
+                return ExternalRef(
+                    f"{target.module.name}.{attr}"
+                )  # another portion may have it
             return Undefined(f"{target.module.name}.{attr}")
         if isinstance(target, ClassRef):
             for statement in target.node.body.body:
                 if isinstance(statement, cst.ClassDef) and statement.name.value == attr:
-                    return ClassRef(target.module, f"{target.qualname}.{attr}", statement, target.order)
+                    return ClassRef(
+                        target.module,
+                        f"{target.qualname}.{attr}",
+                        statement,
+                        target.order,
+                    )
             return ExternalRef(f"{target.id}.{attr}")
         if isinstance(target, ExternalRef):
             return ExternalRef(f"{target.path}.{attr}")
@@ -702,10 +773,36 @@ class Program:
 
 
 _BUILTIN_NAMES = frozenset(
-    {"str", "int", "float", "bool", "bytes", "list", "dict", "tuple", "set", "frozenset",
-     "object", "type", "None", "True", "False", "len", "range", "print", "open",
-     "isinstance", "Exception", "ValueError", "KeyError", "TypeError", "RuntimeError",
-     "staticmethod", "classmethod", "property"}
+    {
+        "str",
+        "int",
+        "float",
+        "bool",
+        "bytes",
+        "list",
+        "dict",
+        "tuple",
+        "set",
+        "frozenset",
+        "object",
+        "type",
+        "None",
+        "True",
+        "False",
+        "len",
+        "range",
+        "print",
+        "open",
+        "isinstance",
+        "Exception",
+        "ValueError",
+        "KeyError",
+        "TypeError",
+        "RuntimeError",
+        "staticmethod",
+        "classmethod",
+        "property",
+    }
 )
 
 
@@ -715,7 +812,11 @@ def is_module_name(part: str) -> bool:
     An identifier that is no keyword, spelled as Python reads it: the parser
     normalises identifiers to NFKC, so `import ﬁle` looks for `file`, never `ﬁle.py`.
     """
-    return part.isidentifier() and not keyword.iskeyword(part) and unicodedata.normalize("NFKC", part) == part
+    return (
+        part.isidentifier()
+        and not keyword.iskeyword(part)
+        and unicodedata.normalize("NFKC", part) == part
+    )
 
 
 def suggested_module_name(text: str) -> str:
@@ -767,12 +868,17 @@ def _is_main_guard(node: cst.If) -> bool:
         return False
     left = dotted_name(test.left)
     right = test.comparisons[0].comparator
-    return left == "__name__" and isinstance(right, cst.SimpleString) and string_value(right) == "__main__"
+    return (
+        left == "__name__"
+        and isinstance(right, cst.SimpleString)
+        and string_value(right) == "__main__"
+    )
 
 
 def _is_docstring(statement: cst.SimpleStatementLine) -> bool:
     return all(
-        isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString)
+        isinstance(small, cst.Expr)
+        and isinstance(small.value, cst.SimpleString | cst.ConcatenatedString)
         for small in statement.body
     )
 
@@ -800,7 +906,13 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
     """
     order = next(counter)
 
-    def bind(name: str, kind: BindingKind, node: cst.CSTNode, target: str = "", stmt: cst.CSTNode | None = None) -> None:
+    def bind(
+        name: str,
+        kind: BindingKind,
+        node: cst.CSTNode,
+        target: str = "",
+        stmt: cst.CSTNode | None = None,
+    ) -> None:
         info.bindings.setdefault(name, []).append(
             Binding(name, kind, node, order, group, target, is_fallback, stmt)
         )
@@ -817,11 +929,21 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
             # `if __name__ == "__main__":` never runs on import: not part of the chain. What it
             # binds is recorded apart, for the slice only (`carry`), which keeps the block when a
             # kept statement reads one of those names.
-            script = ModuleInfo(info.name, info.path, info.fs_path, info.is_package, info.parsed)
+            script = ModuleInfo(
+                info.name, info.path, info.fs_path, info.is_package, info.parsed
+            )
             block: cst.CSTNode | None = statement
             while isinstance(block, cst.If | cst.Else):
                 for inner in block.body.body:
-                    _collect_statement(script, program, inner, itertools.count(), group, is_fallback=False, is_nested=True)
+                    _collect_statement(
+                        script,
+                        program,
+                        inner,
+                        itertools.count(),
+                        group,
+                        is_fallback=False,
+                        is_nested=True,
+                    )
                 block = block.orelse if isinstance(block, cst.If) else None
             for found in script.bindings.values():
                 info.script_bindings.extend(found)
@@ -830,7 +952,15 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
         branch: cst.CSTNode | None = statement
         while isinstance(branch, cst.If | cst.Else):
             for inner in branch.body.body:
-                defined |= _collect_statement(info, program, inner, counter, group, is_fallback=is_fallback, is_nested=True)
+                defined |= _collect_statement(
+                    info,
+                    program,
+                    inner,
+                    counter,
+                    group,
+                    is_fallback=is_fallback,
+                    is_nested=True,
+                )
             branch = branch.orelse if isinstance(branch, cst.If) else None
         if not defined and not is_nested:
             info.side_effects.append((order, statement))
@@ -838,14 +968,38 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
     if isinstance(statement, cst.Try | cst.TryStar):
         defined = False
         for inner in statement.body.body:
-            defined |= _collect_statement(info, program, inner, counter, group, is_fallback=is_fallback, is_nested=True)
+            defined |= _collect_statement(
+                info,
+                program,
+                inner,
+                counter,
+                group,
+                is_fallback=is_fallback,
+                is_nested=True,
+            )
         for handler in statement.handlers:
             for inner in handler.body.body:
-                defined |= _collect_statement(info, program, inner, counter, group, is_fallback=True, is_nested=True)
+                defined |= _collect_statement(
+                    info,
+                    program,
+                    inner,
+                    counter,
+                    group,
+                    is_fallback=True,
+                    is_nested=True,
+                )
         for extra in (statement.orelse, statement.finalbody):
             if extra is not None:
                 for inner in extra.body.body:
-                    defined |= _collect_statement(info, program, inner, counter, group, is_fallback=is_fallback, is_nested=True)
+                    defined |= _collect_statement(
+                        info,
+                        program,
+                        inner,
+                        counter,
+                        group,
+                        is_fallback=is_fallback,
+                        is_nested=True,
+                    )
         if not defined and not is_nested:
             info.side_effects.append((order, statement))
         return defined
@@ -858,11 +1012,25 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
             if isinstance(small, cst.Import):
                 for alias in small.names:
                     full = dotted_name(alias.name) or ""
-                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                        bind(alias.asname.name.value, BindingKind.IMPORT, small, full, statement)
+                    if alias.asname is not None and isinstance(
+                        alias.asname.name, cst.Name
+                    ):
+                        bind(
+                            alias.asname.name.value,
+                            BindingKind.IMPORT,
+                            small,
+                            full,
+                            statement,
+                        )
                     else:
                         # `import a.b` binds `a`.
-                        bind(full.split(".")[0], BindingKind.IMPORT, small, full.split(".")[0], statement)
+                        bind(
+                            full.split(".")[0],
+                            BindingKind.IMPORT,
+                            small,
+                            full.split(".")[0],
+                            statement,
+                        )
                 defined = True
             elif isinstance(small, cst.ImportFrom):
                 _bind_import_from(info, small, bind, statement)
@@ -906,7 +1074,9 @@ class _AssignedNames(cst.CSTVisitor):
         self.names: list[str] = []
 
     def _add(self, node: cst.BaseExpression) -> None:
-        self.names.extend(name for name in _target_names(node) if name not in self.names)
+        self.names.extend(
+            name for name in _target_names(node) if name not in self.names
+        )
 
     def visit_For(self, node: cst.For) -> None:
         self._add(node.target)
@@ -942,7 +1112,9 @@ def names_assigned_in(statement: cst.CSTNode) -> list[str]:
     return visitor.names
 
 
-def _bind_import_from(info: ModuleInfo, node: cst.ImportFrom, bind: object, statement: cst.CSTNode) -> None:
+def _bind_import_from(
+    info: ModuleInfo, node: cst.ImportFrom, bind: object, statement: cst.CSTNode
+) -> None:
     assert callable(bind)
     dots = len(node.relative)
     module = dotted_name(node.module) if node.module is not None else ""
@@ -1003,7 +1175,12 @@ def load_imported_modules(program: Program, start: ModuleInfo) -> None:
     seen = {start.name}
     while queue:
         module = queue.pop(0)
-        imports = [b for bindings in module.bindings.values() for b in bindings if b.kind is BindingKind.IMPORT]
+        imports = [
+            b
+            for bindings in module.bindings.values()
+            for b in bindings
+            if b.kind is BindingKind.IMPORT
+        ]
         # `import a.b.c` binds `a`, but loads `a.b.c` too.
         dotted = {
             dotted_name(alias.name) or ""
@@ -1033,7 +1210,12 @@ def link_problem_errors(program: Program, module: ModuleInfo) -> Iterator[Diagno
     as Python would look them up, without loading anything.
     """
     text = module.parsed.source.text
-    lines = sorted({module.parsed.source.position(match.start())[0] for match in _IMPORT_WORD.finditer(text)})
+    lines = sorted(
+        {
+            module.parsed.source.position(match.start())[0]
+            for match in _IMPORT_WORD.finditer(text)
+        }
+    )
     if not lines:
         return
     for node in _import_statements(module.parsed.tree, lines):
@@ -1049,7 +1231,9 @@ def link_problem_errors(program: Program, module: ModuleInfo) -> Iterator[Diagno
                 break
 
 
-def _import_statements(tree: ast.Module, lines: Sequence[int]) -> Iterator[ast.Import | ast.ImportFrom]:
+def _import_statements(
+    tree: ast.Module, lines: Sequence[int]
+) -> Iterator[ast.Import | ast.ImportFrom]:
     """Import statements at any depth, visiting only statements that hold one of `lines`."""
     stack: list[ast.AST] = list(reversed(tree.body))
     while stack:
@@ -1062,10 +1246,20 @@ def _import_statements(tree: ast.Module, lines: Sequence[int]) -> Iterator[ast.I
         first = bisect.bisect_left(lines, start)
         if first == len(lines) or lines[first] > end:
             continue
-        stack.extend(reversed([child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)]))
+        stack.extend(
+            reversed(
+                [
+                    child
+                    for child in ast.iter_child_nodes(node)
+                    if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
+                ]
+            )
+        )
 
 
-def _imported_names(module: ModuleInfo, node: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, ast.stmt | ast.alias]]:
+def _imported_names(
+    module: ModuleInfo, node: ast.Import | ast.ImportFrom
+) -> Iterator[tuple[str, ast.stmt | ast.alias]]:
     """(module name, where it is written) of each module an import may load, outermost first."""
     if isinstance(node, ast.Import):
         for alias in node.names:
@@ -1087,9 +1281,17 @@ def _imported_names(module: ModuleInfo, node: ast.Import | ast.ImportFrom) -> It
 
 def _ast_span(module: ModuleInfo, node: ast.stmt | ast.alias) -> Span:
     end_line = node.end_lineno or node.lineno
-    end_col = node.end_col_offset if node.end_col_offset is not None else node.col_offset
+    end_col = (
+        node.end_col_offset if node.end_col_offset is not None else node.col_offset
+    )
     parsed = module.parsed
-    return Span(module.path, node.lineno, parsed.char_column(node.lineno, node.col_offset), end_line, parsed.char_column(end_line, end_col))
+    return Span(
+        module.path,
+        node.lineno,
+        parsed.char_column(node.lineno, node.col_offset),
+        end_line,
+        parsed.char_column(end_line, end_col),
+    )
 
 
 def side_effect_warnings(module: ModuleInfo) -> Iterator[Diagnostic]:
@@ -1099,11 +1301,13 @@ def side_effect_warnings(module: ModuleInfo) -> Iterator[Diagnostic]:
             "CSC003",
             f"top-level statement `{_shorten(_statement_head(module, statement))}` is not a definition and will not be part of any package",
             module.span(statement),
-            help="move it into a function, `__init__` or an `if __name__ == \"__main__\":` block",
+            help='move it into a function, `__init__` or an `if __name__ == "__main__":` block',
         )
 
 
-def missing_module_errors(program: Program, module: ModuleInfo) -> Iterator[tuple[str, Diagnostic]]:
+def missing_module_errors(
+    program: Program, module: ModuleInfo
+) -> Iterator[tuple[str, Diagnostic]]:
     """CSC004 for each import of a local module that is not there, with the module's name.
 
     An import is local when it is relative or its first name is a local module
@@ -1115,15 +1319,23 @@ def missing_module_errors(program: Program, module: ModuleInfo) -> Iterator[tupl
             if isinstance(small, cst.Import):
                 for alias in small.names:
                     name = dotted_name(alias.name) or ""
-                    if _is_local_path(program, name) and program.locate_module(name) is None and program.link_problem(name) is None:
+                    if (
+                        _is_local_path(program, name)
+                        and program.locate_module(name) is None
+                        and program.link_problem(name) is None
+                    ):
                         yield name, _missing_module(module, alias.name, name)
-            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            elif isinstance(small, cst.ImportFrom) and not isinstance(
+                small.names, cst.ImportStar
+            ):
                 for name, diagnostic in _missing_from_import(program, module, small):
                     if program.link_problem(name) is None:
                         yield name, diagnostic
 
 
-def _unguarded_statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.SimpleStatementLine]:
+def _unguarded_statements(
+    body: Sequence[cst.CSTNode],
+) -> Iterator[cst.SimpleStatementLine]:
     """Simple statements at module level, also inside `if` blocks but not `try` blocks."""
     for statement in body:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -1135,7 +1347,9 @@ def _unguarded_statements(body: Sequence[cst.CSTNode]) -> Iterator[cst.SimpleSta
                 branch = branch.orelse if isinstance(branch, cst.If) else None
 
 
-def _missing_from_import(program: Program, module: ModuleInfo, node: cst.ImportFrom) -> Iterator[tuple[str, Diagnostic]]:
+def _missing_from_import(
+    program: Program, module: ModuleInfo, node: cst.ImportFrom
+) -> Iterator[tuple[str, Diagnostic]]:
     assert not isinstance(node.names, cst.ImportStar)
     dots = len(node.relative)
     written = dotted_name(node.module) if node.module is not None else ""
@@ -1147,29 +1361,49 @@ def _missing_from_import(program: Program, module: ModuleInfo, node: cst.ImportF
         if program.locate_module(name) is None:
             start = module.span(node.relative[0] if dots else node.module)
             end = module.span(node.module)
-            yield name, _missing_module(module, None, name, Span(start.path, start.line, start.col, end.end_line, end.end_col))
+            yield (
+                name,
+                _missing_module(
+                    module,
+                    None,
+                    name,
+                    Span(start.path, start.line, start.col, end.end_line, end.end_col),
+                ),
+            )
         return
     # `from . import x`: each x is a submodule or a name the package defines.
     package = program.find_module(base) if base else None
     for alias in node.names:
         imported = dotted_name(alias.name) or ""
         full = ".".join(part for part in (base, imported) if part)
-        if program.locate_module(full) is None and (package is None or package.lookup(imported) is None):
+        if program.locate_module(full) is None and (
+            package is None or package.lookup(imported) is None
+        ):
             yield full, _missing_module(module, alias.name, full)
 
 
 def _is_local_path(program: Program, dotted: str) -> bool:
     """Whether the first name of a dotted module path is a local module or package."""
     first = dotted.partition(".")[0]
-    return bool(first) and canonical_api_path(dotted) is None and program.locate_module(first) is not None
+    return (
+        bool(first)
+        and canonical_api_path(dotted) is None
+        and program.locate_module(first) is not None
+    )
 
 
-def _missing_module(module: ModuleInfo, node: cst.CSTNode | None, name: str, span: Span | None = None) -> Diagnostic:
+def _missing_module(
+    module: ModuleInfo, node: cst.CSTNode | None, name: str, span: Span | None = None
+) -> Diagnostic:
     path = name.replace(".", "/")
     return error(
         "CSC004",
         f"local module `{name}` not found: there is no `{path}.py` or `{path}/__init__.py` under the chain root",
-        span if span is not None else module.span(node) if node is not None else Span.whole_file(module.path),
+        span
+        if span is not None
+        else module.span(node)
+        if node is not None
+        else Span.whole_file(module.path),
     )
 
 
@@ -1180,8 +1414,10 @@ def _statement_head(module: ModuleInfo, statement: cst.CSTNode) -> str:
     stop = span.end_col - 1 if span.end_line == span.line else len(text)
     body = getattr(statement, "body", None)
     trailing = (
-        body.header if isinstance(body, cst.IndentedBlock)
-        else body.trailing_whitespace if isinstance(body, cst.SimpleStatementSuite)
+        body.header
+        if isinstance(body, cst.IndentedBlock)
+        else body.trailing_whitespace
+        if isinstance(body, cst.SimpleStatementSuite)
         else None
     )
     if trailing is not None and trailing.comment is not None:

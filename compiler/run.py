@@ -68,12 +68,20 @@ STARTUP_REPORT_ENV_VAR = "CHAINSC_STARTUP_REPORT"
 #: The prefix of that line (see `codegen_templates/chainlet/server.py.jinja`).
 STARTUP_ERROR_PREFIX = "chainsc-startup-error: "
 #: Environment variables that would let a venv's interpreter see chainsc's packages.
-_LEAKY_ENV_VARS = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "CONDA_PREFIX")
+_LEAKY_ENV_VARS = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "CONDA_PREFIX",
+)
 
 
 #: The signals that stop `chainsc run` in order (SIGHUP: its terminal closed).
 _STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP")
+    if hasattr(signal, name)
 )
 
 
@@ -93,7 +101,10 @@ def missing_serving_stack() -> list[str]:
     from packaging.requirements import Requirement  # noqa: PLC0415
 
     missing = []
-    for line in (*installed_constant("REQUIREMENTS"), *installed_constant("SERVER_REQUIREMENTS")):
+    for line in (
+        *installed_constant("REQUIREMENTS"),
+        *installed_constant("SERVER_REQUIREMENTS"),
+    ):
         requirement = Requirement(line)
         if requirement.marker is not None and not requirement.marker.evaluate():
             continue
@@ -170,8 +181,13 @@ class StartupFailure:
 class StartFailedError(RunError):
     """Packages exited before they were ready: each, its exit code and its report if it made one."""
 
-    def __init__(self, failures: list[tuple[Service, int, StartupFailure | None]]) -> None:
-        super().__init__(", ".join(f"`{service.name}`" for service, _, _ in failures) + " did not start")
+    def __init__(
+        self, failures: list[tuple[Service, int, StartupFailure | None]]
+    ) -> None:
+        super().__init__(
+            ", ".join(f"`{service.name}`" for service, _, _ in failures)
+            + " did not start"
+        )
         self.failures = failures
 
 
@@ -181,7 +197,9 @@ def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise RunError(f"`{out_dir}` has no chain.json: build the chain first (`chainsc build CHAIN.py -o {out_dir}`)") from exc
+        raise RunError(
+            f"`{out_dir}` has no chain.json: build the chain first (`chainsc build CHAIN.py -o {out_dir}`)"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise RunError(f"`{manifest_path}` is not valid JSON: {exc}") from exc
     entrypoint = manifest.get("entrypoint")
@@ -190,16 +208,33 @@ def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
         raise RunError(f"`{manifest_path}` is not a chainsc manifest")
     services = []
     ports = iter(_free_ports(len(chainlets) - 1, exclude=entry_port))
-    for chainlet_id, info in sorted(chainlets.items(), key=lambda item: item[0] != entrypoint):
+    for chainlet_id, info in sorted(
+        chainlets.items(), key=lambda item: item[0] != entrypoint
+    ):
         directory = out_dir / info["package"]
         if not (directory / "server.py").is_file():
-            raise RunError(f"`{directory}/server.py` is missing: rebuild the chain with this chainsc")
+            raise RunError(
+                f"`{directory}/server.py` is missing: rebuild the chain with this chainsc"
+            )
         dependencies = info.get("dependencies", [])
-        if not isinstance(dependencies, list) or not all(d in chainlets for d in dependencies):
-            raise RunError(f"`{manifest_path}` is not a chainsc manifest (dependencies of `{chainlet_id}`)")
+        if not isinstance(dependencies, list) or not all(
+            d in chainlets for d in dependencies
+        ):
+            raise RunError(
+                f"`{manifest_path}` is not a chainsc manifest (dependencies of `{chainlet_id}`)"
+            )
         is_entry = chainlet_id == entrypoint
         port = entry_port if is_entry else next(ports)
-        services.append(Service(chainlet_id, info["name"], directory, port, is_entry, dependencies=tuple(dependencies)))
+        services.append(
+            Service(
+                chainlet_id,
+                info["name"],
+                directory,
+                port,
+                is_entry,
+                dependencies=tuple(dependencies),
+            )
+        )
     return services
 
 
@@ -223,7 +258,9 @@ def _free_ports(count: int, *, exclude: int) -> list[int]:
     with contextlib.ExitStack() as stack:
         ports: list[int] = []
         while len(ports) < count:
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock = stack.enter_context(
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            )
             sock.bind(("127.0.0.1", 0))
             port: int = sock.getsockname()[1]
             if port != exclude:
@@ -259,7 +296,9 @@ class Supervisor:
         """What a caller of the packages sends: `Authorization: Api-Key <key>` when one is set."""
         return _api_key_header(self.environ)
 
-    def environment(self, service: Service, lifeline: int | None = None) -> dict[str, str]:
+    def environment(
+        self, service: Service, lifeline: int | None = None
+    ) -> dict[str, str]:
         """The child's environment: every dependency URL, its own port, its venv if any.
 
         `lifeline`: the pipe end by which it sees this process go.
@@ -277,12 +316,21 @@ class Supervisor:
             for name in _LEAKY_ENV_VARS:
                 env.pop(name, None)
             env["VIRTUAL_ENV"] = str(service.venv)
-            env["PATH"] = os.pathsep.join([str(isolate.venv_python(service.venv).parent), env.get("PATH", os.defpath)])
+            env["PATH"] = os.pathsep.join(
+                [
+                    str(isolate.venv_python(service.venv).parent),
+                    env.get("PATH", os.defpath),
+                ]
+            )
         return env
 
     def interpreter(self, service: Service) -> str:
         """The Python that runs the service: its venv's, else chainsc's."""
-        return str(isolate.venv_python(service.venv)) if service.venv is not None else self.python
+        return (
+            str(isolate.venv_python(service.venv))
+            if service.venv is not None
+            else self.python
+        )
 
     def start(self) -> None:
         """Start every process (the entrypoint first, as `plan_services` orders them).
@@ -297,7 +345,14 @@ class Supervisor:
         try:
             for service in self.services:
                 process = subprocess.Popen(
-                    [self.interpreter(service), "server.py", "--host", "127.0.0.1", "--port", str(service.port)],
+                    [
+                        self.interpreter(service),
+                        "server.py",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(service.port),
+                    ],
                     cwd=service.directory,
                     env=self.environment(service, watched),
                     stdout=subprocess.PIPE,
@@ -306,7 +361,9 @@ class Supervisor:
                     start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
                 )
                 self.processes[service.name] = process
-                thread = threading.Thread(target=self._relay, args=(service.name, width, process), daemon=True)
+                thread = threading.Thread(
+                    target=self._relay, args=(service.name, width, process), daemon=True
+                )
                 thread.start()
                 self._relays[service.name] = thread
         finally:
@@ -340,7 +397,11 @@ class Supervisor:
         relay = self._relays.get(service.name)
         if relay is not None:
             relay.join(timeout=2.0)
-        return service, self.processes[service.name].returncode, self.startup_failures.get(service.name)
+        return (
+            service,
+            self.processes[service.name].returncode,
+            self.startup_failures.get(service.name),
+        )
 
     def settle(self, timeout: float = SETTLE_TIMEOUT_SEC) -> None:
         """Wait until every process has exited or got past its imports (`/healthz` answers)."""
@@ -350,7 +411,8 @@ class Supervisor:
             pending = [
                 s
                 for s in pending
-                if self.processes[s.name].poll() is None and not _answers(f"{s.url}/healthz", self.api_key_header)
+                if self.processes[s.name].poll() is None
+                and not _answers(f"{s.url}/healthz", self.api_key_header)
             ]
             if pending:
                 time.sleep(0.1)
@@ -374,7 +436,11 @@ class Supervisor:
             if self.dead() is not None:
                 self.settle()
                 raise StartFailedError([self.failure(s) for s in self.dead_services()])
-            pending = [s for s in pending if not _answers(f"{s.url}/readyz", self.api_key_header)]
+            pending = [
+                s
+                for s in pending
+                if not _answers(f"{s.url}/readyz", self.api_key_header)
+            ]
             if pending and time.monotonic() > deadline:
                 names = ", ".join(f"`{s.name}`" for s in pending)
                 raise RunError(f"not ready after {timeout:.0f} s: {names}")
@@ -388,7 +454,11 @@ class Supervisor:
             drain = float(self.environ.get(DRAIN_TIMEOUT_ENV_VAR) or 0.0)
         except ValueError:
             drain = 0.0  # the packages refuse to start with it: nothing to wait for
-        return max(STOP_TIMEOUT_SEC, drain + KILL_GRACE_SEC) if math.isfinite(drain) else STOP_TIMEOUT_SEC
+        return (
+            max(STOP_TIMEOUT_SEC, drain + KILL_GRACE_SEC)
+            if math.isfinite(drain)
+            else STOP_TIMEOUT_SEC
+        )
 
     def stop(self, timeout: float | None = None, grace: float = KILL_GRACE_SEC) -> None:
         """Stop every package in reverse dependency order; SIGKILL what outlives the bounds.
@@ -408,7 +478,11 @@ class Supervisor:
         termed: dict[str, float] = {}
         killed: set[str] = set()
         while True:
-            alive = {name for name, process in self.processes.items() if process.poll() is None}
+            alive = {
+                name
+                for name, process in self.processes.items()
+                if process.poll() is None
+            }
             if not alive:
                 break
             now = time.monotonic()
@@ -416,7 +490,11 @@ class Supervisor:
                 name = service.name
                 if name not in alive or name in termed:
                     continue
-                if now >= deadline or self.hurry or not alive.intersection(callers[name]):
+                if (
+                    now >= deadline
+                    or self.hurry
+                    or not alive.intersection(callers[name])
+                ):
                     self._signal(name, signal.SIGTERM)
                     termed[name] = now
             for name in sorted(alive & termed.keys() - killed):
@@ -445,13 +523,17 @@ class Supervisor:
 def _answers(url: str, headers: Mapping[str, str]) -> bool:
     """`GET url` (with `headers`) answers 200."""
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=dict(headers)), timeout=1.0) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=dict(headers)), timeout=1.0
+        ) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, TimeoutError):
         return False
 
 
-def example_call(service: Service, api_key_header: Mapping[str, str] | None = None) -> str:
+def example_call(
+    service: Service, api_key_header: Mapping[str, str] | None = None
+) -> str:
     """A curl command for the entrypoint that works as printed.
 
     The body is built from the endpoint's live `/openapi.json`: every required
@@ -462,14 +544,18 @@ def example_call(service: Service, api_key_header: Mapping[str, str] | None = No
     shell fills in the key, so it is never printed.
     """
     body: object = {}
-    request = urllib.request.Request(f"{service.url}/openapi.json", headers=dict(api_key_header or {}))
+    request = urllib.request.Request(
+        f"{service.url}/openapi.json", headers=dict(api_key_header or {})
+    )
     try:
         with urllib.request.urlopen(request, timeout=2.0) as response:
             document = json.loads(response.read())
         body = example_body(document)
     except (urllib.error.URLError, OSError, ValueError):
         pass
-    text = json.dumps(body, ensure_ascii=False).replace("'", "'\\''")  # quoted for a POSIX shell
+    text = json.dumps(body, ensure_ascii=False).replace(
+        "'", "'\\''"
+    )  # quoted for a POSIX shell
     key = f' -H "Authorization: Api-Key ${API_KEY_ENV_VAR}"' if api_key_header else ""
     return f"curl -s {service.url}/run_remote -H 'Content-Type: application/json'{key} -d '{text}'"
 
@@ -477,8 +563,12 @@ def example_call(service: Service, api_key_header: Mapping[str, str] | None = No
 def example_body(document: Mapping[str, object]) -> object:
     """An example request body for `POST /run_remote` from an OpenAPI document."""
     paths = document.get("paths")
-    operation = paths.get("/run_remote", {}).get("post", {}) if isinstance(paths, dict) else {}
-    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    operation = (
+        paths.get("/run_remote", {}).get("post", {}) if isinstance(paths, dict) else {}
+    )
+    content = (
+        operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    )
     components = document.get("components")
     schemas = components.get("schemas", {}) if isinstance(components, dict) else {}
     schema = content.get("schema")
@@ -490,7 +580,13 @@ _EXAMPLE_DEPTH = 8
 #: From this depth on, an Optional is `null`.
 _OPTIONAL_AS_NULL_DEPTH = 4
 #: Example values of the JSON schema scalar types.
-_EXAMPLE_SCALARS: dict[str, object] = {"string": "text", "integer": 1, "number": 1.5, "boolean": True, "null": None}
+_EXAMPLE_SCALARS: dict[str, object] = {
+    "string": "text",
+    "integer": 1,
+    "number": 1.5,
+    "boolean": True,
+    "null": None,
+}
 #: Strings of the formats pydantic writes for standard-library types (`datetime`, `UUID`, ...).
 _EXAMPLE_FORMATS = {
     "date-time": "2024-01-01T12:00:00Z",
@@ -498,7 +594,10 @@ _EXAMPLE_FORMATS = {
     "time": "12:00:00",
     "duration": "PT1H",
     "uuid": "00000000-0000-4000-8000-000000000000",
-    **{f"uuid{version}": f"00000000-0000-{version}000-8000-000000000000" for version in (1, 3, 4, 5)},
+    **{
+        f"uuid{version}": f"00000000-0000-{version}000-8000-000000000000"
+        for version in (1, 3, 4, 5)
+    },
     "path": "data.txt",
     "file-path": "data.txt",
     "directory-path": ".",
@@ -511,14 +610,18 @@ _EXAMPLE_FORMATS = {
 }
 
 
-def _example(schema: Mapping[str, object], schemas: Mapping[str, object], *, depth: int) -> object:
+def _example(
+    schema: Mapping[str, object], schemas: Mapping[str, object], *, depth: int
+) -> object:
     """A value that validates against `schema` (as pydantic writes JSON schemas)."""
     if depth > _EXAMPLE_DEPTH or not isinstance(schema, Mapping):
         return None
     ref = schema.get("$ref")
     if isinstance(ref, str):
         target = schemas.get(ref.rpartition("/")[2], {})
-        return _example(target if isinstance(target, Mapping) else {}, schemas, depth=depth + 1)
+        return _example(
+            target if isinstance(target, Mapping) else {}, schemas, depth=depth + 1
+        )
     if "const" in schema:
         return schema["const"]
     enum = schema.get("enum")
@@ -529,9 +632,17 @@ def _example(schema: Mapping[str, object], schemas: Mapping[str, object], *, dep
         if isinstance(options, list) and options:
             # The first option that is not `null` (an Optional's value, not its absence),
             # except deep down, where `null` ends a recursive model.
-            nulls = [o for o in options if isinstance(o, Mapping) and o.get("type") == "null"]
-            values = [o for o in options if isinstance(o, Mapping) and o.get("type") != "null"]
-            chosen = nulls[0] if nulls and (depth >= _OPTIONAL_AS_NULL_DEPTH or not values) else values[0]
+            nulls = [
+                o for o in options if isinstance(o, Mapping) and o.get("type") == "null"
+            ]
+            values = [
+                o for o in options if isinstance(o, Mapping) and o.get("type") != "null"
+            ]
+            chosen = (
+                nulls[0]
+                if nulls and (depth >= _OPTIONAL_AS_NULL_DEPTH or not values)
+                else values[0]
+            )
             return _example(chosen, schemas, depth=depth + 1)
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
@@ -539,14 +650,19 @@ def _example(schema: Mapping[str, object], schemas: Mapping[str, object], *, dep
         required = schema.get("required", [])
         if not isinstance(properties, Mapping) or not isinstance(required, list):
             return {}
-        return {name: _example(properties.get(name, {}), schemas, depth=depth + 1) for name in required}
+        return {
+            name: _example(properties.get(name, {}), schemas, depth=depth + 1)
+            for name in required
+        }
     if kind == "array":
         items = schema.get("prefixItems") or schema.get("items", {})
         if isinstance(items, list):  # a tuple: one value per position
             return [_example(item, schemas, depth=depth + 1) for item in items]
         if not isinstance(items, Mapping):
             return []
-        return [_example(items, schemas, depth=depth + 1)] * _within(1, schema.get("minItems"), schema.get("maxItems"))
+        return [_example(items, schemas, depth=depth + 1)] * _within(
+            1, schema.get("minItems"), schema.get("maxItems")
+        )
     if kind == "string":
         example_format = schema.get("format")
         if isinstance(example_format, str) and example_format in _EXAMPLE_FORMATS:
@@ -574,7 +690,10 @@ def _number(schema: Mapping[str, object], *, integer: bool) -> int | float:
     """The example number, moved into the schema's bounds (`conint(ge=5)`, `PositiveFloat`)."""
     value = _EXAMPLE_SCALARS["integer" if integer else "number"]
     assert isinstance(value, int | float)
-    bounds = {key: schema.get(key) for key in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")}
+    bounds = {
+        key: schema.get(key)
+        for key in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
+    }
     low, high = bounds["minimum"], bounds["maximum"]
     xlow, xhigh = bounds["exclusiveMinimum"], bounds["exclusiveMaximum"]
     lows = [b for b in (low, xlow) if isinstance(b, int | float)]
@@ -631,11 +750,15 @@ def run_chain(
             )
     if isolated:
         try:
-            venvs = isolate.prepare([s.directory for s in services], environ=environ, echo=echo)
+            venvs = isolate.prepare(
+                [s.directory for s in services], environ=environ, echo=echo
+            )
         except isolate.IsolateError as exc:
             echo(f"chainsc run: {exc}")
             return 1
-        services = [dataclasses.replace(s, venv=venvs[s.directory.name]) for s in services]
+        services = [
+            dataclasses.replace(s, venv=venvs[s.directory.name]) for s in services
+        ]
     supervisor = Supervisor(services, echo=echo, environ=environ)
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -650,23 +773,31 @@ def run_chain(
             ready = supervisor.wait_ready()
         except StartFailedError as exc:
             supervisor.stop()  # first, so the report is the last thing printed
-            _report_start_failures(exc.failures, isolated=isolated, debug=debug, echo=echo)
+            _report_start_failures(
+                exc.failures, isolated=isolated, debug=debug, echo=echo
+            )
             return 1
         except RunError as exc:
             echo(f"chainsc: {exc}")
             return 1
         if ready:
             entry = next(s for s in services if s.is_entrypoint)
-            echo(f"chainsc: {len(services)} Chainlets ready; entrypoint `{entry.name}` at {entry.url}")
+            echo(
+                f"chainsc: {len(services)} Chainlets ready; entrypoint `{entry.name}` at {entry.url}"
+            )
             echo(f"chainsc: try  {example_call(entry, supervisor.api_key_header)}")
         while not supervisor.interrupted:
             dead = supervisor.dead()
             if dead is not None:
                 code = supervisor.processes[dead.name].returncode
-                echo(f"chainsc: `{dead.name}` exited with code {code}; stopping the others")
+                echo(
+                    f"chainsc: `{dead.name}` exited with code {code}; stopping the others"
+                )
                 return 1
             time.sleep(0.1)
-        echo("chainsc: stopping (the entrypoint first, then each Chainlet once its callers are done)")
+        echo(
+            "chainsc: stopping (the entrypoint first, then each Chainlet once its callers are done)"
+        )
         return 0
     finally:
         supervisor.stop()
@@ -682,15 +813,21 @@ def _report_start_failures(
     echo: Callable[[str], None],
 ) -> None:
     """One line per package that did not start; the tracebacks printed (`debug`) or in a file."""
-    reported = [(service, failure) for service, _, failure in failures if failure is not None]
+    reported = [
+        (service, failure) for service, _, failure in failures if failure is not None
+    ]
     if debug:
         width = max((len(service.name) for service, _ in reported), default=0)
         for service, failure in reported:
             for line in failure.traceback.splitlines():
                 echo(f"{service.name.ljust(width)} | {line}")
     for service, code, report in failures:
-        if report is None:  # a package built by an older chainsc, or a crash after its imports
-            echo(f"chainsc: `{service.name}` exited with code {code} before it was ready (its log is above)")
+        if (
+            report is None
+        ):  # a package built by an older chainsc, or a crash after its imports
+            echo(
+                f"chainsc: `{service.name}` exited with code {code} before it was ready (its log is above)"
+            )
         else:
             echo(f"chainsc run: {startup_message(service, report, isolated=isolated)}")
     if reported and not debug:
@@ -698,12 +835,18 @@ def _report_start_failures(
             "w", encoding="utf-8", prefix="chainsc-run-", suffix=".log", delete=False
         ) as log:
             for service, failure in reported:
-                log.write(f"== package '{service.directory.name}' ({service.name}) ==\n{failure.traceback}\n")
+                log.write(
+                    f"== package '{service.directory.name}' ({service.name}) ==\n{failure.traceback}\n"
+                )
         s = "s" if len(reported) > 1 else ""
-        echo(f"chainsc run: the traceback{s} {'are' if s else 'is'} in {log.name} (`chainsc --debug run ...` prints {'them' if s else 'it'})")
+        echo(
+            f"chainsc run: the traceback{s} {'are' if s else 'is'} in {log.name} (`chainsc --debug run ...` prints {'them' if s else 'it'})"
+        )
 
 
-def startup_message(service: Service, failure: StartupFailure, *, isolated: bool) -> str:
+def startup_message(
+    service: Service, failure: StartupFailure, *, isolated: bool
+) -> str:
     """One line: the package, what failed where, and how to fix it when it is a missing module."""
     if failure.exception in ("ModuleNotFoundError", "ImportError"):
         what = failure.message
@@ -715,14 +858,20 @@ def startup_message(service: Service, failure: StartupFailure, *, isolated: bool
     fix = None
     if failure.exception == "ModuleNotFoundError" and failure.module:
         fix = missing_module_fix(service, failure.module, isolated=isolated)
-    return f"package '{service.directory.name}' cannot start: {what}" + (f"; {fix}" if fix else "")
+    return f"package '{service.directory.name}' cannot start: {what}" + (
+        f"; {fix}" if fix else ""
+    )
 
 
 def missing_module_fix(service: Service, module: str, *, isolated: bool) -> str:
     """How to make `module` importable by the package: declare it, install it, or rebuild."""
     top = module.partition(".")[0]
     packages = service.directory / "packages"
-    if (packages / f"{top}.py").is_file() or (packages / top).is_dir() or (service.directory / top).is_dir():
+    if (
+        (packages / f"{top}.py").is_file()
+        or (packages / top).is_dir()
+        or (service.directory / top).is_dir()
+    ):
         return "a module of the chain is missing from the package: rebuild it (`chainsc build`)"
     try:
         kind = isolate.requirements_file(service.directory)
@@ -731,15 +880,27 @@ def missing_module_fix(service: Service, module: str, *, isolated: bool) -> str:
     if kind == REQUIREMENTS_TXT:
         declare = f"pip_requirements of {service.class_name}"
     else:
-        declare = f"the dependencies of {service.class_name}'s pyproject.toml" + (" (then `uv lock`)" if kind == UV_LOCK else "")
+        declare = f"the dependencies of {service.class_name}'s pyproject.toml" + (
+            " (then `uv lock`)" if kind == UV_LOCK else ""
+        )
     import importlib.metadata  # noqa: PLC0415 - only when a package cannot start
 
     providers = sorted(importlib.metadata.packages_distributions().get(top, []))
-    it = f"`{providers[0]}` (it provides `{top}`)" if providers and normalize_name(providers[0]) != normalize_name(top) else "it"
+    it = (
+        f"`{providers[0]}` (it provides `{top}`)"
+        if providers and normalize_name(providers[0]) != normalize_name(top)
+        else "it"
+    )
     if isolated:
-        here = "; chainsc's own environment has it, the package does not declare it" if providers else ""
+        here = (
+            "; chainsc's own environment has it, the package does not declare it"
+            if providers
+            else ""
+        )
         return f"add {it} to {declare}{here}"
-    if kind == REQUIREMENTS_TXT and _declares(service.directory / REQUIREMENTS_TXT, top):
+    if kind == REQUIREMENTS_TXT and _declares(
+        service.directory / REQUIREMENTS_TXT, top
+    ):
         return f"it is in {service.directory.name}/{REQUIREMENTS_TXT} but not installed here: install it, or use `chainsc run --isolated`"
     return f"add {it} to {declare}, or install it"
 
@@ -753,7 +914,9 @@ def _declares(requirements: Path, name: str) -> bool:
     return normalize_name(name) in {requirement_name(line) for line in lines}
 
 
-def call_chain(url: str, body: str, timeout: float, write: Callable[[bytes], None]) -> int:
+def call_chain(
+    url: str, body: str, timeout: float, write: Callable[[bytes], None]
+) -> int:
     """POST `body` to `url/run_remote` and stream the reply to `write`; the exit code."""
     try:
         json.loads(body)

@@ -59,7 +59,10 @@ def templates_dir() -> Path:
     """
     here = Path(__file__).resolve().parent
     directory = {"chainsc": here, "compiler": here.parent}.get(here.name)
-    if directory is not None and (directory / "codegen_templates" / "chainlet").is_dir():
+    if (
+        directory is not None
+        and (directory / "codegen_templates" / "chainlet").is_dir()
+    ):
         return directory / "codegen_templates"
     raise InternalError(f"the templates are not installed with chainsc ({here})")
 
@@ -103,7 +106,9 @@ def _literals(source: str) -> dict[str, object]:
 @functools.cache
 def installed_constant(name: str) -> tuple[str, ...]:
     """A tuple-of-strings constant of the installed `chainsc_runtime/__init__.py` (only that file is read)."""
-    value = runtime_constant((runtime_dir() / PACKAGE_INIT).read_text(encoding="utf-8"), name)
+    value = runtime_constant(
+        (runtime_dir() / PACKAGE_INIT).read_text(encoding="utf-8"), name
+    )
     if value is None:
         raise InternalError(f"chainsc_runtime.{name} is not a tuple of strings")
     return value
@@ -130,11 +135,16 @@ class Runtime:
     #: `LAZY_ATTRIBUTES`: top-level name of the package -> the module (dotted, relative)
     #: its `__getattr__` imports on first use. Those modules are vendored only where used.
     lazy: Mapping[str, str]
-    _closures: dict[frozenset[str], tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    _closures: dict[frozenset[str], tuple[str, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def sha256(self) -> dict[str, str]:
         """Relative path -> sha256 of every file (the golden record of the runtime)."""
-        return {path: hashlib.sha256(content).hexdigest() for path, content in self.files.items()}
+        return {
+            path: hashlib.sha256(content).hexdigest()
+            for path, content in self.files.items()
+        }
 
     def module_file(self, dotted: str) -> str | None:
         """The file of a module given by its dotted name inside the package (`""`: the package)."""
@@ -197,16 +207,29 @@ def runtime_from_files(files: Mapping[str, bytes]) -> Runtime:
     requirements = _strings(literals.get("REQUIREMENTS"))
     server_requirements = _strings(literals.get("SERVER_REQUIREMENTS"))
     if requirements is None or server_requirements is None:
-        raise InternalError("chainsc_runtime.REQUIREMENTS and SERVER_REQUIREMENTS must be tuples of strings")
+        raise InternalError(
+            "chainsc_runtime.REQUIREMENTS and SERVER_REQUIREMENTS must be tuples of strings"
+        )
     lazy = literals.get("LAZY_ATTRIBUTES", {})
-    if not isinstance(lazy, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in lazy.items()):
+    if not isinstance(lazy, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in lazy.items()
+    ):
         raise InternalError("chainsc_runtime.LAZY_ATTRIBUTES is not a dict of strings")
     for name, module in lazy.items():
         if _module_file(files, module.split(".")) is None:
-            raise InternalError(f"chainsc_runtime.LAZY_ATTRIBUTES: `{name}` names `{module}`, which is no module of it")
+            raise InternalError(
+                f"chainsc_runtime.LAZY_ATTRIBUTES: `{name}` names `{module}`, which is no module of it"
+            )
     ordered = dict(sorted(files.items()))
     imports = {path: frozenset(_relative_imports(ordered, path)) for path in ordered}
-    return Runtime(version, ordered, requirements, server_requirements, imports, dict(sorted(lazy.items())))
+    return Runtime(
+        version,
+        ordered,
+        requirements,
+        server_requirements,
+        imports,
+        dict(sorted(lazy.items())),
+    )
 
 
 @functools.cache
@@ -258,7 +281,10 @@ _RELATIVE_IMPORT = re.compile(
     re.MULTILINE,
 )
 #: `if TYPE_CHECKING:` (or `typing.TYPE_CHECKING`): its block never runs.
-_TYPE_CHECKING = re.compile(r"^(?P<indent>[ \t]*)if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:[ \t]*(?:#.*)?$", re.MULTILINE)
+_TYPE_CHECKING = re.compile(
+    r"^(?P<indent>[ \t]*)if[ \t]+(?:typing\.)?TYPE_CHECKING[ \t]*:[ \t]*(?:#.*)?$",
+    re.MULTILINE,
+)
 
 
 def _relative_imports(files: Mapping[str, bytes], path: str) -> Iterator[str]:
@@ -278,7 +304,9 @@ def _relative_imports(files: Mapping[str, bytes], path: str) -> Iterator[str]:
         level = len(match["dots"])
         if level - 1 > len(package):
             continue
-        base = package[: len(package) - (level - 1)] + (match["module"].split(".") if match["module"] else [])
+        base = package[: len(package) - (level - 1)] + (
+            match["module"].split(".") if match["module"] else []
+        )
         file = _module_file(files, base)
         if file is None:
             continue
@@ -287,7 +315,11 @@ def _relative_imports(files: Mapping[str, bytes], path: str) -> Iterator[str]:
         names = re.sub(r"#[^\n]*", "", match["names"]).strip().strip("()")
         for item in names.split(","):
             words = item.split()
-            submodule = _module_file(files, [*base, words[0]]) if words and words[0].isidentifier() else None
+            submodule = (
+                _module_file(files, [*base, words[0]])
+                if words and words[0].isidentifier()
+                else None
+            )
             if submodule is not None:
                 yield submodule
 
@@ -303,7 +335,11 @@ def _type_checking_blocks(text: str) -> list[tuple[int, int]]:
             newline = text.find("\n", end)
             stop = len(text) if newline < 0 else newline + 1
             line = text[end:stop].expandtabs()
-            if line.strip() and not line.lstrip().startswith("#") and len(line) - len(line.lstrip()) <= indent:
+            if (
+                line.strip()
+                and not line.lstrip().startswith("#")
+                and len(line) - len(line.lstrip()) <= indent
+            ):
                 break
             end = stop
         blocks.append((start, end))

@@ -159,7 +159,13 @@ CONSTRUCTORS: dict[str, Constructor] = {
         ),
         Constructor(
             "truss_config.ExternalDataItem",
-            _json_fields("url", "local_data_path", "backend", "name", required=("url", "local_data_path")),
+            _json_fields(
+                "url",
+                "local_data_path",
+                "backend",
+                "name",
+                required=("url", "local_data_path"),
+            ),
         ),
         Constructor(
             "truss_config.WeightsSource",
@@ -200,7 +206,10 @@ CONSTRUCTORS: dict[str, Constructor] = {
             ),
         ),
         Constructor("truss_config.HTTPOptions", _json_fields("kind")),
-        Constructor("truss_config.WebsocketOptions", _json_fields("kind", "ping_interval_seconds", "ping_timeout_seconds")),
+        Constructor(
+            "truss_config.WebsocketOptions",
+            _json_fields("kind", "ping_interval_seconds", "ping_timeout_seconds"),
+        ),
         Constructor("truss_config.GRPCOptions", _json_fields("kind")),
     )
 }
@@ -217,15 +226,37 @@ ENUMS: dict[str, dict[str, str]] = {
     "truss_config.Accelerator": {
         name: name
         for name in (
-            "T4", "L4", "A10G", "V100", "A100", "A100_40GB", "H100", "H200", "H100_40GB",
-            "B200", "L40S", "RTX_PRO_6000", "B300", "GB300",
+            "T4",
+            "L4",
+            "A10G",
+            "V100",
+            "A100",
+            "A100_40GB",
+            "H100",
+            "H200",
+            "H100_40GB",
+            "B200",
+            "L40S",
+            "RTX_PRO_6000",
+            "B300",
+            "GB300",
         )
     },
-    "truss_config.ModelRepoSourceKind": {"HF": "hf", "GCS": "gcs", "S3": "s3", "AZURE": "azure"},
+    "truss_config.ModelRepoSourceKind": {
+        "HF": "hf",
+        "GCS": "gcs",
+        "S3": "s3",
+        "AZURE": "azure",
+    },
     "truss_config.DockerAuthType": {
         name: name
         for name in (
-            "GCP_SERVICE_ACCOUNT_JSON", "AWS_IAM", "AWS_OIDC", "GCP_OIDC", "REGISTRY_SECRET", "AWS_ASSUME_ROLE",
+            "GCP_SERVICE_ACCOUNT_JSON",
+            "AWS_IAM",
+            "AWS_OIDC",
+            "GCP_OIDC",
+            "REGISTRY_SECRET",
+            "AWS_ASSUME_ROLE",
         )
     },
 }

@@ -66,7 +66,9 @@ class SignatureText:
 
 
 def endpoint_signature(
-    chainlet: ir.Chainlet, modules: Mapping[str, ModuleInfo], renames: Mapping[str, str] | None = None
+    chainlet: ir.Chainlet,
+    modules: Mapping[str, ModuleInfo],
+    renames: Mapping[str, str] | None = None,
 ) -> SignatureText:
     """The text of `chainlet`'s endpoint signature, read from the module that defines it.
 
@@ -80,15 +82,27 @@ def endpoint_signature(
     text = owner.parsed.source.text
     arguments = function.args
     positional = arguments.args[1:]  # `self` is not a parameter of the endpoint
-    defaults: list[ast.expr | None] = [None] * (len(arguments.args) - len(arguments.defaults))
+    defaults: list[ast.expr | None] = [None] * (
+        len(arguments.args) - len(arguments.defaults)
+    )
     defaults += arguments.defaults
     references: set[str] = set()
     params: list[ParamView] = []
-    pairs = [(arg, default, False) for arg, default in zip(positional, defaults[1:], strict=True)]
-    pairs += [(arg, default, True) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)]
+    pairs = [
+        (arg, default, False)
+        for arg, default in zip(positional, defaults[1:], strict=True)
+    ]
+    pairs += [
+        (arg, default, True)
+        for arg, default in zip(
+            arguments.kwonlyargs, arguments.kw_defaults, strict=True
+        )
+    ]
     for arg, default, keyword_only in pairs:
         if arg.annotation is None:
-            raise InternalError(f"endpoint parameter `{arg.arg}` has no annotation after validation")
+            raise InternalError(
+                f"endpoint parameter `{arg.arg}` has no annotation after validation"
+            )
         references |= _annotation_references(arg.annotation)
         if default is not None:
             references |= _references(default)
@@ -101,11 +115,15 @@ def endpoint_signature(
             )
         )
     if function.returns is None:
-        raise InternalError(f"endpoint of `{chainlet.id}` has no return annotation after validation")
+        raise InternalError(
+            f"endpoint of `{chainlet.id}` has no return annotation after validation"
+        )
     references |= _annotation_references(function.returns)
     returns = _source(text, function.returns, renames, is_annotation=True)
     names = frozenset(reference.partition(".")[0] for reference in references)
-    return SignatureText(owner.name, tuple(params), returns, names, frozenset(references))
+    return SignatureText(
+        owner.name, tuple(params), returns, names, frozenset(references)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +139,9 @@ class ForeignNames:
     renames: Mapping[str, str]
 
 
-def reach_names(program: Program, signature: SignatureText, placed_in: str) -> ForeignNames:
+def reach_names(
+    program: Program, signature: SignatureText, placed_in: str
+) -> ForeignNames:
     """Make the names of `signature` resolve in module `placed_in` as in their own module.
 
     A name bound to the same thing in both modules is used as it is; a name the
@@ -140,7 +160,9 @@ def reach_names(program: Program, signature: SignatureText, placed_in: str) -> F
     renames: dict[str, str] = {}
     for name in sorted(signature.names):
         there = program.resolve_name(home, name)
-        if isinstance(there, Undefined) or (isinstance(there, ApiRef) and there.path.startswith("builtins.")):
+        if isinstance(there, Undefined) or (
+            isinstance(there, ApiRef) and there.path.startswith("builtins.")
+        ):
             continue  # a builtin, or a name the annotation only spells (never bound)
         local = program.resolve_name(here, name)
         if _identity(local) == _identity(there):
@@ -179,7 +201,9 @@ def in_place_signature(chainlet: ir.Chainlet, program: Program) -> InPlaceSignat
     return InPlaceSignature(signature, reach)
 
 
-def _referenced_definitions(program: Program, module: ModuleInfo, references: frozenset[str]) -> set[tuple[str, str]]:
+def _referenced_definitions(
+    program: Program, module: ModuleInfo, references: frozenset[str]
+) -> set[tuple[str, str]]:
     """(module, top-level name) of the user definitions that dotted references reach."""
     found: set[tuple[str, str]] = set()
     for reference in references:
@@ -209,11 +233,17 @@ def local_names(source: str, owner: ModuleInfo) -> set[str]:
     A package that spells the expression elsewhere imports them from `owner`, so its
     slice keeps them (`emit.pycode.default_expression` spells it).
     """
-    names = {node.id for node in ast.walk(ast.parse(source.strip(), mode="eval")) if isinstance(node, ast.Name)}
+    names = {
+        node.id
+        for node in ast.walk(ast.parse(source.strip(), mode="eval"))
+        if isinstance(node, ast.Name)
+    }
     return {name for name in names if owner.name_use(name).kind is NameKind.LOCAL}
 
 
-def module_at_path(modules: Mapping[str, ModuleInfo], path: str, prefer: str | None = None) -> ModuleInfo:
+def module_at_path(
+    modules: Mapping[str, ModuleInfo], path: str, prefer: str | None = None
+) -> ModuleInfo:
     """The module whose display path is `path`: the one named `prefer` if the file has several names."""
     found = [module for module in modules.values() if module.path == path]
     if not found:
@@ -238,7 +268,9 @@ def _identity(target: Target) -> tuple[str, str]:
             return ("undefined", target.name)
 
 
-def _find_function(tree: ast.Module, endpoint: ir.Endpoint) -> ast.FunctionDef | ast.AsyncFunctionDef:
+def _find_function(
+    tree: ast.Module, endpoint: ir.Endpoint
+) -> ast.FunctionDef | ast.AsyncFunctionDef:
     """The endpoint's `def` in its module: the method named like it, on its line."""
     found = _function_index(tree).get((endpoint.name, endpoint.span.line))
     if found is None:  # a name on a line of its own (`def \\` + newline): look wider
@@ -246,17 +278,24 @@ def _find_function(tree: ast.Module, endpoint: ir.Endpoint) -> ast.FunctionDef |
             (
                 node
                 for node in _functions(tree.body)
-                if node.name == endpoint.name and node.lineno <= endpoint.span.line <= (node.end_lineno or node.lineno)
+                if node.name == endpoint.name
+                and node.lineno
+                <= endpoint.span.line
+                <= (node.end_lineno or node.lineno)
             ),
             None,
         )
     if found is None:
-        raise InternalError(f"no `def {endpoint.name}` at {endpoint.span.path}:{endpoint.span.line}")
+        raise InternalError(
+            f"no `def {endpoint.name}` at {endpoint.span.path}:{endpoint.span.line}"
+        )
     return found
 
 
 @functools.lru_cache(maxsize=16)
-def _function_index(tree: ast.Module) -> dict[tuple[str, int], ast.FunctionDef | ast.AsyncFunctionDef]:
+def _function_index(
+    tree: ast.Module,
+) -> dict[tuple[str, int], ast.FunctionDef | ast.AsyncFunctionDef]:
     """(name, line of its name) -> every method and function of a module, indexed once."""
     index: dict[tuple[str, int], ast.FunctionDef | ast.AsyncFunctionDef] = {}
     for node in _functions(tree.body):
@@ -265,17 +304,27 @@ def _function_index(tree: ast.Module) -> dict[tuple[str, int], ast.FunctionDef |
     return index
 
 
-def _functions(body: list[ast.stmt]) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+def _functions(
+    body: list[ast.stmt],
+) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
     for node in body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             yield node
         elif isinstance(node, ast.ClassDef):
             yield from _functions(node.body)
         elif isinstance(node, ast.If | ast.Try):
-            yield from _functions([*node.body, *node.orelse, *getattr(node, "finalbody", [])])
+            yield from _functions(
+                [*node.body, *node.orelse, *getattr(node, "finalbody", [])]
+            )
 
 
-def _source(text: str, node: ast.expr, renames: Mapping[str, str], *, is_annotation: bool = False) -> str:
+def _source(
+    text: str,
+    node: ast.expr,
+    renames: Mapping[str, str],
+    *,
+    is_annotation: bool = False,
+) -> str:
     """The expression as written, on one line, with `renames` applied.
 
     Respelled by `ast.unparse` only when it must be: it spans lines or holds a
@@ -312,10 +361,16 @@ class _Rename(ast.NodeTransformer):
         self.in_annotation = in_annotation
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        return ast.copy_location(ast.Name(self.renames.get(node.id, node.id), node.ctx), node)
+        return ast.copy_location(
+            ast.Name(self.renames.get(node.id, node.id), node.ctx), node
+        )
 
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        if self.in_annotation and isinstance(node.value, str) and _ANNOTATION_TEXT.match(node.value):
+        if (
+            self.in_annotation
+            and isinstance(node.value, str)
+            and _ANNOTATION_TEXT.match(node.value)
+        ):
             try:
                 inner = ast.parse(node.value, mode="eval")
             except SyntaxError:
@@ -351,7 +406,11 @@ def _annotation_references(node: ast.expr) -> set[str]:
     """Dotted names an annotation reads, those inside string (forward) references included."""
     found = _references(node)
     for child in ast.walk(node):
-        if isinstance(child, ast.Constant) and isinstance(child.value, str) and _ANNOTATION_TEXT.match(child.value):
+        if (
+            isinstance(child, ast.Constant)
+            and isinstance(child.value, str)
+            and _ANNOTATION_TEXT.match(child.value)
+        ):
             try:
                 found |= _references(ast.parse(child.value, mode="eval"))
             except SyntaxError:

@@ -31,7 +31,9 @@ class Span:
     #: Display path of the file (relative to the chain's root, POSIX separators).
     path: str
 
-    def __init__(self, path: str, line: int, col: int, end_line: int, end_col: int) -> None:
+    def __init__(
+        self, path: str, line: int, col: int, end_line: int, end_col: int
+    ) -> None:
         self.path = path
         self._coordinates: Coordinates | None = (line, col, end_line, end_col)
         self._locate: Callable[[], Coordinates] | None = None
@@ -126,7 +128,10 @@ class SourceFile:
         text = self.line_text(line)
         if text.isascii():
             return byte_offset + 1
-        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace")) + 1
+        return (
+            len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace"))
+            + 1
+        )
 
     @property
     def line_count(self) -> int:
@@ -138,5 +143,7 @@ class SourceFile:
         if line < 1 or line > len(self._line_starts):
             return ""
         start = self._line_starts[line - 1]
-        end = self._line_starts[line] if line < len(self._line_starts) else len(self.text)
+        end = (
+            self._line_starts[line] if line < len(self._line_starts) else len(self.text)
+        )
         return self.text[start:end].rstrip("\r\n")

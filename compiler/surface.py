@@ -59,8 +59,12 @@ class Unsupported:
     help: str
 
 
-_INTERNAL = "is internal to truss and not part of the chains API the chainsc runtime provides"
-_USE_PUBLIC = "import the public names from `truss_chains` (`import truss_chains as chains`)"
+_INTERNAL = (
+    "is internal to truss and not part of the chains API the chainsc runtime provides"
+)
+_USE_PUBLIC = (
+    "import the public names from `truss_chains` (`import truss_chains as chains`)"
+)
 _PUSH = Unsupported(
     "CSC006",
     "deploys a chain to Baseten with truss; a chainsc package cannot run it",
@@ -117,7 +121,6 @@ UNSUPPORTED: dict[str, Unsupported] = {
 SURFACE_CODES = frozenset({"CSC005", "CSC006"})
 
 
-
 @dataclass(frozen=True, slots=True)
 class Finding:
     """What is wrong with a written truss_chains path."""
@@ -133,7 +136,11 @@ class Finding:
 
     def message(self, written: str | None = None) -> str:
         """The sentence, naming the path as written (and in full when that differs)."""
-        subject = f"`{self.path}`" if written in (None, self.path) else f"`{written}` (`{self.path}`)"
+        subject = (
+            f"`{self.path}`"
+            if written in (None, self.path)
+            else f"`{written}` (`{self.path}`)"
+        )
         return f"{subject} {self.reason}"
 
 
@@ -146,7 +153,9 @@ def runtime_names(stem: str) -> frozenset[str]:
     path = runtime_dir() / f"{stem}.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
             names = ast.literal_eval(node.value)
             if isinstance(names, list) and all(isinstance(name, str) for name in names):
                 return frozenset(names)
@@ -184,17 +193,31 @@ def _check(parts: tuple[str, ...]) -> Finding | None:
         unsupported = UNSUPPORTED.get(path)
         if unsupported is not None:
             help_text = unsupported.help
-            if unsupported.code == "CSC005" and index + 1 < len(parts) and provided("truss_chains", parts[index + 1]):
+            if (
+                unsupported.code == "CSC005"
+                and index + 1 < len(parts)
+                and provided("truss_chains", parts[index + 1])
+            ):
                 help_text = f"import `{parts[index + 1]}` from `truss_chains` (`chains.{parts[index + 1]}`)"
-            return Finding(index + 1, unsupported.code, path, unsupported.reason, help_text)
-        return Finding(index + 1, "CSC005", path, "is not a name the chainsc runtime provides", _unknown_help(module, name))
+            return Finding(
+                index + 1, unsupported.code, path, unsupported.reason, help_text
+            )
+        return Finding(
+            index + 1,
+            "CSC005",
+            path,
+            "is not a name the chainsc runtime provides",
+            _unknown_help(module, name),
+        )
     return None
 
 
 def _unknown_help(module: str, name: str) -> str:
     import difflib  # noqa: PLC0415 - only on an error: keep it off the start-up path
 
-    close = difflib.get_close_matches(name, sorted(runtime_names(RUNTIME_MODULES[module])), n=1)
+    close = difflib.get_close_matches(
+        name, sorted(runtime_names(RUNTIME_MODULES[module])), n=1
+    )
     if close:
         return f"did you mean `{close[0]}`?"
     return f"chainsc provides the public names of truss_chains {TRUSS_CHAINS_VERSION}; docs/truss_chains_surface.md lists them"
@@ -225,8 +248,14 @@ def surface_errors(module: ModuleInfo) -> Iterator[Diagnostic]:
     """
     parsed = module.parsed
     text = parsed.source.text
-    left_out = {module.span(statement).line for _order, statement in module.side_effects}
-    statements = [s for s in parsed.tree.body if s.lineno not in left_out and not _is_main_guard(s)]
+    left_out = {
+        module.span(statement).line for _order, statement in module.side_effects
+    }
+    statements = [
+        s
+        for s in parsed.tree.body
+        if s.lineno not in left_out and not _is_main_guard(s)
+    ]
     starts = [statement.lineno for statement in statements]
     chosen: set[int] = set()
 
@@ -236,13 +265,19 @@ def surface_errors(module: ModuleInfo) -> Iterator[Diagnostic]:
         if index >= 0 and line <= (statements[index].end_lineno or line):
             chosen.add(index)
 
-    chosen.update(index for index, s in enumerate(statements) if isinstance(s, ast.Import | ast.ImportFrom))
+    chosen.update(
+        index
+        for index, s in enumerate(statements)
+        if isinstance(s, ast.Import | ast.ImportFrom)
+    )
     for match in _INDENTED_IMPORT.finditer(text):
         if _API_MODULE.match(text, match.end()):
             choose(match.end())
     for name, prefix in sorted(_api_names(module).items()):
         # `name.a.b`, not preceded by a dot or a name character (`x.name.a`, `my_name.a`).
-        pattern = re.escape(name) + rf"(?<![.\w]{re.escape(name)})((?:\s*\.\s*[A-Za-z_]\w*)+)"
+        pattern = (
+            re.escape(name) + rf"(?<![.\w]{re.escape(name)})((?:\s*\.\s*[A-Za-z_]\w*)+)"
+        )
         for match in re.finditer(pattern, text):
             finding = _check((*prefix, *_NAME.findall(match.group(1))))
             if finding is not None and finding.length > len(prefix):
@@ -258,7 +293,11 @@ def _api_names(module: ModuleInfo) -> dict[str, tuple[str, ...]]:
     found: dict[str, tuple[str, ...]] = {}
     for name in module.bindings:
         binding = module.lookup(name)
-        if binding is not None and binding.kind is BindingKind.IMPORT and binding.target.split(".")[0] == "truss_chains":
+        if (
+            binding is not None
+            and binding.kind is BindingKind.IMPORT
+            and binding.target.split(".")[0] == "truss_chains"
+        ):
             found[name] = tuple(binding.target.split("."))
     return found
 
@@ -318,22 +357,34 @@ class _Walker(ast.NodeVisitor):
                 return True
         return False
 
-
-    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+    def _visit_function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+    ) -> None:
         if not isinstance(node, ast.Lambda):
             for decorator in node.decorator_list:
                 self.visit(decorator)
             if node.returns is not None:
                 self.visit(node.returns)
         arguments = node.args
-        for default in [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]:
+        for default in [
+            *arguments.defaults,
+            *(d for d in arguments.kw_defaults if d is not None),
+        ]:
             self.visit(default)
-        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+        every = [
+            *arguments.posonlyargs,
+            *arguments.args,
+            *arguments.kwonlyargs,
+            arguments.vararg,
+            arguments.kwarg,
+        ]
         params = [arg for arg in every if arg is not None]
         for param in params:
             if param.annotation is not None:
                 self.visit(param.annotation)
-        body: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
+        body: list[ast.AST] = (
+            [node.body] if isinstance(node, ast.Lambda) else list(node.body)
+        )
         names = {param.arg for param in params} | _bound_names(body)
         self.scopes.append(_Scope(frozenset(names), is_class=False))
         for child in body:
@@ -350,15 +401,25 @@ class _Walker(ast.NodeVisitor):
         self._visit_function(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for expr in [*node.decorator_list, *node.bases, *(keyword.value for keyword in node.keywords)]:
+        for expr in [
+            *node.decorator_list,
+            *node.bases,
+            *(keyword.value for keyword in node.keywords),
+        ]:
             self.visit(expr)
         self.scopes.append(_Scope(frozenset(_bound_names(node.body)), is_class=True))
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
 
-    def _visit_comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
-        names = {name for generator in node.generators for name in _store_names(generator.target)}
+    def _visit_comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+    ) -> None:
+        names = {
+            name
+            for generator in node.generators
+            for name in _store_names(generator.target)
+        }
         self.visit(node.generators[0].iter)  # evaluated in the enclosing scope
         self.scopes.append(_Scope(frozenset(names), is_class=False))
         for index, generator in enumerate(node.generators):
@@ -373,7 +434,9 @@ class _Walker(ast.NodeVisitor):
             self.visit(node.elt)
         self.scopes.pop()
 
-    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _visit_comprehension
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = (
+        _visit_comprehension
+    )
 
     # -- imports ----------------------------------------------------------------------
 
@@ -397,8 +460,14 @@ class _Walker(ast.NodeVisitor):
         finding = check_path(parts)
         if finding is not None:
             names = [alias.name for alias in node.names if alias.name != "*"]
-            if finding.code == "CSC005" and names and all(provided("truss_chains", name) for name in names):
-                finding = replace(finding, help=f"write `from truss_chains import {', '.join(names)}`")
+            if (
+                finding.code == "CSC005"
+                and names
+                and all(provided("truss_chains", name) for name in names)
+            ):
+                finding = replace(
+                    finding, help=f"write `from truss_chains import {', '.join(names)}`"
+                )
             self._report(finding, module_span)
             return
         for alias in node.names:
@@ -421,7 +490,11 @@ class _Walker(ast.NodeVisitor):
         if self._shadowed(root.id):
             return
         binding = self.module.lookup(root.id)
-        if binding is None or binding.kind is not BindingKind.IMPORT or binding.target.split(".")[0] != "truss_chains":
+        if (
+            binding is None
+            or binding.kind is not BindingKind.IMPORT
+            or binding.target.split(".")[0] != "truss_chains"
+        ):
             return
         bound = binding.target.split(".")
         attrs = [link.attr for link in chain[1:] if isinstance(link, ast.Attribute)]
@@ -436,12 +509,20 @@ class _Walker(ast.NodeVisitor):
     # -- spans ----------------------------------------------------------------------------
 
     def _report(self, finding: Finding, span: Span, written: str | None = None) -> None:
-        self.found.append(error(finding.code, finding.message(written), span, finding.help))
+        self.found.append(
+            error(finding.code, finding.message(written), span, finding.help)
+        )
 
     def _alias_span(self, alias: ast.alias, name: str) -> Span:
         """The imported name of an alias (`a.b` of `import a.b as c`)."""
         col = self.parsed.char_column(alias.lineno, alias.col_offset)
-        return Span(self.parsed.source.display_path, alias.lineno, col, alias.lineno, col + len(name))
+        return Span(
+            self.parsed.source.display_path,
+            alias.lineno,
+            col,
+            alias.lineno,
+            col + len(name),
+        )
 
     def _from_module_span(self, node: ast.ImportFrom) -> Span:
         """The module name of `from <module> import ...`, as written."""
@@ -450,13 +531,29 @@ class _Walker(ast.NodeVisitor):
         text = source.line_text(statement.line)[statement.col - 1 :]
         match = re.match(r"from\s+([\w.\s]*?)\s+import\b", text)
         if match is None:  # the name is split across lines: point at the statement
-            return Span(statement.path, statement.line, statement.col, statement.line, statement.col + 4)
+            return Span(
+                statement.path,
+                statement.line,
+                statement.col,
+                statement.line,
+                statement.col + 4,
+            )
         col = statement.col + match.start(1)
-        return Span(statement.path, statement.line, col, statement.line, col + len(match.group(1)))
+        return Span(
+            statement.path,
+            statement.line,
+            col,
+            statement.line,
+            col + len(match.group(1)),
+        )
 
 
 def _store_names(node: ast.AST) -> set[str]:
-    return {child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store | ast.Del)}
+    return {
+        child.id
+        for child in ast.walk(node)
+        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store | ast.Del)
+    }
 
 
 def _bound_names(body: Sequence[ast.AST]) -> set[str]:
@@ -469,7 +566,10 @@ def _bound_names(body: Sequence[ast.AST]) -> set[str]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.add(node.name)
             continue  # a nested scope
-        if isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+        if isinstance(
+            node,
+            ast.Lambda | ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp,
+        ):
             continue
         if isinstance(node, ast.Global | ast.Nonlocal):
             declared.update(node.names)
@@ -477,7 +577,10 @@ def _bound_names(body: Sequence[ast.AST]) -> set[str]:
             names.add(node.id)
         elif isinstance(node, ast.alias):
             names.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+        elif (
+            isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar)
+            and node.name
+        ):
             names.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             names.add(node.rest)

@@ -111,7 +111,9 @@ def render_type(
     if kind is ir.TypeKind.DICT:
         return f"dict[{args[0]}, {args[1]}]"
     if kind is ir.TypeKind.TUPLE:
-        return f"tuple[{args[0]}, ...]" if ref.is_variadic else f"tuple[{', '.join(args)}]"
+        return (
+            f"tuple[{args[0]}, ...]" if ref.is_variadic else f"tuple[{', '.join(args)}]"
+        )
     if kind is ir.TypeKind.ITERATOR:
         return f"{spelling.qualified('collections.abc', 'Iterator')}[{args[0]}]"
     if kind is ir.TypeKind.ASYNC_ITERATOR:

@@ -57,7 +57,9 @@ def package_dir_name(display_name: str) -> str:
     Never empty: a name of underscores and dashes alone (a class named `_` is a valid
     Chainlet) gets `NAMELESS_PACKAGE_DIR`; two such names meet CSC108.
     """
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", display_name)
+    spaced = re.sub(
+        r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", display_name
+    )
     return re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_") or NAMELESS_PACKAGE_DIR
 
 
@@ -101,7 +103,9 @@ def check_display_names(chain: ir.Chain) -> Iterator[Diagnostic]:
     directories = [package_dir_name(name) for name in names]
     if len(set(names)) < len(names) or len(set(directories)) < len(directories):
         # Which of two is reported depends on where they are: the first in the sources is kept.
-        chainlets = tuple(sorted(chainlets, key=lambda c: (c.span.path, c.span.line, c.span.col)))
+        chainlets = tuple(
+            sorted(chainlets, key=lambda c: (c.span.path, c.span.line, c.span.col))
+        )
     for chainlet in chainlets:
         name = chainlet.display_name
         if not _DISPLAY_NAME.match(name):
@@ -123,7 +127,11 @@ def check_display_names(chain: ir.Chain) -> Iterator[Diagnostic]:
                 )
             continue
         if name in seen:
-            yield error("CSC107", f"Chainlet name `{name}` is already used by `{seen[name].id}`", chainlet.span)
+            yield error(
+                "CSC107",
+                f"Chainlet name `{name}` is already used by `{seen[name].id}`",
+                chainlet.span,
+            )
             continue
         seen[name] = chainlet
         directory = package_dir_name(name)
@@ -144,7 +152,11 @@ def check_display_names(chain: ir.Chain) -> Iterator[Diagnostic]:
 def check_entrypoint(seen: Observations) -> Iterator[Diagnostic]:
     """CSC101, CSC102, CSC103, CSC104, CSC110: one Chainlet is the entrypoint, and only Chainlets are marked."""
     for qualname, span in seen.marked_non_chainlets:
-        yield error("CSC110", f"`{qualname}` is marked as the entrypoint but is not a Chainlet", span)
+        yield error(
+            "CSC110",
+            f"`{qualname}` is marked as the entrypoint but is not a Chainlet",
+            span,
+        )
     if not seen.has_chainlets:
         yield error(
             "CSC101",
@@ -164,7 +176,11 @@ def check_entrypoint(seen: Observations) -> Iterator[Diagnostic]:
             help=f"Chainlets: {known}",
         )
         return
-    marked = [(chainlet, span) for chainlet in seen.chainlets for span, _name in chainlet.marks]
+    marked = [
+        (chainlet, span)
+        for chainlet in seen.chainlets
+        for span, _name in chainlet.marks
+    ]
     if len(marked) > 1:
         first = marked[0][0].qualname
         for chainlet, span in marked[1:]:
@@ -207,9 +223,19 @@ def check_endpoint_method(seen: Observations) -> Iterator[Diagnostic]:
                 help="remove the decorator and take `self` as the first parameter",
             )
         for stars, param in method.stars:
-            yield error("CSC202", f"`{name}` cannot take `{stars}{param.name}`; list every parameter by name", param.span)
-        if not method.decorators and not takes_self(method.decorators, method.positional[0].name if method.positional else None):
-            yield error("CSC201", f"`{name}` must take `self` as its first parameter", method.name_span)
+            yield error(
+                "CSC202",
+                f"`{name}` cannot take `{stars}{param.name}`; list every parameter by name",
+                param.span,
+            )
+        if not method.decorators and not takes_self(
+            method.decorators, method.positional[0].name if method.positional else None
+        ):
+            yield error(
+                "CSC201",
+                f"`{name}` must take `self` as its first parameter",
+                method.name_span,
+            )
         positional_only = method.positional_only
         if positional_only and positional_only[0].name == "self":
             positional_only = positional_only[1:]
@@ -227,11 +253,24 @@ def check_endpoint_types(seen: Observations) -> Iterator[Diagnostic]:
         name = method.name
         for param in _endpoint_parameters(method):
             if param.annotation is None:
-                yield error("CSC204", f"parameter `{param.name}` of `{name}` has no type annotation", param.name_span)
+                yield error(
+                    "CSC204",
+                    f"parameter `{param.name}` of `{name}` has no type annotation",
+                    param.name_span,
+                )
             elif param.type_kind in (ir.TypeKind.ITERATOR, ir.TypeKind.ASYNC_ITERATOR):
-                yield error("CSC206", f"parameter `{param.name}` cannot be an iterator; only returns stream", param.annotation)
+                yield error(
+                    "CSC206",
+                    f"parameter `{param.name}` cannot be an iterator; only returns stream",
+                    param.annotation,
+                )
             elif not method.is_stub and param.stdlib_outside_models is not None:
-                yield _stdlib_outside_models(f"parameter `{param.name}`", param.annotation_code, param.stdlib_outside_models, param.annotation)
+                yield _stdlib_outside_models(
+                    f"parameter `{param.name}`",
+                    param.annotation_code,
+                    param.stdlib_outside_models,
+                    param.annotation,
+                )
         returns = method.returns
         if returns is None:
             yield error(
@@ -241,17 +280,26 @@ def check_endpoint_types(seen: Observations) -> Iterator[Diagnostic]:
                 help="annotate the return, e.g. `-> str` (or `-> None`)",
             )
         elif not method.is_stub and returns.stdlib_outside_models is not None:
-            yield _stdlib_outside_models(f"the return of `{name}`", returns.annotation_code, returns.stdlib_outside_models, returns.span)
+            yield _stdlib_outside_models(
+                f"the return of `{name}`",
+                returns.annotation_code,
+                returns.stdlib_outside_models,
+                returns.span,
+            )
 
 
 def _endpoint_parameters(method: MethodSeen) -> list[ParamSeen]:
     positional = list(method.positional)
     if takes_self(method.decorators, positional[0].name if positional else None):
         positional = positional[1:]
-    return [param for param in (*positional, *method.keyword_only) if param.name != "self"]
+    return [
+        param for param in (*positional, *method.keyword_only) if param.name != "self"
+    ]
 
 
-def _stdlib_outside_models(what: str, written: str, found: str, span: Span) -> Diagnostic:
+def _stdlib_outside_models(
+    what: str, written: str, found: str, span: Span
+) -> Diagnostic:
     """CSC206 for `datetime.datetime` & co. as an endpoint's own type: Truss refuses them there."""
     return error(
         "CSC206",
@@ -278,11 +326,25 @@ def check_streaming(seen: Observations) -> Iterator[Diagnostic]:
             )
         elif method.yields and not is_streaming and returns is not None:
             iterator = "AsyncIterator" if method.is_async else "Iterator"
-            yield error("CSC209", f"`{name}` yields, so its return type must be `{iterator}[str]` or `{iterator}[bytes]`", returns.span)
+            yield error(
+                "CSC209",
+                f"`{name}` yields, so its return type must be `{iterator}[str]` or `{iterator}[bytes]`",
+                returns.span,
+            )
         elif is_streaming and kind is ir.TypeKind.ITERATOR and method.is_async:
-            yield error("CSC209", f"async `{name}` yields, so its return type must be `AsyncIterator[...]`", at)
-        elif is_streaming and kind is ir.TypeKind.ASYNC_ITERATOR and not method.is_async:
-            yield error("CSC209", f"`{name}` is not async, so its return type must be `Iterator[...]`", at)
+            yield error(
+                "CSC209",
+                f"async `{name}` yields, so its return type must be `AsyncIterator[...]`",
+                at,
+            )
+        elif (
+            is_streaming and kind is ir.TypeKind.ASYNC_ITERATOR and not method.is_async
+        ):
+            yield error(
+                "CSC209",
+                f"`{name}` is not async, so its return type must be `Iterator[...]`",
+                at,
+            )
 
 
 def check_health_check(seen: Observations) -> Iterator[Diagnostic]:
@@ -290,17 +352,31 @@ def check_health_check(seen: Observations) -> Iterator[Diagnostic]:
     for health in seen.health_checks:
         bad_params = health.extra or health.stars
         if bad_params or not health.returns_bool:
-            span = (health.extra or health.stars)[0] if bad_params else (health.returns or health.name_span)
-            yield error("CSC211", "`is_healthy` must be `def is_healthy(self) -> bool`", span)
+            span = (
+                (health.extra or health.stars)[0]
+                if bad_params
+                else (health.returns or health.name_span)
+            )
+            yield error(
+                "CSC211", "`is_healthy` must be `def is_healthy(self) -> bool`", span
+            )
 
 
 def check_init_parameters(seen: Observations) -> Iterator[Diagnostic]:
     """CSC305, CSC306, CSC310: every `__init__` parameter is a dependency (each Chainlet once) or the context."""
     for init in seen.inits:
         for stars, param in init.stars:
-            yield error("CSC310", f"`__init__` of a Chainlet cannot take `{stars}{param.name}`", param.span)
+            yield error(
+                "CSC310",
+                f"`__init__` of a Chainlet cannot take `{stars}{param.name}`",
+                param.span,
+            )
         for param in init.positional_only:
-            yield error("CSC310", f"`__init__` parameter `{param.name}` cannot be positional-only", param.span)
+            yield error(
+                "CSC310",
+                f"`__init__` parameter `{param.name}` cannot be positional-only",
+                param.span,
+            )
         bound: dict[str, str] = {}
         for init_param in init.params:
             if init_param.marker is None:
@@ -344,7 +420,11 @@ def check_markers_placed(seen: Observations) -> Iterator[Diagnostic]:
     """CSC304: `depends(...)`/`depends_context()` only as `__init__` parameter defaults."""
     for path, span in seen.misplaced_markers:
         name = path.rpartition(".")[2]
-        example = "context=chains.depends_context()" if path == _DEPENDS_CONTEXT else "dep=chains.depends(...)"
+        example = (
+            "context=chains.depends_context()"
+            if path == _DEPENDS_CONTEXT
+            else "dep=chains.depends(...)"
+        )
         yield error(
             "CSC304",
             f"`{name}(...)` can only be the default of a Chainlet `__init__` parameter",

@@ -493,7 +493,11 @@ def _create_new_tree(
 
 
 def _carry_user_entries(
-    out_dir: Path, staging: Path, plan: _Plan, new_dirs: set[str], make_dir: Callable[[str], None]
+    out_dir: Path,
+    staging: Path,
+    plan: _Plan,
+    new_dirs: set[str],
+    make_dir: Callable[[str], None],
 ) -> None:
     """The user's entries and directories, linked (or copied) into `staging` with their modes."""
     created = set(new_dirs)

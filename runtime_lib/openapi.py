@@ -178,7 +178,9 @@ def _qualified_names(
     if isinstance(defs, dict):
         taken = set(defs)
         definitions["$defs"] = {
-            (renames[key] if key in renames and renames[key] not in taken else key): item
+            (
+                renames[key] if key in renames and renames[key] not in taken else key
+            ): item
             for key, item in defs.items()
         }
     return schemas, definitions
@@ -202,4 +204,3 @@ def _classes(schemas: list[Any]) -> list[type[Any]]:
         elif isinstance(node, list | tuple):
             stack.extend(node)
     return found
-

@@ -237,13 +237,15 @@ class ChainletModel:
             clients[dep.param] = dep.client_cls(
                 service=dep.service, target=target, options=dep.options, api_key=api_key
             )
-            services[dep.client_cls.__name__] = DeployedServiceDescriptor.model_validate(
-                {
-                    "name": dep.client_cls.__name__,
-                    "display_name": dep.service,
-                    "options": dep.options,
-                    **target.descriptor_urls(),
-                }
+            services[dep.client_cls.__name__] = (
+                DeployedServiceDescriptor.model_validate(
+                    {
+                        "name": dep.client_cls.__name__,
+                        "display_name": dep.service,
+                        "options": dep.options,
+                        **target.descriptor_urls(),
+                    }
+                )
             )
             _LOG.info(
                 "`%s` calls `%s` at %s%s (from %s)",
@@ -301,7 +303,9 @@ class ChainletModel:
                 found[CHAIN_API_KEY_SECRET_NAME] = api_key
         return found
 
-    def _dependency_targets(self, environ: Mapping[str, str]) -> dict[str, ServiceTarget]:
+    def _dependency_targets(
+        self, environ: Mapping[str, str]
+    ) -> dict[str, ServiceTarget]:
         if not self.dependencies:
             return {}
         try:
@@ -315,7 +319,9 @@ class ChainletModel:
         self, targets: Mapping[str, ServiceTarget], environ: Mapping[str, str]
     ) -> None:
         """Raise when a dependency found in the platform's config has no key to call it."""
-        platform = sorted(name for name, target in targets.items() if target.from_platform)
+        platform = sorted(
+            name for name, target in targets.items() if target.from_platform
+        )
         if not platform:
             return
         secrets_dir = Path(

@@ -136,7 +136,11 @@ class ServiceTarget:
 
     @classmethod
     def of_urls(
-        cls, urls: ServiceDescriptorUrls, origin: str = "", *, from_platform: bool = False
+        cls,
+        urls: ServiceDescriptorUrls,
+        origin: str = "",
+        *,
+        from_platform: bool = False,
     ) -> ServiceTarget:
         """The target of a `dynamic_chainlet_config` entry or a service descriptor.
 
@@ -295,7 +299,9 @@ def _not_found_message(
 
     variables = ", ".join(f"`{service_env_var(name)}`" for name in missing)
     in_map = "not set" if services is None else f"no entry for them ({names(services)})"
-    in_file = "no such file" if platform is None else f"no entry for them ({names(platform)})"
+    in_file = (
+        "no such file" if platform is None else f"no entry for them ({names(platform)})"
+    )
     return (
         f"No URL for the Chainlet{'s' if len(missing) > 1 else ''} "
         f"{', '.join(f'`{name}`' for name in missing)}. Looked in:\n"
@@ -368,7 +374,9 @@ def _format_field_error(error: Mapping[str, object]) -> str:
     return f"  - {where or '(body)'}: {error.get('msg', 'invalid')}"
 
 
-def _forget_pool(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> None:
+def _forget_pool(
+    session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop
+) -> None:
     """When a client is collected: mark its pool closed if its event loop has ended.
 
     A script that calls `asyncio.run(client.run_remote(...))` never closes the pool, and
@@ -461,7 +469,9 @@ class ChainletClient:
                 raise TypeError(f"The client of `{service}` needs `url` or `target`.")
             target = ServiceTarget(url=url.rstrip("/") + self.ENDPOINT_PATH)
         elif url is not None:
-            raise TypeError(f"The client of `{service}` takes `url` or `target`, not both.")
+            raise TypeError(
+                f"The client of `{service}` takes `url` or `target`, not both."
+            )
         self._service = service
         self._host = target.host
         #: The URL every request goes to.
@@ -613,7 +623,9 @@ class ChainletClient:
         """
         response = self._send_sync(self._encode_body(arguments), stream=False)
         self._sync_slots.release()
-        return self._result(_Reply.of(response), output if output is not None else self._output())
+        return self._result(
+            _Reply.of(response), output if output is not None else self._output()
+        )
 
     @overload
     async def acall(self, arguments: Mapping[str, object]) -> Any: ...

@@ -27,7 +27,9 @@ CHAINSC = Path(sys.executable).parent / "chainsc"
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real `chainsc` console script in a subprocess, as a user would."""
-    assert CHAINSC.is_file(), f"{CHAINSC} is missing: install chainsc (`make install`) first"
+    assert CHAINSC.is_file(), (
+        f"{CHAINSC} is missing: install chainsc (`make install`) first"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.run(
         [str(CHAINSC), *args],

@@ -88,11 +88,19 @@ def load_seeds() -> list[Seed]:
             files = {
                 path.relative_to(directory).as_posix(): path.read_text(encoding="utf-8")
                 for path in sorted(directory.rglob("*"))
-                if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".txt", ".md", ".toml")
+                if path.is_file()
+                and "__pycache__" not in path.parts
+                and path.suffix in (".py", ".txt", ".md", ".toml")
             }
             for name, text in files.items():
-                if name.endswith(".py") and "/" not in name and ("ChainletBase" in text or "ModelBase" in text):
-                    seeds.append(Seed(f"{parent.name}/{directory.name}/{name}", files, name))
+                if (
+                    name.endswith(".py")
+                    and "/" not in name
+                    and ("ChainletBase" in text or "ModelBase" in text)
+                ):
+                    seeds.append(
+                        Seed(f"{parent.name}/{directory.name}/{name}", files, name)
+                    )
     return seeds
 
 
@@ -102,27 +110,119 @@ def load_seeds() -> list[Seed]:
 Mutation = Callable[[random.Random, str], str | None]
 
 _KEYWORDS = sorted(keyword.kwlist)
-_NUMBERS = ["0", "-1", "10**100", "1e400", "0x7fffffffffffffff", "1_000", "3.5", "-0.0", "2**63"]
-_STRINGS = ['""', '"x" * 3', '"\\u00e9t\\u00e9"', '"../../../../etc/passwd"', '"/etc/passwd"', '"a\\nb"', "'{}'", '"\\\\"', '"x" "y"', 'f"{1}"', 'b"x"', '"--index-url http://x"']
+_NUMBERS = [
+    "0",
+    "-1",
+    "10**100",
+    "1e400",
+    "0x7fffffffffffffff",
+    "1_000",
+    "3.5",
+    "-0.0",
+    "2**63",
+]
+_STRINGS = [
+    '""',
+    '"x" * 3',
+    '"\\u00e9t\\u00e9"',
+    '"../../../../etc/passwd"',
+    '"/etc/passwd"',
+    '"a\\nb"',
+    "'{}'",
+    '"\\\\"',
+    '"x" "y"',
+    'f"{1}"',
+    'b"x"',
+    '"--index-url http://x"',
+]
 _ANNOTATIONS = [
-    "int", "str", "bytes", "None", "list[str]", "dict[str, int]", "dict[int, str]", "tuple[int, ...]", "set[int]",
-    "Undefined", '"str"', '"int or str"', '"list["', "chains.ChainletBase", "Iterator[int]", "AsyncIterator[str]",
-    "int | None", "Optional[int]", "Literal[1, 'a']", "Any", "object", "type", "lambda: int", "1", "[int]",
+    "int",
+    "str",
+    "bytes",
+    "None",
+    "list[str]",
+    "dict[str, int]",
+    "dict[int, str]",
+    "tuple[int, ...]",
+    "set[int]",
+    "Undefined",
+    '"str"',
+    '"int or str"',
+    '"list["',
+    "chains.ChainletBase",
+    "Iterator[int]",
+    "AsyncIterator[str]",
+    "int | None",
+    "Optional[int]",
+    "Literal[1, 'a']",
+    "Any",
+    "object",
+    "type",
+    "lambda: int",
+    "1",
+    "[int]",
 ]
 _EXPRESSIONS = [
-    "1", "-1", "0", "2**10", '"4Gi"', '"1Mi"', "None", "True", "[1, 2]", "{}", '{"a": 1}', "(1,)", "x", "undefined",
-    "chains.Compute()", "chains.DockerImage()", "chains.RemoteConfig()", "chains.Assets()", "chains.Compute(cpu_count=-1)",
-    "chains.BasetenImage.PY311", "chains.BasetenImage.NOPE", "truss_config.Accelerator.H100", "dict(a=1)", "len([])",
-    "chains.make_abs_path_here('x')", "chains.make_abs_path_here('../x')", "[*range(3)]", "lambda: 1", "f'{x}'",
-    "1 if x else 2", "(yield)", "await x", "*x", "not 1", "1 / 0", "'a' * 10**9", "[1] * 10**9",
+    "1",
+    "-1",
+    "0",
+    "2**10",
+    '"4Gi"',
+    '"1Mi"',
+    "None",
+    "True",
+    "[1, 2]",
+    "{}",
+    '{"a": 1}',
+    "(1,)",
+    "x",
+    "undefined",
+    "chains.Compute()",
+    "chains.DockerImage()",
+    "chains.RemoteConfig()",
+    "chains.Assets()",
+    "chains.Compute(cpu_count=-1)",
+    "chains.BasetenImage.PY311",
+    "chains.BasetenImage.NOPE",
+    "truss_config.Accelerator.H100",
+    "dict(a=1)",
+    "len([])",
+    "chains.make_abs_path_here('x')",
+    "chains.make_abs_path_here('../x')",
+    "[*range(3)]",
+    "lambda: 1",
+    "f'{x}'",
+    "1 if x else 2",
+    "(yield)",
+    "await x",
+    "*x",
+    "not 1",
+    "1 / 0",
+    "'a' * 10**9",
+    "[1] * 10**9",
 ]
 
 #: What only CPython's compiler refuses (issue 11), as statements to insert at module level or in a body.
 _COMPILE_ERRORS = [
-    "x = dict(a=1, a=2)", "return 1", "break", "continue", "yield 1", "await x", "nonlocal x", "global __debug__",
-    "lambda a, a: a", "x = *a", "a, *b, *c = d", "from __future__ import annotations", "from __future__ import braces",
-    "def f(a, a):\n    pass", "class A(metaclass=M, metaclass=N):\n    pass", "del *a, b", "f(**a, *b)",
-    "async def f():\n    yield 1\n    return 2", "def f():\n    x = 1\n    global x",
+    "x = dict(a=1, a=2)",
+    "return 1",
+    "break",
+    "continue",
+    "yield 1",
+    "await x",
+    "nonlocal x",
+    "global __debug__",
+    "lambda a, a: a",
+    "x = *a",
+    "a, *b, *c = d",
+    "from __future__ import annotations",
+    "from __future__ import braces",
+    "def f(a, a):\n    pass",
+    "class A(metaclass=M, metaclass=N):\n    pass",
+    "del *a, b",
+    "f(**a, *b)",
+    "async def f():\n    yield 1\n    return 2",
+    "def f():\n    x = 1\n    global x",
 ]
 
 
@@ -131,9 +231,15 @@ _SNIPPETS = [
     "class Loop(chains.ChainletBase):\n    def __init__(self, me=chains.depends(Loop)) -> None:\n        pass\n\n    def run_remote(self) -> int:\n        return 1",
     "class Twice(chains.ChainletBase):\n    def run_remote(self) -> int:\n        return 1\n\n\nclass Twice(chains.ChainletBase):\n    def run_remote(self) -> str:\n        return ''",
     "def run_remote(self, x: 'int or ' * 3) -> int:\n    return x",
-    "class Strange(chains.ChainletBase):\n    def run_remote(self, x: " + '"' + "int | " * 400 + 'int"' + ") -> int:\n        return x",
+    "class Strange(chains.ChainletBase):\n    def run_remote(self, x: "
+    + '"'
+    + "int | " * 400
+    + 'int"'
+    + ") -> int:\n        return x",
     "class Ünïcödé(chains.ChainletBase):\n    def run_remote(self, ä: int) -> int:\n        return ä",
-    "class " + "L" * 5000 + "(chains.ChainletBase):\n    def run_remote(self) -> int:\n        return 1",
+    "class "
+    + "L" * 5000
+    + "(chains.ChainletBase):\n    def run_remote(self) -> int:\n        return 1",
     "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import torch\nelse:\n    torch = None",
     "try:\n    import numpy as np\nexcept ImportError:\n    np = None",
     "import truss_chains as chains\nchains = chains",
@@ -158,7 +264,11 @@ _SNIPPETS = [
 def insert_snippet(rng: random.Random, text: str) -> str | None:
     lines = text.splitlines(keepends=True)
     # At module level: before a line that starts a top-level statement, or at the end.
-    starts = [index for index, line in enumerate(lines) if line[:1].isalpha() or line.startswith("@")]
+    starts = [
+        index
+        for index, line in enumerate(lines)
+        if line[:1].isalpha() or line.startswith("@")
+    ]
     at = rng.choice([*starts, len(lines)])
     return "".join(lines[:at]) + rng.choice(_SNIPPETS) + "\n\n\n" + "".join(lines[at:])
 
@@ -168,7 +278,15 @@ def _tokens(text: str) -> list[tokenize.TokenInfo]:
         return [
             token
             for token in tokenize.generate_tokens(io.StringIO(text).readline)
-            if token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER, tokenize.COMMENT)
+            if token.type
+            not in (
+                tokenize.NL,
+                tokenize.NEWLINE,
+                tokenize.INDENT,
+                tokenize.DEDENT,
+                tokenize.ENDMARKER,
+                tokenize.COMMENT,
+            )
         ]
     except (tokenize.TokenError, SyntaxError):
         return []
@@ -186,7 +304,9 @@ def _span(text: str, start: tuple[int, int], end: tuple[int, int]) -> tuple[int,
     return starts[start[0] - 1] + start[1], starts[end[0] - 1] + end[1]
 
 
-def _replace_token(rng: random.Random, text: str, choose: Callable[[tokenize.TokenInfo], str | None]) -> str | None:
+def _replace_token(
+    rng: random.Random, text: str, choose: Callable[[tokenize.TokenInfo], str | None]
+) -> str | None:
     tokens = _tokens(text)
     if not tokens:
         return None
@@ -220,18 +340,40 @@ def swap_tokens(rng: random.Random, text: str) -> str | None:
 
 
 def identifier_to_keyword(rng: random.Random, text: str) -> str | None:
-    return _replace_token(rng, text, lambda token: rng.choice(_KEYWORDS) if token.type == tokenize.NAME else None)
+    return _replace_token(
+        rng,
+        text,
+        lambda token: rng.choice(_KEYWORDS) if token.type == tokenize.NAME else None,
+    )
 
 
 def identifier_to_number(rng: random.Random, text: str) -> str | None:
-    return _replace_token(rng, text, lambda token: rng.choice(_NUMBERS) if token.type in (tokenize.NAME, tokenize.NUMBER) else None)
+    return _replace_token(
+        rng,
+        text,
+        lambda token: (
+            rng.choice(_NUMBERS)
+            if token.type in (tokenize.NAME, tokenize.NUMBER)
+            else None
+        ),
+    )
 
 
 def identifier_to_string(rng: random.Random, text: str) -> str | None:
-    return _replace_token(rng, text, lambda token: rng.choice(_STRINGS) if token.type in (tokenize.NAME, tokenize.STRING) else None)
+    return _replace_token(
+        rng,
+        text,
+        lambda token: (
+            rng.choice(_STRINGS)
+            if token.type in (tokenize.NAME, tokenize.STRING)
+            else None
+        ),
+    )
 
 
-def _line_mutation(rng: random.Random, text: str, change: Callable[[list[str], int], object]) -> str | None:
+def _line_mutation(
+    rng: random.Random, text: str, change: Callable[[list[str], int], object]
+) -> str | None:
     lines = text.splitlines(keepends=True)
     if not lines:
         return None
@@ -248,11 +390,19 @@ def duplicate_line(rng: random.Random, text: str) -> str | None:
 
 
 def indent_line(rng: random.Random, text: str) -> str | None:
-    return _line_mutation(rng, text, lambda lines, i: lines.__setitem__(i, "    " + lines[i]))
+    return _line_mutation(
+        rng, text, lambda lines, i: lines.__setitem__(i, "    " + lines[i])
+    )
 
 
 def dedent_line(rng: random.Random, text: str) -> str | None:
-    return _line_mutation(rng, text, lambda lines, i: lines.__setitem__(i, lines[i][4:] if lines[i].startswith("    ") else lines[i].lstrip()))
+    return _line_mutation(
+        rng,
+        text,
+        lambda lines, i: lines.__setitem__(
+            i, lines[i][4:] if lines[i].startswith("    ") else lines[i].lstrip()
+        ),
+    )
 
 
 def swap_lines(rng: random.Random, text: str) -> str | None:
@@ -280,7 +430,9 @@ def _node_span(text: str, node: ast.AST) -> tuple[int, int] | None:
     starts = _offsets(text)
 
     def offset(line: int, byte_col: int) -> int:
-        return starts[line - 1] + len(lines[line - 1].encode("utf-8")[:byte_col].decode("utf-8", errors="replace"))
+        return starts[line - 1] + len(
+            lines[line - 1].encode("utf-8")[:byte_col].decode("utf-8", errors="replace")
+        )
 
     return offset(node.lineno, node.col_offset), offset(end_line, end_col)  # type: ignore[attr-defined]
 
@@ -295,8 +447,12 @@ def _replace_node(text: str, node: ast.AST, new: str) -> str | None:
 def _remote_config_expressions(text: str) -> list[ast.expr]:
     found: list[ast.expr] = []
     for node in _nodes(text):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "remote_config" for t in node.targets):
-            found.extend(child for child in ast.walk(node.value) if isinstance(child, ast.expr))
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "remote_config" for t in node.targets
+        ):
+            found.extend(
+                child for child in ast.walk(node.value) if isinstance(child, ast.expr)
+            )
     return found
 
 
@@ -312,17 +468,40 @@ def rename_class(rng: random.Random, text: str) -> str | None:
     if not classes:
         return None
     node = rng.choice(classes)
-    new = rng.choice(["Renamed", "chains", "ChainletBase", "int", "Model", "model", "Ep", "_", "Über", "async_", node.name + "2"])
+    new = rng.choice(
+        [
+            "Renamed",
+            "chains",
+            "ChainletBase",
+            "int",
+            "Model",
+            "model",
+            "Ep",
+            "_",
+            "Über",
+            "async_",
+            node.name + "2",
+        ]
+    )
     if rng.random() < 0.5:  # every mention, as a refactoring would
         return text.replace(node.name, new)
     line_start = _offsets(text)[node.lineno - 1]
     line_end = text.find("\n", line_start)
     line = text[line_start : line_end if line_end >= 0 else len(text)]
-    return text[:line_start] + line.replace(f"class {node.name}", f"class {new}", 1) + text[line_start + len(line) :]
+    return (
+        text[:line_start]
+        + line.replace(f"class {node.name}", f"class {new}", 1)
+        + text[line_start + len(line) :]
+    )
 
 
 def drop_run_remote(rng: random.Random, text: str) -> str | None:
-    functions = [node for node in _nodes(text) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in ("run_remote", "__init__", "predict", "is_healthy")]
+    functions = [
+        node
+        for node in _nodes(text)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name in ("run_remote", "__init__", "predict", "is_healthy")
+    ]
     if not functions:
         return None
     node = rng.choice(functions)
@@ -338,7 +517,10 @@ def change_annotation(rng: random.Random, text: str) -> str | None:
     for node in _nodes(text):
         if isinstance(node, ast.arg) and node.annotation is not None:
             annotations.append(node.annotation)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+        elif (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.returns is not None
+        ):
             annotations.append(node.returns)
         elif isinstance(node, ast.AnnAssign):
             annotations.append(node.annotation)
@@ -351,7 +533,11 @@ def insert_deep_expression(rng: random.Random, text: str) -> str | None:
     kind = rng.choice(sorted(hostile.EXPRESSIONS))
     depth = rng.choice([5, 50, 150, 199, 201, 400, 2000])
     expression = hostile.deep_expression(kind, depth)
-    candidates = [node for node in _nodes(text) if isinstance(node, ast.expr) and not isinstance(node, ast.JoinedStr)]
+    candidates = [
+        node
+        for node in _nodes(text)
+        if isinstance(node, ast.expr) and not isinstance(node, ast.JoinedStr)
+    ]
     if candidates and rng.random() < 0.7:
         return _replace_node(text, rng.choice(candidates), f"({expression})")
     return text + f"\nDEEP = {expression}\n"
@@ -364,7 +550,9 @@ def insert_compile_error(rng: random.Random, text: str) -> str | None:
     indent = ""
     if at < len(lines):
         current = lines[at]
-        indent = current[: len(current) - len(current.lstrip())] if current.strip() else ""
+        indent = (
+            current[: len(current) - len(current.lstrip())] if current.strip() else ""
+        )
     block = "".join(f"{indent}{line}\n" for line in statement.splitlines())
     return "".join(lines[:at]) + block + "".join(lines[at:])
 
@@ -377,10 +565,14 @@ def insert_name_chain(rng: random.Random, text: str) -> str | None:
         prelude = "C0 = 1\n" + "".join(f"C{i} = C{i - 1}\n" for i in range(1, n + 1))
         use = f"C{n}"
     elif shape == 1:
-        prelude = 'V0 = "x"\n' + "".join(f"V{i} = [V{i - 1}]\n" for i in range(1, n + 1))
+        prelude = 'V0 = "x"\n' + "".join(
+            f"V{i} = [V{i - 1}]\n" for i in range(1, n + 1)
+        )
         use = f"V{n}"
     else:
-        prelude = "class B0:\n    pass\n" + "".join(f"class B{i}(B{i - 1}):\n    pass\n" for i in range(1, n + 1))
+        prelude = "class B0:\n    pass\n" + "".join(
+            f"class B{i}(B{i - 1}):\n    pass\n" for i in range(1, n + 1)
+        )
         use = f"B{n}"
     candidates = _remote_config_expressions(text)
     if candidates:
@@ -430,7 +622,9 @@ def _mutate_program(rng: random.Random, mutant: Mutant) -> str | None:
         return "nul_byte"
     if choice == 2:
         position = rng.randrange(len(chain) + 1)
-        mutant.files[mutant.chain] = chain[:position].encode() + b"\xff\xfe" + chain[position:].encode()
+        mutant.files[mutant.chain] = (
+            chain[:position].encode() + b"\xff\xfe" + chain[position:].encode()
+        )
         return "not_utf8"
     if choice == 3:
         mutant.files[mutant.chain] = "\ufeff" + chain.replace("\n", "\r\n")
@@ -443,13 +637,21 @@ def _mutate_program(rng: random.Random, mutant: Mutant) -> str | None:
         mutant.files["reexport_2.py"] = "from reexport_1 import VALUE\nVALUE = 2\n"
         mutant.files[mutant.chain] = "from reexport_1 import VALUE\n" + chain
         return "reexport_cycle"
-    others = [name for name, text in mutant.files.items() if name.endswith(".py") and name != mutant.chain and isinstance(text, str)]
+    others = [
+        name
+        for name, text in mutant.files.items()
+        if name.endswith(".py") and name != mutant.chain and isinstance(text, str)
+    ]
     if not others:
         return None
     target = rng.choice(others)
     text = mutant.files[target]
     assert isinstance(text, str)
-    mutated = insert_compile_error(rng, text) if rng.random() < 0.5 else delete_line(rng, text)
+    mutated = (
+        insert_compile_error(rng, text)
+        if rng.random() < 0.5
+        else delete_line(rng, text)
+    )
     if mutated is None:
         return None
     mutant.files[target] = mutated
@@ -469,7 +671,9 @@ def make_mutant(seeds: list[Seed], seed: int, index: int) -> Mutant:
                 mutant.mutations.append(applied)
             continue
         name = rng.choice(names)
-        target = mutant.chain if rng.random() < 0.8 else rng.choice(sorted(mutant.files))
+        target = (
+            mutant.chain if rng.random() < 0.8 else rng.choice(sorted(mutant.files))
+        )
         text = mutant.files[target]
         if not isinstance(text, str) or not target.endswith(".py"):
             continue
@@ -498,7 +702,9 @@ def write_files(directory: Path, files: Files) -> None:
 _COMPILED: set[bytes] = set()
 
 
-def check_mutant(mutant: Mutant, directory: Path, *, through_cli: bool) -> tuple[list[Finding], bool]:
+def check_mutant(
+    mutant: Mutant, directory: Path, *, through_cli: bool
+) -> tuple[list[Finding], bool]:
     """Check and build one mutant in-process: what must never happen, as findings, and
     whether it built (no errors)."""
     write_files(directory, mutant.files)
@@ -520,12 +726,21 @@ def check_mutant(mutant: Mutant, directory: Path, *, through_cli: bool) -> tuple
                 found("CSC901", diagnostic.message)
             if RECURSION_BACKSTOP in diagnostic.message:
                 found("recursion backstop", diagnostic.message)
-    if checked.has_errors != built.has_errors and not any(d.code == "CSC901" for d in built.diagnostics):
-        found("check and build disagree", f"check: {checked.has_errors}, build: {built.has_errors}")
+    if checked.has_errors != built.has_errors and not any(
+        d.code == "CSC901" for d in built.diagnostics
+    ):
+        found(
+            "check and build disagree",
+            f"check: {checked.has_errors}, build: {built.has_errors}",
+        )
     if built.has_errors and built.files is not None:
         found("files with errors", "a build with errors returned files")
     if built.files is not None:
-        bad = sorted(name for name in built.files if name.startswith("/") or "" in name.split("/") or "\\" in name)
+        bad = sorted(
+            name
+            for name in built.files
+            if name.startswith("/") or "" in name.split("/") or "\\" in name
+        )
         if bad:
             found("bad output path", f"{bad[:5]}")
         with warnings.catch_warnings():
@@ -539,11 +754,17 @@ def check_mutant(mutant: Mutant, directory: Path, *, through_cli: bool) -> tuple
                     else:
                         _COMPILED.add(data)
     if through_cli:
-        findings.extend(_check_cli(mutant, chain, directory, built.files if not built.has_errors else None))
+        findings.extend(
+            _check_cli(
+                mutant, chain, directory, built.files if not built.has_errors else None
+            )
+        )
     return findings, not built.has_errors
 
 
-def _check_cli(mutant: Mutant, chain: Path, directory: Path, files: Mapping[str, bytes] | None) -> Iterator[Finding]:
+def _check_cli(
+    mutant: Mutant, chain: Path, directory: Path, files: Mapping[str, bytes] | None
+) -> Iterator[Finding]:
     """`chainsc build` in-process over an existing output: exit 0 or 1, no traceback, atomic."""
     out = directory / "out"
     out.mkdir()
@@ -551,28 +772,49 @@ def _check_cli(mutant: Mutant, chain: Path, directory: Path, files: Mapping[str,
     stderr = io.StringIO()
     was_enabled = gc.isenabled()
     try:
-        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        with (
+            contextlib.redirect_stderr(stderr),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
             code = cli.main(["build", str(chain), "-o", str(out), "--force"])
     finally:
         if was_enabled:
             gc.enable()  # `build` turns the collector off for the rest of its process
-    written = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
+    written = {
+        path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()
+    }
     mutations = tuple(mutant.mutations)
     if code not in (0, 1):
-        yield Finding(mutant.index, "exit code", f"{code}: {stderr.getvalue()[-2000:]}", mutations)
+        yield Finding(
+            mutant.index, "exit code", f"{code}: {stderr.getvalue()[-2000:]}", mutations
+        )
     if "Traceback" in stderr.getvalue():
         yield Finding(mutant.index, "traceback", stderr.getvalue()[-2000:], mutations)
     if code != 0 and written != {"keep.txt"}:
-        yield Finding(mutant.index, "written on error", f"{sorted(written)[:5]}", mutations)
+        yield Finding(
+            mutant.index, "written on error", f"{sorted(written)[:5]}", mutations
+        )
     if code == 0:
         if files is None or set(files) | {"keep.txt"} != written:
-            yield Finding(mutant.index, "output differs", f"{sorted(written ^ set(files or ()))[:5]}", mutations)
+            yield Finding(
+                mutant.index,
+                "output differs",
+                f"{sorted(written ^ set(files or ()))[:5]}",
+                mutations,
+            )
         elif isinstance(write_tree(out, files), WriteRefused):
-            yield Finding(mutant.index, "rebuild refused", "a second build into its own output", mutations)
+            yield Finding(
+                mutant.index,
+                "rebuild refused",
+                "a second build into its own output",
+                mutations,
+            )
 
 
 #: Findings only a build through `cli.main` can show.
-CLI_KINDS = frozenset({"exit code", "traceback", "written on error", "output differs", "rebuild refused"})
+CLI_KINDS = frozenset(
+    {"exit code", "traceback", "written on error", "output differs", "rebuild refused"}
+)
 
 
 @dataclass
@@ -586,7 +828,14 @@ class RunResult:
     built: int = 0
 
 
-def run(seed: int, mutants: int, *, start: int = 0, cli_every: int = 10, work: Path | None = None) -> RunResult:
+def run(
+    seed: int,
+    mutants: int,
+    *,
+    start: int = 0,
+    cli_every: int = 10,
+    work: Path | None = None,
+) -> RunResult:
     """Mutants `start` .. `start + mutants - 1` of run `seed`, each checked and built."""
     seeds = load_seeds()
     result = RunResult()
@@ -597,7 +846,9 @@ def run(seed: int, mutants: int, *, start: int = 0, cli_every: int = 10, work: P
             mutant = make_mutant(seeds, seed, index)
             directory = base / str(index)
             directory.mkdir()
-            findings, built = check_mutant(mutant, directory, through_cli=cli_every > 0 and index % cli_every == 0)
+            findings, built = check_mutant(
+                mutant, directory, through_cli=cli_every > 0 and index % cli_every == 0
+            )
             result.findings.extend(findings)
             result.built += built
             result.mutants += 1
@@ -608,7 +859,9 @@ def run(seed: int, mutants: int, *, start: int = 0, cli_every: int = 10, work: P
     return result
 
 
-def minimize(mutant: Mutant, still_fails: Callable[[Files], bool], budget: float = 60.0) -> Files:
+def minimize(
+    mutant: Mutant, still_fails: Callable[[Files], bool], budget: float = 60.0
+) -> Files:
     """Fewer lines of the mutant's files that still fail: greedy removal of chunks of lines."""
     files = dict(mutant.files)
     deadline = time.perf_counter() + budget

@@ -75,14 +75,22 @@ def materialize(example: str, destination: Path) -> Path:
             continue
         module = runtime_module(path)
         content = (RUNTIME_SOURCES / module).read_bytes()
-        assert hashlib.sha256(content).hexdigest() == recorded[module], f"runtime_lib/{module} is not the recorded one"
+        assert hashlib.sha256(content).hexdigest() == recorded[module], (
+            f"runtime_lib/{module} is not the recorded one"
+        )
         target = destination / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
     for chainlet in manifest["chainlets"].values():
         package = chainlet["package"]
-        listed = {path: (destination / path).read_bytes() for path in manifest["files"] if path.startswith(f"{package}/")}
-        assert tree_hash(listed) == chainlet["package_sha256"], f"{example}/{package} is not the package chain.json states"
+        listed = {
+            path: (destination / path).read_bytes()
+            for path in manifest["files"]
+            if path.startswith(f"{package}/")
+        }
+        assert tree_hash(listed) == chainlet["package_sha256"], (
+            f"{example}/{package} is not the package chain.json states"
+        )
     return destination
 
 
@@ -90,5 +98,7 @@ def tree_hash(files: Mapping[str, bytes]) -> str:
     """`chain.json`'s `package_sha256` of a package's files (as `chainsc.emit.plan` computes it)."""
     digest = hashlib.sha256()
     for path in sorted(files):
-        digest.update(path.encode("utf-8") + b"\0" + hashlib.sha256(files[path]).digest())
+        digest.update(
+            path.encode("utf-8") + b"\0" + hashlib.sha256(files[path]).digest()
+        )
     return digest.hexdigest()

@@ -66,7 +66,16 @@ def deep_expression(kind: str, n: int) -> str:
 
 
 #: Where a deep expression goes in a chain file.
-SLOTS = ("cpu_count", "pip_requirement", "module_constant", "default", "annotation", "body", "class_attribute", "decorator")
+SLOTS = (
+    "cpu_count",
+    "pip_requirement",
+    "module_constant",
+    "default",
+    "annotation",
+    "body",
+    "class_attribute",
+    "decorator",
+)
 
 _CHAIN = """\
 import truss_chains as chains
@@ -112,7 +121,9 @@ def chain_with(slot: str, expression: str) -> str:
 def elif_chain(n: int) -> str:
     """A chain file whose module level has an `if` with `n` `elif` branches."""
     branches = "".join(f"elif x == {i}:\n    y = {i}\n" for i in range(n))
-    return chain_with("module_constant", "1").replace("DEEP = 1\n", f"if x:\n    y = 0\n{branches}")
+    return chain_with("module_constant", "1").replace(
+        "DEEP = 1\n", f"if x:\n    y = 0\n{branches}"
+    )
 
 
 def alias_chain(n: int) -> str:
@@ -142,17 +153,24 @@ def type_alias_chain(n: int) -> str:
 
 def nested_value_chain(n: int) -> str:
     """Values built of values: `V1 = [V0]`, `V2 = [V1]`, ..., one name per level."""
-    prelude = 'V0 = "numpy"\n' + "".join(f"V{i} = [V{i - 1}]\n" for i in range(1, n + 1))
-    return chain_with("pip_requirement", f"*V{n}").replace("x = 1\n", f"x = 1\n{prelude}")
+    prelude = 'V0 = "numpy"\n' + "".join(
+        f"V{i} = [V{i - 1}]\n" for i in range(1, n + 1)
+    )
+    return chain_with("pip_requirement", f"*V{n}").replace(
+        "x = 1\n", f"x = 1\n{prelude}"
+    )
 
 
 def model_chain(n: int) -> str:
     """Pydantic models each holding the previous one: `M1(m: M0)`, ..., the endpoint takes `Mn`."""
     models = "class M0(pydantic.BaseModel):\n    v: int\n\n\n" + "".join(
-        f"class M{i}(pydantic.BaseModel):\n    m: M{i - 1}\n\n\n" for i in range(1, n + 1)
+        f"class M{i}(pydantic.BaseModel):\n    m: M{i - 1}\n\n\n"
+        for i in range(1, n + 1)
     )
     text = chain_with("annotation", f"M{n}").replace("x = 1\n", f"x = 1\n{models}")
-    return text.replace("= 1) -> int:", ") -> int:").replace("import truss_chains", "import pydantic\nimport truss_chains")
+    return text.replace("= 1) -> int:", ") -> int:").replace(
+        "import truss_chains", "import pydantic\nimport truss_chains"
+    )
 
 
 def inheritance_chain(n: int) -> str:
@@ -161,7 +179,9 @@ def inheritance_chain(n: int) -> str:
         f"class B{i}(B{i - 1}):\n    v{i}: int = 0\n\n\n" for i in range(1, n + 1)
     )
     text = chain_with("annotation", f"B{n}").replace("x = 1\n", f"x = 1\n{models}")
-    return text.replace("= 1) -> int:", ") -> int:").replace("import truss_chains", "import pydantic\nimport truss_chains")
+    return text.replace("= 1) -> int:", ") -> int:").replace(
+        "import truss_chains", "import pydantic\nimport truss_chains"
+    )
 
 
 def chainlet_inheritance_chain(n: int) -> str:
@@ -177,14 +197,18 @@ def reexport_modules(n: int) -> dict[str, str]:
     """Files of a chain whose `cpu_count` is re-exported through `n` modules (m1 from m2 ...)."""
     files = {f"m{i}.py": f"from m{i + 1} import CPU\n" for i in range(1, n)}
     files[f"m{n}.py"] = "CPU = 2\n"
-    files["chain.py"] = chain_with("cpu_count", "CPU").replace("x = 1\n", "x = 1\nfrom m1 import CPU\n")
+    files["chain.py"] = chain_with("cpu_count", "CPU").replace(
+        "x = 1\n", "x = 1\nfrom m1 import CPU\n"
+    )
     return files
 
 
 def import_cycle_modules() -> dict[str, str]:
     """A chain importing `CPU` from `helpers`, which imports it back from the chain."""
     return {
-        "chain.py": chain_with("cpu_count", "CPU").replace("x = 1\n", "x = 1\nfrom helpers import CPU\n"),
+        "chain.py": chain_with("cpu_count", "CPU").replace(
+            "x = 1\n", "x = 1\nfrom helpers import CPU\n"
+        ),
         "helpers.py": "from chain import CPU\n",
     }
 
@@ -192,6 +216,8 @@ def import_cycle_modules() -> dict[str, str]:
 def attribute_cycle_modules() -> dict[str, str]:
     """`X = helpers.X` in the chain and `X = chain.X` in helpers: a cycle through attributes."""
     return {
-        "chain.py": chain_with("cpu_count", "X").replace("x = 1\n", "x = 1\nimport helpers\n\nX = helpers.X\n"),
+        "chain.py": chain_with("cpu_count", "X").replace(
+            "x = 1\n", "x = 1\nimport helpers\n\nX = helpers.X\n"
+        ),
         "helpers.py": "import chain\n\nX = chain.X\n",
     }

@@ -49,7 +49,9 @@ from typing import Any
 #: Marks the child's report line on stdout (user code may print at import time).
 _MARKER = "CHAINSC-IMPORTCHECK "
 #: Modules a stub must never stand in for: their absence is the failure we look for.
-_NEVER_STUB = frozenset({"chainsc_generated", "chainsc_runtime", "model", "truss", "truss_chains"})
+_NEVER_STUB = frozenset(
+    {"chainsc_generated", "chainsc_runtime", "model", "truss", "truss_chains"}
+)
 #: Generated directories of `packages/` that are not the user's code.
 _GENERATED = frozenset({"chainsc_generated", "chainsc_runtime"})
 
@@ -77,7 +79,9 @@ class ImportOutcome:
     def describe(self) -> str:
         """One or two lines: the failure, where it happened and through which imports."""
         if self.error is None:
-            return "OK" + (f" (stand-ins: {', '.join(self.stand_ins)})" if self.stand_ins else "")
+            return "OK" + (
+                f" (stand-ins: {', '.join(self.stand_ins)})" if self.stand_ins else ""
+            )
         text = self.error
         if self.where:
             text += f"\n    at {self.where}"
@@ -99,7 +103,14 @@ def check_import(package_dir: Path, timeout: float = 60.0) -> ImportOutcome:
         completed = subprocess.run(
             # -I: no PYTHONPATH, user site or cwd on sys.path; -B: write no __pycache__
             # (golden/ is imported too).
-            [sys.executable, "-I", "-B", str(Path(__file__).resolve()), "--child", str(package)],
+            [
+                sys.executable,
+                "-I",
+                "-B",
+                str(Path(__file__).resolve()),
+                "--child",
+                str(package),
+            ],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -107,23 +118,40 @@ def check_import(package_dir: Path, timeout: float = 60.0) -> ImportOutcome:
             cwd=package,
         )
     except subprocess.TimeoutExpired:
-        return ImportOutcome(package, f"TimeoutError: the import took more than {timeout:.0f} s")
+        return ImportOutcome(
+            package, f"TimeoutError: the import took more than {timeout:.0f} s"
+        )
     for line in reversed(completed.stdout.splitlines()):
         if line.startswith(_MARKER):
             return _outcome(package, json.loads(line[len(_MARKER) :]))
     seconds = time.monotonic() - started
-    tail = (completed.stderr.strip().splitlines() or [f"exit code {completed.returncode}"])[-1]
-    return ImportOutcome(package, f"the interpreter stopped without a report: {tail}", seconds=seconds)
+    tail = (
+        completed.stderr.strip().splitlines() or [f"exit code {completed.returncode}"]
+    )[-1]
+    return ImportOutcome(
+        package, f"the interpreter stopped without a report: {tail}", seconds=seconds
+    )
 
 
-def check_imports(package_dirs: Sequence[Path], jobs: int | None = None, timeout: float = 60.0) -> list[ImportOutcome]:
+def check_imports(
+    package_dirs: Sequence[Path], jobs: int | None = None, timeout: float = 60.0
+) -> list[ImportOutcome]:
     """Import every package, each in a child forked from a warmed interpreter (input order kept)."""
     packages = [Path(directory).resolve() for directory in package_dirs]
     if not packages:
         return []
     workers = jobs or os.cpu_count() or 2
     with tempfile.TemporaryDirectory(prefix="chainsc-importcheck-") as reports:
-        command = [sys.executable, "-I", "-B", str(Path(__file__).resolve()), "--zygote", reports, str(workers), str(timeout)]
+        command = [
+            sys.executable,
+            "-I",
+            "-B",
+            str(Path(__file__).resolve()),
+            "--zygote",
+            reports,
+            str(workers),
+            str(timeout),
+        ]
         completed = subprocess.run(
             [*command, *map(str, packages)],
             capture_output=True,
@@ -135,10 +163,19 @@ def check_imports(package_dirs: Sequence[Path], jobs: int | None = None, timeout
         for index, package in enumerate(packages):
             report_path = Path(reports) / f"{index}.json"
             if not report_path.is_file():
-                tail = (completed.stderr.strip().splitlines() or [f"exit code {completed.returncode}"])[-1]
-                outcomes.append(ImportOutcome(package, f"the import checker stopped without a report: {tail}"))
+                tail = (
+                    completed.stderr.strip().splitlines()
+                    or [f"exit code {completed.returncode}"]
+                )[-1]
+                outcomes.append(
+                    ImportOutcome(
+                        package, f"the import checker stopped without a report: {tail}"
+                    )
+                )
                 continue
-            outcomes.append(_outcome(package, json.loads(report_path.read_text(encoding="utf-8"))))
+            outcomes.append(
+                _outcome(package, json.loads(report_path.read_text(encoding="utf-8")))
+            )
     return outcomes
 
 
@@ -199,13 +236,18 @@ class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self.used: set[str] = set()
 
     def find_spec(
-        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: types.ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
         top = fullname.partition(".")[0]
         if top not in self.names:
             return None
         if top != fullname and not isinstance(sys.modules.get(top), _StandInModule):
-            return None  # an installed package's optional submodule: let its import fail
+            return (
+                None  # an installed package's optional submodule: let its import fail
+            )
         self.used.add(top)
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 
@@ -251,7 +293,9 @@ def _frames_in(package: Path, error: BaseException) -> list[str]:
     for frame in traceback.extract_tb(error.__traceback__):
         path = Path(frame.filename)
         if path.is_absolute() and package in path.parents:
-            frames.append(f"{path.relative_to(package).as_posix()}:{frame.lineno}: {(frame.line or '').strip()}")
+            frames.append(
+                f"{path.relative_to(package).as_posix()}:{frame.lineno}: {(frame.line or '').strip()}"
+            )
     return frames
 
 
@@ -261,7 +305,9 @@ def _report(package: Path) -> dict[str, Any]:
     packages = package / "packages"
     # Truss's server: /app/model is importable as `model`, /packages comes last.
     spec = importlib.machinery.PathFinder.find_spec("model", [str(package)])
-    finder = _StandInFinder(_third_party_imports(packages) if packages.is_dir() else frozenset())
+    finder = _StandInFinder(
+        _third_party_imports(packages) if packages.is_dir() else frozenset()
+    )
     sys.meta_path.append(finder)
     sys.path.append(str(packages))
     error: str | None = None
@@ -274,7 +320,11 @@ def _report(package: Path) -> dict[str, Any]:
         spec.loader.exec_module(model)
         importlib.import_module("model.model")
     except BaseException as caught:
-        error = traceback.format_exception_only(caught)[-1].strip().replace(f"{package}/", "")
+        error = (
+            traceback.format_exception_only(caught)[-1]
+            .strip()
+            .replace(f"{package}/", "")
+        )
         frames = _frames_in(package, caught)
     return {
         "error": error,
@@ -295,10 +345,19 @@ def _warm() -> None:
     the installed `chainsc_runtime` itself: the children import their own vendored copy."""
     try:
         with contextlib.suppress(ImportError):
-            for name in ("chainsc_runtime", "chainsc_runtime.binary", "chainsc_runtime.local", "chainsc_runtime.server"):
+            for name in (
+                "chainsc_runtime",
+                "chainsc_runtime.binary",
+                "chainsc_runtime.local",
+                "chainsc_runtime.server",
+            ):
                 importlib.import_module(name)
     finally:
-        for name in [name for name in sys.modules if name == "chainsc_runtime" or name.startswith("chainsc_runtime.")]:
+        for name in [
+            name
+            for name in sys.modules
+            if name == "chainsc_runtime" or name.startswith("chainsc_runtime.")
+        ]:
             del sys.modules[name]
 
 
@@ -318,7 +377,16 @@ def _zygote(reports: Path, jobs: int, timeout: float, packages: list[str]) -> in
                     why = f"TimeoutError: the import took more than {timeout:.0f} s"
             else:
                 why = f"the interpreter exited with {os.waitstatus_to_exitcode(status)} during the import"
-            _write_report(report, {"error": why, "where": None, "chain": [], "stand_ins": [], "seconds": 0.0})
+            _write_report(
+                report,
+                {
+                    "error": why,
+                    "where": None,
+                    "chain": [],
+                    "stand_ins": [],
+                    "seconds": 0.0,
+                },
+            )
 
     for index, package in enumerate(packages):
         while len(running) >= jobs:

@@ -41,7 +41,7 @@ class Hit(pydantic.BaseModel):
     speaker: type(None) = None
     rank: Optional[conint(ge=0)] = None
 ''',
-    "app.py": '''\
+    "app.py": """\
 import truss_chains as chains
 from pydantic import Field, conint
 from typing import Annotated
@@ -76,22 +76,22 @@ class Search(chains.ChainletBase):
             score = 1.0 / (1.0 + sum(abs(a - b) for a, b in zip(query_vector, vector)))
             hits.append(Hit(document=f"doc-{number}", text=text, score=score, labels=[query]))
         return sorted(hits, key=lambda hit: -hit.score)[:k]
-''',
+""",
 }
 
 #: A speech pipeline whose workers live in a namespace package (`asr_workers/` has no
 #: `__init__.py`) and are named by their dotted path, as in `import asr_workers.whisper`.
 #: The I/O types have a module of their own.
 NAMESPACE = {
-    "asr_workers/schema.py": '''\
+    "asr_workers/schema.py": """\
 import pydantic
 
 
 class Transcript(pydantic.BaseModel):
     text: str
     language: str = "en"
-''',
-    "asr_workers/whisper.py": '''\
+""",
+    "asr_workers/whisper.py": """\
 import truss_chains as chains
 
 from asr_workers.schema import Transcript
@@ -100,16 +100,16 @@ from asr_workers.schema import Transcript
 class WhisperModel(chains.ChainletBase):
     def run_remote(self, audio_url: str) -> Transcript:
         return Transcript(text=audio_url.rpartition("/")[2].removesuffix(".wav").replace("_", " "))
-''',
-    "asr_workers/diarize/speakers.py": '''\
+""",
+    "asr_workers/diarize/speakers.py": """\
 import truss_chains as chains
 
 
 class Diarizer(chains.ChainletBase):
     def run_remote(self, audio_url: str) -> list[str]:
         return ["speaker-0"]
-''',
-    "pipeline.py": '''\
+""",
+    "pipeline.py": """\
 import truss_chains as chains
 
 import asr_workers.diarize.speakers
@@ -131,18 +131,18 @@ class Transcribe(chains.ChainletBase):
         transcript = self._whisper.run_remote(audio_url)
         speakers = self._diarizer.run_remote(audio_url)
         return asr_workers.schema.Transcript(text=f"{speakers[0]}: {transcript.text}")
-''',
+""",
 }
 
 #: A chain in a checkout directory named like a repository (`my-repo+x`), which holds an
 #: `__init__.py` (a package, by mistake or for tests): the chain root is that directory.
 ODD_ROOT = {
     "my-repo+x/__init__.py": "",
-    "my-repo+x/helpers.py": '''\
+    "my-repo+x/helpers.py": """\
 def shout(text: str) -> str:
     return text.upper() + "!"
-''',
-    "my-repo+x/chain.py": '''\
+""",
+    "my-repo+x/chain.py": """\
 import truss_chains as chains
 
 import helpers
@@ -151,7 +151,7 @@ import helpers
 class Shouter(chains.ChainletBase):
     def run_remote(self, text: str) -> str:
         return helpers.shout(text)
-''',
+""",
 }
 
 #: Text helpers next to a chain in a package: a sub-package whose modules import each other

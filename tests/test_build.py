@@ -20,7 +20,11 @@ def _copy_example(tmp_path: Path, name: str) -> Path:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_build_writes_one_package_per_chainlet_and_a_manifest(tmp_path: Path) -> None:
@@ -38,12 +42,21 @@ def test_build_writes_one_package_per_chainlet_and_a_manifest(tmp_path: Path) ->
     ]
     assert manifest["files"] == sorted(_tree(out))
     for package in ("chunker", "text_pipeline"):
-        for part in ("config.yaml", "requirements.txt", "model/model.py", "packages/chainsc_generated/endpoint.py"):
+        for part in (
+            "config.yaml",
+            "requirements.txt",
+            "model/model.py",
+            "packages/chainsc_generated/endpoint.py",
+        ):
             assert (out / package / part).is_file(), f"{package}/{part}"
-    assert str(tmp_path) not in "".join(p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
+    assert str(tmp_path) not in "".join(
+        p.read_text(errors="replace") for p in out.rglob("*") if p.is_file()
+    )
 
 
-def test_check_is_clean_after_build_and_reports_every_kind_of_drift(tmp_path: Path) -> None:
+def test_check_is_clean_after_build_and_reports_every_kind_of_drift(
+    tmp_path: Path,
+) -> None:
     chain = _copy_example(tmp_path, "split_package")
     out = tmp_path / "out"
     assert run_cli("build", str(chain), "-o", str(out)).returncode == 0
@@ -56,7 +69,9 @@ def test_check_is_clean_after_build_and_reports_every_kind_of_drift(tmp_path: Pa
     (out / "catalog_indexer" / "config.yaml").unlink()
     manifest = json.loads((out / "chain.json").read_text())
     manifest["files"] = sorted([*manifest["files"], "orphan.txt"])
-    (out / "chain.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    (out / "chain.json").write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    )
     (out / "orphan.txt").write_text("left over\n")
     drift = run_cli("build", str(chain), "-o", str(out), "--check")
     assert drift.returncode == 1
@@ -73,7 +88,9 @@ def test_check_is_clean_after_build_and_reports_every_kind_of_drift(tmp_path: Pa
 
 def test_failed_build_writes_nothing(tmp_path: Path) -> None:
     chain = tmp_path / "chain.py"
-    chain.write_text("import truss_chains as chains\n\n\nclass A(chains.ChainletBase):\n    def run_remote(self, x) -> int:\n        return 1\n")
+    chain.write_text(
+        "import truss_chains as chains\n\n\nclass A(chains.ChainletBase):\n    def run_remote(self, x) -> int:\n        return 1\n"
+    )
     out = tmp_path / "out"
     result = run_cli("build", str(chain), "-o", str(out))
     assert result.returncode == 1
@@ -81,7 +98,9 @@ def test_failed_build_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_build_refuses_a_foreign_directory_unless_forced_and_keeps_user_files(tmp_path: Path) -> None:
+def test_build_refuses_a_foreign_directory_unless_forced_and_keeps_user_files(
+    tmp_path: Path,
+) -> None:
     chain = _copy_example(tmp_path, "streaming")
     out = tmp_path / "out"
     out.mkdir()

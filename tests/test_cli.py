@@ -70,7 +70,9 @@ def test_check_github_format(tmp_path: Path) -> None:
     (tmp_path / "chain.py").write_text(BAD)
     result = run_cli("check", "chain.py", "--format", "github", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stdout.startswith("::error file=chain.py,line=5,col=26,endLine=5,endColumn=30,title=CSC204::")
+    assert result.stdout.startswith(
+        "::error file=chain.py,line=5,col=26,endLine=5,endColumn=30,title=CSC204::"
+    )
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
@@ -116,15 +118,20 @@ def test_inspect_with_errors_exits_1_without_ir(tmp_path: Path) -> None:
 
 def test_entrypoint_option_chooses_the_entrypoint(tmp_path: Path) -> None:
     (tmp_path / "chain.py").write_text(
-        GOOD + "\n\nclass Other(chains.ChainletBase):\n    def run_remote(self) -> None:\n        pass\n"
+        GOOD
+        + "\n\nclass Other(chains.ChainletBase):\n    def run_remote(self) -> None:\n        pass\n"
     )
     assert run_cli("check", "chain.py", cwd=tmp_path).returncode == 1
-    chosen = run_cli("inspect", "chain.py", "--json", "--entrypoint", "Other", cwd=tmp_path)
+    chosen = run_cli(
+        "inspect", "chain.py", "--json", "--entrypoint", "Other", cwd=tmp_path
+    )
     assert chosen.returncode == 0, chosen.stderr
     assert json.loads(chosen.stdout)["entrypoint"] == "chain.Other"
 
 
-def test_internal_error_exits_3_with_report_request_and_traceback_only_with_debug(tmp_path: Path) -> None:
+def test_internal_error_exits_3_with_report_request_and_traceback_only_with_debug(
+    tmp_path: Path,
+) -> None:
     # A file that is a directory named like a module makes reading fail inside the pipeline
     # only if chainsc mishandles it; instead we provoke an internal error through a hook.
     chain = tmp_path / "chain.py"
@@ -136,11 +143,21 @@ def test_internal_error_exits_3_with_report_request_and_traceback_only_with_debu
         "import chainsc.api as api\napi.extract_chain = boom\n"
         "from chainsc.cli import main\nimport sys\nraise SystemExit(main(sys.argv[1:]))\n"
     )
-    plain = subprocess.run([sys.executable, "-c", script, "check", str(chain)], capture_output=True, text=True, check=False)
+    plain = subprocess.run(
+        [sys.executable, "-c", script, "check", str(chain)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert plain.returncode == 3
     assert "internal error (RuntimeError)" in plain.stderr
     assert "please report" in plain.stderr
     assert "Traceback" not in plain.stderr
-    debug = subprocess.run([sys.executable, "-c", script, "--debug", "check", str(chain)], capture_output=True, text=True, check=False)
+    debug = subprocess.run(
+        [sys.executable, "-c", script, "--debug", "check", str(chain)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert debug.returncode == 3
     assert "Traceback" in debug.stderr

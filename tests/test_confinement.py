@@ -27,7 +27,7 @@ from tests.importcheck import import_package
 
 TOKEN = "TOPSECRET-3f9c2a"
 
-CHAIN = '''import truss_chains as chains
+CHAIN = """import truss_chains as chains
 {imports}
 
 class Reader(chains.ChainletBase):
@@ -37,7 +37,7 @@ class Reader(chains.ChainletBase):
 
     def run_remote(self, text: str) -> str:
         {body}
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,9 @@ class World:
         return self.root / "chain.py"
 
 
-def _world(tmp_path: Path, docker_image: str = "", imports: str = "", body: str = "return text") -> World:
+def _world(
+    tmp_path: Path, docker_image: str = "", imports: str = "", body: str = "return text"
+) -> World:
     root = tmp_path / "project"
     secret = tmp_path / "secret"
     (root / "data").mkdir(parents=True)
@@ -60,8 +62,12 @@ def _world(tmp_path: Path, docker_image: str = "", imports: str = "", body: str 
     secret.mkdir()
     (secret / "passwd").write_text(f"{TOKEN}\n")
     (secret / "helpers.py").write_text(f"SECRET = {TOKEN!r}\n")
-    (secret / "pyproject.toml").write_text(f'[project]\nname = "x"\ndependencies = ["{TOKEN}"]\n')
-    (root / "chain.py").write_text(CHAIN.format(imports=imports, docker_image=docker_image, body=body))
+    (secret / "pyproject.toml").write_text(
+        f'[project]\nname = "x"\ndependencies = ["{TOKEN}"]\n'
+    )
+    (root / "chain.py").write_text(
+        CHAIN.format(imports=imports, docker_image=docker_image, body=body)
+    )
     return World(root, secret)
 
 
@@ -135,7 +141,9 @@ HOSTILE = [
     Hostile(
         "requirements_file linked out by an absolute link",
         'requirements_file=chains.make_abs_path_here("requirements.txt")',
-        lambda world: _link(world.root / "requirements.txt", str(world.secret / "passwd")),
+        lambda world: _link(
+            world.root / "requirements.txt", str(world.secret / "passwd")
+        ),
         expected="chain.py:6:85: error[CSC011]: `requirements.txt` is a symbolic link to `",
     ),
     Hostile(
@@ -222,7 +230,9 @@ HOSTILE = [
     Hostile(
         "garbage in a requirements file",
         'requirements_file=chains.make_abs_path_here("requirements.txt")',
-        lambda world: (world.root / "requirements.txt").write_text("numpy\nnot a requirement!\n"),
+        lambda world: (world.root / "requirements.txt").write_text(
+            "numpy\nnot a requirement!\n"
+        ),
         expected="requirements.txt:2:1: error[CSC414]: `not a requirement!` is not a valid requirement",
     ),
 ]
@@ -236,7 +246,9 @@ def _assert_nothing_leaks(world: World, out: Path, *texts: str) -> None:
 
 
 @pytest.mark.parametrize("case", HOSTILE, ids=[case.name for case in HOSTILE])
-def test_a_hostile_chain_is_a_located_error_and_nothing_is_read_or_written(tmp_path: Path, case: Hostile) -> None:
+def test_a_hostile_chain_is_a_located_error_and_nothing_is_read_or_written(
+    tmp_path: Path, case: Hostile
+) -> None:
     world = _world(tmp_path, case.docker_image, case.imports, case.body)
     case.setup(world)
     out = tmp_path / "out"
@@ -246,7 +258,9 @@ def test_a_hostile_chain_is_a_located_error_and_nothing_is_read_or_written(tmp_p
         assert result.returncode == 1, result.stderr
         assert result.stderr.startswith(case.expected), result.stderr
         assert "internal error" not in result.stderr
-    _assert_nothing_leaks(world, out, checked.stdout, checked.stderr, built.stdout, built.stderr)
+    _assert_nothing_leaks(
+        world, out, checked.stdout, checked.stderr, built.stdout, built.stderr
+    )
 
 
 @pytest.mark.parametrize(
@@ -257,19 +271,32 @@ def test_a_hostile_chain_is_a_located_error_and_nothing_is_read_or_written(tmp_p
         ("windows\\notes.md", "`data/windows\\notes.md`"),
     ],
 )
-def test_a_data_file_whose_name_no_package_can_hold_is_an_error(tmp_path: Path, file_name: str, shown: str) -> None:
+def test_a_data_file_whose_name_no_package_can_hold_is_an_error(
+    tmp_path: Path, file_name: str, shown: str
+) -> None:
     world = _world(tmp_path, 'data_dir=chains.make_abs_path_here("data")')
     (world.root / "data" / file_name).write_text("notes\n")
     out = tmp_path / "out"
-    for result in (run_cli("check", str(world.chain)), run_cli("build", str(world.chain), "-o", str(out))):
+    for result in (
+        run_cli("check", str(world.chain)),
+        run_cli("build", str(world.chain), "-o", str(out)),
+    ):
         assert result.returncode == 1, result.stderr
-        assert result.stderr.startswith(f"chain.py:6:50: error[CSC013]: `data_dir` cannot be copied: the file name {shown} cannot be carried")
+        assert result.stderr.startswith(
+            f"chain.py:6:50: error[CSC013]: `data_dir` cannot be copied: the file name {shown} cannot be carried"
+        )
     assert not out.exists()
 
 
-def test_a_link_out_deep_in_a_large_directory_the_code_names_is_found(tmp_path: Path) -> None:
+def test_a_link_out_deep_in_a_large_directory_the_code_names_is_found(
+    tmp_path: Path,
+) -> None:
     # Past the quick walk's budget (2,000 entries) the literals are looked up one by one.
-    world = _world(tmp_path, imports="import pathlib\n", body='return str(pathlib.Path(__file__).parent / "corpus")')
+    world = _world(
+        tmp_path,
+        imports="import pathlib\n",
+        body='return str(pathlib.Path(__file__).parent / "corpus")',
+    )
     corpus = world.root / "corpus" / "shard"
     corpus.mkdir(parents=True)
     for index in range(2100):
@@ -290,7 +317,10 @@ def test_the_chain_file_itself_linked_out_is_not_read(tmp_path: Path) -> None:
     world.chain.unlink()
     _link(world.chain, "../secret/chain.py")
     out = tmp_path / "out"
-    for result in (run_cli("check", str(world.chain)), run_cli("build", str(world.chain), "-o", str(out))):
+    for result in (
+        run_cli("check", str(world.chain)),
+        run_cli("build", str(world.chain), "-o", str(out)),
+    ):
         assert result.returncode == 1
         assert result.stderr.startswith(
             "chain.py:1:1: error[CSC011]: `chain.py` is a symbolic link to `../secret/chain.py`, outside the chain root\n"
@@ -298,7 +328,9 @@ def test_the_chain_file_itself_linked_out_is_not_read(tmp_path: Path) -> None:
         _assert_nothing_leaks(world, out, result.stdout, result.stderr)
 
 
-def test_a_root_that_does_not_hold_the_chain_file_is_a_usage_error(tmp_path: Path) -> None:
+def test_a_root_that_does_not_hold_the_chain_file_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
     world = _world(tmp_path)
     result = run_cli("check", str(world.chain), "--root", str(world.secret))
     assert result.returncode == 2
@@ -306,7 +338,9 @@ def test_a_root_that_does_not_hold_the_chain_file_is_a_usage_error(tmp_path: Pat
     assert "does not contain the chain file" in result.stderr
     # The library reports it as a located error instead (it never raises for bad input).
     checked = api.check_file(world.chain, api.CheckOptions(root=world.secret))
-    assert [(d.code, d.span.path) for d in checked.diagnostics] == [("CSC011", "chain.py")]
+    assert [(d.code, d.span.path) for d in checked.diagnostics] == [
+        ("CSC011", "chain.py")
+    ]
 
 
 def test_links_inside_the_root_are_followed(tmp_path: Path) -> None:
@@ -319,7 +353,9 @@ def test_links_inside_the_root_are_followed(tmp_path: Path) -> None:
     shared = world.root / "shared"
     shared.mkdir()
     (shared / "requirements.txt").write_text("pydantic>=2\n")
-    (shared / "helpers.py").write_text("def shout(text: str) -> str:\n    return text.upper()\n")
+    (shared / "helpers.py").write_text(
+        "def shout(text: str) -> str:\n    return text.upper()\n"
+    )
     (shared / "prompts.txt").write_text("Be kind.\n")
     (shared / "glossary").mkdir()
     (shared / "glossary" / "terms.txt").write_text("chain: a graph of Chainlets\n")
@@ -327,30 +363,48 @@ def test_links_inside_the_root_are_followed(tmp_path: Path) -> None:
     _link(world.root / "helpers.py", "shared/helpers.py")
     _link(world.root / "prompts.txt", "shared/prompts.txt")
     _link(world.root / "data" / "glossary", "../shared/glossary")
-    _link(world.root / "data" / "dangling", "nowhere")  # inside the root, nothing to copy
+    _link(
+        world.root / "data" / "dangling", "nowhere"
+    )  # inside the root, nothing to copy
     out = tmp_path / "out"
     built = run_cli("build", str(world.chain), "-o", str(out))
     assert built.returncode == 0, built.stderr
     package = out / "reader"
-    assert (package / "packages" / "helpers.py").read_text() == (shared / "helpers.py").read_text()
+    assert (package / "packages" / "helpers.py").read_text() == (
+        shared / "helpers.py"
+    ).read_text()
     assert (package / "packages" / "prompts.txt").read_text() == "Be kind.\n"
-    assert (package / "data" / "glossary" / "terms.txt").read_text() == "chain: a graph of Chainlets\n"
+    assert (
+        package / "data" / "glossary" / "terms.txt"
+    ).read_text() == "chain: a graph of Chainlets\n"
     assert (package / "data" / "prompt.md").is_file()
     assert not (package / "data" / "dangling").exists()
     assert "pydantic>=2" in (package / "requirements.txt").read_text()
     assert import_package(package) is None
 
 
-def test_a_uv_lock_without_its_pyproject_is_an_error_not_a_crash(tmp_path: Path) -> None:
+def test_a_uv_lock_without_its_pyproject_is_an_error_not_a_crash(
+    tmp_path: Path,
+) -> None:
     # A complete lock used to be copied with a `pyproject.toml` that is not there (exit 3).
     world = _world(tmp_path, 'requirements_file=chains.make_abs_path_here("uv.lock")')
     (world.root / "uv.lock").write_text(
         "version = 1\n"
-        + "".join(f'[[package]]\nname = "{name}"\nversion = "{version}"\n' for name, version in
-                  (("aiohttp", "3.10.0"), ("httpx", "0.28.0"), ("msgpack", "1.1.0"), ("pydantic", "2.9.0")))
+        + "".join(
+            f'[[package]]\nname = "{name}"\nversion = "{version}"\n'
+            for name, version in (
+                ("aiohttp", "3.10.0"),
+                ("httpx", "0.28.0"),
+                ("msgpack", "1.1.0"),
+                ("pydantic", "2.9.0"),
+            )
+        )
     )
     out = tmp_path / "out"
-    for result in (run_cli("check", str(world.chain)), run_cli("build", str(world.chain), "-o", str(out))):
+    for result in (
+        run_cli("check", str(world.chain)),
+        run_cli("build", str(world.chain), "-o", str(out)),
+    ):
         assert result.returncode == 1, result.stderr
         assert result.stderr.startswith(
             "chain.py:6:59: error[CSC412]: `uv.lock` needs the `pyproject.toml` next to it, and there is no `pyproject.toml`\n"
@@ -369,25 +423,39 @@ def test_no_absolute_path_of_the_build_machine_is_written(tmp_path: Path) -> Non
         body='return helpers.shout((pathlib.Path(__file__).parent / "prompts" / "system.txt").read_text())',
     )
     (world.root / "deps").mkdir()
-    (world.root / "deps" / "requirements.txt").write_text("--extra-index-url https://example.com/simple\npydantic>=2\n")
+    (world.root / "deps" / "requirements.txt").write_text(
+        "--extra-index-url https://example.com/simple\npydantic>=2\n"
+    )
     (world.root / "vendor").mkdir()
     (world.root / "vendor" / "textlib.py").write_text("X = 1\n")
-    (world.root / "helpers.py").write_text("def shout(text: str) -> str:\n    return text.upper()\n")
+    (world.root / "helpers.py").write_text(
+        "def shout(text: str) -> str:\n    return text.upper()\n"
+    )
     (world.root / "prompts").mkdir()
     (world.root / "prompts" / "system.txt").write_text("Be kind.\n")
     out = tmp_path / "out"
     built = run_cli("build", str(world.chain), "-o", str(out), cwd=tmp_path)
     assert built.returncode == 0, built.stderr
-    machine_paths = {str(tmp_path), os.path.realpath(tmp_path), str(Path.home()), str(Path(__file__).resolve().parent.parent)}
+    machine_paths = {
+        str(tmp_path),
+        os.path.realpath(tmp_path),
+        str(Path.home()),
+        str(Path(__file__).resolve().parent.parent),
+    }
     files = sorted(path for path in out.rglob("*") if path.is_file())
     assert len(files) > 20
     for path in files:
         content = path.read_bytes()
         for machine_path in machine_paths:
-            assert machine_path.encode() not in content, f"{path.relative_to(out)} holds {machine_path}"
+            assert machine_path.encode() not in content, (
+                f"{path.relative_to(out)} holds {machine_path}"
+            )
     manifest = json.loads((out / "chain.json").read_text())
     assert manifest["source"] == "chain.py"
-    assert "# from deps/requirements.txt" in (out / "reader" / "requirements.txt").read_text()
+    assert (
+        "# from deps/requirements.txt"
+        in (out / "reader" / "requirements.txt").read_text()
+    )
 
 
 def test_the_build_refuses_a_path_the_front_end_did_not_check(tmp_path: Path) -> None:

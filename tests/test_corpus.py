@@ -62,7 +62,13 @@ CASES = {
 
 def _params() -> list[object]:
     return [
-        pytest.param(case, id=name, marks=[pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else [])
+        pytest.param(
+            case,
+            id=name,
+            marks=[pytest.mark.xfail(strict=True, reason=case.xfail)]
+            if case.xfail
+            else [],
+        )
         for name, case in sorted(CASES.items())
     ]
 
@@ -71,25 +77,42 @@ def test_every_chain_file_of_the_corpus_is_a_case() -> None:
     chain_files = {
         path.relative_to(CORPUS).as_posix()
         for path in CORPUS.rglob("*.py")
-        if "ChainletBase" in path.read_text(encoding="utf-8") or "ModelBase" in path.read_text(encoding="utf-8")
+        if "ChainletBase" in path.read_text(encoding="utf-8")
+        or "ModelBase" in path.read_text(encoding="utf-8")
     }
-    helpers = {"itest_style/user_package/shared_chainlet.py"}  # a Chainlet module, not a chain file
+    helpers = {
+        "itest_style/user_package/shared_chainlet.py"
+    }  # a Chainlet module, not a chain file
     assert chain_files - helpers == {case.chain for case in CASES.values()}
 
 
 @pytest.mark.parametrize("case", _params())
-def test_corpus_chain_builds_compiles_and_every_package_imports(case: Case, tmp_path: Path) -> None:
-    result = api.build_file(CORPUS / case.chain, CheckOptions(entrypoint=case.entrypoint))
-    errors = [f"{d.code} {d.span.path}:{d.span.line}: {d.message}" for d in result.diagnostics if d.severity == Severity.ERROR]
+def test_corpus_chain_builds_compiles_and_every_package_imports(
+    case: Case, tmp_path: Path
+) -> None:
+    result = api.build_file(
+        CORPUS / case.chain, CheckOptions(entrypoint=case.entrypoint)
+    )
+    errors = [
+        f"{d.code} {d.span.path}:{d.span.line}: {d.message}"
+        for d in result.diagnostics
+        if d.severity == Severity.ERROR
+    ]
     assert result.files is not None, errors
     out = tmp_path / "out"
     assert not isinstance(write_tree(out, result.files), WriteRefused)
     for path in sorted(out.rglob("*.py")):
-        compile(path.read_text(encoding="utf-8"), str(path), "exec")  # never executed here
+        compile(
+            path.read_text(encoding="utf-8"), str(path), "exec"
+        )  # never executed here
     packages = sorted(path.parent.parent for path in out.glob("*/model/model.py"))
     assert packages
     outcomes = check_imports(packages)
-    failures = [f"{outcome.package.name}: {outcome.describe()}" for outcome in outcomes if not outcome.ok]
+    failures = [
+        f"{outcome.package.name}: {outcome.describe()}"
+        for outcome in outcomes
+        if not outcome.ok
+    ]
     assert not failures, "\n".join(failures)
 
 
@@ -116,5 +139,9 @@ def test_truss_accepts_every_corpus_chain(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     results = json.loads(completed.stdout.splitlines()[-1])
-    rejected = [f"{result['name']}: {result['error']}" for result in results if "error" in result]
+    rejected = [
+        f"{result['name']}: {result['error']}"
+        for result in results
+        if "error" in result
+    ]
     assert not rejected, "\n".join(rejected)

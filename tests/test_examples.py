@@ -22,12 +22,16 @@ def _name(path: Path) -> str:
 
 
 @pytest.mark.parametrize("chain", example_chains(), ids=_name)
-def test_example_has_no_errors_and_pins_its_ir(chain: Path, snapshot: SnapshotAssertion) -> None:
+def test_example_has_no_errors_and_pins_its_ir(
+    chain: Path, snapshot: SnapshotAssertion
+) -> None:
     result = check_file(chain)
     errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
     assert not errors, render_text(errors, result.sources)
     assert result.chain is not None
-    assert render_text(result.diagnostics, result.sources) == snapshot(name="diagnostics")
+    assert render_text(result.diagnostics, result.sources) == snapshot(
+        name="diagnostics"
+    )
     assert dump_text(result.chain) == snapshot(name="summary")
     if _name(chain) == FULL_JSON_EXAMPLE:
         assert dump_json(result.chain) == snapshot(name="ir_json")

@@ -42,7 +42,9 @@ class _FakeLLM(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         prompt = json.loads(body).get("prompt", "")
-        reply = json.dumps({"output": f"answer from {len(prompt)} prompt chars"}).encode()
+        reply = json.dumps(
+            {"output": f"answer from {len(prompt)} prompt chars"}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(reply)))
@@ -106,15 +108,36 @@ CASES: dict[str, tuple[dict[str, object], Check]] = {
     "inheritance": ({"text": "buy cheap pills now, call 555-0100"}, _check_inheritance),
     "rag": ({"question": "How are Chainlets deployed?"}, _check_rag),
     "realworld_style": (
-        {"ticket": {"ticket_id": 7, "subject": "Refund", "body": "I was charged twice. Please refund me."}},
+        {
+            "ticket": {
+                "ticket_id": 7,
+                "subject": "Refund",
+                "body": "I was charged twice. Please refund me.",
+            }
+        },
         _check_realworld,
     ),
     "split_package": (
-        {"items": [{"sku": "s1", "title": "Lamp", "description": "A warm lamp for reading at night.", "price_cents": 1299}]},
+        {
+            "items": [
+                {
+                    "sku": "s1",
+                    "title": "Lamp",
+                    "description": "A warm lamp for reading at night.",
+                    "price_cents": 1299,
+                }
+            ]
+        },
         _check_split,
     ),
-    "streaming": ({"prompt": "Tell me about chains", "max_new_tokens": 8}, _check_streaming),
-    "text_pipeline": ({"documents": [{"doc_id": "d", "text": "One. Two sentences here."}]}, _check_text_pipeline),
+    "streaming": (
+        {"prompt": "Tell me about chains", "max_new_tokens": 8},
+        _check_streaming,
+    ),
+    "text_pipeline": (
+        {"documents": [{"doc_id": "d", "text": "One. Two sentences here."}]},
+        _check_text_pipeline,
+    ),
 }
 
 
@@ -149,7 +172,14 @@ def _call_through_client_py(out: Path, port: int, request: dict[str, object]) ->
     manifest = json.loads((out / "chain.json").read_text())
     package = out / manifest["chainlets"][manifest["entrypoint"]]["package"]
     completed = subprocess.run(
-        [sys.executable, "-c", CLIENT_SCRIPT, str(package), f"http://127.0.0.1:{port}", json.dumps(request)],
+        [
+            sys.executable,
+            "-c",
+            CLIENT_SCRIPT,
+            str(package),
+            f"http://127.0.0.1:{port}",
+            json.dumps(request),
+        ],
         cwd=out.parent,
         capture_output=True,
         timeout=120,

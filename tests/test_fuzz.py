@@ -24,26 +24,44 @@ PER_SLICE = 60
 def test_the_seeds_are_the_examples_and_the_corpus() -> None:
     seeds = fuzz.load_seeds()
     names = {seed.name for seed in seeds}
-    assert {"examples/text_pipeline/chain.py", "examples/split_package/chain.py", "corpus/vector_ns/search_chain.py"} <= names
+    assert {
+        "examples/text_pipeline/chain.py",
+        "examples/split_package/chain.py",
+        "corpus/vector_ns/search_chain.py",
+    } <= names
     assert len(seeds) >= 15
 
 
 def test_mutants_are_deterministic() -> None:
     seeds = fuzz.load_seeds()
     for index in range(40):
-        first, second = fuzz.make_mutant(seeds, SEED, index), fuzz.make_mutant(seeds, SEED, index)
+        first, second = (
+            fuzz.make_mutant(seeds, SEED, index),
+            fuzz.make_mutant(seeds, SEED, index),
+        )
         assert (first.files, first.mutations) == (second.files, second.mutations)
-    kinds = {mutation.split(":")[0] for index in range(400) for mutation in fuzz.make_mutant(seeds, SEED, index).mutations}
+    kinds = {
+        mutation.split(":")[0]
+        for index in range(400)
+        for mutation in fuzz.make_mutant(seeds, SEED, index).mutations
+    }
     assert set(fuzz.FILE_MUTATIONS) <= kinds  # every mutation is exercised
     assert {"import_cycle", "nul_byte", "not_utf8"} <= kinds
 
 
 @pytest.mark.parametrize("part", range(SLICES))
 def test_mutants_never_break_the_compiler(part: int, tmp_path: Path) -> None:
-    result = fuzz.run(SEED, PER_SLICE, start=part * PER_SLICE, cli_every=10, work=tmp_path)
-    assert result.mutants == PER_SLICE
-    assert result.built > 0  # some mutants still build: the packages' code is checked too
-    report = "\n\n".join(
-        f"mutant {f.index} of seed {SEED}: {f.kind} after {', '.join(f.mutations)}\n{f.detail}" for f in result.findings
+    result = fuzz.run(
+        SEED, PER_SLICE, start=part * PER_SLICE, cli_every=10, work=tmp_path
     )
-    assert not result.findings, f"reproduce: bench/fuzz.py --seed {SEED} --start INDEX --mutants 1 --minimize\n\n{report}"
+    assert result.mutants == PER_SLICE
+    assert (
+        result.built > 0
+    )  # some mutants still build: the packages' code is checked too
+    report = "\n\n".join(
+        f"mutant {f.index} of seed {SEED}: {f.kind} after {', '.join(f.mutations)}\n{f.detail}"
+        for f in result.findings
+    )
+    assert not result.findings, (
+        f"reproduce: bench/fuzz.py --seed {SEED} --start INDEX --mutants 1 --minimize\n\n{report}"
+    )

@@ -18,8 +18,12 @@ MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311}, line_length=
 
 def _ours(path: str) -> bool:
     """Files chainsc writes from its templates (not the user's slice, not the vendored runtime)."""
-    at_package_root = path.count("/") == 1 and path.endswith(("/server.py", "/client.py"))
-    return path.endswith(".py") and ("/chainsc_generated/" in path or "/model/" in path or at_package_root)
+    at_package_root = path.count("/") == 1 and path.endswith(
+        ("/server.py", "/client.py")
+    )
+    return path.endswith(".py") and (
+        "/chainsc_generated/" in path or "/model/" in path or at_package_root
+    )
 
 
 def _build(chain: Path) -> dict[str, bytes]:
@@ -47,7 +51,10 @@ def test_generated_code_of_examples_is_black_stable(chain: Path) -> None:
 @pytest.mark.slow
 def test_generated_code_of_a_100_chainlet_chain_is_black_stable(tmp_path: Path) -> None:
     chain = tmp_path / "chain.py"
-    subprocess.run([sys.executable, str(REPO / "bench" / "gen_chain.py"), "100", str(chain)], check=True)
+    subprocess.run(
+        [sys.executable, str(REPO / "bench" / "gen_chain.py"), "100", str(chain)],
+        check=True,
+    )
     assert _assert_black_stable(_build(chain)) >= 400
 
 
@@ -88,7 +95,7 @@ def _assert_mypy_clean(package: Path) -> None:
     assert result.returncode == 0, f"{package.name}:\n{result.stdout}{result.stderr}"
 
 
-COLLIDING_TYPES = '''
+COLLIDING_TYPES = """
 import pydantic
 
 
@@ -102,9 +109,9 @@ class Entry(pydantic.BaseModel):
 
 class Input(pydantic.BaseModel):
     text: str
-'''
+"""
 
-COLLIDING_CHAIN = '''
+COLLIDING_CHAIN = """
 import truss_chains as chains
 
 import schemas
@@ -131,11 +138,13 @@ class Entry(chains.ChainletBase):
 
     def run_remote(self, entry: schemas.Entry) -> schemas.Summarizer:
         return self._summarizer.run_remote(schemas.Summarizer(text=entry.text))
-'''
+"""
 
 
 @pytest.mark.slow
-def test_user_names_that_generated_code_defines_are_imported_under_an_alias(tmp_path: Path) -> None:
+def test_user_names_that_generated_code_defines_are_imported_under_an_alias(
+    tmp_path: Path,
+) -> None:
     """Names generated code defines (a client class, `Input`, `Model`) never shadow user names."""
     source = tmp_path / "src"
     source.mkdir()
@@ -147,11 +156,17 @@ def test_user_names_that_generated_code_defines_are_imported_under_an_alias(tmp_
     assert "class Summarizer(chainsc_runtime.transport.ChainletClient):" in sliced
     assert "        item: schemas.Summarizer,\n    ) -> schemas.Summarizer:" in sliced
     model = files["entry/model/model.py"].decode()
-    assert "from chain import (\n    Entry,\n    Model as chain_Model,\n    Summarizer,\n)\n" in model
+    assert (
+        "from chain import (\n    Entry,\n    Model as chain_Model,\n    Summarizer,\n)\n"
+        in model
+    )
     own = files["summarizer/client.py"].decode()
     assert "from schemas import Summarizer as schemas_Summarizer\n" in own
     entry_client = files["entry/client.py"].decode()
-    assert "from schemas import (\n    Entry as schemas_Entry,\n    Summarizer,\n)" in entry_client
+    assert (
+        "from schemas import (\n    Entry as schemas_Entry,\n    Summarizer,\n)"
+        in entry_client
+    )
     # What endpoint.py and model.py define themselves: `Input`, `Model`.
     endpoint = files["model/packages/chainsc_generated/endpoint.py"].decode()
     assert "from schemas import Input as schemas_Input\n" in endpoint

@@ -50,7 +50,11 @@ def _write(out: Path, files: Mapping[str, bytes]) -> None:
 
 def _differences(out: Path, files: Mapping[str, bytes]) -> str:
     """How `out` differs from `files` (missing, extra and changed files, as a diff); "" when equal."""
-    on_disk = {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()} if out.is_dir() else set()
+    on_disk = (
+        {path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()}
+        if out.is_dir()
+        else set()
+    )
     report: list[str] = []
     for path in sorted(files.keys() - on_disk):
         report.append(f"missing: {path}\n")
@@ -74,23 +78,31 @@ def _differences(out: Path, files: Mapping[str, bytes]) -> str:
 
 
 @pytest.mark.parametrize("chain", example_chains(), ids=_name)
-def test_golden_tree_matches_a_fresh_build(chain: Path, request: pytest.FixtureRequest) -> None:
+def test_golden_tree_matches_a_fresh_build(
+    chain: Path, request: pytest.FixtureRequest
+) -> None:
     result = api.build_file(chain)
     assert result.files is not None, result.diagnostics
     out = GOLDEN / _name(chain)
-    kept = {path: content for path, content in result.files.items() if not is_vendored(path)}
+    kept = {
+        path: content for path, content in result.files.items() if not is_vendored(path)
+    }
     assert len(kept) < len(result.files), "no package vendors the runtime"
     if request.config.getoption("--update-golden"):
         _write(out, kept)
         RUNTIME_RECORD.write_text(render_record(runtime_record()), encoding="utf-8")
     differences = _differences(out, kept)
-    assert not differences, f"golden/{_name(chain)} is out of date; {REMEDY}\n\n{differences[:6000]}"
+    assert not differences, (
+        f"golden/{_name(chain)} is out of date; {REMEDY}\n\n{differences[:6000]}"
+    )
     # The runtime files are the recorded ones (and `chain.json`, compared above, lists them).
     recorded = json.loads(RUNTIME_RECORD.read_text(encoding="utf-8"))["modules"]
     for path, content in result.files.items():
         if is_vendored(path):
             module = runtime_module(path)
-            assert hashlib.sha256(content).hexdigest() == recorded.get(module), f"{path}: {REMEDY}"
+            assert hashlib.sha256(content).hexdigest() == recorded.get(module), (
+                f"{path}: {REMEDY}"
+            )
 
 
 def test_runtime_record_is_runtime_lib(request: pytest.FixtureRequest) -> None:
@@ -101,19 +113,38 @@ def test_runtime_record_is_runtime_lib(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.mark.parametrize("chain", example_chains(), ids=_name)
-def test_golden_tree_with_its_runtime_is_every_package_byte_for_byte(chain: Path, tmp_path: Path) -> None:
+def test_golden_tree_with_its_runtime_is_every_package_byte_for_byte(
+    chain: Path, tmp_path: Path
+) -> None:
     """Put back together from golden/ and runtime_lib/, each package hashes to its `package_sha256`."""
     out = materialize(_name(chain), tmp_path / "out")
     manifest = json.loads((out / "chain.json").read_text(encoding="utf-8"))
-    assert sorted(path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()) == manifest["files"]
+    assert (
+        sorted(
+            path.relative_to(out).as_posix()
+            for path in out.rglob("*")
+            if path.is_file()
+        )
+        == manifest["files"]
+    )
     vendored = [path for path in manifest["files"] if is_vendored(path)]
-    assert {path.partition("/")[0] for path in vendored} == {c["package"] for c in manifest["chainlets"].values()}
+    assert {path.partition("/")[0] for path in vendored} == {
+        c["package"] for c in manifest["chainlets"].values()
+    }
 
 
 def test_golden_lines_are_mostly_not_runtime() -> None:
     """Reviewers read golden/: the runtime is at most 10% of its lines (here: only RUNTIME.json)."""
-    lines = {path: len(path.read_bytes().splitlines()) for path in GOLDEN.rglob("*") if path.is_file()}
-    runtime = sum(count for path, count in lines.items() if path == RUNTIME_RECORD or "chainsc_runtime" in path.parts)
+    lines = {
+        path: len(path.read_bytes().splitlines())
+        for path in GOLDEN.rglob("*")
+        if path.is_file()
+    }
+    runtime = sum(
+        count
+        for path, count in lines.items()
+        if path == RUNTIME_RECORD or "chainsc_runtime" in path.parts
+    )
     assert runtime <= 0.1 * sum(lines.values())
 
 
@@ -121,7 +152,10 @@ def test_every_example_has_a_golden_tree_and_nothing_else() -> None:
     expected = {_name(chain) for chain in example_chains()}
     present = {path.name for path in GOLDEN.iterdir() if path.is_dir()}
     assert present == expected, REMEDY
-    assert {path.name for path in GOLDEN.iterdir() if path.is_file()} == {"README.md", RUNTIME_RECORD.name}
+    assert {path.name for path in GOLDEN.iterdir() if path.is_file()} == {
+        "README.md",
+        RUNTIME_RECORD.name,
+    }
 
 
 def test_golden_python_compiles_and_has_no_undefined_names() -> None:
@@ -130,7 +164,17 @@ def test_golden_python_compiles_and_has_no_undefined_names() -> None:
     for path in files:
         compile(path.read_text(encoding="utf-8"), str(path), "exec")  # never executed
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select", "E9,F63,F7,F82", str(GOLDEN)],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--select",
+            "E9,F63,F7,F82",
+            str(GOLDEN),
+        ],
         capture_output=True,
         text=True,
         check=False,

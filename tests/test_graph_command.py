@@ -26,7 +26,9 @@ from chainsc.ir_dump import render_signature
 from tests.conftest import EXAMPLES, REPO, example_chains, run_cli
 
 FORMATS = ["mermaid", "dot", "json"]
-CASES = [(chain, graph_format) for chain in example_chains() for graph_format in FORMATS]
+CASES = [
+    (chain, graph_format) for chain in example_chains() for graph_format in FORMATS
+]
 
 # Two Chainlets and no entrypoint mark: an error (CSC102) unless `--entrypoint` picks one.
 # The module name starts with a digit, so node ids need a prefix to be identifiers.
@@ -78,9 +80,13 @@ def _graph(*args: str, cwd: Path | None = None) -> str:
 
 _DOT_STRING = r'"(?:[^"\\]|\\.)*"'
 _DOT_NODE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*) \[(.*)\];$")
-_DOT_EDGE = re.compile(rf"^\s*([A-Za-z_][A-Za-z0-9_]*) -> ([A-Za-z_][A-Za-z0-9_]*) \[label=({_DOT_STRING})\];$")
+_DOT_EDGE = re.compile(
+    rf"^\s*([A-Za-z_][A-Za-z0-9_]*) -> ([A-Za-z_][A-Za-z0-9_]*) \[label=({_DOT_STRING})\];$"
+)
 _MERMAID_NODE = re.compile(r'^    ([A-Za-z_][A-Za-z0-9_]*)(\[\[|\[)"([^"]*)"(\]\]|\])$')
-_MERMAID_EDGE = re.compile(r'^    ([A-Za-z_][A-Za-z0-9_]*) -->\|"([^"]*)"\| ([A-Za-z_][A-Za-z0-9_]*)$')
+_MERMAID_EDGE = re.compile(
+    r'^    ([A-Za-z_][A-Za-z0-9_]*) -->\|"([^"]*)"\| ([A-Za-z_][A-Za-z0-9_]*)$'
+)
 
 
 def _without_dot_strings(text: str) -> str:
@@ -89,20 +95,30 @@ def _without_dot_strings(text: str) -> str:
 
 def _undot(quoted: str) -> str:
     """The text of a DOT string literal (with its quotes)."""
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), quoted[1:-1])
+    return re.sub(
+        r"\\(.)",
+        lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)),
+        quoted[1:-1],
+    )
 
 
 def _unmermaid(text: str) -> str:
     """The text of a Mermaid label: entity codes decoded."""
     names = {"quot": '"', "lt": "<", "gt": ">", "amp": "&"}
-    return re.sub(r"#(\w+);", lambda m: chr(int(m.group(1))) if m.group(1).isdigit() else names[m.group(1)], text)
+    return re.sub(
+        r"#(\w+);",
+        lambda m: chr(int(m.group(1))) if m.group(1).isdigit() else names[m.group(1)],
+        text,
+    )
 
 
 def _dot_structure(text: str) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
     """Node id -> attribute text, and (from, to, label) edges; asserts every line is understood."""
     assert text.endswith("}\n")
     bare = _without_dot_strings(text)
-    assert bare.count("{") == bare.count("}") == 1, "braces outside strings must balance"
+    assert bare.count("{") == bare.count("}") == 1, (
+        "braces outside strings must balance"
+    )
     assert bare.count("[") == bare.count("]")
     lines = text.splitlines()
     assert re.fullmatch(rf"digraph {_DOT_STRING} \{{", lines[0]), lines[0]
@@ -122,7 +138,9 @@ def _dot_structure(text: str) -> tuple[dict[str, str], list[tuple[str, str, str]
     return nodes, edges
 
 
-def _mermaid_structure(text: str) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, str]], list[str]]:
+def _mermaid_structure(
+    text: str,
+) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, str]], list[str]]:
     """Node id -> (shape, label), (from, to, label) edges, and the class lines."""
     lines = text.splitlines()
     assert lines[0] == "flowchart TD"
@@ -146,7 +164,9 @@ def _mermaid_structure(text: str) -> tuple[dict[str, tuple[str, str]], list[tupl
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(case) for case in CASES])
-def test_graph_of_every_example_is_pinned(case: tuple[Path, str], snapshot: SnapshotAssertion) -> None:
+def test_graph_of_every_example_is_pinned(
+    case: tuple[Path, str], snapshot: SnapshotAssertion
+) -> None:
     chain, graph_format = case
     result = run_cli("graph", str(chain.relative_to(REPO)), "--format", graph_format)
     assert result.returncode == 0, result.stderr
@@ -196,7 +216,9 @@ def test_json_edges_are_the_dependencies_of_the_ir(chain: Path) -> None:
 def test_examples_have_edges_and_non_default_options() -> None:
     # Guards the tests above against passing vacuously on edgeless graphs.
     chains = [_chain(path) for path in example_chains()]
-    dependencies = [d for chain in chains for c in chain.chainlets for d in c.dependencies]
+    dependencies = [
+        d for chain in chains for c in chain.chainlets for d in c.dependencies
+    ]
     assert len(dependencies) >= 10
     assert any(d.options != ir.RPCOptions() for d in dependencies)
     assert any(c.endpoint.is_streaming for chain in chains for c in chain.chainlets)
@@ -217,7 +239,11 @@ def test_dot_declares_every_node_and_edge_endpoint(chain: Path) -> None:
     for source, target, _label in edges:
         assert source in nodes
         assert target in nodes
-    assert edges == [(ids[c.id], ids[d.target], _expected_edge_label(d)) for c in model.chainlets for d in c.dependencies]
+    assert edges == [
+        (ids[c.id], ids[d.target], _expected_edge_label(d))
+        for c in model.chainlets
+        for d in c.dependencies
+    ]
     for c in model.chainlets:
         attributes = nodes[ids[c.id]]
         assert ("peripheries=2" in attributes) is c.is_entrypoint
@@ -238,11 +264,19 @@ def test_mermaid_starts_with_flowchart_and_declares_every_node(chain: Path) -> N
     for source, target, _label in edges:
         assert source in nodes
         assert target in nodes
-    assert edges == [(ids[c.id], ids[d.target], _expected_edge_label(d)) for c in model.chainlets for d in c.dependencies]
+    assert edges == [
+        (ids[c.id], ids[d.target], _expected_edge_label(d))
+        for c in model.chainlets
+        for d in c.dependencies
+    ]
     for c in model.chainlets:
         shape, label = nodes[ids[c.id]]
         assert (shape == "[[") is c.is_entrypoint
-        assert label == (f"{c.display_name} (streaming)" if c.endpoint.is_streaming else c.display_name)
+        assert label == (
+            f"{c.display_name} (streaming)"
+            if c.endpoint.is_streaming
+            else c.display_name
+        )
     assert f"class {ids[model.entrypoint]} entrypoint" in classes
     streaming = [ids[c.id] for c in model.chainlets if c.endpoint.is_streaming]
     assert (f"class {','.join(streaming)} streaming" in classes) is bool(streaming)
@@ -266,7 +300,10 @@ def _expected_edge_label(dependency: ir.Dependency) -> str:
 def test_text_pipeline_edge_labels_show_only_non_default_options() -> None:
     text = _graph("examples/text_pipeline/chain.py")
     assert '-->|"chunker"| chain_Chunker' in text
-    assert '-->|"extractor (retries=3, timeout 30s, concurrency_limit=16)"| chain_KeywordExtractor' in text
+    assert (
+        '-->|"extractor (retries=3, timeout 30s, concurrency_limit=16)"| chain_KeywordExtractor'
+        in text
+    )
     assert '-->|"summarizer (retries=2)"| chain_Summarizer' in text
 
 
@@ -276,7 +313,9 @@ def test_text_pipeline_edge_labels_show_only_non_default_options() -> None:
 def test_errors_print_diagnostics_and_exit_1(tmp_path: Path) -> None:
     (tmp_path / "two_stage.py").write_text(UNMARKED)
     for graph_format in FORMATS:
-        result = run_cli("graph", "two_stage.py", "--format", graph_format, cwd=tmp_path)
+        result = run_cli(
+            "graph", "two_stage.py", "--format", graph_format, cwd=tmp_path
+        )
         assert result.returncode == 1
         assert result.stdout == ""
         assert "error[CSC102]" in result.stderr
@@ -285,7 +324,9 @@ def test_errors_print_diagnostics_and_exit_1(tmp_path: Path) -> None:
 
 def test_entrypoint_option_picks_the_entrypoint(tmp_path: Path) -> None:
     (tmp_path / "two_stage.py").write_text(UNMARKED)
-    graph = json.loads(_graph("two_stage.py", "--entrypoint", "Root", "--format", "json", cwd=tmp_path))
+    graph = json.loads(
+        _graph("two_stage.py", "--entrypoint", "Root", "--format", "json", cwd=tmp_path)
+    )
     assert graph["entrypoint"] == "two_stage.Root"
     assert graph["edges"] == [
         {
@@ -307,27 +348,48 @@ def test_entrypoint_option_picks_the_entrypoint(tmp_path: Path) -> None:
         "    classDef entrypoint stroke-width:3px\n"
         "    class two_stage_Root entrypoint\n"
     )
-    nodes, edges = _dot_structure(_graph("two_stage.py", "--entrypoint", "Root", "--format", "dot", cwd=tmp_path))
+    nodes, edges = _dot_structure(
+        _graph("two_stage.py", "--entrypoint", "Root", "--format", "dot", cwd=tmp_path)
+    )
     assert list(nodes) == ["two_stage_Leaf", "two_stage_Root"]
-    assert edges == [("two_stage_Root", "two_stage_Leaf", "leaf (retries=3, timeout 2.5s, binary, concurrency_limit=4)")]
+    assert edges == [
+        (
+            "two_stage_Root",
+            "two_stage_Leaf",
+            "leaf (retries=3, timeout 2.5s, binary, concurrency_limit=4)",
+        )
+    ]
 
 
-def test_a_module_named_with_a_leading_digit_gets_ids_that_do_not_start_with_one(tmp_path: Path) -> None:
+def test_a_module_named_with_a_leading_digit_gets_ids_that_do_not_start_with_one(
+    tmp_path: Path,
+) -> None:
     # `2stage.py` cannot be imported (CSC010), so its graph is never drawn; the ids stay safe anyway.
     (tmp_path / "two_stage.py").write_text(UNMARKED)
-    checked = check_file(tmp_path / "two_stage.py", CheckOptions(entrypoint="Root")).chain
+    checked = check_file(
+        tmp_path / "two_stage.py", CheckOptions(entrypoint="Root")
+    ).chain
     assert checked is not None
     renamed = dataclasses.replace(
-        checked, chainlets=tuple(dataclasses.replace(c, id=c.id.replace("two_stage", "2stage")) for c in checked.chainlets)
+        checked,
+        chainlets=tuple(
+            dataclasses.replace(c, id=c.id.replace("two_stage", "2stage"))
+            for c in checked.chainlets
+        ),
     )
-    assert node_ids(renamed) == {"2stage.Leaf": "_2stage_Leaf", "2stage.Root": "_2stage_Root"}
+    assert node_ids(renamed) == {
+        "2stage.Leaf": "_2stage_Leaf",
+        "2stage.Root": "_2stage_Root",
+    }
 
 
 def test_root_option_is_passed_through() -> None:
     chain = "examples/split_package/chain.py"
     default = _graph(chain, "--format", "json")
     assert json.loads(default)["entrypoint"] == "chain.CatalogIndexer"
-    assert _graph(chain, "--root", "examples/split_package", "--format", "json") == default
+    assert (
+        _graph(chain, "--root", "examples/split_package", "--format", "json") == default
+    )
     # The chain file's name is relative to the root: from the repository root it gains
     # `examples.split_package.`; `from user_package import ...` is found through the chain's
     # directory (first on sys.path, as under Truss), so that module keeps its name.
@@ -352,7 +414,10 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_chain_name_is_escaped_in_dot_and_json(tmp_path: Path) -> None:
     (tmp_path / "chain.py").write_text(ODD_NAME)
     name = 'My "chain" \\ #1 <b>'
-    assert json.loads(_graph("chain.py", "--format", "json", cwd=tmp_path))["chain"] == name
+    assert (
+        json.loads(_graph("chain.py", "--format", "json", cwd=tmp_path))["chain"]
+        == name
+    )
     dot = _graph("chain.py", "--format", "dot", cwd=tmp_path)
     assert dot.splitlines()[0] == 'digraph "My \\"chain\\" \\\\ #1 <b>" {'
     _dot_structure(dot)
@@ -362,7 +427,15 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
     outputs = set()
     for seed in ("1", "2", "3"):
         result = subprocess.run(
-            [sys.executable, "-m", "chainsc", "graph", "examples/inheritance/chain.py", "--format", "dot"],
+            [
+                sys.executable,
+                "-m",
+                "chainsc",
+                "graph",
+                "examples/inheritance/chain.py",
+                "--format",
+                "dot",
+            ],
             capture_output=True,
             text=True,
             cwd=REPO,
@@ -376,11 +449,24 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
 
 # --- the renderers directly: escaping and identifiers ----------------------------------
 
-ODD_TEXTS = ['a"b', "#quot;", "#35;", "<b>x</b> & y", "p|q", "`md`", "back\\slash\\", "two\nlines", "é 漢", "%%"]
+ODD_TEXTS = [
+    'a"b',
+    "#quot;",
+    "#35;",
+    "<b>x</b> & y",
+    "p|q",
+    "`md`",
+    "back\\slash\\",
+    "two\nlines",
+    "é 漢",
+    "%%",
+]
 
 
 @pytest.mark.parametrize("text", ODD_TEXTS)
-def test_mermaid_escape_round_trips_and_leaves_nothing_that_ends_a_label(text: str) -> None:
+def test_mermaid_escape_round_trips_and_leaves_nothing_that_ends_a_label(
+    text: str,
+) -> None:
     escaped = escape_mermaid(text)
     assert not set(escaped) & set('"<>&|`\n\r')
     assert _unmermaid(escaped) == text
@@ -399,25 +485,43 @@ def _odd_chain() -> ir.Chain:
     chain = _chain(EXAMPLES / "text_pipeline" / "chain.py")
     chainlets = []
     for index, chainlet in enumerate(chain.chainlets):
-        dependencies = tuple(dataclasses.replace(d, param=f'p"{d.param}|#') for d in chainlet.dependencies)
-        chainlets.append(dataclasses.replace(chainlet, display_name=ODD_TEXTS[index], dependencies=dependencies))
+        dependencies = tuple(
+            dataclasses.replace(d, param=f'p"{d.param}|#')
+            for d in chainlet.dependencies
+        )
+        chainlets.append(
+            dataclasses.replace(
+                chainlet, display_name=ODD_TEXTS[index], dependencies=dependencies
+            )
+        )
     return dataclasses.replace(chain, chainlets=tuple(chainlets), name='n"a\\me')
 
 
 def test_odd_labels_survive_mermaid_rendering() -> None:
     chain = _odd_chain()
     nodes, edges, _classes = _mermaid_structure(render_mermaid(chain))
-    assert [label for _shape, label in nodes.values()] == [c.display_name for c in chain.chainlets]
-    assert [label for _from, _to, label in edges] == [_expected_edge_label(d) for c in chain.chainlets for d in c.dependencies]
+    assert [label for _shape, label in nodes.values()] == [
+        c.display_name for c in chain.chainlets
+    ]
+    assert [label for _from, _to, label in edges] == [
+        _expected_edge_label(d) for c in chain.chainlets for d in c.dependencies
+    ]
 
 
 def test_odd_labels_survive_dot_rendering() -> None:
     chain = _odd_chain()
     text = render_dot(chain)
     nodes, edges = _dot_structure(text)
-    labels = [re.match(r'label=("(?:[^"\\]|\\.)*")', attributes) for attributes in nodes.values()]
-    assert [_undot(m.group(1)) for m in labels if m] == [c.display_name for c in chain.chainlets]
-    assert [label for _from, _to, label in edges] == [_expected_edge_label(d) for c in chain.chainlets for d in c.dependencies]
+    labels = [
+        re.match(r'label=("(?:[^"\\]|\\.)*")', attributes)
+        for attributes in nodes.values()
+    ]
+    assert [_undot(m.group(1)) for m in labels if m] == [
+        c.display_name for c in chain.chainlets
+    ]
+    assert [label for _from, _to, label in edges] == [
+        _expected_edge_label(d) for c in chain.chainlets for d in c.dependencies
+    ]
     assert text.startswith('digraph "n\\"a\\\\me" {\n')
     assert json.loads(render_json(chain))["chain"] == 'n"a\\me'
 
@@ -425,14 +529,29 @@ def test_odd_labels_survive_dot_rendering() -> None:
 def test_node_ids_are_identifiers_and_unique_when_ids_collide() -> None:
     chain = _chain(EXAMPLES / "text_pipeline" / "chain.py")
     colliding = ["a.b_c.X", "a.b.c_X", "a_b_c.X", "9lives.é"]
-    chainlets = tuple(dataclasses.replace(c, id=new_id) for c, new_id in zip(chain.chainlets, colliding, strict=True))
+    chainlets = tuple(
+        dataclasses.replace(c, id=new_id)
+        for c, new_id in zip(chain.chainlets, colliding, strict=True)
+    )
     ids = node_ids(dataclasses.replace(chain, chainlets=chainlets))
-    assert ids == {"a.b_c.X": "a_b_c_X", "a.b.c_X": "a_b_c_X_2", "a_b_c.X": "a_b_c_X_3", "9lives.é": "_9lives__"}
+    assert ids == {
+        "a.b_c.X": "a_b_c_X",
+        "a.b.c_X": "a_b_c_X_2",
+        "a_b_c.X": "a_b_c_X_3",
+        "9lives.é": "_9lives__",
+    }
 
 
 def test_edges_to_an_unknown_chainlet_are_refused() -> None:
     chain = _chain(EXAMPLES / "text_pipeline" / "chain.py")
     entry = chain.chainlets[-1]
-    broken = dataclasses.replace(entry, dependencies=(dataclasses.replace(entry.dependencies[0], target="chain.Nowhere"),))
+    broken = dataclasses.replace(
+        entry,
+        dependencies=(
+            dataclasses.replace(entry.dependencies[0], target="chain.Nowhere"),
+        ),
+    )
     with pytest.raises(ValueError, match=r"chain\.Nowhere"):
-        render_mermaid(dataclasses.replace(chain, chainlets=(*chain.chainlets[:-1], broken)))
+        render_mermaid(
+            dataclasses.replace(chain, chainlets=(*chain.chainlets[:-1], broken))
+        )

@@ -21,12 +21,18 @@ from tests.realworld_chains import PROJECTS, write_project
 
 pytestmark = pytest.mark.slow
 
-CHAINS = [f"examples/{chain.parent.name}" for chain in example_chains()] + [f"projects/{name}" for name in PROJECTS]
+CHAINS = [f"examples/{chain.parent.name}" for chain in example_chains()] + [
+    f"projects/{name}" for name in PROJECTS
+]
 
 
 def _chain(name: str, tmp_path: Path) -> Path:
     kind, _, rest = name.partition("/")
-    return EXAMPLES / rest / "chain.py" if kind == "examples" else write_project(rest, tmp_path)
+    return (
+        EXAMPLES / rest / "chain.py"
+        if kind == "examples"
+        else write_project(rest, tmp_path)
+    )
 
 
 def _build(chain: Path, out: Path) -> dict[str, bytes]:
@@ -37,7 +43,9 @@ def _build(chain: Path, out: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("name", CHAINS)
-def test_every_generated_python_file_compiles_and_every_package_imports(name: str, tmp_path: Path) -> None:
+def test_every_generated_python_file_compiles_and_every_package_imports(
+    name: str, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     files = _build(_chain(name, tmp_path), out)
     python = {path: content for path, content in files.items() if path.endswith(".py")}
@@ -55,7 +63,9 @@ def test_every_generated_python_file_compiles_and_every_package_imports(name: st
     assert failures == dict.fromkeys(failures)
 
 
-def test_the_import_check_reports_a_package_that_does_not_import(tmp_path: Path) -> None:
+def test_the_import_check_reports_a_package_that_does_not_import(
+    tmp_path: Path,
+) -> None:
     """The check above can fail: a package missing a module of its slice is reported."""
     out = tmp_path / "out"
     _build(EXAMPLES / "text_pipeline" / "chain.py", out)
@@ -71,5 +81,7 @@ def test_the_import_check_reports_a_package_that_does_not_import(tmp_path: Path)
     schemas.write_text("class Broken(:\n")
     assert import_package(copy) == "SyntaxError: invalid syntax"
     schemas.write_text((package / "packages" / "schemas.py").read_text())
-    (copy / "packages" / "chainsc_generated" / "endpoint.py").write_text("raise RuntimeError('no endpoint')\n")
+    (copy / "packages" / "chainsc_generated" / "endpoint.py").write_text(
+        "raise RuntimeError('no endpoint')\n"
+    )
     assert import_package(copy) == "RuntimeError: no endpoint"

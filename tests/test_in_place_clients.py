@@ -40,7 +40,7 @@ def _run_in_package(package: Path, code: str) -> str:
 
 
 TYPES_BY_MODULE_ATTRIBUTE = {
-    "data_types.py": '''import pydantic
+    "data_types.py": """import pydantic
 
 
 class Chunk(pydantic.BaseModel):
@@ -53,8 +53,8 @@ class SegmentList(pydantic.BaseModel):
 
 class Unused(pydantic.BaseModel):
     x: int
-''',
-    "transcribe.py": '''import truss_chains as chains
+""",
+    "transcribe.py": """import truss_chains as chains
 
 import data_types
 
@@ -71,11 +71,13 @@ class Transcribe(chains.ChainletBase):
 
     async def run_remote(self, text: str) -> int:
         return len((await self._worker.run_remote(data_types.Chunk(text=text))).segments)
-''',
+""",
 }
 
 
-def test_a_client_keeps_the_types_its_signature_reads_through_a_module(tmp_path: Path) -> None:
+def test_a_client_keeps_the_types_its_signature_reads_through_a_module(
+    tmp_path: Path,
+) -> None:
     out = _build(tmp_path, TYPES_BY_MODULE_ATTRIBUTE, "transcribe.py")
     types = (out / "transcribe" / "packages" / "data_types.py").read_text()
     assert "class SegmentList" in types
@@ -91,7 +93,7 @@ def test_a_client_keeps_the_types_its_signature_reads_through_a_module(tmp_path:
 
 
 INHERITED_FROM_ANOTHER_MODULE = {
-    "base.py": '''import pydantic
+    "base.py": """import pydantic
 import truss_chains as chains
 
 DEFAULT_N = 3
@@ -108,8 +110,8 @@ class Out(pydantic.BaseModel):
 class BaseWorker(chains.ChainletBase):
     async def run_remote(self, item: Inp, n: int = DEFAULT_N) -> "Out":
         return Out(words=item.text.split()[:n])
-''',
-    "zeta.py": '''import truss_chains as chains
+""",
+    "zeta.py": """import truss_chains as chains
 
 from base import BaseWorker, Inp
 
@@ -127,11 +129,13 @@ class Entry(chains.ChainletBase):
 
     async def run_remote(self, text: str) -> list[str]:
         return (await self._worker.run_remote(Inp(text=text))).words
-''',
+""",
 }
 
 
-def test_an_inherited_signature_takes_its_names_from_the_base_module(tmp_path: Path) -> None:
+def test_an_inherited_signature_takes_its_names_from_the_base_module(
+    tmp_path: Path,
+) -> None:
     out = _build(tmp_path, INHERITED_FROM_ANOTHER_MODULE, "zeta.py")
     sliced = (out / "entry" / "packages" / "zeta.py").read_text()
     assert "from base import DEFAULT_N\nfrom base import Out as _base_Out\n" in sliced
@@ -146,7 +150,7 @@ def test_an_inherited_signature_takes_its_names_from_the_base_module(tmp_path: P
     assert printed == "base 3"
 
 
-TYPES_BELOW_THE_CHAINLETS = '''import truss_chains as chains
+TYPES_BELOW_THE_CHAINLETS = """import truss_chains as chains
 
 LINES = 2
 
@@ -174,14 +178,19 @@ class PoemRequest(pydantic.BaseModel):
 
 class Poem(pydantic.BaseModel):
     text: str
-'''
+"""
 
 
-def test_a_client_of_a_chainlet_whose_types_come_below_it_imports(tmp_path: Path) -> None:
+def test_a_client_of_a_chainlet_whose_types_come_below_it_imports(
+    tmp_path: Path,
+) -> None:
     # `poems` sorts before `chainsc_generated`: the name that used to make this layout cycle.
     out = _build(tmp_path, {"poems.py": TYPES_BELOW_THE_CHAINLETS}, "poems.py")
     for package, chainlet in (("poems", "Poems"), ("poet", "Poet")):
-        printed = _run_in_package(out / package, "import model.model as m\nprint(m.Model.chainlet_cls.__name__)")
+        printed = _run_in_package(
+            out / package,
+            "import model.model as m\nprint(m.Model.chainlet_cls.__name__)",
+        )
         assert printed == chainlet
     printed = _run_in_package(
         out / "poems",

@@ -136,7 +136,19 @@ _WRITE_METHODS = frozenset(
         "move",
     }
 )
-_OS_WRITES = frozenset({"replace", "remove", "link", "symlink", "rename", "makedirs", "mkdir", "unlink", "rmdir"})
+_OS_WRITES = frozenset(
+    {
+        "replace",
+        "remove",
+        "link",
+        "symlink",
+        "rename",
+        "makedirs",
+        "mkdir",
+        "unlink",
+        "rmdir",
+    }
+)
 
 
 def _module_name(path: Path) -> str:
@@ -147,7 +159,9 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-MODULES = {_module_name(path): path for path in sorted((REPO / "compiler").rglob("*.py"))}
+MODULES = {
+    _module_name(path): path for path in sorted((REPO / "compiler").rglob("*.py"))
+}
 
 
 def _imported(path: Path) -> Iterator[tuple[str, int]]:
@@ -174,8 +188,12 @@ def _owner(imported: str) -> str | None:
 
 def test_every_module_is_placed() -> None:
     unplaced = sorted(set(MODULES) - set(STAGES))
-    assert not unplaced, f"place these modules in tests/test_layering.py STAGES: {unplaced}"
-    assert not set(STAGES) - set(MODULES), f"modules in STAGES that no longer exist: {sorted(set(STAGES) - set(MODULES))}"
+    assert not unplaced, (
+        f"place these modules in tests/test_layering.py STAGES: {unplaced}"
+    )
+    assert not set(STAGES) - set(MODULES), (
+        f"modules in STAGES that no longer exist: {sorted(set(STAGES) - set(MODULES))}"
+    )
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -189,12 +207,16 @@ def test_imports_follow_the_stage_table(module: str) -> None:
         if owner is not None:
             target_stage = STAGES.get(owner)
             if target_stage is not None and target_stage not in MAY_IMPORT[stage]:
-                wrong.append(f"line {line}: {stage} module imports {owner} ({target_stage})")
+                wrong.append(
+                    f"line {line}: {stage} module imports {owner} ({target_stage})"
+                )
             continue
         top = imported.split(".")[0]
         allowed = RESTRICTED.get(top)
         if allowed is not None and module not in allowed:
-            wrong.append(f"line {line}: imports {top}, which only {sorted(allowed) or 'tests'} may")
+            wrong.append(
+                f"line {line}: imports {top}, which only {sorted(allowed) or 'tests'} may"
+            )
     assert not wrong, f"{module}:\n" + "\n".join(wrong)
 
 
@@ -211,8 +233,16 @@ def _writes(path: Path) -> Iterator[tuple[int, str]]:
             elif owner == "os" and func.attr in _OS_WRITES:
                 yield node.lineno, f"os.{func.attr}"
         elif isinstance(func, ast.Name) and func.id == "open":
-            mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
-            if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and set(mode.value) & set("wax+"):
+            mode = (
+                node.args[1]
+                if len(node.args) > 1
+                else next((k.value for k in node.keywords if k.arg == "mode"), None)
+            )
+            if (
+                isinstance(mode, ast.Constant)
+                and isinstance(mode.value, str)
+                and set(mode.value) & set("wax+")
+            ):
                 yield node.lineno, f"open(..., {mode.value!r})"
 
 
@@ -221,12 +251,19 @@ def test_only_the_writer_writes_files(module: str) -> None:
     if module in WRITERS:
         return
     found = [f"line {line}: {call}" for line, call in _writes(MODULES[module])]
-    assert not found, f"{module} writes files (only {sorted(WRITERS)} may):\n" + "\n".join(found)
+    assert not found, (
+        f"{module} writes files (only {sorted(WRITERS)} may):\n" + "\n".join(found)
+    )
 
 
 def test_the_write_scan_sees_writes() -> None:
     """The scan is not vacuous: the writer's own writes are found."""
-    assert {call for _, call in _writes(MODULES["chainsc.write"])} & {"write_bytes", "mkdir", "os.replace", "rename"}
+    assert {call for _, call in _writes(MODULES["chainsc.write"])} & {
+        "write_bytes",
+        "mkdir",
+        "os.replace",
+        "rename",
+    }
 
 
 def test_runtime_lib_never_imports_the_compiler() -> None:
@@ -242,6 +279,8 @@ def test_only_cli_prints() -> None:
         calls = [
             node
             for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "print"
         ]
         assert not calls, path

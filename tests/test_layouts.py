@@ -76,7 +76,9 @@ def _build(layout: Layout, directory: Path) -> _Built:
 
 
 def _packages(built: _Built) -> list[Path]:
-    return sorted(path for path in built.out.iterdir() if (path / "model" / "model.py").is_file())
+    return sorted(
+        path for path in built.out.iterdir() if (path / "model" / "model.py").is_file()
+    )
 
 
 # -- the generator ---------------------------------------------------------------------
@@ -101,7 +103,12 @@ def test_generator_is_deterministic_and_crosses_every_dimension() -> None:
     assert len(digests) == 1, "the layouts depend on the hash seed"
     assert len({layout.name for layout in LAYOUTS}) == COUNT
     tags = {tag for layout in LAYOUTS for tag in layout.features}
-    pairs = {(layout.chain_file, tag) for layout in LAYOUTS for tag in layout.features if tag.startswith("types:")}
+    pairs = {
+        (layout.chain_file, tag)
+        for layout in LAYOUTS
+        for tag in layout.features
+        if tag.startswith("types:")
+    }
     assert len(pairs) == len(ENTRY_MODULES) * len(TYPE_HOMES)
     expected = {
         *(f"kind:{kind}" for kind in KINDS),
@@ -132,7 +139,9 @@ def _cause(error: str) -> str:
     return re.sub(r"\([^()]*\.py\)", "(…)", re.sub(r"'[^']*'", "'…'", error))
 
 
-def test_every_layout_builds_and_every_package_imports_in_a_fresh_interpreter(tmp_path: Path) -> None:
+def test_every_layout_builds_and_every_package_imports_in_a_fresh_interpreter(
+    tmp_path: Path,
+) -> None:
     built = [_build(layout, tmp_path / layout.name) for layout in LAYOUTS]
     owners: dict[Path, _Built] = {}
     for one in built:
@@ -147,11 +156,18 @@ def test_every_layout_builds_and_every_package_imports_in_a_fresh_interpreter(tm
         if not outcome.ok:
             one = owners[outcome.package]
             text = outcome.describe().replace("\n", "\n  ")
-            failures.setdefault(one.layout.name, []).append(f"package `{outcome.package.name}`: {text}")
+            failures.setdefault(one.layout.name, []).append(
+                f"package `{outcome.package.name}`: {text}"
+            )
     by_name = {one.layout.name: one for one in built}
-    reports = [_failure_report(by_name[name], lines) for name, lines in sorted(failures.items())]
+    reports = [
+        _failure_report(by_name[name], lines)
+        for name, lines in sorted(failures.items())
+    ]
     failed_packages = sum(not outcome.ok for outcome in outcomes)
-    causes = Counter(_cause(outcome.error) for outcome in outcomes if outcome.error is not None)
+    causes = Counter(
+        _cause(outcome.error) for outcome in outcomes if outcome.error is not None
+    )
     summary = (
         f"{len(failures)} of {len(LAYOUTS)} layouts fail ({failed_packages} of {len(outcomes)} packages "
         "do not import in a fresh interpreter). By cause (packages):\n"
@@ -168,30 +184,46 @@ def test_forked_and_fresh_interpreters_give_the_same_outcome(tmp_path: Path) -> 
     """`check_imports` forks from a warmed interpreter (fast); `check_import` starts a new one."""
     # A layout whose file sorts before `chainsc_generated` and one after it (the names that
     # decided the old import cycle): both outcomes are compared.
-    chosen = [next(layout for layout in LAYOUTS if layout.chain_file == name) for name in ("app.py", "zeta.py")]
-    packages = [package for layout in chosen for package in _packages(_build(layout, tmp_path / layout.name))]
+    chosen = [
+        next(layout for layout in LAYOUTS if layout.chain_file == name)
+        for name in ("app.py", "zeta.py")
+    ]
+    packages = [
+        package
+        for layout in chosen
+        for package in _packages(_build(layout, tmp_path / layout.name))
+    ]
     assert len(packages) >= 4
     forked = check_imports(packages)
     fresh = [check_import(package) for package in packages]
 
     def key(outcome: object) -> tuple[object, ...]:
-        return tuple(getattr(outcome, name) for name in ("package", "error", "where", "import_chain", "stand_ins"))
+        return tuple(
+            getattr(outcome, name)
+            for name in ("package", "error", "where", "import_chain", "stand_ins")
+        )
 
     assert [key(outcome) for outcome in forked] == [key(outcome) for outcome in fresh]
 
 
-def test_an_import_failure_is_reported_with_its_line_and_import_chain(tmp_path: Path) -> None:
+def test_an_import_failure_is_reported_with_its_line_and_import_chain(
+    tmp_path: Path,
+) -> None:
     """A package whose user module imports a name its dependency module lacks."""
     package = tmp_path / "pkg"
     (package / "model").mkdir(parents=True)
     (package / "model" / "__init__.py").write_text("")
     (package / "model" / "model.py").write_text("from app import Entry\n")
     (package / "packages").mkdir()
-    (package / "packages" / "app.py").write_text("import torch\n\nfrom helpers import missing\n\nEntry = 1\n")
+    (package / "packages" / "app.py").write_text(
+        "import torch\n\nfrom helpers import missing\n\nEntry = 1\n"
+    )
     (package / "packages" / "helpers.py").write_text("present = 1\n")
     for outcome in (check_import(package), check_imports([package])[0]):
         assert outcome.error is not None
-        assert outcome.error.startswith("ImportError: cannot import name 'missing' from 'helpers'")
+        assert outcome.error.startswith(
+            "ImportError: cannot import name 'missing' from 'helpers'"
+        )
         assert outcome.where == "packages/app.py:3: from helpers import missing"
         assert outcome.import_chain == ("model/model.py:1", "packages/app.py:3")
         assert outcome.stand_ins == ("torch",)  # absent here: an inert stand-in
@@ -202,14 +234,23 @@ def test_an_import_failure_is_reported_with_its_line_and_import_chain(tmp_path: 
 # -- Truss itself runs the layouts ------------------------------------------------------
 
 
-def test_truss_run_local_gives_every_valid_layout_its_expected_answer(tmp_path: Path) -> None:
+def test_truss_run_local_gives_every_valid_layout_its_expected_answer(
+    tmp_path: Path,
+) -> None:
     python = truss_python()
     valid = [layout for layout in LAYOUTS if layout.truss_valid]
     assert len(valid) > COUNT // 2
     cases = []
     for layout in valid:
         chain = layout.write(tmp_path / layout.name)
-        cases.append({"name": layout.name, "dir": str(chain.parent), "chain_file": layout.chain_file, "request": layout.request})
+        cases.append(
+            {
+                "name": layout.name,
+                "dir": str(chain.parent),
+                "chain_file": layout.chain_file,
+                "request": layout.request,
+            }
+        )
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     completed = subprocess.run(
         [str(python), str(TRUSS_RUNNER), str(tmp_path / "cases.json")],
@@ -232,30 +273,53 @@ def test_truss_run_local_gives_every_valid_layout_its_expected_answer(tmp_path: 
 # -- a name that cannot work --------------------------------------------------------------
 
 
-def test_a_chain_file_named_model_is_rejected_or_its_packages_import(tmp_path: Path) -> None:
+def test_a_chain_file_named_model_is_rejected_or_its_packages_import(
+    tmp_path: Path,
+) -> None:
     layout = LAYOUTS[0]
     source = layout.files[layout.chain_file]
-    files = {("model.py" if path == layout.chain_file else path): text for path, text in layout.files.items()}
-    renamed = Layout(**{**{name: getattr(layout, name) for name in Layout.__slots__}, "files": files, "chain_file": "model.py"})
+    files = {
+        ("model.py" if path == layout.chain_file else path): text
+        for path, text in layout.files.items()
+    }
+    renamed = Layout(
+        **{
+            **{name: getattr(layout, name) for name in Layout.__slots__},
+            "files": files,
+            "chain_file": "model.py",
+        }
+    )
     assert renamed.files["model.py"] == source
     built = _build(renamed, tmp_path)
     if built.errors:
         return  # rejected with a diagnostic: fine
     outcomes = check_imports(_packages(built))
-    assert all(outcome.ok for outcome in outcomes), [outcome.describe() for outcome in outcomes]
+    assert all(outcome.ok for outcome in outcomes), [
+        outcome.describe() for outcome in outcomes
+    ]
 
 
 # -- serve a subset and call it ----------------------------------------------------------
 
 #: What the served subset must cover; for each, the layout with the most hops that has it.
 _SERVED_WANTS: dict[str, Callable[[set[str]], bool]] = {
-    "async str stream, streamed answer": lambda tags: {"kind:str_stream", "output:stream"} <= tags,
+    "async str stream, streamed answer": lambda tags: (
+        {"kind:str_stream", "output:stream"} <= tags
+    ),
     "sync bytes stream": lambda tags: "sync_stream" in tags,
-    "async bytes stream": lambda tags: "kind:bytes_stream" in tags and "sync_stream" not in tags,
+    "async bytes stream": lambda tags: (
+        "kind:bytes_stream" in tags and "sync_stream" not in tags
+    ),
     "binary dependency": lambda tags: "kind:binary" in tags and "entry:sync" in tags,
-    "base class in another module": lambda tags: {"kind:inherited", "base:other"} <= tags,
-    "dependency of a dependency in a package": lambda tags: {"kind:deep", "counter:package"} <= tags,
-    "workers in a sibling module": lambda tags: any(tag.startswith("home:") and tag.endswith("=sibling") for tag in tags),
+    "base class in another module": lambda tags: (
+        {"kind:inherited", "base:other"} <= tags
+    ),
+    "dependency of a dependency in a package": lambda tags: (
+        {"kind:deep", "counter:package"} <= tags
+    ),
+    "workers in a sibling module": lambda tags: any(
+        tag.startswith("home:") and tag.endswith("=sibling") for tag in tags
+    ),
     "types in a namespace package": lambda tags: "types:namespace" in tags,
 }
 
@@ -263,9 +327,20 @@ _SERVED_WANTS: dict[str, Callable[[set[str]], bool]] = {
 def _served() -> list[Layout]:
     chosen: list[Layout] = []
     for want in _SERVED_WANTS.values():
-        candidates = [layout for layout in LAYOUTS if want(set(layout.features)) and layout not in chosen]
-        if candidates:  # test_the_served_subset_covers_what_it_must says when one is missing
-            chosen.append(max(candidates, key=lambda layout: (len(layout.chainlets), -LAYOUTS.index(layout))))
+        candidates = [
+            layout
+            for layout in LAYOUTS
+            if want(set(layout.features)) and layout not in chosen
+        ]
+        if (
+            candidates
+        ):  # test_the_served_subset_covers_what_it_must says when one is missing
+            chosen.append(
+                max(
+                    candidates,
+                    key=lambda layout: (len(layout.chainlets), -LAYOUTS.index(layout)),
+                )
+            )
     return chosen
 
 
@@ -285,7 +360,9 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", _served(), ids=lambda layout: layout.name)
-def test_layout_served_with_chainsc_run_answers_through_every_hop(layout: Layout, tmp_path: Path) -> None:
+def test_layout_served_with_chainsc_run_answers_through_every_hop(
+    layout: Layout, tmp_path: Path
+) -> None:
     built = _build(layout, tmp_path)
     assert not built.errors, built.errors
     port = _free_port()
@@ -307,7 +384,9 @@ def test_layout_served_with_chainsc_run_answers_through_every_hop(layout: Layout
                 log.append(line)
                 if "Chainlets ready" in line:
                     break
-            assert any("Chainlets ready" in line for line in log), f"{layout.name} did not start:\n" + "".join(log)
+            assert any("Chainlets ready" in line for line in log), (
+                f"{layout.name} did not start:\n" + "".join(log)
+            )
             call = urllib.request.Request(
                 f"http://127.0.0.1:{port}/run_remote",
                 data=json.dumps(layout.request).encode(),
@@ -317,7 +396,9 @@ def test_layout_served_with_chainsc_run_answers_through_every_hop(layout: Layout
             with urllib.request.urlopen(call, timeout=60) as response:
                 body = response.read()
             answer = body.decode() if layout.streaming else json.loads(body)
-            assert answer == layout.expected, f"{layout.name} ({' '.join(layout.features)})"
+            assert answer == layout.expected, (
+                f"{layout.name} ({' '.join(layout.features)})"
+            )
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=60)

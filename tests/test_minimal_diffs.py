@@ -16,7 +16,11 @@ def _build(chain: Path) -> dict[str, bytes]:
 
 
 def _changed(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
-    return {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+    return {
+        path
+        for path in before.keys() | after.keys()
+        if before.get(path) != after.get(path)
+    }
 
 
 def _project(tmp_path: Path) -> Path:
@@ -24,27 +28,40 @@ def _project(tmp_path: Path) -> Path:
     return tmp_path / "text_pipeline" / "chain.py"
 
 
-def test_editing_a_body_changes_only_that_package_and_the_manifest(tmp_path: Path) -> None:
+def test_editing_a_body_changes_only_that_package_and_the_manifest(
+    tmp_path: Path,
+) -> None:
     chain = _project(tmp_path)
     before = _build(chain)
     text = chain.read_text()
-    edited = text.replace("        chunks: list[Chunk] = []\n", "        chunks: list[Chunk] = []  # edited\n", 1)
+    edited = text.replace(
+        "        chunks: list[Chunk] = []\n",
+        "        chunks: list[Chunk] = []  # edited\n",
+        1,
+    )
     assert edited != text
     chain.write_text(edited)
     changed = _changed(before, _build(chain))
     assert changed == {"chunker/packages/chain.py", "chain.json"}
 
 
-def test_editing_a_signature_changes_that_package_its_clients_and_the_summaries(tmp_path: Path) -> None:
+def test_editing_a_signature_changes_that_package_its_clients_and_the_summaries(
+    tmp_path: Path,
+) -> None:
     chain = _project(tmp_path)
     before = _build(chain)
     text = chain.read_text()
-    edited = text.replace('style: str = "bullets"\n', 'style: str = "bullets", max_points: int = 5\n', 1)
+    edited = text.replace(
+        'style: str = "bullets"\n', 'style: str = "bullets", max_points: int = 5\n', 1
+    )
     assert edited != text
     chain.write_text(edited)
     changed = _changed(before, _build(chain))
     summarizer = {path for path in changed if path.startswith("summarizer/")}
-    assert summarizer >= {"summarizer/packages/chain.py", "summarizer/packages/chainsc_generated/endpoint.py"}
+    assert summarizer >= {
+        "summarizer/packages/chain.py",
+        "summarizer/packages/chainsc_generated/endpoint.py",
+    }
     # Outside its own package: only the client in its dependent (in place of the
     # Summarizer class in its slice of chain.py) and the chain-level summaries.
     assert changed - summarizer == {

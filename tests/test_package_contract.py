@@ -35,7 +35,9 @@ def _built(tmp_path: Path, chain: Path) -> Path:
     return out
 
 
-def _predict(package: Path, script: str, inputs: object, **env: str) -> subprocess.CompletedProcess[str]:
+def _predict(
+    package: Path, script: str, inputs: object, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", script, json.dumps(inputs)],
         cwd=package,
@@ -49,13 +51,20 @@ def _predict(package: Path, script: str, inputs: object, **env: str) -> subproce
 def test_a_built_package_loads_and_predicts_like_a_truss_model(tmp_path: Path) -> None:
     package = _built(tmp_path, EXAMPLES / "text_pipeline" / "chain.py") / "chunker"
     inputs: dict[str, dict[str, object]] = {
-        "document": {"doc_id": "d1", "text": "One sentence here. Another one follows! And a third?"},
+        "document": {
+            "doc_id": "d1",
+            "text": "One sentence here. Another one follows! And a third?",
+        },
         "config": {"max_chunk_chars": 30},
     }
     completed = _predict(package, SCRIPT, inputs)
     assert completed.returncode == 0, completed.stderr
     chunks, stats = json.loads(completed.stdout)
-    assert [chunk["text"].strip() for chunk in chunks] == ["One sentence here.", "Another one follows!", "And a third?"]
+    assert [chunk["text"].strip() for chunk in chunks] == [
+        "One sentence here.",
+        "Another one follows!",
+        "And a third?",
+    ]
     assert stats["num_words"] == 9
     assert stats["num_chars"] == len(str(inputs["document"]["text"]))
 
@@ -75,7 +84,7 @@ assert isinstance(reply, Response), reply
 print(json.dumps({"status": reply.status_code, "type": reply.media_type, "body": json.loads(reply.body)}))
 """
 
-FAILING_CHAIN = '''
+FAILING_CHAIN = """
 import truss_chains as chains
 
 
@@ -93,7 +102,7 @@ class Entry(chains.ChainletBase):
         if denominator < 0:
             raise ValueError(f"negative denominator: {denominator}")
         return numerator / denominator
-'''
+"""
 
 
 def test_on_a_truss_server_errors_become_the_wire_error_replies(tmp_path: Path) -> None:
@@ -108,7 +117,9 @@ def test_on_a_truss_server_errors_become_the_wire_error_replies(tmp_path: Path) 
     reply = json.loads(bad.stdout)
     assert reply["status"] == 422
     assert reply["type"] == "application/json"
-    assert [(e["loc"], e["type"]) for e in reply["body"]["detail"]] == [(["numerator"], "int_parsing")]
+    assert [(e["loc"], e["type"]) for e in reply["body"]["detail"]] == [
+        (["numerator"], "int_parsing")
+    ]
 
     # A user exception: 500 with the remote error detail, logged (sync endpoint).
     failed = _predict(out / "divider", REPLY_SCRIPT, {"numerator": 1, "denominator": 0})
@@ -116,7 +127,10 @@ def test_on_a_truss_server_errors_become_the_wire_error_replies(tmp_path: Path) 
     reply = json.loads(failed.stdout)
     assert reply["status"] == 500
     error = reply["body"]["error"]
-    assert (error["exception_cls_name"], error["exception_module_name"]) == ("ZeroDivisionError", "builtins")
+    assert (error["exception_cls_name"], error["exception_module_name"]) == (
+        "ZeroDivisionError",
+        "builtins",
+    )
     assert error["exception_message"] == "division by zero"
     assert [frame["name"] for frame in error["user_stack_trace"]] == ["run_remote"]
     assert "`Divider.run_remote` failed" in failed.stderr
@@ -124,7 +138,12 @@ def test_on_a_truss_server_errors_become_the_wire_error_replies(tmp_path: Path) 
 
     # The same from an async endpoint (its dependency is never called).
     services = json.dumps({"Divider": "http://127.0.0.1:9"})
-    failed = _predict(out / "entry", REPLY_SCRIPT, {"numerator": 1, "denominator": -1}, CHAINSC_SERVICES=services)
+    failed = _predict(
+        out / "entry",
+        REPLY_SCRIPT,
+        {"numerator": 1, "denominator": -1},
+        CHAINSC_SERVICES=services,
+    )
     assert failed.returncode == 0, failed.stderr
     reply = json.loads(failed.stdout)
     assert reply["status"] == 500
@@ -132,7 +151,9 @@ def test_on_a_truss_server_errors_become_the_wire_error_replies(tmp_path: Path) 
     assert reply["body"]["error"]["exception_message"] == "negative denominator: -1"
 
 
-def test_without_starlette_predict_raises_as_python_code_expects(tmp_path: Path) -> None:
+def test_without_starlette_predict_raises_as_python_code_expects(
+    tmp_path: Path,
+) -> None:
     chain = tmp_path / "src" / "chain.py"
     chain.parent.mkdir()
     chain.write_text(FAILING_CHAIN, encoding="utf-8")
@@ -170,7 +191,9 @@ def test_on_a_truss_server_a_binary_request_gets_msgpack_bytes(tmp_path: Path) -
     chain.write_text(FAILING_CHAIN, encoding="utf-8")
     out = _built(tmp_path, chain)
 
-    completed = _predict(out / "divider", BINARY_SCRIPT, {"numerator": 1, "denominator": 4})
+    completed = _predict(
+        out / "divider", BINARY_SCRIPT, {"numerator": 1, "denominator": 4}
+    )
 
     assert completed.returncode == 0, completed.stderr
     assert bytes.fromhex(completed.stdout.strip()) == binary.packb(0.25)

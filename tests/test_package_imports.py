@@ -24,7 +24,9 @@ from tests.importcheck import ImportOutcome, check_imports
 
 def _report(outcomes: list[ImportOutcome], root: Path) -> str:
     return "\n".join(
-        f"{outcome.package.relative_to(root)}: {outcome.describe()}" for outcome in outcomes if not outcome.ok
+        f"{outcome.package.relative_to(root)}: {outcome.describe()}"
+        for outcome in outcomes
+        if not outcome.ok
     )
 
 
@@ -32,14 +34,18 @@ def test_every_golden_package_imports_in_a_fresh_interpreter(tmp_path: Path) -> 
     """Each golden package, with the runtime modules its `chain.json` lists put back (`tests/golden.py`)."""
     for example in sorted(path.name for path in GOLDEN.iterdir() if path.is_dir()):
         materialize(example, tmp_path / example)
-    packages = sorted(path.parent.parent for path in tmp_path.glob("*/*/model/model.py"))
+    packages = sorted(
+        path.parent.parent for path in tmp_path.glob("*/*/model/model.py")
+    )
     assert len(packages) >= len(example_chains())
     outcomes = check_imports(packages)
     assert all(outcome.ok for outcome in outcomes), _report(outcomes, tmp_path)
 
 
 @pytest.mark.parametrize("chain", example_chains(), ids=lambda path: path.parent.name)
-def test_example_built_as_zeta_chain_imports_in_a_fresh_interpreter(chain: Path, tmp_path: Path) -> None:
+def test_example_built_as_zeta_chain_imports_in_a_fresh_interpreter(
+    chain: Path, tmp_path: Path
+) -> None:
     project = tmp_path / chain.parent.name
     shutil.copytree(chain.parent, project)
     renamed = project / "zeta_chain.py"

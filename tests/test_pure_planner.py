@@ -82,10 +82,13 @@ def _plan_without_file_access(chain: Path) -> dict[str, str]:
 def _build(chain: Path) -> dict[str, str]:
     result = api.build_file(chain)
     assert result.files is not None, result.diagnostics
-    return {path: hashlib.sha256(content).hexdigest() for path, content in result.files.items()}
+    return {
+        path: hashlib.sha256(content).hexdigest()
+        for path, content in result.files.items()
+    }
 
 
-_CHAIN = '''\
+_CHAIN = """\
 import json
 from pathlib import Path
 
@@ -108,7 +111,7 @@ class Hello(chains.ChainletBase):
 
     def run_remote(self, name: str) -> str:
         return PROMPT + shout(greeting(name)) + json.dumps(chains.utils.StrEnum.__name__)
-'''
+"""
 
 
 def test_planning_a_chain_with_files_on_disk_reads_none(tmp_path: Path) -> None:
@@ -120,15 +123,25 @@ def test_planning_a_chain_with_files_on_disk_reads_none(tmp_path: Path) -> None:
     (project / "requirements.txt").write_text("numpy>=1.26\n", encoding="utf-8")
     (project / "app").mkdir()
     (project / "app" / "__init__.py").write_text("", encoding="utf-8")
-    (project / "app" / "tools.py").write_text("def shout(text: str) -> str:\n    return text.upper()\n", encoding="utf-8")
-    (project / "helpers.py").write_text("def greeting(name: str) -> str:\n    return 'hi ' + name\n", encoding="utf-8")
+    (project / "app" / "tools.py").write_text(
+        "def shout(text: str) -> str:\n    return text.upper()\n", encoding="utf-8"
+    )
+    (project / "helpers.py").write_text(
+        "def greeting(name: str) -> str:\n    return 'hi ' + name\n", encoding="utf-8"
+    )
     chain = project / "chain.py"
     chain.write_text(_CHAIN, encoding="utf-8")
     built = _build(chain)
     # What the chain names on disk is in the tree: the guard is tested where it matters.
-    for path in ("hello/packages/prompts/system.txt", "hello/data/nested/table.bin", "hello/packages/helpers.py",
-                 "hello/packages/app/__init__.py", "hello/requirements.txt",
-                 "hello/packages/chainsc_runtime/utils.py", ".gitattributes"):
+    for path in (
+        "hello/packages/prompts/system.txt",
+        "hello/data/nested/table.bin",
+        "hello/packages/helpers.py",
+        "hello/packages/app/__init__.py",
+        "hello/requirements.txt",
+        "hello/packages/chainsc_runtime/utils.py",
+        ".gitattributes",
+    ):
         assert path in built, sorted(built)
     assert _plan_without_file_access(chain) == built
 

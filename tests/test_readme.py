@@ -9,4 +9,6 @@ from tests.conftest import REPO
 def test_readme_lists_every_code_with_its_summary() -> None:
     readme = (REPO / "README.md").read_text()
     for code in CODES.values():
-        assert f"| `{code.code}` | {code.severity} | {code.summary} |" in readme, code.code
+        assert f"| `{code.code}` | {code.severity} | {code.summary} |" in readme, (
+            code.code
+        )

@@ -101,7 +101,7 @@ MULTI_MODULE = {
                 image = cv2.imread(doc.text)
                 return yaml.safe_dump({"n": self._reader.run_remote(doc), "t": Tokenizer().name(image)})
     ''',
-    "helpers.py": '''
+    "helpers.py": """
         import regex
         import sklearn
 
@@ -119,8 +119,8 @@ MULTI_MODULE = {
                 from bs4 import BeautifulSoup
 
                 return BeautifulSoup(str(image), "html.parser").get_text()
-    ''',
-    "schemas.py": '''
+    """,
+    "schemas.py": """
         import pydantic
         import dateutil.parser
 
@@ -132,7 +132,7 @@ MULTI_MODULE = {
             @classmethod
             def _strip(cls, value: str) -> str:
                 return str(dateutil.parser.parse(value)) if value[:1].isdigit() else value
-    ''',
+    """,
 }
 
 
@@ -144,7 +144,9 @@ def _write(root: Path, files: dict[str, str]) -> Path:
     return root / next(iter(files))
 
 
-def _output_sites(program: Program, text: str, path: str) -> set[tuple[str, str, str | None]]:
+def _output_sites(
+    program: Program, text: str, path: str
+) -> set[tuple[str, str, str | None]]:
     """Third-party imports in a sliced module, walked as the check walks the user's."""
     tree = ast.parse(text)
     lines = list(range(1, len(text.splitlines()) + 1))
@@ -152,7 +154,9 @@ def _output_sites(program: Program, text: str, path: str) -> set[tuple[str, str,
     for statement in tree.body:
         for node, in_class in _imports_in(statement, lines):
             for imported, _at in _imported_modules(node):
-                if _is_third_party(program, imported) and not _runtime_provides(imported):
+                if _is_third_party(program, imported) and not _runtime_provides(
+                    imported
+                ):
                     found.add((path, imported, in_class))
     return found
 
@@ -173,7 +177,9 @@ def _assert_check_follows_the_slice(chain_path: Path) -> int:
     for chainlet_id, entry in packages.items():
         chainlet = chainlets[chainlet_id]
         own = {(chainlet.module, chainlet.name.split(".")[0])}
-        expected = {(s.span.path, s.imported, s.in_class) for s in check.carried_sites(chainlet)}
+        expected = {
+            (s.span.path, s.imported, s.in_class) for s in check.carried_sites(chainlet)
+        }
         actual: set[tuple[str, str, str | None]] = set()
         prefix = f"{entry['package']}/packages/"
         for path, content in built.files.items():
@@ -181,7 +187,9 @@ def _assert_check_follows_the_slice(chain_path: Path) -> int:
             if path.startswith(prefix) and relative in module_of:
                 sites = _output_sites(program, content.decode("utf-8"), relative)
                 # Another Chainlet's methods never run here (the check leaves them out too).
-                actual |= {s for s in sites if (module_of[s[0]], s[2]) not in others - own}
+                actual |= {
+                    s for s in sites if (module_of[s[0]], s[2]) not in others - own
+                }
         assert actual == expected, chainlet_id
         compared += len(expected)
     return compared
@@ -202,21 +210,69 @@ def test_multi_module_findings(tmp_path: Path) -> None:
     result = check_file(chain)
     assert not result.has_errors
     found = [
-        (d.code, d.span.path, d.span.line, d.span.col, d.message.split(" do not declare ")[0])
+        (
+            d.code,
+            d.span.path,
+            d.span.line,
+            d.span.col,
+            d.message.split(" do not declare ")[0],
+        )
         for d in result.diagnostics
         if d.code.startswith("CSC46")
     ]
     assert found == [
-        ("CSC460", "app.py", 6, 8, "`cv2` is imported, but the requirements of `Front`"),
-        ("CSC461", "app.py", 7, 8, "`yaml` is imported, but the requirements of `Front`"),
+        (
+            "CSC460",
+            "app.py",
+            6,
+            8,
+            "`cv2` is imported, but the requirements of `Front`",
+        ),
+        (
+            "CSC461",
+            "app.py",
+            7,
+            8,
+            "`yaml` is imported, but the requirements of `Front`",
+        ),
         # numpy: declared by Reader, the only one whose code uses it (`featurize`).
-        ("CSC460", "app.py", 34, 16, "`torch` is imported, but the requirements of `Reader`"),
-        ("CSC460", "app.py", 43, 20, "`transformers` is imported, but the requirements of `Summary`"),
+        (
+            "CSC460",
+            "app.py",
+            34,
+            16,
+            "`torch` is imported, but the requirements of `Reader`",
+        ),
+        (
+            "CSC460",
+            "app.py",
+            43,
+            20,
+            "`transformers` is imported, but the requirements of `Summary`",
+        ),
         # `from helpers import Tokenizer, tokenize` is carried whole by both packages.
-        ("CSC460", "helpers.py", 1, 8, "`regex` is imported, but the requirements of `Reader` and `Front`"),
-        ("CSC460", "helpers.py", 15, 9, "`bs4` is imported, but the requirements of `Reader` and `Front`"),
+        (
+            "CSC460",
+            "helpers.py",
+            1,
+            8,
+            "`regex` is imported, but the requirements of `Reader` and `Front`",
+        ),
+        (
+            "CSC460",
+            "helpers.py",
+            15,
+            9,
+            "`bs4` is imported, but the requirements of `Reader` and `Front`",
+        ),
         # Doc, an endpoint type of both; dateutil comes with truss (botocore).
-        ("CSC461", "schemas.py", 2, 8, "`dateutil.parser` is imported, but the requirements of `Reader` and `Front`"),
+        (
+            "CSC461",
+            "schemas.py",
+            2,
+            8,
+            "`dateutil.parser` is imported, but the requirements of `Reader` and `Front`",
+        ),
     ]
     # Not reported: sklearn (helpers.unused is carried by no package), orjson (guarded),
     # torch under TYPE_CHECKING, transformers for Front (Summary's method runs in Summary only).
@@ -249,10 +305,15 @@ class Detector(chains.ChainletBase):
 """
 
 
-def test_cli_check_and_build_warn_at_the_import_and_not_once_declared(tmp_path: Path) -> None:
+def test_cli_check_and_build_warn_at_the_import_and_not_once_declared(
+    tmp_path: Path,
+) -> None:
     chain = tmp_path / "app.py"
     chain.write_text(UNDECLARED.format(requirements=""), encoding="utf-8")
-    for args in (["check", str(chain)], ["build", str(chain), "-o", str(tmp_path / "out")]):
+    for args in (
+        ["check", str(chain)],
+        ["build", str(chain), "-o", str(tmp_path / "out")],
+    ):
         run = run_cli(*args, cwd=tmp_path)
         assert run.returncode == 0, run.stderr
         output = run.stdout + run.stderr
@@ -262,8 +323,16 @@ def test_cli_check_and_build_warn_at_the_import_and_not_once_declared(tmp_path: 
     requirements = (tmp_path / "out" / "detector" / "requirements.txt").read_text()
     assert "fastapi>=0.114,<0.125.0" in requirements.splitlines()
 
-    chain.write_text(UNDECLARED.format(requirements='"opencv-python-headless==4.10.0.84", "FastAPI>=0.110"'), encoding="utf-8")
-    for args in (["check", str(chain)], ["build", str(chain), "-o", str(tmp_path / "out")]):
+    chain.write_text(
+        UNDECLARED.format(
+            requirements='"opencv-python-headless==4.10.0.84", "FastAPI>=0.110"'
+        ),
+        encoding="utf-8",
+    )
+    for args in (
+        ["check", str(chain)],
+        ["build", str(chain), "-o", str(tmp_path / "out")],
+    ):
         run = run_cli(*args, cwd=tmp_path)
         assert run.returncode == 0, run.stderr
         assert "CSC46" not in run.stdout + run.stderr, run.stdout + run.stderr
@@ -310,7 +379,14 @@ def _locked(**versions: str) -> str:
     return LOCK.format(packages=packages)
 
 
-COMPLETE_LOCK = _locked(aiohttp="3.11.11", httpx="0.28.1", msgpack="1.1.0", numpy="1.26.4", pydantic="2.10.6", regex="2024.11.6")
+COMPLETE_LOCK = _locked(
+    aiohttp="3.11.11",
+    httpx="0.28.1",
+    msgpack="1.1.0",
+    numpy="1.26.4",
+    pydantic="2.10.6",
+    regex="2024.11.6",
+)
 
 FORMS: dict[str, tuple[str, dict[str, str]]] = {
     "pip_requirements": ('pip_requirements=["regex==2024.11.6", "numpy>=1.26"]', {}),
@@ -318,14 +394,22 @@ FORMS: dict[str, tuple[str, dict[str, str]]] = {
         'requirements_file=chains.make_abs_path_here("deps/requirements.txt"), pip_requirements=["numpy>=1.26"]',
         {"deps/requirements.txt": "# ours\nregex==2024.11.6\n"},
     ),
-    "pyproject.toml": ('requirements_file=chains.make_abs_path_here("deps/pyproject.toml")', {"deps/pyproject.toml": PYPROJECT}),
+    "pyproject.toml": (
+        'requirements_file=chains.make_abs_path_here("deps/pyproject.toml")',
+        {"deps/pyproject.toml": PYPROJECT},
+    ),
     "uv.lock": (
         'requirements_file=chains.make_abs_path_here("deps/uv.lock")',
         {"deps/pyproject.toml": PYPROJECT, "deps/uv.lock": COMPLETE_LOCK},
     ),
     "incomplete uv.lock": (
         'requirements_file=chains.make_abs_path_here("deps/uv.lock")',
-        {"deps/pyproject.toml": PYPROJECT, "deps/uv.lock": _locked(numpy="1.26.4", regex="2024.11.6", pydantic="2.10.6")},
+        {
+            "deps/pyproject.toml": PYPROJECT,
+            "deps/uv.lock": _locked(
+                numpy="1.26.4", regex="2024.11.6", pydantic="2.10.6"
+            ),
+        },
     ),
 }
 
@@ -334,7 +418,9 @@ def _names(lines: list[str]) -> set[str]:
     return {canonicalize_name(Requirement(line).name) for line in lines}
 
 
-def test_every_requirements_form_builds_with_the_runtime_and_the_users(tmp_path: Path) -> None:
+def test_every_requirements_form_builds_with_the_runtime_and_the_users(
+    tmp_path: Path,
+) -> None:
     runtime = _names(list(runtime_requirements()))
     configs: dict[str, Path] = {}
     for form, (image, files) in FORMS.items():
@@ -343,7 +429,10 @@ def test_every_requirements_form_builds_with_the_runtime_and_the_users(tmp_path:
         built = build_file(root / "app.py")
         assert built.files is not None, built.diagnostics
         codes = sorted(d.code for d in built.diagnostics)
-        assert codes == (["CSC462"] if form == "incomplete uv.lock" else []), (form, built.diagnostics)
+        assert codes == (["CSC462"] if form == "incomplete uv.lock" else []), (
+            form,
+            built.diagnostics,
+        )
         out = tmp_path / "out" / root.name
         for path, content in built.files.items():
             if path.startswith("worker/"):
@@ -362,7 +451,9 @@ def test_every_requirements_form_builds_with_the_runtime_and_the_users(tmp_path:
         assert not (package / "pyproject.toml").exists()
         assert "requirements_file: requirements.txt\n" in configs[form].read_text()
         lines = [
-            line for line in (package / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")
+            line
+            for line in (package / "requirements.txt").read_text().splitlines()
+            if line and not line.startswith("#")
         ]
         # pip reads it: every line is a requirement, the runtime's and the user's.
         assert _names(lines) == runtime | {"regex", "numpy"}, (form, lines)
@@ -382,7 +473,10 @@ def test_every_requirements_form_builds_with_the_runtime_and_the_users(tmp_path:
         read = result["requirements"]
         assert isinstance(read, list), (form, read)
         if form == "uv.lock":
-            assert read == ["regex==2024.11.6", "numpy>=1.26"]  # truss reads the pyproject beside the lock
+            assert read == [
+                "regex==2024.11.6",
+                "numpy>=1.26",
+            ]  # truss reads the pyproject beside the lock
         else:
             assert _names(read) == runtime | {"regex", "numpy"}, (form, read)
 
@@ -393,7 +487,10 @@ def test_incomplete_lock_warning_says_what_to_add(tmp_path: Path) -> None:
     result = check_file(root / "app.py")
     (diagnostic,) = [d for d in result.diagnostics if d.code == "CSC462"]
     assert (diagnostic.span.line, diagnostic.span.col) == (5, 7)
-    assert "does not lock `aiohttp>=3.9,<4`, `httpx>=0.27,<1`, `msgpack>=1.0,<2`" in diagnostic.message
+    assert (
+        "does not lock `aiohttp>=3.9,<4`, `httpx>=0.27,<1`, `msgpack>=1.0,<2`"
+        in diagnostic.message
+    )
     assert diagnostic.help == (
         "to keep the lock, run `uv add 'aiohttp>=3.9,<4' 'httpx>=0.27,<1' 'msgpack>=1.0,<2'` next to it "
         "(chainsc never edits or re-locks a lock)"
@@ -401,12 +498,19 @@ def test_incomplete_lock_warning_says_what_to_add(tmp_path: Path) -> None:
     built = build_file(root / "app.py")
     assert built.files is not None
     text = built.files["worker/requirements.txt"].decode()
-    assert "# from deps/pyproject.toml [project].dependencies (deps/uv.lock lacks aiohttp, httpx, msgpack)\n" in text
+    assert (
+        "# from deps/pyproject.toml [project].dependencies (deps/uv.lock lacks aiohttp, httpx, msgpack)\n"
+        in text
+    )
 
 
-def test_external_package_dirs_modules_are_local(tmp_path: Path, write_chain: WriteChain) -> None:
+def test_external_package_dirs_modules_are_local(
+    tmp_path: Path, write_chain: WriteChain
+) -> None:
     (tmp_path / "shared").mkdir()
-    (tmp_path / "shared" / "textkit.py").write_text("def clean(text: str) -> str:\n    return text\n")
+    (tmp_path / "shared" / "textkit.py").write_text(
+        "def clean(text: str) -> str:\n    return text\n"
+    )
     chain = write_chain(
         """\
 import truss_chains as chains
@@ -427,7 +531,9 @@ class Worker(chains.ChainletBase):
         name="app.py",
     )
     result = check_file(chain)
-    assert [(d.code, d.message.split("`")[1]) for d in result.diagnostics] == [("CSC460", "unknown_dist")]
+    assert [(d.code, d.message.split("`")[1]) for d in result.diagnostics] == [
+        ("CSC460", "unknown_dist")
+    ]
     assert package_dir_name("Worker") == "worker"
 
 
@@ -453,4 +559,6 @@ def test_namespace_packages_under_the_root_are_local(tmp_path: Path) -> None:
         },
     )
     result = check_file(chain)
-    assert [(d.code, d.message.split("`")[1]) for d in result.diagnostics] == [("CSC460", "not_here")]
+    assert [(d.code, d.message.split("`")[1]) for d in result.diagnostics] == [
+        ("CSC460", "not_here")
+    ]

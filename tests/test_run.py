@@ -62,7 +62,9 @@ def _start_run(out: Path, port: int) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for(process: subprocess.Popen[str], needle: str, timeout: float = 90.0) -> list[str]:
+def _wait_for(
+    process: subprocess.Popen[str], needle: str, timeout: float = 90.0
+) -> list[str]:
     assert process.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + timeout
@@ -76,7 +78,9 @@ def _wait_for(process: subprocess.Popen[str], needle: str, timeout: float = 90.0
     raise AssertionError(f"`{needle}` not seen; output:\n" + "\n".join(lines))
 
 
-def test_run_serves_the_chain_and_call_gets_the_answer_and_nothing_is_left(tmp_path: Path) -> None:
+def test_run_serves_the_chain_and_call_gets_the_answer_and_nothing_is_left(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
     _build(EXAMPLES / "text_pipeline" / "chain.py", out)
     port = _free_port()
@@ -100,11 +104,28 @@ def _check_serving(process: subprocess.Popen[str], port: int, out: Path) -> None
     hint = _wait_for(process, "chainsc: try  curl")[-1]
     example = shlex.split(hint.partition("try  ")[2])
     assert example[:3] == ["curl", "-s", f"http://127.0.0.1:{port}/run_remote"]
-    assert json.loads(example[example.index("-d") + 1]) == {"documents": [{"doc_id": "text", "text": "text"}]}
-    tried = run_cli("call", "--url", f"http://127.0.0.1:{port}", "--json", example[example.index("-d") + 1])
+    assert json.loads(example[example.index("-d") + 1]) == {
+        "documents": [{"doc_id": "text", "text": "text"}]
+    }
+    tried = run_cli(
+        "call",
+        "--url",
+        f"http://127.0.0.1:{port}",
+        "--json",
+        example[example.index("-d") + 1],
+    )
     assert tried.returncode == 0, tried.stdout + tried.stderr
     assert json.loads(tried.stdout)["results"][0]["doc_id"] == "text"
-    body = json.dumps({"documents": [{"doc_id": "a", "text": "Chains compose models. Each Chainlet is a service."}]})
+    body = json.dumps(
+        {
+            "documents": [
+                {
+                    "doc_id": "a",
+                    "text": "Chains compose models. Each Chainlet is a service.",
+                }
+            ]
+        }
+    )
     called = run_cli("call", "--url", f"http://127.0.0.1:{port}", "--json", body)
     assert called.returncode == 0, called.stdout + called.stderr
     result = json.loads(called.stdout)
@@ -117,12 +138,14 @@ def test_run_reports_a_chainlet_that_dies_and_stops_the_rest(tmp_path: Path) -> 
     project = tmp_path / "proj"
     shutil.copytree(EXAMPLES / "text_pipeline", project)
     chain = project / "chain.py"
-    chain.write_text(chain.read_text().replace(
-        '    """Builds an extractive summary from the enriched chunks of one document."""\n',
-        '    """Builds an extractive summary from the enriched chunks of one document."""\n\n'
-        "    def __init__(self) -> None:\n        raise RuntimeError(\"no model weights here\")\n",
-        1,
-    ))
+    chain.write_text(
+        chain.read_text().replace(
+            '    """Builds an extractive summary from the enriched chunks of one document."""\n',
+            '    """Builds an extractive summary from the enriched chunks of one document."""\n\n'
+            '    def __init__(self) -> None:\n        raise RuntimeError("no model weights here")\n',
+            1,
+        )
+    )
     out = tmp_path / "out"
     _build(chain, out)
     with _start_run(out, _free_port()) as process:
@@ -142,12 +165,16 @@ def test_run_and_call_give_clear_errors(tmp_path: Path) -> None:
     bad_json = run_cli("call", "--json", "{nope")
     assert bad_json.returncode == 2  # a usage error
     assert "not valid JSON" in bad_json.stderr
-    unreachable = run_cli("call", "--url", f"http://127.0.0.1:{_free_port()}", "--json", "{}")
+    unreachable = run_cli(
+        "call", "--url", f"http://127.0.0.1:{_free_port()}", "--json", "{}"
+    )
     assert unreachable.returncode == 1
     assert "cannot reach" in unreachable.stderr
 
 
-def test_200_concurrent_requests_through_the_chain_all_answer_correctly(tmp_path: Path) -> None:
+def test_200_concurrent_requests_through_the_chain_all_answer_correctly(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
     _build(EXAMPLES / "text_pipeline" / "chain.py", out)
     port = _free_port()
@@ -157,8 +184,17 @@ def test_200_concurrent_requests_through_the_chain_all_answer_correctly(tmp_path
 
             async def one(index: int) -> tuple[str, dict[str, object]]:
                 doc_id = f"doc-{index}"
-                body = {"documents": [{"doc_id": doc_id, "text": f"Request {index} arrives. It is answered."}]}
-                response = await client.post(f"http://127.0.0.1:{port}/run_remote", json=body)
+                body = {
+                    "documents": [
+                        {
+                            "doc_id": doc_id,
+                            "text": f"Request {index} arrives. It is answered.",
+                        }
+                    ]
+                }
+                response = await client.post(
+                    f"http://127.0.0.1:{port}/run_remote", json=body
+                )
                 response.raise_for_status()
                 return doc_id, response.json()
 
@@ -184,7 +220,9 @@ def test_200_concurrent_requests_through_the_chain_all_answer_correctly(tmp_path
         assert isinstance(documents, list)
         assert [document["doc_id"] for document in documents] == [doc_id]
         number = doc_id.split("-")[1]
-        assert documents[0]["chunks"][0]["text"].startswith(f"Request {number} arrives.")
+        assert documents[0]["chunks"][0]["text"].startswith(
+            f"Request {number} arrives."
+        )
 
 
 def test_every_package_gets_a_port_of_its_own(tmp_path: Path) -> None:
@@ -194,7 +232,9 @@ def test_every_package_gets_a_port_of_its_own(tmp_path: Path) -> None:
         chainlets[f"C{i}"] = {"name": f"C{i}", "package": f"c{i}", "dependencies": []}
         (tmp_path / f"c{i}").mkdir()
         (tmp_path / f"c{i}" / "server.py").write_text("")
-    (tmp_path / "chain.json").write_text(json.dumps({"entrypoint": "C0", "chainlets": chainlets}))
+    (tmp_path / "chain.json").write_text(
+        json.dumps({"entrypoint": "C0", "chainlets": chainlets})
+    )
     for _ in range(5):
         ports = [service.port for service in plan_services(tmp_path, 8123)]
         assert ports[0] == 8123

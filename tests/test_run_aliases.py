@@ -47,12 +47,20 @@ def _errors(response: httpx.Response) -> list[tuple[Any, ...]]:
     return [tuple(error["loc"]) for error in body["detail"]]
 
 
-def test_constrained_aliases_are_enforced_and_described_when_served(tmp_path: Path) -> None:
+def test_constrained_aliases_are_enforced_and_described_when_served(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
     _build(write_project("aliases", tmp_path), out)
     with _serving(out) as url, httpx.Client(timeout=60) as client:
         # Good input: through the entrypoint and its dependency, whose client uses aliases too.
-        called = run_cli("call", "--url", url, "--json", json.dumps({"query": "  chains compose  ", "k": 1}))
+        called = run_cli(
+            "call",
+            "--url",
+            url,
+            "--json",
+            json.dumps({"query": "  chains compose  ", "k": 1}),
+        )
         assert called.returncode == 0, called.stdout + called.stderr
         hits = json.loads(called.stdout)
         assert len(hits) == 1
@@ -75,7 +83,9 @@ def test_constrained_aliases_are_enforced_and_described_when_served(tmp_path: Pa
 
 def _input_properties(schema: dict[str, Any]) -> dict[str, Any]:
     """The properties of the `run_remote` request body, `$ref`s followed."""
-    body = schema["paths"]["/run_remote"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body = schema["paths"]["/run_remote"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]
     components = schema.get("components", {}).get("schemas", {})
     while "$ref" in body:
         body = components[body["$ref"].rpartition("/")[2]]
@@ -83,16 +93,29 @@ def _input_properties(schema: dict[str, Any]) -> dict[str, Any]:
     return properties
 
 
-def test_a_chain_with_dependencies_in_a_namespace_package_serves(tmp_path: Path) -> None:
+def test_a_chain_with_dependencies_in_a_namespace_package_serves(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
     _build(write_project("namespace", tmp_path), out)
     with _serving(out) as url:
-        called = run_cli("call", "--url", url, "--json", json.dumps({"audio_url": "s3://bucket/hello_world.wav"}))
+        called = run_cli(
+            "call",
+            "--url",
+            url,
+            "--json",
+            json.dumps({"audio_url": "s3://bucket/hello_world.wav"}),
+        )
     assert called.returncode == 0, called.stdout + called.stderr
-    assert json.loads(called.stdout) == {"text": "speaker-0: hello world", "language": "en"}
+    assert json.loads(called.stdout) == {
+        "text": "speaker-0: hello world",
+        "language": "en",
+    }
 
 
-def test_a_chain_in_a_package_importing_siblings_both_ways_serves(tmp_path: Path) -> None:
+def test_a_chain_in_a_package_importing_siblings_both_ways_serves(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
     _build(write_project("package_mixed", tmp_path), out)
     arguments = {
@@ -104,10 +127,15 @@ def test_a_chain_in_a_package_importing_siblings_both_ways_serves(tmp_path: Path
     assert called.returncode == 0, called.stdout + called.stderr
     # `helpers.title`/`helpers.top` (module `helpers`), `TITLE_LIMIT` (module `app.helpers`),
     # the stop words read next to `text/stopwords.py`: all at run time, through a hop.
-    assert json.loads(called.stdout) == {"title": "Chains in packa\u2026", "keywords": ["chain", "helpers", "imports"]}
+    assert json.loads(called.stdout) == {
+        "title": "Chains in packa\u2026",
+        "keywords": ["chain", "helpers", "imports"],
+    }
 
 
-def test_datetimes_and_decimals_in_pydantic_models_go_through_a_hop_and_back_exactly(tmp_path: Path) -> None:
+def test_datetimes_and_decimals_in_pydantic_models_go_through_a_hop_and_back_exactly(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
     _build(write_project("stdlib_io", tmp_path), out)
     order = {
@@ -120,11 +148,17 @@ def test_datetimes_and_decimals_in_pydantic_models_go_through_a_hop_and_back_exa
         called = run_cli("call", "--url", url, "--json", json.dumps({"order": order}))
         assert called.returncode == 0, called.stdout + called.stderr
         # The constrained Decimal is the user's own: out of range, or too many places, is a 422.
-        too_high = client.post(f"{url}/run_remote", json={"order": {**order, "tax_rate": "1.5"}})
+        too_high = client.post(
+            f"{url}/run_remote", json={"order": {**order, "tax_rate": "1.5"}}
+        )
         assert too_high.status_code == 422, too_high.text
-        too_fine = client.post(f"{url}/run_remote", json={"order": {**order, "tax_rate": "0.085"}})
+        too_fine = client.post(
+            f"{url}/run_remote", json={"order": {**order, "tax_rate": "0.085"}}
+        )
         assert too_fine.status_code == 422, too_fine.text
-        assert {loc[-2:] for loc in _errors(too_high) + _errors(too_fine)} == {("order", "tax_rate")}
+        assert {loc[-2:] for loc in _errors(too_high) + _errors(too_fine)} == {
+            ("order", "tax_rate")
+        }
     # Exact decimals (0.10 + 0.20 + 19.99, not a float's 20.289999...), the offset of the
     # datetime kept, the date and the timedelta as pydantic writes them, through both hops.
     assert json.loads(called.stdout) == {

@@ -48,7 +48,12 @@ def _env(shared_cache: Path, chainsc_cache: Path | None = None) -> dict[str, str
 
 
 def _start(
-    out: Path, port: int, env: dict[str, str], *, isolated: bool = False, debug: bool = False
+    out: Path,
+    port: int,
+    env: dict[str, str],
+    *,
+    isolated: bool = False,
+    debug: bool = False,
 ) -> subprocess.Popen[str]:
     """`chainsc [--debug] run [--isolated] OUT --port PORT`, its output merged into stdout."""
     options = [*(["--debug"] * debug), "run", *(["--isolated"] * isolated)]
@@ -70,7 +75,9 @@ def _stop(process: subprocess.Popen[str]) -> str:
     return process.stdout.read()
 
 
-def _finish(out: Path, env: dict[str, str], *, isolated: bool = False, debug: bool = False) -> tuple[int, str]:
+def _finish(
+    out: Path, env: dict[str, str], *, isolated: bool = False, debug: bool = False
+) -> tuple[int, str]:
     """A run that is expected to end on its own: its exit code and everything it printed."""
     with _start(out, _free_port(), env, isolated=isolated, debug=debug) as process:
         output, _ = process.communicate(timeout=300)
@@ -81,12 +88,20 @@ def _finish(out: Path, env: dict[str, str], *, isolated: bool = False, debug: bo
 def _venvs(cache: Path) -> dict[str, int]:
     """The complete venvs of a cache: name -> inode of its marker (a rebuilt venv gets a new one)."""
     root = cache / "venvs"
-    return {p.name: (p / MARKER).stat().st_ino for p in sorted(root.iterdir()) if (p / MARKER).is_file()}
+    return {
+        p.name: (p / MARKER).stat().st_ino
+        for p in sorted(root.iterdir())
+        if (p / MARKER).is_file()
+    }
 
 
 def _line_of(path: Path, start: str) -> int:
     """The number of the line of `path` that starts with `start` (where a slice put a statement)."""
-    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if line.startswith(start))
+    return next(
+        n
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if line.startswith(start)
+    )
 
 
 def _call(port: int, body: dict[str, object]) -> object:
@@ -130,11 +145,11 @@ class Entry(chains.ChainletBase):
         return {"entry": sys.prefix, "same": self._same.run_remote(), "yamly": self._yamly.run_remote()}
 '''
 
-PYPROJECT = '''[project]
+PYPROJECT = """[project]
 name = "yamly"
 version = "0.1.0"
 dependencies = ["aiohttp>=3.9,<4", "httpx>=0.27,<1", "msgpack>=1.0,<2", "pydantic>=2.7,<3", "PyYAML>=6"]
-'''
+"""
 
 
 def test_isolated_run_serves_each_package_from_its_venv_and_reuses_the_cache(
@@ -159,7 +174,10 @@ def test_isolated_run_serves_each_package_from_its_venv_and_reuses_the_cache(
     assert sum(": creating " in line for line in first) == 2, first
     assert not any(": cached (" in line for line in first), first
     assert isinstance(answer, dict)
-    entry_venv, yamly_venv = Path(answer["entry"]), Path(answer["yamly"].removeprefix("prefix: "))
+    entry_venv, yamly_venv = (
+        Path(answer["entry"]),
+        Path(answer["yamly"].removeprefix("prefix: ")),
+    )
     # Every server ran on its venv's interpreter, not on chainsc's.
     assert answer["same"] == answer["entry"]
     assert {entry_venv.name, yamly_venv.name} == set(created)
@@ -178,7 +196,7 @@ def test_isolated_run_serves_each_package_from_its_venv_and_reuses_the_cache(
     assert _processes_in(out) == []
 
 
-UNDECLARED_CHAIN = '''
+UNDECLARED_CHAIN = """
 import truss_chains as chains
 import blib2to3
 
@@ -187,7 +205,7 @@ import blib2to3
 class Entry(chains.ChainletBase):
     def run_remote(self, text: str) -> str:
         return f"{blib2to3.__name__}: {text}"
-'''
+"""
 
 
 def test_an_undeclared_import_works_with_chainsc_packages_and_fails_isolated_in_one_line(
@@ -199,7 +217,10 @@ def test_an_undeclared_import_works_with_chainsc_packages_and_fails_isolated_in_
     (tmp_path / "app.py").write_text(UNDECLARED_CHAIN)
     out = tmp_path / "out"
     _build(tmp_path / "app.py", out)
-    env = {**_env(shared_cache), "TMPDIR": str(tmp_path)}  # where the traceback's log goes
+    env = {
+        **_env(shared_cache),
+        "TMPDIR": str(tmp_path),
+    }  # where the traceback's log goes
 
     port = _free_port()
     with _start(out, port, env) as process:
@@ -223,7 +244,7 @@ def test_an_undeclared_import_works_with_chainsc_packages_and_fails_isolated_in_
     assert "ModuleNotFoundError: No module named 'blib2to3'" in Path(log[1]).read_text()
 
 
-TRUSS_PROVIDED_CHAIN = '''
+TRUSS_PROVIDED_CHAIN = """
 import truss_chains as chains
 import yaml
 
@@ -232,10 +253,12 @@ import yaml
 class Entry(chains.ChainletBase):
     def run_remote(self, text: str) -> str:
         return yaml.safe_dump({"text": text}).strip()
-'''
+"""
 
 
-def test_an_import_only_truss_provides_serves_unchanged_isolated(tmp_path: Path, shared_cache: Path) -> None:
+def test_an_import_only_truss_provides_serves_unchanged_isolated(
+    tmp_path: Path, shared_cache: Path
+) -> None:
     # Truss's server image has PyYAML, so this chain serves unchanged on Truss; chainsc
     # adds Truss's requirement line (CSC461) and the isolated venv has it too.
     (tmp_path / "app.py").write_text(TRUSS_PROVIDED_CHAIN)
@@ -243,7 +266,11 @@ def test_an_import_only_truss_provides_serves_unchanged_isolated(tmp_path: Path,
     result = api.build_file(tmp_path / "app.py")
     assert [d.code for d in result.diagnostics] == ["CSC461"]
     _build(tmp_path / "app.py", out)
-    assert (out / "entry" / "requirements.txt").read_text().endswith("(chainsc adds them)\npyyaml>=6.0.0\n")
+    assert (
+        (out / "entry" / "requirements.txt")
+        .read_text()
+        .endswith("(chainsc adds them)\npyyaml>=6.0.0\n")
+    )
     port = _free_port()
     with _start(out, port, _env(shared_cache), isolated=True) as process:
         _wait_for(process, "Chainlets ready", timeout=300)
@@ -252,7 +279,7 @@ def test_an_import_only_truss_provides_serves_unchanged_isolated(tmp_path: Path,
     assert _processes_in(out) == []
 
 
-MISSING_CHAIN = '''
+MISSING_CHAIN = """
 import truss_chains as chains
 import chainsc_test_no_such_module
 
@@ -269,10 +296,12 @@ class Entry(chains.ChainletBase):
 
     def run_remote(self, text: str) -> str:
         return chainsc_test_no_such_module.shout(self._helper.run_remote(text))
-'''
+"""
 
 
-def test_packages_that_cannot_import_a_module_are_reported_in_one_line_each(tmp_path: Path) -> None:
+def test_packages_that_cannot_import_a_module_are_reported_in_one_line_each(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "app.py").write_text(MISSING_CHAIN)
     out = tmp_path / "out"
     _build(tmp_path / "app.py", out)
@@ -288,16 +317,23 @@ def test_packages_that_cannot_import_a_module_are_reported_in_one_line_each(tmp_
         for package, name in (("entry", "Entry"), ("helper", "Helper"))
     ], output
     assert "Traceback" not in output
-    assert output.rstrip().splitlines()[-1].startswith("chainsc run: the tracebacks are in ")
+    assert (
+        output.rstrip()
+        .splitlines()[-1]
+        .startswith("chainsc run: the tracebacks are in ")
+    )
 
     code, output = _finish(out, env, debug=True)
     assert code == 1
     assert "Helper | Traceback (most recent call last):" in output
-    assert "Entry  | ModuleNotFoundError: No module named 'chainsc_test_no_such_module'" in output
+    assert (
+        "Entry  | ModuleNotFoundError: No module named 'chainsc_test_no_such_module'"
+        in output
+    )
     assert sum("cannot start" in line for line in output.splitlines()) == 2
 
 
-BAD_REQUIREMENT_CHAIN = '''
+BAD_REQUIREMENT_CHAIN = """
 import truss_chains as chains
 
 
@@ -307,7 +343,7 @@ class Entry(chains.ChainletBase):
 
     def run_remote(self, text: str) -> str:
         return text
-'''
+"""
 
 
 def test_a_failed_install_names_the_package_and_requirement_and_starts_nothing(
@@ -326,13 +362,15 @@ def test_a_failed_install_names_the_package_and_requirement_and_starts_nothing(
         "chainsc run: cannot install the requirements of package 'entry' (`uv pip install`); "
         "failed requirement: `httpx==0.0.1` (entry/requirements.txt line 10, from pip_requirements)"
     )
-    assert any(line.startswith("  uv | ") and "httpx==0.0.1" in line for line in lines), output
+    assert any(
+        line.startswith("  uv | ") and "httpx==0.0.1" in line for line in lines
+    ), output
     assert "Started server" not in output
     assert _venvs(cache) == {}
     assert not list((cache / "venvs").glob(".tmp-*"))
 
 
-LOCKED_CHAIN = '''
+LOCKED_CHAIN = """
 import sys
 
 import truss_chains as chains
@@ -346,17 +384,19 @@ class Entry(chains.ChainletBase):
 
     def run_remote(self) -> str:
         return sys.prefix
-'''
+"""
 
-LOCKED_PYPROJECT = '''[project]
+LOCKED_PYPROJECT = """[project]
 name = "locked"
 version = "0.1.0"
 requires-python = ">=3.11"
 dependencies = ["aiohttp>=3.9,<4", "httpx>=0.27,<1", "msgpack>=1.0,<2", "pydantic>=2.7,<3"]
-'''
+"""
 
 
-def test_two_isolated_runs_at_once_build_one_venv_from_a_uv_lock(tmp_path: Path, shared_cache: Path) -> None:
+def test_two_isolated_runs_at_once_build_one_venv_from_a_uv_lock(
+    tmp_path: Path, shared_cache: Path
+) -> None:
     project = tmp_path / "proj"
     project.mkdir()
     (project / "app.py").write_text(LOCKED_CHAIN)
@@ -371,7 +411,9 @@ def test_two_isolated_runs_at_once_build_one_venv_from_a_uv_lock(tmp_path: Path,
     outputs: list[str] = []
     answers = []
     with contextlib.ExitStack() as stack:
-        processes = [stack.enter_context(_start(out, port, env, isolated=True)) for port in ports]
+        processes = [
+            stack.enter_context(_start(out, port, env, isolated=True)) for port in ports
+        ]
         try:
             for process, port in zip(processes, ports, strict=True):
                 outputs += _wait_for(process, "Chainlets ready", timeout=300)
@@ -389,7 +431,9 @@ def test_two_isolated_runs_at_once_build_one_venv_from_a_uv_lock(tmp_path: Path,
     assert _processes_in(out) == []
 
 
-def test_isolated_servers_exit_when_the_supervisor_is_killed(tmp_path: Path, shared_cache: Path) -> None:
+def test_isolated_servers_exit_when_the_supervisor_is_killed(
+    tmp_path: Path, shared_cache: Path
+) -> None:
     # The venvs' interpreters run server.py directly: they inherit the pipe they watch
     # like chainsc's own interpreter does (`tests/test_run_lifecycle.py`).
     project = tmp_path / "proj"

@@ -82,13 +82,22 @@ EXIT_TIMEOUT = 60.0
 class Run:
     """A `chainsc run` process and every line it printed (read by a thread as they come)."""
 
-    def __init__(self, out: Path, port: int, env: dict[str, str], *, isolated: bool = False) -> None:
+    def __init__(
+        self, out: Path, port: int, env: dict[str, str], *, isolated: bool = False
+    ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.process = subprocess.Popen(
-            [str(CHAINSC), "run", *(["--isolated"] * isolated), str(out), "--port", str(port)],
+            [
+                str(CHAINSC),
+                "run",
+                *(["--isolated"] * isolated),
+                str(out),
+                "--port",
+                str(port),
+            ],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
@@ -112,19 +121,33 @@ class Run:
         with self._changed:
             return "\n".join(self.lines)
 
-    def wait_for(self, seen: Callable[[list[str]], bool], what: str, timeout: float) -> None:
+    def wait_for(
+        self, seen: Callable[[list[str]], bool], what: str, timeout: float
+    ) -> None:
         """Until `seen(lines)` holds; fails naming `what` with the output."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while not seen(self.lines):
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self.process.poll() is not None and not self._reader.is_alive()):
-                    raise AssertionError(f"{what} not seen; output:\n" + "\n".join(self.lines))
+                if remaining <= 0 or (
+                    self.process.poll() is not None and not self._reader.is_alive()
+                ):
+                    raise AssertionError(
+                        f"{what} not seen; output:\n" + "\n".join(self.lines)
+                    )
                 self._changed.wait(min(remaining, 0.5))
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        self.wait_for(lambda lines: any("Chainlets ready" in line for line in lines), "ready", timeout)
-        self.wait_for(lambda lines: any("chainsc: try" in line for line in lines), "the example", 10)
+        self.wait_for(
+            lambda lines: any("Chainlets ready" in line for line in lines),
+            "ready",
+            timeout,
+        )
+        self.wait_for(
+            lambda lines: any("chainsc: try" in line for line in lines),
+            "the example",
+            10,
+        )
 
     def finish(self, timeout: float = EXIT_TIMEOUT) -> int:
         code = self.process.wait(timeout)
@@ -149,7 +172,9 @@ def _kill_left(pids: list[int]) -> None:
 
 
 @contextmanager
-def _running(out: Path, env: dict[str, str] | None = None, *, isolated: bool = False) -> Iterator[Run]:
+def _running(
+    out: Path, env: dict[str, str] | None = None, *, isolated: bool = False
+) -> Iterator[Run]:
     """`chainsc run out` until the block ends; whatever is left then is killed, then checked."""
     run = Run(out, _free_port(), {**os.environ, **(env or {})}, isolated=isolated)
     try:
@@ -177,17 +202,26 @@ def _refused(port: int) -> bool:
 # API key ##############################################################################
 
 
-def test_a_run_under_an_api_key_gets_ready_and_prints_an_example_that_sends_it(tmp_path: Path) -> None:
+def test_a_run_under_an_api_key_gets_ready_and_prints_an_example_that_sends_it(
+    tmp_path: Path,
+) -> None:
     out = _hops(tmp_path)
     key = f"key-{secrets.token_hex(8)}"
     keyed_env = {**os.environ, "CHAINSC_API_KEY": key}
     with _running(out, {"CHAINSC_API_KEY": key}) as run:
         run.wait_ready()  # its `/readyz` probes got through
-        example = next(line for line in run.lines if "chainsc: try" in line).partition("try  ")[2]
+        example = next(line for line in run.lines if "chainsc: try" in line).partition(
+            "try  "
+        )[2]
         assert '-H "Authorization: Api-Key $CHAINSC_API_KEY"' in example
         # The example works as printed, in a shell that has the key; nothing printed it.
         tried = subprocess.run(
-            ["bash", "-c", example], env=keyed_env, capture_output=True, text=True, timeout=60, check=False
+            ["bash", "-c", example],
+            env=keyed_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert tried.stdout == '"A(B(C(text))+B(C(TEXT)))"', tried.stdout + tried.stderr
         # `chainsc call` sends the key from the environment; without it the entrypoint refuses.
@@ -195,20 +229,33 @@ def test_a_run_under_an_api_key_gets_ready_and_prints_an_example_that_sends_it(t
             [str(CHAINSC), "call", "--url", run.url, "--json", '{"text": "hi", "delay": 0}'],
             env=keyed_env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
-        assert (called.returncode, called.stdout.strip()) == (0, '"A(B(C(hi))+B(C(HI)))"'), called.stderr
+        assert (called.returncode, called.stdout.strip()) == (
+            0,
+            '"A(B(C(hi))+B(C(HI)))"',
+        ), called.stderr
         refused = run_cli("call", "--url", run.url, "--json", '{"text": "hi"}')
         assert refused.returncode == 1
         assert "Missing or wrong API key" in refused.stdout
         with httpx.Client(timeout=30) as client:
-            assert client.post(f"{run.url}/run_remote", json={"text": "hi"}).status_code == 401
+            assert (
+                client.post(f"{run.url}/run_remote", json={"text": "hi"}).status_code
+                == 401
+            )
             wrong = {"Authorization": "Api-Key nope"}
-            assert client.post(f"{run.url}/run_remote", json={"text": "hi"}, headers=wrong).status_code == 401
+            assert (
+                client.post(
+                    f"{run.url}/run_remote", json={"text": "hi"}, headers=wrong
+                ).status_code
+                == 401
+            )
             # The probes need no key (as on Truss's server); the schema does.
             assert client.get(f"{run.url}/readyz").status_code == 200
             assert client.get(f"{run.url}/healthz").status_code == 200
             assert client.get(f"{run.url}/openapi.json").status_code == 401
             keyed = {"Authorization": f"Api-Key {key}"}
-            assert client.get(f"{run.url}/openapi.json", headers=keyed).status_code == 200
+            assert (
+                client.get(f"{run.url}/openapi.json", headers=keyed).status_code == 200
+            )
         run.process.send_signal(signal.SIGTERM)
         assert run.finish() == 0
     assert key not in run.output()
@@ -228,7 +275,9 @@ def _stop_with(run: Run, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
-def test_stopping_drains_requests_in_flight_through_every_hop(tmp_path: Path, how: str) -> None:
+def test_stopping_drains_requests_in_flight_through_every_hop(
+    tmp_path: Path, how: str
+) -> None:
     out = _hops(tmp_path)
     with _running(out) as run:
         run.wait_ready()
@@ -250,21 +299,41 @@ def test_stopping_drains_requests_in_flight_through_every_hop(tmp_path: Path, ho
             stopped = time.monotonic()
             _stop_with(run, how)
             # The entrypoint stops accepting at once: a new request is refused, not left hanging.
-            run.wait_for(lambda lines: any("[A] Shutting down" in line for line in lines), "A stopping", 10)
+            run.wait_for(
+                lambda lines: any("[A] Shutting down" in line for line in lines),
+                "A stopping",
+                10,
+            )
             time.sleep(0.2)
             with pytest.raises(httpx.ConnectError):
-                httpx.post(f"{run.url}/run_remote", json={"text": "late", "delay": 0}, timeout=5)
+                httpx.post(
+                    f"{run.url}/run_remote",
+                    json={"text": "late", "delay": 0},
+                    timeout=5,
+                )
             results = [reply.result(timeout=60) for reply in replies]
         assert [(status, text) for status, text, _ in results] == [
             (200, f'"A(B(C(r{index}))+B(C(R{index})))"') for index in range(IN_FLIGHT)
         ], run.output()
-        assert all(answered > stopped for _, _, answered in results)  # in flight at the signal
+        assert all(
+            answered > stopped for _, _, answered in results
+        )  # in flight at the signal
         assert run.finish() == 0
     lines = run.lines
     # Reverse dependency order: each Chainlet stops only after its caller has finished.
-    first = {name: next(i for i, line in enumerate(lines) if f"[{name}] Shutting down" in line) for name in "ABC"}
-    finished = {name: next(i for i, line in enumerate(lines) if f"[{name}] Stopped" in line) for name in "ABC"}
-    assert first["A"] < finished["A"] < first["B"] < finished["B"] < first["C"], "\n".join(lines)
+    first = {
+        name: next(
+            i for i, line in enumerate(lines) if f"[{name}] Shutting down" in line
+        )
+        for name in "ABC"
+    }
+    finished = {
+        name: next(i for i, line in enumerate(lines) if f"[{name}] Stopped" in line)
+        for name in "ABC"
+    }
+    assert first["A"] < finished["A"] < first["B"] < finished["B"] < first["C"], (
+        "\n".join(lines)
+    )
     assert "Cannot reach" not in run.output()
 
 
@@ -276,17 +345,33 @@ def test_a_second_ctrl_c_kills_what_still_drains(tmp_path: Path) -> None:
 
         def call() -> None:
             try:
-                outcome.append(httpx.post(f"{run.url}/run_remote", json={"text": "stuck", "delay": 120}, timeout=60))
+                outcome.append(
+                    httpx.post(
+                        f"{run.url}/run_remote",
+                        json={"text": "stuck", "delay": 120},
+                        timeout=60,
+                    )
+                )
             except httpx.HTTPError as exc:
                 outcome.append(exc)
 
         caller = threading.Thread(target=call)
         caller.start()
-        run.wait_for(lambda lines: any("arrived stuck" in line for line in lines), "the request at C", 30)
+        run.wait_for(
+            lambda lines: any("arrived stuck" in line for line in lines),
+            "the request at C",
+            30,
+        )
         os.killpg(run.process.pid, signal.SIGINT)
-        run.wait_for(lambda lines: any("[A] Shutting down" in line for line in lines), "A draining", 10)
+        run.wait_for(
+            lambda lines: any("[A] Shutting down" in line for line in lines),
+            "A draining",
+            10,
+        )
         time.sleep(0.5)
-        assert run.process.poll() is None  # still draining: the request sleeps for minutes
+        assert (
+            run.process.poll() is None
+        )  # still draining: the request sleeps for minutes
         os.killpg(run.process.pid, signal.SIGINT)
         hurried = time.monotonic()
         assert run.finish(timeout=20) == 0
@@ -311,10 +396,22 @@ def _alive(pid: int) -> bool:
 
 def _server_ports(run: Run) -> list[int]:
     """The port of every server, from uvicorn's "running on" lines."""
-    return sorted({int(m[1]) for line in run.lines if (m := re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line))})
+    return sorted(
+        {
+            int(m[1])
+            for line in run.lines
+            if (m := re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line))
+        }
+    )
 
 
-def assert_sigkill_leaves_no_server(out: Path, chainlets: int, *, isolated: bool = False, env: dict[str, str] | None = None) -> None:
+def assert_sigkill_leaves_no_server(
+    out: Path,
+    chainlets: int,
+    *,
+    isolated: bool = False,
+    env: dict[str, str] | None = None,
+) -> None:
     """Kill `chainsc run out` with SIGKILL once ready: within seconds no server runs or answers."""
     with _running(out, env, isolated=isolated) as run:
         run.wait_ready(timeout=300 if isolated else READY_TIMEOUT)
@@ -353,7 +450,11 @@ def test_a_server_started_by_hand_does_not_watch_a_supervisor(tmp_path: Path) ->
                 assert server.poll() is None
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-            reply = httpx.post(f"http://127.0.0.1:{port}/run_remote", json={"text": "x", "delay": 0}, timeout=30)
+            reply = httpx.post(
+                f"http://127.0.0.1:{port}/run_remote",
+                json={"text": "x", "delay": 0},
+                timeout=30,
+            )
             assert reply.json() == "C(x)"
         finally:
             server.send_signal(signal.SIGTERM)
@@ -361,4 +462,7 @@ def test_a_server_started_by_hand_does_not_watch_a_supervisor(tmp_path: Path) ->
             assert server.stdout is not None
             log = server.stdout.read()
     assert code == 0
-    assert "`CHAINSC_SUPERVISOR_FD=99` is not an inherited pipe: not watching the supervisor" in log
+    assert (
+        "`CHAINSC_SUPERVISOR_FD=99` is not an inherited pipe: not watching the supervisor"
+        in log
+    )

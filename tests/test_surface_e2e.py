@@ -132,7 +132,9 @@ def _free_port() -> int:
         return port
 
 
-def _wait_for(process: subprocess.Popen[str], needle: str, timeout: float = 90.0) -> list[str]:
+def _wait_for(
+    process: subprocess.Popen[str], needle: str, timeout: float = 90.0
+) -> list[str]:
     assert process.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + timeout
@@ -146,7 +148,9 @@ def _wait_for(process: subprocess.Popen[str], needle: str, timeout: float = 90.0
     raise AssertionError(f"`{needle}` not seen; output:\n" + "\n".join(lines))
 
 
-def test_chain_using_utils_and_header_footer_streams_builds_runs_and_answers(tmp_path: Path) -> None:
+def test_chain_using_utils_and_header_footer_streams_builds_runs_and_answers(
+    tmp_path: Path,
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     chain = project / "app.py"
@@ -177,7 +181,9 @@ def test_chain_using_utils_and_header_footer_streams_builds_runs_and_answers(tmp
         try:
             _wait_for(process, "Chainlets ready")
             body = json.dumps({"words": ["alpha", "beta", "gamma"]})
-            called = run_cli("call", "--url", f"http://127.0.0.1:{port}", "--json", body)
+            called = run_cli(
+                "call", "--url", f"http://127.0.0.1:{port}", "--json", body
+            )
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(timeout=60)

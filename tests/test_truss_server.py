@@ -145,7 +145,9 @@ class Chain:
     scratch: Path
     processes: list[TrussProcess] = field(default_factory=list)
 
-    def start(self, package: str, dynamic_config_dir: Path, **extra_env: str) -> TrussProcess:
+    def start(
+        self, package: str, dynamic_config_dir: Path, **extra_env: str
+    ) -> TrussProcess:
         """Start `package` under Truss's server (its port known, not yet ready)."""
         scratch = self.scratch / f"{package}-{len(self.processes)}"
         scratch.mkdir()
@@ -163,7 +165,15 @@ class Chain:
         log = scratch / "server.log"
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                [str(self.python), str(TRUSS_SERVE), str(self.out / package), "--port", "0", "--app-dir", str(scratch / "app")],
+                [
+                    str(self.python),
+                    str(TRUSS_SERVE),
+                    str(self.out / package),
+                    "--port",
+                    "0",
+                    "--app-dir",
+                    str(scratch / "app"),
+                ],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -187,16 +197,22 @@ class Chain:
         deadline = time.monotonic() + START_TIMEOUT_SEC
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
-                pytest.fail(f"{server.name} exited ({server.process.returncode}):\n{server.output()}")
+                pytest.fail(
+                    f"{server.name} exited ({server.process.returncode}):\n{server.output()}"
+                )
             try:
                 if httpx.get(server.url + READY_ROUTE, timeout=2).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        pytest.fail(f"{server.name} not ready after {START_TIMEOUT_SEC} s:\n{server.output()}")
+        pytest.fail(
+            f"{server.name} not ready after {START_TIMEOUT_SEC} s:\n{server.output()}"
+        )
 
-    def serve(self, package: str, dynamic_config_dir: Path, **extra_env: str) -> TrussProcess:
+    def serve(
+        self, package: str, dynamic_config_dir: Path, **extra_env: str
+    ) -> TrussProcess:
         server = self.start(package, dynamic_config_dir, **extra_env)
         self.wait_ready(server)
         return server
@@ -212,7 +228,11 @@ def write_dynamic_config(directory: Path, entries: Mapping[str, object]) -> Path
 def _check_truss_server_requirements(python: Path) -> None:
     """The truss venv must have what Baseten's image installs for Truss's server."""
     probe = subprocess.run(
-        [str(python), "-c", "import aiohttp, fastapi, msgpack, opentelemetry.sdk, prometheus_client, uvicorn, uvloop"],
+        [
+            str(python),
+            "-c",
+            "import aiohttp, fastapi, msgpack, opentelemetry.sdk, prometheus_client, uvicorn, uvloop",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -254,11 +274,16 @@ def predict(server: TrussProcess, body: object) -> httpx.Response:
 def test_truss_servers_call_each_other_through_predict_urls(
     chain: Chain, leaf: TrussProcess, tmp_path: Path
 ) -> None:
-    config = write_dynamic_config(tmp_path / "config", {"Leaf": {"predict_url": leaf.predict_url}})
+    config = write_dynamic_config(
+        tmp_path / "config", {"Leaf": {"predict_url": leaf.predict_url}}
+    )
     middle = chain.serve("middle", config, TRUSS_SECRET_baseten_chain_api_key=API_KEY)
     write_dynamic_config(
         config,
-        {"Leaf": {"predict_url": leaf.predict_url}, "Middle": {"predict_url": middle.predict_url}},
+        {
+            "Leaf": {"predict_url": leaf.predict_url},
+            "Middle": {"predict_url": middle.predict_url},
+        },
     )
     entry = chain.serve("entry", config, TRUSS_SECRET_baseten_chain_api_key=API_KEY)
 
@@ -303,13 +328,19 @@ class Gateway:
         forwarded = httpx.post(
             upstream,
             content=request.body,
-            headers={"Content-Type": request.headers.get("content-type", "application/json")},
+            headers={
+                "Content-Type": request.headers.get("content-type", "application/json")
+            },
             timeout=30,
         )
         return Reply(
             forwarded.status_code,
             forwarded.content,
-            headers={"Content-Type": forwarded.headers.get("content-type", "application/json")},
+            headers={
+                "Content-Type": forwarded.headers.get(
+                    "content-type", "application/json"
+                )
+            },
         )
 
 
@@ -319,22 +350,42 @@ def test_truss_servers_call_each_other_through_the_internal_gateway(
     gateway = Gateway()
     with ScriptedServer(gateway.handle) as gateway_server:
         gateway_url = gateway_server.url + "/run_remote"
-        leaf_entry = {"internal_url": {"gateway_run_remote_url": gateway_url, "hostname": "leaf.chain.internal"}}
+        leaf_entry = {
+            "internal_url": {
+                "gateway_run_remote_url": gateway_url,
+                "hostname": "leaf.chain.internal",
+            }
+        }
         config = write_dynamic_config(tmp_path / "config", {"Leaf": leaf_entry})
-        middle = chain.serve("middle", config, TRUSS_SECRET_baseten_chain_api_key=API_KEY)
+        middle = chain.serve(
+            "middle", config, TRUSS_SECRET_baseten_chain_api_key=API_KEY
+        )
         write_dynamic_config(
             config,
             {
                 "Leaf": leaf_entry,
-                "Middle": {"internal_url": {"gateway_run_remote_url": gateway_url, "hostname": "middle.chain.internal"}},
+                "Middle": {
+                    "internal_url": {
+                        "gateway_run_remote_url": gateway_url,
+                        "hostname": "middle.chain.internal",
+                    }
+                },
             },
         )
         entry = chain.serve("entry", config, TRUSS_SECRET_baseten_chain_api_key=API_KEY)
-        gateway.routes.update({"leaf.chain.internal": leaf.predict_url, "middle.chain.internal": middle.predict_url})
+        gateway.routes.update(
+            {
+                "leaf.chain.internal": leaf.predict_url,
+                "middle.chain.internal": middle.predict_url,
+            }
+        )
 
         reply = predict(entry, {"text": "hey"})
     assert reply.status_code == 200, reply.text
-    assert reply.json() == {"text": "HEY!", "hops": ["Entry", "Middle", "Leaf", "leaf@leaf.chain.internal"]}
+    assert reply.json() == {
+        "text": "HEY!",
+        "hops": ["Entry", "Middle", "Leaf", "leaf@leaf.chain.internal"],
+    }
     assert gateway.seen == [
         ("/run_remote", "middle.chain.internal", f"Api-Key {API_KEY}"),
         ("/run_remote", "leaf.chain.internal", f"Api-Key {API_KEY}"),
@@ -345,12 +396,16 @@ def test_truss_server_without_the_chain_api_key_fails_at_load(
     chain: Chain, leaf: TrussProcess, tmp_path: Path
 ) -> None:
     """Declared in config.yaml but not set: Truss hands the model `***`; load() says what to set."""
-    config = write_dynamic_config(tmp_path / "config", {"Leaf": {"predict_url": leaf.predict_url}})
+    config = write_dynamic_config(
+        tmp_path / "config", {"Leaf": {"predict_url": leaf.predict_url}}
+    )
     middle = chain.start("middle", config)
     try:
         middle.process.wait(START_TIMEOUT_SEC)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"Truss's server kept running after a failed load:\n{middle.output()}")
+        pytest.fail(
+            f"Truss's server kept running after a failed load:\n{middle.output()}"
+        )
     output = middle.output()
     assert "Chainlet `Middle` calls `Leaf` through the platform" in output
     assert "Set the secret `baseten_chain_api_key`" in output
@@ -444,7 +499,9 @@ def binary_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
             server.stop()
 
 
-def test_use_binary_calls_go_through_truss_servers(binary_chain: Chain, tmp_path: Path) -> None:
+def test_use_binary_calls_go_through_truss_servers(
+    binary_chain: Chain, tmp_path: Path
+) -> None:
     """Bytes that are not UTF-8 and a float32 array cross a hop and a stream, as msgpack."""
     empty = write_dynamic_config(tmp_path / "leaves", {})
     scaler = binary_chain.start("scaler", empty)
@@ -453,9 +510,14 @@ def test_use_binary_calls_go_through_truss_servers(binary_chain: Chain, tmp_path
     binary_chain.wait_ready(ticker)
     config = write_dynamic_config(
         tmp_path / "config",
-        {"Scaler": {"predict_url": scaler.predict_url}, "Ticker": {"predict_url": ticker.predict_url}},
+        {
+            "Scaler": {"predict_url": scaler.predict_url},
+            "Ticker": {"predict_url": ticker.predict_url},
+        },
     )
-    entry = binary_chain.serve("entry", config, TRUSS_SECRET_baseten_chain_api_key=API_KEY)
+    entry = binary_chain.serve(
+        "entry", config, TRUSS_SECRET_baseten_chain_api_key=API_KEY
+    )
 
     reply = predict(entry, {"blob_hex": "ff00fe", "values": [1.5, 2, -3, 4.25]})
     assert reply.status_code == 200, reply.text + entry.output() + scaler.output()
@@ -468,10 +530,16 @@ def test_use_binary_calls_go_through_truss_servers(binary_chain: Chain, tmp_path
     }
 
 
-def test_truss_server_and_server_py_send_the_same_msgpack_bytes(binary_chain: Chain, tmp_path: Path) -> None:
+def test_truss_server_and_server_py_send_the_same_msgpack_bytes(
+    binary_chain: Chain, tmp_path: Path
+) -> None:
     """The wire of one hop, seen from outside: Truss's server and chainsc's `server.py`."""
     scaler = binary_chain.serve("scaler", write_dynamic_config(tmp_path / "config", {}))
-    arguments = {"blob": b"\x80\x81", "tensor": Tensor(blob=b"\xff", values=np.arange(4, dtype=">i2")), "factor": 5}
+    arguments = {
+        "blob": b"\x80\x81",
+        "tensor": Tensor(blob=b"\xff", values=np.arange(4, dtype=">i2")),
+        "factor": 5,
+    }
     body = binary.encode_arguments(arguments)
     headers = {"Content-Type": "application/octet-stream"}
     reply = httpx.post(scaler.predict_url, content=body, headers=headers, timeout=30)
@@ -493,18 +561,29 @@ def test_truss_server_and_server_py_send_the_same_msgpack_bytes(binary_chain: Ch
     assert result.values.array.tolist() == [0, 5, 10, 15]
 
     async def call() -> Tensor:
-        async with ChainletClient(service="Scaler", target=target, options=options) as client:
+        async with ChainletClient(
+            service="Scaler", target=target, options=options
+        ) as client:
             return await client.acall({**arguments, "factor": 1}, adapter)
 
     assert asyncio.run(call()).values.array.tolist() == [0, 1, 2, 3]
 
     # Error replies stay JSON for a binary request; JSON requests still work.
-    reply = httpx.post(scaler.predict_url, content=binary.encode_arguments({"blob": b""}), headers=headers, timeout=30)
+    reply = httpx.post(
+        scaler.predict_url,
+        content=binary.encode_arguments({"blob": b""}),
+        headers=headers,
+        timeout=30,
+    )
     assert reply.status_code == 422
     assert reply.headers["content-type"] == "application/json"
     assert reply.json()["detail"][0]["loc"] == ["tensor"]
-    json_tensor = pydantic.TypeAdapter(Tensor).dump_python(Tensor(blob=b"b", values=np.array([1.0])), mode="json")
+    json_tensor = pydantic.TypeAdapter(Tensor).dump_python(
+        Tensor(blob=b"b", values=np.array([1.0])), mode="json"
+    )
     reply = predict(scaler, {"blob": "a", "tensor": json_tensor})
     assert reply.status_code == 200, reply.text
     assert reply.headers["content-type"] == "application/json"
-    assert pydantic.TypeAdapter(Tensor).validate_json(reply.content).values.array.tolist() == [2.0]
+    assert pydantic.TypeAdapter(Tensor).validate_json(
+        reply.content
+    ).values.array.tolist() == [2.0]

@@ -30,7 +30,15 @@ from chainsc.write import WriteRefused, write_tree
 from tests.conftest import example_chains, run_cli
 from tests.importcheck import check_import
 
-_LAZY_ONLY = ("local.py", "public_api.py", "public_types.py", "pydantic_numpy.py", "streaming.py", "stub.py", "utils.py")
+_LAZY_ONLY = (
+    "local.py",
+    "public_api.py",
+    "public_types.py",
+    "pydantic_numpy.py",
+    "streaming.py",
+    "stub.py",
+    "utils.py",
+)
 
 
 def _build(chain: Path, out: Path) -> dict[str, bytes]:
@@ -55,17 +63,19 @@ def _chain(tmp_path: Path, body: str, **modules: str) -> Path:
     return chain
 
 
-_PLAIN = '''\
+_PLAIN = """\
 import truss_chains as chains
 
 
 class Hello(chains.ChainletBase):
     def run_remote(self, name: str) -> str:
         return "hi " + name
-'''
+"""
 
 
-def test_a_package_that_uses_no_optional_runtime_module_carries_none(tmp_path: Path) -> None:
+def test_a_package_that_uses_no_optional_runtime_module_carries_none(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
     files = _build(_chain(tmp_path, _PLAIN), out)
     vendored = _vendored(files, "hello")
@@ -92,7 +102,11 @@ def test_a_package_that_uses_no_optional_runtime_module_carries_none(tmp_path: P
         # An attribute of the API alias.
         ("        chains.utils.random_fail(0.0)\n", None, {"utils.py"}),
         # Imported from a submodule, in a method.
-        ("        from truss_chains.utils import expect_one\n        expect_one([1])\n", None, {"utils.py"}),
+        (
+            "        from truss_chains.utils import expect_one\n        expect_one([1])\n",
+            None,
+            {"utils.py"},
+        ),
         # A name of the package that lives in a lazily imported module.
         ("        chains.run_local\n", None, {"local.py"}),
         # The alias reached through a local module that imported it.
@@ -102,14 +116,26 @@ def test_a_package_that_uses_no_optional_runtime_module_carries_none(tmp_path: P
             {"streaming.py"},
         ),
         # A string annotation.
-        ("        x: 'chains.pydantic_numpy.NumpyArrayField | None' = None\n        del x\n", None, {"pydantic_numpy.py"}),
+        (
+            "        x: 'chains.pydantic_numpy.NumpyArrayField | None' = None\n        del x\n",
+            None,
+            {"pydantic_numpy.py"},
+        ),
     ],
-    ids=["attribute", "from-import", "lazy-name", "alias-elsewhere", "string-annotation"],
+    ids=[
+        "attribute",
+        "from-import",
+        "lazy-name",
+        "alias-elsewhere",
+        "string-annotation",
+    ],
 )
 def test_a_package_carries_the_runtime_modules_its_code_reaches(
     tmp_path: Path, body: str, helpers: str | None, needed: set[str]
 ) -> None:
-    source = _PLAIN.replace('        return "hi " + name\n', body + '        return "hi " + name\n')
+    source = _PLAIN.replace(
+        '        return "hi " + name\n', body + '        return "hi " + name\n'
+    )
     chain = _chain(tmp_path, source, **({"helpers": helpers} if helpers else {}))
     out = tmp_path / "out"
     files = _build(chain, out)
@@ -137,16 +163,22 @@ def test_generated_code_imports_only_vendored_runtime_modules(tmp_path: Path) ->
                 references: list[str] = []
                 if isinstance(node, ast.Import):
                     references = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                elif (
+                    isinstance(node, ast.ImportFrom) and not node.level and node.module
+                ):
                     references = [f"{node.module}.{alias.name}" for alias in node.names]
                 for reference in references:
                     root, _, inside = reference.partition(".")
                     if root != "chainsc_runtime":
                         continue
-                    assert runtime.modules_for(inside) <= vendored, f"{chain.parent.name}: {path} imports {reference}"
+                    assert runtime.modules_for(inside) <= vendored, (
+                        f"{chain.parent.name}: {path} imports {reference}"
+                    )
 
 
-def test_closure_follows_relative_imports_of_subpackages_and_skips_type_checking() -> None:
+def test_closure_follows_relative_imports_of_subpackages_and_skips_type_checking() -> (
+    None
+):
     files = {
         "__init__.py": b'RUNTIME_VERSION = "1.0"\nREQUIREMENTS = ()\nSERVER_REQUIREMENTS = ()\n'
         b'LAZY_ATTRIBUTES = {"Extra": "extra"}\nfrom .core import thing\n',
@@ -179,11 +211,19 @@ def _parsed_relative_imports(files: dict[str, bytes], path: str) -> frozenset[st
     tree = ast.parse(files[path])
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skipped.update(id(inner) for statement in node.body for inner in ast.walk(statement))
+            skipped.update(
+                id(inner) for statement in node.body for inner in ast.walk(statement)
+            )
     for node in ast.walk(tree):
-        if not isinstance(node, ast.ImportFrom) or not node.level or id(node) in skipped:
+        if (
+            not isinstance(node, ast.ImportFrom)
+            or not node.level
+            or id(node) in skipped
+        ):
             continue
-        base = package[: len(package) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+        base = package[: len(package) - (node.level - 1)] + (
+            node.module.split(".") if node.module else []
+        )
         module = runtime.module_file(".".join(base))
         if module is None:
             continue
@@ -203,7 +243,9 @@ def test_the_runtime_import_scan_reads_what_the_python_parser_reads() -> None:
         assert runtime.imports[path] == _parsed_relative_imports(files, path), path
 
 
-def test_a_mismatched_vendored_runtime_fails_at_import_naming_both_versions(tmp_path: Path) -> None:
+def test_a_mismatched_vendored_runtime_fails_at_import_naming_both_versions(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
     _build(_chain(tmp_path, _PLAIN), out)
     package = out / "hello"
@@ -212,7 +254,10 @@ def test_a_mismatched_vendored_runtime_fails_at_import_naming_both_versions(tmp_
     init = package / "packages" / "chainsc_runtime" / "__init__.py"
     text = init.read_text(encoding="utf-8")
     assert f'RUNTIME_VERSION = "{version}"' in text
-    init.write_text(text.replace(f'RUNTIME_VERSION = "{version}"', 'RUNTIME_VERSION = "9.9.9"'), encoding="utf-8")
+    init.write_text(
+        text.replace(f'RUNTIME_VERSION = "{version}"', 'RUNTIME_VERSION = "9.9.9"'),
+        encoding="utf-8",
+    )
 
     outcome = check_import(package)
     assert outcome.error is not None
@@ -223,7 +268,12 @@ def test_a_mismatched_vendored_runtime_fails_at_import_naming_both_versions(tmp_
 
     # The standalone server says it in its one line too, and `client.py` fails the same way.
     served = subprocess.run(
-        [sys.executable, "-I", "server.py", "--port", "0"], cwd=package, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-I", "server.py", "--port", "0"],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert served.returncode == 1
     last = served.stderr.strip().splitlines()[-1]
@@ -231,7 +281,12 @@ def test_a_mismatched_vendored_runtime_fails_at_import_naming_both_versions(tmp_
     assert f"runtime {version}" in last, last
     assert "chainsc_runtime is 9.9.9" in last, last
     client = subprocess.run(
-        [sys.executable, "-c", "import client"], cwd=package, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", "import client"],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert client.returncode == 1
     assert "chainsc_runtime is 9.9.9" in client.stderr.strip().splitlines()[-1]
@@ -241,24 +296,36 @@ def test_manifest_records_the_versions_it_was_built_with(tmp_path: Path) -> None
     files = _build(_chain(tmp_path, _PLAIN), tmp_path / "out")
     manifest = json.loads(files["chain.json"])
     assert manifest["runtime_version"] == load_runtime().version
-    assert manifest["chainsc_version"] == CHAINSC_VERSION == importlib.metadata.version("chainsc")
+    assert (
+        manifest["chainsc_version"]
+        == CHAINSC_VERSION
+        == importlib.metadata.version("chainsc")
+    )
     generated = files["hello/packages/chainsc_generated/__init__.py"].decode()
     assert f'RUNTIME_VERSION = "{load_runtime().version}"' in generated
 
 
-def test_gitattributes_marks_generated_and_vendored_files_and_build_check_covers_it(tmp_path: Path) -> None:
+def test_gitattributes_marks_generated_and_vendored_files_and_build_check_covers_it(
+    tmp_path: Path,
+) -> None:
     chain = example_chains()[0]
     out = tmp_path / "out"
     files = _build(chain, out)
     text = (out / ".gitattributes").read_text(encoding="utf-8")
-    packages = sorted(c["package"] for c in json.loads(files["chain.json"])["chainlets"].values())
+    packages = sorted(
+        c["package"] for c in json.loads(files["chain.json"])["chainlets"].values()
+    )
     for package in packages:
         assert f"/{package}/** linguist-generated=true\n" in text
-        assert f"/{package}/packages/chainsc_runtime/** linguist-vendored=true\n" in text
+        assert (
+            f"/{package}/packages/chainsc_runtime/** linguist-vendored=true\n" in text
+        )
     assert "/chain.json linguist-generated=true\n" in text
     assert not re.search(r"/(tmp|home|work)/", text)
     assert run_cli("build", str(chain), "-o", str(out), "--check").returncode == 0
-    (out / ".gitattributes").write_text(text.replace("linguist-vendored", "linguist-documentation"), encoding="utf-8")
+    (out / ".gitattributes").write_text(
+        text.replace("linguist-vendored", "linguist-documentation"), encoding="utf-8"
+    )
     drift = run_cli("build", str(chain), "-o", str(out), "--check")
     assert drift.returncode == 1
     assert "a/.gitattributes" in drift.stdout

@@ -140,8 +140,12 @@ def test_write_tree_links_identical_files_to_one_inode(tmp_path: Path) -> None:
     }
     assert len(runtime_inodes) == 1
     assert (out / "a/packages/chainsc_runtime/x.py").stat().st_nlink == 3
-    assert (out / "a/model/model.py").stat().st_ino != (out / "b/model/model.py").stat().st_ino
-    assert all(mode == FILE_MODE for kind, _, mode in snapshot(out).values() if kind == "file")
+    assert (out / "a/model/model.py").stat().st_ino != (
+        out / "b/model/model.py"
+    ).stat().st_ino
+    assert all(
+        mode == FILE_MODE for kind, _, mode in snapshot(out).values() if kind == "file"
+    )
 
 
 def test_write_tree_copies_when_hard_links_fail(

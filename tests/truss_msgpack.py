@@ -111,7 +111,10 @@ def _deserialize() -> None:
         bytes.fromhex(sys.stdin.read().strip())
     )
     report = {
-        key: {"type": type(decoded.get(key)).__name__, "same": same(value, decoded.get(key))}
+        key: {
+            "type": type(decoded.get(key)).__name__,
+            "same": same(value, decoded.get(key)),
+        }
         for key, value in values().items()
     }
     sys.stdout.write(json.dumps(report, sort_keys=True) + "\n")
@@ -142,11 +145,15 @@ def _blobs_stub(url: str) -> tuple[Any, Any, Any]:
         tensor: Tensor
         scale: int
 
-    stub = StubBase.from_url(url, "unused-key", options=chains.RPCOptions(use_binary=True))
+    stub = StubBase.from_url(
+        url, "unused-key", options=chains.RPCOptions(use_binary=True)
+    )
     tensor = BLOBS_CALL["tensor"]
     inputs = Inputs(
         blob=BLOBS_CALL["blob"],
-        tensor=Tensor(name=tensor["name"], values=np.array(tensor["values"], dtype=np.int16)),
+        tensor=Tensor(
+            name=tensor["name"], values=np.array(tensor["values"], dtype=np.int16)
+        ),
         scale=BLOBS_CALL["scale"],
     )
     return stub, inputs, Tensor
@@ -158,7 +165,10 @@ def _request() -> None:
     params = stub._make_request_params(inputs, for_httpx=True)
     sys.stdout.write(
         json.dumps(
-            {"content_type": params["headers"]["Content-Type"], "body": params["content"].hex()}
+            {
+                "content_type": params["headers"]["Content-Type"],
+                "body": params["content"].hex(),
+            }
         )
         + "\n"
     )

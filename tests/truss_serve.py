@@ -60,8 +60,12 @@ def prepare_app_dir(package: pathlib.Path, app_dir: pathlib.Path) -> dict[str, A
     templates = _truss_templates()
     config = TrussConfig.from_yaml(package / CONFIG_FILE)
     app_dir.mkdir(parents=True, exist_ok=True)
-    (app_dir / SHARED_DIR_NAME).symlink_to(templates / "shared", target_is_directory=True)
-    (app_dir / "model").symlink_to(package.resolve() / config.model_module_dir, target_is_directory=True)
+    (app_dir / SHARED_DIR_NAME).symlink_to(
+        templates / "shared", target_is_directory=True
+    )
+    (app_dir / "model").symlink_to(
+        package.resolve() / config.model_module_dir, target_is_directory=True
+    )
     data = package / (config.data_dir or "data")
     if data.is_dir():
         (app_dir / "data").symlink_to(data.resolve(), target_is_directory=True)
@@ -128,13 +132,23 @@ class _UvicornNames:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("package", type=pathlib.Path, help="a package directory of `chainsc build`")
+    parser.add_argument(
+        "package", type=pathlib.Path, help="a package directory of `chainsc build`"
+    )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, help="0: any free port (printed)")
-    parser.add_argument("--app-dir", type=pathlib.Path, help="where to lay out /app (default: a temporary directory)")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="0: any free port (printed)"
+    )
+    parser.add_argument(
+        "--app-dir",
+        type=pathlib.Path,
+        help="where to lay out /app (default: a temporary directory)",
+    )
     args = parser.parse_args(argv)
     if not (args.package / CONFIG_FILE).is_file():
-        parser.error(f"{args.package} has no {CONFIG_FILE}: not a package of `chainsc build`")
+        parser.error(
+            f"{args.package} has no {CONFIG_FILE}: not a package of `chainsc build`"
+        )
     if args.app_dir is not None:
         serve(args.package, args.host, args.port, args.app_dir)
         return 0

@@ -25,7 +25,11 @@ def runtime_requirements() -> list[str]:
     """`chainsc_runtime.REQUIREMENTS`, a plain literal, read from its source."""
     tree = ast.parse((REPO / "runtime_lib" / "__init__.py").read_text(encoding="utf-8"))
     for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "REQUIREMENTS":
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id == "REQUIREMENTS"
+        ):
             assert node.value is not None
             return list(ast.literal_eval(node.value))
     raise LookupError("runtime_lib/__init__.py defines no REQUIREMENTS")

@@ -23,7 +23,8 @@ CLIENT_BASE = "chainsc_runtime.transport.ChainletClient"
 __all__ = [
     "CLIENT_BASE",
     "InPlaceSignature",
-    "ParamView", "SignatureText",
+    "ParamView",
+    "SignatureText",
     "endpoint_signature",
     "in_place_signature",
     "module_at_path",

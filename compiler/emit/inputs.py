@@ -89,14 +89,18 @@ class PlanInputs:
             raise InternalError(f"`{relative}` was not loaded before planning")
         content = self.files[relative]
         if content is None:
-            raise FileNotFoundError(errno.ENOENT, "no such file inside the chain root", relative)
+            raise FileNotFoundError(
+                errno.ENOENT, "no such file inside the chain root", relative
+            )
         return content.decode("utf-8-sig")
 
     def content(self, real: Path) -> bytes:
         """The bytes of a data file, loaded before planning."""
         found = self.contents.get(real)
         if found is None:
-            raise InternalError(f"the data file `{real.name}` was not loaded before planning")
+            raise InternalError(
+                f"the data file `{real.name}` was not loaded before planning"
+            )
         return found
 
 
@@ -106,9 +110,14 @@ def load_inputs(chain: ir.Chain, program: Program) -> PlanInputs:
     # which no package carries.
     modules = dict(program.modules)
     root = program.fs
-    clients = {chainlet.id: in_place_signature(chainlet, program) for chainlet in chain.chainlets}
+    clients = {
+        chainlet.id: in_place_signature(chainlet, program)
+        for chainlet in chain.chainlets
+    }
     edges = {c.id: [d.target for d in c.dependencies] for c in chain.chainlets}
-    deployed = [c for c in chain.chainlets if c.id in reachable(edges, chain.entrypoint)]
+    deployed = [
+        c for c in chain.chainlets if c.id in reachable(edges, chain.entrypoint)
+    ]
     check = RequirementsCheck(chain, program)
     additions = {chainlet.id: check.additions(chainlet) for chainlet in deployed}
     files: dict[str, bytes | None] = {}
@@ -128,7 +137,9 @@ def load_inputs(chain: ir.Chain, program: Program) -> PlanInputs:
         if isinstance(walked, PathProblem):
             raise InternalError(f"`data_dir` was not checked: {walked.describe()}")
         prefix = "" if data_dir == "." else f"{data_dir}/"
-        data_dirs[data_dir] = tuple((path.removeprefix(prefix), real) for path, real in walked)
+        data_dirs[data_dir] = tuple(
+            (path.removeprefix(prefix), real) for path, real in walked
+        )
         for _, real in walked:
             _read_into(contents, root, real)
     data_paths = _data_paths(root, modules)
@@ -174,7 +185,9 @@ def _not_pycache(path: str) -> bool:
     return "__pycache__" not in path.split("/")
 
 
-def _data_paths(root: ChainRoot, modules: Mapping[str, ModuleInfo]) -> dict[LiteralKey, tuple[tuple[str, Path], ...] | PathProblem]:
+def _data_paths(
+    root: ChainRoot, modules: Mapping[str, ModuleInfo]
+) -> dict[LiteralKey, tuple[tuple[str, Path], ...] | PathProblem]:
     """What every path literal of every module names next to it, where it names something.
 
     Only literals whose first step is an entry of the module's base directory can
@@ -241,7 +254,9 @@ def _read_kept_data(
                 _read_into(contents, program.fs, real)
 
 
-def _init_files(root: ChainRoot, modules: Mapping[str, ModuleInfo]) -> frozenset[tuple[Path, str]]:
+def _init_files(
+    root: ChainRoot, modules: Mapping[str, ModuleInfo]
+) -> frozenset[tuple[Path, str]]:
     """(base, `pkg/__init__.py`) of every package directory above a module that has one (a regular file).
 
     Looked up through the root; one that leads out of it counts as absent.
@@ -259,7 +274,13 @@ def _init_files(root: ChainRoot, modules: Mapping[str, ModuleInfo]) -> frozenset
             if (base, init) in asked:
                 continue
             asked.add((base, init))
-            answer = root.lookup(posixpath.normpath(posixpath.join(base_relative, init)))
-            if answer is not None and not isinstance(answer, PathProblem) and answer.is_file:
+            answer = root.lookup(
+                posixpath.normpath(posixpath.join(base_relative, init))
+            )
+            if (
+                answer is not None
+                and not isinstance(answer, PathProblem)
+                and answer.is_file
+            ):
                 found.add((base, init))
     return frozenset(found)

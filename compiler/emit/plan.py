@@ -239,10 +239,15 @@ class _Planner:
         for chainlet in chainlets:
             counts[chainlet.name] = counts.get(chainlet.name, 0) + 1
         self.client_names = {
-            c.id: c.name.replace(".", "_") if counts[c.name] == 1 else c.id.replace(".", "_") for c in chainlets
+            c.id: c.name.replace(".", "_")
+            if counts[c.name] == 1
+            else c.id.replace(".", "_")
+            for c in chainlets
         }
         by_class = {self.top_level(c.id): c for c in chainlets}
-        self.client_classes = slicing.ClientsOnDemand(by_class, lambda key: self.in_place_client(by_class[key]))
+        self.client_classes = slicing.ClientsOnDemand(
+            by_class, lambda key: self.in_place_client(by_class[key])
+        )
         sources = {
             name: slicing.ModuleSource.of(m, m.layout)
             for name, m in self.inputs.modules.items()
@@ -274,11 +279,17 @@ class _Planner:
         files[MANIFEST] = self.manifest(packages, files)
         return dict(sorted(files.items()))
 
-    def manifest(self, packages: Mapping[str, str], files: Mapping[str, bytes]) -> bytes:
+    def manifest(
+        self, packages: Mapping[str, str], files: Mapping[str, bytes]
+    ) -> bytes:
         by_package: dict[str, dict[str, bytes]] = {}
         for path, content in files.items():
             by_package.setdefault(path.partition("/")[0], {})[path] = content
-        source_text = next(m.parsed.source.text for m in self.inputs.modules.values() if m.path == self.chain.source)
+        source_text = next(
+            m.parsed.source.text
+            for m in self.inputs.modules.values()
+            if m.path == self.chain.source
+        )
         by_id = self.by_id
         document = {
             "generated_by": "chainsc",
@@ -292,7 +303,9 @@ class _Planner:
                 chainlet_id: {
                     "name": by_id[chainlet_id].display_name,
                     "package": directory,
-                    "dependencies": sorted(d.target for d in by_id[chainlet_id].dependencies),
+                    "dependencies": sorted(
+                        d.target for d in by_id[chainlet_id].dependencies
+                    ),
                     "package_sha256": _tree_hash(by_package.get(directory, {})),
                 }
                 for chainlet_id, directory in sorted(packages.items())
@@ -307,15 +320,24 @@ class _Planner:
             ReadmeRow(
                 name=chainlet.display_name,
                 package=packages[chainlet.id],
-                signature=render_signature(chainlet.endpoint, {t.id: t for t in self.chain.types}).replace("|", "\\|"),
-                dependencies=", ".join(f"`{by_id[d.target].display_name}`" for d in chainlet.dependencies) or "none",
+                signature=render_signature(
+                    chainlet.endpoint, {t.id: t for t in self.chain.types}
+                ).replace("|", "\\|"),
+                dependencies=", ".join(
+                    f"`{by_id[d.target].display_name}`" for d in chainlet.dependencies
+                )
+                or "none",
             )
             for chainlet in self.chain.chainlets
             if chainlet.id in packages
         )
         # The entrypoint on 8000 (as `chainsc run`), the others after it in README order.
-        ordered = sorted(rows, key=lambda row: row.name != by_id[self.chain.entrypoint].display_name)
-        ports = {row.name: (row.package, 8000 + index) for index, row in enumerate(ordered)}
+        ordered = sorted(
+            rows, key=lambda row: row.name != by_id[self.chain.entrypoint].display_name
+        )
+        ports = {
+            row.name: (row.package, 8000 + index) for index, row in enumerate(ordered)
+        }
         dynamic_config = {
             name: {"predict_url": f"http://127.0.0.1:{port}{TRUSS_PREDICT_ROUTE}"}
             for name, (_, port) in ports.items()
@@ -348,14 +370,21 @@ class _Planner:
         endpoint_imports.name("chainsc_runtime", "serving")
         params = self.params(chainlet.endpoint, owner, types, endpoint_imports, extra)
         # A stream's output adapter validates each item (`str` or `bytes`), not the iterator.
-        wire_returns = chainlet.endpoint.returns.args[0] if chainlet.endpoint.is_streaming else chainlet.endpoint.returns
+        wire_returns = (
+            chainlet.endpoint.returns.args[0]
+            if chainlet.endpoint.is_streaming
+            else chainlet.endpoint.returns
+        )
         returns = render_annotation(wire_returns, types, endpoint_imports, owner, extra)
         self.keep_types(chainlet.types, types, extra)
         # model.py imports the clients of the dependencies from where their classes stood
         # (which also carries a module reached only as `pkg.mod.Target`).
         extra.update(self.top_level(d.target) for d in chainlet.dependencies)
 
-        own = {self.top_level(chainlet_id) for chainlet_id in (chainlet.id, *chainlet.bases)}
+        own = {
+            self.top_level(chainlet_id)
+            for chainlet_id in (chainlet.id, *chainlet.bases)
+        }
         # Every Chainlet's class by (module, top-level name); the slice skips the package's own.
         others = self.client_classes
         analysis = self.analysis
@@ -391,7 +420,9 @@ class _Planner:
         )
         own_client, own_client_imports = self.own_client(chainlet, types)
         files["client.py"] = self.render("chainlet/client.py.jinja", own_client)
-        files["model/__init__.py"] = self.render("chainlet/model/__init__.py.jinja", header)
+        files["model/__init__.py"] = self.render(
+            "chainlet/model/__init__.py.jinja", header
+        )
         model, model_imports = self.model_context(chainlet)
         files["model/model.py"] = self.render("chainlet/model/model.py.jinja", model)
         runtime = self.inputs.runtime
@@ -401,7 +432,9 @@ class _Planner:
                 source=self.chain.source,
                 display_name=chainlet.display_name,
                 predict_concurrency=chainlet.remote_config.compute.predict_concurrency,
-                server_requirements=" ".join(shlex.quote(line) for line in runtime.server_requirements),
+                server_requirements=" ".join(
+                    shlex.quote(line) for line in runtime.server_requirements
+                ),
             ),
         )
         # The runtime modules the package's code uses, and what they import: the generated
@@ -412,12 +445,18 @@ class _Planner:
             *model_imports.references(RUNTIME_PACKAGE),
             *SERVER_RUNTIME_IMPORTS,
             *CLIENT_RUNTIME_IMPORTS,
-            *(word for word in package_slice.spelled if word in runtime.lazy or word == "*"),
+            *(
+                word
+                for word in package_slice.spelled
+                if word in runtime.lazy or word == "*"
+            ),
         }
         for path in runtime.closure(references):
             files[f"packages/{RUNTIME_PACKAGE}/{path}"] = runtime.files[path]
         config = truss_config(chainlet)
-        files["config.yaml"] = render_config_yaml(config, self.chain.source).encode("utf-8")
+        files["config.yaml"] = render_config_yaml(config, self.chain.source).encode(
+            "utf-8"
+        )
         files.update(self.requirements(chainlet))
         files.update(self.data_dir(chainlet))
         return files
@@ -433,12 +472,23 @@ class _Planner:
         """
         inputs = self.inputs
         additions = inputs.additions[chainlet.id]
-        result = requirements_txt(chainlet, inputs.runtime.requirements, inputs.read_text, self.chain.source, additions)
+        result = requirements_txt(
+            chainlet,
+            inputs.runtime.requirements,
+            inputs.read_text,
+            self.chain.source,
+            additions,
+        )
         files: dict[str, bytes] = {}
-        if requirements_file_name(chainlet.remote_config.docker_image) != result.filename:
+        if (
+            requirements_file_name(chainlet.remote_config.docker_image)
+            != result.filename
+        ):
             config = truss_config(chainlet)
             config["requirements_file"] = result.filename
-            files["config.yaml"] = render_config_yaml(config, self.chain.source).encode("utf-8")
+            files["config.yaml"] = render_config_yaml(config, self.chain.source).encode(
+                "utf-8"
+            )
         if result.text is not None:
             files[result.filename] = result.text.encode("utf-8")
         for relative in result.copy_files:
@@ -448,7 +498,9 @@ class _Planner:
             files[relative.rpartition("/")[2]] = content
         return files
 
-    def data_files(self, path_literals: Mapping[str, frozenset[str]]) -> dict[str, bytes]:
+    def data_files(
+        self, path_literals: Mapping[str, frozenset[str]]
+    ) -> dict[str, bytes]:
         """Files next to a module that its kept code names in a string (`HERE / "prompts"`).
 
         Real chain files read prompts, vocabularies and configs relative to
@@ -472,7 +524,9 @@ class _Planner:
                 if isinstance(listed, PathProblem):
                     # The front end reported every kept literal that names a link out of
                     # the root or a loop (CSC011, CSC012).
-                    raise InternalError(f"the data file `{literal}` was not checked: {listed.describe()}")
+                    raise InternalError(
+                        f"the data file `{literal}` was not checked: {listed.describe()}"
+                    )
                 for carried, real in listed:
                     found[carried] = self.inputs.content(real)
         return found
@@ -484,7 +538,9 @@ class _Planner:
             return {}
         listed = self.inputs.data_dirs.get(relative)
         if listed is None:
-            raise InternalError(f"`data_dir` {relative!r} was not loaded before planning")
+            raise InternalError(
+                f"`data_dir` {relative!r} was not loaded before planning"
+            )
         return {f"data/{path}": self.inputs.content(real) for path, real in listed}
 
     def top_level(self, chainlet_id: str) -> tuple[str, str]:
@@ -499,9 +555,16 @@ class _Planner:
 
     def endpoint_owner(self, chainlet: ir.Chainlet) -> ModuleInfo:
         """The module whose source spells the endpoint (its defaults' names live there)."""
-        return module_at_path(self.inputs.modules, chainlet.endpoint.span.path, chainlet.module)
+        return module_at_path(
+            self.inputs.modules, chainlet.endpoint.span.path, chainlet.module
+        )
 
-    def keep_types(self, type_ids: tuple[str, ...], types: Mapping[str, ir.TypeDef], extra: set[tuple[str, str]]) -> None:
+    def keep_types(
+        self,
+        type_ids: tuple[str, ...],
+        types: Mapping[str, ir.TypeDef],
+        extra: set[tuple[str, str]],
+    ) -> None:
         for type_id in type_ids:
             typedef = types.get(type_id)
             if typedef is not None:
@@ -520,7 +583,9 @@ class _Planner:
             annotation = render_annotation(param.type, types, imports, owner, extra)
             default = None
             if param.default_source is not None:
-                default, needed = default_expression(param.default_source, owner, imports)
+                default, needed = default_expression(
+                    param.default_source, owner, imports
+                )
                 extra.update((owner.name, name) for name in needed)
             views.append(ParamView(param.name, annotation, default))
         return tuple(views)
@@ -553,7 +618,9 @@ class _Planner:
             returns=returns,
             item_type=item_type,
             streaming_read_timeout=(
-                target.remote_config.options.streaming_read_timeout if endpoint.is_streaming else None
+                target.remote_config.options.streaming_read_timeout
+                if endpoint.is_streaming
+                else None
             ),
         )
 
@@ -566,11 +633,17 @@ class _Planner:
         _, top = self.top_level(target.id)
         resolved = self.inputs.clients[target.id]
         signature, reach = resolved.signature, resolved.reach
-        view = self.client(target, top, CLIENT_BASE, signature.params, signature.returns)
+        view = self.client(
+            target, top, CLIENT_BASE, signature.params, signature.returns
+        )
         text = self.env.get_template("macros/client.jinja").module.client_class(view)  # type: ignore[attr-defined]
-        return slicing.ClientCode(text=str(text), imports=reach.imports, uses=reach.uses)
+        return slicing.ClientCode(
+            text=str(text), imports=reach.imports, uses=reach.uses
+        )
 
-    def own_client(self, chainlet: ir.Chainlet, types: dict[str, ir.TypeDef]) -> tuple[OwnClientContext, Imports]:
+    def own_client(
+        self, chainlet: ir.Chainlet, types: dict[str, ir.TypeDef]
+    ) -> tuple[OwnClientContext, Imports]:
         """The context of `client.py` (this Chainlet's client, as its dependents get it) and its imports."""
         imports = Imports()
         # What client.py defines or imports before the user's types.
@@ -582,8 +655,12 @@ class _Planner:
         # endpoint (endpoint.py names the same ones, so `keep` adds nothing new).
         owner = self.endpoint_owner(chainlet)
         params = self.params(chainlet.endpoint, owner, types, imports, extra=set())
-        returns = render_annotation(chainlet.endpoint.returns, types, imports, owner, set())
-        client = self.client(chainlet, name, f"{transport}.ChainletClient", params, returns)
+        returns = render_annotation(
+            chainlet.endpoint.returns, types, imports, owner, set()
+        )
+        client = self.client(
+            chainlet, name, f"{transport}.ChainletClient", params, returns
+        )
         package = package_dir_name(chainlet.display_name)
         context = OwnClientContext(
             source=self.chain.source,
@@ -600,12 +677,16 @@ class _Planner:
         # Clients of dependencies defined in that module come on the same line.
         module, top = chainlet.module, chainlet.name.split(".")[0]
         own = Imports()
-        own.reserve("Model", "serving", "RPCOptions", "endpoint")  # what model.py defines or imports
+        own.reserve(
+            "Model", "serving", "RPCOptions", "endpoint"
+        )  # what model.py defines or imports
         local = own.name(module, top)
         chainlet_class = local + chainlet.name[len(top) :]
         targets = {d.target: self.top_level(d.target) for d in chainlet.dependencies}
         clients = {
-            target: own.name(*where) for target, where in targets.items() if where[0] == module
+            target: own.name(*where)
+            for target, where in targets.items()
+            if where[0] == module
         }
         imports = Imports()
         imports.reserve("Model", local, *clients.values())
@@ -635,7 +716,9 @@ class _Planner:
             chainlet_import="\n".join(own.lines()),
             imports=tuple(imports.lines()),
             dependencies=dependencies,
-            context_param=json.dumps(chainlet.context_param) if chainlet.context_param else "None",
+            context_param=json.dumps(chainlet.context_param)
+            if chainlet.context_param
+            else "None",
             secret_keys=chainlet.remote_config.assets.secret_keys,
             is_async=chainlet.endpoint.is_async,
         )
@@ -645,12 +728,16 @@ class _Planner:
 def _tree_hash(files: Mapping[str, bytes]) -> str:
     digest = hashlib.sha256()
     for path in sorted(files):
-        digest.update(path.encode("utf-8") + b"\0" + hashlib.sha256(files[path]).digest())
+        digest.update(
+            path.encode("utf-8") + b"\0" + hashlib.sha256(files[path]).digest()
+        )
     return digest.hexdigest()
 
 
 def _package_inits(
-    sliced: Mapping[str, str], bases: Mapping[str, Path], init_files: frozenset[tuple[Path, str]]
+    sliced: Mapping[str, str],
+    bases: Mapping[str, Path],
+    init_files: frozenset[tuple[Path, str]],
 ) -> list[str]:
     """`__init__.py` of every package directory the slice needs (empty when the user's is not kept).
 
@@ -691,5 +778,6 @@ def _gitattributes(packages: Sequence[str]) -> bytes:
 
 def plan(chain: ir.Chain, inputs: PlanInputs) -> dict[str, bytes]:
     """The complete output tree of a build: relative path -> bytes, sorted. Reads no file."""
-    return _Planner(chain, inputs, _environment(tuple(sorted(inputs.templates.items())))).plan()
-
+    return _Planner(
+        chain, inputs, _environment(tuple(sorted(inputs.templates.items())))
+    ).plan()

@@ -39,7 +39,11 @@ class Imports:
         if key in self._from:
             return self._from[key]
         local = name
-        if local in self._reserved or local in self._from.values() or local in self._modules.values():
+        if (
+            local in self._reserved
+            or local in self._from.values()
+            or local in self._modules.values()
+        ):
             local = f"{module.replace('.', '_')}_{name}"
         self._from[key] = local
         return local
@@ -79,7 +83,9 @@ class Imports:
             grouped.setdefault(module, []).append((name, local))
         for module in sorted(grouped):
             names = sorted(grouped[module])
-            parts = [name if name == local else f"{name} as {local}" for name, local in names]
+            parts = [
+                name if name == local else f"{name} as {local}" for name, local in names
+            ]
             if len(parts) == 1:
                 out.append(f"from {module} import {parts[0]}")
             else:
@@ -152,7 +158,9 @@ def render_annotation(
     return render_type(ref, types, ImportSpelling(imports, owner, keep))
 
 
-def default_expression(source: str, owner: ModuleInfo, imports: Imports) -> tuple[str, set[str]]:
+def default_expression(
+    source: str, owner: ModuleInfo, imports: Imports
+) -> tuple[str, set[str]]:
     """A default as written, with the names it uses imported from where the owner got them.
 
     Returns the expression and the owner-module names the slice must keep.
@@ -163,13 +171,17 @@ def default_expression(source: str, owner: ModuleInfo, imports: Imports) -> tupl
     for node in ast.walk(tree):
         if not isinstance(node, ast.Name) or node.id in renames:
             continue
-        use = owner.name_use(node.id)  # the resolver's answer: where the owner got the name
+        use = owner.name_use(
+            node.id
+        )  # the resolver's answer: where the owner got the name
         if use.kind is NameKind.FREE:
             renames[node.id] = node.id  # a builtin, or nothing: spelled as written
         elif use.kind is NameKind.IMPORTED:
             renames[node.id] = imports.name(use.module, use.name)
         elif use.kind is NameKind.MODULE:
-            renames[node.id] = imports.module(use.module, node.id if node.id != use.module else None)
+            renames[node.id] = imports.module(
+                use.module, node.id if node.id != use.module else None
+            )
         else:
             renames[node.id] = imports.name(owner.name, node.id)
             needed.add(node.id)
@@ -182,7 +194,9 @@ def default_expression(source: str, owner: ModuleInfo, imports: Imports) -> tupl
 def _rename(source: str, renames: dict[str, str]) -> str:
     class Renamer(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.AST:
-            return ast.copy_location(ast.Name(renames.get(node.id, node.id), node.ctx), node)
+            return ast.copy_location(
+                ast.Name(renames.get(node.id, node.id), node.ctx), node
+            )
 
     tree = Renamer().visit(ast.parse(source, mode="eval"))
     return ast.unparse(tree)

@@ -79,14 +79,18 @@ __all__ = [
 
 
 def slice_modules(
-    modules: Mapping[str, ModuleSource], request: SliceRequest, analysis: Analysis | None = None
+    modules: Mapping[str, ModuleSource],
+    request: SliceRequest,
+    analysis: Analysis | None = None,
 ) -> dict[str, str]:
     """Text of every user module the package needs, by relative path."""
     return dict(slice_package(modules, request, analysis).texts)
 
 
 def slice_package(
-    modules: Mapping[str, ModuleSource], request: SliceRequest, analysis: Analysis | None = None
+    modules: Mapping[str, ModuleSource],
+    request: SliceRequest,
+    analysis: Analysis | None = None,
 ) -> Slice:
     """The sliced text of every user module the package needs, and the path literals it keeps."""
     carried = carry(analysis or analyse_modules(modules), request)
@@ -94,7 +98,9 @@ def slice_package(
     literals: dict[str, frozenset[str]] = {}
     for module_name, kept in carried.statements.items():
         module = modules[module_name]
-        texts[module.path] = _render(module, kept, request.client_classes, request.own_classes)
+        texts[module.path] = _render(
+            module, kept, request.client_classes, request.own_classes
+        )
         literals[module.path] = carried.path_literals[module_name]
     return Slice(texts, literals, carried.spelled)
 
@@ -117,9 +123,15 @@ def _render(
         node = statement.node
         first, last = _extent(statement, lines)
         key = (module.name, node.name) if isinstance(node, ast.ClassDef) else None
-        client = client_classes.get(key) if key is not None and key not in own_classes else None
+        client = (
+            client_classes.get(key)
+            if key is not None and key not in own_classes
+            else None
+        )
         if client is not None:
-            first = node.lineno - 1  # the client replaces the class: its comments and decorators go
+            first = (
+                node.lineno - 1
+            )  # the client replaces the class: its comments and decorators go
         if pieces:
             # The widest gap the user left between the previous kept statement and this one.
             pieces.append("\n" * _widest_gap(lines, previous_end, first))
@@ -136,13 +148,17 @@ def _render(
         # What the clients need is imported once per module, before the first of them.
         needed = [
             line
-            for code in ([client] if client is not None else [code for _, code in nested])
+            for code in (
+                [client] if client is not None else [code for _, code in nested]
+            )
             for line in (RUNTIME_IMPORT, *code.imports)
             if line not in imported
         ]
         if needed:
             imported.update(needed)
-            pieces.append("".join(f"{line}\n" for line in dict.fromkeys(needed)) + "\n\n")
+            pieces.append(
+                "".join(f"{line}\n" for line in dict.fromkeys(needed)) + "\n\n"
+            )
         if client is not None:
             pieces.append(client.text)
             continue
@@ -152,7 +168,9 @@ def _render(
             if (module.name, name) in own_classes
             for class_node in parts.nodes
         ]
-        pieces.append(_rewrite_statement(statement, lines, first, last, nested, own=own))
+        pieces.append(
+            _rewrite_statement(statement, lines, first, last, nested, own=own)
+        )
     rendered = "".join(pieces).rstrip("\n")
     return rendered + "\n" if rendered else ""
 
@@ -161,7 +179,10 @@ def _extent(statement: Statement, lines: Sequence[str]) -> tuple[int, int]:
     """0-based [first, last) line range: the statement with its leading comments."""
     node = statement.node
     start = node.lineno
-    if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.decorator_list:
+    if (
+        isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.decorator_list
+    ):
         start = min(start, *(d.lineno for d in node.decorator_list))
     first = start - 1
     while first > 0 and lines[first - 1].lstrip().startswith("#"):
@@ -224,7 +245,9 @@ def _rewrite_statement(
     """
     node = statement.node
     inside = [(cls.lineno, cls.end_lineno or cls.lineno) for cls, _ in clients]
-    edits: list[tuple[int, int, int, int, str]] = []  # (line, col) to (line, col), 0-based -> text
+    edits: list[
+        tuple[int, int, int, int, str]
+    ] = []  # (line, col) to (line, col), 0-based -> text
     for child in statement.api_imports:
         if any(low <= child.lineno <= high for low, high in inside):
             continue  # inside a class that its client replaces
@@ -237,14 +260,26 @@ def _rewrite_statement(
             text = _rewrite_api_import(child, lines, first).removesuffix("\n")
             edits.append((first, 0, end - 1, end_col, text))
         elif not indent.strip():
-            text = _indent(_rewrite_api_import(child, lines, start), indent).removesuffix("\n")
+            text = _indent(
+                _rewrite_api_import(child, lines, start), indent
+            ).removesuffix("\n")
             edits.append((start, 0, end - 1, end_col, text))
         else:
             # It shares its line with other code (`if x: import y`): spliced in on one line.
-            edits.append((start, len(indent), end - 1, end_col, _one_line_import(child)))
+            edits.append(
+                (start, len(indent), end - 1, end_col, _one_line_import(child))
+            )
     for cls, code in clients:
         start = min([cls.lineno, *(d.lineno for d in cls.decorator_list)]) - 1
-        edits.append((start, 0, cls.end_lineno or cls.lineno, 0, _indent(code.text, " " * cls.col_offset)))
+        edits.append(
+            (
+                start,
+                0,
+                cls.end_lineno or cls.lineno,
+                0,
+                _indent(code.text, " " * cls.col_offset),
+            )
+        )
     for cls in own:
         body = [item for item in cls.body if not is_remote_config(item)]
         for item in cls.body:
@@ -253,7 +288,13 @@ def _rewrite_statement(
                 # Drop the blank line that followed, so no double gap is left behind.
                 after = end + 1 if end < last and not lines[end].strip() else end
                 # A class whose body was only its config keeps a body.
-                text = "" if body else _indent("pass\n", _prefix(lines[item.lineno - 1], item.col_offset))
+                text = (
+                    ""
+                    if body
+                    else _indent(
+                        "pass\n", _prefix(lines[item.lineno - 1], item.col_offset)
+                    )
+                )
                 edits.append((item.lineno - 1, 0, after, 0, text))
                 body = [item]  # one `pass` is enough
     if not edits:
@@ -268,11 +309,17 @@ def _rewrite_statement(
     return "".join(out)
 
 
-def _text_between(lines: Sequence[str], line: int, col: int, end: int, end_col: int) -> str:
+def _text_between(
+    lines: Sequence[str], line: int, col: int, end: int, end_col: int
+) -> str:
     """The text from (line, col) to (end, end_col), 0-based lines, columns in characters."""
     if line == end:
         return lines[line][col:end_col] if line < len(lines) else ""
-    return lines[line][col:] + "".join(lines[line + 1 : end]) + (lines[end][:end_col] if end < len(lines) else "")
+    return (
+        lines[line][col:]
+        + "".join(lines[line + 1 : end])
+        + (lines[end][:end_col] if end < len(lines) else "")
+    )
 
 
 def _prefix(line: str, col_offset: int) -> str:
@@ -286,13 +333,18 @@ def _one_line_import(node: ast.Import | ast.ImportFrom) -> str:
     statements = [piece.strip() for piece in rewritten.splitlines() if piece.strip()]
     if len(statements) > 1 and statements[0].endswith("("):
         # `from x import (` ... `)`: the names on one line.
-        return statements[0].rstrip("(") + ", ".join(name.rstrip(",") for name in statements[1:-1])
+        return statements[0].rstrip("(") + ", ".join(
+            name.rstrip(",") for name in statements[1:-1]
+        )
     return "; ".join(statements)
 
 
 def _indent(text: str, indent: str) -> str:
     """`text` with `indent` before every line that is not blank."""
-    return "".join(indent + piece if piece.strip() else piece for piece in text.splitlines(keepends=True))
+    return "".join(
+        indent + piece if piece.strip() else piece
+        for piece in text.splitlines(keepends=True)
+    )
 
 
 def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str:
@@ -305,15 +357,24 @@ def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str
             root, _, rest = alias.name.partition(".")
             if alias.name in TRUSS_CONFIG_MODULES:
                 # `import truss.base.truss_config as tc`: without an alias the name `truss` is bound.
-                parts.append(f"import {_RUNTIME_TRUSS_CONFIG} as {alias.asname}" if alias.asname else f"import {alias.name}")
+                parts.append(
+                    f"import {_RUNTIME_TRUSS_CONFIG} as {alias.asname}"
+                    if alias.asname
+                    else f"import {alias.name}"
+                )
             elif rewritten_to_runtime(alias.name) and alias.asname:
-                parts.append(f"import {RUNTIME_MODULE}{f'.{rest}' if rest else ''} as {alias.asname}")
+                parts.append(
+                    f"import {RUNTIME_MODULE}{f'.{rest}' if rest else ''} as {alias.asname}"
+                )
             elif rewritten_to_runtime(alias.name):
                 # `import truss_chains.utils` binds `truss_chains`, the package (whose
                 # submodules the runtime's `__init__` imports).
                 parts.append(f"import {RUNTIME_MODULE} as {root}")
             else:
-                parts.append(f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else ""))
+                parts.append(
+                    f"import {alias.name}"
+                    + (f" as {alias.asname}" if alias.asname else "")
+                )
         return comments + "".join(f"{indent}{part}\n" for part in parts)
     assert isinstance(node, ast.ImportFrom)
     if node.module in TRUSS_CONFIG_MODULES:
@@ -323,7 +384,10 @@ def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str
     else:
         module = (node.module or "").split(".", 1)
         target = RUNTIME_MODULE + (f".{module[1]}" if len(module) > 1 else "")
-    names = [alias.name + (f" as {alias.asname}" if alias.asname else "") for alias in node.names]
+    names = [
+        alias.name + (f" as {alias.asname}" if alias.asname else "")
+        for alias in node.names
+    ]
     if len(names) == 1:
         return comments + f"from {target} import {names[0]}\n"
     body = "".join(f"    {name},\n" for name in names)

@@ -164,7 +164,9 @@ def _libyaml_safe(value: object) -> bool:
         return value.isascii() or max(value) <= "\uffff"
     if isinstance(value, Mapping):
         return all(
-            isinstance(key, str) and _PLAIN_KEY.match(key) is not None and _libyaml_safe(item)
+            isinstance(key, str)
+            and _PLAIN_KEY.match(key) is not None
+            and _libyaml_safe(item)
             for key, item in value.items()
         )
     if isinstance(value, list | tuple):
@@ -181,7 +183,9 @@ class _Dumper(yaml.SafeDumper):
     """`yaml.SafeDumper`, except that a string with a line break is double-quoted."""
 
 
-def _represent_str(dumper: yaml.representer.SafeRepresenter, data: str) -> yaml.ScalarNode:
+def _represent_str(
+    dumper: yaml.representer.SafeRepresenter, data: str
+) -> yaml.ScalarNode:
     style = '"' if _LINE_BREAKS.intersection(data) else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
@@ -227,7 +231,11 @@ def _resources(compute: ir.Compute) -> dict[str, ConfigValue]:
     accelerator: str | None = None
     if compute.gpu is not None:
         # AcceleratorSpec's serialisation: the count only when more than one.
-        accelerator = compute.gpu if compute.gpu_count <= 1 else f"{compute.gpu}:{compute.gpu_count}"
+        accelerator = (
+            compute.gpu
+            if compute.gpu_count <= 1
+            else f"{compute.gpu}:{compute.gpu_count}"
+        )
     resources: dict[str, ConfigValue] = {
         # A string, as Truss Chains writes it (`str(cpu_count)`).
         "cpu": str(compute.cpu_count),
@@ -258,7 +266,9 @@ def _runtime(remote: ir.RemoteConfig) -> dict[str, ConfigValue]:
     if transport is not None:
         runtime["transport"] = transport
     if remote.docker_image.truss_server_version_override is not None:
-        runtime["truss_server_version_override"] = remote.docker_image.truss_server_version_override
+        runtime["truss_server_version_override"] = (
+            remote.docker_image.truss_server_version_override
+        )
     return runtime
 
 

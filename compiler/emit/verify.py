@@ -43,25 +43,44 @@ _PART_START = re.compile(r"^(?:@|def |async def |class )", re.MULTILINE)
 #: What makes statements depend on each other across parts (see the module docstring).
 _DECLARATION = re.compile(r"\b(?:global|nonlocal)\b")
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
-_FUTURE = re.compile(r"^from[ \t]+__future__[ \t]+import[ \t]+([\w, \t()]+)", re.MULTILINE)
+_FUTURE = re.compile(
+    r"^from[ \t]+__future__[ \t]+import[ \t]+([\w, \t()]+)", re.MULTILINE
+)
 _FUTURE_FLAGS = {"annotations": __future__.annotations.compiler_flag}
 #: Futures with no effect on compilation in Python 3.7+ (always on).
-_FUTURE_NO_OPS = frozenset({"nested_scopes", "generators", "division", "absolute_import", "with_statement", "print_function", "unicode_literals", "generator_stop"})
+_FUTURE_NO_OPS = frozenset(
+    {
+        "nested_scopes",
+        "generators",
+        "division",
+        "absolute_import",
+        "with_statement",
+        "print_function",
+        "unicode_literals",
+        "generator_stop",
+    }
+)
 
 
-def generated_code_errors(files: Mapping[str, bytes]) -> tuple[list[Diagnostic], dict[str, SourceFile]]:
+def generated_code_errors(
+    files: Mapping[str, bytes],
+) -> tuple[list[Diagnostic], dict[str, SourceFile]]:
     """CSC901 for each generated `.py` file that does not compile, and those files' text."""
     found: list[Diagnostic] = []
     sources: dict[str, SourceFile] = {}
     checked = _Checked()
-    checked.files.update(_compiled_by_python(runtime_dir()))  # the vendored runtime, verbatim
+    checked.files.update(
+        _compiled_by_python(runtime_dir())
+    )  # the vendored runtime, verbatim
     with warnings.catch_warnings():
         # Warnings (`"\d"`, `x is 1`) are Python's to give when the code runs.
         warnings.simplefilter("ignore")
         problems = [
             (path, _compile_error(path, data))
             for path, data in sorted(files.items())
-            if path.endswith(".py") and checked.is_new(data) and not checked.compiles_in_parts(data)
+            if path.endswith(".py")
+            and checked.is_new(data)
+            and not checked.compiles_in_parts(data)
         ]
     for path, problem in problems:
         if problem is None:
@@ -110,7 +129,9 @@ class _Checked:
         except UnicodeDecodeError:
             return False
         head = "\n".join(text.split("\n", 2)[:2])  # where a coding declaration can be
-        declares = ("global" in text or "nonlocal" in text) and _DECLARATION.search(text) is not None
+        declares = ("global" in text or "nonlocal" in text) and _DECLARATION.search(
+            text
+        ) is not None
         if declares or text.startswith("\ufeff") or _CODING.search(head) is not None:
             return False
         parts = _parts(text)
@@ -149,7 +170,9 @@ def _compiled_by_python(directory: Path) -> frozenset[bytes]:
         try:
             data = source.read_bytes()
             status = source.stat()
-            with Path(importlib.util.cache_from_source(str(source))).open("rb") as cached:
+            with Path(importlib.util.cache_from_source(str(source))).open(
+                "rb"
+            ) as cached:
                 header = cached.read(16)
         except (OSError, NotImplementedError, ValueError):
             continue
@@ -158,9 +181,9 @@ def _compiled_by_python(directory: Path) -> frozenset[bytes]:
         if int.from_bytes(header[4:8], "little") & 1:  # hash-based (PEP 552)
             if header[8:16] == importlib.util.source_hash(data):
                 found.add(data)
-        elif header[8:12] == (int(status.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") and header[12:16] == (
-            status.st_size & 0xFFFFFFFF
-        ).to_bytes(4, "little"):
+        elif header[8:12] == (int(status.st_mtime) & 0xFFFFFFFF).to_bytes(
+            4, "little"
+        ) and header[12:16] == (status.st_size & 0xFFFFFFFF).to_bytes(4, "little"):
             found.add(data)
     return frozenset(found)
 
@@ -177,7 +200,9 @@ def _parts(text: str) -> list[str]:
     return [text[begin:end] for begin, end in itertools.pairwise(starts) if end > begin]
 
 
-def _compile_error(path: str, source: bytes | str, flags: int = 0) -> tuple[str, int, int] | None:
+def _compile_error(
+    path: str, source: bytes | str, flags: int = 0
+) -> tuple[str, int, int] | None:
     """Python's message and 1-based position when `source` does not compile, else None."""
     try:
         compile(source, path, "exec", flags=flags, dont_inherit=True)

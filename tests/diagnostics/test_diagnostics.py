@@ -85,7 +85,9 @@ class Case:
             return check_file(self.chain, self.options)
         with tempfile.TemporaryDirectory() as sandbox:
             root = Path(sandbox) / "case"
-            shutil.copytree(self.root, root, ignore=shutil.ignore_patterns("LINKS", "__pycache__"))
+            shutil.copytree(
+                self.root, root, ignore=shutil.ignore_patterns("LINKS", "__pycache__")
+            )
             for name, target in self.links:
                 link = root / name
                 link.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +129,9 @@ def _load_case(entry: Path) -> Case:
         if links_file.is_file():
             links = tuple(
                 (name.strip(), target.strip())
-                for name, _, target in (line.partition("->") for line in links_file.read_text().splitlines())
+                for name, _, target in (
+                    line.partition("->") for line in links_file.read_text().splitlines()
+                )
                 if name.strip()
             )
     else:
@@ -151,7 +155,13 @@ def _load_case(entry: Path) -> Case:
                         )
     name = entry.stem if entry.is_file() else entry.name
     return Case(
-        name, chain, root, _options(chain, root), tuple(expected), tuple(positioned), links
+        name,
+        chain,
+        root,
+        _options(chain, root),
+        tuple(expected),
+        tuple(positioned),
+        links,
     )
 
 

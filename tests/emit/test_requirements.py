@@ -96,7 +96,9 @@ def test_requirements_txt_blocks_in_order_exactly() -> None:
 
 
 def test_requirements_txt_only_runtime() -> None:
-    assert text_of() == f"{HEADER}\n\n# chainsc runtime\npydantic>=2.7,<3\nhttpx>=0.27\n"
+    assert (
+        text_of() == f"{HEADER}\n\n# chainsc runtime\npydantic>=2.7,<3\nhttpx>=0.27\n"
+    )
     assert text_of(runtime=()) == f"{HEADER}\n"
 
 
@@ -107,7 +109,13 @@ def test_requirements_txt_user_order_is_first_seen_not_sorted() -> None:
 
 def test_requirements_txt_duplicates_by_normalized_name_and_specifier() -> None:
     text = text_of(
-        ("Typing_Extensions >= 4.0", "pydantic >=2.7, <3", "Requests[socks,security]", "requests[Security,SOCKS]", "numpy; python_version < '3.12'"),
+        (
+            "Typing_Extensions >= 4.0",
+            "pydantic >=2.7, <3",
+            "Requests[socks,security]",
+            "requests[Security,SOCKS]",
+            "numpy; python_version < '3.12'",
+        ),
         "typing.extensions>=4.0\nnumpy ; python_version<'3.12'\n",
     )
     assert text.splitlines()[2:] == [
@@ -157,7 +165,9 @@ def test_requirements_txt_bare_user_name_does_not_replace_the_runtime_one() -> N
     ]
 
 
-def test_requirements_txt_runtime_kept_when_the_user_also_lists_it_identically() -> None:
+def test_requirements_txt_runtime_kept_when_the_user_also_lists_it_identically() -> (
+    None
+):
     text = text_of(("httpx >= 0.27", "httpx<1"))
     # One of the user's lines is the runtime's own requirement: nothing is replaced,
     # the duplicate goes, the extra constraint stays (pip intersects them).
@@ -184,20 +194,36 @@ def test_requirements_txt_conflicting_user_lines_are_both_kept_for_pip() -> None
 
 def test_requirements_txt_direct_reference_replaces_runtime_by_name() -> None:
     text = text_of(("httpx @ git+https://github.com/encode/httpx@master",))
-    assert "# chainsc: runtime requirement `httpx>=0.27` replaced by the user's `httpx @ git+https://github.com/encode/httpx@master`" in text
+    assert (
+        "# chainsc: runtime requirement `httpx>=0.27` replaced by the user's `httpx @ git+https://github.com/encode/httpx@master`"
+        in text
+    )
 
 
 def test_requirements_txt_continuations_and_hash_comments() -> None:
-    text = text_of(file_text="foo==1.0 \\\n    --hash=sha256:abc\nbar #comment\nbaz#not-a-comment\n", runtime=())
-    assert text.splitlines()[3:] == ["foo==1.0     --hash=sha256:abc", "bar", "baz#not-a-comment"]
+    text = text_of(
+        file_text="foo==1.0 \\\n    --hash=sha256:abc\nbar #comment\nbaz#not-a-comment\n",
+        runtime=(),
+    )
+    assert text.splitlines()[3:] == [
+        "foo==1.0     --hash=sha256:abc",
+        "bar",
+        "baz#not-a-comment",
+    ]
 
 
 def test_requirements_txt_options_deduplicated() -> None:
-    text = text_of(("foo",), "--extra-index-url https://x\nfoo\n--extra-index-url https://x\n", runtime=())
+    text = text_of(
+        ("foo",),
+        "--extra-index-url https://x\nfoo\n--extra-index-url https://x\n",
+        runtime=(),
+    )
     assert text.count("--extra-index-url https://x") == 1
 
 
-@pytest.mark.parametrize("entry", ["--extra-index-url https://x", "numpy\n--index-url https://x", "numpy \\"])
+@pytest.mark.parametrize(
+    "entry", ["--extra-index-url https://x", "numpy\n--index-url https://x", "numpy \\"]
+)
 def test_requirements_txt_refuses_an_entry_the_front_end_refuses(entry: str) -> None:
     # CSC413 refuses these at check; the back end never turns one into an option line.
     with pytest.raises(InternalError, match="was not checked"):
@@ -206,7 +232,12 @@ def test_requirements_txt_refuses_an_entry_the_front_end_refuses(entry: str) -> 
 
 @pytest.mark.parametrize(
     ("name", "normalized"),
-    [("Foo", "foo"), ("foo_bar", "foo-bar"), ("Foo.Bar--baz__qux", "foo-bar-baz-qux"), ("a-_.b", "a-b")],
+    [
+        ("Foo", "foo"),
+        ("foo_bar", "foo-bar"),
+        ("Foo.Bar--baz__qux", "foo-bar-baz-qux"),
+        ("a-_.b", "a-b"),
+    ],
 )
 def test_normalize_name_pep503(name: str, normalized: str) -> None:
     assert normalize_name(name) == normalized
@@ -265,14 +296,24 @@ PYPROJECT_TEXT = '[project]\nname = "x"\ndependencies = ["pydantic>=2.9", "httpx
 
 def test_requirements_txt_complete_uv_lock_is_copied_with_its_pyproject() -> None:
     files = {"deps/uv.lock": UV_LOCK_TEXT, "deps/pyproject.toml": PYPROJECT_TEXT}
-    result = requirements_txt(chainlet((), "deps/uv.lock"), RUNTIME, reader(files), "chain.py")
-    assert result == Requirements("uv.lock", None, ("deps/uv.lock", "deps/pyproject.toml"))
+    result = requirements_txt(
+        chainlet((), "deps/uv.lock"), RUNTIME, reader(files), "chain.py"
+    )
+    assert result == Requirements(
+        "uv.lock", None, ("deps/uv.lock", "deps/pyproject.toml")
+    )
 
 
 def test_requirements_txt_incomplete_uv_lock_becomes_requirements_txt() -> None:
     files = {"uv.lock": UV_LOCK_TEXT, "pyproject.toml": PYPROJECT_TEXT}
     runtime = (*RUNTIME, "msgpack>=1.0,<2")
-    result = requirements_txt(chainlet((), "uv.lock"), runtime, reader(files), "chain.py", additions=("numpy>=1.23.5,<2.0",))
+    result = requirements_txt(
+        chainlet((), "uv.lock"),
+        runtime,
+        reader(files),
+        "chain.py",
+        additions=("numpy>=1.23.5,<2.0",),
+    )
     assert result.filename == "requirements.txt"
     assert result.copy_files == ()
     assert result.lock_shortfall == ("msgpack>=1.0,<2", "numpy>=1.23.5,<2.0")
@@ -307,22 +348,51 @@ def test_requirements_txt_incomplete_uv_lock_becomes_requirements_txt() -> None:
         ("not [toml", (), (), RUNTIME),
     ],
 )
-def test_lock_shortfall(lock: str, pip: tuple[str, ...], additions: tuple[str, ...], expected: tuple[str, ...]) -> None:
+def test_lock_shortfall(
+    lock: str,
+    pip: tuple[str, ...],
+    additions: tuple[str, ...],
+    expected: tuple[str, ...],
+) -> None:
     image = ir.DockerImage(pip_requirements=pip, requirements_file="uv.lock")
-    assert lock_shortfall(image, RUNTIME, additions, reader({"uv.lock": lock})) == expected
+    assert (
+        lock_shortfall(image, RUNTIME, additions, reader({"uv.lock": lock})) == expected
+    )
 
 
 def test_declared_names_from_every_source() -> None:
     requirements = "-r base.txt\nTorch==2.4 --hash=sha256:abc\ngit+https://github.com/org/My_Repo.git@v1\n-e ./vendored/my-lib\nhttps://x/pkgs/Some_Wheel-1.0-py3-none-any.whl\n--extra-index-url https://x\n"
-    files = {"r.txt": requirements, "p/pyproject.toml": PYPROJECT_TEXT, "p/uv.lock": UV_LOCK_TEXT}
-    read = reader(files)
-    assert declared_names(ir.DockerImage(pip_requirements=("Sentence_Transformers>=3",), requirements_file="r.txt"), read) == {
-        "sentence-transformers", "torch", "my-repo", "my-lib", "some-wheel",
+    files = {
+        "r.txt": requirements,
+        "p/pyproject.toml": PYPROJECT_TEXT,
+        "p/uv.lock": UV_LOCK_TEXT,
     }
-    assert declared_names(ir.DockerImage(requirements_file="p/pyproject.toml"), read) == {"pydantic", "httpx"}
-    assert declared_names(ir.DockerImage(requirements_file="p/uv.lock"), read) == {"x", "pydantic", "httpx"}
+    read = reader(files)
+    assert declared_names(
+        ir.DockerImage(
+            pip_requirements=("Sentence_Transformers>=3",), requirements_file="r.txt"
+        ),
+        read,
+    ) == {
+        "sentence-transformers",
+        "torch",
+        "my-repo",
+        "my-lib",
+        "some-wheel",
+    }
+    assert declared_names(
+        ir.DockerImage(requirements_file="p/pyproject.toml"), read
+    ) == {"pydantic", "httpx"}
+    assert declared_names(ir.DockerImage(requirements_file="p/uv.lock"), read) == {
+        "x",
+        "pydantic",
+        "httpx",
+    }
     # Files that cannot be read declare nothing (the config check reports missing files).
-    assert declared_names(ir.DockerImage(requirements_file="gone/pyproject.toml"), read) == frozenset()
+    assert (
+        declared_names(ir.DockerImage(requirements_file="gone/pyproject.toml"), read)
+        == frozenset()
+    )
 
 
 @pytest.mark.parametrize(
@@ -367,7 +437,9 @@ def test_requirements_txt_examples_read_their_requirements_files() -> None:
         for each in chain.chainlets:
             result = requirements_txt(each, RUNTIME, read_file, "chain.py")
             assert result.text is not None
-            assert result.text.startswith("# Generated by chainsc from chain.py. Do not edit.\n")
+            assert result.text.startswith(
+                "# Generated by chainsc from chain.py. Do not edit.\n"
+            )
             assert result.text.endswith("\n")
             assert not result.text.endswith("\n\n")
             source = each.remote_config.docker_image.requirements_file

@@ -71,16 +71,24 @@ def _modules(files: dict[str, str]) -> dict[str, ModuleSource]:
             (root / relative).write_text(text)
         program, main = load_program(root / "chain.py", root)
         assert main is not None, program.diagnostics
-        for relative in files:  # every package, imported or not (a package carries its parents)
+        for (
+            relative
+        ) in files:  # every package, imported or not (a package carries its parents)
             if relative.endswith("/__init__.py"):
-                program.find_module(relative.removesuffix("/__init__.py").replace("/", "."))
-        return {name: ModuleSource.of(module) for name, module in program.modules.items()}
+                program.find_module(
+                    relative.removesuffix("/__init__.py").replace("/", ".")
+                )
+        return {
+            name: ModuleSource.of(module) for name, module in program.modules.items()
+        }
 
 
 def test_slice_of_a_dependency_keeps_only_what_it_uses() -> None:
     sliced = slice_modules(
         _modules({"chain.py": CHAIN}),
-        SliceRequest(frozenset({("chain", "Hello")}), {("chain", "Entry"): HELLO_CLIENT}),
+        SliceRequest(
+            frozenset({("chain", "Hello")}), {("chain", "Entry"): HELLO_CLIENT}
+        ),
     )
     assert sliced == {
         "chain.py": '''"""A chain."""
@@ -110,16 +118,26 @@ class Hello(chains.ChainletBase):
     }
 
 
-def test_slice_of_the_entrypoint_defines_the_client_of_its_dependency_in_place() -> None:
+def test_slice_of_the_entrypoint_defines_the_client_of_its_dependency_in_place() -> (
+    None
+):
     sliced = slice_modules(
         _modules({"chain.py": CHAIN}),
-        SliceRequest(frozenset({("chain", "Entry")}), {("chain", "Hello"): HELLO_CLIENT}),
+        SliceRequest(
+            frozenset({("chain", "Entry")}), {("chain", "Hello"): HELLO_CLIENT}
+        ),
     )
     text = sliced["chain.py"]
-    assert "import chainsc_runtime.transport\n\n\nclass Hello(chainsc_runtime.transport.ChainletClient):\n    pass  # the client\n" in text
+    assert (
+        "import chainsc_runtime.transport\n\n\nclass Hello(chainsc_runtime.transport.ChainletClient):\n    pass  # the client\n"
+        in text
+    )
     assert "chainsc_generated" not in text  # user modules never import generated code
     assert "class Hello(chains.ChainletBase)" not in text
-    assert "from chainsc_runtime import (\n    depends,\n    depends_context as ctx,\n)\n" in text
+    assert (
+        "from chainsc_runtime import (\n    depends,\n    depends_context as ctx,\n)\n"
+        in text
+    )
     assert "class Name(pydantic.BaseModel)" in text  # used by Entry's body
     assert "shout" not in text
     assert "logging" not in text
@@ -127,11 +145,19 @@ def test_slice_of_the_entrypoint_defines_the_client_of_its_dependency_in_place()
     assert text.index("class Hello") < text.index("class Entry")
 
 
-def test_a_client_keeps_what_its_signature_reads_and_nothing_of_the_class_body() -> None:
-    client = ClientCode(text="class Hello(X):\n    pass\n", imports=(), uses=frozenset({("chain", "Name")}))
+def test_a_client_keeps_what_its_signature_reads_and_nothing_of_the_class_body() -> (
+    None
+):
+    client = ClientCode(
+        text="class Hello(X):\n    pass\n",
+        imports=(),
+        uses=frozenset({("chain", "Name")}),
+    )
     sliced = slice_modules(
         _modules({"chain.py": CHAIN}),
-        SliceRequest(frozenset(), {("chain", "Hello"): client}, frozenset({("chain", "Hello")})),
+        SliceRequest(
+            frozenset(), {("chain", "Hello"): client}, frozenset({("chain", "Hello")})
+        ),
     )
     text = sliced["chain.py"]
     assert "class Name(pydantic.BaseModel)" in text
@@ -146,10 +172,19 @@ def test_classes_in_the_branches_of_an_if_are_each_replaced_by_the_client() -> N
     )
     sliced = slice_modules(
         _modules({"chain.py": source}),
-        SliceRequest(frozenset(), {("chain", "Hello"): HELLO_CLIENT}, frozenset({("chain", "Hello")})),
+        SliceRequest(
+            frozenset(),
+            {("chain", "Hello"): HELLO_CLIENT},
+            frozenset({("chain", "Hello")}),
+        ),
     )
     text = sliced["chain.py"]
-    assert text.count("    class Hello(chainsc_runtime.transport.ChainletClient):\n        pass  # the client\n") == 2
+    assert (
+        text.count(
+            "    class Hello(chainsc_runtime.transport.ChainletClient):\n        pass  # the client\n"
+        )
+        == 2
+    )
     assert "mark_entrypoint" not in text
     assert "import chainsc_runtime.transport\n\n\nif FLAG:" in text
     compile(text, "chain.py", "exec")
@@ -175,8 +210,12 @@ def test_statements_on_one_line_are_one_statement_carried_once() -> None:
         "    def run_remote(self) -> int:\n"
         "        return A + B + len(os.sep)\n"
     )
-    sliced = slice_modules(_modules({"chain.py": chain}), SliceRequest(frozenset({("chain", "C")}), {}))
+    sliced = slice_modules(
+        _modules({"chain.py": chain}), SliceRequest(frozenset({("chain", "C")}), {})
+    )
     text = sliced["chain.py"]
-    assert text.startswith("import chainsc_runtime as chains; import os\nA = 1; B = 2\n")
+    assert text.startswith(
+        "import chainsc_runtime as chains; import os\nA = 1; B = 2\n"
+    )
     assert text.count("A = 1") == 1
     compile(text, "chain.py", "exec")

@@ -115,8 +115,16 @@ def synthetic_chainlets() -> dict[str, ir.Chainlet]:
         "defaults": make_chainlet(),
         "gpu_count": make_chainlet(
             ir.RemoteConfig(
-                compute=ir.Compute(cpu_count=8, memory="64Gi", gpu="H100", gpu_count=2, predict_concurrency=16),
-                docker_image=ir.DockerImage(base_image=ir.BaseImage(ir.BaseImageKind.BASETEN, "py310", "py310")),
+                compute=ir.Compute(
+                    cpu_count=8,
+                    memory="64Gi",
+                    gpu="H100",
+                    gpu_count=2,
+                    predict_concurrency=16,
+                ),
+                docker_image=ir.DockerImage(
+                    base_image=ir.BaseImage(ir.BaseImageKind.BASETEN, "py310", "py310")
+                ),
             )
         ),
         "custom_image": make_chainlet(
@@ -139,18 +147,31 @@ def synthetic_chainlets() -> dict[str, ir.Chainlet]:
                     data_dir="assets",
                     truss_server_version_override="0.9.50",
                 ),
-                compute=ir.Compute(cpu_count=2, memory="1.5Gi", gpu="B10", instance_type="B10:4x16"),
+                compute=ir.Compute(
+                    cpu_count=2, memory="1.5Gi", gpu="B10", instance_type="B10:4x16"
+                ),
                 assets=ir.Assets(
                     secret_keys=("hf_access_token", "openai_api_key"),
                     external_data=(
-                        obj(url="https://example.com/a.bin", local_data_path="weights/a.bin"),
-                        obj(url="s3://bucket/b", local_data_path="b", backend="http_public", name="b"),
+                        obj(
+                            url="https://example.com/a.bin",
+                            local_data_path="weights/a.bin",
+                        ),
+                        obj(
+                            url="s3://bucket/b",
+                            local_data_path="b",
+                            backend="http_public",
+                            name="b",
+                        ),
                     ),
                 ),
                 options=ir.ChainletOptions(
                     enable_b10_tracing=True,
                     enable_debug_logs=True,
-                    env_variables=(("HF_HUB_ENABLE_HF_TRANSFER", "1"), ("MODE", "fast")),
+                    env_variables=(
+                        ("HF_HUB_ENABLE_HF_TRANSFER", "1"),
+                        ("MODE", "fast"),
+                    ),
                     health_checks=obj(
                         restart_check_delay_seconds=10,
                         restart_threshold_seconds=600,
@@ -168,7 +189,9 @@ def synthetic_chainlets() -> dict[str, ir.Chainlet]:
         "unknown_python": make_chainlet(
             ir.RemoteConfig(
                 docker_image=ir.DockerImage(
-                    base_image=ir.BaseImage(ir.BaseImageKind.CUSTOM, "python:3.8-slim", "py38"),
+                    base_image=ir.BaseImage(
+                        ir.BaseImageKind.CUSTOM, "python:3.8-slim", "py38"
+                    ),
                 ),
                 options=ir.ChainletOptions(metadata=(1, "two", None)),
             )
@@ -200,8 +223,16 @@ def synthetic_chainlets() -> dict[str, ir.Chainlet]:
             ir.RemoteConfig(
                 assets=ir.Assets(
                     weights=(
-                        obj(source="hf://Qwen/Qwen3-0.6B@main", mount_location="/models/qwen", allow_patterns=("*.safetensors",)),
-                        obj(source="s3://bucket/path", mount_location="/models/s3", auth_secret_name="aws_creds"),
+                        obj(
+                            source="hf://Qwen/Qwen3-0.6B@main",
+                            mount_location="/models/qwen",
+                            allow_patterns=("*.safetensors",),
+                        ),
+                        obj(
+                            source="s3://bucket/path",
+                            mount_location="/models/s3",
+                            auth_secret_name="aws_creds",
+                        ),
                     ),
                 ),
             )
@@ -211,8 +242,13 @@ def synthetic_chainlets() -> dict[str, ir.Chainlet]:
                 assets=ir.Assets(secret_keys=("yes", "a: b", "1.0", "ключ")),
                 docker_image=ir.DockerImage(apt_requirements=("on", "libfoo # 2")),
                 options=ir.ChainletOptions(
-                    env_variables=tuple((f"VAR_{index}", text) for index, text in enumerate(TRICKY)),
-                    metadata=obj(**{f"k{index}": text for index, text in enumerate(TRICKY)}, **{"no": "yes", "": "empty key"}),
+                    env_variables=tuple(
+                        (f"VAR_{index}", text) for index, text in enumerate(TRICKY)
+                    ),
+                    metadata=obj(
+                        **{f"k{index}": text for index, text in enumerate(TRICKY)},
+                        **{"no": "yes", "": "empty key"},
+                    ),
                 ),
                 build_commands=TRICKY[:5],
             ),
@@ -229,7 +265,9 @@ def example_configs() -> dict[str, dict[str, object]]:
         chain = check_file(path).chain
         assert chain is not None, path
         for chainlet in chain.chainlets:
-            configs[f"{path.parent.name}/{chainlet.display_name}"] = truss_config(chainlet)
+            configs[f"{path.parent.name}/{chainlet.display_name}"] = truss_config(
+                chainlet
+            )
     return configs
 
 
@@ -273,7 +311,10 @@ def test_truss_config_declares_the_chain_api_key_as_truss_chains_does() -> None:
     """`"***"` as Truss Chains writes it, also when the chain declares it itself."""
     assets = ir.Assets(secret_keys=("baseten_chain_api_key", "hf_access_token"))
     config = truss_config(make_chainlet(ir.RemoteConfig(assets=assets)))
-    assert config["secrets"] == {"baseten_chain_api_key": "***", "hf_access_token": None}
+    assert config["secrets"] == {
+        "baseten_chain_api_key": "***",
+        "hf_access_token": None,
+    }
 
 
 def test_truss_config_resources_accelerator_count_only_when_above_one() -> None:
@@ -315,15 +356,30 @@ def test_truss_config_custom_image_every_field() -> None:
             "aws_secret_access_key_secret_name": "ecr_secret",
         },
     }
-    assert config["secrets"] == {"hf_access_token": None, "openai_api_key": None, "baseten_chain_api_key": "***"}
+    assert config["secrets"] == {
+        "hf_access_token": None,
+        "openai_api_key": None,
+        "baseten_chain_api_key": "***",
+    }
     assert config["system_packages"] == ["ffmpeg", "libsm6"]
-    assert config["environment_variables"] == {"HF_HUB_ENABLE_HF_TRANSFER": "1", "MODE": "fast"}
+    assert config["environment_variables"] == {
+        "HF_HUB_ENABLE_HF_TRANSFER": "1",
+        "MODE": "fast",
+    }
     assert config["data_dir"] == "data"
     assert config["external_data"] == [
         {"url": "https://example.com/a.bin", "local_data_path": "weights/a.bin"},
-        {"url": "s3://bucket/b", "local_data_path": "b", "backend": "http_public", "name": "b"},
+        {
+            "url": "s3://bucket/b",
+            "local_data_path": "b",
+            "backend": "http_public",
+            "name": "b",
+        },
     ]
-    assert config["build_commands"] == ["python -m pip download x", "echo 'done: ok' # really"]
+    assert config["build_commands"] == [
+        "python -m pip download x",
+        "echo 'done: ok' # really",
+    ]
     assert config["runtime"] == {
         "predict_concurrency": 1,
         "streaming_read_timeout": 300,
@@ -335,13 +391,21 @@ def test_truss_config_custom_image_every_field() -> None:
             "stop_traffic_threshold_seconds": 300,
             "startup_threshold_seconds": 900,
         },
-        "transport": {"kind": "websocket", "ping_interval_seconds": 5.0, "ping_timeout_seconds": 2.5},
+        "transport": {
+            "kind": "websocket",
+            "ping_interval_seconds": 5.0,
+            "ping_timeout_seconds": 2.5,
+        },
         "truss_server_version_override": "0.9.50",
     }
     assert config["model_metadata"] == {
         "team": "search",
         "example_model_input": {"text": "hello"},
-        "chainsc": {"chainlet": "chain.Worker", "endpoint": "run_remote", "is_entrypoint": True},
+        "chainsc": {
+            "chainlet": "chain.Worker",
+            "endpoint": "run_remote",
+            "is_entrypoint": True,
+        },
     }
     assert "model_cache" not in config
     assert "weights" not in config
@@ -349,10 +413,17 @@ def test_truss_config_custom_image_every_field() -> None:
 
 def test_truss_config_python_version_falls_back_when_unknown_or_unsupported() -> None:
     def version(base_image: ir.BaseImage) -> object:
-        return truss_config(make_chainlet(ir.RemoteConfig(docker_image=ir.DockerImage(base_image=base_image))))["python_version"]
+        return truss_config(
+            make_chainlet(
+                ir.RemoteConfig(docker_image=ir.DockerImage(base_image=base_image))
+            )
+        )["python_version"]
 
     custom = ir.BaseImageKind.CUSTOM
-    assert version(ir.BaseImage(custom, "nvcr.io/nvidia/pytorch:23.10-py3", None)) == "py311"
+    assert (
+        version(ir.BaseImage(custom, "nvcr.io/nvidia/pytorch:23.10-py3", None))
+        == "py311"
+    )
     assert version(ir.BaseImage(custom, "python:3.8-slim", "py38")) == "py311"
     assert version(ir.BaseImage(custom, "python:3.13", "py313")) == "py313"
     assert version(ir.BaseImage(ir.BaseImageKind.BASETEN, "py39", "py39")) == "py39"
@@ -360,7 +431,9 @@ def test_truss_config_python_version_falls_back_when_unknown_or_unsupported() ->
 
 def test_truss_config_transport_needs_a_kind() -> None:
     def transport(value: ir.JsonObject | None) -> object:
-        runtime = truss_config(make_chainlet(ir.RemoteConfig(options=ir.ChainletOptions(transport=value))))["runtime"]
+        runtime = truss_config(
+            make_chainlet(ir.RemoteConfig(options=ir.ChainletOptions(transport=value)))
+        )["runtime"]
         assert isinstance(runtime, dict)
         return runtime.get("transport")
 
@@ -368,16 +441,31 @@ def test_truss_config_transport_needs_a_kind() -> None:
     assert transport(None) is None
     assert transport(obj()) is None
     assert transport(obj(kind="grpc")) == {"kind": "grpc"}
-    assert transport(obj(ping_timeout_seconds=1)) == {"kind": "websocket", "ping_timeout_seconds": 1}
+    assert transport(obj(ping_timeout_seconds=1)) == {
+        "kind": "websocket",
+        "ping_timeout_seconds": 1,
+    }
 
 
 def test_truss_config_metadata_keeps_user_data_and_chainsc_wins() -> None:
     def metadata(value: ir.JsonValue) -> object:
-        return truss_config(make_chainlet(ir.RemoteConfig(options=ir.ChainletOptions(metadata=value)), is_entrypoint=False))["model_metadata"]
+        return truss_config(
+            make_chainlet(
+                ir.RemoteConfig(options=ir.ChainletOptions(metadata=value)),
+                is_entrypoint=False,
+            )
+        )["model_metadata"]
 
-    ours = {"chainlet": "chain.Worker", "endpoint": "run_remote", "is_entrypoint": False}
+    ours = {
+        "chainlet": "chain.Worker",
+        "endpoint": "run_remote",
+        "is_entrypoint": False,
+    }
     assert metadata(None) == {"chainsc": ours}
-    assert metadata(obj(chainsc="mine", tags=("a", obj(b=1)))) == {"chainsc": ours, "tags": ["a", {"b": 1}]}
+    assert metadata(obj(chainsc="mine", tags=("a", obj(b=1)))) == {
+        "chainsc": ours,
+        "tags": ["a", {"b": 1}],
+    }
     assert metadata((1, "two")) == {"metadata": [1, "two"], "chainsc": ours}
 
 
@@ -401,7 +489,16 @@ def test_render_config_yaml_round_trips_tricky_strings() -> None:
 
 
 def test_render_config_yaml_quotes_what_yaml_would_misread() -> None:
-    config = {"a": "yes", "b": "1.0", "c": "", "d": "*x", "e": "12:30", "f": "é", "g": "a\nb", "h": "x\x85y"}
+    config = {
+        "a": "yes",
+        "b": "1.0",
+        "c": "",
+        "d": "*x",
+        "e": "12:30",
+        "f": "é",
+        "g": "a\nb",
+        "h": "x\x85y",
+    }
     text = render_config_yaml(config, "chain.py")
     assert text == (
         "# Generated by chainsc from chain.py. Do not edit.\n"
@@ -422,7 +519,14 @@ def test_render_config_yaml_is_deterministic_and_sorted() -> None:
     backward = {"a": "long " * 100, "b": {"x": [3, 1], "y": 1}}
     text = render_config_yaml(forward, "chain.py")
     assert text == render_config_yaml(backward, "chain.py")
-    assert text.splitlines()[1:] == ["a: '" + "long " * 99 + "long '", "b:", "  x:", "  - 3", "  - 1", "  y: 1"]
+    assert text.splitlines()[1:] == [
+        "a: '" + "long " * 99 + "long '",
+        "b:",
+        "  x:",
+        "  - 3",
+        "  - 1",
+        "  y: 1",
+    ]
     assert text.endswith("\n")
     assert not text.endswith("\n\n")
 
@@ -445,8 +549,14 @@ def _subset_mismatches(parsed: object, ours: object, where: str = "") -> list[st
     if isinstance(ours, list):
         if not isinstance(parsed, list) or len(parsed) != len(ours):
             return [f"{where}: wrote {ours!r}, truss read {parsed!r}"]
-        return [m for index, (a, b) in enumerate(zip(parsed, ours, strict=True)) for m in _subset_mismatches(a, b, f"{where}[{index}]")]
-    same_type = isinstance(parsed, str) == isinstance(ours, str) and isinstance(parsed, bool) == isinstance(ours, bool)
+        return [
+            m
+            for index, (a, b) in enumerate(zip(parsed, ours, strict=True))
+            for m in _subset_mismatches(a, b, f"{where}[{index}]")
+        ]
+    same_type = isinstance(parsed, str) == isinstance(ours, str) and isinstance(
+        parsed, bool
+    ) == isinstance(ours, bool)
     if parsed != ours or not same_type:
         return [f"{where}: wrote {ours!r}, truss read {parsed!r}"]
     return []
@@ -454,7 +564,13 @@ def _subset_mismatches(parsed: object, ours: object, where: str = "") -> list[st
 
 def test_truss_parses_every_config_back_unchanged(tmp_path: Path) -> None:
     python = truss_python()
-    configs = {**example_configs(), **{f"synthetic/{name}": truss_config(c) for name, c in synthetic_chainlets().items()}}
+    configs = {
+        **example_configs(),
+        **{
+            f"synthetic/{name}": truss_config(c)
+            for name, c in synthetic_chainlets().items()
+        },
+    }
     paths = []
     for index, config in enumerate(configs.values()):
         path = tmp_path / f"{index}" / "config.yaml"
@@ -473,27 +589,47 @@ def test_truss_parses_every_config_back_unchanged(tmp_path: Path) -> None:
     report = json.loads(run.stdout)
     assert report["truss_version"] == TRUSS_VERSION
     failures: list[str] = []
-    for name, config, result in zip(configs, configs.values(), report["results"], strict=True):
+    for name, config, result in zip(
+        configs, configs.values(), report["results"], strict=True
+    ):
         if not result["ok"]:
             failures.append(f"{name}: truss rejected it: {result['error']}")
             continue
         if result["forbid_extra_error"]:
             failures.append(f"{name}: {result['forbid_extra_error']}")
-        failures += [f"{name}: {m}" for m in _subset_mismatches(result["parsed"], config)]
+        failures += [
+            f"{name}: {m}" for m in _subset_mismatches(result["parsed"], config)
+        ]
         if result["warnings"]:
             failures.append(f"{name}: truss warned: {result['warnings']}")
     assert not failures, "\n".join(failures)
 
     # A few values spelled out, so the fidelity claim does not rest on the helper alone.
-    parsed = {name: result["parsed"] for name, result in zip(configs, report["results"], strict=True)}
+    parsed = {
+        name: result["parsed"]
+        for name, result in zip(configs, report["results"], strict=True)
+    }
     assert parsed["synthetic/gpu_count"]["resources"]["accelerator"] == "H100:2"
     assert parsed["synthetic/gpu_count"]["resources"]["use_gpu"] is True
     assert parsed["synthetic/defaults"]["resources"]["accelerator"] is None
-    assert parsed["synthetic/custom_image"]["secrets"] == {"hf_access_token": None, "openai_api_key": None, "baseten_chain_api_key": "***"}
+    assert parsed["synthetic/custom_image"]["secrets"] == {
+        "hf_access_token": None,
+        "openai_api_key": None,
+        "baseten_chain_api_key": "***",
+    }
     # Every Chainlet declares the chain API key, as Truss Chains' generator does.
-    assert all(config["secrets"]["baseten_chain_api_key"] == "***" for config in parsed.values())
-    assert parsed["synthetic/custom_image"]["runtime"]["transport"]["kind"] == "websocket"
+    assert all(
+        config["secrets"]["baseten_chain_api_key"] == "***"
+        for config in parsed.values()
+    )
+    assert (
+        parsed["synthetic/custom_image"]["runtime"]["transport"]["kind"] == "websocket"
+    )
     assert parsed["synthetic/tricky_strings"]["model_name"] == "on"
     assert parsed["synthetic/numeric_name"]["model_name"] == "123"
-    assert parsed["synthetic/tricky_strings"]["environment_variables"] == {f"VAR_{i}": t for i, t in enumerate(TRICKY)}
-    assert parsed["rag/Embedder"]["model_cache"][0]["repo_id"] == "BAAI/bge-small-en-v1.5"
+    assert parsed["synthetic/tricky_strings"]["environment_variables"] == {
+        f"VAR_{i}": t for i, t in enumerate(TRICKY)
+    }
+    assert (
+        parsed["rag/Embedder"]["model_cache"][0]["repo_id"] == "BAAI/bge-small-en-v1.5"
+    )

@@ -72,7 +72,11 @@ def check(path: pathlib.Path) -> dict[str, object]:
 
 def main(argv: list[str]) -> int:
     results = [check(pathlib.Path(arg)) for arg in argv]
-    json.dump({"truss_version": truss.__version__, "results": results}, sys.stdout, sort_keys=True)
+    json.dump(
+        {"truss_version": truss.__version__, "results": results},
+        sys.stdout,
+        sort_keys=True,
+    )
     sys.stdout.write("\n")
     return 0
 

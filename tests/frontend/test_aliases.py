@@ -28,7 +28,13 @@ def _inspect(chain: Path) -> dict[str, Any]:
 
 
 def _ref(kind: str, name: str, *args: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "args": list(args), "literals": [], "is_variadic": False}
+    return {
+        "kind": kind,
+        "name": name,
+        "args": list(args),
+        "literals": [],
+        "is_variadic": False,
+    }
 
 
 STR = _ref("builtin", "str")
@@ -43,17 +49,29 @@ def _params(ir: dict[str, Any], chainlet: str) -> dict[str, dict[str, Any]]:
 
 def test_aliases_of_every_form_are_carried_as_what_they_alias(tmp_path: Path) -> None:
     ir = _inspect(write_project("aliases", tmp_path))
-    non_empty = _ref("alias", "schemas.NonEmptyStr", _ref("constrained", "constr(strip_whitespace=True, min_length=1)", STR))
+    non_empty = _ref(
+        "alias",
+        "schemas.NonEmptyStr",
+        _ref("constrained", "constr(strip_whitespace=True, min_length=1)", STR),
+    )
     vector = _ref("alias", "schemas.Vector", _ref("list", "list", FLOAT))
     search = _params(ir, "Search")
     assert search["query"] == non_empty
-    assert search["k"] == _ref("alias", "schemas.TopK", _ref("constrained", "conint(ge=1, le=10)", INT))
+    assert search["k"] == _ref(
+        "alias", "schemas.TopK", _ref("constrained", "conint(ge=1, le=10)", INT)
+    )
     # Inline `Annotated[...]` in a signature: constrained, spelled as written.
-    assert search["weights"] == _ref("constrained", "Annotated[Vector, Field(max_length=4)]", vector)
+    assert search["weights"] == _ref(
+        "constrained", "Annotated[Vector, Field(max_length=4)]", vector
+    )
     embedder = next(c for c in ir["chainlets"] if c["name"] == "Embedder")
     # `X: TypeAlias = conlist(...)` is an alias too.
     assert embedder["endpoint"]["returns"] == _ref(
-        "alias", "schemas.Embedding", _ref("constrained", "conlist(float, min_length=2)", _ref("list", "list", FLOAT))
+        "alias",
+        "schemas.Embedding",
+        _ref(
+            "constrained", "conlist(float, min_length=2)", _ref("list", "list", FLOAT)
+        ),
     )
 
     types = {t["id"]: t for t in ir["types"]}
@@ -68,7 +86,9 @@ def test_aliases_of_every_form_are_carried_as_what_they_alias(tmp_path: Path) ->
         "schemas.Vector": "alias",
     }
     assert types["schemas.NonEmptyStr"]["aliased"] == non_empty["args"][0]
-    assert types["schemas.NonEmptyStr"]["span"]["line"] == 8  # `NonEmptyStr = constr(...)` in schemas.py
+    assert (
+        types["schemas.NonEmptyStr"]["span"]["line"] == 8
+    )  # `NonEmptyStr = constr(...)` in schemas.py
     assert types["schemas.NonEmptyStr"]["span"]["path"] == "schemas.py"
     # `NewType("DocumentId", str)` names a str.
     assert types["schemas.DocumentId"]["aliased"] == STR
@@ -77,25 +97,52 @@ def test_aliases_of_every_form_are_carried_as_what_they_alias(tmp_path: Path) ->
     # pydantic's own constrained types are imported from pydantic: no TypeDef of the user's.
     assert fields["score"] == _ref("alias", "pydantic.PositiveFloat", FLOAT)
     assert fields["speaker"] == _ref("none", "None")  # `type(None)`
-    label = _ref("alias", "schemas.Label", _ref("constrained", "Annotated[str, pydantic.Field(min_length=1, max_length=32)]", STR))
-    assert fields["labels"] == _ref("alias", "schemas.Labels", _ref("list", "list", label))
-    assert fields["rank"] == _ref("union", "Union", _ref("constrained", "conint(ge=0)", INT), _ref("none", "None"))
+    label = _ref(
+        "alias",
+        "schemas.Label",
+        _ref(
+            "constrained",
+            "Annotated[str, pydantic.Field(min_length=1, max_length=32)]",
+            STR,
+        ),
+    )
+    assert fields["labels"] == _ref(
+        "alias", "schemas.Labels", _ref("list", "list", label)
+    )
+    assert fields["rank"] == _ref(
+        "union", "Union", _ref("constrained", "conint(ge=0)", INT), _ref("none", "None")
+    )
     # Each Chainlet lists the aliases its endpoint reaches (through aliases and fields too).
     search_types = next(c for c in ir["chainlets"] if c["name"] == "Search")["types"]
     assert search_types == [
-        "schemas.DocumentId", "schemas.Hit", "schemas.Label", "schemas.Labels", "schemas.NonEmptyStr", "schemas.TopK", "schemas.Vector",
+        "schemas.DocumentId",
+        "schemas.Hit",
+        "schemas.Label",
+        "schemas.Labels",
+        "schemas.NonEmptyStr",
+        "schemas.TopK",
+        "schemas.Vector",
     ]
 
 
 def test_inspect_text_shows_aliases_by_name(tmp_path: Path) -> None:
     result = run_cli("inspect", str(write_project("aliases", tmp_path)))
     assert result.returncode == 0, result.stderr
-    assert "async def run_remote(self, query: NonEmptyStr, k: TopK = 2, weights: Annotated[Vector, Field(max_length=4)] = []) -> list[Hit]" in result.stdout
-    assert "alias schemas.NonEmptyStr = constr(strip_whitespace=True, min_length=1)\n" in result.stdout
-    assert "score: PositiveFloat, labels: Labels, speaker: None, rank: conint(ge=0) | None)" in result.stdout
+    assert (
+        "async def run_remote(self, query: NonEmptyStr, k: TopK = 2, weights: Annotated[Vector, Field(max_length=4)] = []) -> list[Hit]"
+        in result.stdout
+    )
+    assert (
+        "alias schemas.NonEmptyStr = constr(strip_whitespace=True, min_length=1)\n"
+        in result.stdout
+    )
+    assert (
+        "score: PositiveFloat, labels: Labels, speaker: None, rank: conint(ge=0) | None)"
+        in result.stdout
+    )
 
 
-CHAIN_STREAMS = '''\
+CHAIN_STREAMS = """\
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -120,7 +167,7 @@ class Chat(chains.ChainletBase):
 
     def run_remote(self, prompt: str) -> Iterator[Token]:
         yield from self._generator.run_remote(prompt)
-'''
+"""
 
 
 def test_a_stream_through_an_alias_is_a_stream_of_its_items(tmp_path: Path) -> None:
@@ -140,7 +187,9 @@ def test_a_stream_through_an_alias_is_a_stream_of_its_items(tmp_path: Path) -> N
 
 
 def test_an_unsupported_alias_is_reported_where_it_is_defined(tmp_path: Path) -> None:
-    (tmp_path / "schemas.py").write_text("from pydantic import conset\n\nTags = conset(str)\nLIMIT = 10\n")
+    (tmp_path / "schemas.py").write_text(
+        "from pydantic import conset\n\nTags = conset(str)\nLIMIT = 10\n"
+    )
     chain = tmp_path / "app.py"
     chain.write_text(
         "import truss_chains as chains\nfrom schemas import LIMIT, Tags\n\n\n"
@@ -157,16 +206,26 @@ def test_an_unsupported_alias_is_reported_where_it_is_defined(tmp_path: Path) ->
     ]
 
 
-def test_built_packages_import_the_users_aliases_and_keep_their_definitions(tmp_path: Path) -> None:
+def test_built_packages_import_the_users_aliases_and_keep_their_definitions(
+    tmp_path: Path,
+) -> None:
     chain = write_project("aliases", tmp_path)
     out = tmp_path / "out"
     built = run_cli("build", str(chain), "-o", str(out))
     assert built.returncode == 0, built.stderr
-    endpoint = (out / "search" / "packages" / "chainsc_generated" / "endpoint.py").read_text()
-    assert "from schemas import (\n    Hit,\n    NonEmptyStr,\n    TopK,\n    Vector,\n)" in endpoint
+    endpoint = (
+        out / "search" / "packages" / "chainsc_generated" / "endpoint.py"
+    ).read_text()
+    assert (
+        "from schemas import (\n    Hit,\n    NonEmptyStr,\n    TopK,\n    Vector,\n)"
+        in endpoint
+    )
     assert "from pydantic import Field\n" in endpoint
     assert "from typing import Annotated\n" in endpoint
-    assert "    query: NonEmptyStr\n    k: TopK = 2\n    weights: Annotated[Vector, Field(max_length=4)] = []\n" in endpoint
+    assert (
+        "    query: NonEmptyStr\n    k: TopK = 2\n    weights: Annotated[Vector, Field(max_length=4)] = []\n"
+        in endpoint
+    )
     assert "pydantic.TypeAdapter(\n        list[Hit],\n    )" in endpoint
     schemas = (out / "search" / "packages" / "schemas.py").read_text()
     for definition in (
@@ -174,12 +233,17 @@ def test_built_packages_import_the_users_aliases_and_keep_their_definitions(tmp_
         "NonEmptyStr = constr(strip_whitespace=True, min_length=1)\n",
         "TopK = conint(ge=1, le=10)\n",
         "Label = Annotated[str, pydantic.Field(min_length=1, max_length=32)]\n",
-        "DocumentId = NewType(\"DocumentId\", str)\n",
+        'DocumentId = NewType("DocumentId", str)\n',
     ):
         assert definition in schemas
-    embedder = (out / "embedder" / "packages" / "chainsc_generated" / "endpoint.py").read_text()
+    embedder = (
+        out / "embedder" / "packages" / "chainsc_generated" / "endpoint.py"
+    ).read_text()
     assert "from schemas import (\n    Embedding,\n    NonEmptyStr,\n)" in embedder
-    assert "Embedding: TypeAlias = conlist(float, min_length=2)\n" in (out / "embedder" / "packages" / "schemas.py").read_text()
+    assert (
+        "Embedding: TypeAlias = conlist(float, min_length=2)\n"
+        in (out / "embedder" / "packages" / "schemas.py").read_text()
+    )
     for package in ("embedder", "search"):
         assert import_package(out / package) is None
 
@@ -190,7 +254,10 @@ def test_built_packages_import_the_users_aliases_and_keep_their_definitions(tmp_
         ({"query": "  chains  "}, True),
         ({"query": "   "}, False),  # stripped, then shorter than min_length=1
         ({"query": "x", "k": 0}, False),  # TopK = conint(ge=1, le=10)
-        ({"query": "x", "weights": [1.0] * 5}, False),  # Annotated[Vector, Field(max_length=4)]
+        (
+            {"query": "x", "weights": [1.0] * 5},
+            False,
+        ),  # Annotated[Vector, Field(max_length=4)]
     ],
 )
 def test_the_generated_input_model_applies_the_aliases_constraints(
@@ -212,7 +279,10 @@ def test_the_generated_input_model_applies_the_aliases_constraints(
     )
     result = subprocess.run(
         [sys.executable, "-I", "-B", "-c", probe, json.dumps(arguments)],
-        cwd=package, capture_output=True, text=True, check=False,
+        cwd=package,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("invalid") is not valid, result.stdout

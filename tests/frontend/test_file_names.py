@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.importcheck import import_package
 
-CHAIN = '''import truss_chains as chains
+CHAIN = """import truss_chains as chains
 
 import helpers
 
@@ -24,7 +24,7 @@ import helpers
 class Shouter(chains.ChainletBase):
     def run_remote(self, text: str) -> str:
         return helpers.shout(text)
-'''
+"""
 HELPERS = 'def shout(text: str) -> str:\n    return text.upper() + "!"\n'
 
 
@@ -55,7 +55,9 @@ def _compile_all(package: Path) -> None:
         ("ünï.py", "ünï"),  # a valid (non-ASCII) module name is kept
     ],
 )
-def test_a_chain_file_named_like_a_script_gets_a_module_name(tmp_path: Path, file_name: str, module: str) -> None:
+def test_a_chain_file_named_like_a_script_gets_a_module_name(
+    tmp_path: Path, file_name: str, module: str
+) -> None:
     chain = _project(tmp_path, file_name)
     checked = run_cli("check", str(chain))
     assert checked.returncode == 0, checked.stderr
@@ -67,7 +69,9 @@ def test_a_chain_file_named_like_a_script_gets_a_module_name(tmp_path: Path, fil
     built = run_cli("build", str(chain), "-o", str(out))
     assert built.returncode == 0, built.stderr
     package = out / "shouter"
-    assert f"from {module} import Shouter\n" in (package / "model" / "model.py").read_text(encoding="utf-8")
+    assert f"from {module} import Shouter\n" in (
+        package / "model" / "model.py"
+    ).read_text(encoding="utf-8")
     assert (package / "packages" / f"{module}.py").is_file()
     assert (package / "packages" / "helpers.py").is_file()
     _compile_all(package)
@@ -76,7 +80,9 @@ def test_a_chain_file_named_like_a_script_gets_a_module_name(tmp_path: Path, fil
     assert json.loads((out / "chain.json").read_text())["source"] == file_name
 
 
-def test_a_generated_module_name_never_takes_a_file_that_is_there(tmp_path: Path) -> None:
+def test_a_generated_module_name_never_takes_a_file_that_is_there(
+    tmp_path: Path,
+) -> None:
     chain = _project(tmp_path, "my-chain.py")
     (chain.parent / "my_chain.py").write_text("VALUE = 1\n")
     out = tmp_path / "out"
@@ -87,7 +93,10 @@ def test_a_generated_module_name_never_takes_a_file_that_is_there(tmp_path: Path
             "my-chain.py:1:1: error[CSC010]: `my-chain.py` would be the module `my-chain`, which cannot be imported: "
             "`my-chain` is not a valid Python name\n"
         )
-        assert "help: rename the file: chainsc would import it as `my_chain`, but `my_chain.py` or `my_chain/` is next to it" in result.stderr
+        assert (
+            "help: rename the file: chainsc would import it as `my_chain`, but `my_chain.py` or `my_chain/` is next to it"
+            in result.stderr
+        )
     assert not out.exists()
 
 
@@ -98,7 +107,7 @@ def test_local_modules_keep_the_names_they_are_imported_by(tmp_path: Path) -> No
     assert [m["name"] for m in ir["modules"]] == ["_2chain", "helpers"]
 
 
-LONG_NAME_CHAIN = '''import truss_chains as chains
+LONG_NAME_CHAIN = """import truss_chains as chains
 
 
 class Shouter(chains.ChainletBase):
@@ -106,10 +115,12 @@ class Shouter(chains.ChainletBase):
 
     def run_remote(self, text: str) -> str:
         return text
-'''
+"""
 
 
-def test_a_display_name_longer_than_100_characters_is_an_error_at_check(tmp_path: Path) -> None:
+def test_a_display_name_longer_than_100_characters_is_an_error_at_check(
+    tmp_path: Path,
+) -> None:
     chain = tmp_path / "chain.py"
     chain.write_text(LONG_NAME_CHAIN.format(name="x" * 300))
     out = tmp_path / "out"
@@ -122,13 +133,21 @@ def test_a_display_name_longer_than_100_characters_is_an_error_at_check(tmp_path
     assert not out.exists()
 
 
-def test_a_class_name_longer_than_100_characters_is_an_error_at_the_class(tmp_path: Path) -> None:
+def test_a_class_name_longer_than_100_characters_is_an_error_at_the_class(
+    tmp_path: Path,
+) -> None:
     chain = tmp_path / "chain.py"
     name = "Shouter" + "X" * 200
-    chain.write_text(CHAIN.replace("Shouter", name).replace("import helpers\n", "").replace("helpers.shout(text)", "text"))
+    chain.write_text(
+        CHAIN.replace("Shouter", name)
+        .replace("import helpers\n", "")
+        .replace("helpers.shout(text)", "text")
+    )
     result = run_cli("check", str(chain))
     assert result.returncode == 1
-    assert result.stderr.startswith(f"chain.py:5:7: error[CSC113]: Chainlet name `{name[:20]}...` of 207 characters is too long")
+    assert result.stderr.startswith(
+        f"chain.py:5:7: error[CSC113]: Chainlet name `{name[:20]}...` of 207 characters is too long"
+    )
 
 
 def test_a_display_name_of_100_characters_builds(tmp_path: Path) -> None:
@@ -161,21 +180,33 @@ class Entry(chains.ChainletBase):
 """
 
 
-def test_a_chainlet_named_without_letters_gets_a_package_directory(tmp_path: Path) -> None:
+def test_a_chainlet_named_without_letters_gets_a_package_directory(
+    tmp_path: Path,
+) -> None:
     """A class named `_` (found by the fuzzer: its directory name was empty, an internal error)."""
     chain = tmp_path / "chain.py"
     chain.write_text(NAMELESS_CHAIN)
     out = tmp_path / "out"
     built = run_cli("build", str(chain), "-o", str(out))
     assert built.returncode == 0, built.stderr
-    assert json.loads((out / "chain.json").read_text())["chainlets"]["chain._"]["package"] == "chainlet"
+    assert (
+        json.loads((out / "chain.json").read_text())["chainlets"]["chain._"]["package"]
+        == "chainlet"
+    )
     assert import_package(out / "chainlet") is None
     assert import_package(out / "entry") is None
 
 
 def test_two_chainlets_named_without_letters_meet_csc108(tmp_path: Path) -> None:
     chain = tmp_path / "chain.py"
-    chain.write_text(NAMELESS_CHAIN.replace("class Entry", "class __").replace("self._dep = dep", "self.d = dep").replace("self._dep.", "self.d."))
+    chain.write_text(
+        NAMELESS_CHAIN.replace("class Entry", "class __")
+        .replace("self._dep = dep", "self.d = dep")
+        .replace("self._dep.", "self.d.")
+    )
     result = run_cli("check", str(chain))
     assert result.returncode == 1
-    assert "error[CSC108]: Chainlets `_` and `__` would both be written to `chainlet/`" in result.stderr
+    assert (
+        "error[CSC108]: Chainlets `_` and `__` would both be written to `chainlet/`"
+        in result.stderr
+    )

@@ -28,18 +28,54 @@ class Entry({base}):
 """
 
 FORMS = {
-    "alias": ("import truss_chains as chains", "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context"),
-    "plain": ("import truss_chains", "truss_chains.ChainletBase", "truss_chains.", "truss_chains.mark_entrypoint", "truss_chains.depends", "truss_chains.depends_context"),
+    "alias": (
+        "import truss_chains as chains",
+        "chains.ChainletBase",
+        "chains.",
+        "chains.mark_entrypoint",
+        "chains.depends",
+        "chains.depends_context",
+    ),
+    "plain": (
+        "import truss_chains",
+        "truss_chains.ChainletBase",
+        "truss_chains.",
+        "truss_chains.mark_entrypoint",
+        "truss_chains.depends",
+        "truss_chains.depends_context",
+    ),
     "from_as": (
         "from truss_chains import ChainletBase as Base, depends, depends_context as ctx, mark_entrypoint, RemoteConfig, Compute",
-        "Base", "", "mark_entrypoint", "depends", "ctx",
+        "Base",
+        "",
+        "mark_entrypoint",
+        "depends",
+        "ctx",
     ),
     "guarded": (
         "try:\n    import truss_chains as chains\nexcept ImportError:\n    chains = None",
-        "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context",
+        "chains.ChainletBase",
+        "chains.",
+        "chains.mark_entrypoint",
+        "chains.depends",
+        "chains.depends_context",
     ),
-    "chainsc_runtime": ("import chainsc_runtime as chains", "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context"),
-    "runtime_lib": ("import runtime_lib as chains", "chains.ChainletBase", "chains.", "chains.mark_entrypoint", "chains.depends", "chains.depends_context"),
+    "chainsc_runtime": (
+        "import chainsc_runtime as chains",
+        "chains.ChainletBase",
+        "chains.",
+        "chains.mark_entrypoint",
+        "chains.depends",
+        "chains.depends_context",
+    ),
+    "runtime_lib": (
+        "import runtime_lib as chains",
+        "chains.ChainletBase",
+        "chains.",
+        "chains.mark_entrypoint",
+        "chains.depends",
+        "chains.depends_context",
+    ),
 }
 
 
@@ -55,7 +91,11 @@ def _build(tmp_path: Path, form: str) -> object:
     header, base, mod, mark, depends, ctx = FORMS[form]
     path = tmp_path / form / "chain.py"
     path.parent.mkdir()
-    path.write_text(header + "\n" + BODY.format(base=base, mod=mod, mark=mark, depends=depends, ctx=ctx))
+    path.write_text(
+        header
+        + "\n"
+        + BODY.format(base=base, mod=mod, mark=mark, depends=depends, ctx=ctx)
+    )
     result = check_file(path)
     assert not result.diagnostics, result.diagnostics
     assert result.chain is not None

@@ -25,7 +25,9 @@ def _inspect(chain: Path) -> dict[str, Any]:
     return ir
 
 
-def test_dependencies_and_types_through_dotted_paths_of_a_namespace_package(tmp_path: Path) -> None:
+def test_dependencies_and_types_through_dotted_paths_of_a_namespace_package(
+    tmp_path: Path,
+) -> None:
     ir = _inspect(write_project("namespace", tmp_path))
     transcribe = next(c for c in ir["chainlets"] if c["name"] == "Transcribe")
     assert [(d["param"], d["target"]) for d in transcribe["dependencies"]] == [
@@ -43,7 +45,9 @@ def test_dependencies_and_types_through_dotted_paths_of_a_namespace_package(tmp_
     ]
 
 
-def test_packages_carry_the_modules_and_leave_namespace_directories_without_init(tmp_path: Path) -> None:
+def test_packages_carry_the_modules_and_leave_namespace_directories_without_init(
+    tmp_path: Path,
+) -> None:
     chain = write_project("namespace", tmp_path)
     out = tmp_path / "out"
     built = run_cli("build", str(chain), "-o", str(out))
@@ -68,12 +72,18 @@ def test_packages_carry_the_modules_and_leave_namespace_directories_without_init
     # Still a namespace package where it runs: no `__file__`, like the user's directory.
     probe = "import sys; sys.path[:0] = ['packages']; import asr_workers.whisper, asr_workers; print(asr_workers.__file__)"
     ran = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", probe], cwd=out / "transcribe", capture_output=True, text=True, check=False
+        [sys.executable, "-I", "-B", "-c", probe],
+        cwd=out / "transcribe",
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert (ran.returncode, ran.stdout.strip()) == (0, "None"), ran.stderr
 
 
-def test_a_regular_package_reached_through_a_dotted_import_is_carried_too(tmp_path: Path) -> None:
+def test_a_regular_package_reached_through_a_dotted_import_is_carried_too(
+    tmp_path: Path,
+) -> None:
     chain = write_project("namespace", tmp_path)
     (chain.parent / "asr_workers" / "__init__.py").write_text('"""Speech workers."""\n')
     out = tmp_path / "out"
@@ -82,19 +92,27 @@ def test_a_regular_package_reached_through_a_dotted_import_is_carried_too(tmp_pa
     assert (out / "transcribe" / "packages" / "asr_workers" / "whisper.py").is_file()
     # A regular package keeps its `__init__.py`; the namespace below it gets none.
     assert (out / "transcribe" / "packages" / "asr_workers" / "__init__.py").is_file()
-    assert not (out / "transcribe" / "packages" / "asr_workers" / "diarize" / "__init__.py").exists()
+    assert not (
+        out / "transcribe" / "packages" / "asr_workers" / "diarize" / "__init__.py"
+    ).exists()
     for package in ("diarizer", "transcribe", "whisper_model"):
         assert import_package(out / package) is None
 
 
-def test_names_a_namespace_package_does_not_have_locally_are_third_party(tmp_path: Path) -> None:
+def test_names_a_namespace_package_does_not_have_locally_are_third_party(
+    tmp_path: Path,
+) -> None:
     chain = write_project("namespace", tmp_path)
     text = chain.read_text()
     # Another portion of the namespace (installed elsewhere) may provide `asr_workers.vad`:
     # not a missing local module. A Chainlet from there is not in the chain's sources.
     chain.write_text(
-        text.replace("import asr_workers.whisper\n", "import asr_workers.vad\nimport asr_workers.whisper\n").replace(
-            "chains.depends(asr_workers.diarize.speakers.Diarizer)", "chains.depends(asr_workers.vad.Detector)"
+        text.replace(
+            "import asr_workers.whisper\n",
+            "import asr_workers.vad\nimport asr_workers.whisper\n",
+        ).replace(
+            "chains.depends(asr_workers.diarize.speakers.Diarizer)",
+            "chains.depends(asr_workers.vad.Detector)",
         )
     )
     result = run_cli("check", str(chain))

@@ -9,7 +9,9 @@ from chainsc import check_file, ir
 from chainsc.evaluate import API_CONSTANTS
 
 
-def _chain(tmp_path: Path, source: str, files: dict[str, str] | None = None) -> ir.Chain:
+def _chain(
+    tmp_path: Path, source: str, files: dict[str, str] | None = None
+) -> ir.Chain:
     for name, text in (files or {}).items():
         target = tmp_path / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -26,7 +28,7 @@ def _chain(tmp_path: Path, source: str, files: dict[str, str] | None = None) -> 
 def test_constants_arithmetic_fstrings_and_enums(tmp_path: Path) -> None:
     chain = _chain(
         tmp_path,
-        '''import truss_chains as chains
+        """import truss_chains as chains
 from truss.base import truss_config
 
 _cpu_count = 8
@@ -53,27 +55,38 @@ class Heavy(chains.ChainletBase):
 
     def run_remote(self, x: int) -> int:
         return x
-''',
+""",
     )
     (chainlet,) = chain.chainlets
     config = chainlet.remote_config
     assert config.name == "heavy-model"
     assert chainlet.display_name == "heavy-model"
     assert config.compute == ir.Compute(
-        cpu_count=8, memory="16Gi", gpu="H100", gpu_count=2, predict_concurrency=24, instance_type=None
+        cpu_count=8,
+        memory="16Gi",
+        gpu="H100",
+        gpu_count=2,
+        predict_concurrency=24,
+        instance_type=None,
     )
     assert config.docker_image.base_image.python_version == "py310"
-    assert config.docker_image.pip_requirements == ("numpy", "torch==2.1", "pydantic>=2")
+    assert config.docker_image.pip_requirements == (
+        "numpy",
+        "torch==2.1",
+        "pydantic>=2",
+    )
     assert config.docker_image.apt_requirements == ("ffmpeg",)
     assert config.assets.secret_keys == ("hf_access_token",)
     assert config.options.env_variables == (("MODE", "v2.1"),)
     assert config.options.enable_debug_logs is True
 
 
-def test_predict_concurrency_cpu_count_and_constants_from_a_local_module(tmp_path: Path) -> None:
+def test_predict_concurrency_cpu_count_and_constants_from_a_local_module(
+    tmp_path: Path,
+) -> None:
     chain = _chain(
         tmp_path,
-        '''import truss_chains as chains
+        """import truss_chains as chains
 from settings import COMPUTE, REQS
 
 
@@ -85,7 +98,7 @@ class A(chains.ChainletBase):
 
     def run_remote(self) -> None:
         pass
-''',
+""",
         {
             "settings.py": 'import truss_chains as chains\n\nCOMPUTE = chains.Compute(cpu_count=4, predict_concurrency="cpu_count")\nREQS = chains.make_abs_path_here("deps/requirements.txt")\n',
             "deps/requirements.txt": "numpy\n",
@@ -93,14 +106,18 @@ class A(chains.ChainletBase):
     )
     (chainlet,) = chain.chainlets
     assert chainlet.remote_config.compute.predict_concurrency == 4
-    assert chainlet.remote_config.docker_image.requirements_file == "deps/requirements.txt"
+    assert (
+        chainlet.remote_config.docker_image.requirements_file == "deps/requirements.txt"
+    )
     assert [m.path for m in chain.modules] == ["chain.py", "settings.py"]
 
 
-def test_public_types_constants_are_static_values_equal_to_the_runtime_ones(tmp_path: Path) -> None:
+def test_public_types_constants_are_static_values_equal_to_the_runtime_ones(
+    tmp_path: Path,
+) -> None:
     chain = _chain(
         tmp_path,
-        '''import truss_chains as chains
+        """import truss_chains as chains
 from truss_chains import public_types
 from truss_chains.public_types import CHAIN_API_KEY_SECRET_NAME
 
@@ -113,19 +130,21 @@ class A(chains.ChainletBase):
 
     def run_remote(self) -> None:
         pass
-''',
+""",
     )
     (chainlet,) = chain.chainlets
     assert chainlet.remote_config.compute.predict_concurrency == 3
     assert chainlet.remote_config.assets.secret_keys == ("baseten_chain_api_key",)
     for path, value in API_CONSTANTS.items():
-        assert getattr(chainsc_runtime.public_types, path.removeprefix("chains.")) == value, path
+        assert (
+            getattr(chainsc_runtime.public_types, path.removeprefix("chains.")) == value
+        ), path
 
 
 def test_depends_options_and_defaults(tmp_path: Path) -> None:
     chain = _chain(
         tmp_path,
-        '''import truss_chains as chains
+        """import truss_chains as chains
 
 TIMEOUT = 30
 
@@ -142,19 +161,21 @@ class Entry(chains.ChainletBase):
 
     def run_remote(self) -> str:
         return self._a.run_remote()
-''',
+""",
     )
     entry = next(c for c in chain.chainlets if c.is_entrypoint)
     (dependency,) = entry.dependencies
     assert dependency.target == "chain.Dep"
-    assert dependency.options == ir.RPCOptions(retries=3, timeout_sec=15.0, use_binary=True, concurrency_limit=8)
+    assert dependency.options == ir.RPCOptions(
+        retries=3, timeout_sec=15.0, use_binary=True, concurrency_limit=8
+    )
     assert [c.name for c in chain.chainlets] == ["Dep", "Entry"]
 
 
 def test_deprecated_spellings_are_accepted_with_warnings(tmp_path: Path) -> None:
     path = tmp_path / "chain.py"
     path.write_text(
-        '''import truss_chains as chains
+        """import truss_chains as chains
 from truss.base import truss_config
 
 
@@ -166,15 +187,19 @@ class A(chains.ChainletBase):
 
     def run_remote(self) -> None:
         pass
-'''
+"""
     )
     result = check_file(path)
-    assert [(d.code, d.severity.value, d.span.line, d.span.col) for d in result.diagnostics] == [
+    assert [
+        (d.code, d.severity.value, d.span.line, d.span.col) for d in result.diagnostics
+    ] == [
         ("CSC450", "warning", 7, 52),
         ("CSC450", "warning", 8, 38),
     ]
     assert "CustomImage(image='python:3.11-slim')" in (result.diagnostics[0].help or "")
     assert result.chain is not None
     config = result.chain.chainlets[0].remote_config
-    assert config.docker_image.base_image == ir.BaseImage(ir.BaseImageKind.CUSTOM, "python:3.11-slim", "py311")
+    assert config.docker_image.base_image == ir.BaseImage(
+        ir.BaseImageKind.CUSTOM, "python:3.11-slim", "py311"
+    )
     assert config.assets.cached[0].get("use_volume") is False

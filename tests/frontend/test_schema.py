@@ -52,7 +52,9 @@ def normalized(value: object) -> object:
     if isinstance(value, ir.BaseImage):
         return value.image  # the IR's default image, as `BasetenImage.PY311` is "py311"
     if value == ir.JsonObject():
-        return NESTED  # a Truss config helper called without arguments (`HealthChecks()`)
+        return (
+            NESTED  # a Truss config helper called without arguments (`HealthChecks()`)
+        )
     if value is None or value in ((), [], {}):
         return ()
     if isinstance(value, enum.Enum):
@@ -66,18 +68,34 @@ def _runtime_fields(cls: type[Any]) -> list[tuple[str, object, bool]]:
     """(name, default, required) of a runtime constructor's parameters, in order."""
     if issubclass(cls, pydantic.BaseModel):
         return [
-            (name, None if info.is_required() else info.get_default(call_default_factory=True), info.is_required())
+            (
+                name,
+                None
+                if info.is_required()
+                else info.get_default(call_default_factory=True),
+                info.is_required(),
+            )
             for name, info in cls.model_fields.items()
         ]
     parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
-    return [(p.name, None if p.default is p.empty else p.default, p.default is p.empty) for p in parameters]
+    return [
+        (p.name, None if p.default is p.empty else p.default, p.default is p.empty)
+        for p in parameters
+    ]
 
 
 def test_every_field_names_a_reader() -> None:
     for constructor in CONSTRUCTORS.values():
         for spec in constructor.fields:
             kind, _, api = spec.reader.rpartition(":")
-            known = spec.reader in READERS or spec.reader in CONSTRUCTORS or (kind in ("list", "optional") and (api in CONSTRUCTORS or api == "truss_config"))
+            known = (
+                spec.reader in READERS
+                or spec.reader in CONSTRUCTORS
+                or (
+                    kind in ("list", "optional")
+                    and (api in CONSTRUCTORS or api == "truss_config")
+                )
+            )
             assert known, f"{constructor.api}.{spec.name}: no reader `{spec.reader}`"
     assert all(target in CONSTRUCTORS for target in ALIASES.values())
 
@@ -85,11 +103,19 @@ def test_every_field_names_a_reader() -> None:
 def test_the_ir_holds_every_field_with_the_schema_default() -> None:
     for api, cls in IR_CLASSES.items():
         constructor = CONSTRUCTORS[api]
-        kept = [spec for spec in constructor.fields if (api, spec.name) not in NOT_IN_IR]
-        assert [f.name for f in dataclasses.fields(cls)] == [spec.name for spec in kept] or {f.name for f in dataclasses.fields(cls)} == {spec.name for spec in kept}, api
+        kept = [
+            spec for spec in constructor.fields if (api, spec.name) not in NOT_IN_IR
+        ]
+        assert [f.name for f in dataclasses.fields(cls)] == [
+            spec.name for spec in kept
+        ] or {f.name for f in dataclasses.fields(cls)} == {
+            spec.name for spec in kept
+        }, api
         empty = cls()
         for spec in kept:
-            assert normalized(getattr(empty, spec.name)) == normalized(spec.default), f"{api}.{spec.name}"
+            assert normalized(getattr(empty, spec.name)) == normalized(spec.default), (
+                f"{api}.{spec.name}"
+            )
 
 
 def test_the_chains_constructors_are_the_runtimes() -> None:
@@ -98,12 +124,18 @@ def test_the_chains_constructors_are_the_runtimes() -> None:
             continue
         runtime = _runtime_fields(getattr(chainsc_runtime, api.removeprefix("chains.")))
         assert [name for name, _, _ in runtime] == list(constructor.names), api
-        for (name, default, required), spec in zip(runtime, constructor.fields, strict=True):
+        for (name, default, required), spec in zip(
+            runtime, constructor.fields, strict=True
+        ):
             assert required == spec.required, f"{api}.{name}"
             if not required:
-                assert normalized(default) == normalized(spec.default), f"{api}.{name}: runtime {default!r}, schema {spec.default!r}"
+                assert normalized(default) == normalized(spec.default), (
+                    f"{api}.{name}: runtime {default!r}, schema {spec.default!r}"
+                )
     depends = list(inspect.signature(chainsc_runtime.depends).parameters.values())[1:]
-    assert [(p.name, p.default) for p in depends] == [(spec.name, spec.default) for spec in DEPENDS.fields]
+    assert [(p.name, p.default) for p in depends] == [
+        (spec.name, spec.default) for spec in DEPENDS.fields
+    ]
 
 
 def test_enums_and_constants_are_the_runtimes() -> None:
@@ -115,14 +147,18 @@ def test_enums_and_constants_are_the_runtimes() -> None:
     }
     assert set(runtime_enums) == set(ENUMS)
     for api, members in ENUMS.items():
-        found: dict[str, object] = {member.name: member.value for member in runtime_enums[api]}
+        found: dict[str, object] = {
+            member.name: member.value for member in runtime_enums[api]
+        }
         assert found == members, api
     for path, value in CONSTANTS.items():
-        assert getattr(chainsc_runtime.public_types, path.removeprefix("chains.")) == value, path
+        assert (
+            getattr(chainsc_runtime.public_types, path.removeprefix("chains.")) == value
+        ), path
 
 
 #: What truss 0.18.36 says of the same constructors, enums and constants (run in truss's venv).
-_TRUSS_FACTS = r'''
+_TRUSS_FACTS = r"""
 import enum, inspect, json
 import pydantic
 import truss_chains as chains
@@ -158,25 +194,38 @@ print(json.dumps({
     },
     "constants": {name: getattr(public_types, name.split(".")[1]) for name in json.loads(input())},
 }))
-'''
+"""
 
 
 def test_the_schema_is_truss_chains_own() -> None:
     """Every constructor's parameters (names, order, defaults, required), enums and constants, as truss has them."""
     python = truss_python()
-    stdin = json.dumps(sorted(CONSTRUCTORS)) + "\n" + json.dumps(sorted(CONSTANTS)) + "\n"
-    proc = subprocess.run([str(python), "-c", _TRUSS_FACTS], input=stdin, capture_output=True, text=True, check=False, timeout=120)
+    stdin = (
+        json.dumps(sorted(CONSTRUCTORS)) + "\n" + json.dumps(sorted(CONSTANTS)) + "\n"
+    )
+    proc = subprocess.run(
+        [str(python), "-c", _TRUSS_FACTS],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     facts = json.loads(proc.stdout)
     for api, constructor in CONSTRUCTORS.items():
         truss = facts["constructors"][api]
         assert [name for name, _, _ in truss] == list(constructor.names), api
-        for (name, default, required), spec in zip(truss, constructor.fields, strict=True):
+        for (name, default, required), spec in zip(
+            truss, constructor.fields, strict=True
+        ):
             if TRUSS_DIFFERENCES.get((api, name)) != "required":
                 assert required == spec.required, f"{api}.{name}"
             if not required and api.startswith("chains."):
                 expected = normalized(spec.default)
-                assert (default if default != [] else ()) == expected, f"{api}.{name}: truss {default!r}, schema {spec.default!r}"
+                assert (default if default != [] else ()) == expected, (
+                    f"{api}.{name}: truss {default!r}, schema {spec.default!r}"
+                )
     assert facts["depends"] == [[spec.name, spec.default] for spec in DEPENDS.fields]
     assert facts["enums"] == ENUMS
     assert facts["constants"] == CONSTANTS

@@ -56,7 +56,13 @@ FIELDS = {
 
 
 def _ref(kind: str, name: str, *args: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "args": list(args), "literals": [], "is_variadic": False}
+    return {
+        "kind": kind,
+        "name": name,
+        "args": list(args),
+        "literals": [],
+        "is_variadic": False,
+    }
 
 
 def _model_chain(fields: dict[str, str]) -> str:
@@ -67,7 +73,9 @@ def _model_chain(fields: dict[str, str]) -> str:
     )
 
 
-def test_stdlib_types_in_pydantic_models_are_io_types_of_their_own_kind(tmp_path: Path) -> None:
+def test_stdlib_types_in_pydantic_models_are_io_types_of_their_own_kind(
+    tmp_path: Path,
+) -> None:
     fields = {name: annotation for name, (annotation, _) in FIELDS.items()}
     fields |= {
         "times": "list[datetime.datetime]",
@@ -82,19 +90,37 @@ def test_stdlib_types_in_pydantic_models_are_io_types_of_their_own_kind(tmp_path
     chain.write_text(_model_chain(fields))
     result = run_cli("inspect", str(chain), "--json")
     assert result.returncode == 0, result.stderr
-    order = next(t for t in json.loads(result.stdout)["types"] if t["id"] == "app.Order")
+    order = next(
+        t for t in json.loads(result.stdout)["types"] if t["id"] == "app.Order"
+    )
     types = {field["name"]: field["type"] for field in order["fields"]}
     for name, (_, dotted) in FIELDS.items():
         assert types[name] == _ref("stdlib", dotted), name
     assert types["times"] == _ref("list", "list", _ref("stdlib", "datetime.datetime"))
-    assert types["maybe"] == _ref("union", "Union", _ref("stdlib", "decimal.Decimal"), _ref("none", "None"))
-    assert types["by_day"] == _ref("dict", "dict", _ref("builtin", "str"), _ref("stdlib", "datetime.date"))
+    assert types["maybe"] == _ref(
+        "union", "Union", _ref("stdlib", "decimal.Decimal"), _ref("none", "None")
+    )
+    assert types["by_day"] == _ref(
+        "dict", "dict", _ref("builtin", "str"), _ref("stdlib", "datetime.date")
+    )
     # The constrained ones are what they constrain, no longer refused.
     decimal_ref = _ref("stdlib", "decimal.Decimal")
-    assert types["limit"] == _ref("constrained", "pydantic.condecimal(max_digits=6, decimal_places=2)", decimal_ref)
-    assert types["start"] == _ref("constrained", "pydantic.condate(ge=datetime.date(2020, 1, 1))", _ref("stdlib", "datetime.date"))
-    assert types["aware"] == _ref("alias", "pydantic.AwareDatetime", _ref("stdlib", "datetime.datetime"))
-    assert types["token"] == _ref("alias", "pydantic.UUID4", _ref("stdlib", "uuid.UUID"))
+    assert types["limit"] == _ref(
+        "constrained",
+        "pydantic.condecimal(max_digits=6, decimal_places=2)",
+        decimal_ref,
+    )
+    assert types["start"] == _ref(
+        "constrained",
+        "pydantic.condate(ge=datetime.date(2020, 1, 1))",
+        _ref("stdlib", "datetime.date"),
+    )
+    assert types["aware"] == _ref(
+        "alias", "pydantic.AwareDatetime", _ref("stdlib", "datetime.datetime")
+    )
+    assert types["token"] == _ref(
+        "alias", "pydantic.UUID4", _ref("stdlib", "uuid.UUID")
+    )
     # Built, every package imports: pydantic builds the model's validator at import time.
     out = tmp_path / "out"
     built = run_cli("build", str(chain), "-o", str(out))
@@ -106,7 +132,11 @@ def _cases() -> dict[str, tuple[str, bool]]:
     """Chain file name -> (text, whether truss accepts it)."""
     cases: dict[str, tuple[str, bool]] = {}
     for index, dotted in enumerate(sorted(STDLIB_TYPES)):
-        for form, annotation in (("plain", dotted), ("list", f"list[{dotted}]"), ("dict", f"dict[str, {dotted}]")):
+        for form, annotation in (
+            ("plain", dotted),
+            ("list", f"list[{dotted}]"),
+            ("dict", f"dict[str, {dotted}]"),
+        ):
             cases[f"field_{form}_{index}"] = (_model_chain({"value": annotation}), True)
             param = f"{HEADER}\n\nclass Echo(chains.ChainletBase):\n    def run_remote(self, value: {annotation}) -> int:\n        return 0\n"
             cases[f"param_{form}_{index}"] = (param, False)
@@ -122,7 +152,9 @@ def _cases() -> dict[str, tuple[str, bool]]:
     return cases
 
 
-def test_chainsc_accepts_exactly_the_stdlib_io_types_truss_accepts(tmp_path: Path) -> None:
+def test_chainsc_accepts_exactly_the_stdlib_io_types_truss_accepts(
+    tmp_path: Path,
+) -> None:
     cases = _cases()
     paths = {}
     for name, (text, _) in cases.items():
@@ -134,10 +166,17 @@ def test_chainsc_accepts_exactly_the_stdlib_io_types_truss_accepts(tmp_path: Pat
         result = api.check_file(path)
         chainsc[name] = not result.has_errors
         assert result.has_errors or not result.diagnostics, (name, result.diagnostics)
-        assert all(d.code == "CSC206" for d in result.diagnostics), (name, result.diagnostics)
+        assert all(d.code == "CSC206" for d in result.diagnostics), (
+            name,
+            result.diagnostics,
+        )
     assert chainsc == expected
     completed = subprocess.run(
-        [str(truss_python()), str(HERE / "truss_io_check.py"), *(str(path) for path in paths.values())],
+        [
+            str(truss_python()),
+            str(HERE / "truss_io_check.py"),
+            *(str(path) for path in paths.values()),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -146,14 +185,27 @@ def test_chainsc_accepts_exactly_the_stdlib_io_types_truss_accepts(tmp_path: Pat
     assert completed.returncode == 0, completed.stderr
     verdicts = json.loads(completed.stdout)
     truss = {name: verdicts[str(path)] is None for name, path in paths.items()}
-    assert truss == expected, {name: verdicts[str(paths[name])] for name in truss if truss[name] != expected[name]}
+    assert truss == expected, {
+        name: verdicts[str(paths[name])]
+        for name in truss
+        if truss[name] != expected[name]
+    }
 
 
-def test_a_stdlib_type_renders_as_its_module_attribute_with_the_module_imported() -> None:
+def test_a_stdlib_type_renders_as_its_module_attribute_with_the_module_imported() -> (
+    None
+):
     imports = Imports()
-    ref = ir.TypeRef(ir.TypeKind.LIST, "list", (ir.TypeRef(ir.TypeKind.STDLIB, "datetime.datetime"),))
+    ref = ir.TypeRef(
+        ir.TypeKind.LIST, "list", (ir.TypeRef(ir.TypeKind.STDLIB, "datetime.datetime"),)
+    )
     optional = ir.TypeRef(
-        ir.TypeKind.UNION, "Union", (ir.TypeRef(ir.TypeKind.STDLIB, "decimal.Decimal"), ir.TypeRef(ir.TypeKind.NONE, "None"))
+        ir.TypeKind.UNION,
+        "Union",
+        (
+            ir.TypeRef(ir.TypeKind.STDLIB, "decimal.Decimal"),
+            ir.TypeRef(ir.TypeKind.NONE, "None"),
+        ),
     )
     assert render_annotation(ref, {}, imports) == "list[datetime.datetime]"
     assert render_annotation(optional, {}, imports) == "decimal.Decimal | None"

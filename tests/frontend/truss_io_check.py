@@ -25,13 +25,23 @@ def check(path: pathlib.Path) -> str | None:
         with framework.ChainletImporter.import_target(path):
             return None
     except Exception as exc:  # any failure is the answer
-        lines = [line.strip() for line in str(exc).splitlines() if "IO_TYPE_ERROR" in line or "Error" in line]
+        lines = [
+            line.strip()
+            for line in str(exc).splitlines()
+            if "IO_TYPE_ERROR" in line or "Error" in line
+        ]
         return f"{type(exc).__name__}: {lines[-1] if lines else str(exc).strip()}"
 
 
 def main() -> None:
     logging.disable(logging.CRITICAL)
-    print(json.dumps({path: check(pathlib.Path(path)) for path in sys.argv[1:]}, indent=2, sort_keys=True))
+    print(
+        json.dumps(
+            {path: check(pathlib.Path(path)) for path in sys.argv[1:]},
+            indent=2,
+            sort_keys=True,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -40,21 +40,58 @@ SEED = 20250711
 
 #: Chain file names: before `chainsc_generated` (app, chain, chainsc_app), between it and
 #: `chainsc_runtime` (chainsc_hub), after both (chainsc_zzz, main, pipeline, poems, zeta).
-ENTRY_MODULES = ("app", "chain", "chainsc_app", "chainsc_hub", "chainsc_zzz", "main", "pipeline", "poems", "zeta")
+ENTRY_MODULES = (
+    "app",
+    "chain",
+    "chainsc_app",
+    "chainsc_hub",
+    "chainsc_zzz",
+    "main",
+    "pipeline",
+    "poems",
+    "zeta",
+)
 #: Where the I/O types live.
-TYPE_HOMES = ("chain_before", "chain_after", "sibling", "package", "nested_package", "namespace")
+TYPE_HOMES = (
+    "chain_before",
+    "chain_after",
+    "sibling",
+    "package",
+    "nested_package",
+    "namespace",
+)
 #: Sibling module names, again on both sides of the generated names.
 SIBLING_TYPES = ("aaa_types", "chainsc_io", "io_types", "zz_types")
 SIBLING_WORKERS = ("aaa_workers", "chainsc_helpers", "workers", "zz_workers")
 SIBLING_BASES = ("aaa_bases", "bases", "chainsc_bases", "zz_bases")
 PACKAGES = ("aaa_package", "user_package", "zz_package")
 #: Worker kinds: what each exercises is in the module docstring.
-KINDS = ("scorer", "nested", "alias", "str_stream", "bytes_stream", "binary", "inherited", "deep")
+KINDS = (
+    "scorer",
+    "nested",
+    "alias",
+    "str_stream",
+    "bytes_stream",
+    "binary",
+    "inherited",
+    "deep",
+)
 #: Front-end features that may not be supported yet: layouts that need them are only
 #: generated when asked for (see `generate(features=...)`).
 OPTIONAL_FEATURES = frozenset({"type_alias", "dotted_namespace"})
 
-_WORDS = ("delta", "alpha", "kilo", "echo", "bravo", "hotel", "lima", "golf", "india", "juliet")
+_WORDS = (
+    "delta",
+    "alpha",
+    "kilo",
+    "echo",
+    "bravo",
+    "hotel",
+    "lima",
+    "golf",
+    "india",
+    "juliet",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +136,21 @@ class _Module:
     name: str  # dotted module name
     path: str
     api_form: str  # "alias" | "from"
-    import_style: str  # how this module imports user names: "names" | "module" | "dotted"
-    relative: bool = False  # inside a package: import siblings of the package relatively
+    import_style: (
+        str  # how this module imports user names: "names" | "module" | "dotted"
+    )
+    relative: bool = (
+        False  # inside a package: import siblings of the package relatively
+    )
     future: bool = False
     string_annotations: bool = False  # quote annotations marked [[...]]
     header: list[str] = field(default_factory=list)  # stdlib / third-party imports
     constants: list[str] = field(default_factory=list)
     early: list[str] = field(default_factory=list)  # blocks before `blocks`
     blocks: list[str] = field(default_factory=list)
-    late: list[str] = field(default_factory=list)  # blocks after `blocks` (types "after")
+    late: list[str] = field(
+        default_factory=list
+    )  # blocks after `blocks` (types "after")
 
 
 class _Program:
@@ -148,7 +191,9 @@ class _Program:
                 before, _, after = rest.partition("<<")
                 name, _, rest = after.partition(">>")
                 out.append(before)
-                out.append(self._reference(module, name, imports, from_imports, api_names))
+                out.append(
+                    self._reference(module, name, imports, from_imports, api_names)
+                )
             out.append(rest)
             return "".join(out)
 
@@ -159,24 +204,40 @@ class _Program:
                 before, _, after = rest.partition("[[")
                 annotation, _, rest = after.partition("]]")
                 out.append(before)
-                out.append(f'"{annotation}"' if module.string_annotations else annotation)
+                out.append(
+                    f'"{annotation}"' if module.string_annotations else annotation
+                )
             out.append(rest)
             return "".join(out)
 
-        body = [quote(resolve(block)) for block in (*module.constants, *module.early, *module.blocks, *module.late)]
+        body = [
+            quote(resolve(block))
+            for block in (
+                *module.constants,
+                *module.early,
+                *module.blocks,
+                *module.late,
+            )
+        ]
         if module.api_form == "alias" and "chains" in api_names:
             imports.add("import truss_chains as chains")
         elif api_names - {"chains"}:
-            from_imports.setdefault("truss_chains", set()).update(api_names - {"chains"})
+            from_imports.setdefault("truss_chains", set()).update(
+                api_names - {"chains"}
+            )
         lines = ['"""Generated layout module (tests/layouts/generate.py)."""', ""]
         if module.future:
             lines += ["from __future__ import annotations", ""]
         header = sorted(set(module.header))
-        for group in ([line for line in header if line != "import pydantic"], ["import pydantic"]):
+        for group in (
+            [line for line in header if line != "import pydantic"],
+            ["import pydantic"],
+        ):
             if any(line in header for line in group):
                 lines += [*group, ""]
         chain_imports = sorted(imports) + [
-            f"from {source} import {', '.join(sorted(names))}" for source, names in sorted(from_imports.items())
+            f"from {source} import {', '.join(sorted(names))}"
+            for source, names in sorted(from_imports.items())
         ]
         if chain_imports:
             lines += [*chain_imports, ""]
@@ -214,7 +275,9 @@ class _Program:
             imports.add(f"import {home}")
             return f"{home}.{name}"
         if package:
-            from_imports.setdefault("." if module.relative and same_package else package, set()).add(leaf)
+            from_imports.setdefault(
+                "." if module.relative and same_package else package, set()
+            ).add(leaf)
         else:
             imports.add(f"import {home}")
         return f"{leaf}.{name}"
@@ -275,7 +338,9 @@ _ATTR = {
 }
 
 
-def _types_module(rng: random.Random, types_home: str, entry_module: str, package: str) -> str:
+def _types_module(
+    rng: random.Random, types_home: str, entry_module: str, package: str
+) -> str:
     if types_home in ("chain_before", "chain_after"):
         return entry_module
     if types_home == "sibling":
@@ -287,12 +352,16 @@ def _types_module(rng: random.Random, types_home: str, entry_module: str, packag
     return rng.choice(("ns_shared", "ns_zz")) + ".io_types"
 
 
-def _homes(rng: random.Random, kinds: Sequence[str], types_local: bool) -> tuple[dict[str, str], str]:
+def _homes(
+    rng: random.Random, kinds: Sequence[str], types_local: bool
+) -> tuple[dict[str, str], str]:
     """Which module holds each worker, and the deep worker's `Counter`, without import cycles."""
     homes = {}
     for kind in kinds:
         if types_local and kind in _TYPE_NEEDS:
-            homes[kind] = "chain"  # a sibling importing the chain file: a cycle in user code
+            homes[kind] = (
+                "chain"  # a sibling importing the chain file: a cycle in user code
+            )
         else:
             homes[kind] = rng.choice(("chain", "sibling", "package"))
     counter = rng.choice(("chain", "sibling", "package"))
@@ -304,7 +373,9 @@ def _homes(rng: random.Random, kinds: Sequence[str], types_local: bool) -> tuple
     return homes, counter
 
 
-def _asyncs(rng: random.Random, kinds: Sequence[str], entry_async: bool) -> dict[str, bool]:
+def _asyncs(
+    rng: random.Random, kinds: Sequence[str], entry_async: bool
+) -> dict[str, bool]:
     """Sync or async endpoint per Chainlet class, consistent with who awaits whom."""
     asyncs = {_CLASS[kind]: rng.random() < 0.5 for kind in kinds}
     asyncs["Entry"] = entry_async
@@ -330,14 +401,18 @@ def _choose(index: int, features: frozenset[str]) -> _Choices:
     package = rng.choice(PACKAGES)
     types_module = _types_module(rng, types_home, entry_module, package)
     styles = ["names", "module"]
-    if types_home in ("package", "nested_package") or (types_home == "namespace" and "dotted_namespace" in features):
+    if types_home in ("package", "nested_package") or (
+        types_home == "namespace" and "dotted_namespace" in features
+    ):
         styles.append("dotted")
     types_style = rng.choice(styles)
     entry_async = rng.random() < 0.6
     pool = [kind for kind in KINDS if kind != "alias" or "type_alias" in features]
     if not entry_async:
         pool.remove("str_stream")  # an async stream cannot be read from a sync endpoint
-    kinds = tuple(sorted(rng.sample(pool, rng.choice((1, 2, 2, 3, 3, 4))), key=KINDS.index))
+    kinds = tuple(
+        sorted(rng.sample(pool, rng.choice((1, 2, 2, 3, 3, 4))), key=KINDS.index)
+    )
     types_local = types_home in ("chain_before", "chain_after")
     worker_homes, counter_home = _homes(rng, kinds, types_local)
     asyncs = _asyncs(rng, kinds, entry_async)
@@ -360,7 +435,10 @@ def _choose(index: int, features: frozenset[str]) -> _Choices:
         base_home=rng.choice(("same", "other")),
         constant_home=constant_home,
         asyncs=asyncs,
-        api_forms={role: rng.choice(("alias", "from")) for role in ("chain", "sibling", "package", "bases", "counter")},
+        api_forms={
+            role: rng.choice(("alias", "from"))
+            for role in ("chain", "sibling", "package", "bases", "counter")
+        },
         entry_output=rng.choice(outputs),
         relative=rng.random() < 0.5,
         typing_module=rng.choice(("typing", "collections.abc")),
@@ -378,24 +456,24 @@ _TYPE_BLOCKS = {
 
     text: str
 ''',
-    "Scored": '''class Scored(pydantic.BaseModel):
+    "Scored": """class Scored(pydantic.BaseModel):
     hits: list[str]
     label: str = "scored"
-''',
+""",
     "Outer": '''class Outer:
     """Only a namespace: the I/O type is `Outer.Inner`."""
 
     class Inner(pydantic.BaseModel):
         value: int
 ''',
-    "Blob": '''class Blob(pydantic.BaseModel):
+    "Blob": """class Blob(pydantic.BaseModel):
     data: bytes
     n: int = 0
-''',
-    "Answer": '''class Answer(pydantic.BaseModel):
+""",
+    "Answer": """class Answer(pydantic.BaseModel):
     parts: list[str]
     total: int
-''',
+""",
 }
 
 
@@ -413,28 +491,28 @@ def _worker_block(kind: str, is_async: bool) -> str:
         return <<Scored>>(hits=sorted(query.text.split())[:top_k])
 '''
     if kind == "nested":
-        return f'''class Measurer(<<api:ChainletBase>>):
+        return f"""class Measurer(<<api:ChainletBase>>):
     {adef} run_remote(self, text: str) -> [[<<Outer>>.Inner]]:
         return <<Outer>>.Inner(value=len(text))
-'''
+"""
     if kind == "alias":
-        return f'''class Summer(<<api:ChainletBase>>):
+        return f"""class Summer(<<api:ChainletBase>>):
     {adef} run_remote(self, values: [[<<Vector>>]]) -> float:
         return float(sum(values))
-'''
+"""
     if kind == "str_stream":
-        return '''class Shouter(<<api:ChainletBase>>):
+        return """class Shouter(<<api:ChainletBase>>):
     async def run_remote(self, text: str) -> AsyncIterator[str]:
         for word in text.split():
             yield word.upper() + " "
-'''
+"""
     if kind == "bytes_stream":
         iterator = "AsyncIterator" if is_async else "Iterator"
-        return f'''class Reverser(<<api:ChainletBase>>):
+        return f"""class Reverser(<<api:ChainletBase>>):
     {adef} run_remote(self, text: str) -> {iterator}[bytes]:
         for word in text.split():
             yield word[::-1].encode() + b"."
-'''
+"""
     if kind == "binary":
         return f'''class Blobber(<<api:ChainletBase>>):
     """Called with `use_binary=True`: its bytes travel as msgpack binary."""
@@ -463,10 +541,10 @@ def _base_tagger(is_async: bool) -> str:
 
 
 def _counter(is_async: bool) -> str:
-    return f'''class Counter(<<api:ChainletBase>>):
+    return f"""class Counter(<<api:ChainletBase>>):
     {_adef(is_async)} run_remote(self, text: str) -> int:
         return len(text.split())
-'''
+"""
 
 
 def _relay(is_async: bool, counter_async: bool) -> str:
@@ -483,12 +561,27 @@ def _relay(is_async: bool, counter_async: bool) -> str:
 
 
 _CALLS = {
-    "scorer": ("scored = {aw}self._scorer.run_remote(<<Query>>(text=text))", "f\"scorer:{','.join(scored.hits)}:{top_k}\""),
-    "nested": ("inner = {aw}self._measurer.run_remote(text)", 'f"nested:{inner.value}"'),
-    "alias": ("total = {aw}self._summer.run_remote([float(len(word)) for word in text.split()])", 'f"alias:{int(total)}"'),
-    "str_stream": ('shout = "".join([piece async for piece in self._shouter.run_remote(text)])', 'f"stream:{shout.strip()}"'),
+    "scorer": (
+        "scored = {aw}self._scorer.run_remote(<<Query>>(text=text))",
+        "f\"scorer:{','.join(scored.hits)}:{top_k}\"",
+    ),
+    "nested": (
+        "inner = {aw}self._measurer.run_remote(text)",
+        'f"nested:{inner.value}"',
+    ),
+    "alias": (
+        "total = {aw}self._summer.run_remote([float(len(word)) for word in text.split()])",
+        'f"alias:{int(total)}"',
+    ),
+    "str_stream": (
+        'shout = "".join([piece async for piece in self._shouter.run_remote(text)])',
+        'f"stream:{shout.strip()}"',
+    ),
     "bytes_stream": ('raw = b"".join({chunks})', 'f"bytes:{raw.decode()}"'),
-    "binary": ("blob = {aw}self._blobber.run_remote(<<Blob>>(data=text.encode()))", 'f"binary:{blob.data.decode()}:{blob.n}"'),
+    "binary": (
+        "blob = {aw}self._blobber.run_remote(<<Blob>>(data=text.encode()))",
+        'f"binary:{blob.data.decode()}:{blob.n}"',
+    ),
     "inherited": ("tag = {aw}self._tagger.run_remote(text)", 'f"inherited:{tag}"'),
     "deep": ("count = {aw}self._relay.run_remote(text)", 'f"deep:{count}"'),
 }
@@ -500,7 +593,9 @@ def _entry(choices: _Choices) -> str:
     for kind in choices.kinds:
         cls = _CLASS[kind]
         option = ", use_binary=True" if kind == "binary" else ""
-        params.append(f"        {_ATTR[kind]}: <<{cls}>> = <<api:depends>>(<<{cls}>>{option}),")
+        params.append(
+            f"        {_ATTR[kind]}: <<{cls}>> = <<api:depends>>(<<{cls}>>{option}),"
+        )
     assigns = [f"        self._{_ATTR[kind]} = {_ATTR[kind]}" for kind in choices.kinds]
     calls = []
     for kind in choices.kinds:
@@ -512,13 +607,22 @@ def _entry(choices: _Choices) -> str:
             if target_async
             else "self._reverser.run_remote(text)"
         )
-        calls += [f"        {call.format(aw=wait, chunks=chunks)}", f"        parts.append({part})"]
+        calls += [
+            f"        {call.format(aw=wait, chunks=chunks)}",
+            f"        parts.append({part})",
+        ]
     if choices.entry_output == "model":
-        returns, tail = "[[<<Answer>>]]", ["        return <<Answer>>(parts=parts, total=len(parts))"]
+        returns, tail = (
+            "[[<<Answer>>]]",
+            ["        return <<Answer>>(parts=parts, total=len(parts))"],
+        )
     elif choices.entry_output == "str":
         returns, tail = "str", ['        return " | ".join(parts)']
     else:
-        returns, tail = "AsyncIterator[str]", ["        for part in parts:", '            yield part + "\\n"']
+        returns, tail = (
+            "AsyncIterator[str]",
+            ["        for part in parts:", '            yield part + "\\n"'],
+        )
     lines = [
         "@<<api:mark_entrypoint>>",
         "class Entry(<<api:ChainletBase>>):",
@@ -584,7 +688,9 @@ class _Placer:
             self.types = self.chain
         else:
             name = choices.types_module
-            self.types = self.program.add(_Module(name, _module_path(name), "alias", "names"))
+            self.types = self.program.add(
+                _Module(name, _module_path(name), "alias", "names")
+            )
 
     def module_for(self, home: str, role: str = "package") -> _Module:
         """The chain file, the sibling workers module or the package module."""
@@ -593,10 +699,23 @@ class _Placer:
             return self.chain
         if home == "sibling":
             name = choices.sibling_workers
-            return self.program.add(_Module(name, _module_path(name), choices.api_forms["sibling"], choices.types_style))
+            return self.program.add(
+                _Module(
+                    name,
+                    _module_path(name),
+                    choices.api_forms["sibling"],
+                    choices.types_style,
+                )
+            )
         name = f"{choices.package}.shared_chainlet"
         return self.program.add(
-            _Module(name, _module_path(name), choices.api_forms[role], choices.types_style, relative=choices.relative)
+            _Module(
+                name,
+                _module_path(name),
+                choices.api_forms[role],
+                choices.types_style,
+                relative=choices.relative,
+            )
         )
 
     def place_types(self) -> None:
@@ -626,9 +745,16 @@ class _Placer:
             base_module = self.module_for(choices.worker_homes["inherited"])
             if choices.base_home == "other":
                 in_package = choices.worker_homes["inherited"] == "package"
-                name = f"{choices.package}.bases" if in_package else choices.sibling_bases
+                name = (
+                    f"{choices.package}.bases" if in_package else choices.sibling_bases
+                )
                 base_module = self.program.add(
-                    _Module(name, _module_path(name), choices.api_forms["bases"], choices.types_style)
+                    _Module(
+                        name,
+                        _module_path(name),
+                        choices.api_forms["bases"],
+                        choices.types_style,
+                    )
                 )
             base_module.blocks.append(_base_tagger(choices.asyncs["BaseTagger"]))
             self.program.define("BaseTagger", base_module)
@@ -639,18 +765,24 @@ class _Placer:
         for kind in choices.kinds:
             module = self.module_for(choices.worker_homes[kind])
             if kind == "deep":
-                module.blocks.append(_relay(choices.asyncs["Relay"], choices.asyncs["Counter"]))
+                module.blocks.append(
+                    _relay(choices.asyncs["Relay"], choices.asyncs["Counter"])
+                )
             else:
                 module.blocks.append(_worker_block(kind, choices.asyncs[_CLASS[kind]]))
             if kind == "str_stream":
-                module.header.append(f"from {choices.typing_module} import AsyncIterator")
+                module.header.append(
+                    f"from {choices.typing_module} import AsyncIterator"
+                )
             if kind == "bytes_stream":
                 iterator = "AsyncIterator" if choices.asyncs["Reverser"] else "Iterator"
                 module.header.append(f"from {choices.typing_module} import {iterator}")
             self.program.define(_CLASS[kind], module)
         self.chain.blocks.append(_entry(choices))
         if choices.entry_output == "stream":
-            self.chain.header.append(f"from {choices.typing_module} import AsyncIterator")
+            self.chain.header.append(
+                f"from {choices.typing_module} import AsyncIterator"
+            )
 
     def tags(self) -> set[str]:
         """What the layout exercises, as `dimension:value` tags."""
@@ -734,7 +866,9 @@ def main(argv: Sequence[str]) -> int:
     count = int(argv[1]) if len(argv) > 1 else len(ENTRY_MODULES) * len(TYPE_HOMES)
     for layout in generate(count, OPTIONAL_FEATURES):
         layout.write(out / layout.name)
-        sys.stdout.write(f"{layout.name}: {layout.chain_file} {' '.join(layout.features)}\n")
+        sys.stdout.write(
+            f"{layout.name}: {layout.chain_file} {' '.join(layout.features)}\n"
+        )
     return 0
 
 

@@ -45,7 +45,9 @@ def run(case: dict[str, Any]) -> dict[str, Any]:
     sys.path.insert(0, directory)
     try:
         target = pathlib.Path(directory) / case["chain_file"]
-        importer = framework.ModelImporter if case.get("model") else framework.ChainletImporter
+        importer = (
+            framework.ModelImporter if case.get("model") else framework.ChainletImporter
+        )
         if "request" not in case:
             with importer.import_target(target, case.get("entrypoint")) as entry:
                 return {"name": case["name"], "result": entry.__name__}
@@ -55,11 +57,17 @@ def run(case: dict[str, Any]) -> dict[str, Any]:
             result = result.model_dump(mode="json")
         return {"name": case["name"], "result": result}
     except Exception as error:
-        return {"name": case["name"], "error": traceback.format_exception_only(error)[-1].strip()}
+        return {
+            "name": case["name"],
+            "error": traceback.format_exception_only(error)[-1].strip(),
+        }
     finally:
         sys.path.remove(directory)
         for name, module in list(sys.modules.items()):
-            paths = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", [])]
+            paths = [
+                getattr(module, "__file__", None) or "",
+                *getattr(module, "__path__", []),
+            ]
             if any(str(path).startswith(directory + "/") for path in paths):
                 del sys.modules[name]  # namespace packages have only a __path__
 
@@ -67,7 +75,9 @@ def run(case: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     """Run every case of the JSON file named on the command line."""
     logging.disable(logging.WARNING)
-    warnings.simplefilter("ignore")  # numpy's "module was reloaded" when two chains import it
+    warnings.simplefilter(
+        "ignore"
+    )  # numpy's "module was reloaded" when two chains import it
     cases = json.loads(pathlib.Path(sys.argv[1]).read_text(encoding="utf-8"))
     sys.stdout.write(json.dumps([run(case) for case in cases]) + "\n")
 

@@ -160,7 +160,13 @@ def test_codec_never_unpickles(tmp_path: Path) -> None:
     # Object dtypes reached otherwise are refused as well.
     for forged in (
         {b"nd": True, b"type": "|O", b"kind": b"", b"shape": [1], b"data": b"\0" * 8},
-        {b"nd": True, b"type": [["a", "|O"]], b"kind": b"V", b"shape": [1], b"data": b"\0" * 8},
+        {
+            b"nd": True,
+            b"type": [["a", "|O"]],
+            b"kind": b"V",
+            b"shape": [1],
+            b"data": b"\0" * 8,
+        },
         {b"nd": False, b"type": "|O", b"data": b"\0" * 8},
     ):
         with pytest.raises(binary.BinaryDecodeError, match="never does"):
@@ -180,7 +186,13 @@ class _Opens:
 def test_codec_rejects_malformed_bodies() -> None:
     with pytest.raises(binary.BinaryDecodeError, match="Invalid msgpack body"):
         binary.unpackb(b"\xc1")
-    short = {b"nd": True, b"type": "<i4", b"kind": b"", b"shape": [3], b"data": b"\0" * 8}
+    short = {
+        b"nd": True,
+        b"type": "<i4",
+        b"kind": b"",
+        b"shape": [3],
+        b"data": b"\0" * 8,
+    }
     with pytest.raises(binary.BinaryDecodeError, match="Invalid msgpack body"):
         binary.unpackb(msgpack.packb(short))
     # A user's own map that has a tag's key but not its data stays a map (as in Truss).
@@ -199,7 +211,11 @@ def test_numpy_is_imported_only_for_an_array() -> None:
         "assert 'numpy' in sys.modules\n"
     )
     completed = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
 
@@ -238,7 +254,9 @@ def test_chainsc_writes_the_bytes_truss_msgpack_serialize_writes() -> None:
 
 @pytest.mark.slow
 def test_truss_msgpack_deserialize_reads_what_chainsc_writes() -> None:
-    report = json.loads(truss_msgpack("deserialize", stdin=binary.packb(values()).hex()))
+    report = json.loads(
+        truss_msgpack("deserialize", stdin=binary.packb(values()).hex())
+    )
     assert sorted(report) == sorted(values())
     assert {key for key, entry in report.items() if not entry["same"]} == set()
     assert report["float32"]["type"] == "ndarray"
@@ -286,7 +304,10 @@ def test_server_accepts_truss_chains_requests_and_its_client_reads_the_replies(
     tensor = BLOBS_CALL["tensor"]
     ours = {
         **BLOBS_CALL,
-        "tensor": {"name": tensor["name"], "values": np.array(tensor["values"], dtype=np.int16)},
+        "tensor": {
+            "name": tensor["name"],
+            "values": np.array(tensor["values"], dtype=np.int16),
+        },
     }
     assert body == binary.encode_arguments(ours)
     response = blobs.post(body, headers={"content-type": sent["content_type"]})
@@ -294,7 +315,12 @@ def test_server_accepts_truss_chains_requests_and_its_client_reads_the_replies(
     assert binary.unpackb(response.content)["values"].tolist() == [[3, 6], [9, 12]]
     # Truss Chains' own client, end to end: it decodes the reply with Truss's codec.
     reply = json.loads(truss_msgpack("call", blobs.url + "/run_remote"))
-    assert reply == {"name": "t-ff00", "dtype": "<i2", "shape": [2, 2], "values": [[3, 6], [9, 12]]}
+    assert reply == {
+        "name": "t-ff00",
+        "dtype": "<i2",
+        "shape": [2, 2],
+        "values": [[3, 6], [9, 12]],
+    }
 
 
 @pytest.mark.slow
@@ -323,7 +349,16 @@ def test_msgpack_errors_stay_json(blobs: Served, raw: Served) -> None:
     assert response.headers["content-type"] == "application/json"
     assert response.json()["detail"][0]["type"] == "msgpack_invalid"
     pickled = msgpack.packb(
-        {"blob": b"", "tensor": {b"nd": True, b"type": "|O", b"kind": b"O", b"shape": [1], b"data": b"x"}}
+        {
+            "blob": b"",
+            "tensor": {
+                b"nd": True,
+                b"type": "|O",
+                b"kind": b"O",
+                b"shape": [1],
+                b"data": b"x",
+            },
+        }
     )
     response = blobs.post(pickled, headers={"content-type": "application/octet-stream"})
     assert response.status_code == 422

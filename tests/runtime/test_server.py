@@ -269,9 +269,15 @@ def test_server_requirements_are_in_chainscs_run_extra() -> None:
     # `chainsc run` runs server.py with chainsc's own interpreter, with `chainsc[run]` installed;
     # `check` and `build` need none of it.
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
-    assert set(chainsc_runtime.SERVER_REQUIREMENTS) <= set(pyproject["project"]["optional-dependencies"]["run"])
-    assert not set(chainsc_runtime.SERVER_REQUIREMENTS) & set(pyproject["project"]["dependencies"])
-    assert not set(chainsc_runtime.SERVER_REQUIREMENTS) & set(chainsc_runtime.REQUIREMENTS)
+    assert set(chainsc_runtime.SERVER_REQUIREMENTS) <= set(
+        pyproject["project"]["optional-dependencies"]["run"]
+    )
+    assert not set(chainsc_runtime.SERVER_REQUIREMENTS) & set(
+        pyproject["project"]["dependencies"]
+    )
+    assert not set(chainsc_runtime.SERVER_REQUIREMENTS) & set(
+        chainsc_runtime.REQUIREMENTS
+    )
 
 
 # Calls ################################################################################

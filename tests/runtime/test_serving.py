@@ -208,7 +208,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CHAINSC_SECRETS_DIR", str(tmp_path / "no-secrets"))
-    monkeypatch.setenv("CHAINSC_DYNAMIC_CONFIG_DIR", str(tmp_path / "no-dynamic-config"))
+    monkeypatch.setenv(
+        "CHAINSC_DYNAMIC_CONFIG_DIR", str(tmp_path / "no-dynamic-config")
+    )
 
 
 @pytest.fixture

@@ -115,8 +115,18 @@ def test_streaming_misuse_is_reported() -> None:
     ("header", "footer", "writer_cls", "reader_cls"),
     [
         (False, False, streaming.StreamWriter, streaming.StreamReader),
-        (True, False, streaming.StreamWriterWithHeader, streaming.StreamReaderWithHeader),
-        (False, True, streaming.StreamWriterWithFooter, streaming.StreamReaderWithFooter),
+        (
+            True,
+            False,
+            streaming.StreamWriterWithHeader,
+            streaming.StreamReaderWithHeader,
+        ),
+        (
+            False,
+            True,
+            streaming.StreamWriterWithFooter,
+            streaming.StreamReaderWithFooter,
+        ),
         (True, True, streaming.StreamWriterFull, streaming.StreamReaderFull),
     ],
 )
@@ -131,20 +141,35 @@ def test_writer_and_reader_have_exactly_the_methods_their_types_allow(
     # The exact class, as Truss returns it (user code annotates with these names).
     assert type(writer) is writer_cls
     assert type(reader) is reader_cls
-    assert (hasattr(writer, "yield_header"), hasattr(writer, "yield_footer")) == (header, footer)
-    assert (hasattr(reader, "read_header"), hasattr(reader, "read_footer")) == (header, footer)
+    assert (hasattr(writer, "yield_header"), hasattr(writer, "yield_footer")) == (
+        header,
+        footer,
+    )
+    assert (hasattr(reader, "read_header"), hasattr(reader, "read_footer")) == (
+        header,
+        footer,
+    )
     # As in Truss, the full forms are not the one-sided ones.
-    assert not isinstance(streaming.stream_writer(streaming.stream_types(Item, header_type=Header, footer_type=Footer)), streaming.StreamWriterWithHeader)
+    assert not isinstance(
+        streaming.stream_writer(
+            streaming.stream_types(Item, header_type=Header, footer_type=Footer)
+        ),
+        streaming.StreamWriterWithHeader,
+    )
 
 
 def test_header_only_and_footer_only_streams_round_trip() -> None:
     with_header = streaming.stream_types(Item, header_type=Header)
     header_writer = streaming.stream_writer(with_header)
-    header_data = header_writer.yield_header(Header(title="h")) + header_writer.yield_item(Item(word="a"))
+    header_data = header_writer.yield_header(
+        Header(title="h")
+    ) + header_writer.yield_item(Item(word="a"))
 
     with_footer = streaming.stream_types(Item, footer_type=Footer)
     footer_writer = streaming.stream_writer(with_footer)
-    footer_data = footer_writer.yield_item(Item(word="b")) + footer_writer.yield_footer(Footer(count=1))
+    footer_data = footer_writer.yield_item(Item(word="b")) + footer_writer.yield_footer(
+        Footer(count=1)
+    )
 
     async def read() -> tuple[Header, list[str], list[str], Footer]:
         header_reader = streaming.stream_reader(with_header, chunked(header_data, 3))
@@ -163,7 +188,12 @@ def test_header_only_and_footer_only_streams_round_trip() -> None:
         footer_writer.yield_footer(Footer(count=2))
 
     async def footer_without_items() -> Footer:
-        reader = streaming.stream_reader(with_footer, chunked(streaming.stream_writer(with_footer).yield_footer(Footer(count=0)), 2))
+        reader = streaming.stream_reader(
+            with_footer,
+            chunked(
+                streaming.stream_writer(with_footer).yield_footer(Footer(count=0)), 2
+            ),
+        )
         assert [item async for item in reader.read_items()] == []
         return await reader.read_footer()
 

@@ -572,7 +572,9 @@ def test_transport_find_services_from_map_and_override(tmp_path: Path) -> None:
     assert upper_snake("HTTPServer2Go") == "HTTP_SERVER2_GO"
 
 
-def test_transport_find_services_from_the_dynamic_chainlet_config(tmp_path: Path) -> None:
+def test_transport_find_services_from_the_dynamic_chainlet_config(
+    tmp_path: Path,
+) -> None:
     env = _write_dynamic_config(
         tmp_path,
         {
@@ -753,7 +755,9 @@ _ENDED_LOOP_WARNINGS = (
 
 @_ENDED_LOOP_WARNINGS[0]
 @_ENDED_LOOP_WARNINGS[1]
-def test_transport_one_client_across_successive_event_loops(echo: ScriptedServer) -> None:
+def test_transport_one_client_across_successive_event_loops(
+    echo: ScriptedServer,
+) -> None:
     """A script that calls `asyncio.run` once per request reuses one client."""
     client = make(echo.url, concurrency_limit=2)
     answers = [asyncio.run(client.acall({"n": n}, ANY)) for n in range(3)]
@@ -798,7 +802,9 @@ def test_transport_a_client_never_closed_after_asyncio_run_exits_quietly(
 
 @_ENDED_LOOP_WARNINGS[0]
 @_ENDED_LOOP_WARNINGS[1]
-def test_transport_one_client_in_two_running_loops_is_refused(echo: ScriptedServer) -> None:
+def test_transport_one_client_in_two_running_loops_is_refused(
+    echo: ScriptedServer,
+) -> None:
     client = make(echo.url)
     started = threading.Event()
     release = threading.Event()

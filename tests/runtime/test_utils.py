@@ -26,7 +26,9 @@ def test_utils_is_reachable_every_way_chain_code_spells_it() -> None:
     assert utils.make_abs_path_here is chains.make_abs_path_here
 
 
-def test_random_fail_raises_injected_error_with_the_probability_given(capsys: pytest.CaptureFixture[str]) -> None:
+def test_random_fail_raises_injected_error_with_the_probability_given(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     utils.random_fail(0.0, "never")
     assert capsys.readouterr().out == ""
     with pytest.raises(utils.InjectedError, match=r"^wave_info$"):
@@ -140,7 +142,9 @@ def root_logger() -> Iterator[logging.Logger]:
         root.setLevel(level)
 
 
-def test_setup_dev_logging_formats_the_root_handlers(root_logger: logging.Logger) -> None:
+def test_setup_dev_logging_formats_the_root_handlers(
+    root_logger: logging.Logger,
+) -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     root_logger.handlers[:] = [handler]
@@ -149,7 +153,10 @@ def test_setup_dev_logging_formats_the_root_handlers(root_logger: logging.Logger
     assert root_logger.handlers == [handler]  # reformatted, not replaced
     logging.getLogger("chain.test").debug("hello %s", "there")
     # Truss's development format: level, date and time, file:line] message.
-    assert re.fullmatch(r"DEBUG \d{4} \d\d:\d\d:\d\d test_utils\.py:\d+\] hello there\n", stream.getvalue())
+    assert re.fullmatch(
+        r"DEBUG \d{4} \d\d:\d\d:\d\d test_utils\.py:\d+\] hello there\n",
+        stream.getvalue(),
+    )
 
     root_logger.handlers[:] = []
     utils.setup_dev_logging("WARNING")
@@ -168,6 +175,8 @@ def test_log_level_restores_the_effective_level(root_logger: logging.Logger) -> 
     assert root_logger.getEffectiveLevel() == logging.WARNING
 
 
-def test_make_abs_path_here_through_utils_is_relative_to_the_caller(tmp_path: Path) -> None:
+def test_make_abs_path_here_through_utils_is_relative_to_the_caller(
+    tmp_path: Path,
+) -> None:
     path = utils.make_abs_path_here("test_utils.py")
     assert path.abs_path == str(Path(__file__))

@@ -43,7 +43,10 @@ def probe(name: str, call: Callable[[], object], *, message: bool = True) -> Non
     try:
         RESULTS[name] = {"value": call()}
     except Exception as exc:  # recording every outcome is the point
-        RESULTS[name] = {"raised": type(exc).__name__, **({"message": str(exc)} if message else {})}
+        RESULTS[name] = {
+            "raised": type(exc).__name__,
+            **({"message": str(exc)} if message else {}),
+        }
 
 
 # -- streaming ------------------------------------------------------------------------
@@ -68,9 +71,16 @@ def _frame(kind: int, payload: bytes) -> bytes:
 #: A stream as bytes, written by hand (2 header, 3 item, 4 footer): both sides read it.
 WIRE = {
     (False, False): _frame(3, b'{"word":"a"}') + _frame(3, b'{"word":"b"}'),
-    (True, False): _frame(2, b'{"title":"t"}') + _frame(3, b'{"word":"a"}') + _frame(3, b'{"word":"b"}'),
-    (False, True): _frame(3, b'{"word":"a"}') + _frame(3, b'{"word":"b"}') + _frame(4, b'{"count":2}'),
-    (True, True): _frame(2, b'{"title":"t"}') + _frame(3, b'{"word":"a"}') + _frame(3, b'{"word":"b"}') + _frame(4, b'{"count":2}'),
+    (True, False): _frame(2, b'{"title":"t"}')
+    + _frame(3, b'{"word":"a"}')
+    + _frame(3, b'{"word":"b"}'),
+    (False, True): _frame(3, b'{"word":"a"}')
+    + _frame(3, b'{"word":"b"}')
+    + _frame(4, b'{"count":2}'),
+    (True, True): _frame(2, b'{"title":"t"}')
+    + _frame(3, b'{"word":"a"}')
+    + _frame(3, b'{"word":"b"}')
+    + _frame(4, b'{"count":2}'),
 }
 
 
@@ -101,7 +111,9 @@ def _write(header: bool, footer: bool) -> str:
 
 def _read(header: bool, footer: bool, size: int) -> list[object]:
     async def read() -> list[object]:
-        reader = streaming.stream_reader(_types(header, footer), _chunks(WIRE[header, footer], size))
+        reader = streaming.stream_reader(
+            _types(header, footer), _chunks(WIRE[header, footer], size)
+        )
         got: list[object] = []
         if header:
             got.append((await reader.read_header()).title)
@@ -133,11 +145,23 @@ def _methods(header: bool, footer: bool) -> list[bool]:
 for has_header in (False, True):
     for has_footer in (False, True):
         key = f"h{int(has_header)}f{int(has_footer)}"
-        probe(f"streaming.classes.{key}", functools.partial(_classes, has_header, has_footer))
-        probe(f"streaming.methods.{key}", functools.partial(_methods, has_header, has_footer))
-        probe(f"streaming.written.{key}", functools.partial(_write, has_header, has_footer))
+        probe(
+            f"streaming.classes.{key}",
+            functools.partial(_classes, has_header, has_footer),
+        )
+        probe(
+            f"streaming.methods.{key}",
+            functools.partial(_methods, has_header, has_footer),
+        )
+        probe(
+            f"streaming.written.{key}",
+            functools.partial(_write, has_header, has_footer),
+        )
         for chunk in (1, 4, 1000):
-            probe(f"streaming.read.{key}.{chunk}", functools.partial(_read, has_header, has_footer, chunk))
+            probe(
+                f"streaming.read.{key}.{chunk}",
+                functools.partial(_read, has_header, has_footer, chunk),
+            )
 
 
 def _header_after_item() -> object:
@@ -154,7 +178,9 @@ def _item_after_footer() -> object:
 
 def _read_items_before_header() -> object:
     async def read() -> list[object]:
-        reader = streaming.stream_reader(_types(True, False), _chunks(WIRE[True, False], 3))
+        reader = streaming.stream_reader(
+            _types(True, False), _chunks(WIRE[True, False], 3)
+        )
         return [item async for item in reader.read_items()]
 
     return asyncio.run(read())
@@ -162,7 +188,9 @@ def _read_items_before_header() -> object:
 
 def _read_missing(what: str) -> object:
     async def read() -> object:
-        reader = streaming.stream_reader(_types(True, True), _chunks(WIRE[False, False], 3))
+        reader = streaming.stream_reader(
+            _types(True, True), _chunks(WIRE[False, False], 3)
+        )
         if what == "header":
             return await reader.read_header()
         _ = [item async for item in reader.read_items()]
@@ -176,8 +204,21 @@ probe("streaming.item_after_footer", _item_after_footer)
 probe("streaming.read_items_before_header", _read_items_before_header, message=False)
 probe("streaming.missing_header", lambda: _read_missing("header"))
 probe("streaming.missing_footer", lambda: _read_missing("footer"))
-probe("streaming.types_fields", lambda: [repr(_types(True, False).item_type.__name__), _types(True, False).footer_type])
-probe("streaming.typevars", lambda: sorted(n for n in ("ItemT", "HeaderT", "FooterT", "HeaderTT", "FooterTT") if isinstance(getattr(streaming, n), typing.TypeVar)))
+probe(
+    "streaming.types_fields",
+    lambda: [
+        repr(_types(True, False).item_type.__name__),
+        _types(True, False).footer_type,
+    ],
+)
+probe(
+    "streaming.typevars",
+    lambda: sorted(
+        n
+        for n in ("ItemT", "HeaderT", "FooterT", "HeaderTT", "FooterTT")
+        if isinstance(getattr(streaming, n), typing.TypeVar)
+    ),
+)
 
 # -- utils ----------------------------------------------------------------------------
 
@@ -221,7 +262,14 @@ def _str_enum_int() -> object:
 probe("utils.StrEnum", _str_enum)
 probe("utils.StrEnum.lower", _str_enum_lower)
 probe("utils.StrEnum.int", _str_enum_int)
-probe("utils.issubclass_safe", lambda: [utils.issubclass_safe(bool, int), utils.issubclass_safe(3, int), utils.issubclass_safe(list[int], list)])
+probe(
+    "utils.issubclass_safe",
+    lambda: [
+        utils.issubclass_safe(bool, int),
+        utils.issubclass_safe(3, int),
+        utils.issubclass_safe(list[int], list),
+    ],
+)
 
 
 class Defaults(pydantic.BaseModel):
@@ -230,7 +278,13 @@ class Defaults(pydantic.BaseModel):
     required: str
 
 
-probe("utils.field_defaults", lambda: [utils.get_pydantic_field_default_value(Defaults, name) for name in ("plain", "factory", "required")])
+probe(
+    "utils.field_defaults",
+    lambda: [
+        utils.get_pydantic_field_default_value(Defaults, name)
+        for name in ("plain", "factory", "required")
+    ],
+)
 
 
 def _random_fail(probability: float) -> object:
@@ -239,13 +293,25 @@ def _random_fail(probability: float) -> object:
         with contextlib.redirect_stdout(out):
             utils.random_fail(probability, "wave_info")
     except utils.InjectedError as exc:
-        return ["raised", type(exc).__name__, str(exc), out.getvalue(), isinstance(exc, Exception)]
+        return [
+            "raised",
+            type(exc).__name__,
+            str(exc),
+            out.getvalue(),
+            isinstance(exc, Exception),
+        ]
     return ["returned", out.getvalue()]
 
 
 probe("utils.random_fail.0", lambda: _random_fail(0.0))
 probe("utils.random_fail.1", lambda: _random_fail(1.0))
-probe("utils.optional_import_error", lambda: [type(utils.make_optional_import_error("torch")).__name__, "`torch`" in str(utils.make_optional_import_error("torch"))])
+probe(
+    "utils.optional_import_error",
+    lambda: [
+        type(utils.make_optional_import_error("torch")).__name__,
+        "`torch`" in str(utils.make_optional_import_error("torch")),
+    ],
+)
 
 
 def _dev_logging() -> object:
@@ -255,13 +321,21 @@ def _dev_logging() -> object:
     root.handlers[:] = [handler]
     try:
         utils.setup_dev_logging(logging.DEBUG)
-        record = logging.LogRecord("chain", logging.INFO, "/srv/app/chain.py", 12, "hello %s", ("there",), None)
+        record = logging.LogRecord(
+            "chain", logging.INFO, "/srv/app/chain.py", 12, "hello %s", ("there",), None
+        )
         record.created, record.msecs = 86400.0 * 365, 0.0
         assert handler.formatter is not None
         formatted = handler.formatter.format(record)
         with utils.log_level(logging.ERROR):
             inside = root.getEffectiveLevel()
-        return [formatted, root.level, inside, root.getEffectiveLevel(), len(root.handlers)]
+        return [
+            formatted,
+            root.level,
+            inside,
+            root.getEffectiveLevel(),
+            len(root.handlers),
+        ]
     finally:
         root.setLevel(saved[0])
         root.handlers[:] = saved[1]
@@ -269,35 +343,94 @@ def _dev_logging() -> object:
 
 probe("utils.dev_logging", _dev_logging)
 probe("utils.T", lambda: [isinstance(utils.T, typing.TypeVar), utils.T.__name__])
-probe("utils.make_abs_path_here", lambda: utils.make_abs_path_here("probe.py").abs_path == str(Path(__file__).resolve()))
-probe("utils.make_abs_path_here.missing", lambda: utils.make_abs_path_here("no-such-file").abs_path, message=False)
+probe(
+    "utils.make_abs_path_here",
+    lambda: (
+        utils.make_abs_path_here("probe.py").abs_path == str(Path(__file__).resolve())
+    ),
+)
+probe(
+    "utils.make_abs_path_here.missing",
+    lambda: utils.make_abs_path_here("no-such-file").abs_path,
+    message=False,
+)
 
 # -- public_types -----------------------------------------------------------------------
 
+
 def _bases(error: str) -> list[str]:
-    return [cls.__name__ for cls in getattr(public_types, error).__mro__[1:] if cls is not object]
+    return [
+        cls.__name__
+        for cls in getattr(public_types, error).__mro__[1:]
+        if cls is not object
+    ]
 
 
-for constant in ("CPU_COUNT", "CHAIN_API_KEY_NAME", "CHAIN_API_KEY_SECRET_NAME", "DEFAULT_CONCURRENCY_LIMIT", "DEFAULT_TIMEOUT_SEC", "SECRET_DUMMY"):
-    probe(f"public_types.{constant}", functools.partial(getattr, public_types, constant))
+for constant in (
+    "CPU_COUNT",
+    "CHAIN_API_KEY_NAME",
+    "CHAIN_API_KEY_SECRET_NAME",
+    "DEFAULT_CONCURRENCY_LIMIT",
+    "DEFAULT_TIMEOUT_SEC",
+    "SECRET_DUMMY",
+):
+    probe(
+        f"public_types.{constant}", functools.partial(getattr, public_types, constant)
+    )
 probe("public_types.CpuCountT", lambda: list(typing.get_args(public_types.CpuCountT)))
-for error in ("ChainsUsageError", "MissingDependencyError", "ChainsRuntimeError", "ChainsDeploymentError", "GenericRemoteException"):
+for error in (
+    "ChainsUsageError",
+    "MissingDependencyError",
+    "ChainsRuntimeError",
+    "ChainsDeploymentError",
+    "GenericRemoteException",
+):
     probe(f"public_types.{error}.bases", functools.partial(_bases, error))
-probe("public_types.BasetenImage", lambda: [(m.name, m.value) for m in public_types.BasetenImage])
+probe(
+    "public_types.BasetenImage",
+    lambda: [(m.name, m.value) for m in public_types.BasetenImage],
+)
 probe("public_types.RPCOptions", lambda: public_types.RPCOptions().model_dump())
-probe("public_types.RPCOptions.strict", lambda: public_types.RPCOptions(retries="3"), message=False)
-probe("public_types.Environment", lambda: public_types.Environment(name="prod").model_dump())
+probe(
+    "public_types.RPCOptions.strict",
+    lambda: public_types.RPCOptions(retries="3"),
+    message=False,
+)
+probe(
+    "public_types.Environment",
+    lambda: public_types.Environment(name="prod").model_dump(),
+)
 
 
 def _context(secrets: dict[str, str]) -> Any:
     return public_types.DeploymentContext(chainlet_to_service={}, secrets=secrets)
 
 
-probe("public_types.api_key", lambda: _context({"baseten_chain_api_key": "k"}).get_baseten_api_key())
-probe("public_types.api_key.dummy", lambda: _context({"baseten_chain_api_key": "***"}).get_baseten_api_key(), message=False)
-probe("public_types.api_key.missing", lambda: _context({}).get_baseten_api_key(), message=False)
-probe("public_types.service.missing", lambda: _context({}).get_service_descriptor("Other"))
-probe("public_types.data_dir", lambda: str(public_types.DeploymentContext(chainlet_to_service={}, secrets={}, data_dir="/data").data_dir))
+probe(
+    "public_types.api_key",
+    lambda: _context({"baseten_chain_api_key": "k"}).get_baseten_api_key(),
+)
+probe(
+    "public_types.api_key.dummy",
+    lambda: _context({"baseten_chain_api_key": "***"}).get_baseten_api_key(),
+    message=False,
+)
+probe(
+    "public_types.api_key.missing",
+    lambda: _context({}).get_baseten_api_key(),
+    message=False,
+)
+probe(
+    "public_types.service.missing", lambda: _context({}).get_service_descriptor("Other")
+)
+probe(
+    "public_types.data_dir",
+    lambda: str(
+        public_types.DeploymentContext(
+            chainlet_to_service={}, secrets={}, data_dir="/data"
+        ).data_dir
+    ),
+)
 
 
 def _error_detail() -> object:
@@ -306,7 +439,9 @@ def _error_detail() -> object:
         exception_module_name="mymod",
         exception_message="'x'",
         user_stack_trace=[
-            public_types.RemoteErrorDetail.StackFrame(filename="/app/chain.py", lineno=3, name="run_remote", line="d['x']"),
+            public_types.RemoteErrorDetail.StackFrame(
+                filename="/app/chain.py", lineno=3, name="run_remote", line="d['x']"
+            ),
         ],
     )
     return [detail.format(), detail.model_dump()]
@@ -326,12 +461,19 @@ def _numpy() -> object:
     model = Arrays(matrix=np.arange(6, dtype=np.int32).reshape(2, 3))
     dumped = model.model_dump_json()
     again = Arrays.model_validate_json(dumped)
-    return [dumped, again.matrix.array.tolist(), str(again.matrix.array.dtype), type(model.model_dump()["matrix"]).__name__]
+    return [
+        dumped,
+        again.matrix.array.tolist(),
+        str(again.matrix.array.dtype),
+        type(model.model_dump()["matrix"]).__name__,
+    ]
 
 
 # numpy is optional on both sides (truss does not require it either).
 if importlib.util.find_spec("numpy") is None:
-    RESULTS["pydantic_numpy.round_trip"] = RESULTS["pydantic_numpy.invalid"] = {"skipped": "numpy is not installed"}
+    RESULTS["pydantic_numpy.round_trip"] = RESULTS["pydantic_numpy.invalid"] = {
+        "skipped": "numpy is not installed"
+    }
 else:
     probe("pydantic_numpy.round_trip", _numpy)
     probe("pydantic_numpy.invalid", lambda: Arrays(matrix=[1, 2]), message=False)
@@ -373,14 +515,20 @@ def _run_local() -> object:
         assert spec is not None
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        sys.modules["probe_chain"] = module  # truss finds the classes' source through it
+        sys.modules["probe_chain"] = (
+            module  # truss finds the classes' source through it
+        )
         spec.loader.exec_module(module)
         with chains.run_local(secrets={"token": "s"}):
             return module.Shout().run_remote("hi")
 
 
 probe("api.run_local", _run_local)
-probe("api.depends_outside_run_local", lambda: chains.depends(chains.ChainletBase).run_remote(), message=False)
+probe(
+    "api.depends_outside_run_local",
+    lambda: chains.depends(chains.ChainletBase).run_remote(),
+    message=False,
+)
 
 if __name__ == "__main__":
     json.dump(RESULTS, sys.stdout, indent=1, sort_keys=True, default=repr)

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from tests.conftest import REPO
 
 DOC = REPO / "docs" / "truss_chains_surface.md"
-_ROW = re.compile(r"^\| `(?P<module>[\w.]+)` \| `(?P<name>\w+)` \| (?P<status>.+?) \| (?P<tests>.+?) \|$")
+_ROW = re.compile(
+    r"^\| `(?P<module>[\w.]+)` \| `(?P<name>\w+)` \| (?P<status>.+?) \| (?P<tests>.+?) \|$"
+)
 _ERROR = re.compile(r"^(?P<code>CSC\d{3}): (?P<message>.+)$")
 
 
@@ -39,7 +41,9 @@ def rows() -> list[Row]:
         status = match.group("status")
         error = _ERROR.match(status)
         if error is None and not status.startswith("provided"):
-            raise ValueError(f"{DOC}: a status is `provided...` or `CSC00n: message`: {line}")
+            raise ValueError(
+                f"{DOC}: a status is `provided...` or `CSC00n: message`: {line}"
+            )
         found.append(
             Row(
                 module=match.group("module"),

@@ -32,7 +32,9 @@ ROWS = rows()
 
 def _runtime_module(truss_module: str) -> object:
     stem = RUNTIME_MODULES[truss_module]
-    return importlib.import_module("chainsc_runtime" if stem == "__init__" else f"chainsc_runtime.{stem}")
+    return importlib.import_module(
+        "chainsc_runtime" if stem == "__init__" else f"chainsc_runtime.{stem}"
+    )
 
 
 def test_the_table_has_one_row_per_name() -> None:
@@ -49,7 +51,9 @@ def test_row_agrees_with_the_compiler_and_the_runtime(row: Row) -> None:
         assert finding is None, f"the table says provided; chainsc reports {finding}"
         assert hasattr(_runtime_module(row.module), row.name)
     else:
-        assert finding is not None, "the table lists a build error; chainsc accepts the name"
+        assert finding is not None, (
+            "the table lists a build error; chainsc accepts the name"
+        )
         assert (finding.code, finding.message()) == (row.code, row.message)
         # Listed on purpose, with a reason and a help: not the catch-all for unknown names.
         assert finding.path in UNSUPPORTED
@@ -66,7 +70,9 @@ def test_runtime_all_lists_are_what_the_compiler_reads_and_exist() -> None:
         declared = module.__all__  # type: ignore[attr-defined]
         assert runtime_names(stem) == frozenset(declared), stem
         missing = [name for name in declared if not hasattr(module, name)]
-        assert not missing, f"runtime_lib/{stem}.py: __all__ names {missing} that do not exist"
+        assert not missing, (
+            f"runtime_lib/{stem}.py: __all__ names {missing} that do not exist"
+        )
     # Chain code reaches the submodules as attributes too (`chains.utils.random_fail`).
     top = importlib.import_module("chainsc_runtime")
     for truss_module in RUNTIME_MODULES:
@@ -77,10 +83,14 @@ def test_runtime_all_lists_are_what_the_compiler_reads_and_exist() -> None:
 def test_tested_by_names_files_that_exist() -> None:
     for row in ROWS:
         for path in re.findall(r"tests/[\w/]+\.py", row.tests):
-            assert (REPO / path).is_file(), f"{DOC.name}, {row.module}.{row.name}: no {path}"
+            assert (REPO / path).is_file(), (
+                f"{DOC.name}, {row.module}.{row.name}: no {path}"
+            )
 
 
-def test_chainsc_check_reports_exactly_the_code_of_each_row_where_it_is_written(tmp_path: Path) -> None:
+def test_chainsc_check_reports_exactly_the_code_of_each_row_where_it_is_written(
+    tmp_path: Path,
+) -> None:
     lines = ["import truss_chains as chains", ""]
     expected: dict[int, str | None] = {}
     for index, row in enumerate(ROWS):

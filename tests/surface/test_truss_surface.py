@@ -44,17 +44,23 @@ def _run(python: Path | str, script: str, *args: str) -> Any:
     return json.loads(completed.stdout)
 
 
-def test_the_table_lists_exactly_truss_chains_public_names_each_provided_or_a_build_error() -> None:
+def test_the_table_lists_exactly_truss_chains_public_names_each_provided_or_a_build_error() -> (
+    None
+):
     report = _run(truss_python(), "truss_names.py")
     assert report["truss_version"] == TRUSS_VERSION == TRUSS_CHAINS_VERSION
-    truss = {(module, name) for module, names in report["modules"].items() for name in names}
+    truss = {
+        (module, name) for module, names in report["modules"].items() for name in names
+    }
     table = {(row.module, row.name) for row in rows()}
     assert not sorted(truss - table), (
         f"public names of truss {TRUSS_VERSION} missing from docs/truss_chains_surface.md: "
         "provide each in chainsc_runtime (and its `__all__`) or list it in chainsc.surface.UNSUPPORTED, "
         "then add its row"
     )
-    assert not sorted(table - truss), f"rows for names truss {TRUSS_VERSION} does not have"
+    assert not sorted(table - truss), (
+        f"rows for names truss {TRUSS_VERSION} does not have"
+    )
     for module, name in sorted(truss):
         finding = check_path([*module.split("."), name])
         assert finding is None or finding.path in UNSUPPORTED, (module, name, finding)
@@ -76,4 +82,6 @@ def test_the_runtime_answers_the_probe_as_truss_does() -> None:
     assert not mismatches, "\n".join(mismatches)
     for key in KNOWN_DIFFERENCES:
         if key in compared:
-            assert theirs[key] != ours[key], f"{key} no longer differs: drop it here and in the table"
+            assert theirs[key] != ours[key], (
+                f"{key} no longer differs: drop it here and in the table"
+            )

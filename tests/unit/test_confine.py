@@ -59,16 +59,26 @@ def test_lookup_follows_links_inside_and_names_the_link_out(root: Path) -> None:
     assert isinstance(found, Found)
     assert found.is_file
     assert found.real == (root / "data" / "a.txt").resolve()
-    assert chain_root.lookup("out/key") == PathProblem(ProblemKind.LINK_OUTSIDE, "out", "../secret")
-    assert chain_root.lookup("abs") == PathProblem(ProblemKind.LINK_OUTSIDE, "abs", str(root.parent / "secret" / "key"))
+    assert chain_root.lookup("out/key") == PathProblem(
+        ProblemKind.LINK_OUTSIDE, "out", "../secret"
+    )
+    assert chain_root.lookup("abs") == PathProblem(
+        ProblemKind.LINK_OUTSIDE, "abs", str(root.parent / "secret" / "key")
+    )
     assert chain_root.lookup("loop") == PathProblem(ProblemKind.LOOP, "loop", "loop")
     assert chain_root.lookup("dangling") is None
-    assert chain_root.lookup("dangling_out") == PathProblem(ProblemKind.LINK_OUTSIDE, "dangling_out", "../nowhere")
+    assert chain_root.lookup("dangling_out") == PathProblem(
+        ProblemKind.LINK_OUTSIDE, "dangling_out", "../nowhere"
+    )
     assert chain_root.lookup("missing/x") is None
-    assert chain_root.lookup("../secret/key") == PathProblem(ProblemKind.PARENT, "../secret/key")
+    assert chain_root.lookup("../secret/key") == PathProblem(
+        ProblemKind.PARENT, "../secret/key"
+    )
 
 
-def test_a_root_reached_through_a_link_is_measured_resolved(tmp_path: Path, root: Path) -> None:
+def test_a_root_reached_through_a_link_is_measured_resolved(
+    tmp_path: Path, root: Path
+) -> None:
     linked = tmp_path / "linked"
     linked.symlink_to(root)
     found = ChainRoot(linked).lookup("data/a.txt")
@@ -76,7 +86,9 @@ def test_a_root_reached_through_a_link_is_measured_resolved(tmp_path: Path, root
     assert found.is_file
 
 
-def test_walk_lists_files_through_links_inside_and_stops_at_problems(root: Path) -> None:
+def test_walk_lists_files_through_links_inside_and_stops_at_problems(
+    root: Path,
+) -> None:
     chain_root = ChainRoot(root)
     (root / "more").mkdir()
     (root / "more" / "c.txt").write_text("c")
@@ -84,12 +96,20 @@ def test_walk_lists_files_through_links_inside_and_stops_at_problems(root: Path)
     (root / "data" / "skip.pyc").write_text("")
     walked = chain_root.walk("data", include=lambda path: not path.endswith(".pyc"))
     assert not isinstance(walked, PathProblem)
-    assert [path for path, _ in walked] == ["data/a.txt", "data/more/c.txt", "data/nested/b.txt"]
+    assert [path for path, _ in walked] == [
+        "data/a.txt",
+        "data/more/c.txt",
+        "data/nested/b.txt",
+    ]
     (root / "data" / "nested" / "up").symlink_to("../..")
-    assert chain_root.walk("data") == PathProblem(ProblemKind.LOOP, "data/nested/up", "../..")
+    assert chain_root.walk("data") == PathProblem(
+        ProblemKind.LOOP, "data/nested/up", "../.."
+    )
     (root / "data" / "nested" / "up").unlink()
     (root / "data" / "nested" / "key").symlink_to("../../../secret/key")
-    assert chain_root.walk("data") == PathProblem(ProblemKind.LINK_OUTSIDE, "data/nested/key", "../../../secret/key")
+    assert chain_root.walk("data") == PathProblem(
+        ProblemKind.LINK_OUTSIDE, "data/nested/key", "../../../secret/key"
+    )
     # What `include` refuses is never looked at.
     walked = chain_root.walk("data", include=lambda path: not path.endswith("key"))
     assert not isinstance(walked, PathProblem)
@@ -112,7 +132,9 @@ def test_reading_refuses_anything_outside_the_root(root: Path) -> None:
         chain_root.read_resolved((root.parent / "secret" / "key").resolve())
 
 
-def test_absolute_normalises_without_resolving_links(tmp_path: Path, root: Path) -> None:
+def test_absolute_normalises_without_resolving_links(
+    tmp_path: Path, root: Path
+) -> None:
     linked = tmp_path / "linked"
     linked.symlink_to(root)
     assert absolute(linked / "data" / ".." / "data") == linked / "data"
@@ -120,7 +142,14 @@ def test_absolute_normalises_without_resolving_links(tmp_path: Path, root: Path)
 
 @pytest.mark.parametrize(
     ("name", "portable"),
-    [("prompt.md", True), ("ünïcode.txt", True), ("a b.txt", True), ("back\\slash", False), ("new\nline", False), ("\udcff.txt", False)],
+    [
+        ("prompt.md", True),
+        ("ünïcode.txt", True),
+        ("a b.txt", True),
+        ("back\\slash", False),
+        ("new\nline", False),
+        ("\udcff.txt", False),
+    ],
 )
 def test_is_portable(name: str, portable: bool) -> None:
     assert is_portable(name) is portable
@@ -128,14 +157,20 @@ def test_is_portable(name: str, portable: bool) -> None:
 
 def test_walk_refuses_a_name_no_package_can_hold(root: Path) -> None:
     (root / "data" / "back\\slash.txt").write_text("x")
-    assert ChainRoot(root).walk("data") == PathProblem(ProblemKind.UNPORTABLE, "data/back\\slash.txt")
+    assert ChainRoot(root).walk("data") == PathProblem(
+        ProblemKind.UNPORTABLE, "data/back\\slash.txt"
+    )
     # Unless it is left out.
-    assert not isinstance(ChainRoot(root).walk("data", include=lambda path: "\\" not in path), PathProblem)
+    assert not isinstance(
+        ChainRoot(root).walk("data", include=lambda path: "\\" not in path), PathProblem
+    )
 
 
 def test_is_clean_within_a_budget(root: Path) -> None:
     chain_root = ChainRoot(root)
     assert chain_root.is_clean("data", lambda _: True, budget=10)
-    assert not chain_root.is_clean("data", lambda _: True, budget=2)  # too large to tell: not clean
+    assert not chain_root.is_clean(
+        "data", lambda _: True, budget=2
+    )  # too large to tell: not clean
     (root / "data" / "key").symlink_to("../../secret/key")
     assert not chain_root.is_clean("data", lambda _: True, budget=10)

@@ -26,7 +26,17 @@ from chainsc.requirements_check import runtime_requirements
 from tests.conftest import truss_python
 
 #: The environment markers of a Linux CPython 3.11 deployment.
-_LINUX_311 = {"python_version": "3.11", "python_full_version": "3.11.7", "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64", "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
+_LINUX_311 = {
+    "python_version": "3.11",
+    "python_full_version": "3.11.7",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+    "platform_machine": "x86_64",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "extra": "",
+}
 
 
 @pytest.mark.parametrize(
@@ -77,7 +87,9 @@ def test_table_keys_are_import_paths_and_values_distinct_names() -> None:
     for module, distributions in IMPORT_DISTRIBUTIONS.items():
         assert all(part.isidentifier() for part in module.split(".")), module
         assert distributions, module
-        assert len({canonicalize_name(name) for name in distributions}) == len(distributions), module
+        assert len({canonicalize_name(name) for name in distributions}) == len(
+            distributions
+        ), module
         # An entry that only normalises the import's name would be dead weight.
         assert distributions != (module.split(".")[0].replace("_", "-"),), module
 
@@ -88,7 +100,9 @@ def _closure(roots: list[str]) -> set[str]:
     stack = list(roots)
     while stack:
         requirement = Requirement(stack.pop())
-        if requirement.marker is not None and not requirement.marker.evaluate(_LINUX_311):
+        if requirement.marker is not None and not requirement.marker.evaluate(
+            _LINUX_311
+        ):
             continue
         name = canonicalize_name(requirement.name)
         if name in seen:
@@ -100,7 +114,9 @@ def _closure(roots: list[str]) -> set[str]:
 
 def test_runtime_distributions_are_what_the_runtime_installs() -> None:
     closure = _closure(list(runtime_requirements()))
-    assert {canonicalize_name(Requirement(line).name) for line in runtime_requirements()} <= RUNTIME_DISTRIBUTIONS
+    assert {
+        canonicalize_name(Requirement(line).name) for line in runtime_requirements()
+    } <= RUNTIME_DISTRIBUTIONS
     # Each listed distribution is really pulled in (a stale entry would hide a missing one).
     assert closure >= RUNTIME_DISTRIBUTIONS, sorted(RUNTIME_DISTRIBUTIONS - closure)
 
@@ -159,7 +175,9 @@ def test_truss_tables_match_the_published_truss() -> None:
     assert list(TRUSS_PACKAGE_REQUIREMENTS) == ["truss", *facts["requires"]]
     closure = set(facts["closure"])
     # starlette comes with fastapi, which the truss venv does not install.
-    transitive = {canonicalize_name(name) for name in TRUSS_TRANSITIVE_DISTRIBUTIONS} - {"starlette"}
+    transitive = {
+        canonicalize_name(name) for name in TRUSS_TRANSITIVE_DISTRIBUTIONS
+    } - {"starlette"}
     assert transitive <= closure, sorted(transitive - closure)
 
 

@@ -56,7 +56,13 @@ def _document(model: type[pydantic.BaseModel]) -> dict[str, Any]:
             "/run_remote": {
                 "post": {
                     "requestBody": {
-                        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "$ref": f"#/components/schemas/{model.__name__}"
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -69,7 +75,17 @@ def test_the_example_validates_against_the_model_it_came_from() -> None:
     body = example_body(_document(Input))
 
     assert isinstance(body, dict)
-    assert set(body) == {"text", "weights", "pair", "mode", "kind", "span", "tree", "tags", "flag"}
+    assert set(body) == {
+        "text",
+        "weights",
+        "pair",
+        "mode",
+        "kind",
+        "span",
+        "tree",
+        "tags",
+        "flag",
+    }
     Input.model_validate(body)  # raises if the example is not a valid request
     assert body["mode"] == "fast"
     assert body["kind"] == "a"
@@ -114,7 +130,12 @@ def test_the_example_of_constrained_types_keeps_within_their_bounds() -> None:
 
     Constrained.model_validate(body)  # raises if a bound is not kept
     assert isinstance(body, dict)
-    assert (body["code"], body["initials"], body["count"], body["exact"]) == ("texttextt", "te", 5, 3)
+    assert (body["code"], body["initials"], body["count"], body["exact"]) == (
+        "texttextt",
+        "te",
+        5,
+        3,
+    )
     assert (body["vector"], body["none"]) == ([1.5, 1.5, 1.5], [])
 
 
@@ -141,5 +162,9 @@ def test_the_example_of_stdlib_types_is_a_string_of_their_format() -> None:
 
     Stamped.model_validate(body)  # raises if a value is not of its type
     assert isinstance(body, dict)
-    assert (body["placed"], body["day"], body["wait"]) == ("2024-01-01T12:00:00Z", "2024-01-01", "PT1H")
+    assert (body["placed"], body["day"], body["wait"]) == (
+        "2024-01-01T12:00:00Z",
+        "2024-01-01",
+        "PT1H",
+    )
     assert body["token"] == "00000000-0000-4000-8000-000000000000"

@@ -26,7 +26,9 @@ X = {"a": [1, 2], "b": (3,)}
 
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(p for p in (REPO / "examples").rglob("*.py") if "def " in p.read_text())
+EXAMPLES = sorted(
+    p for p in (REPO / "examples").rglob("*.py") if "def " in p.read_text()
+)
 
 UNICODE = '''"""Docstring."""
 import truss_chains as chains  # header comment
@@ -64,7 +66,12 @@ class Last:  # end
 
 @pytest.mark.parametrize(
     "text",
-    [SAMPLE, UNICODE, UNICODE.replace("\n", "\r\n"), *(path.read_text() for path in EXAMPLES)],
+    [
+        SAMPLE,
+        UNICODE,
+        UNICODE.replace("\n", "\r\n"),
+        *(path.read_text() for path in EXAMPLES),
+    ],
     ids=["sample", "unicode", "crlf", *(p.name for p in EXAMPLES)],
 )
 def test_spans_are_libcst_positions_of_the_whole_outline(text: str) -> None:
@@ -79,8 +86,14 @@ def test_spans_are_libcst_positions_of_the_whole_outline(text: str) -> None:
         if isinstance(node, cst.Module):
             continue  # libcst drops the final newline from the module's end; never reported
         span = parsed.span(node)
-        assert (span.line, span.col - 1) == (code_range.start.line, code_range.start.column), node
-        assert (span.end_line, span.end_col - 1) == (code_range.end.line, code_range.end.column), node
+        assert (span.line, span.col - 1) == (
+            code_range.start.line,
+            code_range.start.column,
+        ), node
+        assert (span.end_line, span.end_col - 1) == (
+            code_range.end.line,
+            code_range.end.column,
+        ), node
         checked += 1
     assert checked > 50
 
@@ -119,7 +132,7 @@ def test_outline_blanks_function_bodies_and_keeps_every_position() -> None:
     text = (
         "class A:\n"
         "    def f(self, x: int = 1) -> str:  # keep\n"
-        "        \"\"\"Doc é.\"\"\"\n"
+        '        """Doc é."""\n'
         "        def inner():\n"
         "            yield 'ü'\n"
         "        return 'é' * x\n"
@@ -144,6 +157,10 @@ def test_outline_blanks_function_bodies_and_keeps_every_position() -> None:
     assert source.line_text(span.line).startswith("Z = {'ü': 1}")
     cls = parsed.module.body[0]
     assert isinstance(cls, cst.ClassDef)
-    f, g = (statement for statement in cls.body.body if isinstance(statement, cst.FunctionDef))
+    f, g = (
+        statement
+        for statement in cls.body.body
+        if isinstance(statement, cst.FunctionDef)
+    )
     assert parsed.function_yields(f) is False  # only its nested function yields
     assert parsed.function_yields(g) is False

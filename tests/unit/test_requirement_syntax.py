@@ -39,12 +39,17 @@ def test_entries_truss_accepts_are_accepted(entry: str) -> None:
         ("--index-url https://evil.example", "it is a pip option, not a requirement"),
         ("-r /etc/passwd", "it is a pip option, not a requirement"),
         ("numpy \\", "it ends with `\\`"),
-        ("numpy --index-url https://evil.example", "pip ignores `--index-url` after a requirement"),
+        (
+            "numpy --index-url https://evil.example",
+            "pip ignores `--index-url` after a requirement",
+        ),
         ("garbage !!!", "`garbage !!!` is not a valid requirement"),
         ("numpy==", "`numpy==` is not a valid requirement"),
     ],
 )
-def test_entries_that_change_meaning_or_are_no_requirement_are_refused(entry: str, problem: str) -> None:
+def test_entries_that_change_meaning_or_are_no_requirement_are_refused(
+    entry: str, problem: str
+) -> None:
     found = entry_problem(entry)
     assert found is not None
     assert found.startswith(problem), found
@@ -75,10 +80,27 @@ def test_requirements_file_lines() -> None:
         ]
     )
     problems = file_problems(text)
-    assert [(p.line, p.col, p.end_col) for p in problems] == [(15, 1, 14), (16, 1, 17), (17, 1, 12), (18, 1, 36), (19, 3, 13)]
+    assert [(p.line, p.col, p.end_col) for p in problems] == [
+        (15, 1, 14),
+        (16, 1, 17),
+        (17, 1, 12),
+        (18, 1, 36),
+        (19, 3, 13),
+    ]
     assert problems[0] == LineProblem(
-        15, 1, 14, "`bad name here` is not a valid requirement (Expected semicolon (after name with no version specifier) or end)"
+        15,
+        1,
+        14,
+        "`bad name here` is not a valid requirement (Expected semicolon (after name with no version specifier) or end)",
     )
-    assert problems[1].message == "pip does not accept `--no-such-option` (no such option: --no-such-option)"
-    assert problems[2].message == "pip does not accept `--index-url` (--index-url option requires 1 argument)"
-    assert problems[3].message.startswith("pip ignores `--trusted-host` after a requirement")
+    assert (
+        problems[1].message
+        == "pip does not accept `--no-such-option` (no such option: --no-such-option)"
+    )
+    assert (
+        problems[2].message
+        == "pip does not accept `--index-url` (--index-url option requires 1 argument)"
+    )
+    assert problems[3].message.startswith(
+        "pip ignores `--trusted-host` after a requirement"
+    )

@@ -35,12 +35,16 @@ def test_every_rule_reports_documented_codes_and_says_which() -> None:
         seen |= set(rule.codes)
         doc = rule.check.__doc__ or ""
         for code in rule.codes:
-            assert code in doc, f"{rule.check.__name__} does not name {code} in its docstring"
+            assert code in doc, (
+                f"{rule.check.__name__} does not name {code} in its docstring"
+            )
         assert len(rule.summaries) == len(rule.codes)
 
 
 def test_every_code_has_a_place() -> None:
     in_rules = {code for rule in ALL_RULES for code in rule.codes}
     unplaced = set(CODES) - in_rules - REPORTED_WHERE_MET
-    assert not unplaced, f"codes neither in a rule nor reported where met: {sorted(unplaced)}"
+    assert not unplaced, (
+        f"codes neither in a rule nor reported where met: {sorted(unplaced)}"
+    )
     assert not REPORTED_WHERE_MET - set(CODES)
