@@ -129,7 +129,13 @@ class ParsedModule:
         return span.line, span.col
 
     def code(self, node: cst.CSTNode) -> str:
-        """The source code of `node`, as written (without surrounding whitespace)."""
+        """The source code of `node`, as written (without surrounding whitespace).
+
+        A name or a number without parentheses is its own text (most calls: libcst's
+        code generation costs ~20 µs a node, 0.3 s over a 1,000-Chainlet chain).
+        """
+        if isinstance(node, _ATOMS) and not node.lpar:
+            return node.value
         return self.module.code_for_node(node).strip()
 
     def function_yields(self, function: cst.FunctionDef) -> bool:
@@ -179,6 +185,10 @@ class ParsedModule:
     def char_column(self, line: int, byte_offset: int) -> int:
         """1-based character column of a UTF-8 byte offset into a line."""
         return self.source.char_column(line, byte_offset)
+
+
+#: Nodes whose text is their `value` when they have no parentheses.
+_ATOMS = (cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)
 
 
 def _positions_of(module: cst.Module) -> Mapping[cst.CSTNode, CodeRange]:
