@@ -78,7 +78,7 @@ def endpoint_signature(
     renames = renames or {}
     endpoint = chainlet.endpoint
     owner = module_at_path(modules, endpoint.span.path, chainlet.module)
-    function = _find_function(owner.parsed.tree, endpoint)
+    function = _endpoint_function(owner, chainlet)
     text = owner.parsed.source.text
     arguments = function.args
     positional = arguments.args[1:]  # `self` is not a parameter of the endpoint
@@ -266,6 +266,59 @@ def _identity(target: Target) -> tuple[str, str]:
             return ("path", target.path)
         case Undefined():
             return ("undefined", target.name)
+
+
+def _endpoint_function(
+    owner: ModuleInfo, chainlet: ir.Chainlet
+) -> ast.FunctionDef | ast.AsyncFunctionDef:
+    """The `def` of `chainlet`'s endpoint in `owner`, the module that defines it.
+
+    Found by name, in the Chainlet's class or its nearest base in that module that
+    defines it, so no position is computed (locating a class statement costs more
+    than the rest of its build); by the endpoint's line only when a class is
+    defined more than once (`if`/`else` branches).
+    """
+    endpoint = chainlet.endpoint
+    tree = owner.parsed.tree
+    for class_id in (chainlet.id, *chainlet.bases):
+        module, _, name = class_id.rpartition(".")
+        if module != owner.name:
+            continue
+        found = [
+            node
+            for cls in _classes_named(tree.body, name)
+            for node in cls.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.name == endpoint.name
+        ]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            break
+    return _find_function(tree, endpoint)
+
+
+def _classes_named(body: list[ast.stmt], name: str) -> Iterator[ast.ClassDef]:
+    """The top-level classes called `name`, in `if`/`try` branches too (as Chainlets may be)."""
+    for node in body:
+        if isinstance(node, ast.ClassDef):
+            if node.name == name:
+                yield node
+        elif isinstance(node, ast.If | ast.Try | ast.TryStar):
+            handlers = [
+                statement
+                for handler in getattr(node, "handlers", [])
+                for statement in handler.body
+            ]
+            yield from _classes_named(
+                [
+                    *node.body,
+                    *handlers,
+                    *node.orelse,
+                    *getattr(node, "finalbody", []),
+                ],
+                name,
+            )
 
 
 def _find_function(
