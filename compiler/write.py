@@ -435,7 +435,7 @@ def _fill_staging(out_dir: Path, staging: Path, files: FileTree, plan: _Plan) ->
 
     Identical contents (the vendored runtime in every package, a data file
     several packages carry) are written once and hard-linked after that: a
-    1,000-Chainlet chain has 22,002 files but 6,870 distinct ones, and a new
+    1,000-Chainlet chain has 20,003 files but 6,053 distinct ones, and a new
     inode with its data costs far more than a link (on ext4 without a journal,
     much more again within a minute of a large delete). Where the file system
     has no hard links, each file gets its own copy.
