@@ -34,6 +34,7 @@ HOPS_CHAIN = '''\
 
 import asyncio
 import logging
+import os
 
 import truss_chains as chains
 
@@ -47,6 +48,11 @@ class C(chains.ChainletBase):
     async def run_remote(self, text: str, delay: float) -> str:
         LOG.info("arrived %s", text)
         await asyncio.sleep(delay)
+        # A test holds first calls here until it has sent its signal (HOPS_GATE: a file it
+        # creates then), so they are in flight at the signal however loaded the machine is.
+        gate = os.environ.get("HOPS_GATE", "")
+        while gate and text.startswith("r") and not os.path.exists(gate):
+            await asyncio.sleep(0.05)
         return f"C({text})"
 
 
@@ -279,7 +285,8 @@ def test_stopping_drains_requests_in_flight_through_every_hop(
     tmp_path: Path, how: str
 ) -> None:
     out = _hops(tmp_path)
-    with _running(out) as run:
+    gate = tmp_path / "gate"
+    with _running(out, {"HOPS_GATE": str(gate)}) as run:
         run.wait_ready()
 
         def call(index: int) -> tuple[int, str, float]:
@@ -298,6 +305,7 @@ def test_stopping_drains_requests_in_flight_through_every_hop(
             )
             stopped = time.monotonic()
             _stop_with(run, how)
+            gate.touch()  # the first calls may now answer: after the signal
             # The entrypoint stops accepting at once: a new request is refused, not left hanging.
             run.wait_for(
                 lambda lines: any("[A] Shutting down" in line for line in lines),
