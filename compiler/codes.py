@@ -147,6 +147,32 @@ _TABLE = (
         "error",
         "`__init__` takes *args, **kwargs or positional-only parameters",
     ),
+    Code(
+        "CSC311",
+        "error",
+        "the `context` parameter of `__init__` is not the last one",
+    ),
+    Code(
+        "CSC312",
+        "error",
+        "the context parameter is not named `context`, or `context` names a dependency",
+    ),
+    Code(
+        "CSC313",
+        "error",
+        "the context parameter is annotated as something other than `chains.DeploymentContext`",
+    ),
+    Code(
+        "CSC314",
+        "error",
+        "a Chainlet is constructed directly instead of injected with `chains.depends`",
+    ),
+    Code(
+        "CSC315",
+        "error",
+        "a `chains.ModelBase` takes dependencies or other `__init__` parameters (only the context)",
+    ),
+    Code("CSC316", "error", "`__init__` does not take `self` as its first parameter"),
     Code("CSC401", "error", "a configuration value is not statically known"),
     Code("CSC402", "error", "an unknown keyword for a configuration constructor"),
     Code("CSC403", "error", "a configuration value has the wrong type"),

@@ -38,8 +38,10 @@ from chainsc.observations import (
 from chainsc.parse import parse_expression_text
 from chainsc.resolve import (
     ApiRef,
+    BindingKind,
     ClassRef,
     ExternalRef,
+    FunctionRef,
     ModuleInfo,
     Program,
     Target,
@@ -61,6 +63,7 @@ _STUB_BASE = "chains.StubBase"
 _DEPENDS = "chains.depends"
 _DEPENDS_CONTEXT = "chains.depends_context"
 _MARK_ENTRYPOINT = "chains.mark_entrypoint"
+_DEPLOYMENT_CONTEXT = "chains.DeploymentContext"
 
 
 class ClassKind:
@@ -121,6 +124,8 @@ class _Seen:
     hidden_classes: list[HiddenClassSeen] = field(default_factory=list)
     misplaced_markers: list[tuple[str, Span]] = field(default_factory=list)
     dependencies: list[DependencySeen] = field(default_factory=list)
+    attribute_members: list[tuple[str, str, Span, bool]] = field(default_factory=list)
+    constructions: list[tuple[str, Span]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -296,6 +301,7 @@ class _Extractor:
                 # Abstract bases: their `__init__` is checked (and its markers allowed) too.
                 self._init(cand)
         self._misplaced_markers()
+        self._constructions()
         self._check_modules()
         if entrypoint_id is None:
             return self._finish(None)
@@ -363,6 +369,8 @@ class _Extractor:
             hidden_classes=tuple(seen.hidden_classes),
             misplaced_markers=tuple(seen.misplaced_markers),
             dependencies=tuple(seen.dependencies),
+            attribute_members=tuple(seen.attribute_members),
+            constructions=tuple(seen.constructions),
         )
 
     # -- entrypoint -----------------------------------------------------------------
@@ -389,13 +397,30 @@ class _Extractor:
     def _member(
         self, cand: _Candidate, name: str
     ) -> tuple[ClassRef, cst.FunctionDef] | None:
+        found = self._definition(cand, name)
+        if found is None or not isinstance(found[1], cst.FunctionDef):
+            return None
+        return found[0], found[1]
+
+    def _definition(
+        self, cand: _Candidate, name: str
+    ) -> tuple[ClassRef, cst.FunctionDef | tuple[cst.Name, cst.BaseExpression]] | None:
+        """The method `name` of a Chainlet, or a plain class attribute `name = ...` (target, value).
+
+        In the class, else in its user bases, nearest first, as Python finds it.
+        """
         for owner in (cand.cls, *cand.bases):
+            attribute: tuple[cst.Name, cst.BaseExpression] | None = None
             for statement in owner.node.body.body:
                 if (
                     isinstance(statement, cst.FunctionDef)
                     and statement.name.value == name
                 ):
                     return owner, statement
+                if attribute is None and isinstance(statement, cst.SimpleStatementLine):
+                    attribute = _assigned_name(statement, name)
+            if attribute is not None:
+                return owner, attribute
         return None
 
     def _remote_config_value(
@@ -440,9 +465,13 @@ class _Extractor:
         endpoint_name = "predict" if cand.kind == ClassKind.MODEL else "run_remote"
         endpoint = self._endpoint(cand, endpoint_name)
         dependencies, context_param = self._init(cand)
-        health = self._member(cand, "is_healthy")
+        health = self._definition(cand, "is_healthy")
         if health is not None:
-            self._health(health[0].module, health[1])
+            owner, found = health
+            if isinstance(found, cst.FunctionDef):
+                self._health(owner.module, found)
+            else:
+                self._attribute_member(cand, owner, found)
         display_name = remote_config.name or cls.qualname
         return ir.Chainlet(
             id=cls.id,
@@ -458,7 +487,8 @@ class _Extractor:
             dependencies=dependencies,
             context_param=context_param,
             endpoint=endpoint,
-            has_health_check=health is not None,
+            has_health_check=health is not None
+            and isinstance(health[1], cst.FunctionDef),
             is_entrypoint=False,
         )
 
@@ -479,13 +509,39 @@ class _Extractor:
             endpoint,
         )
 
+    def _attribute_member(
+        self,
+        cand: _Candidate,
+        owner: ClassRef,
+        attribute: tuple[cst.Name, cst.BaseExpression],
+    ) -> None:
+        """Record a method the framework calls that is a class attribute (`is_healthy = 3`, `run_remote = f`)."""
+        name, value = attribute
+        target = (
+            self.program.resolve_expr(owner.module, value, owner.order)
+            if isinstance(value, cst.Name | cst.Attribute)
+            else None
+        )
+        is_function = isinstance(value, cst.Lambda) or isinstance(target, FunctionRef)
+        self.seen.attribute_members.append(
+            (cand.cls.qualname, name.value, owner.module.span(name), is_function)
+        )
+
     def _endpoint(self, cand: _Candidate, name: str) -> ir.Endpoint:
-        member = self._member(cand, name)
+        found = self._definition(cand, name)
+        member = (
+            (found[0], found[1])
+            if found is not None and isinstance(found[1], cst.FunctionDef)
+            else None
+        )
         cls = cand.cls
         if member is None:
-            self.seen.missing_endpoints.append(
-                (cls.qualname, name, cls.module.span(cls.node.name))
-            )
+            if found is not None and isinstance(found[1], tuple):
+                self._attribute_member(cand, found[0], found[1])
+            else:
+                self.seen.missing_endpoints.append(
+                    (cls.qualname, name, cls.module.span(cls.node.name))
+                )
             return ir.Endpoint(
                 name,
                 False,
@@ -623,7 +679,17 @@ class _Extractor:
     def _health(self, module: ModuleInfo, func: cst.FunctionDef) -> None:
         """Record what `is_healthy` looks like (`validate.check_health_check`)."""
         params = func.params
-        extra = [*params.posonly_params, *params.params, *params.kwonly_params][1:]
+        positional = [*params.posonly_params, *params.params]
+        not_self: Span | None = None
+        if not positional:
+            not_self = module.span(func.name)
+        elif positional[0].name.value != "self":
+            not_self = module.span(positional[0])
+        extra = (
+            [*positional, *params.kwonly_params][1:]
+            if positional
+            else list(params.kwonly_params)
+        )
         stars = [
             p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)
         ]
@@ -644,6 +710,8 @@ class _Extractor:
                 if func.returns is not None
                 else None,
                 module.span(func.name),
+                not_self,
+                self._decorators(module, func),
             )
         )
 
@@ -657,9 +725,15 @@ class _Extractor:
         owner, func = member
         module = owner.module
         params = func.params
-        all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
-        if all_params and all_params[0].name.value == "self":
-            all_params = all_params[1:]
+        positional = [*params.posonly_params, *params.params]
+        # The first positional parameter is the instance, whatever its name (CSC316 if not `self`).
+        not_self: Span | None = None
+        if not positional:
+            not_self = module.span(func.name)
+        elif positional[0].name.value != "self":
+            not_self = module.span(positional[0])
+        all_params = [*positional[1:], *params.kwonly_params]
+        supports_dependencies = cand.kind != ClassKind.MODEL
         dependencies: list[ir.Dependency] = []
         context_param: str | None = None
         seen_params: list[InitParamSeen] = []
@@ -671,11 +745,25 @@ class _Extractor:
                 module.span(param),
                 module.span(param.name),
                 call_target,
+                default=module.span(default) if default is not None else None,
             )
+            if param.annotation is not None and (
+                call_target == _DEPENDS_CONTEXT or param.name.value == "context"
+            ):
+                annotation = param.annotation.annotation
+                seen = replace(
+                    seen,
+                    annotation=module.span(annotation),
+                    annotation_code=module.code(annotation),
+                    annotation_is_context=self._is_context_type(owner, annotation),
+                )
             if call_target == _DEPENDS_CONTEXT:
                 assert isinstance(default, cst.Call)
                 self._allow(module, default)
                 context_param = param.name.value
+            elif call_target == _DEPENDS and not supports_dependencies:
+                assert isinstance(default, cst.Call)
+                self._allow(module, default)  # CSC315, from `validate.check_model_init`
             elif call_target == _DEPENDS:
                 assert isinstance(default, cst.Call)
                 self._allow(module, default)
@@ -709,9 +797,40 @@ class _Extractor:
                     if p.name.value != "self"
                 ),
                 tuple(seen_params),
+                name_span=module.span(func.name),
+                not_self=not_self,
+                supports_dependencies=supports_dependencies,
+                entity="ModelBase" if cand.kind == ClassKind.MODEL else "Chainlet",
             ),
         )
         return tuple(dependencies), context_param
+
+    def _is_context_type(self, owner: ClassRef, annotation: cst.BaseExpression) -> bool:
+        """Whether an annotation is `chains.DeploymentContext`, a subclass of it, or `None`.
+
+        As Truss checks the context's annotation; a string is read as the name it holds.
+        """
+        module = owner.module
+        node: cst.BaseExpression | str = annotation
+        if isinstance(annotation, cst.SimpleString):
+            value = string_value(annotation)
+            node = parse_expression_text(value) if isinstance(value, str) else ""
+        if isinstance(node, cst.Name) and node.value == "None":
+            return True
+        if not isinstance(node, cst.Name | cst.Attribute):
+            return isinstance(node, str)  # a string that is no expression: CSC212
+        target: Target | None = self.program.resolve_expr(module, node)
+        seen: set[str] = set()
+        while isinstance(target, ClassRef) and target.id not in seen:
+            seen.add(target.id)
+            bases = list(self.program.chainlet_bases(target))
+            if any(
+                isinstance(base, ApiRef) and base.path == _DEPLOYMENT_CONTEXT
+                for base in bases
+            ):
+                return True
+            target = next((b for b in bases if isinstance(b, ClassRef)), None)
+        return isinstance(target, ApiRef) and target.path == _DEPLOYMENT_CONTEXT
 
     def _allow(self, module: ModuleInfo, call: cst.Call) -> None:
         self.allowed_markers.add(id(call))
@@ -941,6 +1060,51 @@ class _Extractor:
             )
             self.seen.hidden_classes.append(HiddenClassSeen(node.name, span, where))
 
+    def _constructions(self) -> None:
+        """Record each Chainlet constructed by hand (`Other()`) where the chain runs it (`validate`).
+
+        Only the files whose text calls a Chainlet's name are walked (`bodies.spells_call`);
+        a construction in `run_local` or under `if __name__ == "__main__":` is allowed.
+        """
+        program = self.program
+        names: set[str] = set()
+        for module in program.modules.values():
+            for order, node in module.classes:
+                kind, _ = self.classify(ClassRef(module, node.name.value, node, order))
+                if kind in (ClassKind.CHAINLET, ClassKind.MODEL):
+                    names.add(node.name.value)
+        if not names:
+            return
+        for module in program.modules.values():
+            names.update(
+                name
+                for name, bindings in module.bindings.items()
+                if any(
+                    b.kind is BindingKind.IMPORT
+                    and b.target.rpartition(".")[2] in names
+                    for b in bindings
+                )
+            )
+        called = frozenset(names)
+        for module in program.modules.values():
+            parsed = module.parsed
+            if not bodies.spells_call(parsed.source.text, called):
+                continue
+            for call in bodies.constructions(parsed.tree, called):
+                dotted = bodies.dotted_name(call.func)
+                target = (
+                    program.resolve_dotted(module, dotted)
+                    if dotted is not None
+                    else None
+                )
+                if not isinstance(target, ClassRef):
+                    continue
+                kind, _ = self.classify(target)
+                if kind in (ClassKind.CHAINLET, ClassKind.MODEL):
+                    self.seen.constructions.append(
+                        (target.qualname, parsed.ast_span(call))
+                    )
+
     def _misplaced_markers(self) -> None:
         """Record `depends(...)`/`depends_context()` anywhere but as an `__init__` default (`validate`).
 
@@ -989,6 +1153,26 @@ class _Extractor:
                 ):
                     continue
                 self.seen.misplaced_markers.append((target.path, parsed.ast_span(call)))
+
+
+def _assigned_name(
+    statement: cst.SimpleStatementLine, name: str
+) -> tuple[cst.Name, cst.BaseExpression] | None:
+    """The target `name` of a plain assignment in a class body (`name = ...`, `name: T = ...`), and its value."""
+    for small in statement.body:
+        targets: list[cst.BaseExpression] = []
+        value: cst.BaseExpression | None = None
+        if isinstance(small, cst.Assign):
+            targets = [target.target for target in small.targets]
+            value = small.value
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            targets = [small.target]
+            value = small.value
+        for target in targets:
+            if isinstance(target, cst.Name) and target.value == name:
+                assert value is not None
+                return target, value
+    return None
 
 
 def _decorator_kind(target: Target) -> str | None:

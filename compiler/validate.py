@@ -37,6 +37,10 @@ from chainsc.source import Span
 #: or be shadowed by it (Truss's `utils.py` trap; Truss reserves `model.py` too).
 RESERVED_MODULES = frozenset({"chainsc_runtime", "chainsc_generated", "model"})
 _DEPENDS_CONTEXT = "chains.depends_context"
+_DEPENDS = "chains.depends"
+#: The name Truss passes the deployment context by.
+_CONTEXT = "context"
+_HEALTH_CHECK = "is_healthy"
 
 #: What a rule checks: what extraction saw, or the IR.
 Subject = TypeVar("Subject", Observations, ir.Chain)
@@ -213,6 +217,14 @@ def check_endpoint_exists(seen: Observations) -> Iterator[Diagnostic]:
 
 def check_endpoint_method(seen: Observations) -> Iterator[Diagnostic]:
     """CSC201, CSC202, CSC203: the endpoint is an instance method taking named, not positional-only, parameters."""
+    for _owner, name, span, is_function in seen.attribute_members:
+        if name != _HEALTH_CHECK:
+            yield error(
+                "CSC201",
+                _attribute_message(name, is_function),
+                span,
+                help=f"define `def {name}(self, ...) -> ...:` in the class, with typed parameters and return",
+            )
     for method in seen.methods:
         name = method.name
         for decorator in method.decorators:
@@ -288,6 +300,14 @@ def check_endpoint_types(seen: Observations) -> Iterator[Diagnostic]:
             )
 
 
+def _attribute_message(name: str, is_function: bool) -> str:
+    if is_function:
+        # A function assigned in the class body is a method to Python (and Truss), but
+        # its signature is read statically only from a `def` in the class.
+        return f"`{name}` must be defined with `def` in the class, where chainsc reads its signature, not assigned"
+    return f"`{name}` must be a method, not a class attribute"
+
+
 def _endpoint_parameters(method: MethodSeen) -> list[ParamSeen]:
     positional = list(method.positional)
     if takes_self(method.decorators, positional[0].name if positional else None):
@@ -348,17 +368,41 @@ def check_streaming(seen: Observations) -> Iterator[Diagnostic]:
 
 
 def check_health_check(seen: Observations) -> Iterator[Diagnostic]:
-    """CSC211: `is_healthy` is `def is_healthy(self) -> bool`."""
-    for health in seen.health_checks:
-        bad_params = health.extra or health.stars
-        if bad_params or not health.returns_bool:
-            span = (
-                (health.extra or health.stars)[0]
-                if bad_params
-                else (health.returns or health.name_span)
-            )
+    """CSC211: `is_healthy` is a method `def is_healthy(self) -> bool` (sync or async)."""
+    for _owner, name, span, is_function in seen.attribute_members:
+        if name == _HEALTH_CHECK:
             yield error(
-                "CSC211", "`is_healthy` must be `def is_healthy(self) -> bool`", span
+                "CSC211",
+                _attribute_message(name, is_function),
+                span,
+                help="define `def is_healthy(self) -> bool:` in the class",
+            )
+    for health in seen.health_checks:
+        for decorator in health.decorators:
+            yield error(
+                "CSC211",
+                f"`is_healthy` must be an instance method, not a {decorator.kind}",
+                decorator.span,
+                help="remove the decorator and take `self` as the only parameter",
+            )
+        if health.not_self is not None and not health.decorators:
+            yield error(
+                "CSC211",
+                "`is_healthy` must take `self` as its first parameter",
+                health.not_self,
+            )
+        bad_params = health.extra or health.stars
+        if bad_params:
+            yield error(
+                "CSC211",
+                "`is_healthy` must be `def is_healthy(self) -> bool`",
+                bad_params[0],
+            )
+        if not health.returns_bool:
+            yield error(
+                "CSC211",
+                "`is_healthy` must be `def is_healthy(self) -> bool`",
+                health.returns or health.name_span,
             )
 
 
@@ -378,8 +422,17 @@ def check_init_parameters(seen: Observations) -> Iterator[Diagnostic]:
                 param.span,
             )
         bound: dict[str, str] = {}
+        last = init.params[-1] if init.params else None
         for init_param in init.params:
-            if init_param.marker is None:
+            if init_param.name == _CONTEXT and init_param.marker is None:
+                if init_param is last:  # not last: CSC311 says both
+                    yield error(
+                        "CSC305",
+                        f"`{_CONTEXT}` must default to `chains.depends_context()`",
+                        init_param.default or init_param.name_span,
+                        help="the framework passes the deployment context to the `__init__` parameter `context=chains.depends_context()`",
+                    )
+            elif init_param.marker is None and init.supports_dependencies:
                 yield error(
                     "CSC305",
                     f"`__init__` parameter `{init_param.name}` must default to `chains.depends(...)` or `chains.depends_context()`",
@@ -395,6 +448,81 @@ def check_init_parameters(seen: Observations) -> Iterator[Diagnostic]:
                     )
                 else:
                     bound[init_param.target] = init_param.name
+
+
+def check_context_parameter(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC311, CSC312, CSC313: the context is the last `__init__` parameter, `context=chains.depends_context()`, typed `chains.DeploymentContext`.
+
+    Truss finds the context by its name and place: a parameter `context` anywhere
+    else, or `depends_context()` under another name, is not the context to Truss.
+    """
+    for init in seen.inits:
+        last = init.params[-1] if init.params else None
+        for param in init.params:
+            is_context = param.marker == _DEPENDS_CONTEXT
+            if param.name != _CONTEXT and is_context:
+                yield error(
+                    "CSC312",
+                    f"the context parameter must be named `{_CONTEXT}`, not `{param.name}`",
+                    param.name_span,
+                    help="Truss passes the deployment context by that name: `context: chains.DeploymentContext = chains.depends_context()`",
+                )
+            elif param.name == _CONTEXT and param.marker == _DEPENDS:
+                yield error(
+                    "CSC312",
+                    f"`{_CONTEXT}` is the name of the context parameter; name this dependency otherwise",
+                    param.name_span,
+                    help="Truss passes the deployment context to the parameter `context`",
+                )
+            elif param.name == _CONTEXT and param is not last:
+                also = (
+                    "" if is_context else ", defaulting to `chains.depends_context()`"
+                )
+                yield error(
+                    "CSC311",
+                    f"`{_CONTEXT}` must be the last `__init__` parameter{also}",
+                    param.span,
+                    help="move it after the dependencies: `def __init__(self, dep=chains.depends(Dep), context=chains.depends_context())`",
+                )
+            if (
+                (is_context or param.name == _CONTEXT)
+                and param.annotation is not None
+                and not param.annotation_is_context
+            ):
+                yield error(
+                    "CSC313",
+                    f"the context parameter is annotated `{param.annotation_code}`; it is a `chains.DeploymentContext`",
+                    param.annotation,
+                    help="annotate it `chains.DeploymentContext`, or leave it unannotated",
+                )
+
+
+def check_init_self(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC316: `__init__` takes the instance first, as `self`."""
+    for init in seen.inits:
+        if init.not_self is not None:
+            yield error(
+                "CSC316",
+                "`__init__` must take `self` as its first parameter",
+                init.not_self,
+            )
+
+
+def check_model_init(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC315: a `chains.ModelBase` takes no dependencies: its `__init__` may take only the context."""
+    for init in seen.inits:
+        if init.supports_dependencies:
+            continue
+        for param in init.params:
+            if param.marker == _DEPENDS_CONTEXT or param.name == _CONTEXT:
+                continue
+            what = "dependencies" if param.marker == _DEPENDS else "parameters"
+            yield error(
+                "CSC315",
+                f"`__init__` of a `chains.ModelBase` takes no {what} but the context: `{param.name}` is not allowed",
+                param.span,
+                help="a model is deployed on its own; make it a `chains.ChainletBase` to call other Chainlets",
+            )
 
 
 def check_dependencies(seen: Observations) -> Iterator[Diagnostic]:
@@ -431,6 +559,22 @@ def check_markers_placed(seen: Observations) -> Iterator[Diagnostic]:
             span,
             help=f"write `def __init__(self, {example})` in the Chainlet that needs it",
         )
+
+
+def check_constructions(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC314: Chainlets are injected (`chains.depends`), never constructed by hand where the chain runs."""
+    for qualname, span in seen.constructions:
+        name = qualname.rpartition(".")[2]
+        yield error(
+            "CSC314",
+            f"Chainlet `{name}` is constructed directly; Chainlets are deployed on their own and injected",
+            span,
+            help=f"take it as an `__init__` parameter: `{_snake(name)}: {name} = chains.depends({name})` (build Chainlets by hand only inside `with chains.run_local():`)",
+        )
+
+
+def _snake(name: str) -> str:
+    return package_dir_name(name) if name.strip("_") else "dependency"
 
 
 def check_hidden_chainlets(seen: Observations) -> Iterator[Diagnostic]:
@@ -505,7 +649,11 @@ RULES: tuple[Rule[Observations], ...] = (
     Rule(("CSC211",), check_health_check),
     Rule(("CSC303", "CSC307"), check_dependencies),
     Rule(("CSC304",), check_markers_placed),
+    Rule(("CSC314",), check_constructions),
     Rule(("CSC305", "CSC306", "CSC310"), check_init_parameters),
+    Rule(("CSC311", "CSC312", "CSC313"), check_context_parameter),
+    Rule(("CSC315",), check_model_init),
+    Rule(("CSC316",), check_init_self),
 )
 
 #: The rules over the IR of a chain (the whole graph), run only when there is one.

@@ -10,7 +10,7 @@ class Muddle(chains.ChainletBase):
     def __init__(self, context, helper):
         self.helper = helper
 
-    # E@15:9: CSC201
-    # E@15:9: CSC205
-    # E@15:30: CSC206
+    # E@16:9: CSC201
+    # E@16:9: CSC205
+    # E@16:30: CSC206
     def run_remote(argument: object): ...

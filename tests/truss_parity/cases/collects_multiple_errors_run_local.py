@@ -13,9 +13,9 @@ class Muddle(chains.ChainletBase):
     def __init__(self, context, helper):
         self.helper = helper
 
-    # E@18:9: CSC201
-    # E@18:9: CSC205
-    # E@18:30: CSC206
+    # E@19:9: CSC201
+    # E@19:9: CSC205
+    # E@19:30: CSC206
     def run_remote(argument: object): ...
 
 
