@@ -18,7 +18,7 @@ from chainsc import bodies, ir
 from chainsc.annotations import TypeCollector, stdlib_outside_models, walk_type
 from chainsc.config import ConfigBuilder
 from chainsc.diagnostics import Diagnostic, error, warning
-from chainsc.evaluate import Evaluator, Located, Value
+from chainsc.evaluate import ApiCall, Evaluator, Located, Value
 from chainsc.graph import stable_toposort
 from chainsc.observations import (
     ChainletSeen,
@@ -147,6 +147,8 @@ class _Extractor:
     #: `classify` of each class seen, by id.
     _kinds: dict[str, tuple[str | None, list[ClassRef]]] = field(default_factory=dict)
     seen: _Seen = field(default_factory=_Seen)
+    #: Where a Chainlet's `RemoteConfig(name=...)` value is written, by Chainlet id.
+    display_spans: dict[str, Span] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.types = TypeCollector(self.program)
@@ -292,6 +294,9 @@ class _Extractor:
                 ),
                 cid in concrete,
                 (chainlet.name, chainlet.display_name, cid),
+                display_name=chainlet.display_name,
+                display_span=self.display_spans.get(cid),
+                is_model=chainlet.kind is ir.ChainletKind.MODEL,
             )
             for cid, chainlet in built.items()
         ]
@@ -462,6 +467,15 @@ class _Extractor:
                 remote_config = self.configs.remote_config(
                     value, Located(owner.module, expr)
                 )
+                call = value.data
+                name_arg = (
+                    next((arg for key, _v, arg in call.kwargs if key == "name"), None)
+                    if isinstance(call, ApiCall)
+                    else None
+                )
+                if remote_config.name is not None and name_arg is not None:
+                    assert isinstance(call, ApiCall)
+                    self.display_spans[cls.id] = call.at.module.span(name_arg.value)
         endpoint_name = "predict" if cand.kind == ClassKind.MODEL else "run_remote"
         endpoint = self._endpoint(cand, endpoint_name)
         dependencies, context_param = self._init(cand)

@@ -164,6 +164,12 @@ class ChainletSeen:
     is_concrete: bool
     #: The display names it answers to on the command line (`--entrypoint`).
     names: tuple[str, ...] = ()
+    #: Its display name (`RemoteConfig(name=...)`, else the class name), and where that
+    #: `name=` value is written (None: the class name is the display name).
+    display_name: str = ""
+    display_span: Span | None = None
+    #: A `chains.ModelBase`: Truss allows it any display name.
+    is_model: bool = False
 
 
 @dataclass(frozen=True, slots=True)

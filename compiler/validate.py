@@ -20,9 +20,10 @@ from typing import Generic, TypeVar
 
 from chainsc import ir
 from chainsc.codes import CODES
-from chainsc.diagnostics import Diagnostic, error, warning
+from chainsc.diagnostics import Diagnostic, Note, error, warning
 from chainsc.graph import find_cycles, reachable
 from chainsc.observations import (
+    ChainletSeen,
     MethodSeen,
     Observations,
     ParamSeen,
@@ -98,56 +99,75 @@ def check_reachability(chain: ir.Chain) -> Iterator[Diagnostic]:
             )
 
 
-def check_display_names(chain: ir.Chain) -> Iterator[Diagnostic]:
-    """CSC106, CSC107, CSC108, CSC113: valid, unique display names and output directories."""
-    seen: dict[str, ir.Chainlet] = {}
-    dirs: dict[str, ir.Chainlet] = {}
-    chainlets = chain.chainlets
+def check_display_names(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC106, CSC107, CSC108, CSC113: valid, unique display names and output directories.
+
+    Each is reported at the `name=` value that gives it (else at the class name); the
+    second of two uses, with a note at the first.
+    """
+    named: dict[str, ChainletSeen] = {}
+    dirs: dict[str, ChainletSeen] = {}
+    chainlets = seen.chainlets
     names = [c.display_name for c in chainlets]
     directories = [package_dir_name(name) for name in names]
     if len(set(names)) < len(names) or len(set(directories)) < len(directories):
         # Which of two is reported depends on where they are: the first in the sources is kept.
-        chainlets = tuple(
-            sorted(chainlets, key=lambda c: (c.span.path, c.span.line, c.span.col))
-        )
+        chainlets = tuple(sorted(chainlets, key=lambda c: _position(_name_at(c))))
     for chainlet in chainlets:
         name = chainlet.display_name
-        if not _DISPLAY_NAME.match(name):
+        at = _name_at(chainlet)
+        # A ModelBase may have any name (Truss checks only Chainlets'): its directory is made valid.
+        if not chainlet.is_model and not _DISPLAY_NAME.match(name):
             yield error(
                 "CSC106",
                 f"Chainlet name `{name}` may only contain letters, digits, `_` and `-`",
-                chainlet.span,
-                help="set `remote_config=chains.RemoteConfig(name=...)` to a valid name",
+                at,
+                help="set `remote_config=chains.RemoteConfig(name=...)` to a valid name"
+                if chainlet.display_span is None
+                else None,
             )
             continue
         if len(name) > MAX_DISPLAY_NAME:
             # A `RemoteConfig(name=...)` that long is reported at the name (config); a class name here.
-            if chainlet.remote_config.name is None:
+            if chainlet.display_span is None:
                 yield error(
                     "CSC113",
                     f"Chainlet name `{name[:20]}...` of {len(name)} characters is too long: at most {MAX_DISPLAY_NAME}",
-                    chainlet.span,
+                    at,
                     help="the name is the package's directory name: set `remote_config=chains.RemoteConfig(name=...)` to a shorter one",
                 )
             continue
-        if name in seen:
+        if name in named:
+            first = named[name]
             yield error(
                 "CSC107",
-                f"Chainlet name `{name}` is already used by `{seen[name].id}`",
-                chainlet.span,
+                f"Chainlet name `{name}` is already used by `{first.id}`",
+                at,
+                notes=(Note(f"`{name}` is first used here", _name_at(first)),),
             )
             continue
-        seen[name] = chainlet
+        named[name] = chainlet
         directory = package_dir_name(name)
         if directory in dirs:
+            first = dirs[directory]
             yield error(
                 "CSC108",
-                f"Chainlets `{dirs[directory].display_name}` and `{name}` would both be written to `{directory}/`",
-                chainlet.span,
+                f"Chainlets `{first.display_name}` and `{name}` would both be written to `{directory}/`",
+                at,
                 help="give one of them a distinct `RemoteConfig(name=...)`",
+                notes=(Note(f"`{first.display_name}` is named here", _name_at(first)),),
             )
             continue
         dirs[directory] = chainlet
+
+
+def _name_at(chainlet: ChainletSeen) -> Span:
+    """Where a Chainlet's display name is written: its `name=` value, else its class name."""
+    return chainlet.display_span or chainlet.name_span
+
+
+def _position(span: Span) -> tuple[str, int, int]:
+    return (span.path, span.line, span.col)
 
 
 # ---------------------------------------------------------------- rules over what was seen
@@ -642,6 +662,7 @@ RULES: tuple[Rule[Observations], ...] = (
     Rule(("CSC010", "CSC112"), check_module_names),
     Rule(("CSC101", "CSC102", "CSC103", "CSC104", "CSC110"), check_entrypoint),
     Rule(("CSC111",), check_hidden_chainlets),
+    Rule(("CSC106", "CSC107", "CSC108", "CSC113"), check_display_names),
     Rule(("CSC109",), check_endpoint_exists),
     Rule(("CSC201", "CSC202", "CSC203"), check_endpoint_method),
     Rule(("CSC204", "CSC205", "CSC206"), check_endpoint_types),
@@ -660,7 +681,6 @@ RULES: tuple[Rule[Observations], ...] = (
 CHAIN_RULES: tuple[Rule[ir.Chain], ...] = (
     Rule(("CSC308",), check_cycles),
     Rule(("CSC105",), check_reachability),
-    Rule(("CSC106", "CSC107", "CSC108", "CSC113"), check_display_names),
 )
 
 
