@@ -99,6 +99,11 @@ _TABLE = (
         "error",
         "a Chainlet display name is longer than 100 characters (it names the package directory)",
     ),
+    Code(
+        "CSC114",
+        "error",
+        "Chainlets are defined under an `if` whose test is not static",
+    ),
     Code("CSC201", "error", "the endpoint is not a plain or async instance method"),
     Code("CSC202", "error", "the endpoint takes *args or **kwargs"),
     Code("CSC203", "error", "the endpoint has positional-only parameters"),

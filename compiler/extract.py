@@ -18,7 +18,7 @@ from chainsc import bodies, ir
 from chainsc.annotations import TypeCollector, stdlib_outside_models, walk_type
 from chainsc.config import ConfigBuilder
 from chainsc.diagnostics import Diagnostic, error, warning
-from chainsc.evaluate import ApiCall, Evaluator, Located, Value
+from chainsc.evaluate import ApiCall, Evaluator, Located, Value, truthy
 from chainsc.graph import stable_toposort
 from chainsc.observations import (
     ChainletSeen,
@@ -39,7 +39,9 @@ from chainsc.parse import parse_expression_text
 from chainsc.resolve import (
     ApiRef,
     BindingKind,
+    Branch,
     ClassRef,
+    Conditional,
     ExternalRef,
     FunctionRef,
     ModuleInfo,
@@ -126,6 +128,7 @@ class _Seen:
     dependencies: list[DependencySeen] = field(default_factory=list)
     attribute_members: list[tuple[str, str, Span, bool]] = field(default_factory=list)
     constructions: list[tuple[str, Span]] = field(default_factory=list)
+    conditions: list[tuple[Span, str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -237,6 +240,7 @@ class _Extractor:
         main = self.main
         stubs: list[ir.Stub] = []
         chain_name: str | None = None
+        self._take_branches()
         for order, node in main.classes:
             cls = ClassRef(main, node.name.value, node, order)
             found = self.candidate(cls)
@@ -376,7 +380,71 @@ class _Extractor:
             dependencies=tuple(seen.dependencies),
             attribute_members=tuple(seen.attribute_members),
             constructions=tuple(seen.constructions),
+            conditions=tuple(seen.conditions),
         )
+
+    # -- `if`/`else` around Chainlets -------------------------------------------------
+
+    def _take_branches(self) -> None:
+        """Keep, of each module-level `if` that defines Chainlets, only the branch Python takes.
+
+        Its tests are evaluated statically (module constants, comparisons, `and`/`or`);
+        one that is not static is recorded (`validate.check_conditional_chainlets`) and
+        its branches are kept as they are.
+        """
+        for module in list(self.program.modules.values()):
+            dropped: set[int] = set()
+            for conditional in sorted(module.conditionals, key=lambda c: c.order):
+                if any(id(branch) in dropped for branch in conditional.within):
+                    continue
+                if not any(
+                    self.classify(ClassRef(module, node.name.value, node, order))[0]
+                    in (ClassKind.CHAINLET, ClassKind.MODEL)
+                    for branch in conditional.branches
+                    for order, node in branch.classes
+                ):
+                    continue
+                taken = self._taken_branch(module, conditional)
+                if taken is None:
+                    continue
+                for branch in conditional.branches:
+                    if branch is not taken:
+                        module.drop(branch)
+                        dropped.add(id(branch))
+        # What was classified before may have been a class of a dropped branch.
+        self._kinds.clear()
+
+    def _taken_branch(
+        self, module: ModuleInfo, conditional: Conditional
+    ) -> Branch | None:
+        """The branch whose test is the first true one (the `else`, or none); None when a test is not static."""
+        for branch in conditional.branches:
+            if branch.test is None:
+                return branch
+            value = self.evaluator.evaluate(
+                module, branch.test, scope=None, before=conditional.order
+            )
+            if isinstance(value, Diagnostic):
+                # At the part of the test that is not static, else (a name whose value
+                # is not) at the test, saying where that value is.
+                test = module.span(branch.test)
+                inside = value.span.path == test.path and (
+                    test.coordinates[:2] <= value.span.coordinates[:2]
+                    and value.span.coordinates[2:] <= test.coordinates[2:]
+                )
+                self.seen.conditions.append(
+                    (
+                        value.span if inside else test,
+                        module.code(branch.test),
+                        value.message
+                        if inside
+                        else f"{value.message} (line {value.span.line})",
+                    )
+                )
+                return None
+            if truthy(value.data):
+                return branch
+        return Branch(None)  # no branch runs: none defines anything
 
     # -- entrypoint -----------------------------------------------------------------
 
@@ -458,11 +526,11 @@ class _Extractor:
         found_config = self._remote_config_value(cand)
         if found_config is not None:
             owner, expr = found_config
-            value = self.evaluator.evaluate(
+            value = self.evaluator.evaluate_all(
                 owner.module, expr, scope=owner, before=owner.order
             )
-            if isinstance(value, Diagnostic):
-                self.diagnostics.append(value)
+            if isinstance(value, list):
+                self.diagnostics.extend(value)
             else:
                 remote_config = self.configs.remote_config(
                     value, Located(owner.module, expr)

@@ -224,6 +224,9 @@ class Observations:
     #: Chainlets constructed by hand where the chain runs (`Other()` in a method, a
     #: helper function, a class body): (the Chainlet's qualname, the call).
     constructions: tuple[tuple[str, Span], ...] = ()
+    #: Tests of module-level `if`s around Chainlets that are not static: (the test, its
+    #: text, why it is not static).
+    conditions: tuple[tuple[Span, str, str], ...] = ()
 
 
 def choose_entrypoint(seen: Observations) -> tuple[str | None, str | None]:

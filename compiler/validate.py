@@ -593,8 +593,24 @@ def check_constructions(seen: Observations) -> Iterator[Diagnostic]:
         )
 
 
+def _shorten(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[: limit - 4]} ..."
+
+
 def _snake(name: str) -> str:
     return package_dir_name(name) if name.strip("_") else "dependency"
+
+
+def check_conditional_chainlets(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC114: Chainlets defined under `if`/`else` are chosen by a static test."""
+    for span, written, why in seen.conditions:
+        yield error(
+            "CSC114",
+            f"which Chainlets `if {_shorten(written)}` defines cannot be known without running the code: {why}",
+            span,
+            help='choose between Chainlets with a module constant (`if USE_GPU:`, `if MODE == "fast":`)',
+        )
 
 
 def check_hidden_chainlets(seen: Observations) -> Iterator[Diagnostic]:
@@ -662,6 +678,7 @@ RULES: tuple[Rule[Observations], ...] = (
     Rule(("CSC010", "CSC112"), check_module_names),
     Rule(("CSC101", "CSC102", "CSC103", "CSC104", "CSC110"), check_entrypoint),
     Rule(("CSC111",), check_hidden_chainlets),
+    Rule(("CSC114",), check_conditional_chainlets),
     Rule(("CSC106", "CSC107", "CSC108", "CSC113"), check_display_names),
     Rule(("CSC109",), check_endpoint_exists),
     Rule(("CSC201", "CSC202", "CSC203"), check_endpoint_method),
