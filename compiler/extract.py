@@ -307,8 +307,11 @@ class _Extractor:
         entrypoint_id, chain_name = choose_entrypoint(self._observations())
         for cid, cand in list(self.candidates.items()):
             if cid not in built:
-                # Abstract bases: their `__init__` is checked (and its markers allowed) too.
+                # Abstract bases: Truss validates every subclass of its bases, so their
+                # `__init__` (and its markers), endpoint and health check are checked too.
                 self._init(cand)
+                self._endpoint(cand, _endpoint_name(cand))
+                self._health_check(cand)
         self._misplaced_markers()
         self._constructions()
         self._check_modules()
@@ -544,16 +547,9 @@ class _Extractor:
                 if remote_config.name is not None and name_arg is not None:
                     assert isinstance(call, ApiCall)
                     self.display_spans[cls.id] = call.at.module.span(name_arg.value)
-        endpoint_name = "predict" if cand.kind == ClassKind.MODEL else "run_remote"
-        endpoint = self._endpoint(cand, endpoint_name)
+        endpoint = self._endpoint(cand, _endpoint_name(cand))
         dependencies, context_param = self._init(cand)
-        health = self._definition(cand, "is_healthy")
-        if health is not None:
-            owner, found = health
-            if isinstance(found, cst.FunctionDef):
-                self._health(owner.module, found)
-            else:
-                self._attribute_member(cand, owner, found)
+        has_health_check = self._health_check(cand)
         display_name = remote_config.name or cls.qualname
         return ir.Chainlet(
             id=cls.id,
@@ -569,10 +565,21 @@ class _Extractor:
             dependencies=dependencies,
             context_param=context_param,
             endpoint=endpoint,
-            has_health_check=health is not None
-            and isinstance(health[1], cst.FunctionDef),
+            has_health_check=has_health_check,
             is_entrypoint=False,
         )
+
+    def _health_check(self, cand: _Candidate) -> bool:
+        """Record `is_healthy` for the rules; whether the Chainlet has one (a method)."""
+        health = self._definition(cand, "is_healthy")
+        if health is None:
+            return False
+        owner, found = health
+        if isinstance(found, cst.FunctionDef):
+            self._health(owner.module, found)
+            return True
+        self._attribute_member(cand, owner, found)
+        return False
 
     def _stub(self, cls: ClassRef) -> ir.Stub:
         endpoint: ir.Endpoint | None = None
@@ -1255,6 +1262,11 @@ def _assigned_name(
                 assert value is not None
                 return target, value
     return None
+
+
+def _endpoint_name(cand: _Candidate) -> str:
+    """The method the framework calls: `predict` for a ModelBase, else `run_remote`."""
+    return "predict" if cand.kind == ClassKind.MODEL else "run_remote"
 
 
 def _decorator_kind(target: Target) -> str | None:
