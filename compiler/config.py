@@ -277,15 +277,13 @@ class ConfigBuilder:
         arguments = self.arguments(data)
         items = [(key, self._json(item, key)) for key, item in arguments.items()]
         if data.api == "truss_config.ModelRepo" and "use_volume" not in arguments:
-            self.diagnostics.append(
-                warning(
-                    "CSC450",
-                    "`ModelRepo(...)` without `use_volume` is deprecated",
-                    data.at.module.span(data.at.node),
-                    help="current spelling: `ModelRepo(..., use_volume=False)`, or `use_volume=True` with `volume_folder` and `revision`",
-                )
+            # Deprecated before, refused since: truss 0.18.36 requires it.
+            self._error(
+                "CSC403",
+                "`ModelRepo(...)` needs `use_volume`: Truss refuses a `ModelRepo` without it",
+                data,
+                "write `ModelRepo(..., use_volume=False)`, or `use_volume=True` with `volume_folder` and `revision`",
             )
-            items.append(("use_volume", False))
         if (
             data.api == "truss_config.ModelRepo"
             and arguments.get("use_volume") is not None
@@ -706,15 +704,14 @@ class ConfigBuilder:
         if isinstance(data, EnumMember) and data.enum == "chains.BasetenImage":
             return ir.BaseImage(ir.BaseImageKind.BASETEN, data.value, data.value)
         if isinstance(data, str):
-            self.diagnostics.append(
-                warning(
-                    "CSC450",
-                    "`base_image` as a plain string is deprecated",
-                    value.at.module.span(value.at.node),
-                    help=f"current spelling: `base_image=chains.CustomImage(image={data!r})`",
-                )
+            # Deprecated before, refused since: truss 0.18.36 raises on a plain string.
+            self._error(
+                "CSC403",
+                "`base_image` cannot be a plain string: Truss refuses it",
+                value,
+                f"write `base_image=chains.CustomImage(image={data!r})`",
             )
-            return ir.BaseImage(ir.BaseImageKind.CUSTOM, data, _python_version_of(data))
+            return ir.BaseImage()
         if isinstance(data, ApiCall) and data.api == "chains.CustomImage":
             args = self.arguments(data)
             image = self._str(args["image"], "image") if "image" in args else None
