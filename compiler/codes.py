@@ -200,6 +200,11 @@ _TABLE = (
         "error",
         "a line of a requirements file (or a `pyproject.toml` dependency) is not a requirement or pip option pip reads as intended",
     ),
+    Code(
+        "CSC415",
+        "error",
+        "a value Truss's own config model refuses (a `ModelRepo`, `WeightsSource`, auth settings, paths, versions)",
+    ),
     Code("CSC450", "warning", "a deprecated API spelling"),
     Code(
         "CSC460",
