@@ -8,6 +8,8 @@ must say, in comments:
 - `# E@LINE:COL: CSCnnn`: one error chainsc must report there, one per mistake; `?` for
   the code when another branch assigns it (with `# parity: pending <branch>`).
 - `# parity: deliberate <why>`: chainsc differs from truss on purpose (README's table).
+- `# parity: extra`: a rule of truss's source that its `test_framework.py` does not test;
+  `# parity: truss-stage push`: a rule truss checks only when it pushes.
 
 `python -m tests.truss_parity.parity [--chainsc PATH]` prints how many cases a `chainsc`
 judges as truss does: the figure the issue measured (before and after a change, with the
@@ -47,6 +49,10 @@ class Case:
     deliberate: str = ""
     #: The branch that assigns the codes left open (`?`), "" when none.
     pending: str = ""
+    #: A case of truss's source beyond its `test_framework.py` (`# parity: extra`).
+    extra: bool = False
+    #: When truss checks it: "import" (the file's import, `run_local`), or "push".
+    truss_stage: str = "import"
 
 
 def load_cases() -> list[Case]:
@@ -71,6 +77,8 @@ def _load(path: Path) -> Case:
         expected,
         facts.get("deliberate", ""),
         facts.get("pending", ""),
+        "extra" in facts,
+        facts.get("truss-stage", "import"),
     )
 
 
@@ -129,19 +137,20 @@ def main(argv: list[str] | None = None) -> int:
         "--chainsc", type=Path, default=Path(sys.executable).parent / "chainsc"
     )
     args = parser.parse_args(argv)
-    totals: Counter[str] = Counter()
+    totals: dict[bool, Counter[str]] = {False: Counter(), True: Counter()}
     for case in load_cases():
         result = verdict(case, check(args.chainsc, case))
-        totals[result] += 1
+        totals[case.extra][result] += 1
         print(f"{result:11} {case.name}")
-    cases = sum(totals.values())
-    print(
-        f"\n{totals['same']} of {cases} judged as truss does; "
-        + ", ".join(
-            f"{totals[key]} {key}"
-            for key in ("accepted", "misplaced", "rejected", "deliberate")
+    for extra, title in ((False, "test_framework.py cases"), (True, "extra cases")):
+        found = totals[extra]
+        print(
+            f"\n{title}: {found['same']} of {sum(found.values())} judged as truss does; "
+            + ", ".join(
+                f"{found[key]} {key}"
+                for key in ("accepted", "misplaced", "rejected", "deliberate")
+            )
         )
-    )
     return 0
 
 
