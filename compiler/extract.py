@@ -447,7 +447,7 @@ class _Extractor:
                 return None
             if truthy(value.data):
                 return branch
-        return Branch(None)  # no branch runs: none defines anything
+        return _NO_BRANCH  # no branch runs: each is dropped
 
     # -- entrypoint -----------------------------------------------------------------
 
@@ -1262,6 +1262,10 @@ def _assigned_name(
                 assert value is not None
                 return target, value
     return None
+
+
+#: What an `if` without `else` runs when no test is true: no branch of its own.
+_NO_BRANCH = Branch(None, cst.IndentedBlock(body=()))
 
 
 def _endpoint_name(cand: _Candidate) -> str:

@@ -138,6 +138,8 @@ class Branch:
     """
 
     test: cst.BaseExpression | None
+    #: Its block of statements.
+    body: cst.BaseSuite
     bindings: list[Binding] = field(default_factory=list)
     classes: list[tuple[int, cst.ClassDef]] = field(default_factory=list)
 
@@ -183,9 +185,12 @@ class ModuleInfo:
     conditionals: list[Conditional] = field(default_factory=list)
     #: The branches the statement being collected is in (while collecting only).
     open_branches: list[Branch] = field(default_factory=list, repr=False)
+    #: Where the branches that never run are (`drop`): nothing there runs in a package.
+    dropped: list[Span] = field(default_factory=list)
 
     def drop(self, branch: Branch) -> None:
         """Forget what a branch that never runs defines: its bindings and classes."""
+        self.dropped.append(self.span(branch.body))
         dropped = {id(binding) for binding in branch.bindings}
         for binding in branch.bindings:
             found = self.bindings.get(binding.name)
@@ -195,6 +200,10 @@ class ModuleInfo:
                     del self.bindings[binding.name]
         classes = {id(node) for _order, node in branch.classes}
         self.classes = [(o, c) for o, c in self.classes if id(c) not in classes]
+
+    def never_runs(self, line: int) -> bool:
+        """Whether `line` is in a branch of an `if` that never runs (`drop`)."""
+        return any(span.line <= line <= span.end_line for span in self.dropped)
 
     @property
     def layout(self) -> str:
@@ -1000,7 +1009,9 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
         conditional = Conditional(statement, order, [], tuple(info.open_branches))
         branch: cst.CSTNode | None = statement
         while isinstance(branch, cst.If | cst.Else):
-            current = Branch(branch.test if isinstance(branch, cst.If) else None)
+            current = Branch(
+                branch.test if isinstance(branch, cst.If) else None, branch.body
+            )
             conditional.branches.append(current)
             info.open_branches.append(current)
             for inner in branch.body.body:

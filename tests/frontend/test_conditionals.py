@@ -186,3 +186,31 @@ class Model(chains.ChainletBase):
         ("CSC401", 10, 77),
         ("CSC401", 11, 25),
     ], result.diagnostics
+
+
+def test_a_branch_that_never_runs_imports_nothing(tmp_path: Path) -> None:
+    result = _check(
+        tmp_path,
+        """import truss_chains as chains
+
+ON_GPU = False
+
+if ON_GPU:
+
+    class Summarizer(chains.ChainletBase):
+        def run_remote(self, text: str) -> str:
+            import transformers
+
+            return transformers.__name__
+
+else:
+
+    class Summarizer(chains.ChainletBase):
+        def run_remote(self, text: str) -> str:
+            import sentencepiece
+
+            return sentencepiece.__name__
+""",
+    )
+    # Only the import of the branch Python takes needs a requirement.
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("CSC460", 17)]
