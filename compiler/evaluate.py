@@ -266,8 +266,9 @@ class Evaluator:
     ) -> Value | list[Diagnostic]:
         """Evaluate `node`; every non-static part comes back, each located (`remote_config`).
 
-        The parts of a container, a call or an operation are independent: one that is not
-        static does not hide the next one.
+        The items of a container and the arguments of a call are independent: one that is
+        not static does not hide the next one. A scalar expression (`a + b`, an f-string)
+        is one value: its first part that is not static is reported.
         """
         self._collected = []
         try:
@@ -538,24 +539,12 @@ class Evaluator:
             return value
         assert isinstance(node, cst.FormattedString)
         parts: list[str] = []
-        evaluated = [
-            self._part(module, part.expression, scope, before)
-            if isinstance(part, cst.FormattedStringExpression)
-            else None
-            for part in node.parts
-        ]
-        if any(
-            found is None and isinstance(part, cst.FormattedStringExpression)
-            for part, found in zip(node.parts, evaluated, strict=True)
-        ):
-            raise _ReportedError
-        for part, found in zip(node.parts, evaluated, strict=True):
+        for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value.replace("{{", "{").replace("}}", "}"))
                 continue
             assert isinstance(part, cst.FormattedStringExpression)
-            assert found is not None
-            data = found.data
+            data = self._eval(module, part.expression, scope, before).data
             if part.format_spec:
                 raise self._fail(
                     module,
@@ -612,21 +601,11 @@ class Evaluator:
         chain = [node]
         while isinstance(chain[-1].left, cst.BinaryOperation):
             chain.append(chain[-1].left)
-        operands = [
-            self._part(module, chain[-1].left, scope, before),
-            *(
-                self._part(module, binary.right, scope, before)
-                for binary in reversed(chain)
-            ),
-        ]
-        if any(operand is None for operand in operands):
-            raise _ReportedError
-        first, *rights = operands
-        assert first is not None
-        left = first.data
-        for binary, right in zip(reversed(chain), rights, strict=True):
-            assert right is not None
-            left = self._apply(module, binary, left, right.data)
+        # One value: its first part that is not static is the one reported.
+        left = self._eval(module, chain[-1].left, scope, before).data
+        for binary in reversed(chain):
+            right = self._eval(module, binary.right, scope, before).data
+            left = self._apply(module, binary, left, right)
         return left
 
     def _apply(

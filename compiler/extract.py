@@ -152,6 +152,12 @@ class _Extractor:
     seen: _Seen = field(default_factory=_Seen)
     #: Where a Chainlet's `RemoteConfig(name=...)` value is written, by Chainlet id.
     display_spans: dict[str, Span] = field(default_factory=dict)
+    #: Methods recorded for the rules already (by `id`): a base's, once for all its subclasses.
+    _checked: set[int] = field(default_factory=set)
+    #: `_definition` of each (class id, member name) asked.
+    _definitions: dict[tuple[str, str], tuple[ClassRef, _Member] | None] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.types = TypeCollector(self.program)
@@ -310,7 +316,7 @@ class _Extractor:
                 # Abstract bases: Truss validates every subclass of its bases, so their
                 # `__init__` (and its markers), endpoint and health check are checked too.
                 self._init(cand)
-                self._endpoint(cand, _endpoint_name(cand))
+                self._endpoint(cand, _endpoint_name(cand), abstract=True)
                 self._health_check(cand)
         self._misplaced_markers()
         self._constructions()
@@ -416,6 +422,7 @@ class _Extractor:
                         dropped.add(id(branch))
         # What was classified before may have been a class of a dropped branch.
         self._kinds.clear()
+        self._definitions.clear()
 
     def _taken_branch(
         self, module: ModuleInfo, conditional: Conditional
@@ -483,21 +490,43 @@ class _Extractor:
     ) -> tuple[ClassRef, cst.FunctionDef | tuple[cst.Name, cst.BaseExpression]] | None:
         """The method `name` of a Chainlet, or a plain class attribute `name = ...` (target, value).
 
-        In the class, else in its user bases, nearest first, as Python finds it.
+        In the class, else in its user bases, nearest first, as Python finds it. Each
+        class's answer is kept: along a chain of single bases (3,000 deep) the walk is a
+        loop that stops at the first class answered before.
         """
-        for owner in (cand.cls, *cand.bases):
-            attribute: tuple[cst.Name, cst.BaseExpression] | None = None
-            for statement in owner.node.body.body:
-                if (
-                    isinstance(statement, cst.FunctionDef)
-                    and statement.name.value == name
-                ):
-                    return owner, statement
-                if attribute is None and isinstance(statement, cst.SimpleStatementLine):
-                    attribute = _assigned_name(statement, name)
-            if attribute is not None:
-                return owner, attribute
-        return None
+        path: list[ClassRef] = []
+        current = cand.cls
+        found: tuple[ClassRef, _Member] | None = None
+        while True:
+            key = (current.id, name)
+            if key in self._definitions:
+                found = self._definitions[key]
+                break
+            path.append(current)
+            own = _own_member(current, name)
+            if own is not None:
+                found = (current, own)
+                break
+            direct = [
+                base
+                for base in self.program.chainlet_bases(current)
+                if isinstance(base, ClassRef) and self.classify(base)[0] is not None
+            ]
+            if len(direct) != 1:
+                # Several bases (or none): in the order the class's user bases have.
+                found = next(
+                    (
+                        (owner, member)
+                        for owner in self.classify(current)[1]
+                        if (member := _own_member(owner, name)) is not None
+                    ),
+                    None,
+                )
+                break
+            current = direct[0]
+        for owner in path:
+            self._definitions[(owner.id, name)] = found
+        return found
 
     def _remote_config_value(
         self, cand: _Candidate
@@ -616,7 +645,10 @@ class _Extractor:
             (cand.cls.qualname, name.value, owner.module.span(name), is_function)
         )
 
-    def _endpoint(self, cand: _Candidate, name: str) -> ir.Endpoint:
+    def _endpoint(
+        self, cand: _Candidate, name: str, *, abstract: bool = False
+    ) -> ir.Endpoint:
+        """The endpoint of a Chainlet, recorded for the rules (a base's only when not yet seen)."""
         found = self._definition(cand, name)
         member = (
             (found[0], found[1])
@@ -640,6 +672,16 @@ class _Extractor:
                 cls.module.span(cls.node.name),
             )
         owner, func = member
+        if abstract and id(func) in self._checked:
+            return ir.Endpoint(
+                name,
+                False,
+                False,
+                (),
+                ir.TypeRef(ir.TypeKind.NONE, "None"),
+                owner.module.span(func.name),
+            )
+        self._checked.add(id(func))
         return self._signature(owner, func)
 
     def _decorators(
@@ -766,7 +808,10 @@ class _Extractor:
         )
 
     def _health(self, module: ModuleInfo, func: cst.FunctionDef) -> None:
-        """Record what `is_healthy` looks like (`validate.check_health_check`)."""
+        """Record what `is_healthy` looks like (`validate.check_health_check`), once per method."""
+        if id(func) in self._checked:
+            return
+        self._checked.add(id(func))
         params = func.params
         positional = [*params.posonly_params, *params.params]
         not_self: Span | None = None
@@ -1242,6 +1287,22 @@ class _Extractor:
                 ):
                     continue
                 self.seen.misplaced_markers.append((target.path, parsed.ast_span(call)))
+
+
+#: A member the framework calls, as a class defines it: a method, or an attribute
+#: (its target and value).
+_Member = cst.FunctionDef | tuple[cst.Name, cst.BaseExpression]
+
+
+def _own_member(cls: ClassRef, name: str) -> _Member | None:
+    """`name` as the class's own body defines it: its first method, else its first assignment."""
+    attribute: tuple[cst.Name, cst.BaseExpression] | None = None
+    for statement in cls.node.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            return statement
+        if attribute is None and isinstance(statement, cst.SimpleStatementLine):
+            attribute = _assigned_name(statement, name)
+    return attribute
 
 
 def _assigned_name(
