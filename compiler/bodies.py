@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from collections.abc import Iterator
 
 #: Callee names of the dependency markers.
@@ -134,3 +135,70 @@ def hidden_classes(tree: ast.Module) -> list[tuple[ast.ClassDef, str]]:
     walk(tree, None)
     found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
     return found
+
+
+#: A name followed by `(` (`Name(`, `mod.Name(`), with `class`/`def` before it when it is
+#: a definition: the cheap text pre-check before looking for Chainlets constructed by hand.
+_CALL_TEXT = re.compile(r"(?<!\w)((?:class|def)\s++)?+([A-Za-z_]\w*+)\s*+\(")
+
+
+def spells_call(text: str, names: frozenset[str]) -> bool:
+    """Whether `text` calls one of `names` (by the text: a definition `class Name(` is none).
+
+    One pass, counted in C (`findall`, `Counter`): no Python work per call of the file.
+    """
+    found = Counter(_CALL_TEXT.findall(text))
+    return any(found[("", name)] for name in names)
+
+
+def constructions(tree: ast.Module, names: frozenset[str]) -> list[ast.Call]:
+    """Calls of one of `names` (`Name(...)`, `mod.Name(...)`) that run with the chain.
+
+    Outside `if __name__ == "__main__":` blocks (a script, never part of the chain) and
+    outside `with ...run_local(...):` blocks (where Chainlets are built by hand on purpose).
+    """
+    found: list[ast.Call] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and _is_main_guard(node):
+            continue
+        if isinstance(node, ast.With | ast.AsyncWith) and any(
+            _is_run_local(item.context_expr) for item in node.items
+        ):
+            continue
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else None
+            )
+            if name in names:
+                found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    found.sort(key=lambda call: (call.lineno, call.col_offset))
+    return found
+
+
+def _is_main_guard(node: ast.If) -> bool:
+    test = node.test
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
+def _is_run_local(node: ast.expr) -> bool:
+    """`chains.run_local(...)` (any spelling whose last name is `run_local`)."""
+    if not isinstance(node, ast.Call):
+        return False
+    dotted = dotted_name(node.func)
+    return dotted is not None and dotted.rpartition(".")[2] == "run_local"

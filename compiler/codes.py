@@ -99,6 +99,11 @@ _TABLE = (
         "error",
         "a Chainlet display name is longer than 100 characters (it names the package directory)",
     ),
+    Code(
+        "CSC114",
+        "error",
+        "Chainlets are defined under an `if` whose test is not static",
+    ),
     Code("CSC201", "error", "the endpoint is not a plain or async instance method"),
     Code("CSC202", "error", "the endpoint takes *args or **kwargs"),
     Code("CSC203", "error", "the endpoint has positional-only parameters"),
@@ -147,6 +152,32 @@ _TABLE = (
         "error",
         "`__init__` takes *args, **kwargs or positional-only parameters",
     ),
+    Code(
+        "CSC311",
+        "error",
+        "the `context` parameter of `__init__` is not the last one",
+    ),
+    Code(
+        "CSC312",
+        "error",
+        "the context parameter is not named `context`, or `context` names a dependency",
+    ),
+    Code(
+        "CSC313",
+        "error",
+        "the context parameter is annotated as something other than `chains.DeploymentContext`",
+    ),
+    Code(
+        "CSC314",
+        "error",
+        "a Chainlet is constructed directly instead of injected with `chains.depends`",
+    ),
+    Code(
+        "CSC315",
+        "error",
+        "a `chains.ModelBase` takes dependencies or other `__init__` parameters (only the context)",
+    ),
+    Code("CSC316", "error", "`__init__` does not take `self` as its first parameter"),
     Code("CSC401", "error", "a configuration value is not statically known"),
     Code("CSC402", "error", "an unknown keyword for a configuration constructor"),
     Code("CSC403", "error", "a configuration value has the wrong type"),
@@ -168,6 +199,11 @@ _TABLE = (
         "CSC414",
         "error",
         "a line of a requirements file (or a `pyproject.toml` dependency) is not a requirement or pip option pip reads as intended",
+    ),
+    Code(
+        "CSC415",
+        "error",
+        "a value Truss's own config model refuses (a `ModelRepo`, `WeightsSource`, auth settings, paths, versions)",
     ),
     Code("CSC450", "warning", "a deprecated API spelling"),
     Code(

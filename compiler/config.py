@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
+from packaging.version import InvalidVersion, Version
 
 from chainsc import ir
 from chainsc.confine import ChainRoot, Found, PathProblem
@@ -127,7 +128,12 @@ class ConfigBuilder:
             result[keyword] = value
         for required in constructor.required:
             if required not in result and not _has_unknown(call, known):
-                self._error("CSC403", f"`{name}(...)` needs `{required}`", call)
+                self._error(
+                    "CSC403",
+                    f"`{name}(...)` needs `{required}`",
+                    call,
+                    _REQUIRED_HELP.get((call.api, required)),
+                )
         return result
 
     def read(
@@ -266,36 +272,232 @@ class ConfigBuilder:
         return None
 
     def truss_object(self, value: Value, api: str | None = None) -> ir.JsonObject:
-        """A truss_config helper call (ModelRepo, ExternalDataItem, ...) as JSON."""
+        """A truss_config helper (ModelRepo, ExternalDataItem, ...) as JSON, checked as Truss checks it.
+
+        A dict is read as the helper's fields, as pydantic reads it (`health_checks={...}`;
+        a transport by its `kind`).
+        """
         data = value.data
+        if isinstance(data, dict):
+            kind = _kind_of(data)
+            target = (
+                api
+                if api is not None
+                else _TRANSPORTS.get(kind)
+                if isinstance(kind, str)
+                else None
+            )
+            if target is not None:
+                arguments = self._dict_arguments(value, data, target)
+                return self._truss_fields(target, arguments, value)
         if not isinstance(data, ApiCall) or (api is not None and data.api != api):
             expected = self._short(api) if api else "a truss_config object"
             self._error(
                 "CSC403", f"expected `{expected}(...)`, got `{_describe(value)}`", value
             )
             return ir.JsonObject()
-        arguments = self.arguments(data)
-        items = [(key, self._json(item, key)) for key, item in arguments.items()]
-        if data.api == "truss_config.ModelRepo" and "use_volume" not in arguments:
-            self.diagnostics.append(
-                warning(
-                    "CSC450",
-                    "`ModelRepo(...)` without `use_volume` is deprecated",
-                    data.at.module.span(data.at.node),
-                    help="current spelling: `ModelRepo(..., use_volume=False)`, or `use_volume=True` with `volume_folder` and `revision`",
-                )
-            )
-            items.append(("use_volume", False))
-        if (
-            data.api == "truss_config.ModelRepo"
-            and arguments.get("use_volume") is not None
-        ):
-            use_volume = arguments["use_volume"]
-            if use_volume.data is True and "volume_folder" not in arguments:
+        return self._truss_fields(data.api, self.arguments(data), data)
+
+    def _dict_arguments(
+        self, value: Value, data: dict[str, Value], api: str
+    ) -> dict[str, Value]:
+        """The fields of a helper written as a dict: unknown keys and missing ones reported."""
+        constructor = CONSTRUCTORS[api]
+        name = self._short(api)
+        known = constructor.names
+        for key, item in data.items():
+            if key not in known:
+                suggestion = _closest(key, known)
                 self._error(
-                    "CSC403", "`ModelRepo(use_volume=True)` needs `volume_folder`", data
+                    "CSC402",
+                    f"`{name}` has no field `{key}`",
+                    item,
+                    f"did you mean `{suggestion}`?"
+                    if suggestion
+                    else f"known fields: {', '.join(known)}",
                 )
+        for required in constructor.required:
+            if required not in data:
+                self._error("CSC403", f"`{name}` needs `{required}`", value)
+        return {key: item for key, item in data.items() if key in known}
+
+    def _truss_fields(
+        self, api: str, arguments: dict[str, Value], at: Value | ApiCall
+    ) -> ir.JsonObject:
+        items = [(key, self._json(item, key)) for key, item in arguments.items()]
+        self._truss_rules(api, arguments, at)
         return ir.JsonObject(tuple(sorted(items)))
+
+    def _truss_rules(
+        self, api: str, arguments: dict[str, Value], at: Value | ApiCall
+    ) -> None:
+        """What Truss's own model of a config helper refuses (its pydantic validators)."""
+        name = self._short(api)
+        for key in _NOT_EMPTY.get(api, ()):
+            found = arguments.get(key)
+            if found is not None and found.data == "":
+                self._error("CSC415", f"`{name}.{key}` cannot be empty", found)
+        for key, enum_name in _ENUM_FIELDS.get(api, {}).items():
+            found = arguments.get(key)
+            if found is not None and isinstance(found.data, str):
+                members = ENUMS.get(enum_name) or _WEIGHTS_AUTH_METHODS
+                normalized = found.data.upper() if key == "auth_method" else found.data
+                if normalized not in members.values():
+                    self._error(
+                        "CSC409",
+                        f"`{name}.{key}` is `{found.data}`, not one of Truss's",
+                        found,
+                        f"one of: {', '.join(sorted(members.values()))}",
+                    )
+        for key in _INT_FIELDS.get(api, ()):
+            found = arguments.get(key)
+            if found is not None and not (
+                found.data is None or _is_int(found.data) or _is_int_text(found.data)
+            ):
+                self._error(
+                    "CSC403",
+                    f"`{name}.{key}` must be an integer, got `{_describe(found)}`",
+                    found,
+                )
+        if api == "truss_config.ModelRepo":
+            self._model_repo_rules(arguments, at)
+        elif api == "truss_config.WeightsSource":
+            self._weights_source_rules(arguments, at)
+        if api in _AUTH_SECRET:
+            self._auth_rules(api, arguments, at)
+
+    def _model_repo_rules(
+        self, arguments: dict[str, Value], at: Value | ApiCall
+    ) -> None:
+        revision = arguments.get("revision")
+        if (
+            revision is not None
+            and isinstance(revision.data, str)
+            and len(revision.data) == 1
+        ):
+            self._error(
+                "CSC415",
+                "`ModelRepo.revision` must be empty or at least 2 characters",
+                revision,
+            )
+        use_volume = arguments.get("use_volume")
+        if use_volume is None or use_volume.data is not True:
+            return
+        folder = arguments.get("volume_folder")
+        if folder is None or folder.data in (None, ""):
+            self._error(
+                "CSC403",
+                "`ModelRepo(use_volume=True)` needs `volume_folder`",
+                at if folder is None else folder,
+            )
+        kind = arguments.get("kind")
+        kind_name = (
+            kind.data.value
+            if kind is not None and isinstance(kind.data, EnumMember)
+            else kind.data
+            if kind is not None
+            else "hf"
+        )
+        if kind_name in (None, "hf") and (revision is None or not revision.data):
+            self._error(
+                "CSC415",
+                "`ModelRepo(use_volume=True)` of a Hugging Face repo needs a `revision` (a commit sha, or a branch or tag)",
+                at if revision is None else revision,
+                "Truss caches a Hugging Face repo in a volume by its revision",
+            )
+
+    def _weights_source_rules(
+        self, arguments: dict[str, Value], at: Value | ApiCall
+    ) -> None:
+        source = arguments.get("source")
+        if source is not None and isinstance(source.data, str) and source.data:
+            problem = _weights_source_problem(source.data)
+            if problem is not None:
+                self._error("CSC415", problem, source)
+        mount = arguments.get("mount_location")
+        if (
+            mount is not None
+            and isinstance(mount.data, str)
+            and mount.data
+            and not mount.data.startswith("/")
+        ):
+            self._error(
+                "CSC415",
+                f"`WeightsSource.mount_location` must be an absolute path (start with `/`), got `{mount.data}`",
+                mount,
+            )
+        auth = arguments.get("auth")
+        secret = arguments.get("auth_secret_name")
+        if auth is None:
+            return
+        inner = (
+            auth.data
+            if isinstance(auth.data, dict)
+            else {key: item for key, item, _arg in auth.data.kwargs}
+            if isinstance(auth.data, ApiCall)
+            else {}
+        )
+        if isinstance(auth.data, dict):
+            self._truss_rules(
+                "truss_config.WeightsAuth",
+                self._dict_arguments(auth, inner, "truss_config.WeightsAuth"),
+                auth,
+            )
+        inner_secret = inner.get("auth_secret_name")
+        if (
+            secret is not None
+            and secret.data
+            and inner_secret is not None
+            and inner_secret.data
+        ):
+            self._error(
+                "CSC415",
+                "`auth_secret_name` is given both in the `WeightsSource` and in its `auth`: give it once",
+                secret,
+            )
+
+    def _auth_rules(
+        self, api: str, arguments: dict[str, Value], at: Value | ApiCall
+    ) -> None:
+        """Each auth method needs its own fields and no other method's (Truss's matrix)."""
+        method = arguments.get("auth_method")
+        if method is None:
+            return
+        written = (
+            method.data.value
+            if isinstance(method.data, EnumMember)
+            else method.data.upper()
+            if isinstance(method.data, str)
+            else None
+        )
+        secret_field = _AUTH_SECRET[api]
+        groups = {**_AUTH_GROUPS, _SECRET_METHOD[api]: (secret_field,)}
+        if written not in groups:
+            return  # other methods have no such rule
+        required = groups[written]
+        others = sorted(
+            {field for group in groups.values() for field in group} - set(required)
+        )
+        name = self._short(api)
+        missing = [
+            key
+            for key in required
+            if arguments.get(key) is None or arguments[key].data in (None, "")
+        ]
+        if missing:
+            self._error(
+                "CSC415",
+                f'`{name}(auth_method="{written}")` needs {", ".join(f"`{key}`" for key in missing)}',
+                method,
+            )
+        for key in others:
+            found = arguments.get(key)
+            if found is not None and found.data not in (None, ""):
+                self._error(
+                    "CSC415",
+                    f'`{key}` cannot be given with `auth_method="{written}"`',
+                    found,
+                )
 
     def _objects(
         self, value: Value, spec: Field, api: str
@@ -304,7 +506,30 @@ class ConfigBuilder:
         if not isinstance(value.data, list):
             self._error("CSC403", f"`{spec.name}` must be a list", value)
             return ()
+        if api == "truss_config.WeightsSource":
+            self._unique_mounts(value.data)
         return tuple(self.truss_object(item, api) for item in value.data)
+
+    def _unique_mounts(self, sources: list[Value]) -> None:
+        """Each weights source is mounted at its own path (Truss's rule)."""
+        seen: set[str] = set()
+        for item in sources:
+            call = item.data
+            if not isinstance(call, ApiCall):
+                continue
+            mount = next(
+                (found for key, found, _arg in call.kwargs if key == "mount_location"),
+                None,
+            )
+            if mount is None or not isinstance(mount.data, str):
+                continue
+            if mount.data in seen:
+                self._error(
+                    "CSC415",
+                    f"two weights sources are mounted at `{mount.data}`: each needs a path of its own",
+                    mount,
+                )
+            seen.add(mount.data)
 
     # -- readers: one per kind of field (`READERS`) --------------------------------------
 
@@ -328,6 +553,33 @@ class ConfigBuilder:
 
     def _read_json(self, value: Value, spec: Field) -> object:
         return self._json(value, spec.name)
+
+    def _read_count(self, value: Value, spec: Field) -> object:
+        parsed = self._int(value, spec.name)
+        if parsed is not None and parsed < 0:
+            self._error(
+                spec.code,
+                f"`{spec.name}` must be zero or more, got `{parsed}`",
+                value,
+            )
+            return INVALID
+        return INVALID if parsed is None else parsed
+
+    def _read_server_version(self, value: Value, spec: Field) -> object:
+        """`truss_server_version_override`: a version Truss can parse (`"0.9.80"`)."""
+        version = self._opt_str(value, spec.name)
+        if version is not None:
+            try:
+                Version(version)
+            except InvalidVersion:
+                self._error(
+                    "CSC415",
+                    f"`{spec.name}` `{version}` is not a version",
+                    value,
+                    'a truss release, such as "0.9.80"',
+                )
+                return INVALID
+        return version
 
     def _read_positive_int(self, value: Value, spec: Field) -> object:
         parsed = self._int(value, spec.name)
@@ -545,6 +797,18 @@ class ConfigBuilder:
                     values["requirements_file"] = found
         return ir.DockerImage(**values)
 
+    def _python_path(self, value: Value | None) -> str | None:
+        """`CustomImage(python_executable_path=...)`: absolute, as Truss requires."""
+        path = self._opt_str(value, "python_executable_path")
+        if value is not None and path and not path.startswith("/"):
+            self._error(
+                "CSC415",
+                f"`python_executable_path` must be an absolute path, got `{path}`",
+                value,
+                "the Python of the image, such as `/usr/bin/python3`",
+            )
+        return path
+
     def compute(self, value: Value) -> ir.Compute:
         """`Compute(...)` to IR: `gpu_count` needs a `gpu`; `predict_concurrency` may follow `cpu_count`."""
         call = self._expect_call(value, "chains.Compute")
@@ -563,6 +827,10 @@ class ConfigBuilder:
             values["predict_concurrency"] = values.get(
                 "cpu_count", ir.Compute().cpu_count
             )
+        if values.get("gpu_count") == 0:
+            # Truss writes no accelerator for a count of zero: no GPU.
+            values.pop("gpu", None)
+            values.pop("gpu_count")
         return ir.Compute(**values)
 
     def assets(self, value: Value) -> ir.Assets:
@@ -706,15 +974,14 @@ class ConfigBuilder:
         if isinstance(data, EnumMember) and data.enum == "chains.BasetenImage":
             return ir.BaseImage(ir.BaseImageKind.BASETEN, data.value, data.value)
         if isinstance(data, str):
-            self.diagnostics.append(
-                warning(
-                    "CSC450",
-                    "`base_image` as a plain string is deprecated",
-                    value.at.module.span(value.at.node),
-                    help=f"current spelling: `base_image=chains.CustomImage(image={data!r})`",
-                )
+            # Deprecated before, refused since: truss 0.18.36 raises on a plain string.
+            self._error(
+                "CSC403",
+                "`base_image` cannot be a plain string: Truss refuses it",
+                value,
+                f"write `base_image=chains.CustomImage(image={data!r})`",
             )
-            return ir.BaseImage(ir.BaseImageKind.CUSTOM, data, _python_version_of(data))
+            return ir.BaseImage()
         if isinstance(data, ApiCall) and data.api == "chains.CustomImage":
             args = self.arguments(data)
             image = self._str(args["image"], "image") if "image" in args else None
@@ -729,9 +996,7 @@ class ConfigBuilder:
                 ir.BaseImageKind.CUSTOM,
                 image or "",
                 _python_version_of(image or ""),
-                self._opt_str(
-                    args.get("python_executable_path"), "python_executable_path"
-                ),
+                self._python_path(args.get("python_executable_path")),
                 auth,
             )
         self._error(
@@ -740,6 +1005,98 @@ class ConfigBuilder:
             value,
         )
         return ir.BaseImage()
+
+
+#: How to give a required field, where it is not obvious.
+_REQUIRED_HELP = {
+    ("truss_config.ModelRepo", "use_volume"): (
+        "Truss requires it: `use_volume=False`, or `use_volume=True` with `volume_folder` and `revision`"
+    ),
+}
+#: A transport written as a dict, by its `kind` (as pydantic discriminates it).
+_TRANSPORTS = {
+    "http": "truss_config.HTTPOptions",
+    "websocket": "truss_config.WebsocketOptions",
+    "grpc": "truss_config.GRPCOptions",
+}
+#: Fields of Truss config helpers that may not be empty strings (`min_length=1`).
+_NOT_EMPTY: dict[str, tuple[str, ...]] = {
+    "truss_config.ModelRepo": ("repo_id", "volume_folder"),
+    "truss_config.ExternalDataItem": ("url", "local_data_path"),
+    "truss_config.WeightsSource": ("source", "mount_location"),
+}
+#: Fields whose string value must be a member of a Truss enum.
+_ENUM_FIELDS: dict[str, dict[str, str]] = {
+    "truss_config.ModelRepo": {"kind": "truss_config.ModelRepoSourceKind"},
+    "truss_config.DockerAuthSettings": {"auth_method": "truss_config.DockerAuthType"},
+    "truss_config.WeightsAuth": {"auth_method": "truss_config.WeightsAuthMethod"},
+}
+#: `truss_config.WeightsAuthMethod` (not an enum the runtime provides: only its values).
+_WEIGHTS_AUTH_METHODS = {
+    name: name for name in ("CUSTOM_SECRET", "AWS_OIDC", "GCP_OIDC", "AWS_ASSUME_ROLE")
+}
+#: Integer fields of Truss config helpers.
+_INT_FIELDS: dict[str, tuple[str, ...]] = {
+    "truss_config.HealthChecks": (
+        "restart_check_delay_seconds",
+        "restart_threshold_seconds",
+        "stop_traffic_threshold_seconds",
+        "startup_threshold_seconds",
+    ),
+    "truss_config.WebsocketOptions": ("ping_interval_seconds", "ping_timeout_seconds"),
+}
+#: The fields each authentication method needs (and every other method may not have).
+_AUTH_GROUPS: dict[str, tuple[str, ...]] = {
+    "AWS_OIDC": ("aws_oidc_role_arn", "aws_oidc_region"),
+    "GCP_OIDC": ("gcp_oidc_service_account", "gcp_oidc_workload_id_provider"),
+    "AWS_ASSUME_ROLE": ("aws_assume_role_arn", "aws_assume_role_region"),
+}
+#: The secret field of each authenticated helper, and the method that needs it.
+_AUTH_SECRET = {
+    "truss_config.DockerAuthSettings": "secret_name",
+    "truss_config.WeightsAuth": "auth_secret_name",
+}
+_SECRET_METHOD = {
+    "truss_config.DockerAuthSettings": "GCP_SERVICE_ACCOUNT_JSON",
+    "truss_config.WeightsAuth": "CUSTOM_SECRET",
+}
+_CLOUD_SCHEMES = ("s3://", "gs://", "azure://", "r2://", "cw://")
+_WEIGHTS_SCHEMES = (*_CLOUD_SCHEMES, "hf://", "https://")
+
+
+def _kind_of(data: dict[str, Value]) -> object:
+    kind = data.get("kind")
+    return kind.data if kind is not None else None
+
+
+def _is_int(data: object) -> bool:
+    return isinstance(data, int) and not isinstance(data, bool)
+
+
+def _is_int_text(data: object) -> bool:
+    """A string pydantic reads as an integer (lax mode: `"300"`)."""
+    return isinstance(data, str) and data.strip().lstrip("+-").isdigit()
+
+
+def _weights_source_problem(source: str) -> str | None:
+    """Why Truss refuses a `WeightsSource.source` URI, or None."""
+    schemes = ", ".join(sorted(_WEIGHTS_SCHEMES))
+    if "://" not in source:
+        return f"`WeightsSource.source` `{source}` has no URI scheme: one of {schemes}"
+    scheme = source.split("://", maxsplit=1)[0] + "://"
+    if scheme not in _WEIGHTS_SCHEMES:
+        return (
+            f"`WeightsSource.source` has the scheme `{scheme}`; Truss takes {schemes}"
+        )
+    rest = source[len(scheme) :]
+    if not rest or rest.startswith("/"):
+        expected = {"hf://": "hf://owner/repo", "https://": "https://host/path"}.get(
+            scheme, f"{scheme}bucket/path"
+        )
+        return f"`WeightsSource.source` `{source}` is not of the form `{expected}`"
+    if scheme in _CLOUD_SCHEMES and "@" in rest:
+        return f"`WeightsSource.source` `{source}`: the `@revision` suffix is for Hugging Face sources (`hf://`) only"
+    return None
 
 
 #: How each kind of field is read (`schema.Field.reader`): its type and rule. A reader
@@ -757,6 +1114,8 @@ READERS: dict[str, Callable[[ConfigBuilder, Value, Field], object]] = {
     "gpu": ConfigBuilder._read_gpu,
     "concurrency": ConfigBuilder._read_concurrency,
     "display_name": ConfigBuilder._read_display_name,
+    "count": ConfigBuilder._read_count,
+    "server_version": ConfigBuilder._read_server_version,
     "requirements": ConfigBuilder._read_requirements,
     "requirements_file": ConfigBuilder._read_requirements_file,
     "legacy_requirements_file": ConfigBuilder._read_legacy_requirements_file,

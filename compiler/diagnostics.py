@@ -28,6 +28,14 @@ class InternalError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """A place related to a finding (the first of two uses of a name), shown with it."""
+
+    message: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One finding about the user's chain, located at the offending code."""
 
@@ -38,6 +46,8 @@ class Diagnostic:
     message: str
     span: Span
     help: str | None = None
+    #: Related places, shown after it (one finding, not several).
+    notes: tuple[Note, ...] = ()
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -49,9 +59,15 @@ class Diagnostic:
         return (self.span.path, self.span.line, self.span.col, self.code, self.message)
 
 
-def error(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
+def error(
+    code: str,
+    message: str,
+    span: Span,
+    help: str | None = None,
+    notes: tuple[Note, ...] = (),
+) -> Diagnostic:
     """Shorthand for an error diagnostic."""
-    return Diagnostic(code, Severity.ERROR, message, span, help)
+    return Diagnostic(code, Severity.ERROR, message, span, help, notes)
 
 
 def warning(code: str, message: str, span: Span, help: str | None = None) -> Diagnostic:
@@ -78,23 +94,35 @@ def render_text(
         span = diagnostic.span
         lines = [
             f"{span.path}:{span.line}:{span.col}: "
-            f"{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"
+            f"{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}",
+            *_excerpt(span, sources),
         ]
-        source = sources.get(span.path)
-        text = source.line_text(span.line) if source is not None else ""
-        # A finding about the whole file (1:1, empty) has no line to show.
-        if text.strip() and span != Span.whole_file(span.path):
-            gutter = " " * len(str(span.line))
-            if span.end_line == span.line and span.end_col > span.col:
-                width = span.end_col - span.col
-            else:
-                width = max(1, len(text.rstrip()) - span.col + 1)
-            lines.append(f" {span.line} | {text.expandtabs(1)}")
-            lines.append(f" {gutter} | {' ' * (span.col - 1)}{'^' * width}")
         if diagnostic.help:
             lines.append(f"  = help: {diagnostic.help}")
+        for note in diagnostic.notes:
+            at = note.span
+            lines.append(f"{at.path}:{at.line}:{at.col}: note: {note.message}")
+            lines.extend(_excerpt(at, sources))
         blocks.append("\n".join(lines))
     return "\n".join(blocks) + ("\n" if blocks else "")
+
+
+def _excerpt(span: Span, sources: Mapping[str, SourceFile]) -> list[str]:
+    """The source line of a span with carets under it (nothing for a whole file)."""
+    source = sources.get(span.path)
+    text = source.line_text(span.line) if source is not None else ""
+    # A finding about the whole file (1:1, empty) has no line to show.
+    if not text.strip() or span == Span.whole_file(span.path):
+        return []
+    gutter = " " * len(str(span.line))
+    if span.end_line == span.line and span.end_col > span.col:
+        width = span.end_col - span.col
+    else:
+        width = max(1, len(text.rstrip()) - span.col + 1)
+    return [
+        f" {span.line} | {text.expandtabs(1)}",
+        f" {gutter} | {' ' * (span.col - 1)}{'^' * width}",
+    ]
 
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
@@ -110,6 +138,17 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
             "end_line": d.span.end_line,
             "end_col": d.span.end_col,
             "help": d.help,
+            "notes": [
+                {
+                    "message": note.message,
+                    "path": note.span.path,
+                    "line": note.span.line,
+                    "col": note.span.col,
+                    "end_line": note.span.end_line,
+                    "end_col": note.span.end_col,
+                }
+                for note in d.notes
+            ],
         }
         for d in diagnostics
     ]
@@ -139,5 +178,8 @@ def render_github(diagnostics: Sequence[Diagnostic]) -> str:
             ]
         )
         message = d.message if d.help is None else f"{d.message}\nhelp: {d.help}"
+        for note in d.notes:
+            at = note.span
+            message += f"\nnote: {note.message} ({at.path}:{at.line}:{at.col})"
         lines.append(f"::{kind} {props}::{_escape_github(message)}")
     return "\n".join(lines) + ("\n" if lines else "")

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 
@@ -143,6 +144,17 @@ class EvaluationError(Exception):
         self.diagnostic = diagnostic
 
 
+class _ReportedError(Exception):
+    """Internal control flow: a part failed and was collected (`Evaluator.evaluate_all`)."""
+
+
+def truthy(data: Data) -> bool:
+    """Python's truth value of an evaluated value (`if FLAG:`, `A if FLAG else B`, `and`/`or`)."""
+    if isinstance(data, EnumMember | PathValue | ApiCall):
+        return True  # objects: always true
+    return bool(data)
+
+
 _BINARY: dict[type[cst.BaseBinaryOp], Callable[[object, object], object]] = {
     cst.Add: operator.add,
     cst.Subtract: operator.sub,
@@ -153,6 +165,59 @@ _BINARY: dict[type[cst.BaseBinaryOp], Callable[[object, object], object]] = {
     cst.Power: operator.pow,
 }
 
+
+def _compared(op: cst.BaseCompOp, left: object, right: object) -> object:
+    """`left <op> right` as Python computes it (TypeError for what Python refuses)."""
+    if isinstance(op, cst.Equal):
+        return left == right
+    if isinstance(op, cst.NotEqual):
+        return left != right
+    if isinstance(op, cst.Is | cst.IsNot):
+        # Identity is only meaningful for the singletons (`X is None`, `FLAG is True`).
+        if not any(value is None or isinstance(value, bool) for value in (left, right)):
+            raise TypeError("identity of values")
+        same = left is right
+        return same if isinstance(op, cst.Is) else not same
+    if isinstance(op, cst.In | cst.NotIn):
+        if not isinstance(right, str | list | dict):
+            raise TypeError("not a container")
+        found = (
+            left in right
+            if not isinstance(right, str) or isinstance(left, str)
+            else None
+        )
+        if found is None:
+            raise TypeError("not a string")
+        return found if isinstance(op, cst.In) else not found
+    ordered: dict[type[cst.BaseCompOp], Callable[[Any, Any], object]] = {
+        cst.LessThan: operator.lt,
+        cst.LessThanEqual: operator.le,
+        cst.GreaterThan: operator.gt,
+        cst.GreaterThanEqual: operator.ge,
+    }
+    compare = ordered.get(type(op))
+    if compare is None:
+        raise TypeError("not a comparison")
+    return compare(left, right)
+
+
+def _plain(data: Data) -> object:
+    """A value to compare: scalars as they are, containers without locations, enum members by identity."""
+    if isinstance(data, list):
+        return [_plain(item.data) for item in data]
+    if isinstance(data, dict):
+        return {key: _plain(item.data) for key, item in data.items()}
+    if isinstance(data, ApiCall | PathValue):
+        return object()  # an object: equal to nothing else
+    return data
+
+
+#: The builtin constants a name can alias (`FLAG = True`).
+_BUILTIN_CONSTANTS: dict[str, Data] = {
+    "builtins.True": True,
+    "builtins.False": False,
+    "builtins.None": None,
+}
 
 #: How deep `_eval` calls may nest, across names (each uses at most two Python frames).
 _MAX_DEPTH = 300
@@ -174,6 +239,8 @@ class Evaluator:
     _active: set[int] = field(default_factory=set)
     #: How many `_eval` calls are on the stack, across the names followed.
     _depth: int = 0
+    #: While `evaluate_all` runs: every non-static part found so far.
+    _collected: list[Diagnostic] | None = None
 
     def evaluate(
         self,
@@ -189,6 +256,50 @@ class Evaluator:
             return exc.diagnostic
         except _TooDeepError:
             return _too_deep(module, node)
+
+    def evaluate_all(
+        self,
+        module: ModuleInfo,
+        node: cst.BaseExpression,
+        scope: ClassRef | None = None,
+        before: int | None = None,
+    ) -> Value | list[Diagnostic]:
+        """Evaluate `node`; every non-static part comes back, each located (`remote_config`).
+
+        The items of a container and the arguments of a call are independent: one that is
+        not static does not hide the next one. A scalar expression (`a + b`, an f-string)
+        is one value: its first part that is not static is reported.
+        """
+        self._collected = []
+        try:
+            value = self._eval(module, node, scope, before)
+        except EvaluationError as exc:
+            self._collected.append(exc.diagnostic)
+        except _ReportedError:
+            pass
+        except _TooDeepError:
+            self._collected.append(_too_deep(module, node))
+        finally:
+            collected, self._collected = self._collected, None
+        return collected if collected else value
+
+    def _part(
+        self,
+        module: ModuleInfo,
+        node: cst.BaseExpression,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> Value | None:
+        """One part of a larger value: None when it is not static and was collected."""
+        if self._collected is None:
+            return self._eval(module, node, scope, before)
+        try:
+            return self._eval(module, node, scope, before)
+        except EvaluationError as exc:
+            self._collected.append(exc.diagnostic)
+        except _ReportedError:
+            pass
+        return None
 
     # -- internals ------------------------------------------------------------
 
@@ -240,48 +351,17 @@ class Evaluator:
                     {"True": True, "False": False, "None": None}[node.value], at
                 )
             if isinstance(node, cst.List | cst.Tuple | cst.Set):
-                items: list[Value] = []
-                for element in node.elements:
-                    if isinstance(element, cst.StarredElement):
-                        spread = self._eval(module, element.value, scope, before)
-                        if not isinstance(spread.data, list):
-                            raise self._fail(
-                                module,
-                                element.value,
-                                "only a list can be unpacked here",
-                                None,
-                            )
-                        items.extend(spread.data)
-                    else:
-                        items.append(self._eval(module, element.value, scope, before))
-                return Value(items, at)
+                return Value(self._items(module, node, scope, before), at)
             if isinstance(node, cst.Dict):
-                mapping: dict[str, Value] = {}
-                for dict_element in node.elements:
-                    if isinstance(dict_element, cst.StarredDictElement):
-                        spread = self._eval(module, dict_element.value, scope, before)
-                        if not isinstance(spread.data, dict):
-                            raise self._fail(
-                                module,
-                                dict_element.value,
-                                "only a dict can be unpacked here",
-                                None,
-                            )
-                        mapping.update(spread.data)
-                        continue
-                    assert isinstance(dict_element, cst.DictElement)
-                    key = self._eval(module, dict_element.key, scope, before)
-                    if not isinstance(key.data, str):
-                        raise self._fail(
-                            module,
-                            dict_element.key,
-                            "configuration dict keys must be strings",
-                            None,
-                        )
-                    mapping[key.data] = self._eval(
-                        module, dict_element.value, scope, before
-                    )
-                return Value(mapping, at)
+                return Value(self._mapping(module, node, scope, before), at)
+            if isinstance(node, cst.IfExp):
+                test = self._eval(module, node.test, scope, before)
+                chosen = node.body if truthy(test.data) else node.orelse
+                return self._eval(module, chosen, scope, before)
+            if isinstance(node, cst.BooleanOperation):
+                return self._boolean(module, node, scope, before)
+            if isinstance(node, cst.Comparison):
+                return Value(self._compare(module, node, scope, before), at)
             if isinstance(node, cst.UnaryOperation):
                 return Value(self._unary(module, node, scope, before), at)
             if isinstance(node, cst.BinaryOperation):
@@ -301,6 +381,132 @@ class Evaluator:
             )
         finally:
             self._depth -= 1
+
+    def _items(
+        self,
+        module: ModuleInfo,
+        node: cst.List | cst.Tuple | cst.Set,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> list[Value]:
+        items: list[Value] = []
+        failed = False
+        for element in node.elements:
+            value = self._part(module, element.value, scope, before)
+            if value is None:
+                failed = True
+            elif not isinstance(element, cst.StarredElement):
+                items.append(value)
+            elif isinstance(value.data, list):
+                items.extend(value.data)
+            else:
+                failed |= self._collect(
+                    self._fail(
+                        module, element.value, "only a list can be unpacked here", None
+                    )
+                )
+        if failed:
+            raise _ReportedError
+        return items
+
+    def _mapping(
+        self,
+        module: ModuleInfo,
+        node: cst.Dict,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> dict[str, Value]:
+        mapping: dict[str, Value] = {}
+        failed = False
+        for element in node.elements:
+            if isinstance(element, cst.StarredDictElement):
+                spread = self._part(module, element.value, scope, before)
+                if spread is None:
+                    failed = True
+                elif isinstance(spread.data, dict):
+                    mapping.update(spread.data)
+                else:
+                    failed |= self._collect(
+                        self._fail(
+                            module,
+                            element.value,
+                            "only a dict can be unpacked here",
+                            None,
+                        )
+                    )
+                continue
+            assert isinstance(element, cst.DictElement)
+            key = self._part(module, element.key, scope, before)
+            if key is not None and not isinstance(key.data, str):
+                failed |= self._collect(
+                    self._fail(
+                        module,
+                        element.key,
+                        "configuration dict keys must be strings",
+                        None,
+                    )
+                )
+                key = None
+            value = self._part(module, element.value, scope, before)
+            if key is None or value is None:
+                failed = True
+            else:
+                assert isinstance(key.data, str)
+                mapping[key.data] = value
+        if failed:
+            raise _ReportedError
+        return mapping
+
+    def _collect(self, exc: EvaluationError) -> bool:
+        """Collect a failure of one part (`evaluate_all`), else raise it; True: it failed."""
+        if self._collected is None:
+            raise exc
+        self._collected.append(exc.diagnostic)
+        return True
+
+    def _boolean(
+        self,
+        module: ModuleInfo,
+        node: cst.BooleanOperation,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> Value:
+        """`a and b`, `a or b`: the operand Python returns; the right one only when reached."""
+        chain = [node]
+        while isinstance(chain[-1].left, cst.BooleanOperation):
+            chain.append(chain[-1].left)
+        value = self._eval(module, chain[-1].left, scope, before)
+        for operation in reversed(chain):
+            is_and = isinstance(operation.operator, cst.And)
+            if truthy(value.data) == is_and:
+                value = self._eval(module, operation.right, scope, before)
+        return value
+
+    def _compare(
+        self,
+        module: ModuleInfo,
+        node: cst.Comparison,
+        scope: ClassRef | None,
+        before: int | None,
+    ) -> bool:
+        """`a == b`, `a in b`, `a < b < c`, `a is None`, ...: on plain values only."""
+        left = self._eval(module, node.left, scope, before).data
+        for target in node.comparisons:
+            right = self._eval(module, target.comparator, scope, before).data
+            try:
+                outcome = _compared(target.operator, _plain(left), _plain(right))
+            except TypeError:
+                outcome = None
+            if not isinstance(outcome, bool):
+                raise self._fail(
+                    module,
+                    node,
+                    f"`{_shorten(module.code(node))}` cannot be evaluated statically",
+                )
+            if not outcome:
+                return False
+            left = right
+        return True
 
     def _fstring(
         self,
@@ -395,6 +601,7 @@ class Evaluator:
         chain = [node]
         while isinstance(chain[-1].left, cst.BinaryOperation):
             chain.append(chain[-1].left)
+        # One value: its first part that is not static is the one reported.
         left = self._eval(module, chain[-1].left, scope, before).data
         for binary in reversed(chain):
             right = self._eval(module, binary.right, scope, before).data
@@ -479,6 +686,9 @@ class Evaluator:
         if isinstance(target, ApiRef):
             if target.path in API_CONSTANTS:
                 return Value(API_CONSTANTS[target.path], at)
+            if target.path in _BUILTIN_CONSTANTS:
+                # `FLAG = True`: the resolver follows the name to the builtin it aliases.
+                return Value(_BUILTIN_CONSTANTS[target.path], at)
             enum_name, _, member = target.path.rpartition(".")
             members = API_ENUMS.get(enum_name)
             if members is not None:
@@ -558,16 +768,24 @@ class Evaluator:
         if isinstance(target, ApiRef) and target.path in API_CONSTRUCTORS:
             args: list[Value] = []
             kwargs: list[tuple[str, Value, cst.Arg]] = []
+            failed = False
             for arg in node.args:
                 if arg.star:
-                    raise self._fail(
-                        module, arg, "`*`/`**` arguments are not static", None
+                    failed |= self._collect(
+                        self._fail(
+                            module, arg, "`*`/`**` arguments are not static", None
+                        )
                     )
-                value = self._eval(module, arg.value, scope, before)
-                if arg.keyword is None:
+                    continue
+                value = self._part(module, arg.value, scope, before)
+                if value is None:
+                    failed = True
+                elif arg.keyword is None:
                     args.append(value)
                 else:
                     kwargs.append((arg.keyword.value, value, arg))
+            if failed:
+                raise _ReportedError
             api = schema.ALIASES.get(target.path, target.path)
             return Value(ApiCall(api, tuple(args), tuple(kwargs), at), at)
         if (

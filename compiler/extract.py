@@ -18,7 +18,7 @@ from chainsc import bodies, ir
 from chainsc.annotations import TypeCollector, stdlib_outside_models, walk_type
 from chainsc.config import ConfigBuilder
 from chainsc.diagnostics import Diagnostic, error, warning
-from chainsc.evaluate import Evaluator, Located, Value
+from chainsc.evaluate import ApiCall, Evaluator, Located, Value, truthy
 from chainsc.graph import stable_toposort
 from chainsc.observations import (
     ChainletSeen,
@@ -38,8 +38,12 @@ from chainsc.observations import (
 from chainsc.parse import parse_expression_text
 from chainsc.resolve import (
     ApiRef,
+    BindingKind,
+    Branch,
     ClassRef,
+    Conditional,
     ExternalRef,
+    FunctionRef,
     ModuleInfo,
     Program,
     Target,
@@ -61,6 +65,7 @@ _STUB_BASE = "chains.StubBase"
 _DEPENDS = "chains.depends"
 _DEPENDS_CONTEXT = "chains.depends_context"
 _MARK_ENTRYPOINT = "chains.mark_entrypoint"
+_DEPLOYMENT_CONTEXT = "chains.DeploymentContext"
 
 
 class ClassKind:
@@ -121,6 +126,9 @@ class _Seen:
     hidden_classes: list[HiddenClassSeen] = field(default_factory=list)
     misplaced_markers: list[tuple[str, Span]] = field(default_factory=list)
     dependencies: list[DependencySeen] = field(default_factory=list)
+    attribute_members: list[tuple[str, str, Span, bool]] = field(default_factory=list)
+    constructions: list[tuple[str, Span]] = field(default_factory=list)
+    conditions: list[tuple[Span, str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -142,6 +150,14 @@ class _Extractor:
     #: `classify` of each class seen, by id.
     _kinds: dict[str, tuple[str | None, list[ClassRef]]] = field(default_factory=dict)
     seen: _Seen = field(default_factory=_Seen)
+    #: Where a Chainlet's `RemoteConfig(name=...)` value is written, by Chainlet id.
+    display_spans: dict[str, Span] = field(default_factory=dict)
+    #: Methods recorded for the rules already (by `id`): a base's, once for all its subclasses.
+    _checked: set[int] = field(default_factory=set)
+    #: `_definition` of each (class id, member name) asked.
+    _definitions: dict[tuple[str, str], tuple[ClassRef, _Member] | None] = field(
+        default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.types = TypeCollector(self.program)
@@ -230,6 +246,7 @@ class _Extractor:
         main = self.main
         stubs: list[ir.Stub] = []
         chain_name: str | None = None
+        self._take_branches()
         for order, node in main.classes:
             cls = ClassRef(main, node.name.value, node, order)
             found = self.candidate(cls)
@@ -287,15 +304,22 @@ class _Extractor:
                 ),
                 cid in concrete,
                 (chainlet.name, chainlet.display_name, cid),
+                display_name=chainlet.display_name,
+                display_span=self.display_spans.get(cid),
+                is_model=chainlet.kind is ir.ChainletKind.MODEL,
             )
             for cid, chainlet in built.items()
         ]
         entrypoint_id, chain_name = choose_entrypoint(self._observations())
         for cid, cand in list(self.candidates.items()):
             if cid not in built:
-                # Abstract bases: their `__init__` is checked (and its markers allowed) too.
+                # Abstract bases: Truss validates every subclass of its bases, so their
+                # `__init__` (and its markers), endpoint and health check are checked too.
                 self._init(cand)
+                self._endpoint(cand, _endpoint_name(cand), abstract=True)
+                self._health_check(cand)
         self._misplaced_markers()
+        self._constructions()
         self._check_modules()
         if entrypoint_id is None:
             return self._finish(None)
@@ -363,7 +387,74 @@ class _Extractor:
             hidden_classes=tuple(seen.hidden_classes),
             misplaced_markers=tuple(seen.misplaced_markers),
             dependencies=tuple(seen.dependencies),
+            attribute_members=tuple(seen.attribute_members),
+            constructions=tuple(seen.constructions),
+            conditions=tuple(seen.conditions),
         )
+
+    # -- `if`/`else` around Chainlets -------------------------------------------------
+
+    def _take_branches(self) -> None:
+        """Keep, of each module-level `if` that defines Chainlets, only the branch Python takes.
+
+        Its tests are evaluated statically (module constants, comparisons, `and`/`or`);
+        one that is not static is recorded (`validate.check_conditional_chainlets`) and
+        its branches are kept as they are.
+        """
+        for module in list(self.program.modules.values()):
+            dropped: set[int] = set()
+            for conditional in sorted(module.conditionals, key=lambda c: c.order):
+                if any(id(branch) in dropped for branch in conditional.within):
+                    continue
+                if not any(
+                    self.classify(ClassRef(module, node.name.value, node, order))[0]
+                    in (ClassKind.CHAINLET, ClassKind.MODEL)
+                    for branch in conditional.branches
+                    for order, node in branch.classes
+                ):
+                    continue
+                taken = self._taken_branch(module, conditional)
+                if taken is None:
+                    continue
+                for branch in conditional.branches:
+                    if branch is not taken:
+                        module.drop(branch)
+                        dropped.add(id(branch))
+        # What was classified before may have been a class of a dropped branch.
+        self._kinds.clear()
+        self._definitions.clear()
+
+    def _taken_branch(
+        self, module: ModuleInfo, conditional: Conditional
+    ) -> Branch | None:
+        """The branch whose test is the first true one (the `else`, or none); None when a test is not static."""
+        for branch in conditional.branches:
+            if branch.test is None:
+                return branch
+            value = self.evaluator.evaluate(
+                module, branch.test, scope=None, before=conditional.order
+            )
+            if isinstance(value, Diagnostic):
+                # At the part of the test that is not static, else (a name whose value
+                # is not) at the test, saying where that value is.
+                test = module.span(branch.test)
+                inside = value.span.path == test.path and (
+                    test.coordinates[:2] <= value.span.coordinates[:2]
+                    and value.span.coordinates[2:] <= test.coordinates[2:]
+                )
+                self.seen.conditions.append(
+                    (
+                        value.span if inside else test,
+                        module.code(branch.test),
+                        value.message
+                        if inside
+                        else f"{value.message} (line {value.span.line})",
+                    )
+                )
+                return None
+            if truthy(value.data):
+                return branch
+        return _NO_BRANCH  # no branch runs: each is dropped
 
     # -- entrypoint -----------------------------------------------------------------
 
@@ -389,14 +480,53 @@ class _Extractor:
     def _member(
         self, cand: _Candidate, name: str
     ) -> tuple[ClassRef, cst.FunctionDef] | None:
-        for owner in (cand.cls, *cand.bases):
-            for statement in owner.node.body.body:
-                if (
-                    isinstance(statement, cst.FunctionDef)
-                    and statement.name.value == name
-                ):
-                    return owner, statement
-        return None
+        found = self._definition(cand, name)
+        if found is None or not isinstance(found[1], cst.FunctionDef):
+            return None
+        return found[0], found[1]
+
+    def _definition(
+        self, cand: _Candidate, name: str
+    ) -> tuple[ClassRef, cst.FunctionDef | tuple[cst.Name, cst.BaseExpression]] | None:
+        """The method `name` of a Chainlet, or a plain class attribute `name = ...` (target, value).
+
+        In the class, else in its user bases, nearest first, as Python finds it. Each
+        class's answer is kept: along a chain of single bases (3,000 deep) the walk is a
+        loop that stops at the first class answered before.
+        """
+        path: list[ClassRef] = []
+        current = cand.cls
+        found: tuple[ClassRef, _Member] | None = None
+        while True:
+            key = (current.id, name)
+            if key in self._definitions:
+                found = self._definitions[key]
+                break
+            path.append(current)
+            own = _own_member(current, name)
+            if own is not None:
+                found = (current, own)
+                break
+            direct = [
+                base
+                for base in self.program.chainlet_bases(current)
+                if isinstance(base, ClassRef) and self.classify(base)[0] is not None
+            ]
+            if len(direct) != 1:
+                # Several bases (or none): in the order the class's user bases have.
+                found = next(
+                    (
+                        (owner, member)
+                        for owner in self.classify(current)[1]
+                        if (member := _own_member(owner, name)) is not None
+                    ),
+                    None,
+                )
+                break
+            current = direct[0]
+        for owner in path:
+            self._definitions[(owner.id, name)] = found
+        return found
 
     def _remote_config_value(
         self, cand: _Candidate
@@ -428,21 +558,27 @@ class _Extractor:
         found_config = self._remote_config_value(cand)
         if found_config is not None:
             owner, expr = found_config
-            value = self.evaluator.evaluate(
+            value = self.evaluator.evaluate_all(
                 owner.module, expr, scope=owner, before=owner.order
             )
-            if isinstance(value, Diagnostic):
-                self.diagnostics.append(value)
+            if isinstance(value, list):
+                self.diagnostics.extend(value)
             else:
                 remote_config = self.configs.remote_config(
                     value, Located(owner.module, expr)
                 )
-        endpoint_name = "predict" if cand.kind == ClassKind.MODEL else "run_remote"
-        endpoint = self._endpoint(cand, endpoint_name)
+                call = value.data
+                name_arg = (
+                    next((arg for key, _v, arg in call.kwargs if key == "name"), None)
+                    if isinstance(call, ApiCall)
+                    else None
+                )
+                if remote_config.name is not None and name_arg is not None:
+                    assert isinstance(call, ApiCall)
+                    self.display_spans[cls.id] = call.at.module.span(name_arg.value)
+        endpoint = self._endpoint(cand, _endpoint_name(cand))
         dependencies, context_param = self._init(cand)
-        health = self._member(cand, "is_healthy")
-        if health is not None:
-            self._health(health[0].module, health[1])
+        has_health_check = self._health_check(cand)
         display_name = remote_config.name or cls.qualname
         return ir.Chainlet(
             id=cls.id,
@@ -458,9 +594,21 @@ class _Extractor:
             dependencies=dependencies,
             context_param=context_param,
             endpoint=endpoint,
-            has_health_check=health is not None,
+            has_health_check=has_health_check,
             is_entrypoint=False,
         )
+
+    def _health_check(self, cand: _Candidate) -> bool:
+        """Record `is_healthy` for the rules; whether the Chainlet has one (a method)."""
+        health = self._definition(cand, "is_healthy")
+        if health is None:
+            return False
+        owner, found = health
+        if isinstance(found, cst.FunctionDef):
+            self._health(owner.module, found)
+            return True
+        self._attribute_member(cand, owner, found)
+        return False
 
     def _stub(self, cls: ClassRef) -> ir.Stub:
         endpoint: ir.Endpoint | None = None
@@ -479,13 +627,42 @@ class _Extractor:
             endpoint,
         )
 
-    def _endpoint(self, cand: _Candidate, name: str) -> ir.Endpoint:
-        member = self._member(cand, name)
+    def _attribute_member(
+        self,
+        cand: _Candidate,
+        owner: ClassRef,
+        attribute: tuple[cst.Name, cst.BaseExpression],
+    ) -> None:
+        """Record a method the framework calls that is a class attribute (`is_healthy = 3`, `run_remote = f`)."""
+        name, value = attribute
+        target = (
+            self.program.resolve_expr(owner.module, value, owner.order)
+            if isinstance(value, cst.Name | cst.Attribute)
+            else None
+        )
+        is_function = isinstance(value, cst.Lambda) or isinstance(target, FunctionRef)
+        self.seen.attribute_members.append(
+            (cand.cls.qualname, name.value, owner.module.span(name), is_function)
+        )
+
+    def _endpoint(
+        self, cand: _Candidate, name: str, *, abstract: bool = False
+    ) -> ir.Endpoint:
+        """The endpoint of a Chainlet, recorded for the rules (a base's only when not yet seen)."""
+        found = self._definition(cand, name)
+        member = (
+            (found[0], found[1])
+            if found is not None and isinstance(found[1], cst.FunctionDef)
+            else None
+        )
         cls = cand.cls
         if member is None:
-            self.seen.missing_endpoints.append(
-                (cls.qualname, name, cls.module.span(cls.node.name))
-            )
+            if found is not None and isinstance(found[1], tuple):
+                self._attribute_member(cand, found[0], found[1])
+            else:
+                self.seen.missing_endpoints.append(
+                    (cls.qualname, name, cls.module.span(cls.node.name))
+                )
             return ir.Endpoint(
                 name,
                 False,
@@ -495,6 +672,16 @@ class _Extractor:
                 cls.module.span(cls.node.name),
             )
         owner, func = member
+        if abstract and id(func) in self._checked:
+            return ir.Endpoint(
+                name,
+                False,
+                False,
+                (),
+                ir.TypeRef(ir.TypeKind.NONE, "None"),
+                owner.module.span(func.name),
+            )
+        self._checked.add(id(func))
         return self._signature(owner, func)
 
     def _decorators(
@@ -621,9 +808,22 @@ class _Extractor:
         )
 
     def _health(self, module: ModuleInfo, func: cst.FunctionDef) -> None:
-        """Record what `is_healthy` looks like (`validate.check_health_check`)."""
+        """Record what `is_healthy` looks like (`validate.check_health_check`), once per method."""
+        if id(func) in self._checked:
+            return
+        self._checked.add(id(func))
         params = func.params
-        extra = [*params.posonly_params, *params.params, *params.kwonly_params][1:]
+        positional = [*params.posonly_params, *params.params]
+        not_self: Span | None = None
+        if not positional:
+            not_self = module.span(func.name)
+        elif positional[0].name.value != "self":
+            not_self = module.span(positional[0])
+        extra = (
+            [*positional, *params.kwonly_params][1:]
+            if positional
+            else list(params.kwonly_params)
+        )
         stars = [
             p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)
         ]
@@ -644,6 +844,8 @@ class _Extractor:
                 if func.returns is not None
                 else None,
                 module.span(func.name),
+                not_self,
+                self._decorators(module, func),
             )
         )
 
@@ -657,9 +859,15 @@ class _Extractor:
         owner, func = member
         module = owner.module
         params = func.params
-        all_params = [*params.posonly_params, *params.params, *params.kwonly_params]
-        if all_params and all_params[0].name.value == "self":
-            all_params = all_params[1:]
+        positional = [*params.posonly_params, *params.params]
+        # The first positional parameter is the instance, whatever its name (CSC316 if not `self`).
+        not_self: Span | None = None
+        if not positional:
+            not_self = module.span(func.name)
+        elif positional[0].name.value != "self":
+            not_self = module.span(positional[0])
+        all_params = [*positional[1:], *params.kwonly_params]
+        supports_dependencies = cand.kind != ClassKind.MODEL
         dependencies: list[ir.Dependency] = []
         context_param: str | None = None
         seen_params: list[InitParamSeen] = []
@@ -671,11 +879,25 @@ class _Extractor:
                 module.span(param),
                 module.span(param.name),
                 call_target,
+                default=module.span(default) if default is not None else None,
             )
+            if param.annotation is not None and (
+                call_target == _DEPENDS_CONTEXT or param.name.value == "context"
+            ):
+                annotation = param.annotation.annotation
+                seen = replace(
+                    seen,
+                    annotation=module.span(annotation),
+                    annotation_code=module.code(annotation),
+                    annotation_is_context=self._is_context_type(owner, annotation),
+                )
             if call_target == _DEPENDS_CONTEXT:
                 assert isinstance(default, cst.Call)
                 self._allow(module, default)
                 context_param = param.name.value
+            elif call_target == _DEPENDS and not supports_dependencies:
+                assert isinstance(default, cst.Call)
+                self._allow(module, default)  # CSC315, from `validate.check_model_init`
             elif call_target == _DEPENDS:
                 assert isinstance(default, cst.Call)
                 self._allow(module, default)
@@ -709,9 +931,40 @@ class _Extractor:
                     if p.name.value != "self"
                 ),
                 tuple(seen_params),
+                name_span=module.span(func.name),
+                not_self=not_self,
+                supports_dependencies=supports_dependencies,
+                entity="ModelBase" if cand.kind == ClassKind.MODEL else "Chainlet",
             ),
         )
         return tuple(dependencies), context_param
+
+    def _is_context_type(self, owner: ClassRef, annotation: cst.BaseExpression) -> bool:
+        """Whether an annotation is `chains.DeploymentContext`, a subclass of it, or `None`.
+
+        As Truss checks the context's annotation; a string is read as the name it holds.
+        """
+        module = owner.module
+        node: cst.BaseExpression | str = annotation
+        if isinstance(annotation, cst.SimpleString):
+            value = string_value(annotation)
+            node = parse_expression_text(value) if isinstance(value, str) else ""
+        if isinstance(node, cst.Name) and node.value == "None":
+            return True
+        if not isinstance(node, cst.Name | cst.Attribute):
+            return isinstance(node, str)  # a string that is no expression: CSC212
+        target: Target | None = self.program.resolve_expr(module, node)
+        seen: set[str] = set()
+        while isinstance(target, ClassRef) and target.id not in seen:
+            seen.add(target.id)
+            bases = list(self.program.chainlet_bases(target))
+            if any(
+                isinstance(base, ApiRef) and base.path == _DEPLOYMENT_CONTEXT
+                for base in bases
+            ):
+                return True
+            target = next((b for b in bases if isinstance(b, ClassRef)), None)
+        return isinstance(target, ApiRef) and target.path == _DEPLOYMENT_CONTEXT
 
     def _allow(self, module: ModuleInfo, call: cst.Call) -> None:
         self.allowed_markers.add(id(call))
@@ -941,6 +1194,51 @@ class _Extractor:
             )
             self.seen.hidden_classes.append(HiddenClassSeen(node.name, span, where))
 
+    def _constructions(self) -> None:
+        """Record each Chainlet constructed by hand (`Other()`) where the chain runs it (`validate`).
+
+        Only the files whose text calls a Chainlet's name are walked (`bodies.spells_call`);
+        a construction in `run_local` or under `if __name__ == "__main__":` is allowed.
+        """
+        program = self.program
+        names: set[str] = set()
+        for module in program.modules.values():
+            for order, node in module.classes:
+                kind, _ = self.classify(ClassRef(module, node.name.value, node, order))
+                if kind in (ClassKind.CHAINLET, ClassKind.MODEL):
+                    names.add(node.name.value)
+        if not names:
+            return
+        for module in program.modules.values():
+            names.update(
+                name
+                for name, bindings in module.bindings.items()
+                if any(
+                    b.kind is BindingKind.IMPORT
+                    and b.target.rpartition(".")[2] in names
+                    for b in bindings
+                )
+            )
+        called = frozenset(names)
+        for module in program.modules.values():
+            parsed = module.parsed
+            if not bodies.spells_call(parsed.source.text, called):
+                continue
+            for call in bodies.constructions(parsed.tree, called):
+                dotted = bodies.dotted_name(call.func)
+                target = (
+                    program.resolve_dotted(module, dotted)
+                    if dotted is not None
+                    else None
+                )
+                if not isinstance(target, ClassRef):
+                    continue
+                kind, _ = self.classify(target)
+                if kind in (ClassKind.CHAINLET, ClassKind.MODEL):
+                    self.seen.constructions.append(
+                        (target.qualname, parsed.ast_span(call))
+                    )
+
     def _misplaced_markers(self) -> None:
         """Record `depends(...)`/`depends_context()` anywhere but as an `__init__` default (`validate`).
 
@@ -989,6 +1287,51 @@ class _Extractor:
                 ):
                     continue
                 self.seen.misplaced_markers.append((target.path, parsed.ast_span(call)))
+
+
+#: A member the framework calls, as a class defines it: a method, or an attribute
+#: (its target and value).
+_Member = cst.FunctionDef | tuple[cst.Name, cst.BaseExpression]
+
+
+def _own_member(cls: ClassRef, name: str) -> _Member | None:
+    """`name` as the class's own body defines it: its first method, else its first assignment."""
+    attribute: tuple[cst.Name, cst.BaseExpression] | None = None
+    for statement in cls.node.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            return statement
+        if attribute is None and isinstance(statement, cst.SimpleStatementLine):
+            attribute = _assigned_name(statement, name)
+    return attribute
+
+
+def _assigned_name(
+    statement: cst.SimpleStatementLine, name: str
+) -> tuple[cst.Name, cst.BaseExpression] | None:
+    """The target `name` of a plain assignment in a class body (`name = ...`, `name: T = ...`), and its value."""
+    for small in statement.body:
+        targets: list[cst.BaseExpression] = []
+        value: cst.BaseExpression | None = None
+        if isinstance(small, cst.Assign):
+            targets = [target.target for target in small.targets]
+            value = small.value
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            targets = [small.target]
+            value = small.value
+        for target in targets:
+            if isinstance(target, cst.Name) and target.value == name:
+                assert value is not None
+                return target, value
+    return None
+
+
+#: What an `if` without `else` runs when no test is true: no branch of its own.
+_NO_BRANCH = Branch(None, cst.IndentedBlock(body=()))
+
+
+def _endpoint_name(cand: _Candidate) -> str:
+    """The method the framework calls: `predict` for a ModelBase, else `run_remote`."""
+    return "predict" if cand.kind == ClassKind.MODEL else "run_remote"
 
 
 def _decorator_kind(target: Target) -> str | None:

@@ -80,6 +80,10 @@ class HealthSeen:
     returns_bool: bool
     returns: Span | None
     name_span: Span
+    #: Its first parameter when it is not `self`, or its name when it has none.
+    not_self: Span | None = None
+    #: `@staticmethod`, `@classmethod`, `@property`: no instance method.
+    decorators: tuple[DecoratorSeen, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,13 @@ class InitParamSeen:
     #: For a dependency that resolved to a Chainlet: its id; where its class is written.
     target: str | None = None
     target_span: Span | None = None
+    #: Its default value and its annotation, where written (None: none).
+    default: Span | None = None
+    annotation: Span | None = None
+    annotation_code: str = ""
+    #: Whether the annotation is `chains.DeploymentContext` (or a subclass), or `None`
+    #: (Truss allows both for the context); True when there is no annotation.
+    annotation_is_context: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +118,15 @@ class InitSeen:
     positional_only: tuple[ParamSeen, ...]
     #: Every parameter after `self`.
     params: tuple[InitParamSeen, ...]
+    #: Where `__init__` is named.
+    name_span: Span | None = None
+    #: The instance parameter when it is not called `self` (its first positional
+    #: parameter), or the name when it has none; None when it is `self`.
+    not_self: Span | None = None
+    #: Whether what it constructs takes dependencies: a `ModelBase` takes only the context.
+    supports_dependencies: bool = True
+    #: What constructs it: "Chainlet", or "ModelBase" (for messages).
+    entity: str = "Chainlet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +164,12 @@ class ChainletSeen:
     is_concrete: bool
     #: The display names it answers to on the command line (`--entrypoint`).
     names: tuple[str, ...] = ()
+    #: Its display name (`RemoteConfig(name=...)`, else the class name), and where that
+    #: `name=` value is written (None: the class name is the display name).
+    display_name: str = ""
+    display_span: Span | None = None
+    #: A `chains.ModelBase`: Truss allows it any display name.
+    is_model: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +217,16 @@ class Observations:
     #: (the API name, the call's span).
     misplaced_markers: tuple[tuple[str, Span], ...] = ()
     dependencies: tuple[DependencySeen, ...] = ()
+    #: Methods the framework calls (the endpoint, `is_healthy`) that are class attributes
+    #: instead: (Chainlet qualname, name, the assignment's target, whether the value is a
+    #: function: a method Python makes, but whose signature chainsc reads from a `def`).
+    attribute_members: tuple[tuple[str, str, Span, bool], ...] = ()
+    #: Chainlets constructed by hand where the chain runs (`Other()` in a method, a
+    #: helper function, a class body): (the Chainlet's qualname, the call).
+    constructions: tuple[tuple[str, Span], ...] = ()
+    #: Tests of module-level `if`s around Chainlets that are not static: (the test, its
+    #: text, why it is not static).
+    conditions: tuple[tuple[Span, str, str], ...] = ()
 
 
 def choose_entrypoint(seen: Observations) -> tuple[str | None, str | None]:

@@ -438,12 +438,18 @@ class RequirementsCheck:
             if c.id in chainlet.bases
         )
         others = {(c.module, c.name.split(".")[0]) for c in self.chain.chainlets} - own
+        modules = self.program.modules
         return sorted(
             (
                 site
                 for site in sites
                 if site.statement in carried.get(site.module, ())
                 and (site.module, site.in_class) not in others
+                # A branch of an `if` Python never takes (`extract`) imports nothing.
+                and not (
+                    site.module in modules
+                    and modules[site.module].never_runs(site.span.line)
+                )
             ),
             key=lambda site: (site.span.path, site.span.line, site.span.col),
         )

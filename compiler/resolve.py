@@ -130,6 +130,37 @@ class Binding:
 
 
 @dataclass(slots=True)
+class Branch:
+    """One branch of a module-level `if`: its test (None for `else`) and what it defines.
+
+    Nested statements included (what a nested `if` or `try` binds belongs to every
+    branch it is in).
+    """
+
+    test: cst.BaseExpression | None
+    #: Its block of statements.
+    body: cst.BaseSuite
+    bindings: list[Binding] = field(default_factory=list)
+    classes: list[tuple[int, cst.ClassDef]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Conditional:
+    """A module-level `if`/`elif`/`else` whose branches define classes.
+
+    Python runs one branch: when the tests are static, extraction keeps only what that
+    one defines (`ModuleInfo.drop`), so a Chainlet defined in both is the taken one.
+    """
+
+    node: cst.If
+    #: Source-order number of the `if` statement (names its tests read are bound before it).
+    order: int
+    branches: list[Branch]
+    #: The branches of other `if`s it is nested in.
+    within: tuple[Branch, ...] = ()
+
+
+@dataclass(slots=True)
 class ModuleInfo:
     """A parsed source module of the chain and its top-level symbol table."""
 
@@ -150,6 +181,29 @@ class ModuleInfo:
     #: What `if __name__ == "__main__":` blocks bind: nothing the chain sees (never in
     #: `lookup`), but the slice carries such a block like any statement (`chainsc.carry`).
     script_bindings: list[Binding] = field(default_factory=list)
+    #: Module-level `if` statements whose branches define classes, in source order.
+    conditionals: list[Conditional] = field(default_factory=list)
+    #: The branches the statement being collected is in (while collecting only).
+    open_branches: list[Branch] = field(default_factory=list, repr=False)
+    #: Where the branches that never run are (`drop`): nothing there runs in a package.
+    dropped: list[Span] = field(default_factory=list)
+
+    def drop(self, branch: Branch) -> None:
+        """Forget what a branch that never runs defines: its bindings and classes."""
+        self.dropped.append(self.span(branch.body))
+        dropped = {id(binding) for binding in branch.bindings}
+        for binding in branch.bindings:
+            found = self.bindings.get(binding.name)
+            if found is not None:
+                found[:] = [b for b in found if id(b) not in dropped]
+                if not found:
+                    del self.bindings[binding.name]
+        classes = {id(node) for _order, node in branch.classes}
+        self.classes = [(o, c) for o, c in self.classes if id(c) not in classes]
+
+    def never_runs(self, line: int) -> bool:
+        """Whether `line` is in a branch of an `if` that never runs (`drop`)."""
+        return any(span.line <= line <= span.end_line for span in self.dropped)
 
     @property
     def layout(self) -> str:
@@ -913,13 +967,16 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
         target: str = "",
         stmt: cst.CSTNode | None = None,
     ) -> None:
-        info.bindings.setdefault(name, []).append(
-            Binding(name, kind, node, order, group, target, is_fallback, stmt)
-        )
+        binding = Binding(name, kind, node, order, group, target, is_fallback, stmt)
+        info.bindings.setdefault(name, []).append(binding)
+        for branch in info.open_branches:
+            branch.bindings.append(binding)
 
     if isinstance(statement, cst.ClassDef):
         bind(statement.name.value, BindingKind.CLASS, statement)
         info.classes.append((order, statement))
+        for open_branch in info.open_branches:
+            open_branch.classes.append((order, statement))
         return True
     if isinstance(statement, cst.FunctionDef):
         bind(statement.name.value, BindingKind.FUNCTION, statement)
@@ -949,8 +1006,14 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
                 info.script_bindings.extend(found)
             return True
         defined = False
+        conditional = Conditional(statement, order, [], tuple(info.open_branches))
         branch: cst.CSTNode | None = statement
         while isinstance(branch, cst.If | cst.Else):
+            current = Branch(
+                branch.test if isinstance(branch, cst.If) else None, branch.body
+            )
+            conditional.branches.append(current)
+            info.open_branches.append(current)
             for inner in branch.body.body:
                 defined |= _collect_statement(
                     info,
@@ -961,7 +1024,10 @@ def _collect_statement(  # noqa: PLR0915 - one branch per statement kind reads b
                     is_fallback=is_fallback,
                     is_nested=True,
                 )
+            info.open_branches.pop()
             branch = branch.orelse if isinstance(branch, cst.If) else None
+        if any(found.classes for found in conditional.branches):
+            info.conditionals.append(conditional)
         if not defined and not is_nested:
             info.side_effects.append((order, statement))
         return defined

@@ -89,7 +89,7 @@ CONSTRUCTORS: dict[str, Constructor] = {
                 Field("requirements_file", "requirements_file", None),
                 Field("data_dir", "data_dir", None),
                 Field("external_package_dirs", "package_dirs", ()),
-                Field("truss_server_version_override", "optional_str", None),
+                Field("truss_server_version_override", "server_version", None),
             ),
         ),
         Constructor(
@@ -98,7 +98,7 @@ CONSTRUCTORS: dict[str, Constructor] = {
                 Field("cpu_count", "positive_int", 1, code="CSC404"),
                 Field("memory", "memory", "2Gi", code="CSC405"),
                 Field("gpu", "gpu", None, code="CSC406"),
-                Field("gpu_count", "positive_int", 1),
+                Field("gpu_count", "count", 1),
                 Field("predict_concurrency", "concurrency", 1, code="CSC408"),
                 Field("instance_type", "optional_str", None),
             ),
@@ -154,7 +154,7 @@ CONSTRUCTORS: dict[str, Constructor] = {
                 "use_volume",
                 "kind",
                 "runtime_secret_name",
-                required=("repo_id",),
+                required=("repo_id", "use_volume"),
             ),
         ),
         Constructor(
@@ -177,6 +177,20 @@ CONSTRUCTORS: dict[str, Constructor] = {
                 "allow_patterns",
                 "ignore_patterns",
                 required=("source", "mount_location"),
+            ),
+        ),
+        Constructor(
+            "truss_config.WeightsAuth",
+            _json_fields(
+                "aws_oidc_role_arn",
+                "aws_oidc_region",
+                "gcp_oidc_service_account",
+                "gcp_oidc_workload_id_provider",
+                "aws_assume_role_arn",
+                "aws_assume_role_region",
+                "auth_method",
+                "auth_secret_name",
+                required=("auth_method",),
             ),
         ),
         Constructor(

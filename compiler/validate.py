@@ -20,9 +20,10 @@ from typing import Generic, TypeVar
 
 from chainsc import ir
 from chainsc.codes import CODES
-from chainsc.diagnostics import Diagnostic, error, warning
+from chainsc.diagnostics import Diagnostic, Note, error, warning
 from chainsc.graph import find_cycles, reachable
 from chainsc.observations import (
+    ChainletSeen,
     MethodSeen,
     Observations,
     ParamSeen,
@@ -37,6 +38,10 @@ from chainsc.source import Span
 #: or be shadowed by it (Truss's `utils.py` trap; Truss reserves `model.py` too).
 RESERVED_MODULES = frozenset({"chainsc_runtime", "chainsc_generated", "model"})
 _DEPENDS_CONTEXT = "chains.depends_context"
+_DEPENDS = "chains.depends"
+#: The name Truss passes the deployment context by.
+_CONTEXT = "context"
+_HEALTH_CHECK = "is_healthy"
 
 #: What a rule checks: what extraction saw, or the IR.
 Subject = TypeVar("Subject", Observations, ir.Chain)
@@ -94,56 +99,75 @@ def check_reachability(chain: ir.Chain) -> Iterator[Diagnostic]:
             )
 
 
-def check_display_names(chain: ir.Chain) -> Iterator[Diagnostic]:
-    """CSC106, CSC107, CSC108, CSC113: valid, unique display names and output directories."""
-    seen: dict[str, ir.Chainlet] = {}
-    dirs: dict[str, ir.Chainlet] = {}
-    chainlets = chain.chainlets
+def check_display_names(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC106, CSC107, CSC108, CSC113: valid, unique display names and output directories.
+
+    Each is reported at the `name=` value that gives it (else at the class name); the
+    second of two uses, with a note at the first.
+    """
+    named: dict[str, ChainletSeen] = {}
+    dirs: dict[str, ChainletSeen] = {}
+    chainlets = seen.chainlets
     names = [c.display_name for c in chainlets]
     directories = [package_dir_name(name) for name in names]
     if len(set(names)) < len(names) or len(set(directories)) < len(directories):
         # Which of two is reported depends on where they are: the first in the sources is kept.
-        chainlets = tuple(
-            sorted(chainlets, key=lambda c: (c.span.path, c.span.line, c.span.col))
-        )
+        chainlets = tuple(sorted(chainlets, key=lambda c: _position(_name_at(c))))
     for chainlet in chainlets:
         name = chainlet.display_name
-        if not _DISPLAY_NAME.match(name):
+        at = _name_at(chainlet)
+        # A ModelBase may have any name (Truss checks only Chainlets'): its directory is made valid.
+        if not chainlet.is_model and not _DISPLAY_NAME.match(name):
             yield error(
                 "CSC106",
                 f"Chainlet name `{name}` may only contain letters, digits, `_` and `-`",
-                chainlet.span,
-                help="set `remote_config=chains.RemoteConfig(name=...)` to a valid name",
+                at,
+                help="set `remote_config=chains.RemoteConfig(name=...)` to a valid name"
+                if chainlet.display_span is None
+                else None,
             )
             continue
         if len(name) > MAX_DISPLAY_NAME:
             # A `RemoteConfig(name=...)` that long is reported at the name (config); a class name here.
-            if chainlet.remote_config.name is None:
+            if chainlet.display_span is None:
                 yield error(
                     "CSC113",
                     f"Chainlet name `{name[:20]}...` of {len(name)} characters is too long: at most {MAX_DISPLAY_NAME}",
-                    chainlet.span,
+                    at,
                     help="the name is the package's directory name: set `remote_config=chains.RemoteConfig(name=...)` to a shorter one",
                 )
             continue
-        if name in seen:
+        if name in named:
+            first = named[name]
             yield error(
                 "CSC107",
-                f"Chainlet name `{name}` is already used by `{seen[name].id}`",
-                chainlet.span,
+                f"Chainlet name `{name}` is already used by `{first.id}`",
+                at,
+                notes=(Note(f"`{name}` is first used here", _name_at(first)),),
             )
             continue
-        seen[name] = chainlet
+        named[name] = chainlet
         directory = package_dir_name(name)
         if directory in dirs:
+            first = dirs[directory]
             yield error(
                 "CSC108",
-                f"Chainlets `{dirs[directory].display_name}` and `{name}` would both be written to `{directory}/`",
-                chainlet.span,
+                f"Chainlets `{first.display_name}` and `{name}` would both be written to `{directory}/`",
+                at,
                 help="give one of them a distinct `RemoteConfig(name=...)`",
+                notes=(Note(f"`{first.display_name}` is named here", _name_at(first)),),
             )
             continue
         dirs[directory] = chainlet
+
+
+def _name_at(chainlet: ChainletSeen) -> Span:
+    """Where a Chainlet's display name is written: its `name=` value, else its class name."""
+    return chainlet.display_span or chainlet.name_span
+
+
+def _position(span: Span) -> tuple[str, int, int]:
+    return (span.path, span.line, span.col)
 
 
 # ---------------------------------------------------------------- rules over what was seen
@@ -213,6 +237,14 @@ def check_endpoint_exists(seen: Observations) -> Iterator[Diagnostic]:
 
 def check_endpoint_method(seen: Observations) -> Iterator[Diagnostic]:
     """CSC201, CSC202, CSC203: the endpoint is an instance method taking named, not positional-only, parameters."""
+    for _owner, name, span, is_function in seen.attribute_members:
+        if name != _HEALTH_CHECK:
+            yield error(
+                "CSC201",
+                _attribute_message(name, is_function),
+                span,
+                help=f"define `def {name}(self, ...) -> ...:` in the class, with typed parameters and return",
+            )
     for method in seen.methods:
         name = method.name
         for decorator in method.decorators:
@@ -288,6 +320,14 @@ def check_endpoint_types(seen: Observations) -> Iterator[Diagnostic]:
             )
 
 
+def _attribute_message(name: str, is_function: bool) -> str:
+    if is_function:
+        # A function assigned in the class body is a method to Python (and Truss), but
+        # its signature is read statically only from a `def` in the class.
+        return f"`{name}` must be defined with `def` in the class, where chainsc reads its signature, not assigned"
+    return f"`{name}` must be a method, not a class attribute"
+
+
 def _endpoint_parameters(method: MethodSeen) -> list[ParamSeen]:
     positional = list(method.positional)
     if takes_self(method.decorators, positional[0].name if positional else None):
@@ -348,17 +388,41 @@ def check_streaming(seen: Observations) -> Iterator[Diagnostic]:
 
 
 def check_health_check(seen: Observations) -> Iterator[Diagnostic]:
-    """CSC211: `is_healthy` is `def is_healthy(self) -> bool`."""
-    for health in seen.health_checks:
-        bad_params = health.extra or health.stars
-        if bad_params or not health.returns_bool:
-            span = (
-                (health.extra or health.stars)[0]
-                if bad_params
-                else (health.returns or health.name_span)
-            )
+    """CSC211: `is_healthy` is a method `def is_healthy(self) -> bool` (sync or async)."""
+    for _owner, name, span, is_function in seen.attribute_members:
+        if name == _HEALTH_CHECK:
             yield error(
-                "CSC211", "`is_healthy` must be `def is_healthy(self) -> bool`", span
+                "CSC211",
+                _attribute_message(name, is_function),
+                span,
+                help="define `def is_healthy(self) -> bool:` in the class",
+            )
+    for health in seen.health_checks:
+        for decorator in health.decorators:
+            yield error(
+                "CSC211",
+                f"`is_healthy` must be an instance method, not a {decorator.kind}",
+                decorator.span,
+                help="remove the decorator and take `self` as the only parameter",
+            )
+        if health.not_self is not None and not health.decorators:
+            yield error(
+                "CSC211",
+                "`is_healthy` must take `self` as its first parameter",
+                health.not_self,
+            )
+        bad_params = health.extra or health.stars
+        if bad_params:
+            yield error(
+                "CSC211",
+                "`is_healthy` must be `def is_healthy(self) -> bool`",
+                bad_params[0],
+            )
+        if not health.returns_bool:
+            yield error(
+                "CSC211",
+                "`is_healthy` must be `def is_healthy(self) -> bool`",
+                health.returns or health.name_span,
             )
 
 
@@ -378,8 +442,17 @@ def check_init_parameters(seen: Observations) -> Iterator[Diagnostic]:
                 param.span,
             )
         bound: dict[str, str] = {}
+        last = init.params[-1] if init.params else None
         for init_param in init.params:
-            if init_param.marker is None:
+            if init_param.name == _CONTEXT and init_param.marker is None:
+                if init_param is last:  # not last: CSC311 says both
+                    yield error(
+                        "CSC305",
+                        f"`{_CONTEXT}` must default to `chains.depends_context()`",
+                        init_param.default or init_param.name_span,
+                        help="the framework passes the deployment context to the `__init__` parameter `context=chains.depends_context()`",
+                    )
+            elif init_param.marker is None and init.supports_dependencies:
                 yield error(
                     "CSC305",
                     f"`__init__` parameter `{init_param.name}` must default to `chains.depends(...)` or `chains.depends_context()`",
@@ -395,6 +468,81 @@ def check_init_parameters(seen: Observations) -> Iterator[Diagnostic]:
                     )
                 else:
                     bound[init_param.target] = init_param.name
+
+
+def check_context_parameter(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC311, CSC312, CSC313: the context is the last `__init__` parameter, `context=chains.depends_context()`, typed `chains.DeploymentContext`.
+
+    Truss finds the context by its name and place: a parameter `context` anywhere
+    else, or `depends_context()` under another name, is not the context to Truss.
+    """
+    for init in seen.inits:
+        last = init.params[-1] if init.params else None
+        for param in init.params:
+            is_context = param.marker == _DEPENDS_CONTEXT
+            if param.name != _CONTEXT and is_context:
+                yield error(
+                    "CSC312",
+                    f"the context parameter must be named `{_CONTEXT}`, not `{param.name}`",
+                    param.name_span,
+                    help="Truss passes the deployment context by that name: `context: chains.DeploymentContext = chains.depends_context()`",
+                )
+            elif param.name == _CONTEXT and param.marker == _DEPENDS:
+                yield error(
+                    "CSC312",
+                    f"`{_CONTEXT}` is the name of the context parameter; name this dependency otherwise",
+                    param.name_span,
+                    help="Truss passes the deployment context to the parameter `context`",
+                )
+            elif param.name == _CONTEXT and param is not last:
+                also = (
+                    "" if is_context else ", defaulting to `chains.depends_context()`"
+                )
+                yield error(
+                    "CSC311",
+                    f"`{_CONTEXT}` must be the last `__init__` parameter{also}",
+                    param.span,
+                    help="move it after the dependencies: `def __init__(self, dep=chains.depends(Dep), context=chains.depends_context())`",
+                )
+            if (
+                (is_context or param.name == _CONTEXT)
+                and param.annotation is not None
+                and not param.annotation_is_context
+            ):
+                yield error(
+                    "CSC313",
+                    f"the context parameter is annotated `{param.annotation_code}`; it is a `chains.DeploymentContext`",
+                    param.annotation,
+                    help="annotate it `chains.DeploymentContext`, or leave it unannotated",
+                )
+
+
+def check_init_self(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC316: `__init__` takes the instance first, as `self`."""
+    for init in seen.inits:
+        if init.not_self is not None:
+            yield error(
+                "CSC316",
+                "`__init__` must take `self` as its first parameter",
+                init.not_self,
+            )
+
+
+def check_model_init(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC315: a `chains.ModelBase` takes no dependencies: its `__init__` may take only the context."""
+    for init in seen.inits:
+        if init.supports_dependencies:
+            continue
+        for param in init.params:
+            if param.marker == _DEPENDS_CONTEXT or param.name == _CONTEXT:
+                continue
+            what = "dependencies" if param.marker == _DEPENDS else "parameters"
+            yield error(
+                "CSC315",
+                f"`__init__` of a `chains.ModelBase` takes no {what} but the context: `{param.name}` is not allowed",
+                param.span,
+                help="a model is deployed on its own; make it a `chains.ChainletBase` to call other Chainlets",
+            )
 
 
 def check_dependencies(seen: Observations) -> Iterator[Diagnostic]:
@@ -430,6 +578,38 @@ def check_markers_placed(seen: Observations) -> Iterator[Diagnostic]:
             f"`{name}(...)` can only be the default of a Chainlet `__init__` parameter",
             span,
             help=f"write `def __init__(self, {example})` in the Chainlet that needs it",
+        )
+
+
+def check_constructions(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC314: Chainlets are injected (`chains.depends`), never constructed by hand where the chain runs."""
+    for qualname, span in seen.constructions:
+        name = qualname.rpartition(".")[2]
+        yield error(
+            "CSC314",
+            f"Chainlet `{name}` is constructed directly; Chainlets are deployed on their own and injected",
+            span,
+            help=f"take it as an `__init__` parameter: `{_snake(name)}: {name} = chains.depends({name})` (build Chainlets by hand only inside `with chains.run_local():`)",
+        )
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else f"{text[: limit - 4]} ..."
+
+
+def _snake(name: str) -> str:
+    return package_dir_name(name) if name.strip("_") else "dependency"
+
+
+def check_conditional_chainlets(seen: Observations) -> Iterator[Diagnostic]:
+    """CSC114: Chainlets defined under `if`/`else` are chosen by a static test."""
+    for span, written, why in seen.conditions:
+        yield error(
+            "CSC114",
+            f"which Chainlets `if {_shorten(written)}` defines cannot be known without running the code: {why}",
+            span,
+            help='choose between Chainlets with a module constant (`if USE_GPU:`, `if MODE == "fast":`)',
         )
 
 
@@ -498,6 +678,8 @@ RULES: tuple[Rule[Observations], ...] = (
     Rule(("CSC010", "CSC112"), check_module_names),
     Rule(("CSC101", "CSC102", "CSC103", "CSC104", "CSC110"), check_entrypoint),
     Rule(("CSC111",), check_hidden_chainlets),
+    Rule(("CSC114",), check_conditional_chainlets),
+    Rule(("CSC106", "CSC107", "CSC108", "CSC113"), check_display_names),
     Rule(("CSC109",), check_endpoint_exists),
     Rule(("CSC201", "CSC202", "CSC203"), check_endpoint_method),
     Rule(("CSC204", "CSC205", "CSC206"), check_endpoint_types),
@@ -505,14 +687,17 @@ RULES: tuple[Rule[Observations], ...] = (
     Rule(("CSC211",), check_health_check),
     Rule(("CSC303", "CSC307"), check_dependencies),
     Rule(("CSC304",), check_markers_placed),
+    Rule(("CSC314",), check_constructions),
     Rule(("CSC305", "CSC306", "CSC310"), check_init_parameters),
+    Rule(("CSC311", "CSC312", "CSC313"), check_context_parameter),
+    Rule(("CSC315",), check_model_init),
+    Rule(("CSC316",), check_init_self),
 )
 
 #: The rules over the IR of a chain (the whole graph), run only when there is one.
 CHAIN_RULES: tuple[Rule[ir.Chain], ...] = (
     Rule(("CSC308",), check_cycles),
     Rule(("CSC105",), check_reachability),
-    Rule(("CSC106", "CSC107", "CSC108", "CSC113"), check_display_names),
 )
 
 

@@ -186,8 +186,11 @@ def inheritance_chain(n: int) -> str:
 
 def chainlet_inheritance_chain(n: int) -> str:
     """Chainlet base classes each a subclass of the previous one; the entrypoint derives from the last."""
-    bases = "class Base0(chains.ChainletBase):\n    pass\n\n\n" + "".join(
-        f"class Base{i}(Base{i - 1}):\n    pass\n\n\n" for i in range(1, n + 1)
+    bases = (
+        "class Base0(chains.ChainletBase):\n    def run_remote(self) -> int:\n        return 0\n\n\n"
+        + "".join(
+            f"class Base{i}(Base{i - 1}):\n    pass\n\n\n" for i in range(1, n + 1)
+        )
     )
     text = chain_with("cpu_count", "1").replace("x = 1\n", f"x = 1\n{bases}")
     return text.replace("class Entry(chains.ChainletBase)", f"class Entry(Base{n})")

@@ -60,6 +60,7 @@ def test_check_json_format(tmp_path: Path) -> None:
             "help": None,
             "line": 5,
             "message": "parameter `name` of `run_remote` has no type annotation",
+            "notes": [],
             "path": "chain.py",
             "severity": "error",
         }

@@ -246,8 +246,34 @@ def test_json_format(snapshot: SnapshotAssertion) -> None:
         "end_line",
         "end_col",
         "help",
+        "notes",
     }
     assert rendered == snapshot
+
+
+def test_notes_in_every_format() -> None:
+    result = _case("structure_display_names_twice").check()
+    (diagnostic,) = result.diagnostics
+    (note,) = diagnostic.notes
+    assert (note.span.line, note.span.col) == (9, 46)
+    (item,) = json.loads(render_json(result.diagnostics))
+    assert item["notes"] == [
+        {
+            "message": "`search` is first used here",
+            "path": "structure_display_names_twice.py",
+            "line": 9,
+            "col": 46,
+            "end_line": 9,
+            "end_col": 53,
+        }
+    ]
+    assert (
+        render_github(result.diagnostics)
+        .rstrip()
+        .endswith(
+            "%0Anote: `search` is first used here (structure_display_names_twice.py:9:46)"
+        )
+    )
 
 
 def test_github_format(snapshot: SnapshotAssertion) -> None:

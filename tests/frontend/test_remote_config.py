@@ -172,7 +172,7 @@ class Entry(chains.ChainletBase):
     assert [c.name for c in chain.chainlets] == ["Dep", "Entry"]
 
 
-def test_deprecated_spellings_are_accepted_with_warnings(tmp_path: Path) -> None:
+def test_spellings_truss_refuses_are_errors(tmp_path: Path) -> None:
     path = tmp_path / "chain.py"
     path.write_text(
         """import truss_chains as chains
@@ -193,13 +193,9 @@ class A(chains.ChainletBase):
     assert [
         (d.code, d.severity.value, d.span.line, d.span.col) for d in result.diagnostics
     ] == [
-        ("CSC450", "warning", 7, 52),
-        ("CSC450", "warning", 8, 38),
+        ("CSC403", "error", 7, 52),
+        ("CSC403", "error", 8, 38),
     ]
     assert "CustomImage(image='python:3.11-slim')" in (result.diagnostics[0].help or "")
-    assert result.chain is not None
-    config = result.chain.chainlets[0].remote_config
-    assert config.docker_image.base_image == ir.BaseImage(
-        ir.BaseImageKind.CUSTOM, "python:3.11-slim", "py311"
-    )
-    assert config.assets.cached[0].get("use_volume") is False
+    assert "use_volume=False" in (result.diagnostics[1].help or "")
+    assert result.chain is None

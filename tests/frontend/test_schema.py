@@ -35,10 +35,7 @@ IR_CLASSES: dict[str, type[Any]] = {
     "chains.RPCOptions": ir.RPCOptions,
 }
 #: Where chainsc deliberately differs from truss 0.18.36, and why.
-TRUSS_DIFFERENCES = {
-    # Truss requires it; chainsc accepts it absent, as the deprecated spelling (CSC450), and writes `false`.
-    ("truss_config.ModelRepo", "use_volume"): "required",
-}
+TRUSS_DIFFERENCES: dict[tuple[str, str], str] = {}
 #: Schema fields the IR does not keep: deprecated spellings, folded into another field.
 NOT_IN_IR = {("chains.DockerImage", "pip_requirements_file")}
 

@@ -19,7 +19,7 @@ REPORTED_WHERE_MET = frozenset(
         *("CSC011", "CSC012", "CSC013", "CSC020"),
         *("CSC113", "CSC206", "CSC207", "CSC210", "CSC212"),
         *("CSC301", "CSC302", "CSC309"),
-        *(f"CSC4{n:02d}" for n in range(1, 15)),
+        *(f"CSC4{n:02d}" for n in range(1, 16)),
         *("CSC450", "CSC460", "CSC461", "CSC462"),
         "CSC901",
     }

@@ -3,8 +3,8 @@
 import truss_chains as chains
 
 
-class Embedder(chains.ChainletBase):  # E: CSC106
-    remote_config = chains.RemoteConfig(name="text embedder")
+class Embedder(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(name="text embedder")  # E@7:46: CSC106
 
     def run_remote(self, text: str) -> list[float]:
         return [float(len(text))]

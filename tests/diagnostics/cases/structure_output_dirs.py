@@ -9,8 +9,8 @@ class TextSplitter(chains.ChainletBase):
 
 
 @chains.mark_entrypoint
-class Indexer(chains.ChainletBase):  # E: CSC108
-    remote_config = chains.RemoteConfig(name="text-splitter")
+class Indexer(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(name="text-splitter")  # E@13:46: CSC108
 
     def __init__(self, splitter: TextSplitter = chains.depends(TextSplitter)) -> None:
         self._splitter = splitter

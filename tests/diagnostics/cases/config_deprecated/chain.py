@@ -1,4 +1,5 @@
-"""Deprecated spellings still work, with a warning that shows the current one."""
+"""A deprecated spelling Truss still takes works, with a warning that shows the current one;
+those Truss 0.18.36 refuses (a plain-string `base_image`, `ModelRepo` without `use_volume`) are errors."""
 
 import truss_chains as chains
 from truss.base import truss_config
@@ -8,11 +9,11 @@ from truss.base import truss_config
 class Llm(chains.ChainletBase):
     remote_config = chains.RemoteConfig(
         docker_image=chains.DockerImage(
-            base_image="python:3.11-slim",  # W: CSC450
+            base_image="python:3.11-slim",  # E: CSC403
             pip_requirements_file=chains.make_abs_path_here("requirements.txt"),  # W: CSC450
         ),
         assets=chains.Assets(
-            cached=[truss_config.ModelRepo(repo_id="meta-llama/Llama-3.1-8B")],  # W: CSC450
+            cached=[truss_config.ModelRepo(repo_id="meta-llama/Llama-3.1-8B")],  # E: CSC403
             secret_keys=["hf_access_token"],
         ),
     )
