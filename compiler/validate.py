@@ -22,6 +22,7 @@ from chainsc import ir
 from chainsc.codes import CODES
 from chainsc.diagnostics import Diagnostic, error, warning
 from chainsc.graph import find_cycles, reachable
+from chainsc.kinds import check_kinds
 from chainsc.observations import (
     MethodSeen,
     Observations,
@@ -506,6 +507,7 @@ RULES: tuple[Rule[Observations], ...] = (
     Rule(("CSC303", "CSC307"), check_dependencies),
     Rule(("CSC304",), check_markers_placed),
     Rule(("CSC305", "CSC306", "CSC310"), check_init_parameters),
+    Rule(("CSC340", "CSC343", "CSC344", "CSC345", "CSC349"), check_kinds),
 )
 
 #: The rules over the IR of a chain (the whole graph), run only when there is one.

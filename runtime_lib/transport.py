@@ -243,7 +243,9 @@ def find_services(
     Looked up in this order, the first that names it wins:
 
     1. `CHAINSC_SERVICE_URL_<NAME_UPPER_SNAKE>`: a chainsc server's base URL;
-    2. `CHAINSC_SERVICES`: a JSON object of display name -> base URL (`chainsc run`);
+    2. `CHAINSC_SERVICES`: a JSON object of display name -> base URL (`chainsc run`), or
+       -> `{"predict_url": URL}`, a URL posted to as it is (an engine `chainsc run`
+       cannot serve, `--service NAME=URL`);
     3. the `dynamic_chainlet_config` file (`dynamic_chainlet_config_path`): what Baseten
        mounts, and what a chain under Truss's server is given; its URLs are used as
        they are (Truss's predict route, or the gateway and its `Host`).
@@ -264,6 +266,17 @@ def find_services(
         if isinstance(base, str) and base:
             origin = service_env_var(name) if override else SERVICES_ENV_VAR
             found[name] = ServiceTarget.at_base_url(base, origin)
+        elif isinstance(base, dict):
+            # `{"predict_url": URL}`: posted to as it is (`chainsc run --service`), as
+            # the dynamic config's entries are, but no platform: no API key required.
+            try:
+                urls = ServiceDescriptorUrls.model_validate(base)
+            except pydantic.ValidationError as exc:
+                raise MissingDependencyError(
+                    f"The entry for `{name}` in `{SERVICES_ENV_VAR}` has no usable URL "
+                    f"(expected a base URL, or {_ENTRY_SHAPE}):\n{exc}"
+                ) from exc
+            found[name] = ServiceTarget.of_urls(urls, SERVICES_ENV_VAR)
         else:
             wanted.append(name)
     if not wanted:
