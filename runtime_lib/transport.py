@@ -28,7 +28,7 @@ import threading
 import typing
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
@@ -122,12 +122,15 @@ class ServiceTarget:
         origin: where it was found, for messages: a variable name or a file path.
         from_platform: found in the platform's `dynamic_chainlet_config` (Baseten,
             Truss's server), whose gateways need the chain API key.
+        urls: the entry it was made from (`of_urls`), both of its URLs kept: a
+            `TrussHandle` chooses between them per call, as Truss's does.
     """
 
     url: str
     host: str | None = None
     origin: str = ""
     from_platform: bool = False
+    urls: ServiceDescriptorUrls | None = field(default=None, compare=False)
 
     @classmethod
     def at_base_url(cls, base_url: str, origin: str = "") -> ServiceTarget:
@@ -152,9 +155,12 @@ class ServiceTarget:
                 host=urls.internal_url.hostname,
                 origin=origin,
                 from_platform=from_platform,
+                urls=urls,
             )
         assert urls.predict_url  # the descriptor's validator requires one of the two
-        return cls(url=urls.predict_url, origin=origin, from_platform=from_platform)
+        return cls(
+            url=urls.predict_url, origin=origin, from_platform=from_platform, urls=urls
+        )
 
     def descriptor_urls(self) -> dict[str, object]:
         """`predict_url=` or `internal_url=` for a `DeployedServiceDescriptor`."""

@@ -125,7 +125,14 @@ def get_service_urls(target: str | type[Any]) -> ServiceDescriptorUrls:
             "`get_service_urls` takes a Chainlet class or its display name, "
             f"got {type(target).__name__!r}."
         )
-    return ServiceDescriptorUrls.model_validate(find_service(name).descriptor_urls())
+    return _urls(find_service(name))
+
+
+def _urls(target: ServiceTarget) -> ServiceDescriptorUrls:
+    """The URLs of a target: the whole entry it was found as (both URLs), else its own."""
+    if target.urls is not None:
+        return target.urls
+    return ServiceDescriptorUrls.model_validate(target.descriptor_urls())
 
 
 class TrussHandle:
@@ -152,7 +159,7 @@ class TrussHandle:
         self._from_platform = True
         if isinstance(target, ServiceTarget):
             self._from_platform = target.from_platform
-            self.urls = ServiceDescriptorUrls.model_validate(target.descriptor_urls())
+            self.urls = _urls(target)
             self._service = service or self.SERVICE or type(self).__name__
             return
         if target is None:
@@ -161,7 +168,7 @@ class TrussHandle:
         found = find_service(name)
         self._from_platform = found.from_platform
         self._service = name
-        self.urls = ServiceDescriptorUrls.model_validate(found.descriptor_urls())
+        self.urls = _urls(found)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(service={self._service!r}, urls={self.urls!r})"
