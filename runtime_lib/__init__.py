@@ -89,6 +89,7 @@ LAZY_ATTRIBUTES: dict[str, str] = {
     "public_api": "public_api",
     "public_types": "public_types",
     "pydantic_numpy": "pydantic_numpy",
+    "remote_chainlet": "remote_chainlet",
     "run_local": "local",
     "streaming": "streaming",
     "trt_llm_config": "trt_llm_config",
