@@ -91,6 +91,27 @@ def dump_text(chain: ir.Chain) -> str:
             )
         if chainlet.context_param:
             lines.append(f"  context {chainlet.context_param}")
+        if chainlet.kind is ir.ChainletKind.TRUSS:
+            # Configured by its Truss directory's own config.yaml, not `remote_config`.
+            lines.append(f"  truss_dir: {chainlet.truss_dir}")
+            continue
+        if chainlet.engine_builder_config is not None:
+            build = chainlet.engine_builder_config.get("build")
+            checkpoint = (
+                build.get("checkpoint_repository")
+                if isinstance(build, ir.JsonObject)
+                else None
+            )
+            repo = (
+                checkpoint.get("repo")
+                if isinstance(checkpoint, ir.JsonObject)
+                else None
+            )
+            stack = chainlet.engine_builder_config.get("inference_stack") or "v1"
+            lines.append(
+                f"  engine: TensorRT-LLM {stack}"
+                + (f", checkpoint {repo}" if repo else "")
+            )
         lines.append(
             f"  compute: cpu {compute.cpu_count}, memory {compute.memory}{gpu}, predict_concurrency {compute.predict_concurrency}"
         )

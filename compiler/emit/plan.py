@@ -204,6 +204,10 @@ class ChainReadmeContext:
     #: 8000, and the `dynamic_chainlet_config` that points at those ports (JSON).
     truss_ports: tuple[tuple[str, int], ...]
     truss_dynamic_config: str
+    #: Display names of the engine builders (their package is only a `config.yaml`).
+    engines: tuple[str, ...] = ()
+    #: Display names of the TrussChainlets (their package is their Truss directory).
+    truss_chainlets: tuple[str, ...] = ()
 
 
 #: The route of a model on Truss's server (`TrussServer`), which a Chainlet is there.
@@ -360,18 +364,32 @@ class _Planner:
             for chainlet in self.chain.chainlets
             if chainlet.id in packages
         )
-        # The entrypoint on 8000 (as `chainsc run`), the others after it in README order.
+        engines = tuple(
+            c.display_name
+            for c in self.chain.chainlets
+            if c.id in packages and c.kind is ir.ChainletKind.ENGINE_BUILDER
+        )
+        # The entrypoint on 8000 (as `chainsc run`), the others after it in README order;
+        # an engine runs nowhere here: its callers are pointed at one you serve.
         ordered = sorted(
-            rows, key=lambda row: row.name != by_id[self.chain.entrypoint].display_name
+            (row for row in rows if row.name not in engines),
+            key=lambda row: row.name != by_id[self.chain.entrypoint].display_name,
         )
         ports = {
             row.name: (row.package, 8000 + index) for index, row in enumerate(ordered)
         }
-        dynamic_config = {
+        dynamic_config: dict[str, dict[str, str]] = {
             name: {"predict_url": f"http://127.0.0.1:{port}{TRUSS_PREDICT_ROUTE}"}
             for name, (_, port) in ports.items()
             if name != by_id[self.chain.entrypoint].display_name
         }
+        dynamic_config.update(
+            (
+                name,
+                {"predict_url": f"http://ENGINE_HOST:ENGINE_PORT{TRUSS_PREDICT_ROUTE}"},
+            )
+            for name in engines
+        )
         ctx = ChainReadmeContext(
             source=self.chain.source,
             name=self.chain.name,
@@ -381,6 +399,12 @@ class _Planner:
             rows=rows,
             truss_ports=tuple(ports.values()),
             truss_dynamic_config=json.dumps(dynamic_config, indent=2, sort_keys=True),
+            engines=engines,
+            truss_chainlets=tuple(
+                c.display_name
+                for c in self.chain.chainlets
+                if c.id in packages and c.kind is ir.ChainletKind.TRUSS
+            ),
         )
         return self.render("chain/README.md.jinja", ctx)
 
