@@ -15,6 +15,11 @@ from chainsc.source import Span
 from chainsc.typetext import render_type
 
 
+#: Fields of a Chainlet only one kind has (an engine builder's, a TrussChainlet's): dumped
+#: only when set.
+_KIND_FIELDS = frozenset({"engine_builder_config", "truss_dir"})
+
+
 def to_jsonable(value: object) -> object:
     """Convert IR values to JSON-ready data; field order is declaration order."""
     if isinstance(value, ir.JsonObject):
@@ -32,6 +37,11 @@ def to_jsonable(value: object) -> object:
         return {
             f.name: to_jsonable(getattr(value, f.name))
             for f in dataclasses.fields(value)
+            if not (
+                isinstance(value, ir.Chainlet)
+                and f.name in _KIND_FIELDS
+                and getattr(value, f.name) is None
+            )
         }
     if isinstance(value, enum.Enum):
         return value.value
