@@ -14,7 +14,6 @@ from chainsc import ir
 from chainsc.source import Span
 from chainsc.typetext import render_type
 
-
 #: Fields of a Chainlet only one kind has (an engine builder's, a TrussChainlet's): dumped
 #: only when set.
 _KIND_FIELDS = frozenset({"engine_builder_config", "truss_dir"})
