@@ -20,7 +20,7 @@ from chainsc.parse import gc_paused
 from chainsc.requirements_check import requirement_diagnostics
 from chainsc.resolve import Program, is_module_name, load_program
 from chainsc.source import SourceFile, Span
-from chainsc.validate import check_observations, validate_chain
+from chainsc.validate import check_observations, package_dir_name, validate_chain
 
 if TYPE_CHECKING:
     from chainsc.emit.inputs import PlanInputs
@@ -114,8 +114,18 @@ def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildRe
             files = plan(checked.chain, inputs)
         except RecursionError:
             return BuildResult((backstop,), None)
-        # A package that does not compile is a chainsc bug (CSC901), never an output.
-        broken, generated = generated_code_errors(files)
+        # A package that does not compile is a chainsc bug (CSC901), never an output. A
+        # TrussChainlet's package is the user's Truss directory: its code is not generated.
+        carried = tuple(
+            f"{package_dir_name(c.display_name)}/"
+            for c in checked.chain.chainlets
+            if c.kind is ir.ChainletKind.TRUSS
+        )
+        broken, generated = generated_code_errors(
+            {path: data for path, data in files.items() if not path.startswith(carried)}
+            if carried
+            else files
+        )
         if broken:
             return BuildResult(
                 sort_diagnostics([*checked.diagnostics, *broken]),

@@ -252,11 +252,34 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     is_flag=True,
     help="Run each package in a virtualenv of its own requirements (made with uv, cached in $CHAINSC_CACHE_DIR).",
 )
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    metavar="NAME=URL",
+    help="Do not run Chainlet NAME: its callers post to URL as it is (an engine "
+    "builder's engine you serve, or any Chainlet run elsewhere). Repeatable.",
+)
 @click.pass_context
-def run(ctx: click.Context, out_dir: Path, port: int, isolated: bool) -> None:
+def run(
+    ctx: click.Context,
+    out_dir: Path,
+    port: int,
+    isolated: bool,
+    services: tuple[str, ...],
+) -> None:
     """Serve every package of a built chain on 127.0.0.1 until Ctrl-C."""
     from chainsc.run import RunError, run_chain  # noqa: PLC0415
 
+    external: dict[str, str] = {}
+    for item in services:
+        name, equals, url = item.partition("=")
+        if not equals or not name or not url.startswith(("http://", "https://")):
+            raise click.BadParameter(
+                f"`{item}`: expected NAME=URL, the URL http:// or https://",
+                param_hint="--service",
+            )
+        external[name] = url
     try:
         code = run_chain(
             out_dir,
@@ -264,6 +287,7 @@ def run(ctx: click.Context, out_dir: Path, port: int, isolated: bool) -> None:
             echo=click.echo,
             isolated=isolated,
             debug=bool(ctx.obj["debug"]),
+            external=external,
         )
     except RunError as exc:
         click.echo(f"chainsc: {exc}", err=True)

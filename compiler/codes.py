@@ -178,6 +178,42 @@ _TABLE = (
         "a `chains.ModelBase` takes dependencies or other `__init__` parameters (only the context)",
     ),
     Code("CSC316", "error", "`__init__` does not take `self` as its first parameter"),
+    Code(
+        "CSC340",
+        "error",
+        "an `EngineBuilderLLMChainlet` declares no `engine_builder_config`",
+    ),
+    Code(
+        "CSC341",
+        "error",
+        "`engine_builder_config` is not a `trt_llm_config.TRTLLMConfiguration(...)`",
+    ),
+    Code(
+        "CSC342",
+        "error",
+        "an engine builder's `remote_config` sets `docker_image`, `assets.cached`, `assets.external_data` or `options.health_checks`",
+    ),
+    Code(
+        "CSC343",
+        "error",
+        "an engine builder defines `run_remote` (it is final: the engine's)",
+    ),
+    Code(
+        "CSC344",
+        "error",
+        "an engine builder or a TrussChainlet takes dependencies in `__init__`",
+    ),
+    Code("CSC345", "error", "a `TrussChainlet` declares no `truss_dir`"),
+    Code("CSC346", "error", "`truss_dir` is not a path string"),
+    Code(
+        "CSC347",
+        "error",
+        "`truss_dir` is not a directory next to the file that defines the class",
+    ),
+    Code(
+        "CSC348", "error", "`truss_dir` has no `config.yaml`: it is no Truss directory"
+    ),
+    Code("CSC349", "error", "a `TrussChainlet` is the entrypoint"),
     Code("CSC401", "error", "a configuration value is not statically known"),
     Code("CSC402", "error", "an unknown keyword for a configuration constructor"),
     Code("CSC403", "error", "a configuration value has the wrong type"),
@@ -204,6 +240,31 @@ _TABLE = (
         "CSC415",
         "error",
         "a value Truss's own config model refuses (a `ModelRepo`, `WeightsSource`, auth settings, paths, versions)",
+    ),
+    Code(
+        "CSC430",
+        "error",
+        "an engine's parallelism (tensor x pipeline x sequence) is not its GPU count",
+    ),
+    Code(
+        "CSC431",
+        "error",
+        "a v1 engine's `build` has no `checkpoint_repository`",
+    ),
+    Code(
+        "CSC432",
+        "error",
+        "an engine's `base_model` or quantization Truss refuses (a renamed model, or one its GPU cannot run)",
+    ),
+    Code(
+        "CSC433",
+        "error",
+        "an engine setting Truss reads as a strict integer is not one, or out of its bounds",
+    ),
+    Code(
+        "CSC434",
+        "warning",
+        "a `TrussChainlet`'s `remote_config` sets more than `name`, which Truss ignores",
     ),
     Code("CSC450", "warning", "a deprecated API spelling"),
     Code(

@@ -45,6 +45,11 @@ class _Invalid:
 
 INVALID = _Invalid()
 
+#: `engine_builder_config`'s constructor, and the two models its root can be.
+ENGINE_CONFIG = "trt_llm_config.TRTLLMConfiguration"
+ENGINE_CONFIG_V1 = "trt_llm_config.TRTLLMConfigurationV1"
+ENGINE_CONFIG_V2 = "trt_llm_config.TRTLLMConfigurationV2"
+
 #: `predict_concurrency="cpu_count"`: as many as the resolved `cpu_count`.
 _CPU_COUNT = "cpu_count"
 
@@ -847,6 +852,53 @@ class ConfigBuilder:
             return ir.ChainletOptions()
         return ir.ChainletOptions(
             **self.read(self.arguments(call), CONSTRUCTORS[call.api])
+        )
+
+    def engine_builder_config(self, value: Value) -> ir.JsonObject | None:
+        """`engine_builder_config = trt_llm_config.TRTLLMConfiguration(...)` as `trt_llm` JSON (CSC341 otherwise).
+
+        `TRTLLMConfiguration` is a root model: its JSON is its `root`'s (a
+        `TRTLLMConfigurationV1(...)`/`V2(...)` call, or their fields as a dict), or,
+        when it is called with those fields as keywords, theirs: v2 when
+        `inference_stack` says so, else v1, as truss picks the model.
+        """
+        call = value.data
+        if not isinstance(call, ApiCall) or call.api != ENGINE_CONFIG:
+            self._error(
+                "CSC341",
+                f"`engine_builder_config` must be `trt_llm_config.TRTLLMConfiguration(...)`, got `{_describe(value)}`",
+                value,
+                "`from truss.base import trt_llm_config`, then `engine_builder_config = "
+                "trt_llm_config.TRTLLMConfiguration(root=trt_llm_config.TRTLLMConfigurationV1(build=...))`",
+            )
+            return None
+        if call.args or any(keyword == "root" for keyword, _, _ in call.kwargs):
+            root = self.arguments(call).get("root")
+            if root is None:
+                return None
+            found = self._json(root, "root")
+            if isinstance(found, ir.JsonObject):
+                return found
+            self._error(
+                "CSC341",
+                f"the `root` of `TRTLLMConfiguration` must be `TRTLLMConfigurationV1(...)` or `TRTLLMConfigurationV2(...)`, got `{_describe(root)}`",
+                root,
+            )
+            return None
+        stack = next(
+            (item for keyword, item, _ in call.kwargs if keyword == "inference_stack"),
+            None,
+        )
+        stack_value = (
+            stack.data.value
+            if stack is not None and isinstance(stack.data, EnumMember)
+            else stack.data
+            if stack is not None
+            else None
+        )
+        api = ENGINE_CONFIG_V2 if stack_value == "v2" else ENGINE_CONFIG_V1
+        return self.truss_object(
+            Value(ApiCall(api, (), call.kwargs, call.at), value.at)
         )
 
     def rpc_options(self, values: dict[str, Value]) -> ir.RPCOptions:

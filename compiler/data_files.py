@@ -254,7 +254,7 @@ def kept_literals(chain: ir.Chain, program: Program) -> Mapping[str, frozenset[s
     deployed = reachable(edges, chain.entrypoint)
     kept: dict[str, set[str]] = {}
     for chainlet in chain.chainlets:
-        if chainlet.id not in deployed:
+        if chainlet.id not in deployed or not chainlet.has_code:
             continue
         request = slice_request(chain, program, chainlet, clients)
         for name, literals in carrying.carry(analysis, request).path_literals.items():

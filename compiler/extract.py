@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
-from chainsc import bodies, ir
+from chainsc import bodies, ir, kinds
 from chainsc.annotations import TypeCollector, stdlib_outside_models, walk_type
 from chainsc.config import ConfigBuilder
 from chainsc.diagnostics import Diagnostic, error, warning
@@ -28,6 +28,7 @@ from chainsc.observations import (
     HiddenClassSeen,
     InitParamSeen,
     InitSeen,
+    KindSeen,
     MethodSeen,
     ModuleSeen,
     Observations,
@@ -61,6 +62,8 @@ from chainsc.surface import SURFACE_CODES, surface_errors
 #: or be shadowed by it (Truss's `utils.py` trap; Truss reserves `model.py` too).
 _CHAINLET_BASE = "chains.ChainletBase"
 _MODEL_BASE = "chains.ModelBase"
+_ENGINE_BASE = "chains.EngineBuilderLLMChainlet"
+_TRUSS_BASE = "chains.TrussChainlet"
 _STUB_BASE = "chains.StubBase"
 _DEPENDS = "chains.depends"
 _DEPENDS_CONTEXT = "chains.depends_context"
@@ -74,6 +77,32 @@ class ClassKind:
     CHAINLET = "chainlet"
     MODEL = "model"
     STUB = "stub"
+    ENGINE_BUILDER = "engine_builder"
+    TRUSS = "truss"
+
+
+#: The kinds of class that are Chainlets of a chain (a stub is a client, no Chainlet).
+_CHAINLET_KINDS = (
+    ClassKind.CHAINLET,
+    ClassKind.MODEL,
+    ClassKind.ENGINE_BUILDER,
+    ClassKind.TRUSS,
+)
+#: Each kind's IR kind.
+_IR_KINDS = {
+    ClassKind.CHAINLET: ir.ChainletKind.CHAINLET,
+    ClassKind.MODEL: ir.ChainletKind.MODEL,
+    ClassKind.ENGINE_BUILDER: ir.ChainletKind.ENGINE_BUILDER,
+    ClassKind.TRUSS: ir.ChainletKind.TRUSS,
+}
+#: API classes a dependency's annotation may name besides the target's own classes, by
+#: the target's kind (what Truss's `issubclass` checks accept, and a TrussChainlet's handle).
+_FITTING_API_CLASSES = {
+    ClassKind.CHAINLET: (_CHAINLET_BASE, "typing.Any"),
+    ClassKind.MODEL: (_CHAINLET_BASE, "typing.Any"),
+    ClassKind.ENGINE_BUILDER: (_ENGINE_BASE, "typing.Any"),
+    ClassKind.TRUSS: (_TRUSS_BASE, "chains.truss_chainlet.TrussHandle", "typing.Any"),
+}
 
 
 @dataclass(slots=True)
@@ -129,6 +158,7 @@ class _Seen:
     attribute_members: list[tuple[str, str, Span, bool]] = field(default_factory=list)
     constructions: list[tuple[str, Span]] = field(default_factory=list)
     conditions: list[tuple[Span, str, str]] = field(default_factory=list)
+    kinds: list[KindSeen] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -196,6 +226,8 @@ class _Extractor:
             _CHAINLET_BASE: ClassKind.CHAINLET,
             _MODEL_BASE: ClassKind.MODEL,
             _STUB_BASE: ClassKind.STUB,
+            _ENGINE_BASE: ClassKind.ENGINE_BUILDER,
+            _TRUSS_BASE: ClassKind.TRUSS,
         }
         path: list[
             ClassRef
@@ -234,7 +266,7 @@ class _Extractor:
         if cls.id in self.candidates:
             return self.candidates[cls.id]
         kind, bases = self.classify(cls)
-        if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
+        if kind not in _CHAINLET_KINDS:
             return None
         found = _Candidate(cls, kind, bases)
         self.candidates[cls.id] = found
@@ -390,6 +422,7 @@ class _Extractor:
             attribute_members=tuple(seen.attribute_members),
             constructions=tuple(seen.constructions),
             conditions=tuple(seen.conditions),
+            kinds=tuple(seen.kinds),
         )
 
     # -- `if`/`else` around Chainlets -------------------------------------------------
@@ -408,7 +441,7 @@ class _Extractor:
                     continue
                 if not any(
                     self.classify(ClassRef(module, node.name.value, node, order))[0]
-                    in (ClassKind.CHAINLET, ClassKind.MODEL)
+                    in _CHAINLET_KINDS
                     for branch in conditional.branches
                     for order, node in branch.classes
                 ):
@@ -555,6 +588,7 @@ class _Extractor:
         cls = cand.cls
         module = cls.module
         remote_config = ir.RemoteConfig()
+        written_config: Value | None = None
         found_config = self._remote_config_value(cand)
         if found_config is not None:
             owner, expr = found_config
@@ -564,6 +598,7 @@ class _Extractor:
             if isinstance(value, list):
                 self.diagnostics.extend(value)
             else:
+                written_config = value
                 remote_config = self.configs.remote_config(
                     value, Located(owner.module, expr)
                 )
@@ -576,6 +611,8 @@ class _Extractor:
                 if remote_config.name is not None and name_arg is not None:
                     assert isinstance(call, ApiCall)
                     self.display_spans[cls.id] = call.at.module.span(name_arg.value)
+        if cand.kind in (ClassKind.ENGINE_BUILDER, ClassKind.TRUSS):
+            return self._kind_chainlet(cand, remote_config, written_config)
         endpoint = self._endpoint(cand, _endpoint_name(cand))
         dependencies, context_param = self._init(cand)
         has_health_check = self._health_check(cand)
@@ -609,6 +646,123 @@ class _Extractor:
             return True
         self._attribute_member(cand, owner, found)
         return False
+
+    def _class_attribute(
+        self, cand: _Candidate, name: str
+    ) -> tuple[ClassRef, cst.BaseExpression] | None:
+        """The value of the class attribute `name`, in the class or its nearest user base that sets it."""
+        for owner in (cand.cls, *cand.bases):
+            for statement in owner.node.body.body:
+                if not isinstance(statement, cst.SimpleStatementLine):
+                    continue
+                for small in statement.body:
+                    if isinstance(small, cst.Assign) and any(
+                        isinstance(t.target, cst.Name) and t.target.value == name
+                        for t in small.targets
+                    ):
+                        return owner, small.value
+                    if (
+                        isinstance(small, cst.AnnAssign)
+                        and isinstance(small.target, cst.Name)
+                        and small.target.value == name
+                        and small.value is not None
+                    ):
+                        return owner, small.value
+        return None
+
+    def _kind_chainlet(
+        self,
+        cand: _Candidate,
+        remote_config: ir.RemoteConfig,
+        written_config: Value | None,
+    ) -> ir.Chainlet:
+        """An engine builder or a TrussChainlet: its configuration, no code (`chainsc.kinds`).
+
+        Its `__init__` is still read (its markers are allowed, its dependencies
+        reported by CSC344), but it gets none in the IR; its endpoint is the one its
+        kind has (the engine's `run_remote`, the Truss's `predict`).
+        """
+        cls = cand.cls
+        module = cls.module
+        name_span = module.span(cls.node.name)
+        is_engine = cand.kind == ClassKind.ENGINE_BUILDER
+        attribute = (
+            kinds.ENGINE_CONFIG_ATTRIBUTE if is_engine else kinds.TRUSS_DIR_ATTRIBUTE
+        )
+        found = self._class_attribute(cand, attribute)
+        engine_config: ir.JsonObject | None = None
+        truss_dir: str | None = None
+        if found is not None:
+            owner, expr = found
+            value = self.evaluator.evaluate(
+                owner.module, expr, scope=owner, before=owner.order
+            )
+            if isinstance(value, Diagnostic):
+                self.diagnostics.append(value)
+            elif is_engine:
+                engine_config = self.configs.engine_builder_config(value)
+                if engine_config is not None:
+                    self.diagnostics.extend(
+                        kinds.engine_config_errors(
+                            engine_config,
+                            value,
+                            remote_config.compute,
+                            written_config,
+                        )
+                    )
+            else:
+                truss_dir, problems = kinds.truss_dir_path(
+                    self.program.fs, owner.module.path, value
+                )
+                self.diagnostics.extend(problems)
+        if is_engine:
+            self.diagnostics.extend(
+                kinds.engine_remote_config_errors(remote_config, written_config)
+            )
+        else:
+            self.diagnostics.extend(
+                kinds.truss_remote_config_warnings(remote_config, written_config)
+            )
+        self._init(cand)
+        init = self._member(cand, "__init__")
+        seen_init = self.seen.inits.get(id(init[1])) if init is not None else None
+        run_remote = self._member(cand, "run_remote")
+        self.seen.kinds.append(
+            KindSeen(
+                cls.id,
+                cls.qualname,
+                _IR_KINDS[cand.kind],
+                name_span,
+                declares=found is not None,
+                run_remote=run_remote[0].module.span(run_remote[1].name)
+                if run_remote is not None
+                else None,
+                init_markers=tuple(
+                    (param.marker, param.span)
+                    for param in (seen_init.params if seen_init is not None else ())
+                    if param.marker is not None
+                ),
+            )
+        )
+        return ir.Chainlet(
+            id=cls.id,
+            name=cls.qualname,
+            display_name=remote_config.name or cls.qualname,
+            module=module.name,
+            span=name_span,
+            kind=_IR_KINDS[cand.kind],
+            bases=tuple(base.id for base in cand.bases),
+            remote_config=remote_config,
+            dependencies=(),
+            context_param=None,
+            endpoint=kinds.engine_endpoint(name_span)
+            if is_engine
+            else kinds.truss_endpoint(name_span),
+            has_health_check=False,
+            is_entrypoint=False,
+            engine_builder_config=engine_config,
+            truss_dir=truss_dir,
+        )
 
     def _stub(self, cls: ClassRef) -> ir.Stub:
         endpoint: ir.Endpoint | None = None
@@ -1126,9 +1280,9 @@ class _Extractor:
         if isinstance(resolved, ClassRef):
             allowed = {target.cls.id, *(base.id for base in target.bases)}
             return resolved.id in allowed or self._is_protocol(resolved)
-        return isinstance(resolved, ApiRef) and resolved.path in (
-            _CHAINLET_BASE,
-            "typing.Any",
+        return (
+            isinstance(resolved, ApiRef)
+            and resolved.path in _FITTING_API_CLASSES[target.kind]
         )
 
     def _is_protocol(self, cls: ClassRef) -> bool:
@@ -1176,7 +1330,7 @@ class _Extractor:
                 for base in node.bases
             )
             kind, _ = self._classify_bases(bases, set())
-            if kind not in (ClassKind.CHAINLET, ClassKind.MODEL):
+            if kind not in _CHAINLET_KINDS:
                 continue
             line_text = parsed.source.line_text(node.lineno)
             name_col = (
@@ -1205,7 +1359,7 @@ class _Extractor:
         for module in program.modules.values():
             for order, node in module.classes:
                 kind, _ = self.classify(ClassRef(module, node.name.value, node, order))
-                if kind in (ClassKind.CHAINLET, ClassKind.MODEL):
+                if kind in _CHAINLET_KINDS:
                     names.add(node.name.value)
         if not names:
             return
@@ -1234,7 +1388,7 @@ class _Extractor:
                 if not isinstance(target, ClassRef):
                     continue
                 kind, _ = self.classify(target)
-                if kind in (ClassKind.CHAINLET, ClassKind.MODEL):
+                if kind in _CHAINLET_KINDS:
                     self.seen.constructions.append(
                         (target.qualname, parsed.ast_span(call))
                     )

@@ -273,10 +273,20 @@ class RemoteConfig:
 
 
 class ChainletKind(enum.Enum):
-    """A `ChainletBase` (endpoint `run_remote`) or a `ModelBase` (`predict`)."""
+    """What a Chainlet derives from, so what its package is.
+
+    A `ChainletBase` (endpoint `run_remote`) or a `ModelBase` (`predict`) is the user's
+    code in a generated package. The two others have no code of their own: an
+    `EngineBuilderLLMChainlet` is a TensorRT-LLM engine Baseten builds from its
+    `engine_builder_config` (its package is only `config.yaml`; its `run_remote` is
+    Truss's, final), and a `TrussChainlet` is an existing Truss directory (`truss_dir`),
+    carried as it is.
+    """
 
     CHAINLET = "chainlet"
     MODEL = "model"
+    ENGINE_BUILDER = "engine_builder"
+    TRUSS = "truss"
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +313,20 @@ class Chainlet:
     is_entrypoint: bool
     #: `TypeDef.id`s of every user type its endpoint needs (fields, bases and aliases too), sorted.
     types: tuple[str, ...] = ()
+    #: ENGINE_BUILDER: `engine_builder_config`, the TensorRT-LLM configuration as JSON
+    #: (what `config.yaml` holds under `trt_llm`: the arguments given, enums by value).
+    engine_builder_config: JsonObject | None = None
+    #: TRUSS: the Truss directory (`truss_dir`), relative to the chain root, POSIX.
+    truss_dir: str | None = None
+
+    @property
+    def has_code(self) -> bool:
+        """Whether its package is generated from the user's code (a `ChainletBase`, a `ModelBase`).
+
+        An engine builder's package is its `config.yaml`; a TrussChainlet's, its Truss
+        directory: neither carries a slice, a runtime or a server of chainsc's.
+        """
+        return self.kind in (ChainletKind.CHAINLET, ChainletKind.MODEL)
 
 
 @dataclass(frozen=True, slots=True)

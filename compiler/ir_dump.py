@@ -14,6 +14,10 @@ from chainsc import ir
 from chainsc.source import Span
 from chainsc.typetext import render_type
 
+#: Fields of a Chainlet only one kind has (an engine builder's, a TrussChainlet's): dumped
+#: only when set.
+_KIND_FIELDS = frozenset({"engine_builder_config", "truss_dir"})
+
 
 def to_jsonable(value: object) -> object:
     """Convert IR values to JSON-ready data; field order is declaration order."""
@@ -32,6 +36,11 @@ def to_jsonable(value: object) -> object:
         return {
             f.name: to_jsonable(getattr(value, f.name))
             for f in dataclasses.fields(value)
+            if not (
+                isinstance(value, ir.Chainlet)
+                and f.name in _KIND_FIELDS
+                and getattr(value, f.name) is None
+            )
         }
     if isinstance(value, enum.Enum):
         return value.value
@@ -91,6 +100,27 @@ def dump_text(chain: ir.Chain) -> str:
             )
         if chainlet.context_param:
             lines.append(f"  context {chainlet.context_param}")
+        if chainlet.kind is ir.ChainletKind.TRUSS:
+            # Configured by its Truss directory's own config.yaml, not `remote_config`.
+            lines.append(f"  truss_dir: {chainlet.truss_dir}")
+            continue
+        if chainlet.engine_builder_config is not None:
+            build = chainlet.engine_builder_config.get("build")
+            checkpoint = (
+                build.get("checkpoint_repository")
+                if isinstance(build, ir.JsonObject)
+                else None
+            )
+            repo = (
+                checkpoint.get("repo")
+                if isinstance(checkpoint, ir.JsonObject)
+                else None
+            )
+            stack = chainlet.engine_builder_config.get("inference_stack") or "v1"
+            lines.append(
+                f"  engine: TensorRT-LLM {stack}"
+                + (f", checkpoint {repo}" if repo else "")
+            )
         lines.append(
             f"  compute: cpu {compute.cpu_count}, memory {compute.memory}{gpu}, predict_concurrency {compute.predict_concurrency}"
         )

@@ -192,6 +192,23 @@ class HiddenClassSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class KindSeen:
+    """An engine-builder Chainlet or a TrussChainlet: what its class declares (`chainsc.kinds`)."""
+
+    id: str
+    qualname: str
+    kind: ir.ChainletKind
+    name_span: Span
+    #: Whether it declares what its kind needs (`engine_builder_config`, `truss_dir`).
+    declares: bool = True
+    #: A `run_remote` the class (or a user base) defines: an engine builder's is final.
+    run_remote: Span | None = None
+    #: `__init__` parameters that default to `depends(...)`/`depends_context()`:
+    #: (the API name, the parameter's span).
+    init_markers: tuple[tuple[str, Span], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Observations:
     """Everything extraction saw that a rule checks."""
 
@@ -227,6 +244,8 @@ class Observations:
     #: Tests of module-level `if`s around Chainlets that are not static: (the test, its
     #: text, why it is not static).
     conditions: tuple[tuple[Span, str, str], ...] = ()
+    #: The engine-builder Chainlets and TrussChainlets of the chain.
+    kinds: tuple[KindSeen, ...] = ()
 
 
 def choose_entrypoint(seen: Observations) -> tuple[str | None, str | None]:

@@ -85,7 +85,9 @@ from chainsc.source import Span
 _RUNTIME_ROOTS = frozenset(
     {"truss_chains", "runtime_lib", "chainsc_runtime", "chainsc_generated"}
 )
-_TRUSS_CONFIG_MODULES = frozenset({"truss.base.truss_config", "truss.truss_config"})
+_TRUSS_CONFIG_MODULES = frozenset(
+    {"truss.base.truss_config", "truss.truss_config", "truss.base.trt_llm_config"}
+)
 #: Exceptions whose handler makes the imports of a `try` optional.
 _IMPORT_ERRORS = frozenset(
     {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
@@ -521,8 +523,8 @@ def requirement_diagnostics(chain: ir.Chain, program: Program) -> list[Diagnosti
     grouped: dict[tuple[Span, str, str | None], list[Finding]] = {}
     diagnostics: list[Diagnostic] = []
     for chainlet in chain.chainlets:
-        if chainlet.id not in deployed:
-            continue
+        if chainlet.id not in deployed or not chainlet.has_code:
+            continue  # an engine builder's or a TrussChainlet's package carries no code
         findings = check.findings(chainlet)
         for finding in findings:
             site = finding.site

@@ -36,6 +36,9 @@ _API_MODULES: dict[str, str] = {
     "truss_chains.public_api": "chains",
     "truss_chains.framework": "chains",
     "truss_chains.remote_chainlet.stub": "chains",
+    "truss_chains.remote_chainlet.truss_chainlet": "chains.truss_chainlet",
+    "chainsc_runtime.truss_chainlet": "chains.truss_chainlet",
+    "runtime_lib.truss_chainlet": "chains.truss_chainlet",
     "truss_chains.utils": "chains",
     "truss_chains.streaming": "chains.streaming",
     "truss_chains.pydantic_numpy": "chains.pydantic_numpy",
@@ -49,6 +52,7 @@ _API_MODULES: dict[str, str] = {
     "truss.base.truss_config": "truss_config",
     "truss.truss_config": "truss_config",
     "truss_config": "truss_config",
+    "truss.base.trt_llm_config": "trt_llm_config",
     "typing": "typing",
     "typing_extensions": "typing",
     "collections.abc": "typing",
@@ -61,7 +65,20 @@ _API_MODULES: dict[str, str] = {
 _API_ROOTS = frozenset({"truss_chains", "chainsc_runtime", "runtime_lib"})
 
 #: The Truss config modules a package imports from the vendored runtime.
-TRUSS_CONFIG_MODULES = ("truss.base.truss_config", "truss.truss_config")
+TRUSS_CONFIG_MODULES = (
+    "truss.base.truss_config",
+    "truss.truss_config",
+    "truss.base.trt_llm_config",
+)
+
+#: Modules a package imports from the vendored runtime under another name: the module
+#: as written -> the runtime's module (`truss.base.trt_llm_config` -> `trt_llm_config`).
+RUNTIME_STANDINS: dict[str, str] = {
+    "truss.base.truss_config": "truss_config",
+    "truss.truss_config": "truss_config",
+    "truss.base.trt_llm_config": "trt_llm_config",
+    "truss_chains.remote_chainlet.truss_chainlet": "truss_chainlet",
+}
 
 
 def rewritten_to_runtime(dotted: str) -> bool:

@@ -7,6 +7,12 @@ With `--isolated`, each also runs in a virtualenv of its own requirements
 (`chainsc.isolate`). A package that cannot be imported says so in one JSON
 line (its `server.py`, under `CHAINSC_STARTUP_REPORT=json`), which becomes one
 clear message here instead of a traceback per process.
+Two kinds of package are no chainsc server (the manifest's `kind`): a TrussChainlet's
+Truss directory runs under the runtime's Truss host (`python -m
+chainsc_runtime.truss_host`, with chainsc's own interpreter), and an engine builder's
+TensorRT-LLM engine cannot run here at all: `run` refuses the chain, saying so, unless
+`--service NAME=URL` sends that Chainlet's calls to an engine the user serves (any
+Chainlet can be replaced that way: its callers post to the URL as it is).
 Stopping (Ctrl-C, SIGTERM, SIGHUP) goes in reverse dependency order, as the
 manifest records the graph: the entrypoint stops accepting first, and each other
 package is sent SIGTERM only once every package that calls it has exited, so a
@@ -128,6 +134,8 @@ class Service:
     venv: Path | None = None
     #: The ids of the Chainlets it calls (the manifest's graph).
     dependencies: tuple[str, ...] = ()
+    #: The manifest's `kind` of a package that is no chainsc server (`truss`), else None.
+    kind: str | None = None
 
     @property
     def url(self) -> str:
@@ -191,8 +199,26 @@ class StartFailedError(RunError):
         self.failures = failures
 
 
-def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
-    """Read the manifest; give the entrypoint `entry_port` and the others free ports."""
+#: The manifest's kinds of packages that are no chainsc server (`chain.json`, LAYOUT.md).
+KIND_ENGINE_BUILDER = "engine_builder"
+KIND_TRUSS = "truss"
+#: The module that serves a Truss directory (`runtime_lib/truss_host.py`).
+TRUSS_HOST_MODULE = "chainsc_runtime.truss_host"
+
+
+def plan_services(
+    out_dir: Path, entry_port: int, external: Mapping[str, str] | None = None
+) -> list[Service]:
+    """Read the manifest; give the entrypoint `entry_port` and the others free ports.
+
+    `external` (display name -> URL, `--service`) are not started: their callers post
+    to the URL. An engine builder must be one of them.
+
+    Raises:
+        RunError: the manifest is missing or not chainsc's, a package is incomplete, an
+            engine builder has no `--service`, or a `--service` names no Chainlet.
+    """
+    external = external or {}
     manifest_path = out_dir / "chain.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -207,12 +233,36 @@ def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
     if not isinstance(chainlets, dict) or entrypoint not in chainlets:
         raise RunError(f"`{manifest_path}` is not a chainsc manifest")
     services = []
+    engines: list[str] = []
+    names = {info.get("name") for info in chainlets.values()}
+    unknown = sorted(set(external) - names)
+    if unknown:
+        raise RunError(
+            f"`--service {unknown[0]}=...` names no Chainlet of the chain: its Chainlets "
+            f"are {', '.join(f'`{name}`' for name in sorted(map(str, names)))}"
+        )
     ports = iter(_free_ports(len(chainlets) - 1, exclude=entry_port))
     for chainlet_id, info in sorted(
         chainlets.items(), key=lambda item: item[0] != entrypoint
     ):
         directory = out_dir / info["package"]
-        if not (directory / "server.py").is_file():
+        kind = info.get("kind")
+        if info["name"] in external:
+            if chainlet_id == entrypoint:
+                raise RunError(
+                    f"`--service {info['name']}=...`: the entrypoint is what `chainsc run` "
+                    "serves; `--service` replaces the Chainlets it calls"
+                )
+            continue
+        if kind == KIND_ENGINE_BUILDER:
+            engines.append(info["name"])
+            continue
+        if kind == KIND_TRUSS:
+            if not (directory / "config.yaml").is_file():
+                raise RunError(
+                    f"`{directory}/config.yaml` is missing: rebuild the chain with this chainsc"
+                )
+        elif not (directory / "server.py").is_file():
             raise RunError(
                 f"`{directory}/server.py` is missing: rebuild the chain with this chainsc"
             )
@@ -233,9 +283,30 @@ def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
                 port,
                 is_entry,
                 dependencies=tuple(dependencies),
+                kind=kind if kind == KIND_TRUSS else None,
             )
         )
+    if engines:
+        raise RunError(engine_message(engines))
     return services
+
+
+def engine_message(engines: Sequence[str]) -> str:
+    """Why `chainsc run` cannot run an engine builder, and how to run the rest of the chain."""
+    listed = ", ".join(f"`{name}`" for name in engines)
+    several = len(engines) > 1
+    return (
+        f"{listed} {'are TensorRT-LLM engines' if several else 'is a TensorRT-LLM engine'} "
+        f"(`EngineBuilderLLMChainlet`): Baseten builds {'them' if several else 'it'} from "
+        "`engine_builder_config` and serves "
+        f"{'them' if several else 'it'} on GPUs, which `chainsc run` cannot do. To run the "
+        "rest of the chain, send its calls to an engine you serve (one that takes the "
+        "OpenAI-style `EngineBuilderLLMInput` JSON and streams its reply): "
+        + " ".join(
+            f"`--service {name}=http://HOST:PORT/v1/models/model:predict`"
+            for name in engines
+        )
+    )
 
 
 def stop_order(services: Sequence[Service]) -> dict[str, list[str]]:
@@ -275,6 +346,8 @@ class Supervisor:
     services: list[Service]
     python: str = sys.executable
     echo: Callable[[str], None] = print
+    #: Chainlets served elsewhere (`--service NAME=URL`): their callers post to the URL.
+    external: Mapping[str, str] = field(default_factory=dict)
     #: The environment the packages inherit (and the API key, if any, comes from).
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -303,7 +376,9 @@ class Supervisor:
 
         `lifeline`: the pipe end by which it sees this process go.
         """
-        urls = {s.name: s.url for s in self.services}
+        urls: dict[str, object] = {s.name: s.url for s in self.services}
+        # A URL posted to as it is (`transport.find_services`), not a chainsc server's base.
+        urls.update({name: {"predict_url": url} for name, url in self.external.items()})
         env = dict(self.environ)
         env["CHAINSC_SERVICES"] = json.dumps(urls, sort_keys=True)
         env["PORT"] = str(service.port)
@@ -344,10 +419,16 @@ class Supervisor:
         watched, self._lifeline = os.pipe()
         try:
             for service in self.services:
+                # A Truss directory runs under the runtime's Truss host; the others, their server.py.
+                entry = (
+                    ["-m", TRUSS_HOST_MODULE]
+                    if service.kind == KIND_TRUSS
+                    else ["server.py"]
+                )
                 process = subprocess.Popen(
                     [
                         self.interpreter(service),
-                        "server.py",
+                        *entry,
                         "--host",
                         "127.0.0.1",
                         "--port",
@@ -728,6 +809,7 @@ def run_chain(
     isolated: bool = False,
     debug: bool = False,
     environ: Mapping[str, str] = os.environ,
+    external: Mapping[str, str] | None = None,
 ) -> int:
     """Serve every package until Ctrl-C/SIGTERM or until one dies; the exit code.
 
@@ -738,8 +820,11 @@ def run_chain(
         isolated: run each package in a venv of its own requirements (`chainsc.isolate`).
         debug: print the traceback of a package that cannot start (else: to a log file).
         environ: the environment (the cache directory of `isolated`).
+        external: Chainlets served elsewhere, display name -> the URL their callers
+            post to (`--service`); an engine builder must be one.
     """
-    services = plan_services(out_dir, port)
+    external = dict(external or {})
+    services = plan_services(out_dir, port, external)
     if not isolated:
         missing = missing_serving_stack()
         if missing:
@@ -748,6 +833,14 @@ def run_chain(
                 f"{', '.join(missing)}: install the serving stack with `pip install 'chainsc[run]'`, "
                 "or run each package in a virtualenv of its own with `chainsc run --isolated`"
             )
+    truss = [s.name for s in services if s.kind == KIND_TRUSS]
+    if isolated and truss:
+        raise RunError(
+            f"{', '.join(f'`{name}`' for name in truss)}: a TrussChainlet's Truss directory "
+            "runs in chainsc's own Python, not in a virtualenv of its own: run without "
+            "`--isolated` (with what its `config.yaml` requires installed), or serve it "
+            "yourself and pass `--service NAME=URL`"
+        )
     if isolated:
         try:
             venvs = isolate.prepare(
@@ -759,7 +852,7 @@ def run_chain(
         services = [
             dataclasses.replace(s, venv=venvs[s.directory.name]) for s in services
         ]
-    supervisor = Supervisor(services, echo=echo, environ=environ)
+    supervisor = Supervisor(services, echo=echo, environ=environ, external=external)
 
     def on_signal(signum: int, _frame: object) -> None:
         if supervisor.interrupted:  # a second Ctrl-C: do not wait for the drain

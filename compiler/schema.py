@@ -225,6 +225,136 @@ CONSTRUCTORS: dict[str, Constructor] = {
             _json_fields("kind", "ping_interval_seconds", "ping_timeout_seconds"),
         ),
         Constructor("truss_config.GRPCOptions", _json_fields("kind")),
+        # `engine_builder_config` (truss.base.trt_llm_config): JSON for `config.yaml`'s
+        # `trt_llm`, checked by the rules of `chainsc.kinds`.
+        Constructor(
+            "trt_llm_config.TRTLLMConfiguration",
+            _json_fields("root", required=("root",)),
+            positional=True,
+        ),
+        Constructor(
+            "trt_llm_config.TRTLLMConfigurationV1",
+            _json_fields(
+                "build",
+                "inference_stack",
+                "runtime",
+                "version_overrides",
+                required=("build",),
+            ),
+        ),
+        Constructor(
+            "trt_llm_config.TRTLLMConfigurationV2",
+            _json_fields(
+                "inference_stack",
+                "build",
+                "runtime",
+                "version_overrides",
+                required=("build", "runtime"),
+            ),
+        ),
+        Constructor(
+            "trt_llm_config.TrussTRTLLMBuildConfiguration",
+            _json_fields(
+                "base_model",
+                "max_seq_len",
+                "max_batch_size",
+                "max_num_tokens",
+                "max_beam_width",
+                "max_prompt_embedding_table_size",
+                "checkpoint_repository",
+                "gather_all_token_logits",
+                "strongly_typed",
+                "quantization_type",
+                "quantization_config",
+                "tensor_parallel_count",
+                "pipeline_parallel_count",
+                "moe_expert_parallel_option",
+                "sequence_parallel_count",
+                "plugin_configuration",
+                "num_builder_gpus",
+                "speculator",
+                "lora_adapters",
+                "lora_configuration",
+                "skip_build_result",
+            ),
+        ),
+        Constructor(
+            "trt_llm_config.CheckpointRepository",
+            _json_fields(
+                "source",
+                "repo",
+                "revision",
+                "runtime_secret_name",
+                required=("source", "repo"),
+            ),
+        ),
+        Constructor(
+            "trt_llm_config.TrussTRTLLMRuntimeConfiguration",
+            _json_fields(
+                "kv_cache_free_gpu_mem_fraction",
+                "kv_cache_host_memory_bytes",
+                "lora_cache_max_adapter_size",
+                "lora_cache_optimal_adapter_size",
+                "lora_cache_gpu_memory_fraction",
+                "lora_cache_host_memory_bytes",
+                "enable_chunked_context",
+                "batch_scheduler_policy",
+                "request_default_max_tokens",
+                "served_model_name",
+                "total_token_limit",
+                "webserver_default_route",
+            ),
+        ),
+        Constructor(
+            "trt_llm_config.TRTLLMRuntimeConfigurationV2",
+            _json_fields(
+                "max_seq_len",
+                "max_batch_size",
+                "max_num_tokens",
+                "tensor_parallel_size",
+                "enable_chunked_prefill",
+                "served_model_name",
+                "patch_kwargs",
+            ),
+        ),
+        Constructor(
+            "trt_llm_config.TrussTRTLLMPluginConfiguration",
+            _json_fields(
+                "paged_kv_cache", "use_paged_context_fmha", "use_fp8_context_fmha"
+            ),
+        ),
+        Constructor(
+            "trt_llm_config.TrussTRTQuantizationConfiguration",
+            _json_fields("calib_size", "calib_dataset", "calib_max_seq_length"),
+        ),
+        Constructor(
+            "trt_llm_config.TrussSpeculatorConfiguration",
+            _json_fields(
+                "speculative_decoding_mode",
+                "num_draft_tokens",
+                "checkpoint_repository",
+                "runtime",
+                "build",
+                "lookahead_windows_size",
+                "lookahead_ngram_size",
+                "lookahead_verification_set_size",
+                "enable_b10_lookahead",
+            ),
+        ),
+        Constructor(
+            "trt_llm_config.TrussTRTLLMLoraConfiguration",
+            _json_fields("max_lora_rank", "lora_target_modules"),
+        ),
+        Constructor(
+            "trt_llm_config.VersionsOverrides",
+            _json_fields(
+                "engine_builder_version",
+                "briton_version",
+                "bei_version",
+                "bei_bert_version",
+                "v2_llm_version",
+            ),
+        ),
     )
 }
 
@@ -272,6 +402,52 @@ ENUMS: dict[str, dict[str, str]] = {
             "REGISTRY_SECRET",
             "AWS_ASSUME_ROLE",
         )
+    },
+    "trt_llm_config.TrussTRTLLMModel": {
+        "ENCODER": "encoder",
+        "ENCODER_BERT": "encoder_bert",
+        "DECODER": "decoder",
+        "PALMYRA": "palmyra",
+        "QWEN": "qwen",
+        "LLAMA": "llama",
+        "MISTRAL": "mistral",
+        "DEEPSEEK": "deepseek",
+        "WHISPER": "whisper",
+    },
+    "trt_llm_config.InferenceStack": {"v1": "v1", "v2": "v2"},
+    "trt_llm_config.TrussTRTLLMQuantizationType": {
+        "NO_QUANT": "no_quant",
+        "WEIGHTS_ONLY_INT8": "weights_int8",
+        "WEIGHTS_KV_INT8": "weights_kv_int8",
+        "WEIGHTS_ONLY_INT4": "weights_int4",
+        "WEIGHTS_INT4_KV_INT8": "weights_int4_kv_int8",
+        "SMOOTH_QUANT": "smooth_quant",
+        "FP8": "fp8",
+        "FP8_KV": "fp8_kv",
+        "FP8_MLP_ONLY": "fp8_mlp_only",
+        "FP4": "fp4",
+        "FP4_KV": "fp4_kv",
+        "FP4_MLP_ONLY": "fp4_mlp_only",
+    },
+    "trt_llm_config.CheckpointSource": {
+        name: name
+        for name in (
+            "HF",
+            "GCS",
+            "S3",
+            "AZURE",
+            "LOCAL",
+            "REMOTE_URL",
+            "BASETEN_TRAINING",
+        )
+    },
+    "trt_llm_config.TrussTRTLLMBatchSchedulerPolicy": {
+        "MAX_UTILIZATION": "max_utilization",
+        "GUARANTEED_NO_EVICT": "guaranteed_no_evict",
+    },
+    "trt_llm_config.TrussSpecDecMode": {
+        "DRAFT_EXTERNAL": "DRAFT_TOKENS_EXTERNAL",
+        "LOOKAHEAD_DECODING": "LOOKAHEAD_DECODING",
     },
 }
 

@@ -76,6 +76,10 @@ def endpoint_signature(
     `names` are always the names as the source spells them.
     """
     renames = renames or {}
+    if not chainlet.has_code:
+        # An engine builder's or a TrussChainlet's client is the runtime's own
+        # (`emit.plan`): it reads nothing of the user's modules.
+        return SignatureText(chainlet.module, (), "", frozenset())
     endpoint = chainlet.endpoint
     owner = module_at_path(modules, endpoint.span.path, chainlet.module)
     function = _endpoint_function(owner, chainlet)

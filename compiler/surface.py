@@ -46,6 +46,7 @@ RUNTIME_MODULES: dict[str, str] = {
     "truss_chains.pydantic_numpy": "pydantic_numpy",
     "truss_chains.streaming": "streaming",
     "truss_chains.utils": "utils",
+    "truss_chains.remote_chainlet.truss_chainlet": "truss_chainlet",
 }
 
 
@@ -71,11 +72,6 @@ _PUSH = Unsupported(
     'call it from a deployment script or under `if __name__ == "__main__":` (chainsc leaves '
     "that block out of the packages); `chainsc build` writes the packages",
 )
-_ENGINE_INPUT = Unsupported(
-    "CSC006",
-    "is the request model of Baseten's TensorRT-LLM engine builder, which the chainsc runtime does not provide",
-    "define the request fields you use as a pydantic model in the chain",
-)
 _WEBSOCKET = Unsupported(
     "CSC006",
     "is for WebSocket endpoints, which chainsc packages do not serve",
@@ -87,19 +83,6 @@ _WEBSOCKET = Unsupported(
 UNSUPPORTED: dict[str, Unsupported] = {
     "truss_chains.push": _PUSH,
     "truss_chains.public_api.push": _PUSH,
-    "truss_chains.TrussChainlet": Unsupported(
-        "CSC006",
-        "wraps an existing Truss model directory, which chainsc cannot compile into a package",
-        "write the Chainlet as a `chains.ChainletBase` with a typed `run_remote`, or call the "
-        "deployed Truss model through a `chains.StubBase`",
-    ),
-    "truss_chains.EngineBuilderLLMChainlet": Unsupported(
-        "CSC006",
-        "is served by Baseten's TensorRT-LLM engine builder, not by code a package can run",
-        "deploy the model with truss and call it through a `chains.StubBase`",
-    ),
-    "truss_chains.EngineBuilderLLMInput": _ENGINE_INPUT,
-    "truss_chains.public_types.EngineBuilderLLMInput": _ENGINE_INPUT,
     "truss_chains.WebSocketProtocol": _WEBSOCKET,
     "truss_chains.public_types.WebSocketProtocol": _WEBSOCKET,
     "truss_chains.public_types.ServiceDescriptorUrls": Unsupported(
@@ -185,7 +168,10 @@ def _check(parts: tuple[str, ...]) -> Finding | None:
         path = f"{module}.{name}"
         if name.startswith("__") and name.endswith("__"):
             return None  # a module's own attribute (`__name__`, `__file__`)
-        if path in RUNTIME_MODULES:
+        if path in RUNTIME_MODULES or (
+            # `truss_chains.remote_chainlet` only on the way to a module the runtime has.
+            index + 1 < len(parts) and f"{path}.{parts[index + 1]}" in RUNTIME_MODULES
+        ):
             module = path
             continue
         if provided(module, name):

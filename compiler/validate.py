@@ -22,6 +22,7 @@ from chainsc import ir
 from chainsc.codes import CODES
 from chainsc.diagnostics import Diagnostic, Note, error, warning
 from chainsc.graph import find_cycles, reachable
+from chainsc.kinds import check_kinds
 from chainsc.observations import (
     ChainletSeen,
     MethodSeen,
@@ -692,6 +693,7 @@ RULES: tuple[Rule[Observations], ...] = (
     Rule(("CSC311", "CSC312", "CSC313"), check_context_parameter),
     Rule(("CSC315",), check_model_init),
     Rule(("CSC316",), check_init_self),
+    Rule(("CSC340", "CSC343", "CSC344", "CSC345", "CSC349"), check_kinds),
 )
 
 #: The rules over the IR of a chain (the whole graph), run only when there is one.

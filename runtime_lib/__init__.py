@@ -28,6 +28,7 @@ from .definitions import (
     ModelBase,
     RemoteConfig,
     RPCOptions,
+    TrussChainlet,
     depends,
     depends_context,
     make_abs_path_here,
@@ -50,12 +51,13 @@ if TYPE_CHECKING:
         truss_config,
         utils,
     )
+    from .engine_builder import EngineBuilderLLMChainlet, EngineBuilderLLMInput
     from .local import run_local
     from .stub import StubBase
     from .truss_config import WeightsSource
 
 #: Version of the runtime; bumped with every change to its behaviour or wire protocol.
-RUNTIME_VERSION = "0.5.0"
+RUNTIME_VERSION = "0.6.0"
 
 #: pip requirements of the runtime; the emitters copy them into requirements.txt.
 REQUIREMENTS: tuple[str, ...] = (
@@ -80,13 +82,18 @@ SERVER_REQUIREMENTS: tuple[str, ...] = (
 #: code uses (the compiler reads this literal, and each module's relative imports), so the
 #: Truss Chains submodules chain code reaches as `chains.<module>` or imports from load here.
 LAZY_ATTRIBUTES: dict[str, str] = {
+    "EngineBuilderLLMChainlet": "engine_builder",
+    "EngineBuilderLLMInput": "engine_builder",
     "StubBase": "stub",
     "WeightsSource": "truss_config",
     "public_api": "public_api",
     "public_types": "public_types",
     "pydantic_numpy": "pydantic_numpy",
+    "remote_chainlet": "remote_chainlet",
     "run_local": "local",
     "streaming": "streaming",
+    "trt_llm_config": "trt_llm_config",
+    "truss_chainlet": "truss_chainlet",
     "truss_config": "truss_config",
     "utils": "utils",
 }
@@ -124,6 +131,8 @@ __all__ = [
     "DeployedServiceDescriptor",
     "DeploymentContext",
     "DockerImage",
+    "EngineBuilderLLMChainlet",
+    "EngineBuilderLLMInput",
     "Environment",
     "GenericRemoteException",
     "MissingDependencyError",
@@ -132,6 +141,7 @@ __all__ = [
     "RemoteConfig",
     "RemoteErrorDetail",
     "StubBase",
+    "TrussChainlet",
     "WeightsSource",
     "depends",
     "depends_context",

@@ -56,6 +56,7 @@ __all__ = [
     "RPCOptions",
     "RemoteConfig",
     "ServiceDescriptorUrls",
+    "TrussChainlet",
     "depends",
     "depends_context",
     "make_abs_path_here",
@@ -496,6 +497,24 @@ class ModelBase:
         super().__init_subclass__(**kwargs)
         cls.meta_data = ChainletMetadata(is_entrypoint=True)
         _hook_init_for_local(cls)
+
+
+class TrussChainlet:
+    """An existing Truss directory (`truss_dir`) as a Chainlet that only receives calls.
+
+    Never an entrypoint, no dependencies of its own, no `run_remote`: the Truss
+    directory is deployed as it is, and a Chainlet that depends on it gets a
+    `truss_chainlet.TrussHandle` (its URL and headers) to call it over HTTP.
+    """
+
+    remote_config: ClassVar[RemoteConfig] = RemoteConfig()
+    meta_data: ClassVar[ChainletMetadata] = ChainletMetadata()
+    #: The Truss directory, relative to the file that defines the class.
+    truss_dir: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.meta_data = ChainletMetadata()
 
 
 class _Marker:

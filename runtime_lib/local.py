@@ -50,6 +50,7 @@ from .definitions import (
     DeployedServiceDescriptor,
     DeploymentContext,
     ModelBase,
+    TrussChainlet,
 )
 from .dispatch import Dispatcher, Encoding, EndpointSpec, InvalidRequestError
 from .errors import ChainletCallError, ChainsUsageError, RemoteValidationError
@@ -494,6 +495,14 @@ class _LocalRun:
     def _dependency(
         self, caller: str, target: type[Any], *, use_binary: bool = False
     ) -> Any:
+        if issubclass(target, TrussChainlet):
+            # A Truss directory is no class to run here (Truss's `run_local` refuses too).
+            raise ChainsUsageError(
+                f"run_local cannot make `{caller}`: `{target.__name__}` is a "
+                "TrussChainlet, a Truss directory that runs only deployed (or under "
+                f"`chainsc run`). Pass a stand-in as the argument (`{caller.rpartition('.')[2]}"
+                "=...`, e.g. a `truss_chainlet.TrussHandle` of a server you run)."
+            )
         if target not in self._instances:
             if target in self._building:
                 cycle = [*self._building[self._building.index(target) :], target]

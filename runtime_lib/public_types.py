@@ -33,6 +33,7 @@ from .definitions import (
     RemoteConfig,
     RPCOptions,
 )
+from .engine_builder import EngineBuilderLLMInput
 from .errors import (
     ChainsDeploymentError,
     ChainsRuntimeError,
@@ -64,6 +65,7 @@ __all__ = [
     "DeployedServiceDescriptor",
     "DeploymentContext",
     "DockerImage",
+    "EngineBuilderLLMInput",
     "Environment",
     "GenericRemoteException",
     "JsonType",

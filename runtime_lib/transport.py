@@ -28,7 +28,7 @@ import threading
 import typing
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
@@ -122,12 +122,15 @@ class ServiceTarget:
         origin: where it was found, for messages: a variable name or a file path.
         from_platform: found in the platform's `dynamic_chainlet_config` (Baseten,
             Truss's server), whose gateways need the chain API key.
+        urls: the entry it was made from (`of_urls`), both of its URLs kept: a
+            `TrussHandle` chooses between them per call, as Truss's does.
     """
 
     url: str
     host: str | None = None
     origin: str = ""
     from_platform: bool = False
+    urls: ServiceDescriptorUrls | None = field(default=None, compare=False)
 
     @classmethod
     def at_base_url(cls, base_url: str, origin: str = "") -> ServiceTarget:
@@ -152,9 +155,12 @@ class ServiceTarget:
                 host=urls.internal_url.hostname,
                 origin=origin,
                 from_platform=from_platform,
+                urls=urls,
             )
         assert urls.predict_url  # the descriptor's validator requires one of the two
-        return cls(url=urls.predict_url, origin=origin, from_platform=from_platform)
+        return cls(
+            url=urls.predict_url, origin=origin, from_platform=from_platform, urls=urls
+        )
 
     def descriptor_urls(self) -> dict[str, object]:
         """`predict_url=` or `internal_url=` for a `DeployedServiceDescriptor`."""
@@ -243,7 +249,9 @@ def find_services(
     Looked up in this order, the first that names it wins:
 
     1. `CHAINSC_SERVICE_URL_<NAME_UPPER_SNAKE>`: a chainsc server's base URL;
-    2. `CHAINSC_SERVICES`: a JSON object of display name -> base URL (`chainsc run`);
+    2. `CHAINSC_SERVICES`: a JSON object of display name -> base URL (`chainsc run`), or
+       -> `{"predict_url": URL}`, a URL posted to as it is (an engine `chainsc run`
+       cannot serve, `--service NAME=URL`);
     3. the `dynamic_chainlet_config` file (`dynamic_chainlet_config_path`): what Baseten
        mounts, and what a chain under Truss's server is given; its URLs are used as
        they are (Truss's predict route, or the gateway and its `Host`).
@@ -264,6 +272,17 @@ def find_services(
         if isinstance(base, str) and base:
             origin = service_env_var(name) if override else SERVICES_ENV_VAR
             found[name] = ServiceTarget.at_base_url(base, origin)
+        elif isinstance(base, dict):
+            # `{"predict_url": URL}`: posted to as it is (`chainsc run --service`), as
+            # the dynamic config's entries are, but no platform: no API key required.
+            try:
+                urls = ServiceDescriptorUrls.model_validate(base)
+            except pydantic.ValidationError as exc:
+                raise MissingDependencyError(
+                    f"The entry for `{name}` in `{SERVICES_ENV_VAR}` has no usable URL "
+                    f"(expected a base URL, or {_ENTRY_SHAPE}):\n{exc}"
+                ) from exc
+            found[name] = ServiceTarget.of_urls(urls, SERVICES_ENV_VAR)
         else:
             wanted.append(name)
     if not wanted:

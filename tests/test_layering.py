@@ -47,6 +47,7 @@ STAGES: dict[str, str] = {
     "chainsc.surface": "front",
     "chainsc.extract": "front",
     "chainsc.observations": "front",
+    "chainsc.kinds": "front",
     "chainsc.validate": "front",
     "chainsc.schema": "shared",
     "chainsc.carry": "front",
@@ -96,7 +97,10 @@ RESTRICTED: dict[str, frozenset[str]] = {
     ),
     # The renderer.
     "jinja2": frozenset({"chainsc.emit.plan"}),
-    "yaml": frozenset({"chainsc.emit.truss_config", "chainsc.isolate"}),
+    # `config.yaml` written; and read: a TrussChainlet's Truss directory's (`kinds`).
+    "yaml": frozenset(
+        {"chainsc.emit.truss_config", "chainsc.isolate", "chainsc.kinds"}
+    ),
     "click": frozenset({"chainsc.cli"}),
     # Output is black-stable by construction; only tests run black.
     "black": frozenset(),

@@ -41,6 +41,7 @@ from chainsc.data_files import (
 from chainsc.diagnostics import InternalError
 from chainsc.emit.clients import InPlaceSignature, in_place_signature
 from chainsc.graph import reachable
+from chainsc.kinds import truss_file_filter
 from chainsc.requirements import PYPROJECT_TOML, UV_LOCK
 from chainsc.requirements_check import RequirementsCheck
 from chainsc.resolve import ModuleInfo, Program
@@ -68,6 +69,9 @@ class PlanInputs:
     files: Mapping[str, bytes | None]
     #: Every deployed `data_dir` (root-relative) -> (path under it, resolved path) of its files, sorted.
     data_dirs: Mapping[str, tuple[tuple[str, Path], ...]]
+    #: Every deployed TrussChainlet's `truss_dir` (root-relative) -> (path under it,
+    #: resolved path) of the files Truss copies (`kinds.is_carried_truss_file`), sorted.
+    truss_dirs: Mapping[str, tuple[tuple[str, Path], ...]]
     #: What each string literal of a module names next to it, where it names something:
     #: (path relative to the base, resolved path) of each file, or why it may not be read.
     #: A literal not here names nothing.
@@ -119,7 +123,10 @@ def load_inputs(chain: ir.Chain, program: Program) -> PlanInputs:
         c for c in chain.chainlets if c.id in reachable(edges, chain.entrypoint)
     ]
     check = RequirementsCheck(chain, program)
-    additions = {chainlet.id: check.additions(chainlet) for chainlet in deployed}
+    additions = {
+        chainlet.id: check.additions(chainlet) if chainlet.has_code else ()
+        for chainlet in deployed
+    }
     files: dict[str, bytes | None] = {}
     for chainlet in deployed:
         for relative in _requirement_paths(chainlet.remote_config.docker_image):
@@ -142,6 +149,21 @@ def load_inputs(chain: ir.Chain, program: Program) -> PlanInputs:
         )
         for _, real in walked:
             _read_into(contents, root, real)
+    truss_dirs: dict[str, tuple[tuple[str, Path], ...]] = {}
+    for chainlet in deployed:
+        truss_dir = chainlet.truss_dir
+        if truss_dir is None or truss_dir in truss_dirs:
+            continue
+        # The front end walked it already (`kinds.truss_dir_path`): a problem is a bug here.
+        walked = root.walk(truss_dir, include=truss_file_filter(truss_dir))
+        if isinstance(walked, PathProblem):
+            raise InternalError(f"`truss_dir` was not checked: {walked.describe()}")
+        prefix = "" if truss_dir == "." else f"{truss_dir}/"
+        truss_dirs[truss_dir] = tuple(
+            (path.removeprefix(prefix), real) for path, real in walked
+        )
+        for _, real in walked:
+            _read_into(contents, root, real)
     data_paths = _data_paths(root, modules)
     if any(not isinstance(found, PathProblem) for found in data_paths.values()):
         _read_kept_data(chain, program, modules, data_paths, contents)
@@ -151,6 +173,7 @@ def load_inputs(chain: ir.Chain, program: Program) -> PlanInputs:
         additions=additions,
         files=files,
         data_dirs=data_dirs,
+        truss_dirs=truss_dirs,
         data_paths=data_paths,
         contents=contents,
         init_files=_init_files(root, modules),

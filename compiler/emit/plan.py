@@ -35,7 +35,12 @@ from chainsc.emit.clients import (
     module_at_path,
 )
 from chainsc.emit.pycode import Imports, default_expression, render_annotation
-from chainsc.emit.truss_config import render_config_yaml, truss_config
+from chainsc.emit.truss_config import (
+    engine_config,
+    render_config_yaml,
+    truss_config,
+    truss_directory_config,
+)
 from chainsc.graph import reachable
 from chainsc.graph_render import render_mermaid
 from chainsc.ir_dump import render_signature
@@ -60,6 +65,14 @@ RUNTIME_PACKAGE = slicing.RUNTIME_MODULE
 SERVER_RUNTIME_IMPORTS = ("server",)
 #: What an in-place client uses of the runtime (its base class, `transport.ChainletClient`).
 CLIENT_RUNTIME_IMPORTS = (CLIENT_BASE.removeprefix(f"{RUNTIME_PACKAGE}."),)
+#: The runtime module of the client of a Chainlet with no code of its own, by its kind:
+#: what stands where its class stood, and what that imports (`macros/client.jinja`).
+KIND_CLIENT_MODULES = {
+    ir.ChainletKind.ENGINE_BUILDER: "engine_client",
+    ir.ChainletKind.TRUSS: "truss_chainlet",
+}
+#: The key `chain.json` records the kind of such a Chainlet under (`chainsc run` reads it).
+MANIFEST_KIND = "kind"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +204,10 @@ class ChainReadmeContext:
     #: 8000, and the `dynamic_chainlet_config` that points at those ports (JSON).
     truss_ports: tuple[tuple[str, int], ...]
     truss_dynamic_config: str
+    #: Display names of the engine builders (their package is only a `config.yaml`).
+    engines: tuple[str, ...] = ()
+    #: Display names of the TrussChainlets (their package is their Truss directory).
+    truss_chainlets: tuple[str, ...] = ()
 
 
 #: The route of a model on Truss's server (`TrussServer`), which a Chainlet is there.
@@ -272,7 +289,13 @@ class _Planner:
                 continue
             directory = package_dir_name(chainlet.display_name)
             packages[chainlet.id] = directory
-            for path, content in self.package(chainlet).items():
+            if chainlet.kind is ir.ChainletKind.ENGINE_BUILDER:
+                contents = self.engine_package(chainlet)
+            elif chainlet.kind is ir.ChainletKind.TRUSS:
+                contents = self.truss_package(chainlet)
+            else:
+                contents = self.package(chainlet)
+            for path, content in contents.items():
                 files[f"{directory}/{path}"] = content
         files["README.md"] = self.readme(packages)
         files[GITATTRIBUTES] = _gitattributes(sorted(packages.values()))
@@ -307,6 +330,12 @@ class _Planner:
                         d.target for d in by_id[chainlet_id].dependencies
                     ),
                     "package_sha256": _tree_hash(by_package.get(directory, {})),
+                    # Only for a package that is no chainsc server (`chainsc run` reads it).
+                    **(
+                        {MANIFEST_KIND: by_id[chainlet_id].kind.value}
+                        if not by_id[chainlet_id].has_code
+                        else {}
+                    ),
                 }
                 for chainlet_id, directory in sorted(packages.items())
             },
@@ -320,8 +349,12 @@ class _Planner:
             ReadmeRow(
                 name=chainlet.display_name,
                 package=packages[chainlet.id],
-                signature=render_signature(
-                    chainlet.endpoint, {t.id: t for t in self.chain.types}
+                signature=(
+                    f"Truss directory {chainlet.truss_dir}/ (its predict)"
+                    if chainlet.kind is ir.ChainletKind.TRUSS
+                    else render_signature(
+                        chainlet.endpoint, {t.id: t for t in self.chain.types}
+                    )
                 ).replace("|", "\\|"),
                 dependencies=", ".join(
                     f"`{by_id[d.target].display_name}`" for d in chainlet.dependencies
@@ -331,18 +364,32 @@ class _Planner:
             for chainlet in self.chain.chainlets
             if chainlet.id in packages
         )
-        # The entrypoint on 8000 (as `chainsc run`), the others after it in README order.
+        engines = tuple(
+            c.display_name
+            for c in self.chain.chainlets
+            if c.id in packages and c.kind is ir.ChainletKind.ENGINE_BUILDER
+        )
+        # The entrypoint on 8000 (as `chainsc run`), the others after it in README order;
+        # an engine runs nowhere here: its callers are pointed at one you serve.
         ordered = sorted(
-            rows, key=lambda row: row.name != by_id[self.chain.entrypoint].display_name
+            (row for row in rows if row.name not in engines),
+            key=lambda row: row.name != by_id[self.chain.entrypoint].display_name,
         )
         ports = {
             row.name: (row.package, 8000 + index) for index, row in enumerate(ordered)
         }
-        dynamic_config = {
+        dynamic_config: dict[str, dict[str, str]] = {
             name: {"predict_url": f"http://127.0.0.1:{port}{TRUSS_PREDICT_ROUTE}"}
             for name, (_, port) in ports.items()
             if name != by_id[self.chain.entrypoint].display_name
         }
+        dynamic_config.update(
+            (
+                name,
+                {"predict_url": f"http://ENGINE_HOST:ENGINE_PORT{TRUSS_PREDICT_ROUTE}"},
+            )
+            for name in engines
+        )
         ctx = ChainReadmeContext(
             source=self.chain.source,
             name=self.chain.name,
@@ -352,10 +399,48 @@ class _Planner:
             rows=rows,
             truss_ports=tuple(ports.values()),
             truss_dynamic_config=json.dumps(dynamic_config, indent=2, sort_keys=True),
+            engines=engines,
+            truss_chainlets=tuple(
+                c.display_name
+                for c in self.chain.chainlets
+                if c.id in packages and c.kind is ir.ChainletKind.TRUSS
+            ),
         )
         return self.render("chain/README.md.jinja", ctx)
 
     # -- one package -------------------------------------------------------------
+
+    def engine_package(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
+        """An engine builder's package: its `config.yaml` only, as Truss Chains writes it.
+
+        Baseten builds and serves the engine from it; there is no code to carry.
+        """
+        config = engine_config(chainlet)
+        return {
+            "config.yaml": render_config_yaml(config, self.chain.source).encode("utf-8")
+        }
+
+    def truss_package(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
+        """A TrussChainlet's package: its Truss directory, byte for byte, with its `config.yaml`'s `model_name` set.
+
+        The files Truss copies (its fixed ignore patterns left out), loaded before
+        planning (`PlanInputs.truss_dirs`).
+        """
+        relative = chainlet.truss_dir
+        listed = self.inputs.truss_dirs.get(relative) if relative is not None else None
+        if listed is None:
+            raise InternalError(
+                f"`truss_dir` {relative!r} was not loaded before planning"
+            )
+        files = {path: self.inputs.content(real) for path, real in listed}
+        text = files.get("config.yaml")
+        if text is None:
+            raise InternalError(f"`{relative}/config.yaml` was not loaded")
+        config = truss_directory_config(text.decode("utf-8-sig"), chainlet.display_name)
+        files["config.yaml"] = render_config_yaml(config, self.chain.source).encode(
+            "utf-8"
+        )
+        return files
 
     def package(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
         header = HeaderContext(self.chain.source)
@@ -439,12 +524,19 @@ class _Planner:
         )
         # The runtime modules the package's code uses, and what they import: the generated
         # code's imports, the in-place clients', and the runtime names the kept user code spells.
+        by_class = {self.top_level(c.id): c for c in self.chain.chainlets}
         references = {
             *endpoint_imports.references(RUNTIME_PACKAGE),
             *own_client_imports.references(RUNTIME_PACKAGE),
             *model_imports.references(RUNTIME_PACKAGE),
             *SERVER_RUNTIME_IMPORTS,
             *CLIENT_RUNTIME_IMPORTS,
+            # The runtime's clients of engine builders and TrussChainlets in the slice.
+            *(
+                KIND_CLIENT_MODULES[by_class[key].kind]
+                for key in package_slice.clients
+                if key in by_class and by_class[key].kind in KIND_CLIENT_MODULES
+            ),
             *(
                 word
                 for word in package_slice.spelled
@@ -631,6 +723,8 @@ class _Planner:
         what it meant there (see `emit.clients`).
         """
         _, top = self.top_level(target.id)
+        if target.kind in KIND_CLIENT_MODULES:
+            return self.kind_client(target, top)
         resolved = self.inputs.clients[target.id]
         signature, reach = resolved.signature, resolved.reach
         view = self.client(
@@ -639,6 +733,27 @@ class _Planner:
         text = self.env.get_template("macros/client.jinja").module.client_class(view)  # type: ignore[attr-defined]
         return slicing.ClientCode(
             text=str(text), imports=reach.imports, uses=reach.uses
+        )
+
+    def kind_client(self, target: ir.Chainlet, name: str) -> slicing.ClientCode:
+        """The runtime's client of an engine builder or a TrussChainlet, where its class stood.
+
+        A subclass of `engine_client.EngineBuilderLLMClient` (Truss's `run_remote` of
+        an engine) or of `truss_chainlet.TrussHandle` (a Truss directory's URL and
+        headers), named like the class; it reads nothing of the user's modules.
+        """
+        module = KIND_CLIENT_MODULES[target.kind]
+        view = self.client(target, name, f"{RUNTIME_PACKAGE}.{module}", (), "")
+        macro = (
+            "engine_client_class"
+            if target.kind is ir.ChainletKind.ENGINE_BUILDER
+            else "truss_handle_class"
+        )
+        text = getattr(self.env.get_template("macros/client.jinja").module, macro)(view)
+        return slicing.ClientCode(
+            text=str(text),
+            imports=(f"import {RUNTIME_PACKAGE}.{module}",),
+            uses=frozenset(),
         )
 
     def own_client(

@@ -31,13 +31,14 @@ from chainsc.carry import (
     is_path_literal,
     is_remote_config,
 )
-from chainsc.resolve import TRUSS_CONFIG_MODULES, rewritten_to_runtime
+from chainsc.resolve import (
+    RUNTIME_STANDINS,
+    TRUSS_CONFIG_MODULES,
+    rewritten_to_runtime,
+)
 
 #: Module the vendored runtime is imported as inside a package.
 RUNTIME_MODULE = "chainsc_runtime"
-
-#: Where the runtime provides the Truss config helpers.
-_RUNTIME_TRUSS_CONFIG = f"{RUNTIME_MODULE}.truss_config"
 
 
 #: What a module with an in-place client imports, once, before its first client.
@@ -59,6 +60,9 @@ class Slice:
     #: imported from another module, `chains.streaming.x`, a string annotation), so the
     #: planner vendors the runtime modules they name without reading the generated text.
     spelled: frozenset[str] = frozenset()
+    #: (module, top-level class) of every other Chainlet whose client the slice put where
+    #: its class stood (the planner vendors what those clients import).
+    clients: frozenset[tuple[str, str]] = frozenset()
 
 
 #: The front end's names the planner uses through this module.
@@ -96,13 +100,14 @@ def slice_package(
     carried = carry(analysis or analyse_modules(modules), request)
     texts: dict[str, str] = {}
     literals: dict[str, frozenset[str]] = {}
+    clients: set[tuple[str, str]] = set()
     for module_name, kept in carried.statements.items():
         module = modules[module_name]
         texts[module.path] = _render(
-            module, kept, request.client_classes, request.own_classes
+            module, kept, request.client_classes, request.own_classes, clients
         )
         literals[module.path] = carried.path_literals[module_name]
-    return Slice(texts, literals, carried.spelled)
+    return Slice(texts, literals, carried.spelled, frozenset(clients))
 
 
 # ---------------------------------------------------------------- rendering
@@ -113,8 +118,12 @@ def _render(
     kept: Sequence[Statement],
     client_classes: Mapping[tuple[str, str], ClientCode],
     own_classes: frozenset[tuple[str, str]],
+    used: set[tuple[str, str]] | None = None,
 ) -> str:
-    """The module's text with only the `kept` statements (in source order), rewritten where needed."""
+    """The module's text with only the `kept` statements (in source order), rewritten where needed.
+
+    The keys of the clients it puts in are added to `used`.
+    """
     lines = _lines_of(module)
     pieces: list[str] = []
     previous_end = 0
@@ -154,6 +163,16 @@ def _render(
             for line in (RUNTIME_IMPORT, *code.imports)
             if line not in imported
         ]
+        if used is not None:
+            if client is not None and key is not None:
+                used.add(key)
+            used.update(
+                (module.name, name)
+                for name, parts in statement.classes.items()
+                if not isinstance(node, ast.ClassDef)
+                and (module.name, name) not in own_classes
+                and (module.name, name) in client_classes
+            )
         if needed:
             imported.update(needed)
             pieces.append(
@@ -358,9 +377,13 @@ def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str
             if alias.name in TRUSS_CONFIG_MODULES:
                 # `import truss.base.truss_config as tc`: without an alias the name `truss` is bound.
                 parts.append(
-                    f"import {_RUNTIME_TRUSS_CONFIG} as {alias.asname}"
+                    f"import {RUNTIME_MODULE}.{RUNTIME_STANDINS[alias.name]} as {alias.asname}"
                     if alias.asname
                     else f"import {alias.name}"
+                )
+            elif alias.name in RUNTIME_STANDINS and alias.asname:
+                parts.append(
+                    f"import {RUNTIME_MODULE}.{RUNTIME_STANDINS[alias.name]} as {alias.asname}"
                 )
             elif rewritten_to_runtime(alias.name) and alias.asname:
                 parts.append(
@@ -377,8 +400,8 @@ def _rewrite_api_import(node: ast.stmt, lines: Sequence[str], first: int) -> str
                 )
         return comments + "".join(f"{indent}{part}\n" for part in parts)
     assert isinstance(node, ast.ImportFrom)
-    if node.module in TRUSS_CONFIG_MODULES:
-        target = _RUNTIME_TRUSS_CONFIG
+    if node.module in RUNTIME_STANDINS:
+        target = f"{RUNTIME_MODULE}.{RUNTIME_STANDINS[node.module]}"
     elif node.module in ("truss", "truss.base"):
         target = RUNTIME_MODULE  # `from truss.base import truss_config`
     else:

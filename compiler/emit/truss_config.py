@@ -30,6 +30,18 @@ The mapping mirrors `truss_chains.deployment.code_gen._gen_truss_config` (truss
   and the generated `model/model.py` carries what Truss Chains reads from it.
 - No absolute paths: `external_package_dirs` is not written (the planner slices
   the modules it needs into `packages/`).
+
+The two kinds of Chainlet with no code of their own get what truss's generator writes
+for them (`truss_chains.deployment.code_gen`), with the same differences:
+
+- An engine builder (`engine_config`): the compute, secrets, options and build
+  commands of `remote_config`, and its `engine_builder_config` under `trt_llm` (the
+  arguments given: truss fills in the defaults when it reads it). No model class, no
+  requirements, no bundled packages, no Python version (the engine is Baseten's
+  image), and no chain API key (an engine calls no one), as in Truss.
+- A TrussChainlet (`truss_directory_config`): the Truss directory's own `config.yaml`,
+  read and written back with `model_name` set to the Chainlet's display name
+  (truss adds a random suffix), and nothing else changed.
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ from typing import TypeAlias
 import yaml
 
 from chainsc import ir
+from chainsc.kinds import load_truss_config
 from chainsc.requirements import requirements_file_name
 
 #: A value of the config tree, as `yaml.safe_dump` takes it.
@@ -119,6 +132,51 @@ def truss_config(chainlet: ir.Chainlet) -> dict[str, object]:
     if remote.build_commands:
         config["build_commands"] = list(remote.build_commands)
     return config
+
+
+def engine_config(chainlet: ir.Chainlet) -> dict[str, object]:
+    """The `config.yaml` of an engine builder (`EngineBuilderLLMChainlet`): a TensorRT-LLM engine Baseten builds.
+
+    Raises:
+        ValueError: `chainlet` has no engine configuration (not an engine builder).
+    """
+    if chainlet.engine_builder_config is None:
+        raise ValueError(f"`{chainlet.id}` is not an engine builder")
+    remote = chainlet.remote_config
+    assets = remote.assets
+    config: dict[str, object] = {
+        "model_name": chainlet.display_name,
+        "resources": _resources(remote.compute),
+        # The declared names only: the engine calls no Chainlet, so no chain API key.
+        "secrets": dict.fromkeys(assets.secret_keys),
+        "environment_variables": dict(remote.options.env_variables),
+        "runtime": _runtime(remote),
+        "model_metadata": _metadata(chainlet),
+        "trt_llm": _object(chainlet.engine_builder_config),
+    }
+    if assets.weights:
+        # Mirrors the checkpoint for the engine (Baseten's BDN), as Truss Chains writes it.
+        config["weights"] = [_object(item) for item in assets.weights]
+    if remote.build_commands:
+        config["build_commands"] = list(remote.build_commands)
+    return config
+
+
+def truss_directory_config(text: str, display_name: str) -> dict[str, object]:
+    """A TrussChainlet's `config.yaml`: its Truss directory's, with the Chainlet's display name.
+
+    Args:
+        text: the Truss directory's `config.yaml` (the front end checked that it is a
+            YAML mapping: `chainsc.kinds`).
+        display_name: the Chainlet's display name, its `model_name` from now on.
+
+    Raises:
+        ValueError: `text` is not a YAML mapping.
+    """
+    data = load_truss_config(text)
+    if data is None:
+        raise ValueError("the Truss directory's config.yaml is not a YAML mapping")
+    return {**data, "model_name": display_name}
 
 
 def render_config_yaml(config: Mapping[str, object], source: str) -> str:

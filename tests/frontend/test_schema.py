@@ -19,6 +19,7 @@ import pydantic
 
 import chainsc_runtime
 import chainsc_runtime.public_types
+import chainsc_runtime.trt_llm_config
 import chainsc_runtime.truss_config
 from chainsc import ir
 from chainsc.config import READERS
@@ -141,6 +142,10 @@ def test_enums_and_constants_are_the_runtimes() -> None:
         "truss_config.Accelerator": chainsc_runtime.truss_config.Accelerator,
         "truss_config.ModelRepoSourceKind": chainsc_runtime.truss_config.ModelRepoSourceKind,
         "truss_config.DockerAuthType": chainsc_runtime.truss_config.DockerAuthType,
+        **{
+            f"trt_llm_config.{name}": getattr(chainsc_runtime.trt_llm_config, name)
+            for name in TRT_LLM_ENUMS
+        },
     }
     assert set(runtime_enums) == set(ENUMS)
     for api, members in ENUMS.items():
@@ -154,12 +159,41 @@ def test_enums_and_constants_are_the_runtimes() -> None:
         ), path
 
 
+#: The enums of `engine_builder_config` (`truss.base.trt_llm_config`).
+TRT_LLM_ENUMS = (
+    "TrussTRTLLMModel",
+    "InferenceStack",
+    "TrussTRTLLMQuantizationType",
+    "CheckpointSource",
+    "TrussTRTLLMBatchSchedulerPolicy",
+    "TrussSpecDecMode",
+)
+
+
+def test_the_trt_llm_config_constructors_are_the_runtimes() -> None:
+    """Every `trt_llm_config` constructor the schema knows exists in the runtime, with its required fields."""
+    for api, constructor in CONSTRUCTORS.items():
+        if not api.startswith("trt_llm_config."):
+            continue
+        cls = getattr(
+            chainsc_runtime.trt_llm_config, api.removeprefix("trt_llm_config.")
+        )
+        assert issubclass(cls, pydantic.BaseModel), api
+        if issubclass(cls, pydantic.RootModel):
+            continue
+        required = {
+            name for name, info in cls.model_fields.items() if info.is_required()
+        }
+        assert required <= set(constructor.required), api
+
+
 #: What truss 0.18.36 says of the same constructors, enums and constants (run in truss's venv).
 _TRUSS_FACTS = r"""
 import enum, inspect, json
 import pydantic
 import truss_chains as chains
 import truss_chains.public_types as public_types
+from truss.base import trt_llm_config as trt
 from truss.base import truss_config as tc
 
 def fields(cls):
@@ -178,7 +212,7 @@ def normal(value):
         return value
     return "<nested>"
 
-owners = {"chains": chains, "truss_config": tc}
+owners = {"chains": chains, "truss_config": tc, "trt_llm_config": trt}
 apis = json.loads(input())
 print(json.dumps({
     "constructors": {api: fields(getattr(owners[api.split(".")[0]], api.split(".")[1])) for api in apis},
@@ -188,6 +222,11 @@ print(json.dumps({
         "truss_config.Accelerator": {m.name: m.value for m in tc.Accelerator if not m.name.startswith("_")},
         "truss_config.ModelRepoSourceKind": {m.name: m.value for m in tc.ModelRepoSourceKind},
         "truss_config.DockerAuthType": {m.name: m.value for m in tc.DockerAuthType},
+        **{
+            f"trt_llm_config.{name}": {m.name: m.value for m in getattr(trt, name)}
+            for name in ("TrussTRTLLMModel", "InferenceStack", "TrussTRTLLMQuantizationType",
+                         "CheckpointSource", "TrussTRTLLMBatchSchedulerPolicy", "TrussSpecDecMode")
+        },
     },
     "constants": {name: getattr(public_types, name.split(".")[1]) for name in json.loads(input())},
 }))

@@ -21,9 +21,12 @@ import pytest
 
 import chainsc_runtime
 from chainsc import api
+from chainsc_runtime.engine_client import EngineBuilderLLMClient
 from chainsc_runtime.serving import ChainletModel
 from chainsc_runtime.transport import ChainletClient
+from chainsc_runtime.truss_chainlet import TrussHandle
 from tests.conftest import EXAMPLES, REPO
+from tests.kinds_chains import write_engine_chain, write_truss_chain
 
 README = (REPO / "runtime_lib" / "README.md").read_text(encoding="utf-8")
 CHAINS = sorted(EXAMPLES.glob("*/chain.py"))
@@ -31,6 +34,9 @@ CHAINS = sorted(EXAMPLES.glob("*/chain.py"))
 BASES: dict[str, type[object]] = {
     "serving.ChainletModel": ChainletModel,
     "transport.ChainletClient": ChainletClient,
+    # What stands for an engine builder's and a TrussChainlet's class in a slice.
+    "engine_client.EngineBuilderLLMClient": EngineBuilderLLMClient,
+    "truss_chainlet.TrussHandle": TrussHandle,
 }
 
 
@@ -136,7 +142,9 @@ def _uses(files: Mapping[str, bytes]) -> Iterator[_Uses]:
             continue
         text = data.decode("utf-8")
         generated = _is_generated(path)
-        if not generated and "chainsc_runtime.transport.ChainletClient" not in text:
+        if not generated and not any(
+            f"chainsc_runtime.{base}" in text for base in BASES
+        ):
             continue
         uses = _Uses(path, whole_module=generated)
         uses.visit(ast.parse(text))
@@ -149,6 +157,18 @@ def _documented(name: str) -> bool:
 
 @pytest.mark.parametrize("chain", CHAINS, ids=[chain.parent.name for chain in CHAINS])
 def test_generated_code_calls_only_public_documented_runtime_names(chain: Path) -> None:
+    _check_public_names(chain)
+
+
+@pytest.mark.parametrize("write", [write_engine_chain, write_truss_chain])
+def test_the_clients_of_engines_and_truss_chainlets_use_only_public_names(
+    tmp_path: Path, write: object
+) -> None:
+    assert callable(write)
+    _check_public_names(write(tmp_path))
+
+
+def _check_public_names(chain: Path) -> None:
     result = api.build_file(chain)
     assert result.files is not None
     problems: list[str] = []

@@ -28,6 +28,7 @@ MODULES = (
     "truss_chains.public_api",
     "truss_chains.public_types",
     "truss_chains.pydantic_numpy",
+    "truss_chains.remote_chainlet.truss_chainlet",
     "truss_chains.streaming",
     "truss_chains.utils",
 )

@@ -20,6 +20,9 @@ REPORTED_WHERE_MET = frozenset(
         *("CSC113", "CSC206", "CSC207", "CSC210", "CSC212"),
         *("CSC301", "CSC302", "CSC309"),
         *(f"CSC4{n:02d}" for n in range(1, 16)),
+        # What an engine builder's or a TrussChainlet's values say (`chainsc.kinds`).
+        *("CSC341", "CSC342", "CSC346", "CSC347", "CSC348"),
+        *("CSC430", "CSC431", "CSC432", "CSC433", "CSC434"),
         *("CSC450", "CSC460", "CSC461", "CSC462"),
         "CSC901",
     }

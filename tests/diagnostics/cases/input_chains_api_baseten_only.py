@@ -9,14 +9,6 @@ from truss_chains.deployment import deployment_client  # E: CSC006
 from truss_chains.public_types import ServiceDescriptorUrls, WebSocketProtocol  # E: CSC006, CSC006
 
 
-class Llama(chains.EngineBuilderLLMChainlet):  # E: CSC006
-    pass
-
-
-class Wrapped(chains.TrussChainlet):  # E: CSC006
-    pass
-
-
 class Socket(chains.ChainletBase):
     # Reported once, as a WebSocket endpoint (not again as an unsupported I/O type).
     async def run_remote(self, websocket: chains.WebSocketProtocol) -> None:  # E: CSC006
@@ -29,7 +21,7 @@ class Ask(chains.ChainletBase):
         self._socket = socket
 
     def run_remote(self, prompt: str) -> str:
-        request = chains.EngineBuilderLLMInput(prompt=prompt)  # E: CSC006
+        request = chains.EngineBuilderLLMInput(prompt=prompt)
         chains.push(Ask, "again")  # E: CSC006
         return str(request)
 

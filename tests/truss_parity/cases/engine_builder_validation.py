@@ -1,6 +1,5 @@
 """truss: test_framework.py::test_raises_engine_builder_validation. `engine_builder_config` of the wrong type."""
 # parity: truss rejects
-# parity: pending wt-kinds
 
 from truss.base import truss_config
 
@@ -12,4 +11,4 @@ class Llama(chains.EngineBuilderLLMChainlet):
         compute=chains.Compute(gpu=truss_config.Accelerator.H100),
         assets=chains.Assets(secret_keys=["hf_access_token"]),
     )
-    engine_builder_config = 123  # E@15:29: ?
+    engine_builder_config = 123  # E@15:29: CSC341
