@@ -47,6 +47,72 @@ INVALID = _Invalid()
 #: `predict_concurrency="cpu_count"`: as many as the resolved `cpu_count`.
 _CPU_COUNT = "cpu_count"
 
+#: `ChainletOptions(transport=...)`: Truss's transport helpers and the `kind` of each
+#: (a dict with that `kind` is validated into the same helper by Truss).
+TRANSPORT_KINDS: dict[str, str] = {
+    "truss_config.HTTPOptions": "http",
+    "truss_config.WebsocketOptions": "websocket",
+    "truss_config.GRPCOptions": "grpc",
+}
+_TRANSPORT_APIS = {kind: api for api, kind in TRANSPORT_KINDS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class TransportWritten:
+    """The `ChainletOptions(transport=...)` value of a `remote_config`, as written."""
+
+    #: `http`, `websocket` or `grpc`; None when it is none of Truss's (reported when read).
+    kind: str | None
+    #: The value's expression.
+    span: Span
+
+
+def transport_written(remote_config: Value) -> TransportWritten | None:
+    """Where `remote_config` sets `options.transport`, and to which kind; None when unset.
+
+    Read from the evaluated `RemoteConfig(...)` itself (positional arguments mapped by
+    the schema), so the websocket rules can point at the value.
+    """
+    options = _argument(remote_config, "chains.RemoteConfig", "options")
+    transport = (
+        _argument(options, "chains.ChainletOptions", "transport")
+        if options is not None
+        else None
+    )
+    if transport is None or transport.data is None:
+        return None
+    return TransportWritten(
+        _transport_kind(transport), transport.at.module.span(transport.at.node)
+    )
+
+
+def _argument(value: Value, api: str, name: str) -> Value | None:
+    """The argument `name` of a call of `api` (by keyword or position), or None."""
+    call = value.data
+    if not isinstance(call, ApiCall) or call.api != api:
+        return None
+    for keyword, argument, _arg in call.kwargs:
+        if keyword == name:
+            return argument
+    constructor = CONSTRUCTORS[api]
+    if constructor.positional and name in constructor.names:
+        index = constructor.names.index(name)
+        if index < len(call.args):
+            return call.args[index]
+    return None
+
+
+def _transport_kind(transport: Value) -> str | None:
+    """The kind of a transport value: its helper's, or a dict's `kind` (None: neither)."""
+    data = transport.data
+    if isinstance(data, ApiCall):
+        return TRANSPORT_KINDS.get(data.api)
+    if isinstance(data, dict):
+        kind = data.get("kind")
+        if kind is not None and kind.data in _TRANSPORT_APIS:
+            return str(kind.data)
+    return None
+
 
 @dataclass(slots=True)
 class ConfigBuilder:
@@ -314,6 +380,52 @@ class ConfigBuilder:
 
     def _read_optional_str(self, value: Value, spec: Field) -> object:
         return self._opt_str(value, spec.name)
+
+    def _read_transport(self, value: Value, spec: Field) -> object:
+        """`transport=`: `HTTPOptions(...)`, `WebsocketOptions(...)`, `GRPCOptions(...)`, or a dict of one.
+
+        Truss validates a dict into the helper its `"kind"` names (`{"kind": "grpc"}`), so
+        a dict is read as that helper's arguments.
+        """
+        data = value.data
+        if data is None:
+            return None
+        if isinstance(data, ApiCall) and data.api in TRANSPORT_KINDS:
+            return self.truss_object(value, data.api)
+        if isinstance(data, dict):
+            kind = data.get("kind")
+            api = _TRANSPORT_APIS.get(str(kind.data)) if kind is not None else None
+            if kind is None or api is None:
+                self._error(
+                    "CSC403",
+                    'a `transport` dict needs a `"kind"`: `"http"`, `"websocket"` or `"grpc"`',
+                    kind or value,
+                )
+                return INVALID
+            known = CONSTRUCTORS[api].names
+            for key, item in data.items():
+                if key not in known:
+                    self._error(
+                        "CSC402",
+                        f"`{self._short(api)}` (`transport` of kind `{kind.data}`) has no field `{key}`",
+                        item,
+                        f"known fields: {', '.join(known)}",
+                    )
+            return ir.JsonObject(
+                tuple(
+                    sorted(
+                        (key, self._json(item, key))
+                        for key, item in data.items()
+                        if key in known
+                    )
+                )
+            )
+        self._error(
+            "CSC403",
+            f"`transport` must be `truss_config.HTTPOptions(...)`, `WebsocketOptions(...)` or `GRPCOptions(...)`, got `{_describe(value)}`",
+            value,
+        )
+        return INVALID
 
     def _read_int(self, value: Value, spec: Field) -> object:
         found = self._int(value, spec.name)
@@ -766,6 +878,7 @@ READERS: dict[str, Callable[[ConfigBuilder, Value, Field], object]] = {
     "attempts": ConfigBuilder._read_attempts,
     "positive_number": ConfigBuilder._read_positive_number,
     "at_least_one": ConfigBuilder._read_at_least_one,
+    "transport": ConfigBuilder._read_transport,
 }
 
 #: Fields whose value is another constructor's call, by the constructor.

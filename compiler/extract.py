@@ -15,8 +15,14 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from chainsc import bodies, ir
-from chainsc.annotations import TypeCollector, stdlib_outside_models, walk_type
-from chainsc.config import ConfigBuilder
+from chainsc.annotations import (
+    TypeCollector,
+    contains_websocket,
+    is_websocket,
+    stdlib_outside_models,
+    walk_type,
+)
+from chainsc.config import ConfigBuilder, transport_written
 from chainsc.diagnostics import Diagnostic, error, warning
 from chainsc.evaluate import Evaluator, Located, Value
 from chainsc.graph import stable_toposort
@@ -32,6 +38,7 @@ from chainsc.observations import (
     ModuleSeen,
     Observations,
     ParamSeen,
+    TransportSeen,
     choose_entrypoint,
     takes_self,
 )
@@ -121,6 +128,8 @@ class _Seen:
     hidden_classes: list[HiddenClassSeen] = field(default_factory=list)
     misplaced_markers: list[tuple[str, Span]] = field(default_factory=list)
     dependencies: list[DependencySeen] = field(default_factory=list)
+    websocket_chainlets: list[str] = field(default_factory=list)
+    transports: list[TransportSeen] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -276,6 +285,9 @@ class _Extractor:
                 dep.target for dep in chainlet.dependencies if dep.target not in built
             )
 
+        self.seen.websocket_chainlets = [
+            cid for cid, chainlet in built.items() if chainlet.endpoint.is_websocket
+        ]
         self.seen.chainlets = [
             ChainletSeen(
                 cid,
@@ -363,6 +375,8 @@ class _Extractor:
             hidden_classes=tuple(seen.hidden_classes),
             misplaced_markers=tuple(seen.misplaced_markers),
             dependencies=tuple(seen.dependencies),
+            websocket_chainlets=tuple(seen.websocket_chainlets),
+            transports=tuple(seen.transports),
         )
 
     # -- entrypoint -----------------------------------------------------------------
@@ -426,6 +440,7 @@ class _Extractor:
         module = cls.module
         remote_config = ir.RemoteConfig()
         found_config = self._remote_config_value(cand)
+        transport = None
         if found_config is not None:
             owner, expr = found_config
             value = self.evaluator.evaluate(
@@ -437,8 +452,19 @@ class _Extractor:
                 remote_config = self.configs.remote_config(
                     value, Located(owner.module, expr)
                 )
+                transport = transport_written(value)
         endpoint_name = "predict" if cand.kind == ClassKind.MODEL else "run_remote"
         endpoint = self._endpoint(cand, endpoint_name)
+        if transport is not None:
+            # Which transport an endpoint needs is `websocket_rules`'.
+            self.seen.transports.append(
+                TransportSeen(
+                    cls.qualname,
+                    transport.kind,
+                    transport.span,
+                    endpoint.is_websocket,
+                )
+            )
         dependencies, context_param = self._init(cand)
         health = self._member(cand, "is_healthy")
         if health is not None:
@@ -560,6 +586,8 @@ class _Extractor:
                     self._param(module, param),
                     type_kind=type_ref.kind,
                     stdlib_outside_models=stdlib_outside_models(type_ref),
+                    is_websocket=is_websocket(type_ref),
+                    has_websocket=contains_websocket(type_ref),
                 )
             default = module.code(param.default) if param.default is not None else None
             ir_params.append(
@@ -580,6 +608,8 @@ class _Extractor:
                 module.code(annotation),
                 returns.kind,
                 stdlib_outside_models(returns),
+                is_websocket=is_websocket(returns),
+                has_websocket=contains_websocket(returns),
             )
         self.seen.methods.append(
             MethodSeen(
@@ -590,7 +620,12 @@ class _Extractor:
                 is_stub=is_stub,
                 decorators=decorators,
                 stars=stars,
-                positional_only=tuple(seen_positional[: len(params.posonly_params)]),
+                positional_only=tuple(
+                    seen_params.get(id(param), seen)
+                    for param, seen in zip(
+                        params.posonly_params, seen_positional, strict=False
+                    )
+                ),
                 positional=tuple(
                     seen_params.get(id(param), seen)
                     for param, seen in zip(

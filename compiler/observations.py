@@ -34,6 +34,10 @@ class ParamSeen:
     type_kind: ir.TypeKind | None = None
     #: The first standard-library type in it outside a pydantic model (`datetime.datetime`).
     stdlib_outside_models: str | None = None
+    #: It is `chains.WebSocketProtocol` (through aliases): a websocket endpoint's parameter.
+    is_websocket: bool = False
+    #: `chains.WebSocketProtocol` is somewhere in it (itself included).
+    has_websocket: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,20 @@ class HiddenClassSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class TransportSeen:
+    """A Chainlet's `ChainletOptions(transport=...)`, when it sets one."""
+
+    #: Qualified name of the Chainlet.
+    chainlet: str
+    #: `http`, `websocket` or `grpc`; None when it is none of Truss's (reported when read).
+    kind: str | None
+    #: The value's expression.
+    span: Span
+    #: The Chainlet's endpoint is a websocket endpoint.
+    endpoint_is_websocket: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Observations:
     """Everything extraction saw that a rule checks."""
 
@@ -191,6 +209,9 @@ class Observations:
     #: (the API name, the call's span).
     misplaced_markers: tuple[tuple[str, Span], ...] = ()
     dependencies: tuple[DependencySeen, ...] = ()
+    #: Ids of the Chainlets whose endpoint is a websocket endpoint.
+    websocket_chainlets: tuple[str, ...] = ()
+    transports: tuple[TransportSeen, ...] = ()
 
 
 def choose_entrypoint(seen: Observations) -> tuple[str | None, str | None]:

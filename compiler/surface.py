@@ -76,11 +76,6 @@ _ENGINE_INPUT = Unsupported(
     "is the request model of Baseten's TensorRT-LLM engine builder, which the chainsc runtime does not provide",
     "define the request fields you use as a pydantic model in the chain",
 )
-_WEBSOCKET = Unsupported(
-    "CSC006",
-    "is for WebSocket endpoints, which chainsc packages do not serve",
-    "stream with `run_remote(...) -> AsyncIterator[str]` (or `[bytes]`) instead",
-)
 
 #: Public names of truss_chains 0.18.36 that chainsc reports instead of providing, by
 #: written path. A module entry covers every name under it.
@@ -100,8 +95,6 @@ UNSUPPORTED: dict[str, Unsupported] = {
     ),
     "truss_chains.EngineBuilderLLMInput": _ENGINE_INPUT,
     "truss_chains.public_types.EngineBuilderLLMInput": _ENGINE_INPUT,
-    "truss_chains.WebSocketProtocol": _WEBSOCKET,
-    "truss_chains.public_types.WebSocketProtocol": _WEBSOCKET,
     "truss_chains.public_types.ServiceDescriptorUrls": Unsupported(
         "CSC006",
         "describes Baseten's internal service URLs, which the chainsc runtime does not use",

@@ -53,9 +53,10 @@ if TYPE_CHECKING:
     from .local import run_local
     from .stub import StubBase
     from .truss_config import WeightsSource
+    from .websocket import WebSocketProtocol
 
 #: Version of the runtime; bumped with every change to its behaviour or wire protocol.
-RUNTIME_VERSION = "0.5.0"
+RUNTIME_VERSION = "0.6.0"
 
 #: pip requirements of the runtime; the emitters copy them into requirements.txt.
 REQUIREMENTS: tuple[str, ...] = (
@@ -81,6 +82,7 @@ SERVER_REQUIREMENTS: tuple[str, ...] = (
 #: Truss Chains submodules chain code reaches as `chains.<module>` or imports from load here.
 LAZY_ATTRIBUTES: dict[str, str] = {
     "StubBase": "stub",
+    "WebSocketProtocol": "websocket",
     "WeightsSource": "truss_config",
     "public_api": "public_api",
     "public_types": "public_types",
@@ -132,6 +134,7 @@ __all__ = [
     "RemoteConfig",
     "RemoteErrorDetail",
     "StubBase",
+    "WebSocketProtocol",
     "WeightsSource",
     "depends",
     "depends_context",

@@ -41,6 +41,7 @@ from .errors import (
     MissingDependencyError,
     RemoteErrorDetail,
 )
+from .websocket import WebSocketProtocol
 
 __all__ = [
     "CHAIN_API_KEY_NAME",
@@ -71,4 +72,5 @@ __all__ = [
     "RPCOptions",
     "RemoteConfig",
     "RemoteErrorDetail",
+    "WebSocketProtocol",
 ]

@@ -48,6 +48,7 @@ STAGES: dict[str, str] = {
     "chainsc.extract": "front",
     "chainsc.observations": "front",
     "chainsc.validate": "front",
+    "chainsc.websocket_rules": "front",
     "chainsc.schema": "shared",
     "chainsc.carry": "front",
     "chainsc.signatures": "front",
