@@ -128,6 +128,8 @@ class Service:
     venv: Path | None = None
     #: The ids of the Chainlets it calls (the manifest's graph).
     dependencies: tuple[str, ...] = ()
+    #: Its endpoint serves a websocket (the manifest's `"endpoint": "websocket"`).
+    is_websocket: bool = False
 
     @property
     def url(self) -> str:
@@ -233,6 +235,7 @@ def plan_services(out_dir: Path, entry_port: int) -> list[Service]:
                 port,
                 is_entry,
                 dependencies=tuple(dependencies),
+                is_websocket=info.get("endpoint") == "websocket",
             )
         )
     return services
@@ -560,6 +563,19 @@ def example_call(
     return f"curl -s {service.url}/run_remote -H 'Content-Type: application/json'{key} -d '{text}'"
 
 
+def websocket_hint(service: Service) -> str:
+    """Where a websocket entrypoint takes sessions, and a client to try it with.
+
+    Truss's route (`/v1/websocket`) and chainsc's (`/run_remote`) both answer.
+    """
+    url = f"ws://127.0.0.1:{service.port}"
+    return (
+        f"`{service.name}` serves a websocket at {url}/v1/websocket (and {url}/run_remote); "
+        f"try  python -m websockets {url}/v1/websocket   (or the package's client.py: "
+        "`async with client.connect(url) as websocket: ...`)"
+    )
+
+
 def example_body(document: Mapping[str, object]) -> object:
     """An example request body for `POST /run_remote` from an OpenAPI document."""
     paths = document.get("paths")
@@ -785,7 +801,10 @@ def run_chain(
             echo(
                 f"chainsc: {len(services)} Chainlets ready; entrypoint `{entry.name}` at {entry.url}"
             )
-            echo(f"chainsc: try  {example_call(entry, supervisor.api_key_header)}")
+            if entry.is_websocket:
+                echo(f"chainsc: {websocket_hint(entry)}")
+            else:
+                echo(f"chainsc: try  {example_call(entry, supervisor.api_key_header)}")
         while not supervisor.interrupted:
             dead = supervisor.dead()
             if dead is not None:

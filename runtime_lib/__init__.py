@@ -74,6 +74,8 @@ SERVER_REQUIREMENTS: tuple[str, ...] = (
     "uvicorn>=0.30,<1",
     "httptools>=0.6,<1",
     'uvloop>=0.19,<1; sys_platform != "win32"',
+    # uvicorn's websocket protocol, for websocket endpoints (`.app`, `.websocket`).
+    "websockets>=13,<18",
 )
 
 #: Names imported on first use (PEP 562 `__getattr__`): name -> the module (relative) that

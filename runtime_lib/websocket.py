@@ -2,7 +2,7 @@
 
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
 packages). Imports the standard library only; Starlette on first use where it is
-installed (never required). Never imports `compiler`.
+installed (never required), aiohttp in `connect`. Never imports `compiler`.
 
 A websocket endpoint is `async def run_remote(self, websocket: chains.WebSocketProtocol)
 -> None` on the entrypoint, as in Truss Chains: the Chainlet talks to its caller for as
@@ -16,6 +16,9 @@ with 1011 when it raises.
   chainsc's `server.py` (`app.py`), or those of the Starlette `WebSocket` Truss's
   server hands the generated `Model.websocket` (the same ASGI messages, with Starlette's
   state checks). So a Chainlet behaves the same under either server.
+- `connect`: a session with a websocket endpoint from outside (aiohttp's client, the
+  same `WebSocketSession` on the caller's side); the generated `client.py` of a
+  websocket Chainlet uses it.
 - `WebSocketDisconnect`: what `receive*` (and `send*`) raise once the client has gone,
   with its close `code` and `reason`. Where Starlette is installed (always under Truss's
   server, and wherever FastAPI is), the class raised also derives from Starlette's
@@ -32,18 +35,25 @@ Truss's `async def`. Iterators end when the client disconnects.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import Any, Protocol, TypeVar, cast
 
 __all__ = [
+    "WEBSOCKET_PATH",
     "WebSocketDisconnect",
     "WebSocketProtocol",
     "WebSocketSession",
     "asgi_headers",
+    "connect",
     "is_disconnect",
 ]
+
+#: Where servers take websocket sessions: Truss's route (chainsc's `server.py` also
+#: takes them at `/run_remote`).
+WEBSOCKET_PATH = "/v1/websocket"
 
 #: The normal closure (RFC 6455): `close()` and the end of `run_remote`.
 NORMAL_CLOSURE = 1000
@@ -418,3 +428,113 @@ class WebSocketSession:
     def is_connected(self) -> _Connected:
         """Whether messages can still be sent: neither side closed (a bool, also awaitable)."""
         return _Connected(not self._closed and self._gone is None)
+
+
+# The caller's side ######################################################################
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    url: str,
+    *,
+    api_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    open_timeout_sec: float = 60.0,
+) -> AsyncIterator[WebSocketSession]:
+    """A session with the websocket endpoint served at `url`; closed (1000) on exit.
+
+    `async with websocket.connect("http://127.0.0.1:8000") as session: ...`; the
+    session has the methods of `WebSocketProtocol`, and raises `WebSocketDisconnect`
+    once the server closed it.
+
+    Args:
+        url: a server's base URL (the session goes to `/v1/websocket`), or the URL of
+            the websocket itself (`ws://`, `wss://`, or an `http(s)://` URL whose path
+            is given); `http` becomes `ws`.
+        api_key: sent as `Authorization: Api-Key <key>`.
+        headers: more headers for the handshake.
+        open_timeout_sec: the longest wait for the handshake.
+
+    Raises:
+        aiohttp.WSServerHandshakeError: the server refused the session (its status).
+    """
+    import aiohttp  # noqa: PLC0415 - only callers need the client
+
+    sent = dict(headers or {})
+    if api_key:
+        sent["Authorization"] = f"Api-Key {api_key}"
+    timeout = aiohttp.ClientWSTimeout(ws_receive=None, ws_close=10.0)
+    async with (
+        aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, connect=open_timeout_sec)
+        ) as client,
+        client.ws_connect(
+            websocket_url(url), headers=sent, timeout=timeout, max_msg_size=0
+        ) as socket,
+    ):
+        session = WebSocketSession(
+            _aiohttp_receive(socket, aiohttp),
+            _aiohttp_send(socket),
+            # The handshake's request headers, as on the server's side.
+            asgi_headers(
+                [
+                    (name.encode("latin-1"), value.encode("latin-1"))
+                    for name, value in sent.items()
+                ]
+            ),
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+
+
+def websocket_url(url: str) -> str:
+    """The `ws(s)://` URL of a websocket endpoint: `/v1/websocket` of a base URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a URL: {url!r}")
+    scheme = {"http": "ws", "https": "wss"}.get(scheme.lower(), scheme.lower())
+    host, slash, path = rest.partition("/")
+    if not slash or not path.strip("/"):
+        return f"{scheme}://{host}{WEBSOCKET_PATH}"
+    return f"{scheme}://{rest}"
+
+
+def _aiohttp_receive(socket: Any, aiohttp: Any) -> Receive:
+    """ASGI `receive` messages from an aiohttp client websocket."""
+
+    async def receive() -> Message:
+        message = await socket.receive()
+        if message.type == aiohttp.WSMsgType.TEXT:
+            return {"type": "websocket.receive", "text": message.data}
+        if message.type == aiohttp.WSMsgType.BINARY:
+            return {"type": "websocket.receive", "bytes": message.data}
+        code = socket.close_code or (
+            message.data if message.type == aiohttp.WSMsgType.CLOSE else None
+        )
+        reason = message.extra if message.type == aiohttp.WSMsgType.CLOSE else None
+        return {
+            "type": "websocket.disconnect",
+            "code": int(code) if isinstance(code, int) else ABNORMAL_CLOSURE,
+            "reason": reason or None,
+        }
+
+    return receive
+
+
+def _aiohttp_send(socket: Any) -> Send:
+    """ASGI `send` messages to an aiohttp client websocket."""
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.close":
+            await socket.close(
+                code=message.get("code", NORMAL_CLOSURE),
+                message=(message.get("reason") or "").encode("utf-8"),
+            )
+        elif message.get("text") is not None:
+            await socket.send_str(message["text"])
+        else:
+            await socket.send_bytes(message["bytes"])
+
+    return send
