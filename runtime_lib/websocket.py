@@ -249,8 +249,10 @@ class _Messages(AsyncIterator[Any]):
     async def __anext__(self) -> Any:
         try:
             return await self._receive()
-        except WebSocketDisconnect:
-            raise StopAsyncIteration from None
+        except Exception as exc:
+            if is_disconnect(exc):
+                raise StopAsyncIteration from None
+            raise
 
     def __await__(self) -> Generator[Any, None, _Messages]:
         return _ready(self).__await__()
