@@ -46,39 +46,9 @@ from tests.test_truss_server import (
 pytestmark = pytest.mark.slow
 T = TypeVar("T")
 
-CHAIN = '''\
-"""A websocket entrypoint that calls its dependency when asked to."""
-
-import fastapi
-
-import truss_chains as chains
-
-
-class Greeter(chains.ChainletBase):
-    async def run_remote(self, name: str) -> str:
-        greeting = f"Hello from the dependency, {name}."
-        print(greeting)
-        return greeting
-
-
-@chains.mark_entrypoint
-class Socket(chains.ChainletBase):
-    def __init__(self, greeter=chains.depends(Greeter)):
-        self._greeter = greeter
-
-    async def run_remote(self, websocket: chains.WebSocketProtocol) -> None:
-        try:
-            while True:
-                message = await websocket.receive()
-                if isinstance(message, bytes):
-                    await websocket.send_bytes(message[::-1])
-                elif message == "dep":
-                    await websocket.send_text(await self._greeter.run_remote("Socket"))
-                else:
-                    await websocket.send_text(f"You said: {message}.")
-        except fastapi.WebSocketDisconnect:
-            print("Socket: the client left.")
-'''
+#: The chain, in the corpus (`tests/test_corpus.py` also builds it, imports every package,
+#: and has Truss's own importer validate it).
+CHAIN = Path(__file__).parent / "corpus" / "websocket_style" / "websocket_chain.py"
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -106,7 +76,7 @@ EXPECTED: list[str | bytes] = [
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("websocket-chain")
-    (source / "websocket_chain.py").write_text(CHAIN)
+    (source / "websocket_chain.py").write_text(CHAIN.read_text(encoding="utf-8"))
     built = api.build_file(source / "websocket_chain.py")
     assert built.files is not None, built.diagnostics
     # Truss's server image has fastapi; chainsc adds Truss's line (CSC461), so the
