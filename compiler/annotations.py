@@ -41,6 +41,8 @@ from chainsc.resolve import (
 from chainsc.source import Span
 
 _BUILTINS = frozenset({"str", "int", "float", "bool", "bytes"})
+#: The websocket of a websocket endpoint, as the resolver names it.
+WEBSOCKET_PROTOCOL = "chains.WebSocketProtocol"
 _LIST_NAMES = frozenset(
     {"builtins.list", "typing.List", "typing.Sequence", "typing.MutableSequence"}
 )
@@ -329,6 +331,9 @@ class TypeCollector:
                 )
             if path == "chains.pydantic_numpy.NumpyArrayField":
                 return ir.TypeRef(ir.TypeKind.NUMPY_ARRAY, "NumpyArrayField")
+            if path == WEBSOCKET_PROTOCOL:
+                # Where it may stand (a websocket endpoint's one parameter) is a rule's.
+                return ir.TypeRef(ir.TypeKind.WEBSOCKET, "WebSocketProtocol")
             if _is_pydantic(path) and short in _PYDANTIC_SCALARS:
                 # Imported from pydantic by generated code: the constraint is the type's.
                 return ir.TypeRef(
@@ -829,6 +834,16 @@ def stdlib_outside_models(ref: ir.TypeRef) -> str | None:
         if inner.kind is ir.TypeKind.STDLIB:
             return inner.name
     return None
+
+
+def is_websocket(ref: ir.TypeRef) -> bool:
+    """Whether `ref` is `chains.WebSocketProtocol` itself (through aliases of it, as Truss compares)."""
+    return ir.unaliased(ref).kind is ir.TypeKind.WEBSOCKET
+
+
+def contains_websocket(ref: ir.TypeRef) -> bool:
+    """Whether `chains.WebSocketProtocol` is in `ref`, at any depth."""
+    return any(inner.kind is ir.TypeKind.WEBSOCKET for inner in _walk(ref))
 
 
 def _alias_ref(alias_id: str, aliased: ir.TypeRef) -> ir.TypeRef:

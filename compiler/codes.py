@@ -214,6 +214,48 @@ _TABLE = (
         "CSC348", "error", "`truss_dir` has no `config.yaml`: it is no Truss directory"
     ),
     Code("CSC349", "error", "a `TrussChainlet` is the entrypoint"),
+    Code(
+        "CSC330",
+        "error",
+        "a websocket endpoint takes another parameter than the websocket",
+    ),
+    Code("CSC331", "error", "a websocket endpoint's return annotation is not `None`"),
+    Code("CSC332", "error", "a websocket endpoint is not `async def`"),
+    Code(
+        "CSC333",
+        "error",
+        "`chains.WebSocketProtocol` is used other than as the whole annotation of an endpoint parameter (a return, inside another type)",
+    ),
+    Code(
+        "CSC334",
+        "error",
+        "a Chainlet with a websocket endpoint is a dependency (only the entrypoint serves a websocket)",
+    ),
+    Code(
+        "CSC335",
+        "error",
+        "a websocket endpoint's `ChainletOptions(transport=...)` is not `WebsocketOptions`",
+    ),
+    Code(
+        "CSC336",
+        "error",
+        "a `WebsocketOptions` transport on a Chainlet whose endpoint is not a websocket",
+    ),
+    Code(
+        "CSC337",
+        "error",
+        "a `chains.ModelBase`'s `predict` takes a websocket (Truss serves one only through `run_remote`)",
+    ),
+    Code(
+        "CSC338",
+        "error",
+        "a websocket endpoint's websocket parameter is keyword-only (Truss passes it positionally)",
+    ),
+    Code(
+        "CSC339",
+        "error",
+        "a field of a pydantic model an endpoint uses is `chains.WebSocketProtocol`",
+    ),
     Code("CSC401", "error", "a configuration value is not statically known"),
     Code("CSC402", "error", "an unknown keyword for a configuration constructor"),
     Code("CSC403", "error", "a configuration value has the wrong type"),

@@ -53,6 +53,72 @@ ENGINE_CONFIG_V2 = "trt_llm_config.TRTLLMConfigurationV2"
 #: `predict_concurrency="cpu_count"`: as many as the resolved `cpu_count`.
 _CPU_COUNT = "cpu_count"
 
+#: `ChainletOptions(transport=...)`: Truss's transport helpers and the `kind` of each
+#: (a dict with that `kind` is validated into the same helper by Truss).
+TRANSPORT_KINDS: dict[str, str] = {
+    "truss_config.HTTPOptions": "http",
+    "truss_config.WebsocketOptions": "websocket",
+    "truss_config.GRPCOptions": "grpc",
+}
+_TRANSPORT_APIS = {kind: api for api, kind in TRANSPORT_KINDS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class TransportWritten:
+    """The `ChainletOptions(transport=...)` value of a `remote_config`, as written."""
+
+    #: `http`, `websocket` or `grpc`; None when it is none of Truss's (reported when read).
+    kind: str | None
+    #: The value's expression.
+    span: Span
+
+
+def transport_written(remote_config: Value) -> TransportWritten | None:
+    """Where `remote_config` sets `options.transport`, and to which kind; None when unset.
+
+    Read from the evaluated `RemoteConfig(...)` itself (positional arguments mapped by
+    the schema), so the websocket rules can point at the value.
+    """
+    options = _argument(remote_config, "chains.RemoteConfig", "options")
+    transport = (
+        _argument(options, "chains.ChainletOptions", "transport")
+        if options is not None
+        else None
+    )
+    if transport is None or transport.data is None:
+        return None
+    return TransportWritten(
+        _transport_kind(transport), transport.at.module.span(transport.at.node)
+    )
+
+
+def _argument(value: Value, api: str, name: str) -> Value | None:
+    """The argument `name` of a call of `api` (by keyword or position), or None."""
+    call = value.data
+    if not isinstance(call, ApiCall) or call.api != api:
+        return None
+    for keyword, argument, _arg in call.kwargs:
+        if keyword == name:
+            return argument
+    constructor = CONSTRUCTORS[api]
+    if constructor.positional and name in constructor.names:
+        index = constructor.names.index(name)
+        if index < len(call.args):
+            return call.args[index]
+    return None
+
+
+def _transport_kind(transport: Value) -> str | None:
+    """The kind of a transport value: its helper's, or a dict's `kind` (None: neither)."""
+    data = transport.data
+    if isinstance(data, ApiCall):
+        return TRANSPORT_KINDS.get(data.api)
+    if isinstance(data, dict):
+        kind = data.get("kind")
+        if kind is not None and kind.data in _TRANSPORT_APIS:
+            return str(kind.data)
+    return None
+
 
 @dataclass(slots=True)
 class ConfigBuilder:
@@ -364,6 +430,19 @@ class ConfigBuilder:
                     f"`{name}.{key}` must be an integer, got `{_describe(found)}`",
                     found,
                 )
+        for key in _NUMBER_FIELDS.get(api, ()):
+            found = arguments.get(key)
+            if found is not None and not (
+                found.data is None
+                or _is_int(found.data)
+                or isinstance(found.data, float)
+                or _is_number_text(found.data)
+            ):
+                self._error(
+                    "CSC403",
+                    f"`{name}.{key}` must be a number, got `{_describe(found)}`",
+                    found,
+                )
         if api == "truss_config.ModelRepo":
             self._model_repo_rules(arguments, at)
         elif api == "truss_config.WeightsSource":
@@ -544,6 +623,52 @@ class ConfigBuilder:
 
     def _read_optional_str(self, value: Value, spec: Field) -> object:
         return self._opt_str(value, spec.name)
+
+    def _read_transport(self, value: Value, spec: Field) -> object:
+        """`transport=`: `HTTPOptions(...)`, `WebsocketOptions(...)`, `GRPCOptions(...)`, or a dict of one.
+
+        Truss validates a dict into the helper its `"kind"` names (`{"kind": "grpc"}`), so
+        a dict is read as that helper's arguments.
+        """
+        data = value.data
+        if data is None:
+            return None
+        if isinstance(data, ApiCall) and data.api in TRANSPORT_KINDS:
+            return self.truss_object(value, data.api)
+        if isinstance(data, dict):
+            kind = data.get("kind")
+            api = _TRANSPORT_APIS.get(str(kind.data)) if kind is not None else None
+            if kind is None or api is None:
+                self._error(
+                    "CSC403",
+                    'a `transport` dict needs a `"kind"`: `"http"`, `"websocket"` or `"grpc"`',
+                    kind or value,
+                )
+                return INVALID
+            known = CONSTRUCTORS[api].names
+            for key, item in data.items():
+                if key not in known:
+                    self._error(
+                        "CSC402",
+                        f"`{self._short(api)}` (`transport` of kind `{kind.data}`) has no field `{key}`",
+                        item,
+                        f"known fields: {', '.join(known)}",
+                    )
+            return ir.JsonObject(
+                tuple(
+                    sorted(
+                        (key, self._json(item, key))
+                        for key, item in data.items()
+                        if key in known
+                    )
+                )
+            )
+        self._error(
+            "CSC403",
+            f"`transport` must be `truss_config.HTTPOptions(...)`, `WebsocketOptions(...)` or `GRPCOptions(...)`, got `{_describe(value)}`",
+            value,
+        )
+        return INVALID
 
     def _read_int(self, value: Value, spec: Field) -> object:
         found = self._int(value, spec.name)
@@ -1095,6 +1220,9 @@ _INT_FIELDS: dict[str, tuple[str, ...]] = {
         "stop_traffic_threshold_seconds",
         "startup_threshold_seconds",
     ),
+}
+#: Number fields of Truss config helpers (pydantic reads an int or a numeric string too).
+_NUMBER_FIELDS: dict[str, tuple[str, ...]] = {
     "truss_config.WebsocketOptions": ("ping_interval_seconds", "ping_timeout_seconds"),
 }
 #: The fields each authentication method needs (and every other method may not have).
@@ -1123,6 +1251,17 @@ def _kind_of(data: dict[str, Value]) -> object:
 
 def _is_int(data: object) -> bool:
     return isinstance(data, int) and not isinstance(data, bool)
+
+
+def _is_number_text(data: object) -> bool:
+    """A string pydantic's lax mode reads as a float."""
+    if not isinstance(data, str):
+        return False
+    try:
+        float(data)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_int_text(data: object) -> bool:
@@ -1177,6 +1316,7 @@ READERS: dict[str, Callable[[ConfigBuilder, Value, Field], object]] = {
     "attempts": ConfigBuilder._read_attempts,
     "positive_number": ConfigBuilder._read_positive_number,
     "at_least_one": ConfigBuilder._read_at_least_one,
+    "transport": ConfigBuilder._read_transport,
 }
 
 #: Fields whose value is another constructor's call, by the constructor.

@@ -15,8 +15,14 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 
 from chainsc import bodies, ir, kinds
-from chainsc.annotations import TypeCollector, stdlib_outside_models, walk_type
-from chainsc.config import ConfigBuilder
+from chainsc.annotations import (
+    TypeCollector,
+    contains_websocket,
+    is_websocket,
+    stdlib_outside_models,
+    walk_type,
+)
+from chainsc.config import ConfigBuilder, transport_written
 from chainsc.diagnostics import Diagnostic, error, warning
 from chainsc.evaluate import ApiCall, Evaluator, Located, Value, truthy
 from chainsc.graph import stable_toposort
@@ -33,6 +39,7 @@ from chainsc.observations import (
     ModuleSeen,
     Observations,
     ParamSeen,
+    TransportSeen,
     choose_entrypoint,
     takes_self,
 )
@@ -159,6 +166,8 @@ class _Seen:
     constructions: list[tuple[str, Span]] = field(default_factory=list)
     conditions: list[tuple[Span, str, str]] = field(default_factory=list)
     kinds: list[KindSeen] = field(default_factory=list)
+    websocket_chainlets: list[str] = field(default_factory=list)
+    transports: list[TransportSeen] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -325,6 +334,9 @@ class _Extractor:
                 dep.target for dep in chainlet.dependencies if dep.target not in built
             )
 
+        self.seen.websocket_chainlets = [
+            cid for cid, chainlet in built.items() if chainlet.endpoint.is_websocket
+        ]
         self.seen.chainlets = [
             ChainletSeen(
                 cid,
@@ -423,6 +435,8 @@ class _Extractor:
             constructions=tuple(seen.constructions),
             conditions=tuple(seen.conditions),
             kinds=tuple(seen.kinds),
+            websocket_chainlets=tuple(seen.websocket_chainlets),
+            transports=tuple(seen.transports),
         )
 
     # -- `if`/`else` around Chainlets -------------------------------------------------
@@ -590,6 +604,7 @@ class _Extractor:
         remote_config = ir.RemoteConfig()
         written_config: Value | None = None
         found_config = self._remote_config_value(cand)
+        transport = None
         if found_config is not None:
             owner, expr = found_config
             value = self.evaluator.evaluate_all(
@@ -611,9 +626,20 @@ class _Extractor:
                 if remote_config.name is not None and name_arg is not None:
                     assert isinstance(call, ApiCall)
                     self.display_spans[cls.id] = call.at.module.span(name_arg.value)
+                transport = transport_written(value)
         if cand.kind in (ClassKind.ENGINE_BUILDER, ClassKind.TRUSS):
             return self._kind_chainlet(cand, remote_config, written_config)
         endpoint = self._endpoint(cand, _endpoint_name(cand))
+        if transport is not None:
+            # Which transport an endpoint needs is `websocket_rules`'.
+            self.seen.transports.append(
+                TransportSeen(
+                    cls.qualname,
+                    transport.kind,
+                    transport.span,
+                    endpoint.is_websocket,
+                )
+            )
         dependencies, context_param = self._init(cand)
         has_health_check = self._health_check(cand)
         display_name = remote_config.name or cls.qualname
@@ -901,6 +927,8 @@ class _Extractor:
                     self._param(module, param),
                     type_kind=type_ref.kind,
                     stdlib_outside_models=stdlib_outside_models(type_ref),
+                    is_websocket=is_websocket(type_ref),
+                    has_websocket=contains_websocket(type_ref),
                 )
             default = module.code(param.default) if param.default is not None else None
             ir_params.append(
@@ -921,6 +949,8 @@ class _Extractor:
                 module.code(annotation),
                 returns.kind,
                 stdlib_outside_models(returns),
+                is_websocket=is_websocket(returns),
+                has_websocket=contains_websocket(returns),
             )
         self.seen.methods.append(
             MethodSeen(
@@ -931,7 +961,12 @@ class _Extractor:
                 is_stub=is_stub,
                 decorators=decorators,
                 stars=stars,
-                positional_only=tuple(seen_positional[: len(params.posonly_params)]),
+                positional_only=tuple(
+                    seen_params.get(id(param), seen)
+                    for param, seen in zip(
+                        params.posonly_params, seen_positional, strict=False
+                    )
+                ),
                 positional=tuple(
                     seen_params.get(id(param), seen)
                     for param, seen in zip(

@@ -73,6 +73,9 @@ class TypeKind(enum.Enum):
     #: `decimal.Decimal`, `uuid.UUID`, `pathlib.Path`, ...); `name` is its dotted path.
     #: Truss Chains takes one only inside a pydantic model, never as an endpoint's own type.
     STDLIB = "stdlib"
+    #: `chains.WebSocketProtocol`: the one parameter of a websocket endpoint (the session,
+    #: not data on the wire). Anywhere else it is reported (`chainsc.websocket_rules`).
+    WEBSOCKET = "websocket"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,13 @@ class TypeRef:
     literals: tuple[JsonScalar, ...] = ()
     #: True for `tuple[T, ...]`.
     is_variadic: bool = False
+
+
+def unaliased(ref: TypeRef) -> TypeRef:
+    """`ref` with named aliases looked through: what it is on the wire."""
+    while ref.kind is TypeKind.ALIAS and ref.args:
+        ref = ref.args[0]
+    return ref
 
 
 class TypeDefKind(enum.Enum):
@@ -149,6 +159,16 @@ class Param:
     span: Span
 
 
+class EndpointKind(enum.Enum):
+    """How an endpoint is called: one HTTP request, or a websocket session."""
+
+    #: A request with the arguments, a reply (or a stream of chunks).
+    HTTP = "http"
+    #: `async def run_remote(self, websocket: chains.WebSocketProtocol) -> None`: the
+    #: endpoint talks to its caller over the websocket for as long as it runs.
+    WEBSOCKET = "websocket"
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """The one remote method of a Chainlet (`run_remote`, or `predict`)."""
@@ -160,6 +180,22 @@ class Endpoint:
     params: tuple[Param, ...]
     returns: TypeRef
     span: Span
+
+    @property
+    def kind(self) -> EndpointKind:
+        """WEBSOCKET when a parameter is the websocket (as Truss decides), else HTTP.
+
+        Derived, not stored: a websocket endpoint is one whose parameters say so, so the
+        two can never disagree.
+        """
+        if any(unaliased(p.type).kind is TypeKind.WEBSOCKET for p in self.params):
+            return EndpointKind.WEBSOCKET
+        return EndpointKind.HTTP
+
+    @property
+    def is_websocket(self) -> bool:
+        """The endpoint serves a websocket session (`kind` is WEBSOCKET)."""
+        return self.kind is EndpointKind.WEBSOCKET
 
 
 @dataclass(frozen=True, slots=True)

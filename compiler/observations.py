@@ -34,6 +34,10 @@ class ParamSeen:
     type_kind: ir.TypeKind | None = None
     #: The first standard-library type in it outside a pydantic model (`datetime.datetime`).
     stdlib_outside_models: str | None = None
+    #: It is `chains.WebSocketProtocol` (through aliases): a websocket endpoint's parameter.
+    is_websocket: bool = False
+    #: `chains.WebSocketProtocol` is somewhere in it (itself included).
+    has_websocket: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +213,20 @@ class KindSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class TransportSeen:
+    """A Chainlet's `ChainletOptions(transport=...)`, when it sets one."""
+
+    #: Qualified name of the Chainlet.
+    chainlet: str
+    #: `http`, `websocket` or `grpc`; None when it is none of Truss's (reported when read).
+    kind: str | None
+    #: The value's expression.
+    span: Span
+    #: The Chainlet's endpoint is a websocket endpoint.
+    endpoint_is_websocket: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Observations:
     """Everything extraction saw that a rule checks."""
 
@@ -246,6 +264,9 @@ class Observations:
     conditions: tuple[tuple[Span, str, str], ...] = ()
     #: The engine-builder Chainlets and TrussChainlets of the chain.
     kinds: tuple[KindSeen, ...] = ()
+    #: Ids of the Chainlets whose endpoint is a websocket endpoint.
+    websocket_chainlets: tuple[str, ...] = ()
+    transports: tuple[TransportSeen, ...] = ()
 
 
 def choose_entrypoint(seen: Observations) -> tuple[str | None, str | None]:

@@ -136,6 +136,8 @@ class Service:
     dependencies: tuple[str, ...] = ()
     #: The manifest's `kind` of a package that is no chainsc server (`truss`), else None.
     kind: str | None = None
+    #: Its endpoint serves a websocket (the manifest's `"endpoint": "websocket"`).
+    is_websocket: bool = False
 
     @property
     def url(self) -> str:
@@ -284,6 +286,7 @@ def plan_services(
                 is_entry,
                 dependencies=tuple(dependencies),
                 kind=kind if kind == KIND_TRUSS else None,
+                is_websocket=info.get("endpoint") == "websocket",
             )
         )
     if engines:
@@ -641,6 +644,19 @@ def example_call(
     return f"curl -s {service.url}/run_remote -H 'Content-Type: application/json'{key} -d '{text}'"
 
 
+def websocket_hint(service: Service) -> str:
+    """Where a websocket entrypoint takes sessions, and a client to try it with.
+
+    Truss's route (`/v1/websocket`) and chainsc's (`/run_remote`) both answer.
+    """
+    url = f"ws://127.0.0.1:{service.port}"
+    return (
+        f"`{service.name}` serves a websocket at {url}/v1/websocket (and {url}/run_remote); "
+        f"try  python -m websockets {url}/v1/websocket   (or the package's client.py: "
+        "`async with client.connect(url) as websocket: ...`)"
+    )
+
+
 def example_body(document: Mapping[str, object]) -> object:
     """An example request body for `POST /run_remote` from an OpenAPI document."""
     paths = document.get("paths")
@@ -878,7 +894,10 @@ def run_chain(
             echo(
                 f"chainsc: {len(services)} Chainlets ready; entrypoint `{entry.name}` at {entry.url}"
             )
-            echo(f"chainsc: try  {example_call(entry, supervisor.api_key_header)}")
+            if entry.is_websocket:
+                echo(f"chainsc: {websocket_hint(entry)}")
+            else:
+                echo(f"chainsc: try  {example_call(entry, supervisor.api_key_header)}")
         while not supervisor.interrupted:
             dead = supervisor.dead()
             if dead is not None:

@@ -123,7 +123,7 @@ CONSTRUCTORS: dict[str, Constructor] = {
                 Field("health_checks", "truss_config.HealthChecks", NESTED),
                 Field("metadata", "json", None),
                 Field("streaming_read_timeout", "int", 60),
-                Field("transport", "optional:truss_config", None),
+                Field("transport", "transport", None),
             ),
         ),
         Constructor(

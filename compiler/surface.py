@@ -72,19 +72,12 @@ _PUSH = Unsupported(
     'call it from a deployment script or under `if __name__ == "__main__":` (chainsc leaves '
     "that block out of the packages); `chainsc build` writes the packages",
 )
-_WEBSOCKET = Unsupported(
-    "CSC006",
-    "is for WebSocket endpoints, which chainsc packages do not serve",
-    "stream with `run_remote(...) -> AsyncIterator[str]` (or `[bytes]`) instead",
-)
 
 #: Public names of truss_chains 0.18.36 that chainsc reports instead of providing, by
 #: written path. A module entry covers every name under it.
 UNSUPPORTED: dict[str, Unsupported] = {
     "truss_chains.push": _PUSH,
     "truss_chains.public_api.push": _PUSH,
-    "truss_chains.WebSocketProtocol": _WEBSOCKET,
-    "truss_chains.public_types.WebSocketProtocol": _WEBSOCKET,
     "truss_chains.public_types.ServiceDescriptorUrls": Unsupported(
         "CSC006",
         "describes Baseten's internal service URLs, which the chainsc runtime does not use",

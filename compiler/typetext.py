@@ -47,7 +47,12 @@ class DocSpelling:
 
     #: Modules whose names documentation writes bare (`Any`, `Iterator`, ...).
     BARE_MODULES = frozenset(
-        {"typing", "collections.abc", "chainsc_runtime.pydantic_numpy"}
+        {
+            "typing",
+            "collections.abc",
+            "chainsc_runtime.pydantic_numpy",
+            "chainsc_runtime.websocket",
+        }
     )
 
     def user(self, typedef: ir.TypeDef) -> str:
@@ -97,6 +102,8 @@ def render_type(
         return text if text is not None else render_type(ref.args[0], types, spelling)
     if kind is ir.TypeKind.NUMPY_ARRAY:
         return spelling.qualified("chainsc_runtime.pydantic_numpy", "NumpyArrayField")
+    if kind is ir.TypeKind.WEBSOCKET:
+        return spelling.qualified("chainsc_runtime.websocket", "WebSocketProtocol")
     if kind is ir.TypeKind.STDLIB:
         module, _, name = ref.name.rpartition(".")
         return spelling.qualified(module, name)

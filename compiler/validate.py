@@ -33,6 +33,12 @@ from chainsc.observations import (
 )
 from chainsc.resolve import is_module_name, suggested_module_name
 from chainsc.source import Span
+from chainsc.websocket_rules import (
+    check_websocket_dependencies,
+    check_websocket_endpoints,
+    check_websocket_fields,
+    check_websocket_transport,
+)
 
 #: Top-level module names of the generated packages (`chainsc.emit.slice`, and the Truss
 #: entry `model/model.py`); a user module with one of them would shadow the generated code
@@ -273,6 +279,8 @@ def check_endpoint_method(seen: Observations) -> Iterator[Diagnostic]:
         if positional_only and positional_only[0].name == "self":
             positional_only = positional_only[1:]
         for param in positional_only:
+            if param.is_websocket:
+                continue  # Truss passes the websocket positionally
             yield error(
                 "CSC203",
                 f"parameter `{param.name}` of `{name}` is positional-only; callers pass arguments by name",
@@ -694,12 +702,19 @@ RULES: tuple[Rule[Observations], ...] = (
     Rule(("CSC315",), check_model_init),
     Rule(("CSC316",), check_init_self),
     Rule(("CSC340", "CSC343", "CSC344", "CSC345", "CSC349"), check_kinds),
+    Rule(
+        ("CSC330", "CSC331", "CSC332", "CSC333", "CSC337", "CSC338"),
+        check_websocket_endpoints,
+    ),
+    Rule(("CSC334",), check_websocket_dependencies),
+    Rule(("CSC335", "CSC336"), check_websocket_transport),
 )
 
 #: The rules over the IR of a chain (the whole graph), run only when there is one.
 CHAIN_RULES: tuple[Rule[ir.Chain], ...] = (
     Rule(("CSC308",), check_cycles),
     Rule(("CSC105",), check_reachability),
+    Rule(("CSC339",), check_websocket_fields),
 )
 
 

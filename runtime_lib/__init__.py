@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from .local import run_local
     from .stub import StubBase
     from .truss_config import WeightsSource
+    from .websocket import WebSocketProtocol
 
 #: Version of the runtime; bumped with every change to its behaviour or wire protocol.
 RUNTIME_VERSION = "0.6.0"
@@ -75,6 +76,8 @@ SERVER_REQUIREMENTS: tuple[str, ...] = (
     "uvicorn>=0.30,<1",
     "httptools>=0.6,<1",
     'uvloop>=0.19,<1; sys_platform != "win32"',
+    # uvicorn's websocket protocol, for websocket endpoints (`.app`, `.websocket`).
+    "websockets>=13,<18",
 )
 
 #: Names imported on first use (PEP 562 `__getattr__`): name -> the module (relative) that
@@ -85,6 +88,7 @@ LAZY_ATTRIBUTES: dict[str, str] = {
     "EngineBuilderLLMChainlet": "engine_builder",
     "EngineBuilderLLMInput": "engine_builder",
     "StubBase": "stub",
+    "WebSocketProtocol": "websocket",
     "WeightsSource": "truss_config",
     "public_api": "public_api",
     "public_types": "public_types",
@@ -142,6 +146,7 @@ __all__ = [
     "RemoteErrorDetail",
     "StubBase",
     "TrussChainlet",
+    "WebSocketProtocol",
     "WeightsSource",
     "depends",
     "depends_context",

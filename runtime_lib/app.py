@@ -2,7 +2,8 @@
 
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
 packages). A small raw ASGI 3 app (uvicorn runs it: `server.py`); it imports the
-standard library, `.binary`, `.dispatch`, `.openapi` and `.serving`; never `compiler`.
+standard library, `.binary`, `.dispatch`, `.openapi`, `.serving` and `.websocket`;
+never `compiler`.
 
 - `POST /run_remote`: a JSON object of the arguments by name; the reply is the JSON of
   the return value. A streaming endpoint replies chunked, each chunk sent as it is
@@ -20,6 +21,18 @@ standard library, `.binary`, `.dispatch`, `.openapi` and `.serving`; never `comp
 - `GET /readyz`: 200 once `load()` finished and the model `is_ready()` (the Chainlet's
   `is_healthy()`, if any, returns True); 503 before, otherwise, and while draining.
 - `GET /openapi.json`: `openapi.openapi_document` of the endpoint.
+- A websocket endpoint (`async def run_remote(self, websocket: chains.WebSocketProtocol)
+  -> None`) is served at `/v1/websocket` (Truss's route) and `/run_remote` (chainsc's),
+  as websocket connections: the handshake is accepted, `run_remote` gets a
+  `websocket.WebSocketSession` through the dispatcher and talks over it; when it returns
+  the connection is closed with code 1000, when it raises with 1011 (and an error log
+  line). A client that leaves (the `WebSocketDisconnect` the session raises, whether the
+  endpoint catches it or not) is logged at info level. Before the handshake, a refusal
+  is an HTTP reply (ASGI's `websocket.http.response`, else uvicorn's 403): 401 without
+  the API key, 503 while loading or draining, 404 on another path or when the endpoint
+  is not a websocket. Sessions do not count against `predict_concurrency` (as on Truss's
+  server). Over plain HTTP, such an endpoint answers `POST /run_remote` with 426 and has
+  no OpenAPI operation (404).
 
 Sync endpoints run in a thread pool of `predict_concurrency` threads, async ones on the
 event loop; either way at most `predict_concurrency` requests run at once per process
@@ -44,6 +57,7 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterator,
+    Mapping,
     MutableMapping,
     Sequence,
 )
@@ -60,11 +74,18 @@ from .dispatch import (
 )
 from .openapi import openapi_document
 from .serving import ChainletModel
+from .websocket import WebSocketSession, asgi_headers, is_disconnect
 
-__all__ = ["OPEN_PATHS", "ChainletApp", "Stoppable"]
+__all__ = ["OPEN_PATHS", "WEBSOCKET_PATHS", "ChainletApp", "Stoppable"]
 
 #: Routes that answer without the API key: the probes.
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+#: Where a websocket endpoint is served: Truss's route, and chainsc's own endpoint path.
+WEBSOCKET_PATHS = frozenset({"/v1/websocket", "/run_remote"})
+#: The close code of a session whose endpoint raised (RFC 6455 "internal error", as Truss).
+_INTERNAL_ERROR = 1011
+#: The longest close reason a frame can carry (RFC 6455: 125 bytes of payload, 2 for the code).
+_MAX_REASON = 123
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -239,6 +260,8 @@ class ChainletApp:
         kind = scope["type"]
         if kind == "http":
             await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -291,6 +314,8 @@ class ChainletApp:
         if path == "/run_remote":
             if method != "POST":
                 return await _not_allowed(send, "POST")
+            if self.endpoint.is_websocket:
+                return await self._upgrade_required(send)
             return await self._run_remote(scope, receive, send)
         if path == "/readyz":
             if method not in ("GET", "HEAD"):
@@ -299,10 +324,35 @@ class ChainletApp:
         if path == "/openapi.json":
             if method not in ("GET", "HEAD"):
                 return await _not_allowed(send, "GET")
+            if self.endpoint.is_websocket:
+                return await _reply(
+                    send,
+                    404,
+                    _json(
+                        {
+                            "detail": f"`{self.display_name}` serves a websocket at "
+                            "/v1/websocket (and /run_remote), which OpenAPI does not "
+                            "describe."
+                        }
+                    ),
+                )
             return await self._openapi_json(send)
         return await _reply(send, 404, b'{"detail":"Not Found"}')
 
     # Routes #############################################################################
+
+    async def _upgrade_required(self, send: Send) -> int:
+        return await _reply(
+            send,
+            426,
+            _json(
+                {
+                    "detail": f"`{self.display_name}` serves a websocket: connect to "
+                    "ws://<host>/v1/websocket (or /run_remote)."
+                }
+            ),
+            headers=[(b"upgrade", b"websocket"), (b"connection", b"upgrade")],
+        )
 
     async def _readyz(self, send: Send) -> int:
         if self.draining:
@@ -474,6 +524,124 @@ class ChainletApp:
             elif sync_chunks is not None:
                 await self._in_thread(_close_sync, sync_chunks)
         return 200
+
+    # Websockets #########################################################################
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        path: str = scope["path"]
+        outcome = await self._websocket_route(scope, path, receive, send)
+        if self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug(
+                "WEBSOCKET %s %s %.1f ms",
+                path,
+                outcome,
+                (time.perf_counter() - started) * 1000,
+            )
+
+    async def _websocket_route(
+        self, scope: Scope, path: str, receive: Receive, send: Send
+    ) -> str:
+        """Refuse (an HTTP status) or serve a session; what happened, for the log line."""
+        if (await receive())["type"] != "websocket.connect":
+            return "gone"
+        if path not in WEBSOCKET_PATHS or not self.endpoint.is_websocket:
+            what = (
+                f"`{self.display_name}` has no websocket endpoint"
+                if path in WEBSOCKET_PATHS
+                else "Not Found"
+            )
+            return await _refuse(scope, send, 404, {"detail": what})
+        if self._authorization is not None:
+            given = _header(scope, b"authorization") or b""
+            if not hmac.compare_digest(given, self._authorization):
+                return await _refuse(
+                    scope,
+                    send,
+                    401,
+                    {
+                        "detail": "Missing or wrong API key: send "
+                        "`Authorization: Api-Key <key>`."
+                    },
+                    headers=[(b"www-authenticate", b"Api-Key")],
+                )
+        if self.draining or not self.loaded:
+            state = (
+                "stopped"
+                if self.draining
+                else "failed to load"
+                if self.load_failed
+                else "is loading"
+            )
+            return await _refuse(
+                scope,
+                send,
+                503,
+                {"detail": f"Chainlet `{self.display_name}` {state}."},
+                headers=[(b"retry-after", b"1")],
+            )
+        await send({"type": "websocket.accept"})
+        session = WebSocketSession(receive, send, asgi_headers(scope["headers"]))
+        try:
+            await self.model.dispatcher.websocket(session)
+        except Exception as exc:
+            if is_disconnect(exc):
+                self.log.info(
+                    "The client left the websocket of `%s.%s`: %s",
+                    self.display_name,
+                    self.endpoint.name,
+                    exc,
+                )
+                return "client left"
+            self.log.error(
+                "`%s.%s` raised %s: %s",
+                self.display_name,
+                self.endpoint.name,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
+            reason = f"{type(exc).__name__}: {exc}"
+            await session.close(_INTERNAL_ERROR, _truncated(reason, _MAX_REASON))
+            return "1011"
+        await session.close()
+        return "1000"
+
+
+def _truncated(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes, on a character boundary."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[: limit - 3].decode("utf-8", errors="ignore") + "..."
+
+
+async def _refuse(
+    scope: Scope,
+    send: Send,
+    status: int,
+    body: Mapping[str, object],
+    *,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> str:
+    """Refuse a websocket handshake with an HTTP reply (uvicorn's 403 without the extension)."""
+    if "websocket.http.response" in scope.get("extensions", {}):
+        content = _json(body)
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", _JSON),
+                    (b"content-length", b"%d" % len(content)),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": content})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+    return str(status)
 
 
 async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:

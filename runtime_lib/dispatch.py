@@ -18,6 +18,8 @@ wherever the Chainlet runs:
   Chains). A request that does not match is an `InvalidRequestError`, the server's 422.
 - **call**: the endpoint method of the Chainlet instance; from async code a sync
   endpoint runs in a worker thread (a sync stream: each step).
+- **websocket**: a websocket endpoint gets the session instead (`Dispatcher.websocket`):
+  nothing to decode or encode; the endpoint talks over it.
 - **encode**: the return value dumped with `EndpointSpec.output` (warnings are errors:
   a value that does not match the return annotation is a `TypeError`, the server's 500)
   as JSON bytes, msgpack bytes (Python mode: bytes stay bytes, arrays stay arrays), or
@@ -38,13 +40,16 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 import pydantic_core
 
 from . import binary
 from .errors import ChainsRuntimeError, RemoteErrorDetail
+
+if TYPE_CHECKING:
+    from .websocket import WebSocketSession
 
 __all__ = [
     "Dispatcher",
@@ -68,6 +73,8 @@ class EndpointSpec:
             name differs from the parameter (e.g. one that would shadow a `BaseModel`
             attribute) carries the parameter name as its alias.
         output: validates/serialises the return value (for streams: the item type).
+        is_websocket: the method takes the websocket of a session (`websocket`); it has
+            no arguments on the wire (`input_model` has no field) and returns None.
     """
 
     name: str
@@ -75,6 +82,7 @@ class EndpointSpec:
     is_streaming: bool
     input_model: type[pydantic.BaseModel]
     output: pydantic.TypeAdapter[Any]
+    is_websocket: bool = False
 
     @property
     def stream_media_type(self) -> str:
@@ -224,6 +232,22 @@ class Dispatcher:
         if self.endpoint.is_async:
             return await method(**arguments)
         return await asyncio.to_thread(method, **arguments)
+
+    async def websocket(self, websocket: WebSocketSession) -> None:
+        """Serve one websocket session: the endpoint runs with it, as long as it likes.
+
+        The websocket is passed positionally, as Truss passes it. What the endpoint
+        raises propagates (the server closes the connection with 1011 and logs it; a
+        disconnect it lets through is the client's leaving).
+
+        Raises:
+            ChainsRuntimeError: the endpoint is not a websocket endpoint.
+        """
+        if not self.endpoint.is_websocket:
+            raise ChainsRuntimeError(
+                f"`{self.qualname}` is not a websocket endpoint: call it over HTTP."
+            )
+        await self.method(websocket)
 
     # Encode ###########################################################################
 

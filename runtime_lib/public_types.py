@@ -42,6 +42,7 @@ from .errors import (
     MissingDependencyError,
     RemoteErrorDetail,
 )
+from .websocket import WebSocketProtocol
 
 __all__ = [
     "CHAIN_API_KEY_NAME",
@@ -73,4 +74,5 @@ __all__ = [
     "RPCOptions",
     "RemoteConfig",
     "RemoteErrorDetail",
+    "WebSocketProtocol",
 ]

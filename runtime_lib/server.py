@@ -35,6 +35,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from .app import ChainletApp, Stoppable
 from .openapi import openapi_document
@@ -58,6 +59,8 @@ DEFAULT_DRAIN_TIMEOUT_SEC = 30.0
 LOG_LEVEL_ENV_VAR = "CHAINSC_LOG_LEVEL"
 #: The read end of a pipe from the supervisor (`chainsc run`): end of file = it is gone.
 SUPERVISOR_FD_ENV_VAR = "CHAINSC_SUPERVISOR_FD"
+#: The largest websocket message accepted: Truss's server's (100 MiB).
+WEBSOCKET_MAX_MESSAGE_BYTES = 100 * (1 << 20)
 
 
 class _Formatter(logging.Formatter):
@@ -93,6 +96,8 @@ def serve(
     data_dir: str | os.PathLike[str] | None = None,
     drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_SEC,
     log_level: str = "info",
+    websocket_ping_interval: float | None = None,
+    websocket_ping_timeout: float | None = None,
 ) -> int:
     """Serve `model_cls` on `host:port` until SIGTERM/SIGINT; the process exit code.
 
@@ -105,6 +110,9 @@ def serve(
         data_dir: `DeploymentContext.data_dir` (`$CHAINSC_DATA_DIR` wins when set).
         drain_timeout: seconds in-flight requests get after SIGTERM/SIGINT.
         log_level: `debug` logs a line per request.
+        websocket_ping_interval: a websocket endpoint's `WebsocketOptions`
+            `ping_interval_seconds` (None: uvicorn's default), as Truss's server.
+        websocket_ping_timeout: its `ping_timeout_seconds`, likewise.
 
     Returns:
         0 after a graceful stop, 1 when `load()` failed.
@@ -115,6 +123,9 @@ def serve(
         raise SystemExit(
             f"chainsc: server.py needs uvicorn: pip install 'uvicorn[standard]' ({exc})"
         ) from exc
+    websocket: dict[str, Any] = {"ws": "none"}
+    if model_cls.endpoint.is_websocket:
+        websocket = _websocket_settings(websocket_ping_interval, websocket_ping_timeout)
     _configure_logging(display_name, log_level)
     model = model_cls(data_dir=os.environ.get(DATA_DIR_ENV_VAR) or data_dir)
     app = ChainletApp(
@@ -129,7 +140,6 @@ def serve(
         port=port,
         loop="auto",  # uvloop when installed
         http="auto",  # httptools when installed
-        ws="none",
         lifespan="on",
         interface="asgi3",
         log_config=None,
@@ -137,6 +147,7 @@ def serve(
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=math.ceil(drain_timeout),
+        **websocket,
     )
     server = uvicorn.Server(config)
     app.attach(server)
@@ -163,6 +174,33 @@ def serve(
         os._exit(0)  # the worker threads of the cut requests would block a normal exit
     app.log.info("Stopped")
     return 0
+
+
+def _websocket_settings(
+    ping_interval: float | None, ping_timeout: float | None
+) -> dict[str, Any]:
+    """The uvicorn settings of a websocket endpoint (those of Truss's server).
+
+    Raises:
+        SystemExit: no websocket implementation for uvicorn is installed.
+    """
+    try:
+        import websockets  # noqa: F401, PLC0415  # uvicorn's websocket protocol
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise SystemExit(
+            "chainsc: this Chainlet serves a websocket, and server.py needs the "
+            f"`websockets` package for that: pip install 'websockets>=13,<18' ({exc})"
+        ) from exc
+    settings: dict[str, Any] = {
+        "ws": "auto",
+        "ws_max_size": WEBSOCKET_MAX_MESSAGE_BYTES,
+    }
+    # Only when set, so uvicorn's defaults stay (as Truss's server does).
+    if ping_interval:
+        settings["ws_ping_interval"] = ping_interval
+    if ping_timeout:
+        settings["ws_ping_timeout"] = ping_timeout
+    return settings
 
 
 def _watch_supervisor(server: Stoppable, log: logging.Logger) -> None:
@@ -223,6 +261,8 @@ def main(
     display_name: str,
     predict_concurrency: int,
     data_dir: str | os.PathLike[str] | None = None,
+    websocket_ping_interval: float | None = None,
+    websocket_ping_timeout: float | None = None,
 ) -> int:
     """The command line of a package's `server.py`; the process exit code.
 
@@ -233,6 +273,8 @@ def main(
         predict_concurrency: `remote_config.compute.predict_concurrency` (the default
             of `--predict-concurrency`).
         data_dir: the package's `data/` directory.
+        websocket_ping_interval: a websocket endpoint's `ping_interval_seconds`.
+        websocket_ping_timeout: a websocket endpoint's `ping_timeout_seconds`.
     """
     parser = argparse.ArgumentParser(
         prog="server.py",
@@ -282,4 +324,6 @@ def main(
         data_dir=Path(data_dir) if data_dir is not None else None,
         drain_timeout=max(0.0, args.drain_timeout),
         log_level=args.log_level,
+        websocket_ping_interval=websocket_ping_interval,
+        websocket_ping_timeout=websocket_ping_timeout,
     )

@@ -5,7 +5,9 @@ packages). `model/model.py` subclasses `ChainletModel`, sets `chainlet_cls`, `en
 `dependencies`, `context_param` and `secret_keys`, and defines `predict(inputs, request)`
 returning `self.truss_predict_sync(inputs, request)` (sync endpoint) or `async
 predict(inputs, request)` returning `await self.truss_predict_async(inputs, request)`
-(async endpoint): Truss calls a coroutine function `predict` on its event loop and a
+(async endpoint), or, for a websocket endpoint, `async websocket(websocket)` awaiting
+`self.truss_websocket(websocket)` and no `predict` (Truss's server refuses a model with
+both). Truss calls a coroutine function `predict` on its event loop and a
 plain one in a worker thread, and passes the request because `request` is annotated with
 Starlette's `Request` (`TrussRequest`), as in Truss Chains' generated models.
 
@@ -18,7 +20,7 @@ endpoint uses: Truss's `predict` here, the standalone server (`app.py`) and
 with the msgpack bytes of the return value, which Truss's server sends as they are: the
 same bytes as the standalone server sends.
 
-Imports `.definitions`, `.dispatch`, `.errors`, `.transport`, and Starlette where it is
+Imports `.definitions`, `.dispatch`, `.errors`, `.transport`, `.websocket`, and Starlette where it is
 installed (Truss's server has it; without it `TrussRequest` is a placeholder and errors
 propagate); never imports `compiler`.
 """
@@ -56,6 +58,7 @@ from .dispatch import (
 )
 from .errors import ChainsRuntimeError, MissingDependencyError
 from .transport import ChainletClient, ServiceTarget, find_services, upper_snake
+from .websocket import WebSocketSession
 
 if TYPE_CHECKING:
     from starlette.requests import Request as TrussRequest
@@ -419,6 +422,23 @@ class ChainletModel:
         with _TrussReply(self, request) as reply:
             reply.value = await self.dispatcher.ahandle(inputs, reply.encoding)
         return reply.value
+
+    async def truss_websocket(self, websocket: Any) -> None:
+        """`websocket` of a websocket endpoint on Truss's server (the generated hook).
+
+        Truss's server routes `/v1/websocket` to the model's `websocket(ws)` when the
+        model has one (and then no `predict`), with the connection accepted: a Starlette
+        `WebSocket`. The endpoint gets a `websocket.WebSocketSession` over that
+        connection's `receive` and `send`, the same session as under `server.py`. Truss's
+        server closes the connection when this returns (1000), or with 1011 when it
+        raises; a `WebSocketDisconnect` (the client left) it logs at info level, and the
+        one the session raises is Starlette's (FastAPI's) class too.
+
+        Args:
+            websocket: Truss's Starlette `WebSocket`, accepted.
+        """
+        session = WebSocketSession(websocket.receive, websocket.send, websocket.headers)
+        await self.dispatcher.websocket(session)
 
 
 class _TrussReply:

@@ -57,6 +57,7 @@ CASES = {
     "timeouts": Case("timeouts/timeout_chain.py"),
     "traditional_truss": Case("traditional_truss/truss_model.py", model=True),
     "vector_ns": Case("vector_ns/search_chain.py"),
+    "websocket_style": Case("websocket_style/websocket_chain.py"),
 }
 
 

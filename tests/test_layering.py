@@ -49,6 +49,7 @@ STAGES: dict[str, str] = {
     "chainsc.observations": "front",
     "chainsc.kinds": "front",
     "chainsc.validate": "front",
+    "chainsc.websocket_rules": "front",
     "chainsc.schema": "shared",
     "chainsc.carry": "front",
     "chainsc.signatures": "front",

@@ -91,6 +91,8 @@ def test_a_package_that_uses_no_optional_runtime_module_carries_none(
         "server.py",
         "serving.py",
         "transport.py",
+        # The server's websocket route and Truss's websocket hook: stdlib only.
+        "websocket.py",
     }
     assert not vendored & set(_LAZY_ONLY)
     assert check_import(out / "hello").ok, check_import(out / "hello").describe()

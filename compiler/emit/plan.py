@@ -40,6 +40,7 @@ from chainsc.emit.truss_config import (
     render_config_yaml,
     truss_config,
     truss_directory_config,
+    websocket_transport,
 )
 from chainsc.graph import reachable
 from chainsc.graph_render import render_mermaid
@@ -102,6 +103,8 @@ class EndpointContext:
     is_async: bool
     is_streaming: bool
     returns: str
+    #: A websocket endpoint: no arguments on the wire, the session instead.
+    is_websocket: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,9 @@ class OwnClientContext:
     #: How the module spells `chainsc_runtime.RPCOptions`.
     rpc_options: str
     client: ClientView
+    #: A websocket endpoint: `connect` opens a session with `websocket.connect`, spelled
+    #: so (`chainsc_runtime.websocket`); empty otherwise.
+    websocket_module: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +172,8 @@ class ModelContext:
     context_param: str
     secret_keys: tuple[str, ...]
     is_async: bool
+    #: A websocket endpoint: `websocket(ws)` instead of `predict` (Truss's contract).
+    is_websocket: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +185,10 @@ class ServerContext:
     predict_concurrency: int
     #: `pip install` arguments of the server's own requirements, shell-quoted.
     server_requirements: str
+    #: A websocket endpoint, served at `/v1/websocket` and `/run_remote`.
+    is_websocket: bool = False
+    #: `server.main` keyword arguments of its `WebsocketOptions` pings: (name, value).
+    websocket_options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +220,8 @@ class ChainReadmeContext:
     engines: tuple[str, ...] = ()
     #: Display names of the TrussChainlets (their package is their Truss directory).
     truss_chainlets: tuple[str, ...] = ()
+    #: The entrypoint serves a websocket (at `/v1/websocket`).
+    is_websocket: bool = False
 
 
 #: The route of a model on Truss's server (`TrussServer`), which a Chainlet is there.
@@ -336,6 +350,13 @@ class _Planner:
                         if not by_id[chainlet_id].has_code
                         else {}
                     ),
+                    # Only for websocket endpoints (`chainsc run` says where to connect);
+                    # an HTTP one has no key, as before websockets.
+                    **(
+                        {"endpoint": ir.EndpointKind.WEBSOCKET.value}
+                        if by_id[chainlet_id].endpoint.is_websocket
+                        else {}
+                    ),
                 }
                 for chainlet_id, directory in sorted(packages.items())
             },
@@ -405,6 +426,7 @@ class _Planner:
                 for c in self.chain.chainlets
                 if c.id in packages and c.kind is ir.ChainletKind.TRUSS
             ),
+            is_websocket=by_id[self.chain.entrypoint].endpoint.is_websocket,
         )
         return self.render("chain/README.md.jinja", ctx)
 
@@ -453,7 +475,13 @@ class _Planner:
         endpoint_imports.reserve("Input", "ENDPOINT")  # what endpoint.py defines
         endpoint_imports.module("pydantic")
         endpoint_imports.name("chainsc_runtime", "serving")
-        params = self.params(chainlet.endpoint, owner, types, endpoint_imports, extra)
+        is_websocket = chainlet.endpoint.is_websocket
+        # A websocket endpoint takes the session, nothing on the wire: no input field.
+        params = (
+            ()
+            if is_websocket
+            else self.params(chainlet.endpoint, owner, types, endpoint_imports, extra)
+        )
         # A stream's output adapter validates each item (`str` or `bytes`), not the iterator.
         wire_returns = (
             chainlet.endpoint.returns.args[0]
@@ -501,6 +529,7 @@ class _Planner:
                 is_async=chainlet.endpoint.is_async,
                 is_streaming=chainlet.endpoint.is_streaming,
                 returns=returns,
+                is_websocket=is_websocket,
             ),
         )
         own_client, own_client_imports = self.own_client(chainlet, types)
@@ -520,6 +549,8 @@ class _Planner:
                 server_requirements=" ".join(
                     shlex.quote(line) for line in runtime.server_requirements
                 ),
+                is_websocket=is_websocket,
+                websocket_options=_websocket_options(chainlet) if is_websocket else (),
             ),
         )
         # The runtime modules the package's code uses, and what they import: the generated
@@ -763,16 +794,24 @@ class _Planner:
         imports = Imports()
         # What client.py defines or imports before the user's types.
         name = self.client_names[chainlet.id]
-        imports.reserve(name, "connect", "sys", "Path")
-        transport = imports.name("chainsc_runtime", "transport")
-        rpc_options = imports.name("chainsc_runtime", "RPCOptions")
-        # The types are imported from the package's own slice, which keeps them for the
-        # endpoint (endpoint.py names the same ones, so `keep` adds nothing new).
-        owner = self.endpoint_owner(chainlet)
-        params = self.params(chainlet.endpoint, owner, types, imports, extra=set())
-        returns = render_annotation(
-            chainlet.endpoint.returns, types, imports, owner, set()
-        )
+        imports.reserve(name, "connect", "sys", "Path", "contextlib")
+        if chainlet.endpoint.is_websocket:
+            # No call to type: `connect` opens the caller's side of a session.
+            websocket = imports.name("chainsc_runtime", "websocket")
+            transport = rpc_options = ""
+            params: tuple[ParamView, ...] = ()
+            returns = "None"
+        else:
+            websocket = ""
+            transport = imports.name("chainsc_runtime", "transport")
+            rpc_options = imports.name("chainsc_runtime", "RPCOptions")
+            # The types are imported from the package's own slice, which keeps them for
+            # the endpoint (endpoint.py names the same ones, so `keep` adds nothing new).
+            owner = self.endpoint_owner(chainlet)
+            params = self.params(chainlet.endpoint, owner, types, imports, extra=set())
+            returns = render_annotation(
+                chainlet.endpoint.returns, types, imports, owner, set()
+            )
         client = self.client(
             chainlet, name, f"{transport}.ChainletClient", params, returns
         )
@@ -783,6 +822,7 @@ class _Planner:
             imports=tuple(imports.lines()),
             rpc_options=rpc_options,
             client=client,
+            websocket_module=websocket,
         )
         return context, imports
 
@@ -836,8 +876,27 @@ class _Planner:
             else "None",
             secret_keys=chainlet.remote_config.assets.secret_keys,
             is_async=chainlet.endpoint.is_async,
+            is_websocket=chainlet.endpoint.is_websocket,
         )
         return context, imports
+
+
+def _websocket_options(chainlet: ir.Chainlet) -> tuple[tuple[str, str], ...]:
+    """`server.main`'s ping settings of a websocket endpoint, from its `WebsocketOptions`.
+
+    The same values config.yaml carries (`runtime.transport`), which Truss's server hands
+    uvicorn; each only when set, so uvicorn's defaults stay otherwise.
+    """
+    transport = websocket_transport(chainlet.remote_config.options.transport)
+    found = []
+    for key, argument in (
+        ("ping_interval_seconds", "websocket_ping_interval"),
+        ("ping_timeout_seconds", "websocket_ping_timeout"),
+    ):
+        value = transport.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value:
+            found.append((argument, repr(float(value))))
+    return tuple(found)
 
 
 def _tree_hash(files: Mapping[str, bytes]) -> str:

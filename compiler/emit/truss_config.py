@@ -106,7 +106,7 @@ def truss_config(chainlet: ir.Chainlet) -> dict[str, object]:
         # Truss Chains adds no variables of its own (only its Baseten-internal
         # secret and metadata), so neither does chainsc.
         "environment_variables": dict(options.env_variables),
-        "runtime": _runtime(remote),
+        "runtime": _runtime(remote, websocket=chainlet.endpoint.is_websocket),
         # The package layout (LAYOUT.md): truss's defaults, but the generated
         # package relies on them, so a reader should not have to know that.
         "model_module_dir": MODEL_MODULE_DIR,
@@ -308,8 +308,14 @@ def _resources(compute: ir.Compute) -> dict[str, ConfigValue]:
     return resources
 
 
-def _runtime(remote: ir.RemoteConfig) -> dict[str, ConfigValue]:
-    """`runtime`: concurrency, streaming timeout, logging flags, health checks, transport."""
+def _runtime(
+    remote: ir.RemoteConfig, *, websocket: bool = False
+) -> dict[str, ConfigValue]:
+    """`runtime`: concurrency, streaming timeout, logging flags, health checks, transport.
+
+    A websocket endpoint (`websocket`) always gets the websocket transport, with the
+    ping settings of its `WebsocketOptions`, as Truss Chains' generator writes it.
+    """
     options = remote.options
     runtime: dict[str, ConfigValue] = {
         "predict_concurrency": remote.compute.predict_concurrency,
@@ -320,7 +326,11 @@ def _runtime(remote: ir.RemoteConfig) -> dict[str, ConfigValue]:
     }
     if options.health_checks.items:
         runtime["health_checks"] = _object(options.health_checks)
-    transport = _transport(options.transport)
+    transport = (
+        websocket_transport(options.transport)
+        if websocket
+        else _transport(options.transport)
+    )
     if transport is not None:
         runtime["transport"] = transport
     if remote.docker_image.truss_server_version_override is not None:
@@ -328,6 +338,22 @@ def _runtime(remote: ir.RemoteConfig) -> dict[str, ConfigValue]:
             remote.docker_image.truss_server_version_override
         )
     return runtime
+
+
+def websocket_transport(transport: ir.JsonObject | None) -> dict[str, ConfigValue]:
+    """`runtime.transport` of a websocket endpoint: `kind: websocket` and its pings.
+
+    Truss Chains writes the Chainlet's `WebsocketOptions`, or `WebsocketOptions()` when it
+    sets none (the rules refuse any other transport for a websocket endpoint).
+    """
+    value: dict[str, ConfigValue] = {"kind": "websocket"}
+    if transport is not None:
+        value.update(
+            (key, item)
+            for key, item in _object(transport).items()
+            if key.startswith("ping_")
+        )
+    return value
 
 
 def _transport(transport: ir.JsonObject | None) -> dict[str, ConfigValue] | None:

@@ -78,9 +78,13 @@ def make_chainlet(
     *,
     display_name: str = "Worker",
     is_entrypoint: bool = True,
+    websocket: bool = False,
 ) -> ir.Chainlet:
-    """A minimal Chainlet around `remote_config`."""
+    """A minimal Chainlet around `remote_config` (`websocket`: a websocket endpoint)."""
     span = Span("chain.py", 1, 1, 1, 1)
+    session = ir.Param(
+        "websocket", ir.TypeRef(ir.TypeKind.WEBSOCKET, "WebSocketProtocol"), None, span
+    )
     return ir.Chainlet(
         id="chain.Worker",
         name="Worker",
@@ -96,8 +100,10 @@ def make_chainlet(
             name="run_remote",
             is_async=True,
             is_streaming=False,
-            params=(),
-            returns=ir.TypeRef(ir.TypeKind.BUILTIN, "str"),
+            params=(session,) if websocket else (),
+            returns=ir.TypeRef(ir.TypeKind.NONE, "None")
+            if websocket
+            else ir.TypeRef(ir.TypeKind.BUILTIN, "str"),
             span=span,
         ),
         has_health_check=False,
@@ -113,6 +119,15 @@ def synthetic_chainlets() -> dict[str, ir.Chainlet]:
     """Chainlets that, together, set every field the mapping reads."""
     return {
         "defaults": make_chainlet(),
+        "websocket": make_chainlet(websocket=True),
+        "websocket_pings": make_chainlet(
+            ir.RemoteConfig(
+                options=ir.ChainletOptions(
+                    transport=obj(ping_interval_seconds=5.0, ping_timeout_seconds=2.5)
+                )
+            ),
+            websocket=True,
+        ),
         "gpu_count": make_chainlet(
             ir.RemoteConfig(
                 compute=ir.Compute(
@@ -447,6 +462,25 @@ def test_truss_config_transport_needs_a_kind() -> None:
     }
 
 
+def test_truss_config_of_a_websocket_endpoint_has_the_websocket_transport() -> None:
+    def transport(value: ir.JsonObject | None) -> object:
+        runtime = truss_config(
+            make_chainlet(
+                ir.RemoteConfig(options=ir.ChainletOptions(transport=value)),
+                websocket=True,
+            )
+        )["runtime"]
+        assert isinstance(runtime, dict)
+        return runtime.get("transport")
+
+    # `WebsocketOptions()` when none is set, as Truss Chains' generator writes it.
+    assert transport(None) == {"kind": "websocket"}
+    assert transport(obj(kind="websocket", ping_timeout_seconds=1.5)) == {
+        "kind": "websocket",
+        "ping_timeout_seconds": 1.5,
+    }
+
+
 def test_truss_config_metadata_keeps_user_data_and_chainsc_wins() -> None:
     def metadata(value: ir.JsonValue) -> object:
         return truss_config(
@@ -625,6 +659,16 @@ def test_truss_parses_every_config_back_unchanged(tmp_path: Path) -> None:
     assert (
         parsed["synthetic/custom_image"]["runtime"]["transport"]["kind"] == "websocket"
     )
+    assert parsed["synthetic/websocket"]["runtime"]["transport"] == {
+        "kind": "websocket",
+        "ping_interval_seconds": None,
+        "ping_timeout_seconds": None,
+    }
+    assert parsed["synthetic/websocket_pings"]["runtime"]["transport"] == {
+        "kind": "websocket",
+        "ping_interval_seconds": 5.0,
+        "ping_timeout_seconds": 2.5,
+    }
     assert parsed["synthetic/tricky_strings"]["model_name"] == "on"
     assert parsed["synthetic/numeric_name"]["model_name"] == "123"
     assert parsed["synthetic/tricky_strings"]["environment_variables"] == {

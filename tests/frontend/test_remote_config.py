@@ -199,3 +199,90 @@ class A(chains.ChainletBase):
     assert "CustomImage(image='python:3.11-slim')" in (result.diagnostics[0].help or "")
     assert "use_volume=False" in (result.diagnostics[1].help or "")
     assert result.chain is None
+
+
+def test_a_transport_is_a_helper_or_a_dict_of_its_kind(tmp_path: Path) -> None:
+    """Truss validates `transport={"kind": ...}` into the helper the kind names."""
+    chain = _chain(
+        tmp_path,
+        """import truss_chains as chains
+from truss.base import truss_config
+
+PINGS = {"kind": "websocket", "ping_interval_seconds": 3, "ping_timeout_seconds": 1.5}
+
+
+@chains.mark_entrypoint
+class Socket(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(options=chains.ChainletOptions(transport=PINGS))
+
+    async def run_remote(self, websocket: chains.WebSocketProtocol) -> None:
+        pass
+
+
+class Helper(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(
+        options=chains.ChainletOptions(
+            transport=truss_config.WebsocketOptions(ping_timeout_seconds=2)
+        )
+    )
+
+    async def run_remote(self, websocket: chains.WebSocketProtocol) -> None:
+        pass
+""",
+    )
+    by_name = {c.name: c for c in chain.chainlets}
+    assert by_name["Socket"].endpoint.kind is ir.EndpointKind.WEBSOCKET
+    assert by_name["Socket"].remote_config.options.transport == ir.JsonObject(
+        (
+            ("kind", "websocket"),
+            ("ping_interval_seconds", 3),
+            ("ping_timeout_seconds", 1.5),
+        )
+    )
+    assert by_name["Helper"].remote_config.options.transport == ir.JsonObject(
+        (("ping_timeout_seconds", 2),)
+    )
+
+
+def test_a_transport_dict_names_a_kind_and_its_fields(tmp_path: Path) -> None:
+    path = tmp_path / "chain.py"
+    path.write_text(
+        """import truss_chains as chains
+
+
+class Tcp(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(
+        options=chains.ChainletOptions(transport={"kind": "tcp"})
+    )
+
+    async def run_remote(self) -> None:
+        pass
+
+
+@chains.mark_entrypoint
+class Http(chains.ChainletBase):
+    remote_config = chains.RemoteConfig(
+        options=chains.ChainletOptions(transport={"kind": "http", "ping_timeout_seconds": 1})
+    )
+
+    async def run_remote(self) -> None:
+        pass
+"""
+    )
+    found = [
+        (d.code, d.span.line, d.message)
+        for d in check_file(path).diagnostics
+        if d.severity.value == "error"
+    ]
+    assert found == [
+        (
+            "CSC403",
+            6,
+            'a `transport` dict needs a `"kind"`: `"http"`, `"websocket"` or `"grpc"`',
+        ),
+        (
+            "CSC402",
+            16,
+            "`HTTPOptions` (`transport` of kind `http`) has no field `ping_timeout_seconds`",
+        ),
+    ]

@@ -3,7 +3,7 @@
 
 Serves the same `Model` as Truss does (`model/model.py`), without Truss:
 
-    pip install -r requirements.txt 'uvicorn>=0.30,<1' 'httptools>=0.6,<1' 'uvloop>=0.19,<1; sys_platform != "win32"'
+    pip install -r requirements.txt 'uvicorn>=0.30,<1' 'httptools>=0.6,<1' 'uvloop>=0.19,<1; sys_platform != "win32"' 'websockets>=13,<18'
     python server.py --port 8001
 
 Routes: `POST /run_remote`, `GET /healthz`, `GET /readyz`, `GET /openapi.json`.

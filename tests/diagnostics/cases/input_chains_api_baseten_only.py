@@ -6,20 +6,11 @@ A `push` under `if __name__ == "__main__":` is fine: chainsc leaves that block o
 import truss_chains as chains
 from truss_chains import push  # E: CSC006
 from truss_chains.deployment import deployment_client  # E: CSC006
-from truss_chains.public_types import ServiceDescriptorUrls, WebSocketProtocol  # E: CSC006, CSC006
-
-
-class Socket(chains.ChainletBase):
-    # Reported once, as a WebSocket endpoint (not again as an unsupported I/O type).
-    async def run_remote(self, websocket: chains.WebSocketProtocol) -> None:  # E: CSC006
-        await websocket.send_text("hi")
+from truss_chains.public_types import ServiceDescriptorUrls  # E: CSC006
 
 
 @chains.mark_entrypoint
 class Ask(chains.ChainletBase):
-    def __init__(self, socket: Socket = chains.depends(Socket)) -> None:
-        self._socket = socket
-
     def run_remote(self, prompt: str) -> str:
         request = chains.EngineBuilderLLMInput(prompt=prompt)
         chains.push(Ask, "again")  # E: CSC006

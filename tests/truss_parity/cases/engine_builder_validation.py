@@ -11,4 +11,4 @@ class Llama(chains.EngineBuilderLLMChainlet):
         compute=chains.Compute(gpu=truss_config.Accelerator.H100),
         assets=chains.Assets(secret_keys=["hf_access_token"]),
     )
-    engine_builder_config = 123  # E@15:29: CSC341
+    engine_builder_config = 123  # E@14:29: CSC341

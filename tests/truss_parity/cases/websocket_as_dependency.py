@@ -1,6 +1,5 @@
 """truss: test_framework.py::test_raises_websocket_as_dependency. A websocket Chainlet as a dependency."""
 # parity: truss rejects
-# parity: pending wt-websocket
 
 import truss_chains as chains
 
@@ -12,7 +11,7 @@ class Relay(chains.ChainletBase):
 
 @chains.mark_entrypoint
 class Front(chains.ChainletBase):
-    def __init__(self, relay=chains.depends(Relay)):  # E@15:45: ?
+    def __init__(self, relay=chains.depends(Relay)):  # E@14:45: CSC334
         self._relay = relay
 
     async def run_remote(self) -> None:

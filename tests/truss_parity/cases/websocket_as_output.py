@@ -1,9 +1,8 @@
 """truss: test_framework.py::test_raises_websocket_as_output. A websocket as the return type."""
 # parity: truss rejects
-# parity: pending wt-websocket
 
 import truss_chains as chains
 
 
 class Chat(chains.ChainletBase):
-    async def run_remote(self) -> chains.WebSocketProtocol: ...  # E@9:35: ?
+    async def run_remote(self) -> chains.WebSocketProtocol: ...  # E@8:35: CSC333

@@ -1,6 +1,5 @@
 """truss: test_framework.py::test_raises_websocket_with_other_args. A websocket endpoint takes nothing else."""
 # parity: truss rejects
-# parity: pending wt-websocket
 
 import truss_chains as chains
 
@@ -9,6 +8,6 @@ class Chat(chains.ChainletBase):
     async def run_remote(
         self,
         websocket: chains.WebSocketProtocol,
-        name: str,  # E@13:9: ?
+        name: str,  # E@11:9: CSC330
     ) -> None:
         pass

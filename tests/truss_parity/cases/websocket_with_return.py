@@ -1,10 +1,9 @@
 """truss: test_framework.py::test_raises_websocket_with_return. A websocket endpoint returns `None`."""
 # parity: truss rejects
-# parity: pending wt-websocket
 
 import truss_chains as chains
 
 
 class Chat(chains.ChainletBase):
-    async def run_remote(self, websocket: chains.WebSocketProtocol) -> int:  # E@9:72: ?
+    async def run_remote(self, websocket: chains.WebSocketProtocol) -> int:  # E@8:72: CSC331
         return 1
