@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from .truss_config import WeightsSource
 
 #: Version of the runtime; bumped with every change to its behaviour or wire protocol.
-RUNTIME_VERSION = "0.5.0"
+RUNTIME_VERSION = "0.6.0"
 
 #: pip requirements of the runtime; the emitters copy them into requirements.txt.
 REQUIREMENTS: tuple[str, ...] = (

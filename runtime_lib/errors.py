@@ -17,6 +17,7 @@ Two families:
 from __future__ import annotations
 
 import builtins
+import sys
 import textwrap
 import traceback
 
@@ -174,16 +175,26 @@ _RemoteKeyError.__name__ = "KeyError"
 
 
 def _exception_class(detail: RemoteErrorDetail) -> type[Exception]:
-    """The builtin exception class of a remote error, else `GenericRemoteException`.
+    """The remote error's class where the caller has it, else `GenericRemoteException`.
 
-    Only builtins are resolved: the caller may not have the remote's modules, and a
-    same-named class in another process need not be the same class.
+    Resolved as Truss Chains does: a builtin, or the class of that name in a module the
+    caller has imported already (`sys.modules`: a user module both Chainlets carry, a
+    library's). Nothing is imported for it. A pydantic `ValidationError` cannot be
+    made from a message, so it stays generic (as in Truss).
     """
-    if detail.exception_module_name in (None, "builtins"):
+    module = detail.exception_module_name
+    if module in (None, "builtins"):
         candidate = getattr(builtins, detail.exception_cls_name, None)
-        if isinstance(candidate, type) and issubclass(candidate, Exception):
-            return _RemoteKeyError if candidate is KeyError else candidate
-    return GenericRemoteException
+    else:
+        loaded = sys.modules.get(module)
+        candidate = getattr(loaded, detail.exception_cls_name, None) if loaded else None
+    if not (isinstance(candidate, type) and issubclass(candidate, Exception)):
+        return GenericRemoteException
+    if candidate is KeyError:
+        return _RemoteKeyError
+    if issubclass(candidate, pydantic.ValidationError):
+        return GenericRemoteException
+    return candidate
 
 
 def remote_exception(detail: RemoteErrorDetail, base_message: str) -> Exception:
@@ -208,5 +219,5 @@ def remote_exception(detail: RemoteErrorDetail, base_message: str) -> Exception:
     cls = _exception_class(detail)
     try:
         return cls(message)
-    except TypeError:  # e.g. UnicodeDecodeError needs five arguments
+    except Exception:  # e.g. UnicodeDecodeError needs five arguments
         return GenericRemoteException(message)

@@ -1,0 +1,235 @@
+"""The trace context and request id of a request, forwarded on every hop and logged.
+
+Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
+packages). Imports only the standard library; never imports `compiler`.
+
+A server (`app.py`, or `serving.ChainletModel` under Truss's server) reads a
+`RequestContext` from the headers of each request to its endpoint and makes it current
+(`activate`) while the endpoint runs; every dependency call the endpoint makes
+(`transport.ChainletClient`, in that task or in a thread that copied its context)
+sends `outgoing_headers()`:
+
+- `traceparent` (W3C Trace Context, version `00`): the trace id received, a new span id
+  per call (the caller's span of that hop) and the flags received. A request without a
+  valid `traceparent` starts a trace (a random trace id, sampled flag set); an invalid
+  one is ignored, and its `tracestate` with it, as W3C says.
+- `tracestate`: forwarded as received.
+- the request id: `x-request-id` received, else `x-baseten-request-id` (what Baseten's
+  gateway and Truss Chains send), else a new one (a random 32-digit hex): the
+  entrypoint of a request that came without one makes it. It is sent as both headers,
+  so Truss's server, which logs `x-baseten-request-id`, names it too.
+- `x-baseten-chain-request-id`: forwarded when received (Truss Chains forwards it).
+
+Truss Chains forwards `traceparent` as it received it (the same span id on every hop)
+and no `tracestate`; chainsc makes a span id per hop, as W3C's "parent-id" is the
+caller's span.
+
+`LogContextFilter` adds `[request_id=... trace_id=...]` to every log record made while
+a request is current (the server's log lines, the user's own, the error lines).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+__all__ = [
+    "BASETEN_REQUEST_ID_HEADER",
+    "CHAIN_REQUEST_ID_HEADER",
+    "REQUEST_ID_HEADER",
+    "TRACEPARENT_HEADER",
+    "TRACESTATE_HEADER",
+    "LogContextFilter",
+    "RequestContext",
+    "activate",
+    "current",
+    "deactivate",
+]
+
+TRACEPARENT_HEADER = "traceparent"
+TRACESTATE_HEADER = "tracestate"
+#: The request id a caller sends (and chainsc forwards).
+REQUEST_ID_HEADER = "x-request-id"
+#: The request id Baseten's gateway sets and Truss Chains forwards (Truss's server logs it).
+BASETEN_REQUEST_ID_HEADER = "x-baseten-request-id"
+#: The id of a whole chain request on Baseten (forwarded when received, as Truss does).
+CHAIN_REQUEST_ID_HEADER = "x-baseten-chain-request-id"
+
+#: version-traceid-parentid-flags, lowercase hex; later versions may append fields.
+_TRACEPARENT = re.compile(
+    r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-[^\s]*)?"
+)
+_ZERO_TRACE = "0" * 32
+_ZERO_SPAN = "0" * 16
+#: A request id received is kept when it is printable ASCII without spaces, up to 200.
+_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
+#: Flags of a trace started here: sampled, so Truss's tracer downstream records it.
+_NEW_TRACE_FLAGS = "01"
+#: The headers `from_asgi` reads, as ASGI spells them (lowercase bytes).
+_ASGI_NAMES = frozenset(
+    name.encode()
+    for name in (
+        TRACEPARENT_HEADER,
+        TRACESTATE_HEADER,
+        REQUEST_ID_HEADER,
+        BASETEN_REQUEST_ID_HEADER,
+        CHAIN_REQUEST_ID_HEADER,
+    )
+)
+
+
+def _new_span_id() -> str:
+    return os.urandom(8).hex()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What a request carries across hops: its request id and W3C trace context.
+
+    Attributes:
+        request_id: the request id (received, or made at the entrypoint).
+        trace_id: 32 lowercase hex digits (received, or a new trace).
+        parent_id: the span id the caller sent (16 hex digits); None for a trace
+            started here.
+        flags: the trace flags (2 hex digits).
+        tracestate: the `tracestate` received (several headers joined by commas).
+        chain_request_id: `x-baseten-chain-request-id`, when received.
+    """
+
+    request_id: str
+    trace_id: str
+    parent_id: str | None = None
+    flags: str = _NEW_TRACE_FLAGS
+    tracestate: str | None = None
+    chain_request_id: str | None = None
+    #: `[request_id=... trace_id=...] `, made once: what `LogContextFilter` adds.
+    log_prefix: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        prefix = f"[request_id={self.request_id} trace_id={self.trace_id}] "
+        object.__setattr__(self, "log_prefix", prefix)
+
+    @classmethod
+    def from_headers(cls, get: Callable[[str], str | None]) -> RequestContext:
+        """The context of a request, from its headers (`get(lowercase name)`).
+
+        Missing or invalid parts are made here: a request id, a new trace.
+        """
+        request_id = _valid_request_id(get(REQUEST_ID_HEADER)) or _valid_request_id(
+            get(BASETEN_REQUEST_ID_HEADER)
+        )
+        parsed = _parse_traceparent(get(TRACEPARENT_HEADER))
+        chain_request_id = _valid_request_id(get(CHAIN_REQUEST_ID_HEADER))
+        if parsed is None:
+            return cls(
+                request_id=request_id or uuid.uuid4().hex,
+                trace_id=os.urandom(16).hex(),
+                chain_request_id=chain_request_id,
+            )
+        trace_id, parent_id, flags = parsed
+        return cls(
+            request_id=request_id or uuid.uuid4().hex,
+            trace_id=trace_id,
+            parent_id=parent_id,
+            flags=flags,
+            tracestate=(get(TRACESTATE_HEADER) or "").strip() or None,
+            chain_request_id=chain_request_id,
+        )
+
+    @classmethod
+    def from_asgi(cls, headers: Iterable[tuple[bytes, bytes]]) -> RequestContext:
+        """The context of an ASGI request (`scope["headers"]`: lowercase names)."""
+        found: dict[str, str] = {}
+        for name, value in headers:
+            if name in _ASGI_NAMES:
+                key = name.decode("latin-1")
+                text = value.decode("latin-1")
+                # Repeated `tracestate` headers are one list (RFC 9110 field lines).
+                found[key] = f"{found[key]},{text}" if key in found else text
+        return cls.from_headers(found.get)
+
+    def traceparent(self, span_id: str | None = None) -> str:
+        """A `traceparent` for a call from this request: a new span id unless given."""
+        return f"00-{self.trace_id}-{span_id or _new_span_id()}-{self.flags}"
+
+    def outgoing_headers(self) -> dict[str, str]:
+        """The headers of one dependency call made while handling this request."""
+        headers = {
+            TRACEPARENT_HEADER: self.traceparent(),
+            REQUEST_ID_HEADER: self.request_id,
+            BASETEN_REQUEST_ID_HEADER: self.request_id,
+        }
+        if self.tracestate is not None:
+            headers[TRACESTATE_HEADER] = self.tracestate
+        if self.chain_request_id is not None:
+            headers[CHAIN_REQUEST_ID_HEADER] = self.chain_request_id
+        return headers
+
+    def describe(self) -> str:
+        """`request_id=... trace_id=... parent_id=...`, for the request's log line."""
+        return (
+            f"request_id={self.request_id} trace_id={self.trace_id} "
+            f"parent_id={self.parent_id or '-'}"
+        )
+
+
+def _valid_request_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value if _REQUEST_ID.fullmatch(value) else None
+
+
+def _parse_traceparent(value: str | None) -> tuple[str, str, str] | None:
+    """(trace id, parent id, flags) of a valid `traceparent`, else None (W3C rules)."""
+    if not value:
+        return None
+    match = _TRACEPARENT.fullmatch(value.strip())
+    if match is None:
+        return None
+    version, trace_id, parent_id, flags, rest = match.groups()
+    if version == "ff" or (version == "00" and rest):
+        return None
+    if trace_id == _ZERO_TRACE or parent_id == _ZERO_SPAN:
+        return None
+    return trace_id, parent_id, flags
+
+
+_CURRENT: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "chainsc_request_context", default=None
+)
+
+
+def current() -> RequestContext | None:
+    """The context of the request being handled here, if any."""
+    return _CURRENT.get()
+
+
+def activate(
+    context: RequestContext | None,
+) -> contextvars.Token[RequestContext | None]:
+    """Make `context` current (in this task or thread); `deactivate` the token after."""
+    return _CURRENT.set(context)
+
+
+def deactivate(token: contextvars.Token[RequestContext | None]) -> None:
+    """Restore what was current before `activate`."""
+    _CURRENT.reset(token)
+
+
+class LogContextFilter(logging.Filter):
+    """Sets `record.chainsc_request`: the current request's log prefix, or "".
+
+    Attach it to a handler whose format spells `%(chainsc_request)s`.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Add the prefix; never drops a record."""
+        context = _CURRENT.get()
+        record.chainsc_request = context.log_prefix if context is not None else ""
+        return True
