@@ -281,7 +281,9 @@ class ChainletApp:
                     path,
                     status,
                     (time.perf_counter() - started) * 1000,
-                    f" ({context.describe()})" if context is not None else "",
+                    f" (parent_id={context.parent_id or '-'})"
+                    if context is not None
+                    else "",
                 )
         finally:
             if token is not None:

@@ -52,7 +52,7 @@ import pydantic
 import pydantic_core
 
 from . import binary
-from .errors import ChainsRuntimeError, RemoteErrorDetail
+from .errors import ChainsRuntimeError, GenericRemoteException, RemoteErrorDetail
 
 __all__ = [
     "Dispatcher",
@@ -352,7 +352,8 @@ def _user_frames(
     Frames of the runtime and of the generated code (`chainsc_generated`, next to it) are
     "ours". Leading frames up to the first user frame after our first frame (server,
     thread pool, `model.py`) and trailing frames from the next one of ours (a failed
-    dependency call in the transport) are dropped.
+    dependency call in the transport) are dropped, with the library frames just before
+    that one (the thread or executor user code called the client through).
     """
     runtime_dir = Path(__file__).absolute().parent
     generated_dir = runtime_dir.parent / "chainsc_generated"
@@ -383,6 +384,11 @@ def _user_frames(
     end = next(
         (i for i in range(start, len(frames)) if is_ours(frames[i])), len(frames)
     )
+    if end < len(frames):
+        # Cut at a call into the runtime (a dependency call): the library frames that
+        # led there from the user's code (`asyncio.to_thread`, an executor) say nothing.
+        while end > start + 1 and is_library(frames[end - 1]):
+            end -= 1
     return list(frames[start:end])
 
 
@@ -483,9 +489,14 @@ def error_detail(
         for frame in frames
         if (located := _reply_frame(frame, sources or {})) is not None
     ]
+    name: str = type(exc).__name__
+    module: str | None = type(exc).__module__
+    if isinstance(exc, GenericRemoteException) and exc.remote_class is not None:
+        # A dependency's error whose class this package lacks: the caller may have it.
+        name, module = exc.remote_class
     detail = RemoteErrorDetail(
-        exception_cls_name=type(exc).__name__,
-        exception_module_name=type(exc).__module__,
+        exception_cls_name=name,
+        exception_module_name=module,
         exception_message=_scrub(str(exc)),
         user_stack_trace=stack,
     )

@@ -55,7 +55,17 @@ class ChainsDeploymentError(Exception):
 
 
 class GenericRemoteException(Exception):  # noqa: N818  # the Truss Chains name
-    """A dependency raised an exception whose class cannot be re-raised in the caller."""
+    """A dependency raised an exception whose class cannot be re-raised in the caller.
+
+    Attributes:
+        remote_class: (class name, module) of what the dependency raised, when it came
+            as a remote error whose class this process does not have: if it propagates,
+            this Chainlet's own caller is told that class (`dispatch.error_detail`), so a
+            caller that has it (a middle hop's package need not carry every class of the
+            chain's modules) re-raises it as such.
+    """
+
+    remote_class: tuple[str, str | None] | None = None
 
 
 class RemoteErrorDetail(pydantic.BaseModel):
@@ -217,7 +227,15 @@ def remote_exception(detail: RemoteErrorDetail, base_message: str) -> Exception:
         ]
     )
     cls = _exception_class(detail)
-    try:
-        return cls(message)
-    except Exception:  # e.g. UnicodeDecodeError needs five arguments
-        return GenericRemoteException(message)
+    if cls is not GenericRemoteException:
+        try:
+            return cls(message)
+        except Exception:  # e.g. UnicodeDecodeError needs five arguments
+            pass
+    generic = GenericRemoteException(message)
+    if detail.exception_cls_name != GenericRemoteException.__name__:
+        generic.remote_class = (
+            detail.exception_cls_name,
+            detail.exception_module_name,
+        )
+    return generic
