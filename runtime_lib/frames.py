@@ -10,7 +10,7 @@ therefore asks for frames: it sends `X-Chainsc-Stream: frames/1` with a stream r
 A chainsc server (`app.py`, or `serving.ChainletModel` under Truss's server) then
 replies with:
 
-- `PREAMBLE`, once, first: 24 fixed bytes that say the reply is framed;
+- `PREAMBLE`, once, first: 25 fixed bytes that say the reply is framed;
 - frames, each a 5-byte tag (one byte kind, a big-endian uint32 payload length) and the
   payload: `DATA` (a chunk's bytes), then exactly one of `END` (empty: the stream is
   complete) or `ERROR` (the JSON error body of a 500 reply, `{"error":

@@ -33,6 +33,7 @@ CHAIN = '''\
 """Errors, trace context and request ids across hops (tests/test_run_hops.py)."""
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pydantic
@@ -112,6 +113,9 @@ class Entry(chains.ChainletBase):
             elif source == "async":
                 async for chunk in self._async_tokens.run_remote(count, fail_at):
                     received.append(chunk.decode())
+            elif source == "file":
+                with open(os.path.join(os.path.dirname(__file__), "missing.txt")) as file:
+                    received.append(file.read())
             else:
                 async for text in self._relay.run_remote(count, fail_at):  # entry relay
                     received.append(text)
@@ -326,6 +330,17 @@ def test_a_failed_sync_call_from_a_thread_names_the_users_frames(
         ("<stdlib>/concurrent/futures/thread.py", frames[2][1]),
         ("chain.py", line_of("# collect")),
     ]
+
+
+def test_the_packages_own_path_is_cut_from_an_error_message(running: Running) -> None:
+    reply = running.post({"source": "file", "count": 0})
+    assert reply.status_code == 500, reply.text
+    error = reply.json()["error"]
+    assert error["exception_cls_name"] == "FileNotFoundError"
+    assert error["exception_message"] == (
+        "[Errno 2] No such file or directory: 'missing.txt'"
+    )
+    running.assert_no_server_path(reply.text)
 
 
 def test_trace_context_and_request_id_reach_every_hop_and_every_log(
