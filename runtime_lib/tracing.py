@@ -32,11 +32,9 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
+import random
 import re
-import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 __all__ = [
     "BASETEN_REQUEST_ID_HEADER",
@@ -84,12 +82,20 @@ _ASGI_NAMES = frozenset(
 
 
 def _new_span_id() -> str:
-    return os.urandom(8).hex()
+    """16 hex digits, never all zeros (as OpenTelemetry's ids: `random`, no syscall)."""
+    return f"{random.getrandbits(64) or 1:016x}"
 
 
-@dataclass(frozen=True, slots=True)
+def _new_id() -> str:
+    """32 hex digits, never all zeros: a trace id, or a request id made here."""
+    return f"{random.getrandbits(128) or 1:032x}"
+
+
 class RequestContext:
     """What a request carries across hops: its request id and W3C trace context.
+
+    A plain class with slots: one is made for every request, so it is kept cheap
+    (about a microsecond; the log prefix is made on first use).
 
     Attributes:
         request_id: the request id (received, or made at the entrypoint).
@@ -101,18 +107,48 @@ class RequestContext:
         chain_request_id: `x-baseten-chain-request-id`, when received.
     """
 
-    request_id: str
-    trace_id: str
-    parent_id: str | None = None
-    flags: str = _NEW_TRACE_FLAGS
-    tracestate: str | None = None
-    chain_request_id: str | None = None
-    #: `[request_id=... trace_id=...] `, made once: what `LogContextFilter` adds.
-    log_prefix: str = field(init=False, repr=False, compare=False)
+    __slots__ = (
+        "_log_prefix",
+        "chain_request_id",
+        "flags",
+        "parent_id",
+        "request_id",
+        "trace_id",
+        "tracestate",
+    )
 
-    def __post_init__(self) -> None:
-        prefix = f"[request_id={self.request_id} trace_id={self.trace_id}] "
-        object.__setattr__(self, "log_prefix", prefix)
+    def __init__(
+        self,
+        request_id: str,
+        trace_id: str,
+        *,
+        parent_id: str | None = None,
+        flags: str = _NEW_TRACE_FLAGS,
+        tracestate: str | None = None,
+        chain_request_id: str | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.trace_id = trace_id
+        self.parent_id = parent_id
+        self.flags = flags
+        self.tracestate = tracestate
+        self.chain_request_id = chain_request_id
+        self._log_prefix: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"RequestContext(request_id={self.request_id!r}, "
+            f"trace_id={self.trace_id!r}, parent_id={self.parent_id!r})"
+        )
+
+    @property
+    def log_prefix(self) -> str:
+        """`[request_id=... trace_id=...] `: what `LogContextFilter` adds."""
+        if self._log_prefix is None:
+            self._log_prefix = (
+                f"[request_id={self.request_id} trace_id={self.trace_id}] "
+            )
+        return self._log_prefix
 
     @classmethod
     def from_headers(cls, get: Callable[[str], str | None]) -> RequestContext:
@@ -127,13 +163,13 @@ class RequestContext:
         chain_request_id = _valid_request_id(get(CHAIN_REQUEST_ID_HEADER))
         if parsed is None:
             return cls(
-                request_id=request_id or uuid.uuid4().hex,
-                trace_id=os.urandom(16).hex(),
+                request_id=request_id or _new_id(),
+                trace_id=_new_id(),
                 chain_request_id=chain_request_id,
             )
         trace_id, parent_id, flags = parsed
         return cls(
-            request_id=request_id or uuid.uuid4().hex,
+            request_id=request_id or _new_id(),
             trace_id=trace_id,
             parent_id=parent_id,
             flags=flags,
