@@ -424,3 +424,23 @@ def test_a_client_that_does_not_ask_for_frames_sees_a_cut_stream(
         with pytest.raises(httpx.RemoteProtocolError):
             received.extend(response.iter_raw())
     assert b"".join(received) == b"s0 "
+
+
+def test_chainsc_call_reports_a_stream_that_broke_off(running: Running) -> None:
+    port = next(
+        int(match.group(1))
+        for line in running.lines
+        if (
+            match := re.search(
+                r"\[SyncTokens\] Uvicorn running on http://127.0.0.1:(\d+)", line
+            )
+        )
+    )
+    url = f"http://127.0.0.1:{port}"
+    called = run_cli("call", "--url", url, "--json", '{"count": 3, "fail_at": 1}')
+    assert called.returncode == 1
+    assert called.stdout == "s0 "
+    assert called.stderr == (
+        f"chainsc: the stream of {url} broke off: the Chainlet raised while streaming "
+        "(its error is in the `chainsc run` log)\n"
+    )
