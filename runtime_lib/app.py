@@ -266,22 +266,22 @@ class ChainletApp:
         started = time.perf_counter()
         path: str = scope["path"]
         method: str = scope["method"]
-        context: tracing.RequestContext | None = None
         token = None
         if path == "/run_remote":
-            # Each request runs in a task of its own: what is set here stays in it.
-            context = tracing.RequestContext.from_asgi(scope["headers"])
-            token = tracing.activate(context)
+            # Each request runs in a task of its own: what is set here stays in it. The
+            # headers are read when first needed (a dependency call, a log line).
+            token = tracing.activate_asgi(scope["headers"])
         try:
             status = await self._route(scope, path, method, receive, send)
             if self.log.isEnabledFor(logging.DEBUG):
+                context = tracing.current()
                 self.log.debug(
                     "%s %s %d %.1f ms%s",
                     method,
                     path,
                     status,
                     (time.perf_counter() - started) * 1000,
-                    f" (parent_id={context.parent_id or '-'})"
+                    f" (span_id={context.span_id} parent_id={context.parent_id or '-'})"
                     if context is not None
                     else "",
                 )

@@ -3,16 +3,18 @@
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
 packages). Imports only the standard library; never imports `compiler`.
 
-A server (`app.py`, or `serving.ChainletModel` under Truss's server) reads a
-`RequestContext` from the headers of each request to its endpoint and makes it current
-(`activate`) while the endpoint runs; every dependency call the endpoint makes
-(`transport.ChainletClient`, in that task or in a thread that copied its context)
-sends `outgoing_headers()`:
+A server (`app.py`, or `serving.ChainletModel` under Truss's server) makes the
+`RequestContext` of each request to its endpoint current while the endpoint runs
+(`activate_asgi`: read from the headers on first use; `activate`); every dependency
+call the endpoint makes (`transport.ChainletClient`, in that task or in a thread that
+copied its context) sends `outgoing_headers()`:
 
-- `traceparent` (W3C Trace Context, version `00`): the trace id received, a new span id
-  per call (the caller's span of that hop) and the flags received. A request without a
-  valid `traceparent` starts a trace (a random trace id, sampled flag set); an invalid
-  one is ignored, and its `tracestate` with it, as W3C says.
+- `traceparent` (W3C Trace Context, version `00`): the trace id received, this hop's
+  own span id (`span_id`, new for each request a server handles: its span) as the
+  parent-id, and the flags received. A request without a valid `traceparent` starts a
+  trace (a random trace id, sampled flag set); an invalid one is ignored, and its
+  `tracestate` with it, as W3C says. The span ids chain hop to hop: a dependency's
+  `parent_id` is its caller's `span_id`, and each server's request line logs both.
 - `tracestate`: forwarded as received.
 - the request id: `x-request-id` received, else `x-baseten-request-id` (what Baseten's
   gateway and Truss Chains send), else a new one (a random 32-digit hex): the
@@ -22,7 +24,8 @@ sends `outgoing_headers()`:
 
 Truss Chains forwards `traceparent` as it received it (the same span id on every hop)
 and no `tracestate`; chainsc makes a span id per hop, as W3C's "parent-id" is the
-caller's span.
+caller's span. The ids are made with `random` (as OpenTelemetry makes them), and the
+headers of a request's calls are made once, on its first call.
 
 `LogContextFilter` adds `[request_id=... trace_id=...]` to every log record made while
 a request is current (the server's log lines, the user's own, the error lines).
@@ -34,7 +37,9 @@ import contextvars
 import logging
 import random
 import re
+import threading
 from collections.abc import Callable, Iterable
+from typing import TypeAlias
 
 __all__ = [
     "BASETEN_REQUEST_ID_HEADER",
@@ -44,7 +49,9 @@ __all__ = [
     "TRACESTATE_HEADER",
     "LogContextFilter",
     "RequestContext",
+    "Token",
     "activate",
+    "activate_asgi",
     "current",
     "deactivate",
 ]
@@ -94,12 +101,13 @@ def _new_id() -> str:
 class RequestContext:
     """What a request carries across hops: its request id and W3C trace context.
 
-    A plain class with slots: one is made for every request, so it is kept cheap
-    (about a microsecond; the log prefix is made on first use).
+    A plain class with slots: one is made for every request that needs it, so it is
+    kept cheap (the log prefix and the outgoing headers are made on first use).
 
     Attributes:
         request_id: the request id (received, or made at the entrypoint).
         trace_id: 32 lowercase hex digits (received, or a new trace).
+        span_id: this hop's span (16 hex digits, new): the parent-id of its calls.
         parent_id: the span id the caller sent (16 hex digits); None for a trace
             started here.
         flags: the trace flags (2 hex digits).
@@ -108,11 +116,13 @@ class RequestContext:
     """
 
     __slots__ = (
+        "_headers",
         "_log_prefix",
         "chain_request_id",
         "flags",
         "parent_id",
         "request_id",
+        "span_id",
         "trace_id",
         "tracestate",
     )
@@ -133,12 +143,15 @@ class RequestContext:
         self.flags = flags
         self.tracestate = tracestate
         self.chain_request_id = chain_request_id
+        self.span_id = _new_span_id()
         self._log_prefix: str | None = None
+        self._headers: dict[str, str] | None = None
 
     def __repr__(self) -> str:
         return (
             f"RequestContext(request_id={self.request_id!r}, "
-            f"trace_id={self.trace_id!r}, parent_id={self.parent_id!r})"
+            f"trace_id={self.trace_id!r}, span_id={self.span_id!r}, "
+            f"parent_id={self.parent_id!r})"
         )
 
     @property
@@ -187,30 +200,38 @@ class RequestContext:
                 text = value.decode("latin-1")
                 # Repeated `tracestate` headers are one list (RFC 9110 field lines).
                 found[key] = f"{found[key]},{text}" if key in found else text
+        if not found:  # the common case at an entrypoint: a new trace, a new id
+            return cls(request_id=_new_id(), trace_id=_new_id())
         return cls.from_headers(found.get)
 
-    def traceparent(self, span_id: str | None = None) -> str:
-        """A `traceparent` for a call from this request: a new span id unless given."""
-        return f"00-{self.trace_id}-{span_id or _new_span_id()}-{self.flags}"
+    def traceparent(self) -> str:
+        """The `traceparent` of a call from this request: this hop's span as parent."""
+        return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
 
     def outgoing_headers(self) -> dict[str, str]:
-        """The headers of one dependency call made while handling this request."""
-        headers = {
-            TRACEPARENT_HEADER: self.traceparent(),
-            REQUEST_ID_HEADER: self.request_id,
-            BASETEN_REQUEST_ID_HEADER: self.request_id,
-        }
-        if self.tracestate is not None:
-            headers[TRACESTATE_HEADER] = self.tracestate
-        if self.chain_request_id is not None:
-            headers[CHAIN_REQUEST_ID_HEADER] = self.chain_request_id
+        """The headers of the dependency calls made while handling this request.
+
+        The same dict for every call (made on the first): do not change it.
+        """
+        headers = self._headers
+        if headers is None:
+            headers = {
+                TRACEPARENT_HEADER: self.traceparent(),
+                REQUEST_ID_HEADER: self.request_id,
+                BASETEN_REQUEST_ID_HEADER: self.request_id,
+            }
+            if self.tracestate is not None:
+                headers[TRACESTATE_HEADER] = self.tracestate
+            if self.chain_request_id is not None:
+                headers[CHAIN_REQUEST_ID_HEADER] = self.chain_request_id
+            self._headers = headers
         return headers
 
     def describe(self) -> str:
-        """`request_id=... trace_id=... parent_id=...`, for the request's log line."""
+        """`request_id=... trace_id=... span_id=... parent_id=...`, for a log line."""
         return (
             f"request_id={self.request_id} trace_id={self.trace_id} "
-            f"parent_id={self.parent_id or '-'}"
+            f"span_id={self.span_id} parent_id={self.parent_id or '-'}"
         )
 
 
@@ -236,24 +257,62 @@ def _parse_traceparent(value: str | None) -> tuple[str, str, str] | None:
     return trace_id, parent_id, flags
 
 
-_CURRENT: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+class _Incoming:
+    """The headers of a request, read into its `RequestContext` on first use.
+
+    Most requests never need it (a Chainlet that calls nothing and logs nothing at
+    info level), so a server makes this instead: a reference to the headers it has.
+    """
+
+    __slots__ = ("context", "headers")
+
+    def __init__(self, headers: Iterable[tuple[bytes, bytes]]) -> None:
+        self.headers = headers
+        self.context: RequestContext | None = None
+
+    def read(self) -> RequestContext:
+        context = self.context
+        if context is None:
+            with _READING:  # threads of one request share the ids made for it
+                context = self.context
+                if context is None:
+                    context = self.context = RequestContext.from_asgi(self.headers)
+        return context
+
+
+_READING = threading.Lock()
+_Current: TypeAlias = "RequestContext | _Incoming | None"
+_CURRENT: contextvars.ContextVar[_Current] = contextvars.ContextVar(
     "chainsc_request_context", default=None
 )
+#: What `activate` gives back, for `deactivate`.
+Token: TypeAlias = "contextvars.Token[_Current]"
 
 
 def current() -> RequestContext | None:
     """The context of the request being handled here, if any."""
-    return _CURRENT.get()
+    value = _CURRENT.get()
+    if value is None or type(value) is RequestContext:
+        return value
+    assert isinstance(value, _Incoming)
+    return value.read()
 
 
-def activate(
-    context: RequestContext | None,
-) -> contextvars.Token[RequestContext | None]:
+def activate(context: RequestContext | None) -> Token:
     """Make `context` current (in this task or thread); `deactivate` the token after."""
     return _CURRENT.set(context)
 
 
-def deactivate(token: contextvars.Token[RequestContext | None]) -> None:
+def activate_asgi(headers: Iterable[tuple[bytes, bytes]]) -> Token:
+    """Make current the context of an ASGI request (`scope["headers"]`), read lazily.
+
+    The headers are read (and missing ids made) when the context is first needed: a
+    dependency call, a log line. Keep `headers` unchanged until `deactivate`.
+    """
+    return _CURRENT.set(_Incoming(headers))
+
+
+def deactivate(token: Token) -> None:
     """Restore what was current before `activate`."""
     _CURRENT.reset(token)
 
@@ -266,6 +325,6 @@ class LogContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Add the prefix; never drops a record."""
-        context = _CURRENT.get()
+        context = current()
         record.chainsc_request = context.log_prefix if context is not None else ""
         return True

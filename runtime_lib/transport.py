@@ -16,7 +16,7 @@ format, `Content-Type: application/octet-stream`), and so is the reply of both s
 (with that `Content-Type`); error replies stay JSON.
 
 A call made while a request is handled (`.tracing.current()`) carries its trace context
-and request id (`traceparent` with a new span id, `tracestate`, `x-request-id`, ...). A
+and request id (`traceparent` with this hop's span id, `tracestate`, `x-request-id`, ...). A
 stream asks for a framed reply (`.frames`): an error the endpoint raises after the first
 chunk then arrives in band and is raised here as a 500 of a plain call is.
 """
@@ -331,9 +331,9 @@ def _call_headers(*, stream: bool) -> Mapping[str, str] | None:
     context = tracing.current()
     if context is None:
         return _STREAM_HEADERS if stream else None
-    headers = context.outgoing_headers()
+    headers = context.outgoing_headers()  # shared by the request's calls: copied
     if stream:
-        headers[frames.REQUEST_HEADER] = frames.REQUEST_VALUE
+        return {**headers, frames.REQUEST_HEADER: frames.REQUEST_VALUE}
     return headers
 
 

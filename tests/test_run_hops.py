@@ -138,7 +138,8 @@ def line_of(marker: str) -> int:
 REQUEST_LINE = re.compile(
     r"^(?P<service>\w+)\s+\| \S+ DEBUG \[(?P=service)\] "
     r"\[request_id=(?P<request_id>\S+) trace_id=(?P<trace_id>[0-9a-f]{32})\] "
-    r"POST /run_remote (?P<status>\d+) [\d.]+ ms \(parent_id=(?P<parent_id>[0-9a-f]{16}|-)\)$"
+    r"POST /run_remote (?P<status>\d+) [\d.]+ ms "
+    r"\(span_id=(?P<span_id>[0-9a-f]{16}) parent_id=(?P<parent_id>[0-9a-f]{16}|-)\)$"
 )
 SERVICES = ("Entry", "Relay", "SyncTokens", "AsyncTokens")
 
@@ -361,11 +362,13 @@ def test_trace_context_and_request_id_reach_every_hop_and_every_log(
     for match in found.values():
         assert match["trace_id"] == trace_id
         assert match["status"] == "200"
-    # The entrypoint's caller is the test's span; each hop below gets a span of its own.
-    parents = [found[name]["parent_id"] for name in ("Entry", "Relay", "SyncTokens")]
-    assert parents[0] == span_id
-    assert len(set(parents)) == 3
-    assert "-" not in parents
+    # Each hop is a span of its own, whose parent is its caller's: the test's span, then
+    # Entry's, then Relay's.
+    entry, relay, tokens = (found[name] for name in ("Entry", "Relay", "SyncTokens"))
+    assert entry["parent_id"] == span_id
+    assert relay["parent_id"] == entry["span_id"]
+    assert tokens["parent_id"] == relay["span_id"]
+    assert len({span_id, entry["span_id"], relay["span_id"], tokens["span_id"]}) == 4
 
 
 def test_a_request_without_ids_gets_one_at_the_entrypoint_for_every_hop(

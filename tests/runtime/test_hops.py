@@ -145,16 +145,19 @@ def context_of(**headers: str) -> tracing.RequestContext:
     return tracing.RequestContext.from_headers(lowered.get)
 
 
-def test_tracing_a_valid_traceparent_is_continued_with_a_new_span_per_call() -> None:
+def test_tracing_a_valid_traceparent_is_continued_with_a_span_of_this_hop() -> None:
     context = context_of(
         traceparent=f"00-{TRACE}-{SPAN}-01", tracestate="a=1", x_request_id="r-1"
     )
     assert (context.trace_id, context.parent_id, context.flags) == (TRACE, SPAN, "01")
-    first, second = context.outgoing_headers(), context.outgoing_headers()
-    pattern = re.compile(rf"00-{TRACE}-([0-9a-f]{{16}})-01")
-    spans = {pattern.fullmatch(h["traceparent"]).group(1) for h in (first, second)}  # type: ignore[union-attr]
-    assert len(spans) == 2
-    assert SPAN not in spans
+    assert re.fullmatch(r"[0-9a-f]{16}", context.span_id)
+    assert context.span_id != SPAN
+    # Another request with the same headers is another span.
+    again = context_of(traceparent=f"00-{TRACE}-{SPAN}-01")
+    assert again.span_id != context.span_id
+    first = context.outgoing_headers()
+    assert first["traceparent"] == f"00-{TRACE}-{context.span_id}-01"
+    assert context.outgoing_headers() == first  # every call of the request: its span
     assert first["tracestate"] == "a=1"
     assert first["x-request-id"] == first["x-baseten-request-id"] == "r-1"
     assert "x-baseten-chain-request-id" not in first
@@ -187,7 +190,7 @@ def test_tracing_an_invalid_traceparent_starts_a_trace_and_drops_tracestate(
 def test_tracing_a_later_version_is_read_by_its_first_four_fields() -> None:
     context = context_of(traceparent=f"01-{TRACE}-{SPAN}-00-what-comes-later")
     assert (context.trace_id, context.parent_id, context.flags) == (TRACE, SPAN, "00")
-    assert context.traceparent("1" * 16) == f"00-{TRACE}-{'1' * 16}-00"
+    assert context.traceparent() == f"00-{TRACE}-{context.span_id}-00"
 
 
 def test_tracing_the_request_id_received_or_one_made_here() -> None:
@@ -201,6 +204,20 @@ def test_tracing_the_request_id_received_or_one_made_here() -> None:
     assert context_of(x_request_id="x" * 201).request_id != "x" * 201
     chained = context_of(x_baseten_chain_request_id="chain-1")
     assert chained.outgoing_headers()["x-baseten-chain-request-id"] == "chain-1"
+
+
+def test_tracing_the_headers_of_an_asgi_request_are_read_when_first_needed() -> None:
+    headers: list[tuple[bytes, bytes]] = [(b"x-request-id", b"first")]
+    token = tracing.activate_asgi(headers)
+    try:
+        headers[0] = (b"x-request-id", b"read-now")
+        context = tracing.current()
+        assert context is not None
+        assert context.request_id == "read-now"
+        assert tracing.current() is context  # read once
+    finally:
+        tracing.deactivate(token)
+    assert tracing.current() is None
 
 
 def test_tracing_from_asgi_headers_joins_repeated_tracestate() -> None:
@@ -244,14 +261,11 @@ def test_tracing_every_kind_of_call_sends_the_current_request_headers() -> None:
     outside, *inside = server.requests
     assert "traceparent" not in outside.headers
     assert "x-request-id" not in outside.headers
-    spans = set()
     for request in inside:
-        assert request.headers["traceparent"].startswith(f"00-{TRACE}-")
-        spans.add(request.headers["traceparent"].split("-")[2])
+        assert request.headers["traceparent"] == f"00-{TRACE}-{context.span_id}-01"
         assert request.headers["tracestate"] == "v=1"
         assert request.headers["x-request-id"] == context.request_id
         assert request.headers["x-baseten-request-id"] == context.request_id
-    assert len(spans) == 4
     assert [r.headers.get("x-chainsc-stream") for r in inside] == [
         None,
         "frames/1",
