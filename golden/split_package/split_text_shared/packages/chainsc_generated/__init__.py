@@ -9,7 +9,7 @@ package's entry points (`model/model.py`, `server.py`, `client.py`) import it fi
 import chainsc_runtime
 
 #: The `chainsc_runtime.RUNTIME_VERSION` this package's code was generated for.
-RUNTIME_VERSION = "0.5.0"
+RUNTIME_VERSION = "0.6.0"
 
 if getattr(chainsc_runtime, "RUNTIME_VERSION", None) != RUNTIME_VERSION:
     raise ImportError(
