@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import http.client
 import json
 import math
 import os
@@ -1047,6 +1048,12 @@ def call_chain(
     except urllib.error.HTTPError as exc:
         write(exc.read())
         return 1
+    except http.client.IncompleteRead as exc:
+        # A stream whose endpoint raised after its first chunk: the server cut it.
+        raise RunError(
+            f"the stream of {url} broke off: the Chainlet raised while streaming (its "
+            "error is in the `chainsc run` log)"
+        ) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise RunError(f"cannot reach {url}: {exc}") from exc
     return 0

@@ -17,6 +17,11 @@ never `compiler`.
   Truss's server and `run_local`; the app adds the HTTP around them: where each step
   runs (decode on the event loop, a sync endpoint in the predict thread pool), the
   concurrency limit, streaming, and the 503 for a request cut by the drain timeout.
+  A request with `X-Chainsc-Stream: frames/1` gets a framed stream reply (`.frames`):
+  an error after the first chunk then ends it with an error frame instead of a cut.
+  The request's trace context and request id (`.tracing`) are current while it runs (in
+  the predict threads too), so the dependency calls it makes forward them, and every log
+  line made meanwhile names them.
 - `GET /healthz`: 200 while the process is up (also during `load()`).
 - `GET /readyz`: 200 once `load()` finished and the model `is_ready()` (the Chainlet's
   `is_healthy()`, if any, returns True); 503 before, otherwise, and while draining.
@@ -39,12 +44,15 @@ event loop; either way at most `predict_concurrency` requests run at once per pr
 (more wait their turn). When an API key is given, every request except the probes
 (`/healthz`, `/readyz`) must carry `Authorization: Api-Key <key>` (else 401): probes come
 from a kubelet or a supervisor that has no key, and Truss's server checks none on its
-own liveness and readiness routes. Each request gets one log line at debug level.
+own liveness and readiness routes. Each request gets one log line at debug level, with
+its request id, trace id and the caller's span id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import gc
 import hmac
 import inspect
@@ -64,13 +72,12 @@ from collections.abc import (
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from . import binary
+from . import binary, frames, tracing
 from .dispatch import (
     Dispatcher,
     Encoding,
     EndpointSpec,
     InvalidRequestError,
-    error_detail,
 )
 from .openapi import openapi_document
 from .serving import ChainletModel
@@ -94,6 +101,8 @@ Send = Callable[[Message], Awaitable[None]]
 
 _JSON = b"application/json"
 _BINARY = binary.CONTENT_TYPE.encode()
+_FRAMES_HEADER = frames.REQUEST_HEADER.encode()
+_FRAMED_TYPE = frames.CONTENT_TYPE.encode()
 _DONE = object()
 _LOGGER = "chainsc.server"
 _T = TypeVar("_T")
@@ -280,15 +289,28 @@ class ChainletApp:
         started = time.perf_counter()
         path: str = scope["path"]
         method: str = scope["method"]
-        status = await self._route(scope, path, method, receive, send)
-        if self.log.isEnabledFor(logging.DEBUG):
-            self.log.debug(
-                "%s %s %d %.1f ms",
-                method,
-                path,
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+        token = None
+        if path == "/run_remote":
+            # Each request runs in a task of its own: what is set here stays in it. The
+            # headers are read when first needed (a dependency call, a log line).
+            token = tracing.activate_asgi(scope["headers"])
+        try:
+            status = await self._route(scope, path, method, receive, send)
+            if self.log.isEnabledFor(logging.DEBUG):
+                context = tracing.current()
+                self.log.debug(
+                    "%s %s %d %.1f ms%s",
+                    method,
+                    path,
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                    f" (span_id={context.span_id} parent_id={context.parent_id or '-'})"
+                    if context is not None
+                    else "",
+                )
+        finally:
+            if token is not None:
+                tracing.deactivate(token)
 
     async def _route(
         self, scope: Scope, path: str, method: str, receive: Receive, send: Send
@@ -403,8 +425,9 @@ class ChainletApp:
         except InvalidRequestError as exc:
             return await _reply(send, 422, _json(exc.body()))
         if self.endpoint.is_streaming:
+            framed = frames.wants_frames(_header(scope, _FRAMES_HEADER))
             async with self._slots:
-                return await self._stream(dispatcher, arguments, receive, send)
+                return await self._stream(dispatcher, arguments, receive, send, framed)
         encoding = Encoding.MSGPACK if binary_body else Encoding.JSON
         try:
             async with self._slots:
@@ -415,7 +438,7 @@ class ChainletApp:
                         dispatcher.reply, arguments, encoding
                     )
         except Exception as exc:
-            return await self._user_error(send, exc)
+            return await self._user_error(send, dispatcher, exc)
         except asyncio.CancelledError:
             if not self.draining:
                 raise
@@ -433,9 +456,10 @@ class ChainletApp:
         return await _reply(send, 200, result)
 
     async def _in_thread(self, function: Callable[..., _T], *args: Any) -> _T:
-        """Run `function(*args)` in the predict thread pool."""
+        """Run `function(*args)` in the predict thread pool, in this task's context."""
+        context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._counted, function, *args
+            self._executor, context.run, self._counted, function, *args
         )
 
     def _counted(self, function: Callable[..., _T], *args: Any) -> _T:
@@ -447,7 +471,9 @@ class ChainletApp:
             with self._busy_lock:
                 self.busy_threads -= 1
 
-    async def _user_error(self, send: Send, exc: Exception) -> int:
+    async def _user_error(
+        self, send: Send, dispatcher: Dispatcher, exc: Exception
+    ) -> int:
         self.log.error(
             "`%s.%s` raised %s: %s",
             self.display_name,
@@ -456,7 +482,7 @@ class ChainletApp:
             exc,
             exc_info=exc,
         )
-        return await _reply(send, 500, _json(error_detail(exc)))
+        return await _reply(send, 500, _json(dispatcher.error_detail(exc)))
 
     async def _stream(
         self,
@@ -464,8 +490,13 @@ class ChainletApp:
         arguments: dict[str, Any],
         receive: Receive,
         send: Send,
+        framed: bool,
     ) -> int:
-        """Reply chunked; an error before the first chunk is a 500, after it a cut."""
+        """Reply chunked; an error before the first chunk is a 500, after it a cut.
+
+        Framed (the client asked, `.frames`): the preamble, a frame per chunk, and an end
+        frame, or after an error, an error frame (the 500's body), the reply complete.
+        """
         sync_chunks: Iterator[Any] | None = None
         async_chunks: AsyncIterator[Any] | None = None
         try:
@@ -477,22 +508,32 @@ class ChainletApp:
                 )
             data = b"" if chunk is _DONE else dispatcher.encode_chunk(chunk)
         except Exception as exc:
-            return await self._user_error(send, exc)
+            return await self._user_error(send, dispatcher, exc)
         gone = asyncio.Event()
         watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
+        #: Sent before the next body bytes: a framed reply's preamble, until it is sent.
+        prefix = frames.PREAMBLE if framed else b""
         try:
             await send(
                 {
                     "type": "http.response.start",
                     "status": 200,
-                    "headers": [(b"content-type", self._stream_type)],
+                    "headers": [
+                        (b"content-type", _FRAMED_TYPE if framed else self._stream_type)
+                    ],
                 }
             )
             while chunk is not _DONE and not gone.is_set():
                 if data:
+                    body = frames.data_frame(data) if framed else data
                     await send(
-                        {"type": "http.response.body", "body": data, "more_body": True}
+                        {
+                            "type": "http.response.body",
+                            "body": prefix + body if prefix else body,
+                            "more_body": True,
+                        }
                     )
+                    prefix = b""
                 if async_chunks is not None:
                     chunk = await anext(async_chunks, _DONE)
                 else:
@@ -502,10 +543,9 @@ class ChainletApp:
             if gone.is_set():
                 self.log.info("The client closed the stream before its end.")
             else:
-                await send({"type": "http.response.body", "body": b""})
+                end = prefix + frames.END_FRAME if framed else b""
+                await send({"type": "http.response.body", "body": end})
         except Exception as exc:
-            # The status is sent: returning without the end of the body makes uvicorn
-            # cut the connection, so the client sees a broken stream.
             self.log.error(
                 "`%s.%s` failed while streaming: %s: %s",
                 self.display_name,
@@ -514,6 +554,13 @@ class ChainletApp:
                 exc,
                 exc_info=exc,
             )
+            if framed and not gone.is_set():
+                # In band: the client raises it as it raises the body of a 500.
+                error = prefix + frames.error_frame(dispatcher.error_detail(exc))
+                with contextlib.suppress(Exception):  # the client went away meanwhile
+                    await send({"type": "http.response.body", "body": error})
+            # Otherwise the status is sent: returning without the end of the body makes
+            # uvicorn cut the connection, so the client sees a broken stream.
             return 500
         finally:
             watcher.cancel()
@@ -530,14 +577,20 @@ class ChainletApp:
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         path: str = scope["path"]
-        outcome = await self._websocket_route(scope, path, receive, send)
-        if self.log.isEnabledFor(logging.DEBUG):
-            self.log.debug(
-                "WEBSOCKET %s %s %.1f ms",
-                path,
-                outcome,
-                (time.perf_counter() - started) * 1000,
-            )
+        # The session's trace context and request id, as for an HTTP request: the
+        # dependency calls the endpoint makes forward them, its log lines carry them.
+        token = tracing.activate_asgi(scope["headers"])
+        try:
+            outcome = await self._websocket_route(scope, path, receive, send)
+            if self.log.isEnabledFor(logging.DEBUG):
+                self.log.debug(
+                    "WEBSOCKET %s %s %.1f ms",
+                    path,
+                    outcome,
+                    (time.perf_counter() - started) * 1000,
+                )
+        finally:
+            tracing.deactivate(token)
 
     async def _websocket_route(
         self, scope: Scope, path: str, receive: Receive, send: Send

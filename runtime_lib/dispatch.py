@@ -27,26 +27,34 @@ wherever the Chainlet runs:
   one into bytes for the wire).
 
 `error_detail` and `validation_error_body` build the JSON bodies of the 500 and 422
-replies, for every server.
+replies, for every server. The error detail names the user's own files and lines: a
+frame in a module the package carries is named by the module's path under the chain
+root and its line in the user's file (`SourceMap`, which the generated
+`chainsc_generated/sources.py` holds and `model/model.py` passes as `source_map`), a
+frame in a library by its path under `<stdlib>/` or `<site-packages>/`; no absolute
+path of the server is sent (the package's directory is also cut from the message).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import enum
+import functools
 import inspect
+import os
 import sysconfig
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pydantic
 import pydantic_core
 
 from . import binary
-from .errors import ChainsRuntimeError, RemoteErrorDetail
+from .errors import ChainsRuntimeError, GenericRemoteException, RemoteErrorDetail
 
 if TYPE_CHECKING:
     from .websocket import WebSocketSession
@@ -56,6 +64,7 @@ __all__ = [
     "Encoding",
     "EndpointSpec",
     "InvalidRequestError",
+    "SourceMap",
     "error_detail",
     "validation_error_body",
 ]
@@ -127,6 +136,12 @@ class InvalidRequestError(ValueError):
         return {"detail": self.errors}
 
 
+#: Where the user's modules a package carries come from: path under `packages/` ->
+#: (the user's file, relative to the chain root; runs of lines `(first line in the
+#: package, first line in the user's file, number of lines)`, in order). A line of a
+#: carried module in no run is generated code (an in-place client, its import).
+SourceMap: TypeAlias = Mapping[str, tuple[str, Sequence[tuple[int, int, int]]]]
+
 _DONE = object()
 
 
@@ -144,16 +159,24 @@ class Dispatcher:
     `handle` / `ahandle` chain all three.
     """
 
-    def __init__(self, endpoint: EndpointSpec, instance: object, name: str) -> None:
+    def __init__(
+        self,
+        endpoint: EndpointSpec,
+        instance: object,
+        name: str,
+        sources: SourceMap | None = None,
+    ) -> None:
         """Dispatch to `instance` (the Chainlet object) through `endpoint`.
 
         Args:
             endpoint: the endpoint's wire types and kind.
             instance: the loaded Chainlet, whose method `endpoint.name` is called.
             name: the Chainlet's display name, for messages.
+            sources: where the package's user modules come from (error details).
         """
         self.endpoint = endpoint
         self.name = name
+        self.sources: SourceMap = sources or {}
         self.method: Callable[..., Any] = getattr(instance, endpoint.name)
         self._model = endpoint.input_model
         self._fields = endpoint.input_model.model_fields
@@ -292,6 +315,10 @@ class Dispatcher:
             "expected `str` or `bytes` chunks"
         )
 
+    def error_detail(self, exc: BaseException) -> dict[str, Any]:
+        """The JSON body of the 500 for `exc`, naming the user's files (`error_detail`)."""
+        return error_detail(exc, self.sources)
+
     # All three ########################################################################
 
     def reply(self, arguments: Mapping[str, Any], encoding: Encoding) -> Any:
@@ -349,7 +376,8 @@ def _user_frames(
     Frames of the runtime and of the generated code (`chainsc_generated`, next to it) are
     "ours". Leading frames up to the first user frame after our first frame (server,
     thread pool, `model.py`) and trailing frames from the next one of ours (a failed
-    dependency call in the transport) are dropped.
+    dependency call in the transport) are dropped, with the library frames just before
+    that one (the thread or executor user code called the client through).
     """
     runtime_dir = Path(__file__).absolute().parent
     generated_dir = runtime_dir.parent / "chainsc_generated"
@@ -380,23 +408,121 @@ def _user_frames(
     end = next(
         (i for i in range(start, len(frames)) if is_ours(frames[i])), len(frames)
     )
+    if end < len(frames):
+        # Cut at a call into the runtime (a dependency call): the library frames that
+        # led there from the user's code (`asyncio.to_thread`, an executor) say nothing.
+        while end > start + 1 and is_library(frames[end - 1]):
+            end -= 1
     return list(frames[start:end])
 
 
-def error_detail(exc: BaseException) -> dict[str, Any]:
+@functools.cache
+def _packages_dir() -> Path:
+    """Where the package's modules are: the directory the runtime is vendored in."""
+    return Path(__file__).absolute().parent.parent
+
+
+@functools.cache
+def _library_dirs() -> tuple[tuple[Path, str], ...]:
+    """The interpreter's library directories and how a reply names them."""
+    found: dict[Path, str] = {}
+    for key, label in (
+        ("purelib", "<site-packages>"),
+        ("platlib", "<site-packages>"),
+        ("stdlib", "<stdlib>"),
+        ("platstdlib", "<stdlib>"),
+    ):
+        found.setdefault(Path(sysconfig.get_path(key)).absolute(), label)
+    # The deepest first: a venv's site-packages may lie under another directory.
+    return tuple(sorted(found.items(), key=lambda item: -len(item[0].parts)))
+
+
+@functools.cache
+def _server_prefixes() -> tuple[str, ...]:
+    """Absolute paths of the package that a reply must not show (the longest first)."""
+    packages = _packages_dir()
+    prefixes = [str(packages) + os.sep]
+    root = packages.parent
+    if root != root.parent and (root / "config.yaml").is_file():  # a built package
+        prefixes.append(str(root) + os.sep)
+    return tuple(prefixes)
+
+
+def _source_line(runs: Sequence[tuple[int, int, int]], lineno: int) -> int | None:
+    """The user's line of line `lineno` of a carried module; None for generated code."""
+    index = bisect.bisect_right(runs, lineno, key=lambda run: run[0]) - 1
+    if index < 0:
+        return None
+    first, source_first, count = runs[index]
+    if lineno >= first + count:
+        return None
+    return source_first + (lineno - first)
+
+
+def _reply_frame(
+    frame: traceback.FrameSummary, sources: SourceMap
+) -> RemoteErrorDetail.StackFrame | None:
+    """A user frame as a reply names it (no absolute path); None for generated code."""
+    path = Path(frame.filename).absolute()
+    packages = _packages_dir()
+    filename = path.name
+    lineno = frame.lineno
+    if path.is_relative_to(packages):
+        filename = path.relative_to(packages).as_posix()
+        source = sources.get(filename)
+        if source is not None:
+            filename = source[0]
+            lineno = _source_line(source[1], lineno) if lineno is not None else None
+            if lineno is None:
+                return None
+    else:
+        for directory, label in _library_dirs():
+            if path.is_relative_to(directory):
+                filename = f"{label}/{path.relative_to(directory).as_posix()}"
+                break
+    return RemoteErrorDetail.StackFrame(
+        filename=filename, lineno=lineno, name=frame.name, line=frame.line
+    )
+
+
+def _scrub(message: str) -> str:
+    """`message` without the absolute paths of the package (`<packages>/x` -> `x`)."""
+    for prefix in _server_prefixes():
+        message = message.replace(prefix, "")
+    return message
+
+
+def error_detail(
+    exc: BaseException, sources: SourceMap | None = None
+) -> dict[str, Any]:
     """The JSON body of an HTTP 500 for an exception raised by user code.
 
+    Args:
+        exc: what the endpoint raised.
+        sources: where the package's user modules come from: their frames name the
+            user's file (relative to the chain root) and line. Without it, a frame in
+            the package is named by its path under `packages/`.
+
     Returns:
-        `{"error": RemoteErrorDetail}` as JSON-able dict, with the user's stack frames.
+        `{"error": RemoteErrorDetail}` as JSON-able dict, with the user's stack frames
+        (none of the generated code, no absolute path).
     """
     frames = _user_frames(traceback.extract_tb(exc.__traceback__))
+    stack = [
+        located
+        for frame in frames
+        if (located := _reply_frame(frame, sources or {})) is not None
+    ]
+    name: str = type(exc).__name__
+    module: str | None = type(exc).__module__
+    if isinstance(exc, GenericRemoteException) and exc.remote_class is not None:
+        # A dependency's error whose class this package lacks: the caller may have it.
+        name, module = exc.remote_class
     detail = RemoteErrorDetail(
-        exception_cls_name=type(exc).__name__,
-        exception_module_name=type(exc).__module__,
-        exception_message=str(exc),
-        user_stack_trace=[
-            RemoteErrorDetail.StackFrame.from_frame_summary(f) for f in frames
-        ],
+        exception_cls_name=name,
+        exception_module_name=module,
+        exception_message=_scrub(str(exc)),
+        user_stack_trace=stack,
     )
     return {"error": detail.model_dump(mode="json")}
 

@@ -17,6 +17,7 @@ Two families:
 from __future__ import annotations
 
 import builtins
+import sys
 import textwrap
 import traceback
 
@@ -54,7 +55,17 @@ class ChainsDeploymentError(Exception):
 
 
 class GenericRemoteException(Exception):  # noqa: N818  # the Truss Chains name
-    """A dependency raised an exception whose class cannot be re-raised in the caller."""
+    """A dependency raised an exception whose class cannot be re-raised in the caller.
+
+    Attributes:
+        remote_class: (class name, module) of what the dependency raised, when it came
+            as a remote error whose class this process does not have: if it propagates,
+            this Chainlet's own caller is told that class (`dispatch.error_detail`), so a
+            caller that has it (a middle hop's package need not carry every class of the
+            chain's modules) re-raises it as such.
+    """
+
+    remote_class: tuple[str, str | None] | None = None
 
 
 class RemoteErrorDetail(pydantic.BaseModel):
@@ -174,16 +185,26 @@ _RemoteKeyError.__name__ = "KeyError"
 
 
 def _exception_class(detail: RemoteErrorDetail) -> type[Exception]:
-    """The builtin exception class of a remote error, else `GenericRemoteException`.
+    """The remote error's class where the caller has it, else `GenericRemoteException`.
 
-    Only builtins are resolved: the caller may not have the remote's modules, and a
-    same-named class in another process need not be the same class.
+    Resolved as Truss Chains does: a builtin, or the class of that name in a module the
+    caller has imported already (`sys.modules`: a user module both Chainlets carry, a
+    library's). Nothing is imported for it. A pydantic `ValidationError` cannot be
+    made from a message, so it stays generic (as in Truss).
     """
-    if detail.exception_module_name in (None, "builtins"):
+    module = detail.exception_module_name
+    if module in (None, "builtins"):
         candidate = getattr(builtins, detail.exception_cls_name, None)
-        if isinstance(candidate, type) and issubclass(candidate, Exception):
-            return _RemoteKeyError if candidate is KeyError else candidate
-    return GenericRemoteException
+    else:
+        loaded = sys.modules.get(module)
+        candidate = getattr(loaded, detail.exception_cls_name, None) if loaded else None
+    if not (isinstance(candidate, type) and issubclass(candidate, Exception)):
+        return GenericRemoteException
+    if candidate is KeyError:
+        return _RemoteKeyError
+    if issubclass(candidate, pydantic.ValidationError):
+        return GenericRemoteException
+    return candidate
 
 
 def remote_exception(detail: RemoteErrorDetail, base_message: str) -> Exception:
@@ -206,7 +227,15 @@ def remote_exception(detail: RemoteErrorDetail, base_message: str) -> Exception:
         ]
     )
     cls = _exception_class(detail)
-    try:
-        return cls(message)
-    except TypeError:  # e.g. UnicodeDecodeError needs five arguments
-        return GenericRemoteException(message)
+    if cls is not GenericRemoteException:
+        try:
+            return cls(message)
+        except Exception:  # e.g. UnicodeDecodeError needs five arguments
+            pass
+    generic = GenericRemoteException(message)
+    if detail.exception_cls_name != GenericRemoteException.__name__:
+        generic.remote_class = (
+            detail.exception_cls_name,
+            detail.exception_module_name,
+        )
+    return generic

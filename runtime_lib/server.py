@@ -14,10 +14,11 @@ make to dependencies) for up to `CHAINSC_DRAIN_TIMEOUT` seconds (default 30), ex
 `CHAINSC_SUPERVISOR_FD` (set by `chainsc run`), the server also stops that way when the
 supervisor is gone: the variable names the read end of a pipe whose write end only the
 supervisor holds, so end of file means it died, however it died. Logs go to stdout,
-prefixed with the Chainlet name: one line per request at debug level
-(`CHAINSC_LOG_LEVEL=debug`), errors at error level.
+prefixed with the Chainlet name (and, for what is logged while a request runs, its
+request id and trace id): one line per request at debug level (`CHAINSC_LOG_LEVEL=debug`),
+errors at error level.
 
-Imports the standard library, `.app`, `.openapi` and `.serving` at import time; `uvicorn`
+Imports the standard library, `.app`, `.openapi`, `.serving` and `.tracing` at import time; `uvicorn`
 only in `serve()` (see `SERVER_REQUIREMENTS` in the package `__init__`), so the rest of
 the runtime never needs it. Never imports `compiler`.
 """
@@ -40,6 +41,7 @@ from typing import Any
 from .app import ChainletApp, Stoppable
 from .openapi import openapi_document
 from .serving import API_KEY_ENV_VAR, DATA_DIR_ENV_VAR, ChainletModel
+from .tracing import LogContextFilter
 
 __all__ = [
     "DEFAULT_DRAIN_TIMEOUT_SEC",
@@ -67,14 +69,18 @@ class _Formatter(logging.Formatter):
     def __init__(self, display_name: str) -> None:
         name = display_name.replace("%", "%%")
         super().__init__(
-            f"%(asctime)s %(levelname)s [{name}] %(message)s",
+            f"%(asctime)s %(levelname)s [{name}] %(chainsc_request)s%(message)s",
             datefmt="%Y-%m-%dT%H:%M:%S",
         )
 
 
 def _configure_logging(display_name: str, level: str) -> None:
-    """Every log record (ours, uvicorn's, the user's) to stdout, with the name."""
+    """Every log record (ours, uvicorn's, the user's) to stdout, with the name.
+
+    A record made while a request runs also names its request id and trace id.
+    """
     handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(LogContextFilter())
     handler.setFormatter(_Formatter(display_name))
     root = logging.getLogger()
     root.handlers[:] = [handler]

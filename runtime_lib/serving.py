@@ -20,7 +20,14 @@ endpoint uses: Truss's `predict` here, the standalone server (`app.py`) and
 with the msgpack bytes of the return value, which Truss's server sends as they are: the
 same bytes as the standalone server sends.
 
-Imports `.definitions`, `.dispatch`, `.errors`, `.transport`, `.websocket`, and Starlette where it is
+A request's trace context and request id (`.tracing`) are current while its endpoint
+runs, each step of a stream included, so the dependency calls it makes forward them. A
+stream's first chunk is taken in `predict`, so an error before it is the 500 reply, as
+on the standalone server; a client that asks for frames (`.frames`) gets them, and an
+error after the first chunk in band (Truss's server would end the reply as if complete).
+
+Imports `.definitions`, `.dispatch`, `.errors`, `.frames`, `.tracing`, `.transport`,
+`.websocket`, and Starlette where it is
 installed (Truss's server has it; without it `TrussRequest` is a placeholder and errors
 propagate); never imports `compiler`.
 """
@@ -32,14 +39,14 @@ import inspect
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
 
-from . import binary
+from . import binary, frames, tracing
 from .definitions import (
     CHAIN_API_KEY_SECRET_NAME,
     SECRET_DUMMY,
@@ -53,6 +60,7 @@ from .dispatch import (
     Encoding,
     EndpointSpec,
     InvalidRequestError,
+    SourceMap,
     error_detail,
     validation_error_body,
 )
@@ -174,6 +182,9 @@ class ChainletModel:
     secret_keys: ClassVar[tuple[str, ...]] = ()
     #: The Chainlet's display name, for messages (default: the class name).
     display_name: ClassVar[str | None] = None
+    #: Where the package's user modules come from (`chainsc_generated.sources.SOURCES`):
+    #: error details name the user's files and lines.
+    source_map: ClassVar[SourceMap] = {}
 
     def __init__(
         self,
@@ -273,7 +284,9 @@ class ChainletModel:
                 environment=self._resolve_environment(environ),
             )
         self._chainlet = self.chainlet_cls(**kwargs)
-        self._dispatcher = Dispatcher(self.endpoint, self._chainlet, self._name())
+        self._dispatcher = Dispatcher(
+            self.endpoint, self._chainlet, self._name(), self.source_map
+        )
 
     def _load_secrets(self, environ: Mapping[str, str]) -> dict[str, str]:
         secrets_dir = Path(
@@ -400,27 +413,49 @@ class ChainletModel:
         Args:
             inputs: the request, decoded by Truss's server (from JSON or msgpack).
             request: Truss's Starlette request; its `Content-Type` tells a msgpack
-                request. None outside a Truss server.
+                request, its headers the trace context and whether a stream is framed.
+                None outside a Truss server.
 
         Returns:
             To a JSON request, the JSON-able return value (Truss's server encodes it);
             to a msgpack request, the msgpack bytes, which Truss's server sends as
-            they are; a stream's chunks. A request that does not match the endpoint
-            gets the standalone server's 422 reply, and an exception in user code its
-            500 reply (`{"error": RemoteErrorDetail}`), both JSON, so a chainsc client
-            reads them the same way from either server. Outside a Truss server (no
-            Starlette), the exception propagates instead.
+            they are; a stream's chunks (or frames). A request that does not match the
+            endpoint gets the standalone server's 422 reply, and an exception in user
+            code (before a stream's first chunk) its 500 reply (`{"error":
+            RemoteErrorDetail}`), both JSON, so a chainsc client reads them the same
+            way from either server. Outside a Truss server (no Starlette), the
+            exception propagates instead.
         """
-        with _TrussReply(self, request) as reply:
-            reply.value = self.dispatcher.handle(inputs, reply.encoding)
+        context = _request_context(request)
+        token = tracing.activate(context)
+        try:
+            with _TrussReply(self, request) as reply:
+                result = self.dispatcher.handle(inputs, reply.encoding)
+                if self.endpoint.is_streaming:
+                    chunks = iter(result)
+                    first = next(chunks, _DONE)
+                    result = self._sync_stream(chunks, first, context, reply.framed)
+                reply.value = result
+        finally:
+            tracing.deactivate(token)
         return reply.value
 
     async def truss_predict_async(
         self, inputs: Mapping[str, object] | bytes | str, request: object = None
     ) -> Any:
         """`predict` of an async endpoint on Truss's server: as `truss_predict_sync`."""
-        with _TrussReply(self, request) as reply:
-            reply.value = await self.dispatcher.ahandle(inputs, reply.encoding)
+        context = _request_context(request)
+        token = tracing.activate(context)
+        try:
+            with _TrussReply(self, request) as reply:
+                result = await self.dispatcher.ahandle(inputs, reply.encoding)
+                if self.endpoint.is_streaming:
+                    chunks: AsyncIterator[Any] = aiter(result)
+                    first = await anext(chunks, _DONE)
+                    result = self._async_stream(chunks, first, context, reply.framed)
+                reply.value = result
+        finally:
+            tracing.deactivate(token)
         return reply.value
 
     async def truss_websocket(self, websocket: Any) -> None:
@@ -438,7 +473,112 @@ class ChainletModel:
             websocket: Truss's Starlette `WebSocket`, accepted.
         """
         session = WebSocketSession(websocket.receive, websocket.send, websocket.headers)
-        await self.dispatcher.websocket(session)
+        # The session's trace context is current while the endpoint runs, as a request's.
+        token = tracing.activate(_request_context(websocket))
+        try:
+            await self.dispatcher.websocket(session)
+        finally:
+            tracing.deactivate(token)
+
+    def _stream_failed(self, exc: Exception) -> bytes:
+        """Log an error after a stream's first chunk; its error frame."""
+        _LOG.error(
+            "`%s.%s` failed while streaming: %s: %s",
+            self._name(),
+            self.endpoint.name,
+            type(exc).__name__,
+            exc,
+            exc_info=exc,
+        )
+        return frames.error_frame(self.dispatcher.error_detail(exc))
+
+    def _sync_stream(
+        self,
+        chunks: Iterator[Any],
+        first: object,
+        context: tracing.RequestContext | None,
+        framed: bool,
+    ) -> Iterator[Any]:
+        """The rest of a sync stream, for Truss's server to send, framed if asked.
+
+        Truss's server runs each step in a thread: the request's context is made
+        current around each.
+        """
+        encode = self.dispatcher.encode_chunk
+        chunk = first
+        try:
+            if framed:
+                data = b"" if chunk is _DONE else frames.data_frame(encode(chunk))
+                yield frames.PREAMBLE + data
+            elif chunk is not _DONE:
+                yield chunk
+            while chunk is not _DONE:
+                token = tracing.activate(context)
+                try:
+                    chunk = next(chunks, _DONE)
+                finally:
+                    tracing.deactivate(token)
+                if chunk is not _DONE:
+                    yield frames.data_frame(encode(chunk)) if framed else chunk
+            if framed:
+                yield frames.END_FRAME
+        except Exception as exc:
+            if not framed:
+                raise  # Truss's server logs it and ends the reply
+            yield self._stream_failed(exc)
+        finally:
+            close = getattr(chunks, "close", None)
+            if callable(close):
+                close()
+
+    async def _async_stream(
+        self,
+        chunks: AsyncIterator[Any],
+        first: object,
+        context: tracing.RequestContext | None,
+        framed: bool,
+    ) -> AsyncIterator[Any]:
+        """`_sync_stream` of an async stream."""
+        encode = self.dispatcher.encode_chunk
+        chunk = first
+        try:
+            if framed:
+                data = b"" if chunk is _DONE else frames.data_frame(encode(chunk))
+                yield frames.PREAMBLE + data
+            elif chunk is not _DONE:
+                yield chunk
+            while chunk is not _DONE:
+                token = tracing.activate(context)
+                try:
+                    chunk = await anext(chunks, _DONE)
+                finally:
+                    tracing.deactivate(token)
+                if chunk is not _DONE:
+                    yield frames.data_frame(encode(chunk)) if framed else chunk
+            if framed:
+                yield frames.END_FRAME
+        except Exception as exc:
+            if not framed:
+                raise
+            yield self._stream_failed(exc)
+        finally:
+            aclose = getattr(chunks, "aclose", None)
+            if callable(aclose):
+                await aclose()
+
+
+_DONE = object()
+
+
+def _request_context(request: object) -> tracing.RequestContext | None:
+    """The trace context of a request to Truss's server (None: not under Truss)."""
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return None
+    context = tracing.RequestContext.from_headers(headers.get)
+    if _LOG.isEnabledFor(logging.DEBUG):
+        _LOG.debug("predict (%s)", context.describe())
+    return context
 
 
 class _TrussReply:
@@ -454,6 +594,11 @@ class _TrussReply:
         self.model = model
         binary_request = _is_binary_request(request)
         self.encoding = Encoding.MSGPACK if binary_request else Encoding.JSONABLE
+        headers = getattr(request, "headers", None)
+        #: The client asked for a framed stream reply (`.frames`).
+        self.framed = headers is not None and frames.wants_frames(
+            headers.get(frames.REQUEST_HEADER)
+        )
         self.value: Any = None
 
     def __enter__(self) -> _TrussReply:
@@ -472,7 +617,7 @@ class _TrussReply:
                     raise cause
                 return False
         else:
-            reply = _json_reply(500, error_detail(exc))
+            reply = _json_reply(500, error_detail(exc, type(self.model).source_map))
             if reply is None:
                 return False
             name = f"{self.model._name()}.{self.model.endpoint.name}"

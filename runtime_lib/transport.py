@@ -14,6 +14,11 @@ code raised. `Authorization: Api-Key <key>` is sent when an API key is set.
 With `RPCOptions(use_binary=True)` the body is msgpack instead (`.binary`, Truss's
 format, `Content-Type: application/octet-stream`), and so is the reply of both servers
 (with that `Content-Type`); error replies stay JSON.
+
+A call made while a request is handled (`.tracing.current()`) carries its trace context
+and request id (`traceparent` with this hop's span id, `tracestate`, `x-request-id`, ...). A
+stream asks for a framed reply (`.frames`): an error the endpoint raises after the first
+chunk then arrives in band and is raised here as a 500 of a plain call is.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import httpx
 import pydantic
 import pydantic_core
 
-from . import binary
+from . import binary, frames, tracing
 from .definitions import RPCOptions, ServiceDescriptorUrls
 from .errors import (
     ChainletCallError,
@@ -334,6 +339,21 @@ def _not_found_message(
         f"`{DYNAMIC_CONFIG_DIR_ENV_VAR}` points to another directory than "
         f"`{DEFAULT_DYNAMIC_CONFIG_DIR}`."
     )
+
+
+#: The headers of a stream request made outside any request (no trace context).
+_STREAM_HEADERS: Mapping[str, str] = {frames.REQUEST_HEADER: frames.REQUEST_VALUE}
+
+
+def _call_headers(*, stream: bool) -> Mapping[str, str] | None:
+    """The headers of one call besides the client's own: trace context, stream framing."""
+    context = tracing.current()
+    if context is None:
+        return _STREAM_HEADERS if stream else None
+    headers = context.outgoing_headers()  # shared by the request's calls: copied
+    if stream:
+        return {**headers, frames.REQUEST_HEADER: frames.REQUEST_VALUE}
+    return headers
 
 
 def encode_arguments(arguments: Mapping[str, object]) -> bytes:
@@ -747,9 +767,14 @@ class ChainletClient:
                 response.request.extensions["timeout"] = httpx.Timeout(
                     self._options.timeout_sec, read=self._read_timeout
                 ).as_dict()
-                yield from response.iter_bytes()
-            except httpx.TransportError as exc:
+                decoder = frames.FrameDecoder()
+                for chunk in response.iter_bytes():
+                    yield from decoder.feed(chunk)
+                yield from decoder.close()
+            except (httpx.TransportError, frames.FramingError) as exc:
                 raise self._broken(exc) from exc
+            if decoder.error is not None:
+                raise self._stream_error(decoder)
         finally:
             response.close()
             self._sync_slots.release()
@@ -772,12 +797,17 @@ class ChainletClient:
                 if response.status >= 400:
                     raise self._error(await _read_reply(response))
                 # One item per HTTP chunk (or per part of one, as its bytes arrive).
+                decoder = frames.FrameDecoder()
                 async for chunk, _ in response.content.iter_chunks():
-                    if chunk:
-                        yield chunk
-            except _ASYNC_ERRORS as exc:
+                    for piece in decoder.feed(chunk):
+                        yield piece
+                for piece in decoder.close():
+                    yield piece
+            except (*_ASYNC_ERRORS, frames.FramingError) as exc:
                 raise self._broken(exc) from exc
             finished = True
+            if decoder.error is not None:
+                raise self._stream_error(decoder)
         finally:
             # A stream left before its end cannot go back to the pool.
             if finished:
@@ -809,6 +839,7 @@ class ChainletClient:
             "POST",
             self._target,
             content=body,
+            headers=_call_headers(stream=stream),
             timeout=(
                 httpx.Timeout(timeout, read=min(timeout, self._read_timeout))
                 if stream
@@ -840,11 +871,14 @@ class ChainletClient:
     async def _send_async(self, body: bytes) -> _Reply:
         """POST with retries; the final reply (the slot is released)."""
         session = await self._async()
+        headers = _call_headers(stream=False)
 
         async def send_once() -> _Reply | Failure:
             async with self._async_slots:
                 try:
-                    async with session.post(self._target, data=body) as response:
+                    async with session.post(
+                        self._target, data=body, headers=headers
+                    ) as response:
                         reply = await _read_reply(response)
                 except _ASYNC_ERRORS as exc:
                     return Failure.of_error(exc)
@@ -855,12 +889,16 @@ class ChainletClient:
     async def _open_async_stream(self, body: bytes) -> aiohttp.ClientResponse:
         """POST with retries until a reply starts: it *holds an async slot*."""
         session = await self._async()
+        headers = _call_headers(stream=True)
 
         async def send_once() -> aiohttp.ClientResponse | Failure:
             await self._async_slots.acquire()
             try:
                 request = session.post(
-                    self._target, data=body, timeout=self._stream_timeout
+                    self._target,
+                    data=body,
+                    headers=headers,
+                    timeout=self._stream_timeout,
                 )
                 if self._stream_start_sec is None:
                     response = await request
@@ -932,6 +970,26 @@ class ChainletClient:
             f"The stream of {self._where()} broke: {type(exc).__name__}: {exc}",
             service=self._service,
             url=self._target,
+        )
+
+    def _stream_error(self, decoder: frames.FrameDecoder) -> Exception:
+        """The exception for a stream's error frame: as for the 500 of a plain call."""
+        base = (
+            f"Error calling dependency {self._where()}, in its stream after "
+            f"{decoder.chunks} chunk{'' if decoder.chunks == 1 else 's'}."
+        )
+        body = decoder.error
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            try:
+                return remote_exception(RemoteErrorDetail.model_validate(error), base)
+            except pydantic.ValidationError:
+                pass
+        return ChainletCallError(
+            f"{base} {json.dumps(body)[:_ERROR_SNIPPET_CHARS]}",
+            service=self._service,
+            url=self._target,
+            status_code=200,
         )
 
     def _result(self, reply: _Reply, output: pydantic.TypeAdapter[_T]) -> _T:

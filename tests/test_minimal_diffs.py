@@ -45,6 +45,31 @@ def test_editing_a_body_changes_only_that_package_and_the_manifest(
     assert changed == {"chunker/packages/chain.py", "chain.json"}
 
 
+def test_a_body_edit_that_moves_lines_changes_only_the_line_maps_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """Other packages name the user's lines in their tracebacks: their maps follow."""
+    chain = _project(tmp_path)
+    before = _build(chain)
+    text = chain.read_text()
+    edited = text.replace(
+        "        chunks: list[Chunk] = []\n",
+        "        chunks: list[Chunk] = []\n        # one more line\n",
+        1,
+    )
+    assert edited != text
+    chain.write_text(edited)
+    after = _build(chain)
+    changed = _changed(before, after)
+    assert {"chunker/packages/chain.py", "chain.json"} <= changed
+    elsewhere = {
+        path for path in changed - {"chain.json"} if not path.startswith("chunker/")
+    }
+    # Only the data file of the line maps, in packages that carry lines below the edit.
+    assert elsewhere
+    assert all(path.endswith("/chainsc_generated/sources.py") for path in elsewhere)
+
+
 def test_editing_a_signature_changes_that_package_its_clients_and_the_summaries(
     tmp_path: Path,
 ) -> None:
@@ -66,6 +91,8 @@ def test_editing_a_signature_changes_that_package_its_clients_and_the_summaries(
     # Summarizer class in its slice of chain.py) and the chain-level summaries.
     assert changed - summarizer == {
         "text_pipeline/packages/chain.py",
+        # The client is a line longer: the lines below it map back one line further.
+        "text_pipeline/packages/chainsc_generated/sources.py",
         "chain.json",
         "README.md",
     }

@@ -38,13 +38,16 @@ import numpy as np
 import pydantic
 import pytest
 
-from chainsc_runtime import binary
+from chainsc_runtime import binary, tracing
 from chainsc_runtime.definitions import RPCOptions
+from chainsc_runtime.errors import GenericRemoteException
 from chainsc_runtime.pydantic_numpy import NumpyArrayField
 from chainsc_runtime.transport import ChainletClient, ServiceTarget
 from tests.conftest import REPO, run_cli, skip_or_fail, truss_python
 from tests.runtime.httpserver import Reply, Request, ScriptedServer
 from tests.runtime.test_server import serve
+from tests.test_run_hops import CHAIN as HOPS_CHAIN
+from tests.test_run_hops import line_of
 
 pytestmark = pytest.mark.slow
 
@@ -587,3 +590,109 @@ def test_truss_server_and_server_py_send_the_same_msgpack_bytes(
     assert pydantic.TypeAdapter(Tensor).validate_json(
         reply.content
     ).values.array.tolist() == [2.0]
+
+
+# Errors inside streams, and the trace context, through Truss's servers ###############
+
+
+@pytest.fixture(scope="module")
+def hops_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    python = truss_python()
+    _check_truss_server_requirements(python)
+    source = tmp_path_factory.mktemp("hops-source")
+    (source / "chain.py").write_text(HOPS_CHAIN)
+    out = source / "out"
+    built = run_cli("build", str(source / "chain.py"), "-o", str(out))
+    assert built.returncode == 0, built.stderr
+    chain = Chain(out, python, tmp_path_factory.mktemp("hops-truss"))
+    try:
+        yield chain
+    finally:
+        for server in chain.processes:
+            server.stop()
+
+
+def test_stream_errors_and_trace_context_cross_truss_servers(
+    hops_chain: Chain, tmp_path: Path
+) -> None:
+    empty = write_dynamic_config(tmp_path / "leaves", {})
+    sync_tokens = hops_chain.start("sync_tokens", empty)
+    async_tokens = hops_chain.start("async_tokens", empty)
+    hops_chain.wait_ready(sync_tokens)
+    hops_chain.wait_ready(async_tokens)
+    config = write_dynamic_config(
+        tmp_path / "config", {"SyncTokens": {"predict_url": sync_tokens.predict_url}}
+    )
+    relay = hops_chain.serve(
+        "relay", config, TRUSS_SECRET_baseten_chain_api_key=API_KEY
+    )
+    arguments = {"count": 4, "fail_at": 2}
+
+    # A sync stream (JSON) and an async one (msgpack request): the error after the
+    # second chunk reaches chainsc's client in band, with the user's file and line.
+    sync_client = ChainletClient(
+        service="SyncTokens", target=ServiceTarget(url=sync_tokens.predict_url)
+    )
+    received: list[str] = []
+    with sync_client, pytest.raises(GenericRemoteException) as caught:
+        received.extend(sync_client.stream(arguments, str))
+    assert received == ["s0 ", "s1 "]
+    assert caught.value.remote_class == ("QuotaExceeded", "chain")
+    message = str(caught.value)
+    assert "Chainlet `SyncTokens`" in message
+    assert "in its stream after 2 chunks." in message
+    assert f'File "chain.py", line {line_of("# sync raise")}, in run_remote' in message
+
+    async def read_async(url: str, service: str, use_binary: bool) -> list[bytes]:
+        chunks: list[bytes] = []
+        async with ChainletClient(
+            service=service,
+            target=ServiceTarget(url=url),
+            options=RPCOptions(use_binary=use_binary),
+        ) as client:
+            try:
+                async for chunk in client.astream(arguments):
+                    chunks.append(chunk)
+            except GenericRemoteException as exc:
+                errors.append(exc)
+        return chunks
+
+    errors: list[GenericRemoteException] = []
+    chunks = asyncio.run(read_async(async_tokens.predict_url, "AsyncTokens", True))
+    assert chunks == [b"a0 ", b"a1 "]
+    assert f'File "chain.py", line {line_of("# async raise")}' in str(errors[-1])
+
+    # Two hops: Relay (async, JSON) under Truss's server streams on from SyncTokens
+    # (msgpack) under Truss's server; the trace context of the caller goes along.
+    trace_id, request_id = os.urandom(16).hex(), f"truss-{os.urandom(4).hex()}"
+    context = tracing.RequestContext(
+        request_id=request_id, trace_id=trace_id, parent_id=os.urandom(8).hex()
+    )
+    token = tracing.activate(context)
+    try:
+        texts = asyncio.run(read_async(relay.predict_url, "Relay", False))
+    finally:
+        tracing.deactivate(token)
+    assert texts == [b"S0 ", b"S1 "]
+    relayed = str(errors[-1])
+    assert errors[-1].remote_class == ("QuotaExceeded", "chain")
+    assert relayed.index("Chainlet `Relay`") < relayed.index("Chainlet `SyncTokens`")
+    assert f'File "chain.py", line {line_of("# relay")}' in relayed
+    assert f'File "chain.py", line {line_of("# sync raise")}' in relayed
+    assert "/tmp/" not in relayed
+    assert str(hops_chain.out) not in relayed
+    # Truss's own log of each hop names the request id chainsc forwarded.
+    for server in (relay, sync_tokens):
+        assert any(
+            json.loads(line).get("request_id") == request_id
+            for line in server.output().splitlines()
+            if line.startswith("{")
+        ), server.output()
+
+    # An error before the first chunk: a 500 with the detail, as on chainsc's server.
+    with sync_client, pytest.raises(GenericRemoteException, match="HTTP status=500"):
+        list(sync_client.stream({"count": 4, "fail_at": 0}, str))
+    # A client that does not ask for frames: Truss's server ends the reply as if the
+    # stream were complete (what Truss Chains' own clients get).
+    plain = httpx.post(sync_tokens.predict_url, json=arguments, timeout=30)
+    assert (plain.status_code, plain.content) == (200, b"s0 s1 ")

@@ -86,10 +86,12 @@ def test_a_package_that_uses_no_optional_runtime_module_carries_none(
         "definitions.py",
         "dispatch.py",
         "errors.py",
+        "frames.py",
         "openapi.py",
         "retry.py",
         "server.py",
         "serving.py",
+        "tracing.py",
         "transport.py",
         # The server's websocket route and Truss's websocket hook: stdlib only.
         "websocket.py",

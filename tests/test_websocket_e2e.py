@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -107,6 +109,8 @@ def chainsc_run(out: Path) -> Iterator[tuple[subprocess.Popen[str], int, list[st
     process = subprocess.Popen(
         [sys.executable, "-m", "chainsc", "run", str(out), "--port", str(port)],
         cwd=REPO,
+        # Every request and session logged, with its request id and trace id.
+        env={**os.environ, "CHAINSC_LOG_LEVEL": "debug", "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -170,6 +174,37 @@ def test_chainsc_run_serves_the_websocket_on_the_entrypoints_port(
 
     process.send_signal(signal.SIGINT)
     assert process.wait(60) == 0
+
+
+def test_a_sessions_trace_context_and_request_id_reach_its_dependency(
+    chainsc_run: tuple[subprocess.Popen[str], int, list[str]],
+) -> None:
+    process, port, lines = chainsc_run
+    trace_id = os.urandom(16).hex()
+    span_id = os.urandom(8).hex()
+    request_id = f"ws-{os.urandom(4).hex()}"
+
+    async def ask_the_dependency() -> str | bytes:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/v1/websocket",
+            additional_headers={
+                "traceparent": f"00-{trace_id}-{span_id}-01",
+                "x-request-id": request_id,
+            },
+        ) as socket:
+            await socket.send("dep")
+            return await socket.recv()
+
+    assert run(ask_the_dependency()) == "Hello from the dependency, Socket."
+    ids = f"[request_id={request_id} trace_id={trace_id}]"
+    # The dependency call the session made carried them (a span of the session's).
+    _read_until(process, lines, f"{ids} POST /run_remote 200")
+    found = re.search(r"parent_id=([0-9a-f]{16})\)$", lines[-1])
+    assert found is not None, lines[-1]
+    assert found.group(1) != span_id
+    assert lines[-1].startswith("Greeter")
+    # The session's own log line names them too.
+    _read_until(process, lines, f"{ids} WEBSOCKET /v1/websocket 1000")
 
 
 # Truss's model server #####################################################################

@@ -92,6 +92,25 @@ class GeneratedInitContext:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceView:
+    """One user module of `chainsc_generated/sources.py`."""
+
+    #: Its path under `packages/`.
+    path: str
+    #: The user's file: its path relative to the chain root.
+    source: str
+    runs: tuple[slicing.LineRun, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesContext:
+    """`chainsc_generated/sources.py`: where the lines of the carried modules come from."""
+
+    source: str
+    modules: tuple[SourceView, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointContext:
     """`chainsc_generated/endpoint.py`."""
 
@@ -262,6 +281,8 @@ class _Planner:
     #: Where each module is under `packages/` -> the directory that path is relative to in
     #: the sources (the root, or the chain file's directory for a module imported through it).
     bases: dict[str, Path] = field(init=False)
+    #: Where each module is under `packages/` -> its path relative to the chain root.
+    display_paths: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         chainlets = self.chain.chainlets
@@ -284,6 +305,7 @@ class _Planner:
             for name, m in self.inputs.modules.items()
         }
         self.bases = {m.layout: m.base for m in self.inputs.modules.values()}
+        self.display_paths = {m.layout: m.path for m in self.inputs.modules.values()}
         self.analysis = slicing.analyse_modules(sources)
 
     def render(self, template: str, ctx: object) -> bytes:
@@ -517,6 +539,16 @@ class _Planner:
         files["packages/chainsc_generated/__init__.py"] = self.render(
             "chainlet/packages/chainsc_generated/__init__.py.jinja",
             GeneratedInitContext(self.chain.source, self.inputs.runtime.version),
+        )
+        files["packages/chainsc_generated/sources.py"] = self.render(
+            "chainlet/packages/chainsc_generated/sources.py.jinja",
+            SourcesContext(
+                self.chain.source,
+                tuple(
+                    SourceView(path, self.display_paths[path], runs)
+                    for path, runs in sorted(package_slice.lines.items())
+                ),
+            ),
         )
         files["packages/chainsc_generated/endpoint.py"] = self.render(
             "chainlet/packages/chainsc_generated/endpoint.py.jinja",
@@ -833,7 +865,7 @@ class _Planner:
         module, top = chainlet.module, chainlet.name.split(".")[0]
         own = Imports()
         own.reserve(
-            "Model", "serving", "RPCOptions", "endpoint"
+            "Model", "serving", "RPCOptions", "endpoint", "sources"
         )  # what model.py defines or imports
         local = own.name(module, top)
         chainlet_class = local + chainlet.name[len(top) :]
@@ -848,6 +880,7 @@ class _Planner:
         imports.name("chainsc_runtime", "serving")
         imports.name("chainsc_runtime", "RPCOptions")
         imports.name("chainsc_generated", "endpoint")
+        imports.name("chainsc_generated", "sources")
         for target, where in targets.items():
             if target not in clients:
                 clients[target] = imports.name(*where)

@@ -9,6 +9,9 @@ chains API import points at the vendored runtime, the class of every *other*
 Chainlet is replaced in place by its generated client class (`emit.clients`),
 and `remote_config = ...` assignments (compiled into config.yaml) are cut from the
 Chainlet classes the package carries. User modules never import generated code.
+Where each line of a sliced module comes from in the user's file is recorded as it is
+rendered (`Slice.lines`): the runtime names the user's file and line in the tracebacks
+a Chainlet sends its caller (`chainsc_generated/sources.py`).
 Imports: ast, carry, resolve (its table of what the runtime stands in for).
 """
 
@@ -17,7 +20,7 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chainsc.carry import (
     Analysis,
@@ -44,6 +47,9 @@ RUNTIME_MODULE = "chainsc_runtime"
 #: What a module with an in-place client imports, once, before its first client.
 RUNTIME_IMPORT = f"import {RUNTIME_MODULE}.transport"
 
+#: `(first line in the slice, first line in the user's module, number of lines)`, 1-based.
+LineRun = tuple[int, int, int]
+
 
 @dataclass(frozen=True, slots=True)
 class Slice:
@@ -63,6 +69,10 @@ class Slice:
     #: (module, top-level class) of every other Chainlet whose client the slice put where
     #: its class stood (the planner vendors what those clients import).
     clients: frozenset[tuple[str, str]] = frozenset()
+    #: Relative path -> where its lines come from: runs `(first line in the slice, first
+    #: line in the user's module, number of lines)`, in order. Lines in no run are the
+    #: slice's own (in-place clients and their imports, blank lines).
+    lines: Mapping[str, tuple[LineRun, ...]] = field(default_factory=dict)
 
 
 #: The front end's names the planner uses through this module.
@@ -72,6 +82,7 @@ __all__ = [
     "Analysis",
     "ClientCode",
     "ClientsOnDemand",
+    "LineRun",
     "ModuleSource",
     "Slice",
     "SliceRequest",
@@ -101,13 +112,58 @@ def slice_package(
     texts: dict[str, str] = {}
     literals: dict[str, frozenset[str]] = {}
     clients: set[tuple[str, str]] = set()
+    lines: dict[str, tuple[LineRun, ...]] = {}
     for module_name, kept in carried.statements.items():
         module = modules[module_name]
-        texts[module.path] = _render(
+        texts[module.path], lines[module.path] = _render(
             module, kept, request.client_classes, request.own_classes, clients
         )
         literals[module.path] = carried.path_literals[module_name]
-    return Slice(texts, literals, carried.spelled, frozenset(clients))
+    return Slice(texts, literals, carried.spelled, frozenset(clients), lines)
+
+
+class _Text:
+    """The text of a sliced module as it is built, and where its lines come from."""
+
+    __slots__ = ("_line", "_mid", "pieces", "runs")
+
+    def __init__(self) -> None:
+        self.pieces: list[str] = []
+        self.runs: list[LineRun] = []
+        #: The line (1-based) the next piece starts on, and whether it starts inside it.
+        self._line = 1
+        self._mid = False
+
+    def add(self, text: str, source: int | None, *, fixed: bool = False) -> None:
+        """Append `text`; its first line is line `source` of the user's module.
+
+        Each next line is the next one there, or with `fixed` the same one (a rewritten
+        import stands for the line it was on); None: the slice's own text. A line the
+        previous piece began keeps what that piece said it is.
+        """
+        if not text:
+            return
+        newlines = text.count("\n")
+        ends_line = text.endswith("\n")
+        if source is not None:
+            first = 1 if self._mid else 0
+            last = newlines - 1 if ends_line else newlines
+            if fixed:
+                for offset in range(first, last + 1):
+                    self._run(self._line + offset, source, 1)
+            elif last >= first:
+                self._run(self._line + first, source + first, last - first + 1)
+        self.pieces.append(text)
+        self._line += newlines
+        self._mid = not ends_line
+
+    def _run(self, line: int, source: int, count: int) -> None:
+        if self.runs:
+            at, there, length = self.runs[-1]
+            if at + length == line and there + length == source:
+                self.runs[-1] = (at, there, length + count)
+                return
+        self.runs.append((line, source, count))
 
 
 # ---------------------------------------------------------------- rendering
@@ -119,13 +175,15 @@ def _render(
     client_classes: Mapping[tuple[str, str], ClientCode],
     own_classes: frozenset[tuple[str, str]],
     used: set[tuple[str, str]] | None = None,
-) -> str:
-    """The module's text with only the `kept` statements (in source order), rewritten where needed.
+) -> tuple[str, tuple[LineRun, ...]]:
+    """The module's text with only the `kept` statements, and where its lines come from.
 
-    The keys of the clients it puts in are added to `used`.
+    The statements are in source order, rewritten where needed; the runs of lines are
+    `Slice.lines`. The keys of the clients it puts in are added to `used`.
     """
     lines = _lines_of(module)
-    pieces: list[str] = []
+    out = _Text()
+    pieces = out.pieces
     previous_end = 0
     imported: set[str] = set()
     for statement in kept:
@@ -143,7 +201,7 @@ def _render(
             )  # the client replaces the class: its comments and decorators go
         if pieces:
             # The widest gap the user left between the previous kept statement and this one.
-            pieces.append("\n" * _widest_gap(lines, previous_end, first))
+            out.add("\n" * _widest_gap(lines, previous_end, first), None)
         previous_end = last
         # Clients in the branches of an `if`/`try` replace their classes there.
         nested = [
@@ -175,11 +233,11 @@ def _render(
             )
         if needed:
             imported.update(needed)
-            pieces.append(
-                "".join(f"{line}\n" for line in dict.fromkeys(needed)) + "\n\n"
+            out.add(
+                "".join(f"{line}\n" for line in dict.fromkeys(needed)) + "\n\n", None
             )
         if client is not None:
-            pieces.append(client.text)
+            out.add(client.text, None)
             continue
         own = [
             class_node
@@ -187,11 +245,17 @@ def _render(
             if (module.name, name) in own_classes
             for class_node in parts.nodes
         ]
-        pieces.append(
-            _rewrite_statement(statement, lines, first, last, nested, own=own)
+        _rewrite_statement(
+            out,
+            statement,
+            lines=lines,
+            first=first,
+            last=last,
+            clients=nested,
+            own=own,
         )
     rendered = "".join(pieces).rstrip("\n")
-    return rendered + "\n" if rendered else ""
+    return (rendered + "\n" if rendered else ""), tuple(out.runs)
 
 
 def _extent(statement: Statement, lines: Sequence[str]) -> tuple[int, int]:
@@ -247,15 +311,16 @@ def _widest_gap(lines: Sequence[str], start: int, end: int) -> int:
 
 
 def _rewrite_statement(
+    out: _Text,
     statement: Statement,
+    *,
     lines: Sequence[str],
     first: int,
     last: int,
     clients: Sequence[tuple[ast.ClassDef, ClientCode]],
-    *,
     own: Sequence[ast.ClassDef] = (),
-) -> str:
-    """A kept top-level statement's text (`lines[first:last]`), rewritten where it must be.
+) -> None:
+    """Add a kept top-level statement's text (`lines[first:last]`) to `out`, rewritten.
 
     Every chains API import in it, at any depth (a function body, an `if` branch),
     points at the runtime; the classes in `clients` (in its `if`/`try` branches) are
@@ -264,9 +329,9 @@ def _rewrite_statement(
     """
     node = statement.node
     inside = [(cls.lineno, cls.end_lineno or cls.lineno) for cls, _ in clients]
-    edits: list[
-        tuple[int, int, int, int, str]
-    ] = []  # (line, col) to (line, col), 0-based -> text
+    # (line, col) to (line, col), 0-based -> text, and whether the text stands for the
+    # line it replaces (a rewritten import, a `pass`), or is the slice's own (a client).
+    edits: list[tuple[int, int, int, int, str, bool]] = []
     for child in statement.api_imports:
         if any(low <= child.lineno <= high for low, high in inside):
             continue  # inside a class that its client replaces
@@ -277,16 +342,16 @@ def _rewrite_statement(
         if child is node:
             # The statement itself: its leading comments stay, in the exploded form.
             text = _rewrite_api_import(child, lines, first).removesuffix("\n")
-            edits.append((first, 0, end - 1, end_col, text))
+            edits.append((first, 0, end - 1, end_col, text, True))
         elif not indent.strip():
             text = _indent(
                 _rewrite_api_import(child, lines, start), indent
             ).removesuffix("\n")
-            edits.append((start, 0, end - 1, end_col, text))
+            edits.append((start, 0, end - 1, end_col, text, True))
         else:
             # It shares its line with other code (`if x: import y`): spliced in on one line.
             edits.append(
-                (start, len(indent), end - 1, end_col, _one_line_import(child))
+                (start, len(indent), end - 1, end_col, _one_line_import(child), True)
             )
     for cls, code in clients:
         start = min([cls.lineno, *(d.lineno for d in cls.decorator_list)]) - 1
@@ -297,6 +362,7 @@ def _rewrite_statement(
                 cls.end_lineno or cls.lineno,
                 0,
                 _indent(code.text, " " * cls.col_offset),
+                False,
             )
         )
     for cls in own:
@@ -314,18 +380,17 @@ def _rewrite_statement(
                         "pass\n", _prefix(lines[item.lineno - 1], item.col_offset)
                     )
                 )
-                edits.append((item.lineno - 1, 0, after, 0, text))
+                edits.append((item.lineno - 1, 0, after, 0, text, True))
                 body = [item]  # one `pass` is enough
     if not edits:
-        return "".join(lines[first:last])
-    out: list[str] = []
+        out.add("".join(lines[first:last]), first + 1)
+        return
     at_line, at_col = first, 0
-    for start, start_col, end, end_col, text in sorted(edits):
-        out.append(_text_between(lines, at_line, at_col, start, start_col))
-        out.append(text)
+    for start, start_col, end, end_col, text, stands_for in sorted(edits):
+        out.add(_text_between(lines, at_line, at_col, start, start_col), at_line + 1)
+        out.add(text, start + 1 if stands_for else None, fixed=True)
         at_line, at_col = end, end_col
-    out.append(_text_between(lines, at_line, at_col, last, 0))
-    return "".join(out)
+    out.add(_text_between(lines, at_line, at_col, last, 0), at_line + 1)
 
 
 def _text_between(

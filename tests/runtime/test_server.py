@@ -30,7 +30,7 @@ import pytest
 import chainsc_runtime
 from chainsc import api
 from chainsc.write import WriteRefused, write_tree
-from chainsc_runtime.errors import ChainletUnavailableError, GenericRemoteException
+from chainsc_runtime.errors import GenericRemoteException
 from chainsc_runtime.transport import ChainletClient
 from tests.conftest import REPO
 
@@ -327,8 +327,14 @@ def test_user_exception_is_500_with_the_detail_and_reraised_by_the_client(
     assert error["exception_cls_name"] == "ValueError"
     assert error["exception_module_name"] == "builtins"
     assert error["exception_message"] == "negative x: -1"
-    frames = [(Path(f["filename"]).name, f["name"]) for f in error["user_stack_trace"]]
-    assert frames == [("chain.py", "run_remote"), ("chain.py", "check")]
+    frames = [
+        (f["filename"], f["lineno"], f["name"]) for f in error["user_stack_trace"]
+    ]
+    # The user's file and lines (the slice left some lines out), no server path.
+    assert frames == [("chain.py", 58, "run_remote"), ("chain.py", 28, "check")]
+    assert CHAIN.splitlines()[28 - 1].strip() == (
+        'raise ValueError(f"negative x: {point.x}")'
+    )
     with (
         client(adder.url) as adder_client,
         pytest.raises(ValueError, match="negative x: -3") as caught,
@@ -337,7 +343,9 @@ def test_user_exception_is_500_with_the_detail_and_reraised_by_the_client(
     assert 'raise ValueError(f"negative x: {point.x}")' in str(caught.value)
     log = adder.output()
     assert re.search(
-        r"ERROR \[Adder\] `Adder.run_remote` raised ValueError: negative x: -1", log
+        r"ERROR \[Adder\] \[request_id=[0-9a-f]{32} trace_id=[0-9a-f]{32}\] "
+        r"`Adder.run_remote` raised ValueError: negative x: -1",
+        log,
     )
 
 
@@ -390,13 +398,27 @@ def test_bytes_stream_from_a_sync_generator(out: Path, tmp_path: Path) -> None:
             assert next(chunks) == b"\x00\x00\x00"
             gate.touch()
             assert b"".join(chunks) == b"\xff\xff\xff\x07\x07\x07"
-        # An error after the first chunk cuts the stream: the client sees it broken.
+        # An error after the first chunk: a client that asks for frames (chainsc's)
+        # raises it as a 500's error, after the chunks before it.
+        received: list[bytes] = []
         with (
             client(served.url, "ByteStream") as data,
-            pytest.raises(ChainletUnavailableError, match="broke"),
+            pytest.raises(ValueError, match="negative byte") as caught,
         ):
-            list(data.stream({"parts": [1, -1]}))
+            received.extend(data.stream({"parts": [1, 2, -1]}))
+        assert received == [b"\x01\x01\x01", b"\x02\x02\x02"]
+        message = str(caught.value)
+        assert "Chainlet `ByteStream`" in message
+        assert "in its stream after 2 chunks" in message
+        assert 'File "chain.py", line 102, in run_remote' in message
+        assert 'raise ValueError("negative byte")' in message
         assert "failed while streaming: ValueError: negative byte" in served.output()
+        # Any other client gets the plain chunks, and a cut connection.
+        body = json.dumps({"parts": [1, -1]})
+        with http.stream("POST", served.url + "/run_remote", content=body) as response:
+            assert response.headers["content-type"] == "application/octet-stream"
+            with pytest.raises(httpx.RemoteProtocolError):
+                response.read()
 
 
 # Health, readiness, OpenAPI, API key ###################################################

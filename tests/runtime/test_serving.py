@@ -568,7 +568,12 @@ def test_serving_error_detail_keeps_only_user_frames() -> None:
     assert detail["exception_message"] == "negative: -1"
     names = [frame["name"] for frame in detail["user_stack_trace"]]
     assert names == ["run_remote", "check_positive"]
-    assert all(frame["filename"] == __file__ for frame in detail["user_stack_trace"])
+    # Named without the absolute path (relative to where the runtime is, or by name).
+    assert all(
+        Path(frame["filename"]).name == Path(__file__).name
+        and not Path(frame["filename"]).is_absolute()
+        for frame in detail["user_stack_trace"]
+    )
     json.dumps(detail)
 
 

@@ -22,7 +22,10 @@ from chain import (
     UsageMeter,
 )
 
-from chainsc_generated import endpoint
+from chainsc_generated import (
+    endpoint,
+    sources,
+)
 from chainsc_runtime import (
     RPCOptions,
     serving,
@@ -34,6 +37,7 @@ class Model(serving.ChainletModel):
 
     chainlet_cls = Moderator
     endpoint = endpoint.ENDPOINT
+    source_map = sources.SOURCES
     dependencies = (
         serving.DependencySpec(
             param="profanity",

@@ -16,7 +16,10 @@ import chainsc_generated  # noqa: F401
 # the order they do under Truss. They never import generated code (LAYOUT.md).
 from chain import ProfanityChecker
 
-from chainsc_generated import endpoint
+from chainsc_generated import (
+    endpoint,
+    sources,
+)
 from chainsc_runtime import (
     RPCOptions,
     serving,
@@ -28,6 +31,7 @@ class Model(serving.ChainletModel):
 
     chainlet_cls = ProfanityChecker
     endpoint = endpoint.ENDPOINT
+    source_map = sources.SOURCES
     dependencies = ()
     context_param = "context"
     secret_keys = ()

@@ -16,7 +16,10 @@ import chainsc_generated  # noqa: F401
 # the order they do under Truss. They never import generated code (LAYOUT.md).
 from chain import Summarizer
 
-from chainsc_generated import endpoint
+from chainsc_generated import (
+    endpoint,
+    sources,
+)
 from chainsc_runtime import (
     RPCOptions,
     serving,
@@ -28,6 +31,7 @@ class Model(serving.ChainletModel):
 
     chainlet_cls = Summarizer
     endpoint = endpoint.ENDPOINT
+    source_map = sources.SOURCES
     dependencies = ()
     context_param = None
     secret_keys = ()

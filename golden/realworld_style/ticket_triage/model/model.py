@@ -19,7 +19,10 @@ from chain import (
     TicketTriage,
 )
 
-from chainsc_generated import endpoint
+from chainsc_generated import (
+    endpoint,
+    sources,
+)
 from chainsc_runtime import (
     RPCOptions,
     serving,
@@ -32,6 +35,7 @@ class Model(serving.ChainletModel):
 
     chainlet_cls = TicketTriage
     endpoint = endpoint.ENDPOINT
+    source_map = sources.SOURCES
     dependencies = (
         serving.DependencySpec(
             param="preprocessor",

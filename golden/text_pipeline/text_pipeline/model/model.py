@@ -21,7 +21,10 @@ from chain import (
     TextPipeline,
 )
 
-from chainsc_generated import endpoint
+from chainsc_generated import (
+    endpoint,
+    sources,
+)
 from chainsc_runtime import (
     RPCOptions,
     serving,
@@ -33,6 +36,7 @@ class Model(serving.ChainletModel):
 
     chainlet_cls = TextPipeline
     endpoint = endpoint.ENDPOINT
+    source_map = sources.SOURCES
     dependencies = (
         serving.DependencySpec(
             param="chunker",
