@@ -363,8 +363,8 @@ def _check_quoted(value: str, option: str) -> None:
     bad = sorted({c for c in value if c in '"\\' or ord(c) < 0x20 or ord(c) == 0x7F})
     if bad:
         raise PushError(
-            f"`{option}` holds {', '.join(repr(c) for c in bad)}, which Baseten's API "
-            "cannot be sent as truss sends names",
+            f"`{option}` holds {', '.join(repr(c) for c in bad)}: truss writes names "
+            "into its requests to Baseten's API as they are, where that breaks the request",
             usage=True,
         )
 
@@ -566,7 +566,7 @@ def validate(artifacts: Sequence[Artifact], plan: PushPlan) -> None:
     if failures:
         raise PushError(
             "truss would not upload this chain:\n"
-            + "\n".join(f"  {f}" for f in failures)
+            + "\n".join("  " + f.replace("\n", "\n    ") for f in failures)
         )
 
 

@@ -405,6 +405,44 @@ def test_push_says_why_baseten_refused_the_key(tmp_path: Path) -> None:
     assert baseten.uploads == {}
 
 
+def test_a_package_truss_rejects_is_reported_and_nothing_is_sent(
+    tmp_path: Path,
+) -> None:
+    """As if chainsc wrote a config truss does not accept (chain.json agreeing with it)."""
+    out = tmp_path / "out"
+    build("rag", out)
+    config = out / "embedder" / "config.yaml"
+    config.write_text(config.read_text() + "not_a_truss_field: 1\n")
+    manifest = json.loads((out / "chain.json").read_text())
+    manifest["chainlets"]["chain.Embedder"]["package_sha256"] = tree_hash(
+        out, "embedder", manifest["files"]
+    )
+    (out / "chain.json").write_text(json.dumps(manifest))
+
+    with FakeBaseten() as baseten:
+        env = clean_environment(**baseten.environment(tmp_path / "home"))
+        result = push(str(out), env=env)
+        dryrun = push(str(out), "--dryrun", env=env)
+    for run in (result, dryrun):
+        assert run.returncode == 1, run.stderr
+        assert "truss would not upload this chain" in run.stderr
+        assert f"`{out / 'embedder'}` (Embedder): truss rejects it" in run.stderr
+        assert "not_a_truss_field" in run.stderr
+        assert "Traceback" not in run.stderr
+    assert baseten.calls == []
+    assert baseten.uploads == {}
+
+
+def tree_hash(out: Path, package: str, files: list[str]) -> str:
+    """`package_sha256` as chainsc computes it (`emit/plan.py`), over the files on disk."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in files if p.startswith(f"{package}/")):
+        digest.update(
+            path.encode() + b"\0" + hashlib.sha256((out / path).read_bytes()).digest()
+        )
+    return digest.hexdigest()
+
+
 # -- what is refused before anything is sent ------------------------------------------
 
 
