@@ -360,6 +360,7 @@ def call(url: str, body: str, timeout: float) -> None:
 @click.option(
     "--dryrun",
     is_flag=True,
+    default=False,
     help="Check every package with truss and print what would be uploaded; upload nothing.",
 )
 @click.pass_context

@@ -594,3 +594,50 @@ def test_chainsc_imports_truss_only_to_push() -> None:
         check=True,
     )
     assert probe.stdout.strip() == "[]"
+
+
+#: The options `chainsc push` shares with `truss chains push`.
+SHARED_OPTIONS = (
+    "name",
+    "publish",
+    "promote",
+    "environment",
+    "deployment_name",
+    "remote",
+    "wait",
+    "dryrun",
+)
+
+_OPTIONS_OF = """
+import json, sys
+from chainsc.cli import push
+from truss.cli.chains_commands import push_chain
+
+def options(command):
+    return {
+        p.name: {
+            "opts": sorted(p.opts + p.secondary_opts),
+            "default": p.default if isinstance(p.default, (bool, str, type(None))) else repr(p.default),
+            "is_flag": p.is_flag,
+        }
+        for p in command.params
+        if p.param_type_name == "option"
+    }
+
+json.dump({"chainsc": options(push), "truss": options(push_chain)}, sys.stdout)
+"""
+
+
+def test_push_options_have_truss_chains_push_names_and_defaults() -> None:
+    python = baseten_chainsc().parent / "python"
+    probe = subprocess.run(
+        [str(python), "-c", _OPTIONS_OF],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    found = json.loads(probe.stdout.splitlines()[-1])
+    for option in SHARED_OPTIONS:
+        assert found["chainsc"][option] == found["truss"][option], option
+    assert set(found["chainsc"]) == set(SHARED_OPTIONS)
