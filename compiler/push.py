@@ -224,6 +224,7 @@ def _parse_manifest(
         isinstance(name, str)
         and name.strip()
         and isinstance(chainlets, dict)
+        and isinstance(entrypoint, str)
         and entrypoint in chainlets
         and isinstance(files, list)
         and MANIFEST in files
@@ -244,7 +245,7 @@ def _parse_manifest(
             and "/" not in package
             and isinstance(sha256, str)
             and isinstance(dependencies, list)
-            and all(d in chainlets for d in dependencies)
+            and all(isinstance(d, str) and d in chainlets for d in dependencies)
         ):
             return None
         entries[chainlet_id] = _ChainletEntry(
@@ -254,7 +255,7 @@ def _parse_manifest(
     names = [e.name for e in entries.values()]
     if len(set(packages)) != len(packages) or len(set(names)) != len(names):
         return None
-    return name, str(entrypoint), entries, tuple(files)
+    return name, entrypoint, entries, tuple(files)
 
 
 def _upload_order(

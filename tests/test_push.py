@@ -529,6 +529,20 @@ def _foreign_manifest(out: Path) -> str:
     return "was not written by chainsc"
 
 
+def _entrypoint_of_a_wrong_type(out: Path) -> str:
+    manifest = json.loads((out / "chain.json").read_text())
+    manifest["entrypoint"] = ["chain.RAG"]
+    (out / "chain.json").write_text(json.dumps(manifest))
+    return "was not written by chainsc"
+
+
+def _dependency_of_a_wrong_type(out: Path) -> str:
+    manifest = json.loads((out / "chain.json").read_text())
+    manifest["chainlets"]["chain.RAG"]["dependencies"] = [["chain.Embedder"]]
+    (out / "chain.json").write_text(json.dumps(manifest))
+    return "was not written by chainsc"
+
+
 def _manifest_escaping_out(out: Path) -> str:
     manifest = json.loads((out / "chain.json").read_text())
     manifest["files"].append("rag/../../etc/passwd")
@@ -545,6 +559,8 @@ def _manifest_escaping_out(out: Path) -> str:
         _link_a_file,
         _no_manifest,
         _foreign_manifest,
+        _entrypoint_of_a_wrong_type,
+        _dependency_of_a_wrong_type,
         _manifest_escaping_out,
     ],
     ids=lambda f: f.__name__.strip("_"),
