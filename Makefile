@@ -31,7 +31,7 @@ test-fast:
 
 # Install (chainsc, and truss in a venv of its own for the config.yaml fidelity test),
 # lint, type-check and test: what CI runs.
-test-all: install truss-venv lint typecheck test
+test-all: install truss-venv baseten-venv lint typecheck test
 
 # Regenerate golden/ and the syrupy snapshots (review `git diff golden tests/` afterwards).
 golden:
@@ -52,3 +52,14 @@ truss-venv:
 	$(TRUSS_VENV)/bin/python -m pip install --quiet truss==0.18.36
 	$(TRUSS_VENV)/bin/python tests/truss_server_requirements.py > $(TRUSS_VENV)/server-requirements.txt
 	$(TRUSS_VENV)/bin/python -m pip install --quiet -r $(TRUSS_VENV)/server-requirements.txt
+
+# `chainsc push` (the `baseten` extra) in a venv of its own: chainsc, editable, with truss
+# 0.18.36 beside it, as `pip install 'chainsc[baseten]'` gives a user (tests/test_push.py
+# runs its `chainsc` against a loopback stand-in for Baseten). Not in chainsc's dev venv:
+# there, the packages' import checks prove they need no truss. The tests find it through
+# CHAINSC_BASETEN_PYTHON (.ci/run exports it) or at $(BASETEN_VENV)/bin/python.
+BASETEN_VENV ?= .ci-baseten-venv
+.PHONY: baseten-venv
+baseten-venv:
+	test -x $(BASETEN_VENV)/bin/python || $(TRUSS_BASE_PY) -m venv $(BASETEN_VENV)
+	$(BASETEN_VENV)/bin/python -m pip install --quiet -e '.[baseten]' truss==0.18.36

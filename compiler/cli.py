@@ -341,6 +341,92 @@ def call(url: str, body: str, timeout: float) -> None:
     raise SystemExit(code)
 
 
+@cli.command()
+@click.argument(
+    "out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="Name of the chain on Baseten (default: as the chain file names it, its entrypoint's display name unless `mark_entrypoint` names the chain).",
+)
+@click.option(
+    "--publish/--no-publish",
+    default=None,
+    help="A published deployment (the default, as `truss chains push`); --no-publish: a development deployment.",
+)
+@click.option(
+    "--promote/--no-promote",
+    default=False,
+    help="Deploy to the production environment (replacing its Chainlets).",
+)
+@click.option(
+    "--environment",
+    metavar="ENV",
+    help="Deploy as a published deployment to this environment (implies --publish; --promote is then ignored).",
+)
+@click.option(
+    "--deployment-name",
+    metavar="NAME",
+    help="Name of the published deployment (letters, digits, -, _ and .).",
+)
+@click.option(
+    "--remote",
+    metavar="NAME",
+    help="The remote in ~/.trussrc to push to (default: the only one there is).",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until every Chainlet is ready (or the deployment failed).",
+)
+@click.option(
+    "--dryrun",
+    is_flag=True,
+    default=False,
+    help="Check every package with truss and print what would be uploaded; upload nothing.",
+)
+@click.pass_context
+def push(  # noqa: PLR0917 - click passes every option as a parameter
+    ctx: click.Context,
+    out_dir: Path,
+    name: str | None,
+    publish: bool | None,
+    promote: bool,
+    environment: str | None,
+    deployment_name: str | None,
+    remote: str | None,
+    wait: bool,
+    dryrun: bool,
+) -> None:
+    """Push the packages of a built chain to Baseten as one chain (needs chainsc[baseten])."""
+    from chainsc import push as pushing  # noqa: PLC0415 - imports truss, lazily
+
+    options = pushing.PushOptions(
+        name=name,
+        publish=publish,
+        promote=promote,
+        environment=environment,
+        deployment_name=deployment_name,
+        remote=remote,
+        wait=wait,
+        dryrun=dryrun,
+    )
+    try:
+        pushing.push(
+            out_dir,
+            options,
+            echo=click.echo,
+            note=lambda text: click.echo(text, err=True),
+        )
+    except pushing.PushError as exc:
+        if ctx.obj["debug"] and exc.__cause__ is not None:
+            traceback.print_exception(exc.__cause__)
+        click.echo(f"chainsc: {exc}", err=True)
+        raise SystemExit(EXIT_USAGE if exc.usage else EXIT_ERRORS) from None
+
+
 def console_main() -> None:
     """The `chainsc` console script: `main`, then exit at once.
 

@@ -62,6 +62,26 @@ def truss_python() -> Path:
     return found
 
 
+#: chainsc with the `baseten` extra (truss beside it), for `chainsc push`: `make baseten-venv`.
+DEFAULT_BASETEN_PYTHON = REPO / ".ci-baseten-venv" / "bin" / "python"
+
+
+def baseten_chainsc() -> Path:
+    """The `chainsc` script of a venv with `chainsc[baseten]`: CHAINSC_BASETEN_PYTHON's, else `make baseten-venv`'s.
+
+    When there is none, the calling test is skipped, or fails on CI (`CI=true`).
+    """
+    configured = os.environ.get("CHAINSC_BASETEN_PYTHON")
+    python = Path(configured) if configured else DEFAULT_BASETEN_PYTHON
+    script = python.parent / "chainsc"
+    if not (python.exists() and script.is_file()):
+        skip_or_fail(
+            f"no chainsc with the `baseten` extra at {python.parent}: run `make baseten-venv` "
+            "or set CHAINSC_BASETEN_PYTHON"
+        )
+    return script
+
+
 def skip_or_fail(message: str) -> NoReturn:
     """Skip a test that needs something this machine lacks; on CI (`CI=true`), fail it."""
     if os.environ.get("CI") == "true":

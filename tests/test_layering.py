@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 #:   graphs, the chain root, requirement files, the installed runtime's files);
 #: - front: parse -> resolve -> extract -> validate, and the checks of what packages carry;
 #: - back: the planner, the renderer and the writer (`chainsc.emit`, `write`);
-#: - serve: `chainsc run` (`run`, `isolate`), over built packages;
+#: - serve: `chainsc run` (`run`, `isolate`) and `chainsc push` (`push`), over built packages;
 #: - entry: the library API and the CLI, which wire the stages.
 STAGES: dict[str, str] = {
     "chainsc.source": "shared",
@@ -66,6 +66,7 @@ STAGES: dict[str, str] = {
     "chainsc.write": "back",
     "chainsc.run": "serve",
     "chainsc.isolate": "serve",
+    "chainsc.push": "serve",
     "chainsc": "entry",
     "chainsc.__main__": "entry",
     "chainsc.api": "entry",
@@ -112,12 +113,16 @@ RESTRICTED: dict[str, frozenset[str]] = {
     "uvicorn": frozenset(),
     "httpx": frozenset(),
     "aiohttp": frozenset(),
+    # Baseten's client (the `baseten` extra): only `chainsc push` uploads, importing it lazily.
+    "truss": frozenset({"chainsc.push"}),
+    "truss_chains": frozenset({"chainsc.push"}),
 }
 
 #: The only modules that write, delete or create files, and what.
 WRITERS: dict[str, str] = {
     "chainsc.write": "the output directory (staged, then swapped in)",
     "chainsc.isolate": "the virtualenv cache of `chainsc run --isolated`",
+    "chainsc.push": "a temporary copy of each package to upload (OUT is only read)",
 }
 
 #: Calls that change the file system: methods of `Path` and of `os`/`shutil`.

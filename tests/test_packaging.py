@@ -45,6 +45,7 @@ def test_a_plain_install_has_no_serving_stack_and_no_formatter() -> None:
         "httptools",
         "uvloop",
         "black",
+        "truss",
     }
 
 
@@ -76,7 +77,7 @@ def test_a_plain_wheel_install_checks_and_builds_and_run_names_its_extra(
         text=True,
         check=True,
     ).stdout
-    assert not {"aiohttp", "httpx", "uvicorn", "black"} & {
+    assert not {"aiohttp", "httpx", "uvicorn", "black", "truss"} & {
         line.split()[0].lower() for line in listed.splitlines()[2:]
     }
 
@@ -110,4 +111,16 @@ def test_a_plain_wheel_install_checks_and_builds_and_run_names_its_extra(
     assert result.returncode == 1
     assert "pip install 'chainsc[run]'" in result.stderr
     assert "aiohttp" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    # `chainsc push` names its extra (truss), having checked the build first.
+    result = subprocess.run(
+        [str(venv / "bin" / "chainsc"), "push", str(tmp_path / "wheel"), "--dryrun"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "pip install 'chainsc[baseten]'" in result.stderr
     assert "Traceback" not in result.stderr
