@@ -23,6 +23,7 @@ from chainsc.source import SourceFile, Span
 from chainsc.validate import check_observations, validate_chain
 
 if TYPE_CHECKING:
+    from chainsc.emit.deploy import DeployOptions
     from chainsc.emit.inputs import PlanInputs
 
 
@@ -97,8 +98,16 @@ class BuildResult:
         return has_errors(self.diagnostics)
 
 
-def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildResult:
-    """Check a chain file and plan its packages in memory (nothing is written)."""
+def build_file(
+    path: str | Path,
+    options: CheckOptions | None = None,
+    deploy: DeployOptions | None = None,
+) -> BuildResult:
+    """Check a chain file and plan its packages in memory (nothing is written).
+
+    `deploy`: the deployment files to add (a `Dockerfile` per package, Kubernetes
+    manifests); none by default.
+    """
     from chainsc.emit.plan import plan  # noqa: PLC0415 - jinja2 only for builds
     from chainsc.emit.verify import generated_code_errors  # noqa: PLC0415 - only for builds
 
@@ -111,7 +120,7 @@ def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildRe
             if checked.chain is None or inputs is None:
                 return BuildResult(checked.diagnostics, None, checked.sources)
             # Everything the planner needs from disk was read first: planning reads nothing.
-            files = plan(checked.chain, inputs)
+            files = plan(checked.chain, inputs, deploy)
         except RecursionError:
             return BuildResult((backstop,), None)
         # A package that does not compile is a chainsc bug (CSC901), never an output.
