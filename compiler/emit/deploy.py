@@ -60,7 +60,8 @@ VENV_DIR = "/opt/chainsc/venv"
 #: The base image when the chain names none of its own: Python's slim image of the
 #: chain's Python version.
 DEFAULT_PYTHON = "3.11"
-#: uv, which installs `pyproject.toml` and `uv.lock` requirements (as `--isolated` does).
+#: uv, which exports a `uv.lock` to requirements (as `--isolated` does; a `pyproject.toml`
+#: requirements file is a `requirements.txt` in the package).
 UV_REQUIREMENT = "uv>=0.5"
 
 #: The node label a GPU Chainlet selects, valued by the accelerator's name.
@@ -166,7 +167,11 @@ def dockerfile_context(
     package_files: Mapping[str, bytes],
     server_requirements: Iterable[str],
 ) -> DockerfileContext:
-    """The Dockerfile of one package, from its Chainlet and the files of the package."""
+    """The Dockerfile of one package, from its Chainlet and the files of the package.
+
+    Its requirements are a `requirements.txt`, or the user's complete `uv.lock` with
+    its `pyproject.toml` (see `chainsc.requirements`): whichever the package has.
+    """
     remote = chainlet.remote_config
     image, python = base_image(remote.docker_image)
     server = " ".join(shlex.quote(line) for line in server_requirements)
@@ -179,12 +184,6 @@ def dockerfile_context(
             f" --no-emit-project --quiet --output-file {exported}"
             f" && uv pip install -r {exported} {server}"
             f" && rm {exported}"
-        )
-    elif "pyproject.toml" in package_files:
-        copied = ("pyproject.toml",)
-        install = (
-            f"pip install {shlex.quote(UV_REQUIREMENT)}"
-            f" && uv pip install -r pyproject.toml {server}"
         )
     elif "requirements.txt" in package_files:
         copied = ("requirements.txt",)
