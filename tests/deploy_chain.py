@@ -1,8 +1,10 @@
 """Chains of our own for the deployment tests (`test_deploy.py`, `test_containers.py`).
 
-`THREE_HOPS`: Entry (async) -> Middle (sync) -> Leaf (sync), each reply naming every hop
-it went through: Leaf its host name (which replica answered) and its secret, Middle its
-environment variable, so a call proves the wiring of every hop. Leaf sleeps `delay`
+`THREE_HOPS`: Entry (async) -> Middle (async) -> Leaf (sync), each reply naming every hop
+it went through: Middle and Leaf their host names (which replica answered), Leaf its
+secret, Middle its environment variable, so a call proves the wiring of every hop. Entry
+calls Middle with the async client (aiohttp), Middle calls Leaf with the sync one (httpx,
+in a thread). Leaf sleeps `delay`
 seconds first: a request that stays in flight. The dependencies retry (`retries=3`), as a
 chain that runs several replicas of a Chainlet should.
 
@@ -14,6 +16,7 @@ commands, a display name that is no DNS label (it starts with a digit).
 from __future__ import annotations
 
 THREE_HOPS = """\
+import asyncio
 import os
 import socket
 import time
@@ -50,9 +53,10 @@ class Middle(chains.ChainletBase):
     def __init__(self, leaf: Leaf = chains.depends(Leaf, retries=3)) -> None:
         self._leaf = leaf
 
-    def run_remote(self, text: str, delay: float = 0.0) -> Reply:
-        reply = self._leaf.run_remote(text=text, delay=delay)
-        return Reply(text=reply.text, hops=[f"middle:{os.environ['MIDDLE_TAG']}", *reply.hops])
+    async def run_remote(self, text: str, delay: float = 0.0) -> Reply:
+        reply = await asyncio.to_thread(self._leaf.run_remote, text=text, delay=delay)
+        hop = f"middle:{socket.gethostname()}:{os.environ['MIDDLE_TAG']}"
+        return Reply(text=reply.text, hops=[hop, *reply.hops])
 
 
 @chains.mark_entrypoint("Three Hops")
