@@ -4,8 +4,8 @@
 it went through: Middle and Leaf their host names (which replica answered), Leaf its
 secret, Middle its environment variable, so a call proves the wiring of every hop. Entry
 calls Middle with the async client (aiohttp), Middle calls Leaf with the sync one (httpx,
-in a thread). Leaf sleeps `delay`
-seconds first: a request that stays in flight. The dependencies retry (`retries=3`), as a
+in a thread). Leaf logs each request
+(`leaf got <text>`) and sleeps `delay` seconds first: a request that stays in flight. The dependencies retry (`retries=3`), as a
 chain that runs several replicas of a Chainlet should.
 
 `EVERY_FEATURE`: what the manifests and Dockerfiles map, all at once: GPUs, secrets,
@@ -40,6 +40,7 @@ class Leaf(chains.ChainletBase):
         self._token = context.secrets["leaf_token"]
 
     def run_remote(self, text: str, delay: float = 0.0) -> Reply:
+        print(f"leaf got {text}", flush=True)
         time.sleep(delay)
         return Reply(text=text.upper(), hops=[f"leaf:{socket.gethostname()}:{self._token}"])
 

@@ -463,26 +463,34 @@ def test_the_entrypoint_answers_through_every_hop(cluster: Cluster) -> None:
 
 
 def test_sigterm_lets_a_request_in_flight_finish(cluster: Cluster) -> None:
-    """SIGTERM to the entrypoint and the middle hop while a request waits at the leaf."""
+    """SIGTERM to the entrypoint and the middle hop while a request waits at the leaf.
+
+    The signal is sent once the leaf has logged the request (so it is in flight through
+    both), and the reply must come after it: a slow machine cannot make this pass vacuously.
+    """
     cluster.start()
+    leaf = cluster.containers["leaf"][0]
     outcome: dict[str, Any] = {}
 
     def slow_call() -> None:
-        started = time.monotonic()
-        outcome["reply"] = cluster.call({"text": "slow", "delay": 4.0})
-        outcome["seconds"] = time.monotonic() - started
+        outcome["reply"] = cluster.call({"text": "slow", "delay": 6.0})
+        outcome["finished"] = time.monotonic()
 
     caller = threading.Thread(target=slow_call)
     caller.start()
-    time.sleep(1.5)  # the request is at the leaf by now
+    deadline = time.monotonic() + 60
+    while "leaf got slow" not in cluster.logs(leaf):
+        assert time.monotonic() < deadline, cluster.logs(leaf)
+        time.sleep(0.2)
     stopping = [cluster.containers["entry"][0], cluster.containers["middle"][0]]
     for container in stopping:
         _podman("kill", "--signal", "TERM", container)
+    signalled = time.monotonic()
     caller.join(timeout=60)
     status, reply = outcome["reply"]
     assert status == 200, reply
     assert reply["text"] == "SLOW"
-    assert outcome["seconds"] >= 4.0
+    assert outcome["finished"] > signalled
     for container in stopping:
         code = _podman("wait", container, timeout=60).stdout.strip()
         assert code == "0", cluster.logs(container)
@@ -493,15 +501,22 @@ def test_calls_spread_across_two_replicas_and_a_killed_one_costs_no_request(
     cluster: Cluster,
 ) -> None:
     cluster.start(replicas={"middle": 2, "leaf": 2})
+    answered = 0
+    lock = threading.Lock()
+    milestones: dict[int, threading.Event] = {}
+
+    def call(index: int, delay: float) -> tuple[int, Any]:
+        nonlocal answered
+        outcome = cluster.call({"text": f"n{index}", "delay": delay})
+        with lock:
+            answered += 1
+            if answered in milestones:
+                milestones[answered].set()
+        return outcome
 
     def load(count: int, delay: float) -> list[tuple[int, Any]]:
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            return list(
-                pool.map(
-                    lambda i: cluster.call({"text": f"n{i}", "delay": delay}),
-                    range(count),
-                )
-            )
+            return list(pool.map(lambda i: call(i, delay), range(count)))
 
     replies = load(48, 0.1)
     assert all(status == 200 for status, _ in replies), replies
@@ -510,19 +525,23 @@ def test_calls_spread_across_two_replicas_and_a_killed_one_costs_no_request(
         assert set(served) == set(cluster.containers[hop]), served
         assert min(served.values()) >= len(replies) // 5, served
 
-    # Kill (SIGKILL) one leaf replica, then one middle replica, mid-load.
+    # Kill (SIGKILL) one leaf replica, then one middle replica, mid-load: after 20 and 60
+    # of 160 calls have answered.
+    answered = 0
+    milestones = {20: threading.Event(), 60: threading.Event()}
     results: list[list[tuple[int, Any]]] = []
     loader = threading.Thread(target=lambda: results.append(load(160, 0.25)))
     loader.start()
-    time.sleep(1.5)
+    assert milestones[20].wait(timeout=120)
     _podman("kill", cluster.containers["leaf"][0])
-    time.sleep(1.5)
+    assert milestones[60].wait(timeout=120)
     _podman("kill", cluster.containers["middle"][0])
     loader.join(timeout=300)
     (replies,) = results
     failed = [(status, reply) for status, reply in replies if status != 200]
     assert not failed, failed[:3]
-    # The killed replicas had their share of this load before they died.
+    # The killed replicas had their share of this load before they died, and the
+    # survivors took the rest.
     for hop in ("middle", "leaf"):
         served = Counter(_hops(reply)[hop][0] for _, reply in replies)
         assert served[cluster.containers[hop][0]] > 0, served
