@@ -324,8 +324,13 @@ def built(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 def _remove_stale_images(registry: str, tag: str) -> None:
-    """The images earlier runs built of other versions of the chain (their layers are shared)."""
-    listed = _podman("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    """The images earlier runs built of other versions of the chain (their layers are shared).
+
+    Only those over an hour old: a run of another checkout may be using its own now.
+    """
+    listed = _podman(
+        "images", "--filter", "until=1h", "--format", "{{.Repository}}:{{.Tag}}"
+    ).stdout.split()
     stale = [
         image
         for image in listed
