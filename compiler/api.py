@@ -23,6 +23,7 @@ from chainsc.source import SourceFile, Span
 from chainsc.validate import check_observations, package_dir_name, validate_chain
 
 if TYPE_CHECKING:
+    from chainsc.emit.deploy import DeployOptions
     from chainsc.emit.inputs import PlanInputs
 
 
@@ -97,8 +98,42 @@ class BuildResult:
         return has_errors(self.diagnostics)
 
 
-def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildResult:
-    """Check a chain file and plan its packages in memory (nothing is written)."""
+def _deploy_refused(chain: ir.Chain, deploy: DeployOptions | None) -> Diagnostic | None:
+    """CSC014 when images are asked for a chain whose entrypoint has no server of chainsc's.
+
+    An engine builder's or a TrussChainlet's package is Baseten's to serve: as a
+    dependency it is left to the platform (the Kubernetes README says so), but an
+    entrypoint of that kind leaves nothing of the chain for chainsc to run.
+    """
+    if deploy is None or not deploy.targets:
+        return None
+    entry = next(c for c in chain.chainlets if c.id == chain.entrypoint)
+    if entry.has_code:
+        return None
+    kind = (
+        "an engine builder (`EngineBuilderLLMChainlet`)"
+        if entry.kind is ir.ChainletKind.ENGINE_BUILDER
+        else "a TrussChainlet"
+    )
+    return error(
+        "CSC014",
+        f"`--with {' '.join(sorted(deploy.targets))}`: the entrypoint `{entry.display_name}`"
+        f" is {kind}, which only Baseten serves; chainsc has no image to build for it",
+        entry.span,
+        help="deploy this chain with `chainsc push`, or build it without `--with`",
+    )
+
+
+def build_file(
+    path: str | Path,
+    options: CheckOptions | None = None,
+    deploy: DeployOptions | None = None,
+) -> BuildResult:
+    """Check a chain file and plan its packages in memory (nothing is written).
+
+    `deploy`: the deployment files to add (a `Dockerfile` per package, Kubernetes
+    manifests); none by default.
+    """
     from chainsc.emit.plan import plan  # noqa: PLC0415 - jinja2 only for builds
     from chainsc.emit.verify import generated_code_errors  # noqa: PLC0415 - only for builds
 
@@ -110,8 +145,15 @@ def build_file(path: str | Path, options: CheckOptions | None = None) -> BuildRe
             checked, inputs = build_inputs(path, options)
             if checked.chain is None or inputs is None:
                 return BuildResult(checked.diagnostics, None, checked.sources)
+            refused = _deploy_refused(checked.chain, deploy)
+            if refused is not None:
+                return BuildResult(
+                    sort_diagnostics([*checked.diagnostics, refused]),
+                    None,
+                    checked.sources,
+                )
             # Everything the planner needs from disk was read first: planning reads nothing.
-            files = plan(checked.chain, inputs)
+            files = plan(checked.chain, inputs, deploy)
         except RecursionError:
             return BuildResult((backstop,), None)
         # A package that does not compile is a chainsc bug (CSC901), never an output. A

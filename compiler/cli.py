@@ -187,6 +187,14 @@ def graph(
     is_flag=True,
     help="Use a non-empty OUTPUT that chainsc did not write (never deletes files it did not write).",
 )
+@click.option(
+    "--with",
+    "deploy_targets",
+    multiple=True,
+    type=click.Choice(["docker", "kubernetes"]),
+    help="Also write deployment files (repeatable): docker, a Dockerfile per package; "
+    "kubernetes, manifests and a kustomization under OUTPUT/deploy/kubernetes/ (implies docker).",
+)
 @_format_option
 def build(  # noqa: PLR0917 - click passes every option as a parameter
     chain: Path,
@@ -195,10 +203,12 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     entrypoint: str | None,
     check_only: bool,
     force: bool,
+    deploy_targets: tuple[str, ...],
     output_format: str,
 ) -> None:
     """Compile CHAIN into one package per Chainlet under OUTPUT."""
     from chainsc import api  # noqa: PLC0415
+    from chainsc.emit.deploy import DeployOptions  # noqa: PLC0415
 
     # A build is one short pass that frees nothing it could reuse: the cyclic GC
     # would only walk the syntax trees again and again (0.3 s at 1,000 Chainlets).
@@ -206,7 +216,10 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     from chainsc.write import WriteRefused, diff_tree, write_tree  # noqa: PLC0415
 
     _require_inside(chain, root)
-    result = api.build_file(chain, api.CheckOptions(root=root, entrypoint=entrypoint))
+    deploy = DeployOptions.of(deploy_targets)
+    result = api.build_file(
+        chain, api.CheckOptions(root=root, entrypoint=entrypoint), deploy
+    )
     _emit_diagnostics(result, output_format)
     if any(diagnostic.code == "CSC901" for diagnostic in result.diagnostics):
         raise SystemExit(
@@ -222,7 +235,9 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
         click.echo(diff.text, nl=False)
         click.echo(
             f"{out_dir}: {len(diff.changed)} changed, {len(diff.missing)} missing, {len(diff.extra)} extra; "
-            f"run `chainsc build {chain} -o {out_dir}` to update",
+            f"run `chainsc build {chain} -o {out_dir}"
+            + "".join(f" --with {target}" for target in sorted(set(deploy_targets)))
+            + "` to update",
             err=True,
         )
         raise SystemExit(EXIT_ERRORS)

@@ -62,6 +62,11 @@ _TABLE = (
         "a file to carry into a package has a name it cannot hold (not UTF-8, a backslash, a control character)",
     ),
     Code(
+        "CSC014",
+        "error",
+        "`--with docker`/`kubernetes` for a chain whose entrypoint only Baseten serves (an engine builder)",
+    ),
+    Code(
         "CSC020",
         "error",
         "an expression or block nests deeper than chainsc supports (200 levels)",

@@ -55,6 +55,7 @@ from .errors import (
     RemoteValidationError,
     remote_exception,
 )
+from .replicas import spreading_transport
 from .retry import RETRY_STATUSES, Failure, RetryPolicy
 
 if TYPE_CHECKING:
@@ -592,13 +593,17 @@ class ChainletClient:
         if client is None:
             with self._lock:
                 if self._sync_client is None:
+                    # Connections spread across the replicas behind the name
+                    # (`replicas.py`); the pool's limits are the transport's.
                     self._sync_client = httpx.Client(
                         headers=self._headers,
                         timeout=httpx.Timeout(self._options.timeout_sec),
-                        limits=httpx.Limits(
-                            max_connections=self._limit,
-                            max_keepalive_connections=self._limit,
-                            keepalive_expiry=_KEEPALIVE_SEC,
+                        transport=spreading_transport(
+                            httpx.Limits(
+                                max_connections=self._limit,
+                                max_keepalive_connections=self._limit,
+                                keepalive_expiry=_KEEPALIVE_SEC,
+                            )
                         ),
                     )
                 client = self._sync_client

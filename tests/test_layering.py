@@ -63,6 +63,7 @@ STAGES: dict[str, str] = {
     "chainsc.emit.clients": "back",
     "chainsc.emit.pycode": "back",
     "chainsc.emit.truss_config": "back",
+    "chainsc.emit.deploy": "back",
     "chainsc.write": "back",
     "chainsc.run": "serve",
     "chainsc.isolate": "serve",

@@ -88,7 +88,16 @@ def test_a_plain_wheel_install_checks_and_builds_and_run_names_its_extra(
         ("dev", [sys.executable, "-m", "chainsc"]),
     ):
         result = subprocess.run(
-            [*command, "build", str(chain), "-o", str(tmp_path / name)],
+            # With every deployment file: the wheel ships their templates too.
+            [
+                *command,
+                "build",
+                str(chain),
+                "-o",
+                str(tmp_path / name),
+                "--with",
+                "kubernetes",
+            ],
             capture_output=True,
             text=True,
             check=False,

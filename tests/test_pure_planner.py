@@ -21,15 +21,18 @@ from pathlib import Path
 import pytest
 
 from chainsc import api
+from chainsc.emit.deploy import DeployOptions
 from tests.conftest import REPO, example_chains
 
 _CHILD = r"""
 import builtins, hashlib, io, json, os, pathlib, sys
 
 from chainsc import api
+from chainsc.emit.deploy import DeployOptions
 from chainsc.emit.plan import plan
 
 checked, inputs = api.build_inputs(sys.argv[1])
+deploy = DeployOptions.of(sys.argv[2:])
 assert checked.chain is not None and inputs is not None, checked.diagnostics
 
 
@@ -60,14 +63,14 @@ for probe in (lambda: pathlib.Path(sys.argv[1]).read_bytes(), lambda: pathlib.Pa
         continue
     raise SystemExit("the guard lets a file be read")
 
-files = plan(checked.chain, inputs)
+files = plan(checked.chain, inputs, deploy)
 print(json.dumps({path: hashlib.sha256(content).hexdigest() for path, content in files.items()}))
 """
 
 
-def _plan_without_file_access(chain: Path) -> dict[str, str]:
+def _plan_without_file_access(chain: Path, *targets: str) -> dict[str, str]:
     completed = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(chain)],
+        [sys.executable, "-c", _CHILD, str(chain), *targets],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -79,8 +82,8 @@ def _plan_without_file_access(chain: Path) -> dict[str, str]:
     return planned
 
 
-def _build(chain: Path) -> dict[str, str]:
-    result = api.build_file(chain)
+def _build(chain: Path, *targets: str) -> dict[str, str]:
+    result = api.build_file(chain, deploy=DeployOptions.of(targets))
     assert result.files is not None, result.diagnostics
     return {
         path: hashlib.sha256(content).hexdigest()
@@ -149,3 +152,12 @@ def test_planning_a_chain_with_files_on_disk_reads_none(tmp_path: Path) -> None:
 @pytest.mark.parametrize("chain", example_chains(), ids=lambda path: path.parent.name)
 def test_planning_an_example_reads_no_file(chain: Path) -> None:
     assert _plan_without_file_access(chain) == _build(chain)
+
+
+def test_planning_the_deployment_files_reads_no_file() -> None:
+    """The Dockerfiles and the Kubernetes manifests come from the IR and the options alone."""
+    chain = REPO / "examples" / "rag" / "chain.py"
+    built = _build(chain, "kubernetes")
+    assert "deploy/kubernetes/kustomization.yaml" in built
+    assert any(path.endswith("/Dockerfile") for path in built)
+    assert _plan_without_file_access(chain, "kubernetes") == built

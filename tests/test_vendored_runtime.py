@@ -88,6 +88,7 @@ def test_a_package_that_uses_no_optional_runtime_module_carries_none(
         "errors.py",
         "frames.py",
         "openapi.py",
+        "replicas.py",
         "retry.py",
         "server.py",
         "serving.py",

@@ -34,6 +34,12 @@ from chainsc.emit.clients import (
     ParamView,
     module_at_path,
 )
+from chainsc.emit.deploy import (
+    KUBERNETES_DIR,
+    DeployOptions,
+    dockerfile_context,
+    kubernetes_files,
+)
 from chainsc.emit.pycode import Imports, default_expression, render_annotation
 from chainsc.emit.truss_config import (
     engine_config,
@@ -269,6 +275,8 @@ class _Planner:
     chain: ir.Chain
     inputs: PlanInputs
     env: jinja2.Environment
+    #: The deployment files asked for (`--with`): none by default.
+    deploy: DeployOptions
     # Tables every package uses, computed once per build (`__post_init__`).
     by_id: dict[str, ir.Chainlet] = field(init=False)
     #: Chainlet id -> the class name of `client.py`'s client: the class name, unless
@@ -326,15 +334,23 @@ class _Planner:
             directory = package_dir_name(chainlet.display_name)
             packages[chainlet.id] = directory
             if chainlet.kind is ir.ChainletKind.ENGINE_BUILDER:
-                contents = self.engine_package(chainlet)
+                package_files = self.engine_package(chainlet)
             elif chainlet.kind is ir.ChainletKind.TRUSS:
-                contents = self.truss_package(chainlet)
+                package_files = self.truss_package(chainlet)
             else:
-                contents = self.package(chainlet)
-            for path, content in contents.items():
+                package_files = self.package(chainlet)
+                if self.deploy.docker:
+                    package_files["Dockerfile"] = self.dockerfile(
+                        chainlet, package_files
+                    )
+            for path, content in package_files.items():
                 files[f"{directory}/{path}"] = content
+        if self.deploy.kubernetes:
+            files.update(self.kubernetes(packages))
         files["README.md"] = self.readme(packages)
-        files[GITATTRIBUTES] = _gitattributes(sorted(packages.values()))
+        files[GITATTRIBUTES] = _gitattributes(
+            sorted(packages.values()), deploy=self.deploy.kubernetes
+        )
         files[MANIFEST] = self.manifest(packages, files)
         return dict(sorted(files.items()))
 
@@ -452,6 +468,14 @@ class _Planner:
         )
         return self.render("chain/README.md.jinja", ctx)
 
+    def kubernetes(self, packages: Mapping[str, str]) -> dict[str, bytes]:
+        """`deploy/kubernetes/`: the manifests and the README of their deployment."""
+        files, readme = kubernetes_files(self.chain, packages)
+        files[f"{KUBERNETES_DIR}/README.md"] = self.render(
+            "deploy/kubernetes/README.md.jinja", readme
+        )
+        return files
+
     # -- one package -------------------------------------------------------------
 
     def engine_package(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
@@ -485,6 +509,20 @@ class _Planner:
             "utf-8"
         )
         return files
+
+    def dockerfile(
+        self, chainlet: ir.Chainlet, package_files: Mapping[str, bytes]
+    ) -> bytes:
+        """The package's `Dockerfile` (its requirements file decides how they install)."""
+        return self.render(
+            "chainlet/Dockerfile.jinja",
+            dockerfile_context(
+                chainlet,
+                self.chain.source,
+                package_files,
+                self.inputs.runtime.server_requirements,
+            ),
+        )
 
     def package(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
         header = HeaderContext(self.chain.source)
@@ -963,7 +1001,7 @@ def _package_inits(
     return sorted(inits - set(sliced))
 
 
-def _gitattributes(packages: Sequence[str]) -> bytes:
+def _gitattributes(packages: Sequence[str], *, deploy: bool = False) -> bytes:
     """`out/.gitattributes`: every file of a build is generated, the runtime also vendored.
 
     So review tools (GitHub's linguist) fold them in a diff, and language statistics skip
@@ -977,14 +1015,24 @@ def _gitattributes(packages: Sequence[str]) -> bytes:
         f"/{MANIFEST} linguist-generated=true",
         "/README.md linguist-generated=true",
     ]
+    if deploy:
+        lines.append(f"/{KUBERNETES_DIR}/** linguist-generated=true")
     for package in packages:
         lines.append(f"/{package}/** linguist-generated=true")
         lines.append(f"/{package}/packages/{RUNTIME_PACKAGE}/** linguist-vendored=true")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def plan(chain: ir.Chain, inputs: PlanInputs) -> dict[str, bytes]:
-    """The complete output tree of a build: relative path -> bytes, sorted. Reads no file."""
+def plan(
+    chain: ir.Chain, inputs: PlanInputs, deploy: DeployOptions | None = None
+) -> dict[str, bytes]:
+    """The complete output tree of a build: relative path -> bytes, sorted. Reads no file.
+
+    `deploy`: the deployment files to add (`--with docker`, `--with kubernetes`).
+    """
     return _Planner(
-        chain, inputs, _environment(tuple(sorted(inputs.templates.items())))
+        chain,
+        inputs,
+        _environment(tuple(sorted(inputs.templates.items()))),
+        deploy or DeployOptions(),
     ).plan()

@@ -17,6 +17,8 @@ REPORTED_WHERE_MET = frozenset(
     {
         *("CSC001", "CSC002", "CSC003", "CSC004", "CSC005", "CSC006"),
         *("CSC011", "CSC012", "CSC013", "CSC020"),
+        # A build option's: `--with` for a chain only Baseten serves (`api.build_file`).
+        "CSC014",
         *("CSC113", "CSC206", "CSC207", "CSC210", "CSC212"),
         *("CSC301", "CSC302", "CSC309"),
         *(f"CSC4{n:02d}" for n in range(1, 16)),
