@@ -2,7 +2,8 @@
 
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
 packages). Imports the standard library, aiohttp (async calls), httpx (sync calls),
-pydantic and `.binary`/`.definitions`/`.errors`; never imports `compiler`.
+pydantic and `.binary`/`.definitions`/`.errors`/`.frames`/`.queueing`/`.replicas`/`.retry`/
+`.tracing`; never imports `compiler`.
 
 Wire protocol (one call): `POST {url}/run_remote` to a chainsc server (or, under Truss's
 server, to the URL its `dynamic_chainlet_config` gives, as it is: Truss's predict route or
@@ -55,6 +56,7 @@ from .errors import (
     RemoteValidationError,
     remote_exception,
 )
+from .queueing import QueueStats
 from .replicas import spreading_transport
 from .retry import RETRY_STATUSES, Failure, RetryPolicy
 
@@ -542,6 +544,10 @@ class ChainletClient:
             self._headers["Host"] = target.host
         self._sync_slots = threading.BoundedSemaphore(self._limit)
         self._async_slots = asyncio.Semaphore(self._limit)
+        # How long calls wait for those slots (`.queueing`), under the names Truss's
+        # clients give theirs: chains set `_log_interval_sec` on them.
+        self._sync_semaphore_wrapper = QueueStats(service, self._limit, _LOG)
+        self._async_semaphore_wrapper = QueueStats(service, self._limit, _LOG)
         self._lock = threading.Lock()
         self._sync_client: httpx.Client | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -666,7 +672,7 @@ class ChainletClient:
                 client's endpoint method (`ENDPOINT_NAME`, see `_output`).
         """
         response = self._send_sync(self._encode_body(arguments), stream=False)
-        self._sync_slots.release()
+        self._release_sync()
         return self._result(
             _Reply.of(response), output if output is not None else self._output()
         )
@@ -782,7 +788,7 @@ class ChainletClient:
                 raise self._stream_error(decoder)
         finally:
             response.close()
-            self._sync_slots.release()
+            self._release_sync()
 
     def _stream_text(self, arguments: Mapping[str, object]) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder("utf-8")()
@@ -819,7 +825,7 @@ class ChainletClient:
                 response.release()
             else:
                 response.close()
-            self._async_slots.release()
+            self._release_async()
 
     async def _astream_text(
         self, arguments: Mapping[str, object]
@@ -853,14 +859,14 @@ class ChainletClient:
         )
 
         def send_once() -> httpx.Response | Failure:
-            self._sync_slots.acquire()
+            self._acquire_sync()
             try:
                 response = client.send(request, stream=stream)
             except httpx.TransportError as exc:
-                self._sync_slots.release()
+                self._release_sync()
                 return Failure.of_error(exc)
             except BaseException:
-                self._sync_slots.release()
+                self._release_sync()
                 raise
             failure = Failure.of_status(
                 response.status_code, response.reason_phrase, response.headers
@@ -868,7 +874,7 @@ class ChainletClient:
             if failure is None:
                 return response
             response.close()
-            self._sync_slots.release()
+            self._release_sync()
             return failure
 
         return self._retry.run(send_once, self._exhausted(stream=stream))
@@ -879,14 +885,16 @@ class ChainletClient:
         headers = _call_headers(stream=False)
 
         async def send_once() -> _Reply | Failure:
-            async with self._async_slots:
-                try:
-                    async with session.post(
-                        self._target, data=body, headers=headers
-                    ) as response:
-                        reply = await _read_reply(response)
-                except _ASYNC_ERRORS as exc:
-                    return Failure.of_error(exc)
+            await self._acquire_async()
+            try:
+                async with session.post(
+                    self._target, data=body, headers=headers
+                ) as response:
+                    reply = await _read_reply(response)
+            except _ASYNC_ERRORS as exc:
+                return Failure.of_error(exc)
+            finally:
+                self._release_async()
             return Failure.of_status(reply.status, reply.reason, reply.headers) or reply
 
         return await self._retry.arun(send_once, self._exhausted(stream=False))
@@ -897,7 +905,7 @@ class ChainletClient:
         headers = _call_headers(stream=True)
 
         async def send_once() -> aiohttp.ClientResponse | Failure:
-            await self._async_slots.acquire()
+            await self._acquire_async()
             try:
                 request = session.post(
                     self._target,
@@ -910,10 +918,10 @@ class ChainletClient:
                 else:
                     response = await asyncio.wait_for(request, self._stream_start_sec)
             except _ASYNC_ERRORS as exc:
-                self._async_slots.release()
+                self._release_async()
                 return Failure.of_error(exc)
             except BaseException:
-                self._async_slots.release()
+                self._release_async()
                 raise
             failure = Failure.of_status(
                 response.status, response.reason or "", response.headers
@@ -921,10 +929,42 @@ class ChainletClient:
             if failure is None:
                 return response
             response.close()
-            self._async_slots.release()
+            self._release_async()
             return failure
 
         return await self._retry.arun(send_once, self._exhausted(stream=True))
+
+    # Slots ##############################################################################
+
+    def _acquire_sync(self) -> None:
+        """Wait for a sync slot (`concurrency_limit`), the wait counted."""
+        stats = self._sync_semaphore_wrapper
+        since = stats.queued()
+        try:
+            self._sync_slots.acquire()
+        except BaseException:
+            stats.abandoned()
+            raise
+        stats.acquired(since)
+
+    def _release_sync(self) -> None:
+        self._sync_slots.release()
+        self._sync_semaphore_wrapper.released()
+
+    async def _acquire_async(self) -> None:
+        """Wait for an async slot, the wait counted (a cancelled wait is no call)."""
+        stats = self._async_semaphore_wrapper
+        since = stats.queued()
+        try:
+            await self._async_slots.acquire()
+        except BaseException:
+            stats.abandoned()
+            raise
+        stats.acquired(since)
+
+    def _release_async(self) -> None:
+        self._async_slots.release()
+        self._async_semaphore_wrapper.released()
 
     # Replies ############################################################################
 

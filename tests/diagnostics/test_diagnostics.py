@@ -54,6 +54,10 @@ CASES = Path(__file__).resolve().parent / "cases"
 
 #: Codes that no user input can trigger.
 UNTESTABLE = frozenset({"CSC901"})
+#: Codes of a build option, not of a file `check` reads: placed by the test named.
+PLACED_ELSEWHERE = {
+    "CSC014": "tests/test_deploy.py::test_images_of_a_chain_only_baseten_serves_are_refused_where_it_is_defined",
+}
 
 _EXPECTATION = re.compile(
     r"#\s*(?P<kind>[EW])(?:@(?P<line>\d+):(?P<col>\d+))?:\s*(?P<codes>CSC\d{3}(?:\s*,\s*CSC\d{3})*)"
@@ -212,7 +216,7 @@ def test_every_code_has_a_case() -> None:
     covered = {
         code for case in ALL_CASES for (_path, _line, _severity, code) in case.expected
     }
-    untested = sorted(set(CODES) - UNTESTABLE - covered)
+    untested = sorted(set(CODES) - UNTESTABLE - set(PLACED_ELSEWHERE) - covered)
     assert not untested, f"codes without a case in {CASES}: {untested}"
 
 

@@ -20,6 +20,8 @@ class Throttled(chains.ChainletBase):
 
     def __init__(self, dependency=chains.depends(SlowDependency, concurrency_limit=3)):
         self._dependency = dependency
+        # Report queueing at once, as Truss's own throttling test chain does.
+        dependency._async_semaphore_wrapper._log_interval_sec = 0.0
 
     async def run_remote(self, num_requests: int = 6) -> float:
         loop = asyncio.get_event_loop()
