@@ -63,7 +63,8 @@ def test_async_calls_that_wait_for_a_slot_are_reported(
     assert last.startswith("Calls to `Slow` queue for its concurrency_limit (2): ")
     assert "4 of the last 6 calls waited" in last
     assert "Raise `concurrency_limit` in `chains.depends(...)`" in last
-    assert stats.waiting == 0 and stats.in_flight == 0
+    assert stats.waiting == 0
+    assert stats.in_flight == 0
 
 
 def test_sync_calls_from_threads_are_counted_apart_and_not_reported_before_the_interval(
@@ -76,20 +77,23 @@ def test_sync_calls_from_threads_are_counted_apart_and_not_reported_before_the_i
         def call() -> None:
             results.append(client.call({}, ANY))
 
-        with caplog.at_level(logging.DEBUG, logger="chainsc_runtime.transport"):
-            with client:
-                threads = [threading.Thread(target=call) for _ in range(4)]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
+        with (
+            caplog.at_level(logging.DEBUG, logger="chainsc_runtime.transport"),
+            client,
+        ):
+            threads = [threading.Thread(target=call) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         assert results == [1] * 4
     # The default interval (300 s) has not passed: nothing said yet, but counted.
     assert _queueing_lines(caplog) == []
     sync = client._sync_semaphore_wrapper
     assert len(sync._waits) == 4
     assert sorted(wait >= 0.1 for wait in sync._waits) == [False, False, True, True]
-    assert sync.in_flight == 0 and sync.waiting == 0
+    assert sync.in_flight == 0
+    assert sync.waiting == 0
     assert len(client._async_semaphore_wrapper._waits) == 0
 
 
