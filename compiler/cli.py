@@ -79,7 +79,6 @@ _STYLES: dict[str, dict[str, object]] = {
     "gutter": {"fg": "blue", "bold": True},
     "caret": {"fg": "red", "bold": True},
     "help": {"fg": "cyan", "bold": True},
-    "heading": {"bold": True},
     "ok": {"fg": "green"},
 }
 
@@ -208,9 +207,26 @@ def _table_for(chain: Path) -> ChainConfig | None:
     if pyproject is None:
         return None
     try:
-        return load_project(_shown(pyproject)).chain_for(chain)
+        table = load_project(_shown(pyproject)).chain_for(chain)
     except ProjectError as exc:
         raise _project_error(str(exc)) from None
+    if table is not None:
+        _require_usable(table)
+    return table
+
+
+def _require_usable(table: ChainConfig) -> None:
+    """The table's paths name what they must: a chain file, a root directory holding it."""
+    where = f"{table.pyproject}: [[tool.chainsc.chain]] table {table.index}"
+    if not table.file.is_file():
+        raise _project_error(f"{where}: `file` {table.file} is not a file")
+    if table.root is not None:
+        if not table.root.is_dir():
+            raise _project_error(f"{where}: `root` {table.root} is not a directory")
+        if not table.file.resolve().is_relative_to(table.root.resolve()):
+            raise _project_error(
+                f"{where}: `root` {table.root} does not contain the chain file {table.file}"
+            )
 
 
 def _configured_tables() -> tuple[ChainConfig, ...]:
@@ -233,11 +249,7 @@ def _configured_tables() -> tuple[ChainConfig, ...]:
             "(add a [[tool.chainsc.chain]] table with `file` and `output`)"
         )
     for table in chains:
-        where = f"{table.pyproject}: [[tool.chainsc.chain]] table {table.index}"
-        if not table.file.is_file():
-            raise _project_error(f"{where}: `file` {table.file} is not a file")
-        if table.root is not None and not table.root.is_dir():
-            raise _project_error(f"{where}: `root` {table.root} is not a directory")
+        _require_usable(table)
     return chains
 
 

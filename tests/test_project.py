@@ -323,3 +323,31 @@ def test_no_chain_and_nothing_configured_is_a_usage_error(tmp_path: Path) -> Non
     alone = run_cli("build", "-o", "out", cwd=tmp_path)
     assert alone.returncode == 2
     assert "-o/--output need a CHAIN" in alone.stderr
+
+
+def test_the_root_of_the_table_is_used_and_must_hold_the_chain(tmp_path: Path) -> None:
+    repo = _repo(
+        tmp_path,
+        '[[tool.chainsc.chain]]\nfile = "chains/solo.py"\noutput = "out"\nroot = "."\n',
+        solo=BAD,
+    )
+    checked = run_cli("check", cwd=repo)
+    assert checked.returncode == 1
+    assert checked.stderr.startswith(
+        "chains/solo.py:5:26: error[CSC204]"
+    )  # from the root
+    default = run_cli("check", "chains/solo.py", "--root", "chains", cwd=repo)
+    assert default.stderr.startswith(
+        "solo.py:5:26: error[CSC204]"
+    )  # the flag overrides
+    (repo / "elsewhere").mkdir()
+    (repo / "pyproject.toml").write_text(
+        '[[tool.chainsc.chain]]\nfile = "chains/solo.py"\noutput = "out"\nroot = "elsewhere"\n'
+    )
+    for args in (["check"], ["build", "chains/solo.py"]):
+        result = run_cli(*args, cwd=repo)
+        assert result.returncode == 2
+        assert result.stderr == (
+            "chainsc: pyproject.toml: [[tool.chainsc.chain]] table 1: `root` elsewhere "
+            "does not contain the chain file chains/solo.py\n"
+        )
