@@ -6,18 +6,27 @@ errors, 2 usage error (click), 3 internal error. The only module that prints.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
 import sys
+import threading
+import time
 import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from chainsc.wording import plural
+
 if TYPE_CHECKING:
     from chainsc import api
+    from chainsc.diagnostics import Styler
+    from chainsc.project import ChainConfig
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -40,13 +49,108 @@ def _emit_diagnostics(
         click.echo(render_github(diagnostics), nl=False)
         return
     if diagnostics:
-        click.echo(render_text(diagnostics, result.sources), nl=False, err=True)
+        color = _use_color()
+        style = _styler(color)
+        click.echo(
+            render_text(diagnostics, result.sources, style),
+            nl=False,
+            err=True,
+            color=color,
+        )
         errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
         warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
+        counted = [plural(errors, "error"), plural(warnings, "warning")]
         click.echo(
-            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
+            style("error" if errors else "warning", counted[0])
+            + ", "
+            + style("warning" if warnings else "plain", counted[1]),
             err=True,
+            color=color,
         )
+
+
+#: Colours of the roles `diagnostics.render_text` styles (and of the CLI's own lines).
+_STYLES: dict[str, dict[str, object]] = {
+    "error": {"fg": "red", "bold": True},
+    "warning": {"fg": "yellow", "bold": True},
+    "note": {"fg": "cyan", "bold": True},
+    "code": {"bold": True},
+    "location": {"bold": True},
+    "gutter": {"fg": "blue", "bold": True},
+    "caret": {"fg": "red", "bold": True},
+    "help": {"fg": "cyan", "bold": True},
+    "ok": {"fg": "green"},
+}
+
+
+def _use_color(err: bool = True) -> bool:
+    """Colour on a terminal: `--color/--no-color` first, then NO_COLOR (no-color.org), then a tty."""
+    ctx = click.get_current_context(silent=True)
+    chosen = ctx.find_root().obj.get("color") if ctx and ctx.find_root().obj else None
+    if chosen is not None:
+        return bool(chosen)
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = sys.stderr if err else sys.stdout
+    return stream.isatty()
+
+
+def _styler(color: bool) -> Styler:
+    """`style(role, text)` for `render_text`: ANSI styles when `color`, else the text as it is."""
+
+    def style(role: str, text: str) -> str:
+        spec = _STYLES.get(role)
+        if not color or spec is None:
+            return text
+        return click.style(text, **spec)  # type: ignore[arg-type]
+
+    return style
+
+
+def _say(text: str, role: str = "plain") -> None:
+    """A line of the CLI's own on stderr, styled for `role` on a terminal."""
+    color = _use_color()
+    click.echo(_styler(color)(role, text), err=True, color=color)
+
+
+#: Seconds a build runs before its progress line appears (only on a terminal).
+PROGRESS_AFTER = 1.0
+
+
+@contextlib.contextmanager
+def _progress(what: str) -> Iterator[None]:
+    """A line on stderr saying what runs, for how long, once it takes over PROGRESS_AFTER s.
+
+    Only on a terminal, and erased when done, so nothing of it stays in a log or
+    between the lines that follow.
+    """
+    stream = sys.stderr
+    if not stream.isatty():
+        yield
+        return
+    start = time.monotonic()
+    done = threading.Event()
+    shown = threading.Event()
+
+    def show() -> None:
+        if done.wait(PROGRESS_AFTER):
+            return
+        while not done.is_set():
+            stream.write(f"\r\x1b[Kchainsc: {what} ({time.monotonic() - start:.1f} s)")
+            stream.flush()
+            shown.set()
+            done.wait(0.25)
+
+    thread = threading.Thread(target=show, name="chainsc-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        if shown.is_set():
+            stream.write("\r\x1b[K")
+            stream.flush()
 
 
 def _check(chain: Path, root: Path | None, entrypoint: str | None) -> api.CheckResult:
@@ -71,8 +175,146 @@ def _require_inside(chain: Path, root: Path | None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One chain to check or build: the CLI's flags over its `[[tool.chainsc.chain]]` table."""
+
+    chain: Path
+    out_dir: Path | None
+    root: Path | None
+    entrypoint: str | None
+    deploy_targets: tuple[str, ...]
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the working directory when it is below it (as a user would type it)."""
+    absolute = path.absolute()
+    cwd = Path.cwd()
+    return absolute.relative_to(cwd) if absolute.is_relative_to(cwd) else absolute
+
+
+def _project_error(message: str) -> SystemExit:
+    """A wrong `[tool.chainsc]`: said plainly, a usage error (exit 2)."""
+    _say(f"chainsc: {message}", "error")
+    return SystemExit(EXIT_USAGE)
+
+
+def _table_for(chain: Path) -> ChainConfig | None:
+    """The `[[tool.chainsc.chain]]` table of CHAIN in the nearest pyproject.toml above it."""
+    from chainsc.project import ProjectError, find_pyproject, load_project  # noqa: PLC0415
+
+    pyproject = find_pyproject(chain.absolute().parent)
+    if pyproject is None:
+        return None
+    try:
+        table = load_project(_shown(pyproject)).chain_for(chain)
+    except ProjectError as exc:
+        raise _project_error(str(exc)) from None
+    if table is not None:
+        _require_usable(table)
+    return table
+
+
+def _require_usable(table: ChainConfig) -> None:
+    """The table's paths name what they must: a chain file, a root directory holding it."""
+    where = f"{table.pyproject}: [[tool.chainsc.chain]] table {table.index}"
+    if not table.file.is_file():
+        raise _project_error(f"{where}: `file` {table.file} is not a file")
+    if table.root is not None:
+        if not table.root.is_dir():
+            raise _project_error(f"{where}: `root` {table.root} is not a directory")
+        if not table.file.resolve().is_relative_to(table.root.resolve()):
+            raise _project_error(
+                f"{where}: `root` {table.root} does not contain the chain file {table.file}"
+            )
+
+
+def _configured_tables() -> tuple[ChainConfig, ...]:
+    """Every chain the nearest pyproject.toml above the working directory configures."""
+    from chainsc.project import ProjectError, find_pyproject, load_project  # noqa: PLC0415
+
+    pyproject = find_pyproject(Path.cwd())
+    if pyproject is None:
+        raise click.UsageError(
+            "no CHAIN given, and no pyproject.toml here or above to list the chains "
+            "([[tool.chainsc.chain]] tables)"
+        )
+    try:
+        chains = load_project(_shown(pyproject)).chains
+    except ProjectError as exc:
+        raise _project_error(str(exc)) from None
+    if not chains:
+        raise click.UsageError(
+            f"no CHAIN given, and {_shown(pyproject)} configures no chain "
+            "(add a [[tool.chainsc.chain]] table with `file` and `output`)"
+        )
+    for table in chains:
+        _require_usable(table)
+    return chains
+
+
+def _jobs(
+    chain: Path | None,
+    out_dir: Path | None,
+    root: Path | None,
+    entrypoint: str | None,
+    deploy_targets: tuple[str, ...],
+) -> list[_Job]:
+    """What to check or build: CHAIN with its table (flags override), or every configured chain."""
+    if chain is None:
+        flags = [
+            name
+            for name, value in (
+                ("-o/--output", out_dir),
+                ("--root", root),
+                ("--entrypoint", entrypoint),
+            )
+            if value is not None
+        ]
+        if flags:
+            raise click.UsageError(
+                f"{', '.join(flags)} need a CHAIN (with none, each configured chain's "
+                "table in pyproject.toml says them)"
+            )
+        tables: tuple[ChainConfig | None, ...] = _configured_tables()
+    else:
+        tables = (_table_for(chain),)
+    jobs = []
+    for table in tables:
+        targets = deploy_targets or (
+            table.deploy_targets
+            if table is not None and table.deploy_targets is not None
+            else ()
+        )
+        if table is None:
+            if chain is not None:  # always: each configured chain has its table
+                jobs.append(_Job(chain, out_dir, root, entrypoint, targets))
+            continue
+        jobs.append(
+            _Job(
+                chain=chain if chain is not None else table.file,
+                out_dir=out_dir or table.output,
+                root=root or table.root,
+                entrypoint=entrypoint or table.entrypoint,
+                deploy_targets=targets,
+            )
+        )
+    return jobs
+
+
+def _examples(*lines: str) -> str:
+    """A command's `--help` epilog: examples, kept as written (click's no-rewrap mark)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 _chain_argument = click.argument(
     "chain", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+#: CHAIN for `check` and `build`: with none, every chain pyproject.toml configures.
+_configured_chain_argument = click.argument(
+    "chain",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
 _root_option = click.option(
     "--root",
@@ -94,31 +336,76 @@ _format_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=_examples(
+        "chainsc check chain.py",
+        "chainsc build chain.py -o out/",
+        "chainsc build            # every chain [tool.chainsc] in pyproject.toml lists",
+        "chainsc run out/         # then, in another shell:",
+        'chainsc call --json \'{"name": "World"}\'',
+    ),
+)
 @click.version_option(package_name="chainsc")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the output (default: on a terminal, unless NO_COLOR is set).",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, color: bool | None) -> None:
     """chainsc: compile Truss Chains statically, without running them."""
-    ctx.obj = {"debug": debug}
+    ctx.obj = {"debug": debug, "color": color}
 
 
-@cli.command()
-@_chain_argument
+@cli.command(
+    epilog=_examples(
+        "chainsc check chain.py",
+        "chainsc check chain.py --entrypoint Hello --format github",
+        "chainsc check            # every chain [tool.chainsc] in pyproject.toml lists",
+    )
+)
+@_configured_chain_argument
 @_root_option
 @_entrypoint_option
 @_format_option
 def check(
-    chain: Path, root: Path | None, entrypoint: str | None, output_format: str
+    chain: Path | None, root: Path | None, entrypoint: str | None, output_format: str
 ) -> None:
-    """Check CHAIN and report diagnostics; exit 1 on errors."""
-    result = _check(chain, root, entrypoint)
-    _emit_diagnostics(result, output_format)
-    if result.has_errors:
+    """Check CHAIN and report diagnostics; exit 1 on errors.
+
+    The nearest pyproject.toml's [[tool.chainsc.chain]] table whose `file` is
+    CHAIN gives the options the flags do not; with no CHAIN, every chain it
+    lists is checked.
+    """
+    from chainsc import api  # noqa: PLC0415
+
+    results = [
+        _check(job.chain, job.root, job.entrypoint)
+        for job in _jobs(chain, None, root, entrypoint, ())
+    ]
+    if output_format == "json" and len(results) > 1:  # one JSON document
+        from chainsc.diagnostics import sort_diagnostics  # noqa: PLC0415
+
+        results = [
+            api.CheckResult(
+                diagnostics=tuple(
+                    sort_diagnostics([d for r in results for d in r.diagnostics])
+                ),
+                chain=None,
+                sources={k: v for r in results for k, v in r.sources.items()},
+            )
+        ]
+    for result in results:
+        _emit_diagnostics(result, output_format)
+    if any(result.has_errors for result in results):
         raise SystemExit(EXIT_ERRORS)
 
 
-@cli.command()
+@cli.command(
+    epilog=_examples("chainsc inspect chain.py", "chainsc inspect chain.py --json")
+)
 @_chain_argument
 @_root_option
 @_entrypoint_option
@@ -129,7 +416,8 @@ def inspect(
     """Print the IR of CHAIN (a summary, or JSON with --json)."""
     from chainsc.ir_dump import dump_json, dump_text  # noqa: PLC0415 - only this command needs it
 
-    result = _check(chain, root, entrypoint)
+    (job,) = _jobs(chain, None, root, entrypoint, ())  # pyproject.toml's options
+    result = _check(chain, job.root, job.entrypoint)
     _emit_diagnostics(result, "text")
     if result.chain is None:
         raise SystemExit(EXIT_ERRORS)
@@ -138,7 +426,12 @@ def inspect(
     )
 
 
-@cli.command()
+@cli.command(
+    epilog=_examples(
+        "chainsc graph chain.py > graph.mmd",
+        "chainsc graph chain.py --format dot | dot -Tsvg > graph.svg",
+    )
+)
 @_chain_argument
 @_root_option
 @_entrypoint_option
@@ -156,7 +449,8 @@ def graph(
     """Print the dependency graph of CHAIN (Chainlets and their depends edges)."""
     from chainsc.graph_render import render_dot, render_json, render_mermaid  # noqa: PLC0415 - only this command needs it
 
-    result = _check(chain, root, entrypoint)
+    (job,) = _jobs(chain, None, root, entrypoint, ())  # pyproject.toml's options
+    result = _check(chain, job.root, job.entrypoint)
     _emit_diagnostics(result, "text")
     if result.chain is None:
         raise SystemExit(EXIT_ERRORS)
@@ -164,15 +458,22 @@ def graph(
     click.echo(renderers[graph_format](result.chain), nl=False)
 
 
-@cli.command()
-@_chain_argument
+@cli.command(
+    epilog=_examples(
+        "chainsc build chain.py -o out/",
+        "chainsc build chain.py -o out/ --check   # in CI: exit 1 if out/ is stale",
+        "chainsc build chain.py -o out/ --with kubernetes",
+        "chainsc build            # every chain [tool.chainsc] in pyproject.toml lists",
+    )
+)
+@_configured_chain_argument
 @click.option(
     "-o",
     "--output",
     "out_dir",
-    required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory: owned by chainsc (it tracks what it wrote in chain.json).",
+    help="Output directory: owned by chainsc (it tracks what it wrote in chain.json). "
+    "Required unless pyproject.toml's table for CHAIN names an `output`.",
 )
 @_root_option
 @_entrypoint_option
@@ -197,6 +498,50 @@ def graph(
 )
 @_format_option
 def build(  # noqa: PLR0917 - click passes every option as a parameter
+    chain: Path | None,
+    out_dir: Path | None,
+    root: Path | None,
+    entrypoint: str | None,
+    check_only: bool,
+    force: bool,
+    deploy_targets: tuple[str, ...],
+    output_format: str,
+) -> None:
+    """Compile CHAIN into one package per Chainlet under OUTPUT.
+
+    The nearest pyproject.toml's [[tool.chainsc.chain]] table whose `file` is
+    CHAIN gives the options the flags do not; with no CHAIN, every chain it
+    lists is built (or checked, with --check; the exit code is the worst).
+    """
+    jobs = _jobs(chain, out_dir, root, entrypoint, deploy_targets)
+    worst = EXIT_OK
+    for job in jobs:
+        if job.out_dir is None:
+            raise click.UsageError(
+                "Missing option '-o' / '--output' (or an `output` in the chain's "
+                "[[tool.chainsc.chain]] table in pyproject.toml)."
+            )
+        try:
+            _build_one(
+                job.chain,
+                job.out_dir,
+                job.root,
+                job.entrypoint,
+                check_only,
+                force,
+                job.deploy_targets,
+                output_format,
+            )
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else EXIT_ERRORS
+            if len(jobs) == 1 or code == EXIT_INTERNAL:
+                raise
+            worst = max(worst, code)
+    if worst:
+        raise SystemExit(worst)
+
+
+def _build_one(  # noqa: PLR0917 - the options of `build`, for one chain
     chain: Path,
     out_dir: Path,
     root: Path | None,
@@ -206,7 +551,7 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     deploy_targets: tuple[str, ...],
     output_format: str,
 ) -> None:
-    """Compile CHAIN into one package per Chainlet under OUTPUT."""
+    """Compile one chain into one package per Chainlet under `out_dir` (or `--check` it)."""
     from chainsc import api  # noqa: PLC0415
     from chainsc.emit.deploy import DeployOptions  # noqa: PLC0415
 
@@ -217,9 +562,10 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
 
     _require_inside(chain, root)
     deploy = DeployOptions.of(deploy_targets)
-    result = api.build_file(
-        chain, api.CheckOptions(root=root, entrypoint=entrypoint), deploy
-    )
+    with _progress(f"building {chain}"):
+        result = api.build_file(
+            chain, api.CheckOptions(root=root, entrypoint=entrypoint), deploy
+        )
     _emit_diagnostics(result, output_format)
     if any(diagnostic.code == "CSC901" for diagnostic in result.diagnostics):
         raise SystemExit(
@@ -230,7 +576,7 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     if check_only:
         diff = diff_tree(out_dir, result.files)
         if diff.is_clean:
-            click.echo(f"{out_dir}: up to date ({len(result.files)} files)", err=True)
+            _say(f"{out_dir}: up to date ({plural(len(result.files), 'file')})", "ok")
             return
         click.echo(diff.text, nl=False)
         click.echo(
@@ -251,7 +597,13 @@ def build(  # noqa: PLR0917 - click passes every option as a parameter
     )
 
 
-@cli.command()
+@cli.command(
+    epilog=_examples(
+        "chainsc run out/",
+        "chainsc run out/ --port 8080 --isolated",
+        "chainsc run out/ --service Engine=http://127.0.0.1:9000",
+    )
+)
 @click.argument(
     "out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
@@ -310,7 +662,12 @@ def run(
     raise SystemExit(code)
 
 
-@cli.command()
+@cli.command(
+    epilog=_examples(
+        'chainsc call --json \'{"name": "World"}\'',
+        'chainsc call --url http://127.0.0.1:8080 --json \'{"name": "World"}\'',
+    )
+)
 @click.option(
     "--url",
     default="http://127.0.0.1:8000",
@@ -356,7 +713,12 @@ def call(url: str, body: str, timeout: float) -> None:
     raise SystemExit(code)
 
 
-@cli.command()
+@cli.command(
+    epilog=_examples(
+        "chainsc push out/ --dryrun",
+        "chainsc push out/ --environment staging",
+    )
+)
 @click.argument(
     "out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from chainsc.codes import CODES
@@ -85,29 +85,50 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.severity is Severity.ERROR for d in diagnostics)
 
 
+#: How `render_text` asks for colour: `style(role, text)` returns `text`, styled for
+#: its role: "location", a severity's value ("error", "warning", "note"), "code",
+#: "gutter", "caret" or "help". The CLI passes one on a terminal; the default is plain.
+Styler = Callable[[str, str], str]
+
+
+def _plain(_role: str, text: str) -> str:
+    return text
+
+
 def render_text(
-    diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]
+    diagnostics: Sequence[Diagnostic],
+    sources: Mapping[str, SourceFile],
+    style: Styler = _plain,
 ) -> str:
     """Render like rustc/ruff: header line, source line with carets, help."""
     blocks = []
     for diagnostic in diagnostics:
         span = diagnostic.span
+        severity = diagnostic.severity.value
         lines = [
-            f"{span.path}:{span.line}:{span.col}: "
-            f"{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}",
-            *_excerpt(span, sources),
+            style("location", f"{span.path}:{span.line}:{span.col}:")
+            + " "
+            + style(severity, severity)
+            + style("code", f"[{diagnostic.code}]")
+            + f": {diagnostic.message}",
+            *_excerpt(span, sources, style),
         ]
         if diagnostic.help:
-            lines.append(f"  = help: {diagnostic.help}")
+            lines.append(f"  = {style('help', 'help')}: {diagnostic.help}")
         for note in diagnostic.notes:
             at = note.span
-            lines.append(f"{at.path}:{at.line}:{at.col}: note: {note.message}")
-            lines.extend(_excerpt(at, sources))
+            lines.append(
+                style("location", f"{at.path}:{at.line}:{at.col}:")
+                + f" {style('note', 'note')}: {note.message}"
+            )
+            lines.extend(_excerpt(at, sources, style))
         blocks.append("\n".join(lines))
     return "\n".join(blocks) + ("\n" if blocks else "")
 
 
-def _excerpt(span: Span, sources: Mapping[str, SourceFile]) -> list[str]:
+def _excerpt(
+    span: Span, sources: Mapping[str, SourceFile], style: Styler = _plain
+) -> list[str]:
     """The source line of a span with carets under it (nothing for a whole file)."""
     source = sources.get(span.path)
     text = source.line_text(span.line) if source is not None else ""
@@ -120,8 +141,8 @@ def _excerpt(span: Span, sources: Mapping[str, SourceFile]) -> list[str]:
     else:
         width = max(1, len(text.rstrip()) - span.col + 1)
     return [
-        f" {span.line} | {text.expandtabs(1)}",
-        f" {gutter} | {' ' * (span.col - 1)}{'^' * width}",
+        f"{style('gutter', f' {span.line} |')} {text.expandtabs(1)}",
+        f"{style('gutter', f' {gutter} |')} {' ' * (span.col - 1)}{style('caret', '^' * width)}",
     ]
 
 

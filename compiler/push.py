@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chainsc.wording import plural
+
 #: The manifest a build writes (`compiler/emit/LAYOUT.md`).
 MANIFEST = "chain.json"
 #: The extra that brings truss, named in every message about a missing truss.
@@ -825,7 +827,7 @@ def push(
             )
             return
         note(
-            f"Uploading {len(artifacts)} packages to Baseten as chain `{plan.chain_name}` ..."
+            f"Uploading {plural(len(artifacts), 'package')} to Baseten as chain `{plan.chain_name}` ..."
         )
         deployment = upload(artifacts, plan, remote, out_dir.resolve())
     echo(f"chain deployment: {deployment.chain_deployment_id}")

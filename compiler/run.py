@@ -52,6 +52,7 @@ from chainsc.requirements import (
     requirement_name,
 )
 from chainsc.runtime_files import installed_constant
+from chainsc.wording import plural
 
 #: How long a package may take to report ready (its `__init__` loads models).
 READY_TIMEOUT_SEC = 120.0
@@ -893,7 +894,7 @@ def run_chain(
         if ready:
             entry = next(s for s in services if s.is_entrypoint)
             echo(
-                f"chainsc: {len(services)} Chainlets ready; entrypoint `{entry.name}` at {entry.url}"
+                f"chainsc: {plural(len(services), 'Chainlet')} ready; entrypoint `{entry.name}` at {entry.url}"
             )
             if entry.is_websocket:
                 echo(f"chainsc: {websocket_hint(entry)}")
@@ -951,9 +952,9 @@ def _report_start_failures(
                 log.write(
                     f"== package '{service.directory.name}' ({service.name}) ==\n{failure.traceback}\n"
                 )
-        s = "s" if len(reported) > 1 else ""
+        several = len(reported) > 1
         echo(
-            f"chainsc run: the traceback{s} {'are' if s else 'is'} in {log.name} (`chainsc --debug run ...` prints {'them' if s else 'it'})"
+            f"chainsc run: the traceback{'s are' if several else ' is'} in {log.name} (`chainsc --debug run ...` prints {'them' if several else 'it'})"
         )
 
 

@@ -227,7 +227,7 @@ def check_entrypoint(seen: Observations) -> Iterator[Diagnostic]:
         "CSC102",
         f"the chain has {len(concrete)} Chainlets and none is marked as the entrypoint",
         concrete[0].name_span,
-        help="decorate one with `@chains.mark_entrypoint` or pass `--entrypoint NAME`",
+        help="decorate one with `@chains.mark_entrypoint` or pass `--entrypoint NAME` (or set `entrypoint` in its [[tool.chainsc.chain]] table in pyproject.toml)",
     )
 
 

@@ -231,11 +231,11 @@ def test_example_served_and_called_end_to_end(name: str, tmp_path: Path) -> None
                     if not line:
                         break
                     log.append(line)
-                    if "Chainlets ready" in line:
+                    if "ready; entrypoint" in line:
                         break
                 else:
                     raise AssertionError("".join(log))
-                assert any("Chainlets ready" in line for line in log), "".join(log)
+                assert any("ready; entrypoint" in line for line in log), "".join(log)
                 call = urllib.request.Request(
                     f"http://127.0.0.1:{port}/run_remote",
                     data=json.dumps(request).encode(),

@@ -37,6 +37,8 @@ STAGES: dict[str, str] = {
     "chainsc.distributions": "shared",
     "chainsc.runtime_files": "shared",
     "chainsc.typetext": "shared",
+    "chainsc.wording": "shared",
+    "chainsc.project": "shared",
     "chainsc.parse": "front",
     "chainsc.nesting": "front",
     "chainsc.bodies": "front",

@@ -382,9 +382,9 @@ def test_layout_served_with_chainsc_run_answers_through_every_hop(
                 if not line:
                     break
                 log.append(line)
-                if "Chainlets ready" in line:
+                if "ready; entrypoint" in line:
                     break
-            assert any("Chainlets ready" in line for line in log), (
+            assert any("ready; entrypoint" in line for line in log), (
                 f"{layout.name} did not start:\n" + "".join(log)
             )
             call = urllib.request.Request(

@@ -98,7 +98,7 @@ def test_run_serves_the_chain_and_call_gets_the_answer_and_nothing_is_left(
 
 
 def _check_serving(process: subprocess.Popen[str], port: int, out: Path) -> None:
-    lines = _wait_for(process, "Chainlets ready")
+    lines = _wait_for(process, "ready; entrypoint")
     assert any(f"http://127.0.0.1:{port}" in line for line in lines)
     # The printed example works as printed: its body is a valid request.
     hint = _wait_for(process, "chainsc: try  curl")[-1]
@@ -202,7 +202,7 @@ def test_200_concurrent_requests_through_the_chain_all_answer_correctly(
 
     with _start_run(out, port) as process:
         try:
-            _wait_for(process, "Chainlets ready")
+            _wait_for(process, "ready; entrypoint")
             results = asyncio.run(fire())
         finally:
             process.send_signal(signal.SIGTERM)

@@ -31,7 +31,7 @@ def _serving(out: Path) -> Iterator[str]:
     port = _free_port()
     with _start_run(out, port) as process:
         try:
-            _wait_for(process, "Chainlets ready")
+            _wait_for(process, "ready; entrypoint")
             yield f"http://127.0.0.1:{port}"
         finally:
             process.send_signal(signal.SIGTERM)

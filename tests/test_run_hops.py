@@ -228,7 +228,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     reader.start()
     try:
         deadline = time.monotonic() + 120
-        while not any("Chainlets ready" in line for line in served.lines):
+        while not any("ready; entrypoint" in line for line in served.lines):
             assert process.poll() is None, "\n".join(served.lines)
             assert time.monotonic() < deadline, "\n".join(served.lines)
             time.sleep(0.1)

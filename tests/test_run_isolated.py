@@ -166,7 +166,7 @@ def test_isolated_run_serves_each_package_from_its_venv_and_reuses_the_cache(
 
     port = _free_port()
     with _start(out, port, env, isolated=True) as process:
-        first = _wait_for(process, "Chainlets ready", timeout=300)
+        first = _wait_for(process, "ready; entrypoint", timeout=300)
         answer = _call(port, {})
         first += _stop(process).splitlines()
     created = _venvs(cache)
@@ -187,7 +187,7 @@ def test_isolated_run_serves_each_package_from_its_venv_and_reuses_the_cache(
 
     port = _free_port()
     with _start(out, port, env, isolated=True) as process:
-        second = _wait_for(process, "Chainlets ready", timeout=120)
+        second = _wait_for(process, "ready; entrypoint", timeout=120)
         assert _call(port, {}) == answer
         second += _stop(process).splitlines()
     assert sum(": cached (" in line for line in second) == 2, second
@@ -224,7 +224,7 @@ def test_an_undeclared_import_works_with_chainsc_packages_and_fails_isolated_in_
 
     port = _free_port()
     with _start(out, port, env) as process:
-        _wait_for(process, "Chainlets ready")
+        _wait_for(process, "ready; entrypoint")
         assert _call(port, {"text": "hi"}) == "blib2to3: hi"
         _stop(process)
 
@@ -273,7 +273,7 @@ def test_an_import_only_truss_provides_serves_unchanged_isolated(
     )
     port = _free_port()
     with _start(out, port, _env(shared_cache), isolated=True) as process:
-        _wait_for(process, "Chainlets ready", timeout=300)
+        _wait_for(process, "ready; entrypoint", timeout=300)
         assert _call(port, {"text": "hi"}) == "text: hi"
         _stop(process)
     assert _processes_in(out) == []
@@ -416,7 +416,7 @@ def test_two_isolated_runs_at_once_build_one_venv_from_a_uv_lock(
         ]
         try:
             for process, port in zip(processes, ports, strict=True):
-                outputs += _wait_for(process, "Chainlets ready", timeout=300)
+                outputs += _wait_for(process, "ready; entrypoint", timeout=300)
                 answers.append(_call(port, {}))
         finally:
             for process in processes:

@@ -97,7 +97,7 @@ def test_run_serves_a_truss_chainlet_and_its_dependent_calls_it(
     port = _free_port()
     with _start_run(out, port) as process:
         try:
-            lines = _wait_for(process, "Chainlets ready")
+            lines = _wait_for(process, "ready; entrypoint")
             assert any("Echo" in line and "Loaded" in line for line in lines), lines
             reply = httpx.post(
                 f"http://127.0.0.1:{port}/run_remote", json={"text": "hi"}, timeout=60
@@ -147,7 +147,7 @@ def test_run_streams_from_the_engine_a_service_option_names(tmp_path: Path) -> N
         _start_run(out, port, "--service", f"Llama={server.url}{PREDICT}") as process,
     ):
         try:
-            _wait_for(process, "Chainlets ready")
+            _wait_for(process, "ready; entrypoint")
             received: list[bytes] = []
             with httpx.stream(
                 "POST",

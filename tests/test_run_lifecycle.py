@@ -145,7 +145,7 @@ class Run:
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
         self.wait_for(
-            lambda lines: any("Chainlets ready" in line for line in lines),
+            lambda lines: any("ready; entrypoint" in line for line in lines),
             "ready",
             timeout,
         )

@@ -179,7 +179,7 @@ def test_chain_using_utils_and_header_footer_streams_builds_runs_and_answers(
         text=True,
     ) as process:
         try:
-            _wait_for(process, "Chainlets ready")
+            _wait_for(process, "ready; entrypoint")
             body = json.dumps({"words": ["alpha", "beta", "gamma"]})
             called = run_cli(
                 "call", "--url", f"http://127.0.0.1:{port}", "--json", body

@@ -117,7 +117,7 @@ def chainsc_run(out: Path) -> Iterator[tuple[subprocess.Popen[str], int, list[st
     )
     lines: list[str] = []
     try:
-        _read_until(process, lines, "Chainlets ready")
+        _read_until(process, lines, "ready; entrypoint")
         _read_until(process, lines, "chainsc: ")  # what it says next
         yield process, port, lines
     finally:
