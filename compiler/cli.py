@@ -335,15 +335,14 @@ def call(url: str | None, body: str, timeout: float) -> None:
     """Call the entrypoint of a running chain and print its reply (streams as it arrives)."""
     from chainsc.run import RunError, call_chain  # noqa: PLC0415
 
-    if url is None:
-        url = _running_url()
-
     try:
         json.loads(body)
     except json.JSONDecodeError as exc:
         raise click.BadParameter(
             f"not valid JSON: {exc}", param_hint="'--json'"
         ) from None
+    if url is None:
+        url = _running_url()
     stream = sys.stdout.buffer
 
     def write(chunk: bytes) -> None:
