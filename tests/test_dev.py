@@ -212,7 +212,7 @@ def _add_a_chainlet(
     # A file the chain does not read restarts nothing, and rebuilds nothing.
     (project / "notes.txt").write_text("not read by the chain")
     # A new Chainlet: started, and its caller restarts (its code changed); the rest stay.
-    text = chain.read_text()
+    before = text = chain.read_text()
     for old, replacement in (
         (
             "@chains.mark_entrypoint",
@@ -243,6 +243,14 @@ def _add_a_chainlet(
     fourth = _call(project, env, "abc")
     assert fourth["echo"].startswith("abc:")
     assert _pids(fourth)["shout"] == shout_pid
+    # Removed again: it stops, its caller restarts.
+    chain.write_text(before)
+    removed = output.wait_for("after the save")
+    summary = next(line for line in removed if "kept warm" in line)
+    assert summary == (
+        "chainsc dev: restarted Entry; stopped Echo (removed); kept warm: Count, Shout"
+    )
+    assert "echo" not in _call(project, env, "abc")
 
 
 def test_dev_restarts_only_the_changed_package_and_survives_a_syntax_error(
