@@ -29,8 +29,10 @@ import hashlib
 import json
 import os
 import queue
+import random
 import shutil
 import signal
+import socket
 import threading
 import time
 import urllib.error
@@ -171,6 +173,45 @@ def watched_files(options: DevOptions) -> Watched | None:
     return Watched(frozenset(files), frozenset(directories))
 
 
+#: Where Linux takes the local ports of outgoing connections and of `bind(port 0)`.
+_EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+#: The lowest port handed to a package (below it: well-known services' ports).
+_LOWEST_PORT = 10000
+
+
+def stable_ports(count: int, *, exclude: int) -> list[int]:
+    """`count` free loopback ports that nothing takes while their package restarts.
+
+    A restarted package binds its port again, which is free for that moment: a port of
+    the ephemeral range (what `bind(0)` gives) may then be taken by any outgoing
+    connection on the machine. So these come from below that range, where only a
+    server binding that very port could take it; `run._free_ports` where the range is
+    unknown (not Linux) or too small.
+    """
+    try:
+        low = int(_EPHEMERAL_RANGE_FILE.read_text(encoding="utf-8").split()[0])
+    except (OSError, ValueError, IndexError):
+        return _free_ports(count, exclude=exclude)
+    candidates = list(range(_LOWEST_PORT, low))
+    random.SystemRandom().shuffle(candidates)
+    ports: list[int] = []
+    with contextlib.ExitStack() as stack:
+        for port in candidates:
+            if len(ports) == count:
+                break
+            if port == exclude:
+                continue
+            sock = stack.enter_context(
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            )
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            ports.append(port)
+    return ports if len(ports) == count else _free_ports(count, exclude=exclude)
+
+
 def _root(options: DevOptions) -> Path:
     """The chain root: `--root`, else the default one (`api.default_root`)."""
     chain = absolute(options.chain)
@@ -301,6 +342,8 @@ class DevLoop:
     state: Path | None = None
     #: A stop was asked for (a signal).
     interrupted: bool = False
+    #: Every package was up once: the URL was printed and the chain recorded.
+    announced: bool = False
     #: What the last good build read, and what failed builds since read; None (every
     #: file under the root counts) until a build succeeds: the fix of a first build's
     #: errors may be any file (a data file it names created).
@@ -354,7 +397,7 @@ class DevLoop:
                 needed.append(name)
         # Free now: the ports of running servers are bound, so none is handed out twice.
         for name, port in zip(
-            needed, _free_ports(len(needed), exclude=self.options.port), strict=True
+            needed, stable_ports(len(needed), exclude=self.options.port), strict=True
         ):
             self.ports[name] = port
         by_id = {p.chainlet_id: p for p in build.packages.values()}
@@ -443,6 +486,8 @@ class DevLoop:
         elapsed = time.time() - started_at
         self.echo(f"chainsc dev: {'; '.join(parts)}")
         self.echo(f"chainsc dev: ready {elapsed:.2f} s after the save")
+        if not self.announced:  # the first time every package is up
+            self.announce()
 
     def remove_unused(self) -> None:
         """Remove package directories no process runs from (older versions)."""
@@ -468,6 +513,7 @@ class DevLoop:
                 f"chainsc dev: try  {example_chainsc_call(entry, self.supervisor)}"
             )
         self.echo("chainsc dev: watching for changes (Ctrl-C stops)")
+        self.announced = True
         if self.state is not None:
             forget_running(self.state)
         self.state = record_running(
@@ -608,16 +654,24 @@ def _start(loop: DevLoop, build: Build) -> int | None:
     loop.supervisor = supervisor
     supervisor.interrupted = loop.interrupted
     supervisor.start()
+    loop.build = build
+    loop.running = dict(build.packages)
     try:
         supervisor.wait_ready()
     except StartFailedError as exc:
-        supervisor.stop()
+        # Reported, and the session goes on: the next save restarts what did not start.
         _report_start_failures(
             exc.failures, isolated=False, debug=loop.options.debug, echo=loop.echo
         )
+        loop.reported_dead = {service.name for service, _, _ in exc.failures}
+        loop.echo(
+            f"chainsc dev: {', '.join(sorted(loop.reported_dead))} did not start: "
+            "fix and save (watching for changes; Ctrl-C stops)"
+        )
+        return None
+    except RunError as exc:  # not ready in time
+        loop.echo(f"chainsc dev: {exc}")
         return 1
-    loop.build = build
-    loop.running = dict(build.packages)
     if loop.interrupted:
         return 0
     loop.announce()

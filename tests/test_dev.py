@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from chainsc.dev import stable_ports
 from chainsc.run import RunningChain, find_running, record_running, running_chains
 from tests.conftest import CHAINSC, EXAMPLES, REPO
 
@@ -71,6 +72,12 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _entry_port() -> int:
+    """A free port below the ephemeral range, as a user's 8000 is: no outgoing
+    connection takes it while `chainsc dev` restarts the entrypoint."""
+    return stable_ports(1, exclude=0)[0]
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -181,7 +188,7 @@ def dev_session(
     project: Path, tmp_path: Path
 ) -> Iterator[tuple[subprocess.Popen[str], Output, dict[str, str]]]:
     env = _env(tmp_path)
-    port = _free_port()
+    port = _entry_port()
     process = subprocess.Popen(
         [str(CHAINSC), "dev", "chain.py", "--port", str(port)],
         cwd=project,
@@ -420,3 +427,32 @@ def test_run_local_runs_an_unmodified_truss_chains_file(project: Path) -> None:
     bad = _cli("run-local", "chain.py", "--json", "{nope", cwd=project, env=env)
     assert bad.returncode == 2
     assert "not valid JSON" in bad.stderr
+
+
+def test_dev_keeps_watching_when_a_package_cannot_start(
+    project: Path,
+    tmp_path: Path,
+    dev_session: tuple[subprocess.Popen[str], Output, dict[str, str]],
+) -> None:
+    """A Chainlet whose `__init__` raises at the first start: reported; the fix starts it."""
+    chain = project / "chain.py"
+    # Written before `chainsc dev` reads it (the fixture started it; its build is slower).
+    process, output, env = dev_session
+    del process
+    output.wait_for("watching for changes")
+    _edit(
+        chain,
+        "class Count(chains.ChainletBase):\n",
+        "class Count(chains.ChainletBase):\n"
+        "    def __init__(self) -> None:\n"
+        '        raise RuntimeError("no weights")\n\n',
+    )
+    broken = output.wait_for("did not start: fix and save")
+    assert any("no weights" in line for line in broken)
+    # The others still answer their probes; the entrypoint's call fails at Count.
+    failed = _cli("call", "--json", '{"text": "a"}', cwd=project, env=env)
+    assert failed.returncode == 1
+    _edit(chain, '        raise RuntimeError("no weights")\n', "        pass\n")
+    fixed = output.wait_for("after the save")
+    assert any(line.startswith("chainsc dev: restarted Count;") for line in fixed)
+    assert _call(project, env, "abc")["count"].startswith("3:")
