@@ -670,9 +670,9 @@ def run(
 )
 @click.option(
     "--url",
-    default="http://127.0.0.1:8000",
-    show_default=True,
-    help="Base URL of the entrypoint.",
+    default=None,
+    help="Base URL of the entrypoint (default: the chain `chainsc run` or `chainsc dev` "
+    "serves: the latest one started in this directory, else the latest one).",
 )
 @click.option(
     "--json",
@@ -688,7 +688,7 @@ def run(
     type=float,
     help="Seconds to wait for the reply.",
 )
-def call(url: str, body: str, timeout: float) -> None:
+def call(url: str | None, body: str, timeout: float) -> None:
     """Call the entrypoint of a running chain and print its reply (streams as it arrives)."""
     from chainsc.run import RunError, call_chain  # noqa: PLC0415
 
@@ -698,6 +698,8 @@ def call(url: str, body: str, timeout: float) -> None:
         raise click.BadParameter(
             f"not valid JSON: {exc}", param_hint="'--json'"
         ) from None
+    if url is None:
+        url = _running_url()
     stream = sys.stdout.buffer
 
     def write(chunk: bytes) -> None:
@@ -711,6 +713,141 @@ def call(url: str, body: str, timeout: float) -> None:
         raise SystemExit(EXIT_ERRORS) from None
     stream.write(b"\n")
     raise SystemExit(code)
+
+
+def _running_url() -> str:
+    """The entrypoint URL of the running chain `call` means (see `run.find_running`)."""
+    from chainsc.run import find_running, state_dir  # noqa: PLC0415
+
+    running = find_running(Path.cwd())
+    if running is None:
+        click.echo(
+            "chainsc: no running chain found (none recorded in "
+            f"{state_dir()}): start one with `chainsc run OUT` or `chainsc dev CHAIN.py`, "
+            "or pass --url",
+            err=True,
+        )
+        raise SystemExit(EXIT_ERRORS)
+    click.echo(
+        f"chainsc: calling `{running.entrypoint}` at {running.url} "
+        f"(chainsc {running.command}, pid {running.pid})",
+        err=True,
+    )
+    return running.url
+
+
+@cli.command(
+    epilog=_examples(
+        "chainsc dev chain.py --port 8000",
+        'chainsc call --json \'{"text": "hi"}\'     # in another terminal',
+    )
+)
+@_chain_argument
+@_root_option
+@_entrypoint_option
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port of the entrypoint (others get free loopback ports, kept across rebuilds).",
+)
+@click.pass_context
+def dev(
+    ctx: click.Context,
+    chain: Path,
+    root: Path | None,
+    entrypoint: str | None,
+    port: int,
+) -> None:
+    """Build CHAIN, serve it, and on every save rebuild and restart only what changed.
+
+    The packages are built into the dev cache ($CHAINSC_CACHE_DIR/dev/, default
+    ~/.cache/chainsc/dev/), served as `chainsc run` serves them, and every file under
+    the chain root is watched. On a save, only the packages whose bytes changed
+    restart; the others keep running. A build error is shown and the running chain
+    stays up. `chainsc call` finds the chain without --url. Needs chainsc[run,watch].
+    """
+    from chainsc.dev import DevOptions, dev_chain  # noqa: PLC0415
+    from chainsc.run import RunError  # noqa: PLC0415
+
+    _require_inside(chain, root)
+    options = DevOptions(
+        chain=chain,
+        root=root,
+        entrypoint=entrypoint,
+        port=port,
+        debug=bool(ctx.obj["debug"]),
+    )
+    try:
+        code = dev_chain(
+            options,
+            echo=click.echo,
+            report=lambda result: _emit_diagnostics(result, "text"),
+        )
+    except RunError as exc:
+        click.echo(f"chainsc: {exc}", err=True)
+        raise SystemExit(EXIT_ERRORS) from None
+    raise SystemExit(code)
+
+
+@cli.command(
+    "run-local",
+    context_settings={"ignore_unknown_options": True},
+    epilog=_examples(
+        "chainsc run-local chain.py",
+        'chainsc run-local chain.py --json \'{"text": "hi"}\'',
+    ),
+)
+@_chain_argument
+@click.option(
+    "--json",
+    "body",
+    metavar="JSON",
+    help="Instead of the file's __main__ block: call the entrypoint with these "
+    "arguments (by name) inside run_local() and print the result as JSON.",
+)
+@_entrypoint_option
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run_local(
+    chain: Path, body: str | None, entrypoint: str | None, args: tuple[str, ...]
+) -> None:
+    """Run an unmodified Truss chain file in this process, with chainsc's runtime.
+
+    Unlike every other command, this EXECUTES the chain file, as `python CHAIN.py`
+    would: `import truss_chains` (and `truss_chains.<module>`) is answered by
+    chainsc_runtime, so the file's `if __name__ == "__main__":` block with
+    `with chains.run_local(): ...` runs without editing it or installing truss.
+    ARGS after the file are its sys.argv. Needs chainsc[run] (the runtime's
+    requirements).
+    """
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    command = [sys.executable, "-m", "chainsc_runtime.run_file"]
+    if body is not None:
+        try:
+            json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(
+                f"not valid JSON: {exc}", param_hint="'--json'"
+            ) from None
+        command += ["--call", body]
+        if entrypoint is not None:
+            command += ["--entrypoint", entrypoint]
+    elif entrypoint is not None:
+        raise click.BadParameter(
+            "only with --json (the __main__ block chooses what it runs)",
+            param_hint="'--entrypoint'",
+        )
+    command += [str(chain), *args]
+    # Ctrl-C goes to the chain (same terminal): it decides how to stop.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code = subprocess.call(command)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    raise SystemExit(code if code >= 0 else 128 - code)
 
 
 @cli.command(

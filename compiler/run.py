@@ -424,36 +424,38 @@ class Supervisor:
         watched, self._lifeline = os.pipe()
         try:
             for service in self.services:
-                # A Truss directory runs under the runtime's Truss host; the others, their server.py.
-                entry = (
-                    ["-m", TRUSS_HOST_MODULE]
-                    if service.kind == KIND_TRUSS
-                    else ["server.py"]
-                )
-                process = subprocess.Popen(
-                    [
-                        self.interpreter(service),
-                        *entry,
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(service.port),
-                    ],
-                    cwd=service.directory,
-                    env=self.environment(service, watched),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    pass_fds=(watched,),
-                    start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
-                )
-                self.processes[service.name] = process
-                thread = threading.Thread(
-                    target=self._relay, args=(service.name, width, process), daemon=True
-                )
-                thread.start()
-                self._relays[service.name] = thread
+                self.spawn(service, watched, width)
         finally:
             os.close(watched)
+
+    def spawn(self, service: Service, watched: int, width: int) -> None:
+        """Start one package's process, watching the pipe end `watched`; relay its lines."""
+        # A Truss directory runs under the runtime's Truss host; the others, their server.py.
+        entry = (
+            ["-m", TRUSS_HOST_MODULE] if service.kind == KIND_TRUSS else ["server.py"]
+        )
+        process = subprocess.Popen(
+            [
+                self.interpreter(service),
+                *entry,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(service.port),
+            ],
+            cwd=service.directory,
+            env=self.environment(service, watched),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(watched,),
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+        )
+        self.processes[service.name] = process
+        thread = threading.Thread(
+            target=self._relay, args=(service.name, width, process), daemon=True
+        )
+        thread.start()
+        self._relays[service.name] = thread
 
     def _relay(self, name: str, width: int, process: subprocess.Popen[bytes]) -> None:
         """Echo the process's lines with its name; keep its startup report instead of echoing it."""
@@ -819,7 +821,7 @@ def _number(schema: Mapping[str, object], *, integer: bool) -> int | float:
     return float(value)
 
 
-def run_chain(
+def run_chain(  # noqa: PLR0915 - one sequence: plan, start, wait, serve, stop
     out_dir: Path,
     port: int,
     echo: Callable[[str], None] = print,
@@ -878,6 +880,7 @@ def run_chain(
         supervisor.interrupted = True
 
     previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
+    state: Path | None = None  # the state file `chainsc call` finds the chain by
     try:
         supervisor.start()
         try:
@@ -895,6 +898,10 @@ def run_chain(
             entry = next(s for s in services if s.is_entrypoint)
             echo(
                 f"chainsc: {plural(len(services), 'Chainlet')} ready; entrypoint `{entry.name}` at {entry.url}"
+            )
+            state = record_running(
+                RunningChain.now(entry.url, entry.name, out_dir, command="run"),
+                environ,
             )
             if entry.is_websocket:
                 echo(f"chainsc: {websocket_hint(entry)}")
@@ -915,6 +922,8 @@ def run_chain(
         return 0
     finally:
         supervisor.stop()
+        if state is not None:
+            forget_running(state)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -1064,3 +1073,147 @@ def _api_key_header(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """`Authorization: Api-Key <key>` when `CHAINSC_API_KEY` is set (as the packages check it)."""
     key = (os.environ if environ is None else environ).get(API_KEY_ENV_VAR)
     return {"Authorization": f"Api-Key {key}"} if key else {}
+
+
+# --- the running chains, for `chainsc call` without `--url` -----------------------
+
+#: Overrides the directory of the state files (tests; several users of one account).
+STATE_DIR_ENV_VAR = "CHAINSC_STATE_DIR"
+
+
+def state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where running chains are recorded (`chainsc call` looks there).
+
+    `$CHAINSC_STATE_DIR`, else `$XDG_RUNTIME_DIR/chainsc` (per user, emptied at logout),
+    else `<cache dir>/running`.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get(STATE_DIR_ENV_VAR):
+        return Path(environ[STATE_DIR_ENV_VAR]).expanduser()
+    if environ.get("XDG_RUNTIME_DIR"):
+        return Path(environ["XDG_RUNTIME_DIR"]) / "chainsc"
+    return isolate.cache_dir(environ) / "running"
+
+
+@dataclass(frozen=True, slots=True)
+class RunningChain:
+    """What `chainsc run` or `chainsc dev` records while it serves a chain."""
+
+    #: The process serving it (`chainsc run` / `chainsc dev` itself).
+    pid: int
+    #: The entrypoint's base URL.
+    url: str
+    #: The entrypoint's display name.
+    entrypoint: str
+    #: The output directory served (absolute).
+    out_dir: str
+    #: The directory it was started in (absolute).
+    cwd: str
+    #: `run` or `dev`.
+    command: str
+    #: The chain file (`chainsc dev`), absolute; None for `chainsc run`.
+    chain: str | None = None
+    #: When it became ready (seconds since the epoch): the most recent one wins.
+    started: float = 0.0
+
+    @classmethod
+    def now(
+        cls,
+        url: str,
+        entrypoint: str,
+        out_dir: Path,
+        *,
+        command: str,
+        chain: Path | None = None,
+    ) -> RunningChain:
+        """This process's record, ready now."""
+        return cls(
+            pid=os.getpid(),
+            url=url,
+            entrypoint=entrypoint,
+            out_dir=str(Path(out_dir).absolute()),
+            cwd=str(Path.cwd()),
+            command=command,
+            chain=str(Path(chain).absolute()) if chain is not None else None,
+            started=time.time(),
+        )
+
+    def is_for(self, directory: Path) -> bool:
+        """It was started in `directory`, serves an output there, or a chain file there."""
+        here = str(directory.absolute())
+        places = {self.cwd, self.out_dir, str(Path(self.out_dir).parent)}
+        if self.chain is not None:
+            places.add(str(Path(self.chain).parent))
+        return here in places
+
+
+def record_running(chain: RunningChain, environ: Mapping[str, str]) -> Path | None:
+    """Write the state file of a running chain (`<state dir>/run-<pid>.json`); its path.
+
+    None when it cannot be written (a read-only home): serving does not depend on it.
+    """
+    directory = state_dir(environ)
+    path = directory / f"run-{chain.pid}.json"
+    staged = directory / f".run-{chain.pid}.json.tmp"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        staged.write_text(
+            json.dumps(dataclasses.asdict(chain), sort_keys=True), encoding="utf-8"
+        )
+        staged.replace(path)
+    except OSError:
+        return None
+    return path
+
+
+def forget_running(path: Path) -> None:
+    """Remove a state file (the chain stopped)."""
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    """A process with this id exists (it may belong to another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_chains(environ: Mapping[str, str] | None = None) -> list[RunningChain]:
+    """The recorded chains whose process still runs, the most recent first.
+
+    A state file whose process is gone (killed with SIGKILL, a crash) is stale: it is
+    ignored and removed.
+    """
+    directory = state_dir(environ)
+    found = []
+    for path in sorted(directory.glob("run-*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            chain = RunningChain(**data)
+        except (OSError, ValueError, TypeError):
+            continue
+        if chain.pid != os.getpid() and not _pid_alive(chain.pid):
+            forget_running(path)
+            continue
+        found.append(chain)
+    return sorted(found, key=lambda c: c.started, reverse=True)
+
+
+def find_running(
+    directory: Path, environ: Mapping[str, str] | None = None
+) -> RunningChain | None:
+    """The chain `chainsc call` calls without `--url`; None if none runs.
+
+    The most recent one started for `directory` (`RunningChain.is_for`), else the most
+    recent of all.
+    """
+    chains = running_chains(environ)
+    for chain in chains:
+        if chain.is_for(directory):
+            return chain
+    return chains[0] if chains else None

@@ -74,6 +74,7 @@ STAGES: dict[str, str] = {
     "chainsc.__main__": "entry",
     "chainsc.api": "entry",
     "chainsc.cli": "entry",
+    "chainsc.dev": "entry",
 }
 
 #: The stages each stage's modules may import. The front end never imports the back
@@ -126,6 +127,8 @@ WRITERS: dict[str, str] = {
     "chainsc.write": "the output directory (staged, then swapped in)",
     "chainsc.isolate": "the virtualenv cache of `chainsc run --isolated`",
     "chainsc.push": "a temporary copy of each package to upload (OUT is only read)",
+    "chainsc.run": "the state file of a running chain, which `chainsc call` finds it by",
+    "chainsc.dev": "the packages `chainsc dev` serves, in its cache directory",
 }
 
 #: Calls that change the file system: methods of `Path` and of `os`/`shutil`.
