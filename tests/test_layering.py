@@ -72,6 +72,7 @@ STAGES: dict[str, str] = {
     "chainsc.__main__": "entry",
     "chainsc.api": "entry",
     "chainsc.cli": "entry",
+    "chainsc.fastcheck": "entry",
 }
 
 #: The stages each stage's modules may import. The front end never imports the back
@@ -124,6 +125,7 @@ WRITERS: dict[str, str] = {
     "chainsc.write": "the output directory (staged, then swapped in)",
     "chainsc.isolate": "the virtualenv cache of `chainsc run --isolated`",
     "chainsc.push": "a temporary copy of each package to upload (OUT is only read)",
+    "chainsc.fastcheck": "its stamps in chainsc's cache (`build`'s no-op verdicts; OUT is only read)",
 }
 
 #: Calls that change the file system: methods of `Path` and of `os`/`shutil`.
