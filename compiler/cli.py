@@ -288,16 +288,7 @@ def _up_to_date(
     count = fastcheck.verdict(request, for_build=not check_only)
     if count is None:
         return False
-    if output_format == "json":
-        click.echo("[]")
-    out_dir = request.out_dir
-    if check_only:
-        click.echo(f"{out_dir}: up to date ({count} files)", err=True)
-    else:
-        click.echo(
-            f"{out_dir}: 0 written, {count} unchanged, 0 removed (up to date)",
-            err=True,
-        )
+    fastcheck.report(request, count, check_only, output_format)
     return True
 
 

@@ -239,6 +239,109 @@ def save(
         return
 
 
+# --- the console script -----------------------------------------------------------
+
+#: `build`'s options that take a value, by every spelling click accepts here.
+_VALUE_OPTIONS = {
+    "-o": "out",
+    "--output": "out",
+    "--root": "root",
+    "--entrypoint": "entrypoint",
+    "--with": "with",
+    "--format": "format",
+}
+_FLAGS = {"--check": "check", "--force": "force"}
+_FORMATS = frozenset({"text", "json", "github"})
+
+
+def console_main() -> None:
+    """The `chainsc` console script: a no-op `build` answered before the CLI loads.
+
+    Loading click and the CLI costs more than the whole verdict; anything but a
+    `build` whose every argument this understands, or a verdict other than "up to
+    date", goes to `chainsc.cli.console_main` as it is.
+    """
+    parsed = parse_build(sys.argv[1:])
+    if parsed is not None:
+        request, check_only, output_format = parsed
+        count = verdict(request, for_build=not check_only)
+        if count is not None:
+            report(request, count, check_only, output_format)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+    from chainsc.cli import console_main as full  # noqa: PLC0415
+
+    full()
+
+
+def parse_build(argv: list[str]) -> tuple[Request, bool, str] | None:
+    """`build [--check] CHAIN -o OUT [--root R] [--entrypoint E] [--with T]... [--format F]`.
+
+    Read as click reads it (an option's value is the next argument, or after `=`;
+    the last one wins, `--with` adds up); None for anything else (help, another
+    command, an option this does not know, a missing or repeated argument).
+    """
+    if not argv or argv[0] != "build":
+        return None
+    values: dict[str, str] = {}
+    targets: list[str] = []
+    flags: set[str] = set()
+    positional: list[str] = []
+    rest = argv[1:]
+    while rest:
+        token = rest.pop(0)
+        name, equals, value = token.partition("=")
+        if name in _VALUE_OPTIONS and name.startswith("--"):
+            if not equals:
+                if not rest:
+                    return None
+                value = rest.pop(0)
+        elif token.startswith("-o") and len(token) > 2:
+            name, value = "-o", token[2:]
+        elif token == "-o":
+            if not rest:
+                return None
+            name, value = token, rest.pop(0)
+        elif token in _FLAGS:
+            flags.add(_FLAGS[token])
+            continue
+        elif token.startswith("-") and token != "-":
+            return None
+        else:
+            positional.append(token)
+            continue
+        key = _VALUE_OPTIONS[name]
+        if key == "with":
+            targets.append(value)
+        else:
+            values[key] = value
+    output_format = values.get("format", "text")
+    if len(positional) != 1 or "out" not in values or output_format not in _FORMATS:
+        return None
+    root = values.get("root")
+    request = Request(
+        Path(positional[0]),
+        Path(values["out"]),
+        None if root is None else Path(root),
+        values.get("entrypoint"),
+        tuple(targets),
+    )
+    return request, "check" in flags, output_format
+
+
+def report(request: Request, count: int, check_only: bool, output_format: str) -> None:
+    """What `build` prints for an output found up to date (as the slow path, no diagnostics)."""
+    if output_format == "json":
+        sys.stdout.write("[]\n")
+    if check_only:
+        sys.stderr.write(f"{request.out_dir}: up to date ({count} files)\n")
+    else:
+        sys.stderr.write(
+            f"{request.out_dir}: 0 written, {count} unchanged, 0 removed (up to date)\n"
+        )
+
+
 # --- chainsc itself ------------------------------------------------------------
 
 

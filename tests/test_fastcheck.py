@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from chainsc import fastcheck
+from chainsc.cli import build as build_command
+from tests.conftest import CHAINSC
 
 CHAIN = """\
 import pathlib
@@ -72,12 +74,16 @@ class Run:
         return not (self.imported & set(HEAVY))
 
 
-def chainsc(cwd: Path, cache: Path, *args: str) -> Run:
-    """The real CLI in a child process, with `-X importtime` to see what it loaded."""
+def chainsc(cwd: Path, cache: Path, *args: str, module: bool = False) -> Run:
+    """The real console script in a child process, with `-X importtime` to see what it loaded.
+
+    `module`: `python -m chainsc` instead, which goes to the CLI (click) at once.
+    """
     env = {**os.environ, fastcheck.CACHE_DIR_ENV_VAR: str(cache)}
     env.pop(fastcheck.DISABLE_ENV_VAR, None)
+    entry = ["-m", "chainsc"] if module else [str(CHAINSC)]
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "chainsc", *args],
+        [sys.executable, "-X", "importtime", *entry, *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -140,6 +146,85 @@ def test_no_op_check_and_build_load_no_parser_nor_renderer(
         project, cache, "build", "--check", "chain.py", "-o", "out", "--format", "json"
     )
     assert (json_check.code, json_check.stdout, json_check.fast) == (0, "[]\n", True)
+
+
+def test_the_cli_takes_the_fast_path_too(project: Path, cache: Path) -> None:
+    """`python -m chainsc` (click first), and an argument the console script leaves to it."""
+    _built(project, cache)
+    check = chainsc(
+        project, cache, "build", "--check", "chain.py", "-o", "out", module=True
+    )
+    assert (check.code, check.fast) == (0, True), check.stderr
+    assert "click" in check.imported
+    spelled = chainsc(project, cache, "build", "--check", "chain.py", "-o", "out", "--")
+    assert (spelled.code, spelled.fast) == (0, True), spelled.stderr
+    assert "click" in spelled.imported
+    disabled = subprocess.run(
+        [str(CHAINSC), "build", "--check", "chain.py", "-o", "out"],
+        cwd=project,
+        env={
+            **os.environ,
+            fastcheck.CACHE_DIR_ENV_VAR: str(cache),
+            fastcheck.DISABLE_ENV_VAR: "1",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert disabled.returncode == 0, disabled.stderr
+
+
+ARGVS = [
+    ["build", "c.py", "-o", "out"],
+    ["build", "--check", "c.py", "-oout"],
+    ["build", "c.py", "--output=out", "--root", "r", "--check"],
+    ["build", "--entrypoint", "--check", "c.py", "-o", "out"],
+    ["build", "c.py", "-o", "a", "-o", "b", "--with", "docker", "--with=kubernetes"],
+    ["build", "c.py", "-o", "out", "--format", "json", "--force", "--root=r"],
+    ["build", "c.py", "-o", "out", "--entrypoint=A=B"],
+]
+
+
+@pytest.mark.parametrize("argv", ARGVS, ids=[" ".join(a[1:]) for a in ARGVS])
+def test_the_console_script_reads_build_as_click_does(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.py").write_text("")
+    (tmp_path / "r").mkdir()
+    parsed = fastcheck.parse_build(argv)
+    assert parsed is not None
+    request, check_only, output_format = parsed
+    params = build_command.make_context("build", argv[1:]).params
+    assert request == fastcheck.Request(
+        params["chain"],
+        params["out_dir"],
+        params["root"],
+        params["entrypoint"],
+        params["deploy_targets"],
+    )
+    assert (check_only, output_format) == (
+        params["check_only"],
+        params["output_format"],
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["check", "c.py"],
+        ["build", "c.py"],
+        ["build", "c.py", "-o"],
+        ["build", "c.py", "d.py", "-o", "out"],
+        ["build", "c.py", "-o", "out", "--help"],
+        ["build", "c.py", "-o", "out", "--format", "xml"],
+        ["build", "c.py", "-o", "out", "--debug"],
+        ["--debug", "build", "c.py", "-o", "out"],
+    ],
+)
+def test_the_console_script_leaves_everything_else_to_click(argv: list[str]) -> None:
+    assert fastcheck.parse_build(argv) is None
 
 
 def _append(path: Path, text: str) -> None:
