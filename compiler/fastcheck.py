@@ -514,12 +514,12 @@ def _output_unchanged(out_dir: Path, expected: str, for_build: bool) -> int | No
     by_inode: dict[tuple[int, int], bytes] = {}
     hashed: list[tuple[str, bytes]] = []
     dirs: set[str] = set()
+    out = os.fspath(out_dir)
+    posix = os.sep == "/"
     for rel in listed:
-        path = os.path.join(out_dir, *rel.split("/"))
+        path = f"{out}/{rel}" if posix else os.path.join(out, *rel.split("/"))
         info = os.lstat(path)
         if not stat.S_ISREG(info.st_mode):
-            return None
-        if for_build and stat.S_IMODE(info.st_mode) != _FILE_MODE:
             return None
         key = (info.st_dev, info.st_ino)
         sha = by_inode.get(key)
@@ -529,13 +529,18 @@ def _output_unchanged(out_dir: Path, expected: str, for_build: bool) -> int | No
                 sha = hashlib.sha256(handle.read()).digest()
             by_inode[key] = sha
         hashed.append((rel, sha))
-        parts = rel.split("/")
-        dirs.update("/".join(parts[:cut]) for cut in range(1, len(parts)))
+        if for_build:
+            if stat.S_IMODE(info.st_mode) != _FILE_MODE:
+                return None
+            parent = rel.rpartition("/")[0]
+            while parent and parent not in dirs:
+                dirs.add(parent)
+                parent = parent.rpartition("/")[0]
     if _files_digest(hashed) != expected:
         return None
     if for_build:
         for rel in ["", *dirs]:
-            info = os.lstat(os.path.join(out_dir, *rel.split("/")) if rel else out_dir)
+            info = os.lstat(os.path.join(out, *rel.split("/")) if rel else out)
             if (
                 not stat.S_ISDIR(info.st_mode)
                 or stat.S_IMODE(info.st_mode) != _DIR_MODE
