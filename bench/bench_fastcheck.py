@@ -91,6 +91,10 @@ def main(argv: Sequence[str]) -> int:
         "|---|---:|---:|---:|",
     ]
     verdicts: list[str] = []
+    # What no command can go under: the interpreter alone, and click's cold start.
+    python = [run([sys.executable, "-c", "pass"], env, "") for _ in range(opts.repeat)]
+    version = [run([chainsc, "--version"], env, "") for _ in range(opts.repeat)]
+    lines += [row("`python -c pass`", python), row("`chainsc --version`", version)]
     try:
         for size in (int(s) for s in opts.sizes.split(",")):
             chain = GENERATED / f"chain_{size}" / "chain.py"
