@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Bumped when the stamp's meaning changes: an older stamp is then ignored.
-STAMP_VERSION = 1
+STAMP_VERSION = 2
 #: Where stamps go unless `$CHAINSC_CACHE_DIR` says otherwise (as `chainsc run --isolated`).
 CACHE_DIR_ENV_VAR = "CHAINSC_CACHE_DIR"
 #: Set to anything non-empty to never take the fast path (and save no stamp).
@@ -155,6 +155,9 @@ def verdict(request: Request, *, for_build: bool) -> int | None:
         if stamp.get("toolchain") != toolchain_digest():
             return None
         root = str(stamp["root"])
+        # The root as spelled must still lead there (a link above it retargeted).
+        if os.path.realpath(str(stamp["lexical_root"])) != root:
+            return None
         reads = stamp["reads"]
         if not isinstance(reads, dict) or not _reads_unchanged(root, reads):
             return None
@@ -171,6 +174,10 @@ class Before:
     """What the slow path saw before the build read anything (`begin`)."""
 
     request: Request
+    #: The request's options, when it began (`Request.options`).
+    options: dict[str, object]
+    #: The chain root as the build spelled it, and resolved.
+    lexical_root: str
     root: str
     toolchain: str
     #: The chain root's entries, listed before the build: a file read later is then
@@ -183,9 +190,15 @@ def begin(request: Request, root: Path) -> Before | None:
     if disabled():
         return None
     try:
-        real_root = os.path.realpath(root)
+        lexical_root = os.path.abspath(root)
+        real_root = os.path.realpath(lexical_root)
         return Before(
-            request, real_root, toolchain_digest(), _tree_entries(real_root, None)
+            request,
+            request.options(),
+            lexical_root,
+            real_root,
+            toolchain_digest(),
+            _tree_entries(real_root, None),
         )
     except (OSError, ValueError, UnicodeError):
         return None
@@ -221,8 +234,9 @@ def save(
             return
         stamp = {
             "version": STAMP_VERSION,
-            "options": before.request.options(),
+            "options": before.options,
             "toolchain": before.toolchain,
+            "lexical_root": before.lexical_root,
             "root": before.root,
             "reads": relative,
             "tree": _entries_digest(entries),

@@ -319,6 +319,26 @@ def test_a_pyproject_above_the_chain_takes_the_slow_path(
     assert not check.fast
 
 
+def test_a_retargeted_link_above_the_root_takes_the_slow_path(
+    project: Path, cache: Path, tmp_path: Path
+) -> None:
+    """The same spelled paths, another directory behind them: not the stamped inputs."""
+    other = tmp_path / "other"
+    shutil.copytree(project, other)
+    (other / "helpers.py").write_text(HELPERS.replace("upper", "lower"))
+    link = tmp_path / "link"
+    link.symlink_to(project)
+    args = ("link/chain.py", "-o", "built")
+    assert chainsc(tmp_path, cache, "build", *args).code == 0
+    check = chainsc(tmp_path, cache, "build", "--check", *args)
+    assert (check.code, check.fast) == (0, True), check.stderr
+    link.unlink()
+    link.symlink_to(other)
+    check = chainsc(tmp_path, cache, "build", "--check", *args)
+    assert not check.fast
+    assert check.code == 1, check.stderr
+
+
 def test_a_build_fixes_modes_the_fast_path_would_not(
     project: Path, cache: Path
 ) -> None:
