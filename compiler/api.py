@@ -91,6 +91,9 @@ class BuildResult:
     #: Relative POSIX path to exact bytes, sorted; None when there are errors.
     files: Mapping[str, bytes] | None
     sources: Mapping[str, SourceFile] = field(default_factory=dict)
+    #: Every user file the build read, when it has files: resolved path -> (how, sha256)
+    #: (`chainsc.confine.ChainRoot.reads`; `chainsc.fastcheck` records them).
+    reads: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:
@@ -174,7 +177,7 @@ def build_file(
                 None,
                 {**checked.sources, **generated},
             )
-        return BuildResult(checked.diagnostics, files, checked.sources)
+        return BuildResult(checked.diagnostics, files, checked.sources, inputs.reads)
 
 
 def build_inputs(

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import enum
 import errno
+import hashlib
 import os
 import posixpath
 import stat
@@ -188,6 +189,17 @@ class ChainRoot:
         self.path = root
         #: The root with every symbolic link resolved: what "inside" is measured against.
         self.real = os.path.realpath(root)
+        #: Resolved path -> how it was read (`bytes`, or `text`: UTF-8 with a BOM
+        #: dropped) and the sha256 of what was read, for every file read through this
+        #: root (`chainsc.fastcheck` records them: a build's inputs).
+        self.reads: dict[str, tuple[str, str]] = {}
+
+    def note_read(self, real: str | Path, data: bytes, *, text: bool = False) -> None:
+        """Record that the build read `data` from the resolved path `real`."""
+        self.reads[os.fspath(real)] = (
+            "text" if text else "bytes",
+            hashlib.sha256(data).hexdigest(),
+        )
 
     # -- membership ---------------------------------------------------------------
 
@@ -390,7 +402,9 @@ class ChainRoot:
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):
                 raise InternalError(f"refusing to read `{real}`: not a regular file")
             with os.fdopen(descriptor, "rb", closefd=False) as stream:
-                return stream.read()
+                data = stream.read()
+            self.note_read(real, data)
+            return data
         finally:
             os.close(descriptor)
 

@@ -527,7 +527,11 @@ class Program:
             return error(
                 "CSC001", f"cannot read `{display}`: {reason}", Span.whole_file(display)
             )
-        return read_source(str(found.real), display)
+        source = read_source(str(found.real), display)
+        if not isinstance(source, Diagnostic):
+            # As decoded (a BOM dropped): `chainsc.fastcheck` decodes the same way.
+            self.fs.note_read(found.real, source.text.encode("utf-8"), text=True)
+        return source
 
     def find_module(self, name: str) -> ModuleInfo | None:
         """Find and load a local module by dotted name, or None if it is not local.

@@ -21,7 +21,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-#: The installed `chainsc` console script (the entry point users run: `cli.console_main`).
+#: The installed `chainsc` console script (the entry point users run: `fastcheck.console_main`, then `cli.console_main`).
 CHAINSC = Path(sys.executable).parent / "chainsc"
 
 

@@ -75,6 +75,7 @@ STAGES: dict[str, str] = {
     "chainsc.api": "entry",
     "chainsc.cli": "entry",
     "chainsc.dev": "entry",
+    "chainsc.fastcheck": "entry",
 }
 
 #: The stages each stage's modules may import. The front end never imports the back
@@ -129,6 +130,7 @@ WRITERS: dict[str, str] = {
     "chainsc.push": "a temporary copy of each package to upload (OUT is only read)",
     "chainsc.run": "the state file of a running chain, which `chainsc call` finds it by",
     "chainsc.dev": "the packages `chainsc dev` serves, in its cache directory",
+    "chainsc.fastcheck": "its stamps in chainsc's cache (`build`'s no-op verdicts; OUT is only read)",
 }
 
 #: Calls that change the file system: methods of `Path` and of `os`/`shutil`.

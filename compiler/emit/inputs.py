@@ -26,7 +26,7 @@ import errno
 import os
 import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from chainsc import ir
@@ -86,6 +86,8 @@ class PlanInputs:
     runtime: Runtime
     #: Template name (`chainlet/server.py.jinja`) -> its source.
     templates: Mapping[str, str]
+    #: Every user file the build read: resolved path -> (how, sha256) (`ChainRoot.reads`).
+    reads: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def read_text(self, relative: str) -> str:
         """A loaded file's text, as `ChainRoot.read_text` gives it (`FileNotFoundError` if there is none)."""
@@ -179,6 +181,7 @@ def load_inputs(chain: ir.Chain, program: Program) -> PlanInputs:
         init_files=_init_files(root, modules),
         runtime=load_runtime(),
         templates=load_templates(),
+        reads=dict(root.reads),
     )
 
 
