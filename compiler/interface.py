@@ -23,10 +23,10 @@ from chainsc import ir
 
 __all__ = [
     "SourceFacts",
-    "source_facts",
     "endpoint_interface",
     "openapi_bytes",
     "openapi_document",
+    "source_facts",
 ]
 
 REF_TEMPLATE = "#/components/schemas/"
@@ -151,7 +151,7 @@ class _Schemas:
             required: list[str] = []
             for field in self.fields(typedef):
                 default = _default(field, field.type, self.types, self.facts)
-                properties[field.name] = self.property(field.name, field.type, default)
+                properties[field.name] = self.property(field, default)
                 if not default.present:
                     required.append(field.name)
             schema = {"properties": properties}
@@ -160,13 +160,16 @@ class _Schemas:
             schema.update(title=title, type="object")
         if doc:
             schema["description"] = doc
-        return _sorted(schema)
+        return dict(_sorted(schema))
 
     def fields(self, typedef: ir.TypeDef) -> list[ir.Field]:
         return _fields(typedef, self.types)
 
-    def property(self, name: str, ref: ir.TypeRef, default: _Default) -> dict[str, Any]:
-        schema = _constrained(dict(self.schema(ref)), dict(default.constraints))
+    def property(self, owner: ir.Field | ir.Param, default: _Default) -> dict[str, Any]:
+        """A field's (or a parameter's) schema in its model, as pydantic writes it."""
+        name, ref = owner.name, owner.type
+        names = self.facts.constants.get(owner.span.path, {})
+        schema = _constrained(dict(self.schema(ref, names)), dict(default.constraints))
         if default.present and default.known:
             schema["default"] = default.value
         if default.description is not None:
@@ -175,16 +178,24 @@ class _Schemas:
             schema["title"] = default.title
         elif _title_set(ref):
             schema["title"] = name.replace("_", " ").title()
-        return _sorted(schema)
+        return dict(_sorted(schema))
 
-    def schema(self, ref: ir.TypeRef) -> dict[str, Any]:
+    def schema(
+        self, ref: ir.TypeRef, names: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The schema of `ref`; `names`: the constants where it is written."""
+        names = names or {}
         if ref.kind is ir.TypeKind.ALIAS and ref.name.startswith("pydantic."):
-            inner = self.schema(ref.args[0]) if ref.args else {}
+            inner = self.schema(ref.args[0], names) if ref.args else {}
             return {**inner, **_PYDANTIC_ALIASES.get(ref.name.rpartition(".")[2], {})}
         if ref.kind is ir.TypeKind.CONSTRAINED:
-            inner = self.schema(ref.args[0]) if ref.args else {}
-            return _constrained(inner, _constraint_keywords(ref.name))
-        ref = ir.unaliased(ref)
+            inner = self.schema(ref.args[0], names) if ref.args else {}
+            return _constrained(inner, _constraint_keywords(ref.name, names))
+        if ref.kind is ir.TypeKind.ALIAS:
+            typedef = self.types.get(ref.name)
+            if typedef is not None:  # a user alias: its type is written in its module
+                names = self.facts.constants.get(typedef.span.path, {})
+            return self.schema(ref.args[0], names) if ref.args else {}
         kind = ref.kind
         if kind is ir.TypeKind.BUILTIN:
             return dict(_BUILTINS.get(ref.name, {}))
@@ -192,31 +203,30 @@ class _Schemas:
             return {"type": "null"}
         if kind is ir.TypeKind.STDLIB:
             return dict(_STDLIB.get(ref.name, {}))
-        if kind is ir.TypeKind.ALIAS:
-            return self.schema(ref.args[0]) if ref.args else {}
         if kind is ir.TypeKind.USER:
             typedef = self.types.get(ref.name)
             if typedef is None:
                 return {}
             if typedef.kind is ir.TypeDefKind.ALIAS and typedef.aliased is not None:
-                return self.schema(typedef.aliased)
+                where = self.facts.constants.get(typedef.span.path, {})
+                return self.schema(typedef.aliased, where)
             return self.ref(ref.name)
         if kind is ir.TypeKind.LIST:
-            items = self.schema(ref.args[0]) if ref.args else {}
+            items = self.schema(ref.args[0], names) if ref.args else {}
             return {"items": items, "type": "array"}
         if kind is ir.TypeKind.DICT:
             value = ref.args[-1] if ref.args else None
             if value is None or ir.unaliased(value).kind is ir.TypeKind.ANY:
                 return {"additionalProperties": True, "type": "object"}
-            return {"additionalProperties": self.schema(value), "type": "object"}
+            return {"additionalProperties": self.schema(value, names), "type": "object"}
         if kind is ir.TypeKind.TUPLE:
             if ref.is_variadic:
-                return {"items": self.schema(ref.args[0]), "type": "array"}
+                return {"items": self.schema(ref.args[0], names), "type": "array"}
             n = len(ref.args)
             return {
                 "maxItems": n,
                 "minItems": n,
-                "prefixItems": [self.schema(a) for a in ref.args],
+                "prefixItems": [self.schema(a, names) for a in ref.args],
                 "type": "array",
             }
         if kind is ir.TypeKind.UNION:
@@ -224,7 +234,7 @@ class _Schemas:
                 a for a in ref.args if ir.unaliased(a).kind is not ir.TypeKind.NONE
             ]
             nullable = len(members) < len(ref.args)
-            schemas = [self.schema(a) for a in members]
+            schemas = [self.schema(a, names) for a in members]
             if nullable:
                 schemas.append({"type": "null"})
             return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
@@ -237,7 +247,18 @@ class _Schemas:
             if json_type is not None:
                 schema["type"] = json_type
             return schema
-        return {}  # Any, a numpy array, a stream's item
+        if kind is ir.TypeKind.NUMPY_ARRAY:
+            # `chainsc_runtime.pydantic_numpy.NumpyArrayField`'s own schema.
+            return {
+                "properties": {
+                    "data_b64": {"format": "byte", "type": "string"},
+                    "shape": {"items": {"type": "integer"}, "type": "array"},
+                    "dtype": {"type": "string"},
+                },
+                "required": ["data_b64", "shape", "dtype"],
+                "type": "object",
+            }
+        return {}  # Any, a stream's item
 
 
 def _fields(typedef: ir.TypeDef, types: Mapping[str, ir.TypeDef]) -> list[ir.Field]:
@@ -253,7 +274,7 @@ def _fields(typedef: ir.TypeDef, types: Mapping[str, ir.TypeDef]) -> list[ir.Fie
 
 
 def _title_set(ref: ir.TypeRef) -> bool:
-    """pydantic titles a field unless its type (or `Optional` of it) is a class with a ref."""
+    """Pydantic titles a field unless its type (or `Optional` of it) is a class with a ref."""
     ref = ir.unaliased(ref)
     if ref.kind is ir.TypeKind.UNION:
         members = [a for a in ref.args if ir.unaliased(a).kind is not ir.TypeKind.NONE]
@@ -313,7 +334,7 @@ def _default(
             (key, known_value)
             for key, node_value in args.items()
             if key in _CONSTRAINTS
-            for known, known_value in [_plain(node_value)]
+            for known, known_value in [_plain(node_value, names)]
             if known
         )
         value = args.get("default")
@@ -381,7 +402,7 @@ def _constrained(schema: dict[str, Any], keywords: Mapping[str, Any]) -> dict[st
     return schema
 
 
-def _constraint_keywords(expression: str) -> dict[str, Any]:
+def _constraint_keywords(expression: str, names: Mapping[str, Any]) -> dict[str, Any]:
     """The literal constraint keywords of `Annotated[T, Field(...)]` or `conint(...)`."""
     try:
         node = ast.parse(expression, mode="eval").body
@@ -396,13 +417,16 @@ def _constraint_keywords(expression: str) -> dict[str, Any]:
     for call in calls:
         for keyword in call.keywords:
             if keyword.arg in _CONSTRAINTS:
-                known, value = _plain(keyword.value)
+                known, value = _plain(keyword.value, names)
                 if known:
                     found[keyword.arg] = value
     return found
 
 
-def _plain(node: ast.expr) -> tuple[bool, Any]:
+def _plain(node: ast.expr, names: Mapping[str, Any] | None = None) -> tuple[bool, Any]:
+    """(known, value) of a literal, or of a module constant in `names`."""
+    if names and isinstance(node, ast.Name) and node.id in names:
+        return True, names[node.id]
     try:
         value = ast.literal_eval(node)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -429,8 +453,11 @@ def _value(
     facts: SourceFacts,
     names: Mapping[str, Any],
 ) -> tuple[bool, Any]:
-    """(known, JSON value) of a default: a literal, a module constant, a member of
-    the field's enum or an instance of its model."""
+    """(known, JSON value) of a default.
+
+    A literal, a module constant, a member of the field's enum or an instance of its
+    model; anything else is not known.
+    """
     if isinstance(node, ast.Name) and node.id in names:
         return True, names[node.id]
     try:
@@ -451,9 +478,12 @@ def _value(
     if isinstance(node, ast.Call) and not node.args:
         for candidate in _members(ref):
             typedef = types.get(candidate.name)
-            if typedef is not None and typedef.kind is ir.TypeDefKind.PYDANTIC:
-                if typedef.qualname.rpartition(".")[2] == _callee(node.func):
-                    return _instance(node, typedef, types, facts, names)
+            if (
+                typedef is not None
+                and typedef.kind is ir.TypeDefKind.PYDANTIC
+                and typedef.qualname.rpartition(".")[2] == _callee(node.func)
+            ):
+                return _instance(node, typedef, types, facts, names)
         return False, None
     if isinstance(node, ast.Attribute):
         for candidate in _members(ref):
@@ -535,7 +565,7 @@ def _definition_names(typedefs: Any) -> dict[str, str]:
 
 
 def _sorted(value: Any, parent_key: str | None = None) -> Any:
-    """pydantic's key order: sorted, except the keys under `properties` and `default`."""
+    """Pydantic's key order: sorted, except the keys under `properties` and `default`."""
     if isinstance(value, dict):
         keys = value if parent_key in ("properties", "default") else sorted(value)
         return {key: _sorted(value[key], key) for key in keys}
@@ -572,7 +602,9 @@ def endpoint_interface(
         entry: dict[str, Any] = {
             "name": param.name,
             "required": not default.present,
-            "schema": _sorted(schemas.schema(param.type)),
+            "schema": _sorted(
+                schemas.schema(param.type, facts.constants.get(param.span.path))
+            ),
         }
         if default.present:
             entry["default"] = default.value if default.known else None
@@ -589,7 +621,8 @@ def endpoint_interface(
     if endpoint.is_streaming:
         result["stream_media_type"] = _stream_media_type(endpoint)
     else:
-        result["output"] = _sorted(schemas.schema(endpoint.returns))
+        where = facts.constants.get(endpoint.span.path)
+        result["output"] = _sorted(schemas.schema(endpoint.returns, where))
     doc = facts.docstrings.get(chainlet.id)
     if doc:
         result["docstring"] = doc
@@ -614,7 +647,7 @@ def openapi_document(
     required: list[str] = []
     for param in endpoint.params:
         default = _default(param, param.type, types, facts)
-        properties[param.name] = schemas.property(param.name, param.type, default)
+        properties[param.name] = schemas.property(param, default)
         if not default.present:
             required.append(param.name)
     input_schema: dict[str, Any] = {
@@ -628,7 +661,8 @@ def openapi_document(
     if endpoint.is_streaming:
         reply = {_stream_media_type(endpoint): {"schema": {"type": "string"}}}
     else:
-        output = _sorted(schemas.schema(endpoint.returns))
+        where = facts.constants.get(endpoint.span.path)
+        output = _sorted(schemas.schema(endpoint.returns, where))
         reply = {"application/json": {"schema": output}}
     definitions = {**schemas.definitions, **_ERROR_DEFINITIONS}
     # pydantic orders definitions by the class's own name, before nested ones are
@@ -739,8 +773,11 @@ def source_facts(
 
 
 def _docstrings(chain: ir.Chain, trees: Mapping[str, ast.Module]) -> dict[str, str]:
-    """A type's docstring is its class's own (pydantic's `description`); an endpoint's
-    is the method's, else the nearest user base's that defines it (`inspect.getdoc`)."""
+    """Docstrings by `TypeDef.id` and `Chainlet.id`.
+
+    A type's is its class's own (pydantic's `description`); an endpoint's is the
+    method's, else the nearest user base's that defines it (as `inspect.getdoc`).
+    """
     found: dict[str, str] = {}
     for typedef in chain.types:
         node = _class(trees.get(typedef.module), typedef.qualname)

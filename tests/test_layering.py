@@ -37,6 +37,7 @@ STAGES: dict[str, str] = {
     "chainsc.distributions": "shared",
     "chainsc.runtime_files": "shared",
     "chainsc.typetext": "shared",
+    "chainsc.interface": "shared",
     "chainsc.parse": "front",
     "chainsc.nesting": "front",
     "chainsc.bodies": "front",
