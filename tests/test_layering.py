@@ -38,6 +38,7 @@ STAGES: dict[str, str] = {
     "chainsc.runtime_files": "shared",
     "chainsc.typetext": "shared",
     "chainsc.interface": "shared",
+    "chainsc.breaking": "shared",
     "chainsc.parse": "front",
     "chainsc.nesting": "front",
     "chainsc.bodies": "front",
