@@ -140,7 +140,7 @@ def document_bytes(document: dict[str, Any]) -> bytes:
 
 
 def _sorted(value: Any, parent_key: str | None = None) -> Any:
-    """pydantic's key order: sorted, except the keys under `properties` and `default`."""
+    """Pydantic's key order: sorted, except the keys under `properties` and `default`."""
     if isinstance(value, dict):
         keys = value if parent_key in ("properties", "default") else sorted(value)
         return {key: _sorted(value[key], key) for key in keys}
