@@ -104,6 +104,8 @@ class SourceFacts:
     #: Display path -> its module-level `NAME = <literal>` constants (assigned once),
     #: so a default written `top_k: int = TOP_K` is known.
     constants: Mapping[str, Mapping[str, Any]]
+    #: `Chainlet.id` -> (display path, line) of its endpoint's definition.
+    endpoints: Mapping[str, tuple[str, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -594,6 +596,9 @@ def endpoint_interface(
     """
     endpoint = chainlet.endpoint
     schemas = _Schemas(types, facts)
+    place: tuple[str, int | None] = facts.endpoints.get(
+        chainlet.id, (endpoint.span.path, None)
+    )
     params = []
     for param in endpoint.params:
         if endpoint.is_websocket:
@@ -612,8 +617,8 @@ def endpoint_interface(
         params.append(entry)
     result: dict[str, Any] = {
         "name": endpoint.name,
-        "file": endpoint.span.path,
-        "line": endpoint.span.line,
+        "file": place[0],
+        "line": place[1],
         "streaming": endpoint.is_streaming,
         "websocket": endpoint.is_websocket,
         "params": params,
@@ -769,16 +774,22 @@ def source_facts(
         constants[paths.get(module, module)] = {
             name: value for name, value in values.items() if assigned[name] == 1
         }
-    return SourceFacts(_docstrings(chain, trees), constants)
+    docstrings, endpoints = _docstrings(chain, trees, paths)
+    return SourceFacts(docstrings, constants, endpoints)
 
 
-def _docstrings(chain: ir.Chain, trees: Mapping[str, ast.Module]) -> dict[str, str]:
-    """Docstrings by `TypeDef.id` and `Chainlet.id`.
+def _docstrings(
+    chain: ir.Chain, trees: Mapping[str, ast.Module], paths: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, tuple[str, int]]]:
+    """Docstrings by `TypeDef.id` and `Chainlet.id`; where each endpoint is defined.
 
     A type's is its class's own (pydantic's `description`); an endpoint's is the
-    method's, else the nearest user base's that defines it (as `inspect.getdoc`).
+    method's, else that of the nearest user base's method of that name that has one
+    (as `inspect.getdoc`). The endpoint's place is the nearest definition's `def`
+    line (CPython's tree: a span's line would make libcst compute positions).
     """
     found: dict[str, str] = {}
+    places: dict[str, tuple[str, int]] = {}
     for typedef in chain.types:
         node = _class(trees.get(typedef.module), typedef.qualname)
         doc = ast.get_docstring(node) if node is not None else None
@@ -797,12 +808,19 @@ def _docstrings(chain: ir.Chain, trees: Mapping[str, ast.Module]) -> dict[str, s
                 ),
                 None,
             )
-            if method is not None:
-                doc = ast.get_docstring(method)
-                if doc:
-                    found[chainlet.id] = doc
+            if method is None:
+                continue
+            places.setdefault(chainlet.id, (paths.get(module, module), method.lineno))
+            doc = ast.get_docstring(method)
+            if doc:
+                found[chainlet.id] = doc
                 break
-    return found
+        if chainlet.id not in places:  # no code of its own: the class
+            node = _class(trees.get(chainlet.module), chainlet.name)
+            if node is not None:
+                path = paths.get(chainlet.module, chainlet.module)
+                places[chainlet.id] = (path, node.lineno)
+    return found, places
 
 
 def _split_id(class_id: str, trees: Mapping[str, ast.Module]) -> tuple[str, str, str]:

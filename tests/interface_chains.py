@@ -81,12 +81,27 @@ class Streamer(chains.ChainletBase):
             yield word
 
 
+class BaseEcho(chains.ChainletBase):
+    def run_remote(self, text: str) -> str:
+        """Echo the text.
+
+        `inspect.getdoc` finds this docstring for an override that has none.
+        """
+        return text
+
+
+class Echo(BaseEcho):
+    def run_remote(self, text: str) -> str:
+        return text.upper()
+
+
 @chains.mark_entrypoint
 class Entry(chains.ChainletBase):
     def __init__(
         self,
         worker: Worker = chains.depends(Worker),
         streamer: Streamer = chains.depends(Streamer),
+        echo: Echo = chains.depends(Echo),
     ) -> None:
         self._worker = worker
         self._streamer = streamer

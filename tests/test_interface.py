@@ -83,6 +83,8 @@ def _chains(tmp_path: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
         ("text_pipeline", REPO / "examples" / "text_pipeline" / "chain.py", ()),
         ("streaming", REPO / "examples" / "streaming" / "chain.py", ()),
         ("rag", REPO / "examples" / "rag" / "chain.py", ()),
+        # Endpoints inherited, and docstrings found on a base (as `inspect.getdoc`).
+        ("inheritance", REPO / "examples" / "inheritance" / "chain.py", ()),
         ("typed", write_typed_chain(tmp_path / "src"), ()),
         (
             "numpy_binary",
@@ -94,7 +96,16 @@ def _chains(tmp_path: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
 
 
 @pytest.mark.parametrize(
-    "name", ["text_pipeline", "streaming", "rag", "typed", "numpy_binary", "aliases"]
+    "name",
+    [
+        "text_pipeline",
+        "streaming",
+        "rag",
+        "inheritance",
+        "typed",
+        "numpy_binary",
+        "aliases",
+    ],
 )
 def test_openapi_json_is_what_the_live_server_serves(tmp_path: Path, name: str) -> None:
     (chain, options) = next(
@@ -162,6 +173,13 @@ def test_the_typed_chain_is_described_in_full(tmp_path: Path) -> None:
     lines = (tmp_path / "src" / "typed.py").read_text().splitlines()
     defs = [n for n, line in enumerate(lines, 1) if "def run_remote(" in line]
     assert entry["line"] == defs[-1]  # Entry's, the last
+    # An override without a docstring is described by its base's, as `inspect.getdoc`
+    # does; its line is the override's.
+    echo = json.loads((out / "echo" / "openapi.json").read_text())
+    assert echo["paths"]["/run_remote"]["post"]["summary"] == "Echo the text."
+    echo_interface = manifest["chainlets"]["typed.Echo"]["interface"]
+    assert echo_interface["docstring"].startswith("Echo the text.")
+    assert echo_interface["line"] == defs[-2]
 
 
 def test_websocket_endpoint_has_no_openapi_json(tmp_path: Path) -> None:
