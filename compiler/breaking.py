@@ -368,7 +368,12 @@ def accepts(
     return (`output` True, `narrow` the new schema) one it lacks is one callers no
     longer get, defaulted or not.
     """
-    return _Accepts(wide_defs, narrow_defs, output).check(wide, narrow)
+    if wide == narrow and wide_defs == narrow_defs:
+        return True  # unchanged (however deeply nested)
+    try:
+        return _Accepts(wide_defs, narrow_defs, output).check(wide, narrow)
+    except RecursionError:
+        return False  # too deep to compare: reported as incompatible, never as safe
 
 
 class _Accepts:

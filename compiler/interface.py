@@ -130,14 +130,27 @@ class _Schemas:
         self.facts = facts
         self.definitions: dict[str, Any] = {}
         self._names = _definition_names(types.values())
+        #: Types named by a `$ref` whose definition is not made yet (`finish`).
+        self._pending: list[ir.TypeDef] = []
 
     def ref(self, typedef_id: str) -> dict[str, Any]:
+        """A `$ref` to the type's definition, made later by `finish` (no recursion)."""
         typedef = self.types[typedef_id]
         name = self._names[typedef_id]
         if name not in self.definitions:
-            self.definitions[name] = {}  # recursion guard
-            self.definitions[name] = self.definition(typedef)
+            self.definitions[name] = {}
+            self._pending.append(typedef)
         return {"$ref": REF_TEMPLATE + name}
+
+    def finish(self) -> dict[str, Any]:
+        """Every definition the schemas made so far name, transitively.
+
+        A worklist, so models nested thousands deep need no deep recursion.
+        """
+        while self._pending:
+            typedef = self._pending.pop()
+            self.definitions[self._names[typedef.id]] = self.definition(typedef)
+        return self.definitions
 
     def definition(self, typedef: ir.TypeDef) -> dict[str, Any]:
         title = typedef.qualname.rpartition(".")[2]
@@ -264,14 +277,28 @@ class _Schemas:
 
 
 def _fields(typedef: ir.TypeDef, types: Mapping[str, ir.TypeDef]) -> list[ir.Field]:
-    """Inherited fields first (the bases' MRO reversed), a redefinition in place."""
+    """Inherited fields first (the bases' MRO reversed), a redefinition in place.
+
+    Iterative (a post-order walk of the bases), for inheritance thousands deep.
+    """
+    order: list[ir.TypeDef] = []
+    stack: list[tuple[ir.TypeDef, bool]] = [(typedef, False)]
+    seen: set[str] = set()
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        stack.append((node, True))
+        # The last base is visited first, as `reversed(bases)` would.
+        stack.extend((types[base], False) for base in node.bases if base in types)
     found: dict[str, ir.Field] = {}
-    for base in reversed(typedef.bases):
-        if base in types:
-            for field in _fields(types[base], types):
-                found[field.name] = field
-    for field in typedef.fields:
-        found[field.name] = field
+    for node in order:
+        for field in node.fields:
+            found[field.name] = field
     return list(found.values())
 
 
@@ -631,7 +658,7 @@ def endpoint_interface(
     doc = facts.docstrings.get(chainlet.id)
     if doc:
         result["docstring"] = doc
-    result["definitions"] = _sorted(dict(sorted(schemas.definitions.items())))
+    result["definitions"] = _sorted(dict(sorted(schemas.finish().items())))
     return result
 
 
@@ -669,7 +696,7 @@ def openapi_document(
         where = facts.constants.get(endpoint.span.path)
         output = _sorted(schemas.schema(endpoint.returns, where))
         reply = {"application/json": {"schema": output}}
-    definitions = {**schemas.definitions, **_ERROR_DEFINITIONS}
+    definitions = {**schemas.finish(), **_ERROR_DEFINITIONS}
     # pydantic orders definitions by the class's own name, before nested ones are
     # renamed to their qualified name.
     ordered = dict(

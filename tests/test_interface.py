@@ -40,6 +40,9 @@ def _build(chain: Path, out: Path, *options: str) -> dict[str, Any]:
 
 def _served_documents(out: Path) -> dict[str, tuple[int, bytes]]:
     """`chainsc run out`: each Chainlet's (status, body) of `GET /openapi.json`, by name."""
+    manifest = json.loads((out / "chain.json").read_text())
+    names = {entry["name"] for entry in manifest["chainlets"].values()}
+    ready = False
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "chainsc", "run", str(out), "--port", str(port)],
@@ -59,7 +62,11 @@ def _served_documents(out: Path) -> dict[str, tuple[int, bytes]]:
             found = _RUNNING.match(line)
             if found:
                 urls[found.group(1)] = found.group(2)
+            # The servers' lines are relayed by threads: "ready" may come before the
+            # last "Uvicorn running" line.
             if re.search(r"Chainlets? ready", line):
+                ready = True
+            if ready and set(urls) >= names:
                 break
         else:
             pytest.fail("chainsc run stopped:\n" + "".join(lines))
