@@ -1000,6 +1000,123 @@ def push(  # noqa: PLR0917 - click passes every option as a parameter
         raise SystemExit(EXIT_USAGE if exc.usage else EXIT_ERRORS) from None
 
 
+_BREAKING_HELP = """Classify the endpoint changes between two builds as breaking or safe for callers.
+
+Compares the endpoint schemas chain.json records (`chainsc build` writes them): a removed,
+renamed or newly required parameter, a narrowed parameter type, a removed default, a
+widened return type, streaming or websocket toggled, a removed Chainlet or a new
+entrypoint break callers; a new optional parameter, a widened parameter type, a new
+Chainlet or a docstring are safe. Exit 1 when a change breaks callers, 0 otherwise, 2 for
+bad input.
+"""
+
+
+@cli.command(
+    help=_BREAKING_HELP,
+    epilog=_examples(
+        "chainsc breaking old-out/ out/",
+        "chainsc breaking --against origin/main out/ --format github",
+    ),
+)
+@click.argument(
+    "outputs", nargs=-1, metavar="[OLD_OUT] OUT", type=click.Path(path_type=Path)
+)
+@click.option(
+    "--against",
+    "git_ref",
+    metavar="GIT_REF",
+    help="Compare OUT with its own chain.json at this git ref (OUT is in a git repository).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=_FORMATS,
+    default="text",
+    show_default=True,
+    help="text, JSON, or GitHub workflow annotations (::error file=...,line=...::).",
+)
+def breaking(
+    outputs: tuple[Path, ...], git_ref: str | None, output_format: str
+) -> None:
+    """Classify the endpoint changes between two builds as breaking or safe for callers."""
+    from chainsc import breaking as checks  # noqa: PLC0415 - only this command needs it
+
+    try:
+        if git_ref is not None:
+            if len(outputs) != 1:
+                raise _BreakingInputError("--against takes one output directory: OUT")
+            new = _read_manifest(outputs[0])
+            old = _manifest_at_ref(git_ref, outputs[0])
+        else:
+            if len(outputs) != 2:
+                raise _BreakingInputError(
+                    "give two output directories (OLD_OUT NEW_OUT), or --against GIT_REF OUT"
+                )
+            old = _read_manifest(outputs[0])
+            new = _read_manifest(outputs[1])
+    except (_BreakingInputError, checks.ManifestError) as exc:
+        click.echo(f"chainsc: {exc}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    changes = checks.compare(old, new)
+    renderers = {
+        "text": checks.render_text,
+        "json": checks.render_json,
+        "github": checks.render_github,
+    }
+    click.echo(renderers[output_format](changes), nl=False)
+    if any(change.severity is checks.Severity.BREAKING for change in changes):
+        raise SystemExit(EXIT_ERRORS)
+
+
+class _BreakingInputError(Exception):
+    """Bad input to `chainsc breaking`: exit 2."""
+
+
+def _read_manifest(out: Path) -> dict[str, object]:
+    """OUT's `chain.json`, checked to be chainsc's (with endpoint schemas)."""
+    path = out / "chain.json"
+    if not path.is_file():
+        raise _BreakingInputError(
+            f"{out} is not a chainsc output directory (no chain.json)"
+        )
+    return _parse_manifest(path.read_bytes(), str(path))
+
+
+def _parse_manifest(data: bytes, where: str) -> dict[str, object]:
+    from chainsc import breaking  # noqa: PLC0415 - only this command needs it
+
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _BreakingInputError(f"{where} is not valid JSON: {exc}") from None
+    return dict(breaking.validate_manifest(document, where))
+
+
+def _manifest_at_ref(ref: str, out: Path) -> dict[str, object]:
+    """OUT's `chain.json` as committed at `ref`, read with `git show` (nothing written)."""
+    import subprocess  # noqa: PLC0415 - only this command needs it
+
+    if not out.is_dir():
+        raise _BreakingInputError(f"{out} is not a directory")
+
+    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            ["git", "-C", str(out), *args], capture_output=True, check=False
+        )
+
+    prefix = git("rev-parse", "--show-prefix")
+    if prefix.returncode != 0:
+        raise _BreakingInputError(f"{out} is not in a git repository")
+    commit = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if commit.returncode != 0:
+        raise _BreakingInputError(f"unknown git ref `{ref}`")
+    path = prefix.stdout.decode().strip() + "chain.json"
+    shown = git("show", f"{commit.stdout.decode().strip()}:{path}")
+    if shown.returncode != 0:
+        raise _BreakingInputError(f"{path} does not exist at `{ref}`")
+    return _parse_manifest(shown.stdout, f"{ref}:{path}")
+
+
 def console_main() -> None:
     """The `chainsc` console script: `main`, then exit at once.
 

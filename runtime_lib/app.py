@@ -79,7 +79,7 @@ from .dispatch import (
     EndpointSpec,
     InvalidRequestError,
 )
-from .openapi import openapi_document
+from .openapi import document_bytes, openapi_document
 from .serving import ChainletModel
 from .websocket import WebSocketSession, asgi_headers, is_disconnect
 
@@ -396,7 +396,7 @@ class ChainletApp:
     async def _openapi_json(self, send: Send) -> int:
         if self._openapi is None:
             method = getattr(self.model.chainlet_cls, self.endpoint.name, None)
-            self._openapi = _json(
+            self._openapi = document_bytes(
                 openapi_document(
                     self.endpoint,
                     title=self.display_name,

@@ -3,13 +3,15 @@
 Part of the vendored runtime (`runtime_lib`, imported as `chainsc_runtime` in generated
 packages). Imports pydantic, `.dispatch` and `.errors`; never imports `compiler`.
 
-The compiler never evaluates the user's types, so no static document is written: the
-schemas come from the live `EndpointSpec` (its input model and output adapter, with
-validators and `Field(...)` constraints), built once per process.
+The schemas come from the live `EndpointSpec` (its input model and output adapter, with
+validators and `Field(...)` constraints), built once per process. The compiler writes
+the same document from the IR into each package (`openapi.json`, `chainsc/interface.py`):
+`tests/test_interface.py` compares the two byte for byte.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pydantic
@@ -17,7 +19,7 @@ import pydantic
 from .dispatch import EndpointSpec
 from .errors import RemoteErrorDetail
 
-__all__ = ["openapi_document"]
+__all__ = ["document_bytes", "openapi_document"]
 
 #: Core schema types that name a class (its definition gets the class's name).
 _CLASS_SCHEMAS = frozenset({"model", "dataclass", "typed-dict", "enum"})
@@ -55,7 +57,10 @@ def openapi_document(
     if endpoint.is_streaming:
         reply = {endpoint.stream_media_type: {"schema": {"type": "string"}}}
     else:
-        reply = {"application/json": {"schema": schemas["output", "serialization"]}}
+        # pydantic sorts the keys of definitions only; the reply's too, so the document
+        # is the one the compiler writes (`openapi.json`, `chainsc/interface.py`).
+        output = _sorted(schemas["output", "serialization"])
+        reply = {"application/json": {"schema": output}}
     field_error = {
         "type": "object",
         "properties": {
@@ -127,6 +132,21 @@ def openapi_document(
         }
         document["security"] = [{"ApiKey": []}]
     return document
+
+
+def document_bytes(document: dict[str, Any]) -> bytes:
+    """The bytes served (and the bytes of a package's `openapi.json`): indented JSON."""
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _sorted(value: Any, parent_key: str | None = None) -> Any:
+    """Pydantic's key order: sorted, except the keys under `properties` and `default`."""
+    if isinstance(value, dict):
+        keys = value if parent_key in ("properties", "default") else sorted(value)
+        return {key: _sorted(value[key], key) for key in keys}
+    if isinstance(value, list):
+        return [_sorted(item, parent_key) for item in value]
+    return value
 
 
 def _qualified_names(

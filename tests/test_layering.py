@@ -39,6 +39,8 @@ STAGES: dict[str, str] = {
     "chainsc.typetext": "shared",
     "chainsc.wording": "shared",
     "chainsc.project": "shared",
+    "chainsc.interface": "shared",
+    "chainsc.breaking": "shared",
     "chainsc.parse": "front",
     "chainsc.nesting": "front",
     "chainsc.bodies": "front",

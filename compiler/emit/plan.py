@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from chainsc import ir
+from chainsc import interface, ir
 from chainsc.confine import PathProblem
 from chainsc.data_files import literal_target
 from chainsc.diagnostics import InternalError
@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 #: reading that at every build costs more than the build of a small chain).
 CHAINSC_VERSION = "0.1.0"
 MANIFEST = "chain.json"
+#: Each package with code of its own: its OpenAPI document (`chainsc.interface`).
+OPENAPI_FILE = "openapi.json"
 #: Tells review tools (GitHub's linguist) which files of `out/` are generated or vendored,
 #: so a diff folds them.
 GITATTRIBUTES = ".gitattributes"
@@ -291,6 +293,8 @@ class _Planner:
     bases: dict[str, Path] = field(init=False)
     #: Where each module is under `packages/` -> its path relative to the chain root.
     display_paths: dict[str, str] = field(init=False)
+    #: What the interface reads from the sources (`interface.source_facts`), on demand.
+    interface_facts: interface.SourceFacts | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         chainlets = self.chain.chainlets
@@ -382,6 +386,8 @@ class _Planner:
                         d.target for d in by_id[chainlet_id].dependencies
                     ),
                     "package_sha256": _tree_hash(by_package.get(directory, {})),
+                    # The endpoint's schemas, for review and `chainsc breaking`.
+                    "interface": self.endpoint_interface(by_id[chainlet_id]),
                     # Only for a package that is no chainsc server (`chainsc run` reads it).
                     **(
                         {MANIFEST_KIND: by_id[chainlet_id].kind.value}
@@ -652,7 +658,32 @@ class _Planner:
         )
         files.update(self.requirements(chainlet))
         files.update(self.data_dir(chainlet))
+        document = self.openapi(chainlet)
+        if document is not None:
+            files[OPENAPI_FILE] = document
         return files
+
+    def source_facts(self) -> interface.SourceFacts:
+        """What the interface reads from the sources, once, from the front end's trees."""
+        if self.interface_facts is None:
+            modules = self.inputs.modules
+            self.interface_facts = interface.source_facts(
+                self.chain,
+                {name: m.parsed.tree for name, m in modules.items()},
+                {name: m.path for name, m in modules.items()},
+            )
+        return self.interface_facts
+
+    def openapi(self, chainlet: ir.Chainlet) -> bytes | None:
+        """`openapi.json`: what the package's server answers at `GET /openapi.json`."""
+        types = {t.id: t for t in self.chain.types}
+        document = interface.openapi_document(chainlet, types, self.source_facts())
+        return None if document is None else interface.openapi_bytes(document)
+
+    def endpoint_interface(self, chainlet: ir.Chainlet) -> dict[str, object]:
+        """`chain.json`'s `interface` of a Chainlet (what `chainsc breaking` compares)."""
+        types = {t.id: t for t in self.chain.types}
+        return interface.endpoint_interface(chainlet, types, self.source_facts())
 
     def requirements(self, chainlet: ir.Chainlet) -> dict[str, bytes]:
         """`requirements.txt`, or the user's complete `uv.lock` and its `pyproject.toml` as they are.
