@@ -278,17 +278,103 @@ def console_main() -> None:
     date", goes to `chainsc.cli.console_main` as it is.
     """
     parsed = parse_build(sys.argv[1:])
+    requests: list[Request] = []
     if parsed is not None:
         request, check_only, output_format = parsed
-        count = verdict(request, for_build=not check_only)
-        if count is not None:
-            report(request, count, check_only, output_format)
+        requests = [request]
+    else:
+        configured = parse_configured_build(sys.argv[1:])
+        if configured is not None:
+            requests, check_only, output_format = configured
+    if requests:
+        counts = [verdict(request, for_build=not check_only) for request in requests]
+        if all(count is not None for count in counts):
+            for request, count in zip(requests, counts, strict=True):
+                assert count is not None
+                report(request, count, check_only, output_format)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(0)
     from chainsc.cli import console_main as full  # noqa: PLC0415
 
     full()
+
+
+def parse_configured_build(
+    argv: list[str],
+) -> tuple[list[Request], bool, str] | None:
+    """`build [--check] [--format F] [CHAIN]` whose options all come from pyproject.toml.
+
+    The chains the CLI's `build` would build, each with its `[[tool.chainsc.chain]]`
+    table's options, as `cli._jobs` makes them (no flag overrides here): every
+    configured chain of the nearest pyproject.toml above the working directory, or
+    CHAIN's table in the nearest one above CHAIN. None when the arguments are anything
+    else, or the tables are missing or wrong: the CLI then says what it says.
+    """
+    from chainsc.project import (  # noqa: PLC0415 - the standard library only
+        ProjectError,
+        find_pyproject,
+        load_project,
+    )
+
+    if not argv or argv[0] != "build":
+        return None
+    check_only = False
+    output_format = "text"
+    chains: list[str] = []
+    rest = argv[1:]
+    while rest:
+        token = rest.pop(0)
+        if token == "--check":
+            check_only = True
+        elif token.startswith("--format="):
+            output_format = token.partition("=")[2]
+        elif token == "--format" and rest:
+            output_format = rest.pop(0)
+        elif token.startswith("-") or chains:
+            return None
+        else:
+            chains.append(token)
+    if output_format not in ("text", "json"):
+        return None
+    try:
+        if chains:
+            chain = Path(chains[0])
+            pyproject = find_pyproject(chain.absolute().parent)
+            if pyproject is None:
+                return None
+            table = load_project(_shown(pyproject)).chain_for(chain)
+            tables = [table] if table is not None else []
+        else:
+            pyproject = find_pyproject(Path.cwd())
+            if pyproject is None:
+                return None
+            tables = list(load_project(_shown(pyproject)).chains)
+    except ProjectError:
+        return None
+    if not tables:
+        return None
+    return (
+        [
+            Request(
+                Path(chains[0]) if chains else table.file,
+                table.output,
+                table.root,
+                table.entrypoint,
+                table.deploy_targets or (),
+            )
+            for table in tables
+        ],
+        check_only,
+        output_format,
+    )
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the working directory when below it, as the CLI shows it."""
+    absolute = path.absolute()
+    cwd = Path.cwd()
+    return absolute.relative_to(cwd) if absolute.is_relative_to(cwd) else absolute
 
 
 def parse_build(argv: list[str]) -> tuple[Request, bool, str] | None:

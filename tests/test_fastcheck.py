@@ -455,3 +455,43 @@ def test_a_users_directory_is_no_stale_package(project: Path, cache: Path) -> No
     build = chainsc(project, cache, "build", "chain.py", "-o", "out")
     assert build.code == 0, build.stderr
     assert (mine / "config.yaml").read_text() == "model_name: mine\n"
+
+
+def test_chains_configured_in_pyproject_take_the_fast_path_with_their_options(
+    project: Path, cache: Path
+) -> None:
+    """`chainsc build` with no flags (the pre-commit hook's) is a no-op in milliseconds too."""
+    (project / "pyproject.toml").write_text(
+        '[[tool.chainsc.chain]]\nfile = "chain.py"\noutput = "out"\nwith = ["docker"]\n'
+    )
+    built = chainsc(project, cache, "build")
+    assert built.code == 0, built.stderr
+    assert not built.fast
+    assert sorted(p.parent.name for p in (project / "out").glob("*/Dockerfile"))
+    for args in (("build", "--check"), ("build",), ("build", "--check", "chain.py")):
+        run = chainsc(project, cache, *args)
+        assert run.code == 0, (args, run.stderr)
+        assert run.fast, (args, sorted(run.imported & set(HEAVY)))
+        assert "out: " in run.stderr
+    # Flags the table does not set are the table's (the same build, fast); one that
+    # overrides it is another build.
+    same = chainsc(project, cache, "build", "--check", "chain.py", "-o", "out")
+    assert same.code == 0, same.stderr
+    other = chainsc(
+        project,
+        cache,
+        "build",
+        "--check",
+        "chain.py",
+        "-o",
+        "out",
+        "--with",
+        "kubernetes",
+    )
+    assert not other.fast
+    assert other.code == 1, other.stderr
+    # An edited input still takes the slow path.
+    with (project / "chain.py").open("a") as handle:
+        handle.write("\n# edited\n")
+    edited = chainsc(project, cache, "build", "--check")
+    assert not edited.fast
