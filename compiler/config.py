@@ -420,27 +420,12 @@ class ConfigBuilder:
                         found,
                         f"one of: {', '.join(sorted(members.values()))}",
                     )
-        for key in _INT_FIELDS.get(api, ()):
+        for key, (accepts, kind) in _TYPED_FIELDS.get(api, {}).items():
             found = arguments.get(key)
-            if found is not None and not (
-                found.data is None or _is_int(found.data) or _is_int_text(found.data)
-            ):
+            if found is not None and not (found.data is None or accepts(found.data)):
                 self._error(
                     "CSC403",
-                    f"`{name}.{key}` must be an integer, got `{_describe(found)}`",
-                    found,
-                )
-        for key in _NUMBER_FIELDS.get(api, ()):
-            found = arguments.get(key)
-            if found is not None and not (
-                found.data is None
-                or _is_int(found.data)
-                or isinstance(found.data, float)
-                or _is_number_text(found.data)
-            ):
-                self._error(
-                    "CSC403",
-                    f"`{name}.{key}` must be a number, got `{_describe(found)}`",
+                    f"`{name}.{key}` must be {kind}, got `{_describe(found)}`",
                     found,
                 )
         if api == "truss_config.ModelRepo":
@@ -1212,18 +1197,29 @@ _ENUM_FIELDS: dict[str, dict[str, str]] = {
 _WEIGHTS_AUTH_METHODS = {
     name: name for name in ("CUSTOM_SECRET", "AWS_OIDC", "GCP_OIDC", "AWS_ASSUME_ROLE")
 }
-#: Integer fields of Truss config helpers.
-_INT_FIELDS: dict[str, tuple[str, ...]] = {
-    "truss_config.HealthChecks": (
-        "restart_check_delay_seconds",
-        "restart_threshold_seconds",
-        "stop_traffic_threshold_seconds",
-        "startup_threshold_seconds",
+#: Fields of Truss config helpers with a scalar type: what pydantic's lax mode accepts
+#: for each (an int, or a numeric string; a number also a float), and its name.
+_INTEGER: tuple[Callable[[object], bool], str] = (
+    lambda data: _is_int(data) or _is_int_text(data),
+    "an integer",
+)
+_NUMBER: tuple[Callable[[object], bool], str] = (
+    lambda data: _is_int(data) or isinstance(data, float) or _is_number_text(data),
+    "a number",
+)
+_TYPED_FIELDS: dict[str, dict[str, tuple[Callable[[object], bool], str]]] = {
+    "truss_config.HealthChecks": dict.fromkeys(
+        (
+            "restart_check_delay_seconds",
+            "restart_threshold_seconds",
+            "stop_traffic_threshold_seconds",
+            "startup_threshold_seconds",
+        ),
+        _INTEGER,
     ),
-}
-#: Number fields of Truss config helpers (pydantic reads an int or a numeric string too).
-_NUMBER_FIELDS: dict[str, tuple[str, ...]] = {
-    "truss_config.WebsocketOptions": ("ping_interval_seconds", "ping_timeout_seconds"),
+    "truss_config.WebsocketOptions": dict.fromkeys(
+        ("ping_interval_seconds", "ping_timeout_seconds"), _NUMBER
+    ),
 }
 #: The fields each authentication method needs (and every other method may not have).
 _AUTH_GROUPS: dict[str, tuple[str, ...]] = {
