@@ -15,7 +15,6 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +25,7 @@ from chainsc.wording import plural
 if TYPE_CHECKING:
     from chainsc import api, fastcheck
     from chainsc.diagnostics import Styler
-    from chainsc.project import ChainConfig
+    from chainsc.project import ChainConfig, ChainJob
     from chainsc.write import StalePackage
 
 EXIT_OK = 0
@@ -176,24 +175,6 @@ def _require_inside(chain: Path, root: Path | None) -> None:
         )
 
 
-@dataclass(frozen=True)
-class _Job:
-    """One chain to check or build: the CLI's flags over its `[[tool.chainsc.chain]]` table."""
-
-    chain: Path
-    out_dir: Path | None
-    root: Path | None
-    entrypoint: str | None
-    deploy_targets: tuple[str, ...]
-
-
-def _shown(path: Path) -> Path:
-    """`path` relative to the working directory when it is below it (as a user would type it)."""
-    absolute = path.absolute()
-    cwd = Path.cwd()
-    return absolute.relative_to(cwd) if absolute.is_relative_to(cwd) else absolute
-
-
 def _project_error(message: str) -> SystemExit:
     """A wrong `[tool.chainsc]`: said plainly, a usage error (exit 2)."""
     _say(f"chainsc: {message}", "error")
@@ -202,13 +183,18 @@ def _project_error(message: str) -> SystemExit:
 
 def _table_for(chain: Path) -> ChainConfig | None:
     """The `[[tool.chainsc.chain]]` table of CHAIN in the nearest pyproject.toml above it."""
-    from chainsc.project import ProjectError, find_pyproject, load_project  # noqa: PLC0415
+    from chainsc.project import (  # noqa: PLC0415
+        ProjectError,
+        find_pyproject,
+        load_project,
+        shown,
+    )
 
     pyproject = find_pyproject(chain.absolute().parent)
     if pyproject is None:
         return None
     try:
-        table = load_project(_shown(pyproject)).chain_for(chain)
+        table = load_project(shown(pyproject)).chain_for(chain)
     except ProjectError as exc:
         raise _project_error(str(exc)) from None
     if table is not None:
@@ -232,7 +218,12 @@ def _require_usable(table: ChainConfig) -> None:
 
 def _configured_tables() -> tuple[ChainConfig, ...]:
     """Every chain the nearest pyproject.toml above the working directory configures."""
-    from chainsc.project import ProjectError, find_pyproject, load_project  # noqa: PLC0415
+    from chainsc.project import (  # noqa: PLC0415
+        ProjectError,
+        find_pyproject,
+        load_project,
+        shown,
+    )
 
     pyproject = find_pyproject(Path.cwd())
     if pyproject is None:
@@ -241,12 +232,12 @@ def _configured_tables() -> tuple[ChainConfig, ...]:
             "([[tool.chainsc.chain]] tables)"
         )
     try:
-        chains = load_project(_shown(pyproject)).chains
+        chains = load_project(shown(pyproject)).chains
     except ProjectError as exc:
         raise _project_error(str(exc)) from None
     if not chains:
         raise click.UsageError(
-            f"no CHAIN given, and {_shown(pyproject)} configures no chain "
+            f"no CHAIN given, and {shown(pyproject)} configures no chain "
             "(add a [[tool.chainsc.chain]] table with `file` and `output`)"
         )
     for table in chains:
@@ -260,7 +251,7 @@ def _jobs(
     root: Path | None,
     entrypoint: str | None,
     deploy_targets: tuple[str, ...],
-) -> list[_Job]:
+) -> list[ChainJob]:
     """What to check or build: CHAIN with its table (flags override), or every configured chain."""
     if chain is None:
         flags = [
@@ -280,27 +271,19 @@ def _jobs(
         tables: tuple[ChainConfig | None, ...] = _configured_tables()
     else:
         tables = (_table_for(chain),)
-    jobs = []
-    for table in tables:
-        targets = deploy_targets or (
-            table.deploy_targets
-            if table is not None and table.deploy_targets is not None
-            else ()
+    from chainsc.project import job_for  # noqa: PLC0415
+
+    return [
+        job_for(
+            table,
+            chain,
+            out_dir=out_dir,
+            root=root,
+            entrypoint=entrypoint,
+            deploy_targets=deploy_targets,
         )
-        if table is None:
-            if chain is not None:  # always: each configured chain has its table
-                jobs.append(_Job(chain, out_dir, root, entrypoint, targets))
-            continue
-        jobs.append(
-            _Job(
-                chain=chain if chain is not None else table.file,
-                out_dir=out_dir or table.output,
-                root=root or table.root,
-                entrypoint=entrypoint or table.entrypoint,
-                deploy_targets=targets,
-            )
-        )
-    return jobs
+        for table in tables
+    ]
 
 
 def _examples(*lines: str) -> str:

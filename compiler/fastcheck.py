@@ -314,7 +314,9 @@ def parse_configured_build(
     from chainsc.project import (  # noqa: PLC0415 - the standard library only
         ProjectError,
         find_pyproject,
+        job_for,
         load_project,
+        shown,
     )
 
     if not argv or argv[0] != "build":
@@ -337,44 +339,35 @@ def parse_configured_build(
             chains.append(token)
     if output_format not in ("text", "json"):
         return None
+    chain = Path(chains[0]) if chains else None
     try:
-        if chains:
-            chain = Path(chains[0])
+        if chain is not None:
             pyproject = find_pyproject(chain.absolute().parent)
             if pyproject is None:
                 return None
-            table = load_project(_shown(pyproject)).chain_for(chain)
+            table = load_project(shown(pyproject)).chain_for(chain)
             tables = [table] if table is not None else []
         else:
             pyproject = find_pyproject(Path.cwd())
             if pyproject is None:
                 return None
-            tables = list(load_project(_shown(pyproject)).chains)
+            tables = list(load_project(shown(pyproject)).chains)
     except ProjectError:
         return None
     if not tables:
         return None
+    jobs = [job_for(table, chain) for table in tables]
     return (
         [
             Request(
-                Path(chains[0]) if chains else table.file,
-                table.output,
-                table.root,
-                table.entrypoint,
-                table.deploy_targets or (),
+                job.chain, job.out_dir, job.root, job.entrypoint, job.deploy_targets
             )
-            for table in tables
+            for job in jobs
+            if job.out_dir is not None
         ],
         check_only,
         output_format,
     )
-
-
-def _shown(path: Path) -> Path:
-    """`path` relative to the working directory when below it, as the CLI shows it."""
-    absolute = path.absolute()
-    cwd = Path.cwd()
-    return absolute.relative_to(cwd) if absolute.is_relative_to(cwd) else absolute
 
 
 def parse_build(argv: list[str]) -> tuple[Request, bool, str] | None:

@@ -75,6 +75,50 @@ class Project:
         return next((c for c in self.chains if c.file.resolve() == wanted), None)
 
 
+@dataclass(frozen=True)
+class ChainJob:
+    """One chain to check or build: the command line's flags over its table."""
+
+    chain: Path
+    out_dir: Path | None
+    root: Path | None
+    entrypoint: str | None
+    deploy_targets: tuple[str, ...]
+
+
+def job_for(
+    table: ChainConfig | None,
+    chain: Path | None = None,
+    *,
+    out_dir: Path | None = None,
+    root: Path | None = None,
+    entrypoint: str | None = None,
+    deploy_targets: tuple[str, ...] = (),
+) -> ChainJob:
+    """The flags given (not None, not empty) over what `table` says; CHAIN, or the table's file.
+
+    The CLI's `check`/`build` and the console script's fast path (`chainsc.fastcheck`)
+    both take their options from here, so a stamp saved by one is found by the other.
+    """
+    if table is None:
+        assert chain is not None, "a job needs a chain file or a table"
+        return ChainJob(chain, out_dir, root, entrypoint, deploy_targets)
+    return ChainJob(
+        chain=chain if chain is not None else table.file,
+        out_dir=out_dir or table.output,
+        root=root or table.root,
+        entrypoint=entrypoint or table.entrypoint,
+        deploy_targets=deploy_targets or table.deploy_targets or (),
+    )
+
+
+def shown(path: Path) -> Path:
+    """`path` relative to the working directory when it is below it (as a user would type it)."""
+    absolute = path.absolute()
+    cwd = Path.cwd()
+    return absolute.relative_to(cwd) if absolute.is_relative_to(cwd) else absolute
+
+
 def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml in `start` (a directory) or above it.
 
